@@ -1,0 +1,64 @@
+// Package keyring keeps fieldcrypt's Tink keysets: one per (scope, field
+// class, purpose), stored only wrapped under the class's KEK, unwrapped on
+// demand and cached so that the hot path never calls a KMS.
+//
+// # Keysets
+//
+// A scope is a tenant, or [DefaultScope]. A field class groups fields by who
+// may read them ("pii", "support", ...). The purpose is [PurposeData] (Tink
+// AEAD keys, AES-256-GCM by default, that encrypt field values) or
+// [PurposeIndex] (Tink HMAC-SHA-256 PRF keys that compute blind indexes).
+// Each keyset is wrapped by its class's KEK with associated data naming its
+// scope, class and purpose ([WrapAssociatedData]), so a stored keyset copied
+// to another tenant or class does not unwrap.
+//
+// # Stores
+//
+// A [Store] keeps wrapped keysets: [MemoryStore] here, a directory in
+// keyring/filestore, and a SQL table (PostgreSQL, SQLite, MySQL/MariaDB) in
+// keyring/sqlstore. Writes are compare-and-swap on a version counter, so
+// several processes may operate on one store.
+//
+// # Caching and KEK outages
+//
+// An unwrapped keyset is cached for [Config.CacheTTL] (bounded by
+// [Config.MaxKeysets]); concurrent loads of one keyset collapse into one
+// store read and one KMS call. Past the TTL it is reloaded in the background
+// while the cached copy keeps serving. If the KEK is down, the cached copy
+// serves for a further [Config.StalePeriod]; after that calls fail with
+// [ErrKEKUnavailable], a transient error. [Keyring.Stats] counts KMS calls and
+// cache hits: after warm-up a million records cost zero KMS calls.
+//
+// # Field classes and access
+//
+// [Config.KEKs] maps each class to its KEK. A process given no KEK for a
+// class, or whose KEK credentials are refused, gets [ErrNoAccess] for it;
+// package crypt then leaves that class's fields encrypted. A support tool
+// whose Vault token can use only the support KEK thus cannot read personal
+// data even with full read access to the database.
+//
+// # Key rotation
+//
+// Data-key rotation is two-phase and safe for a fleet: [Keyring.AddKey] adds
+// a key that is enabled but not primary; after every instance has reloaded
+// (wait longer than CacheTTL) [Keyring.PromoteKey] makes it primary. Old
+// values keep decrypting by key ID until the re-encryption job has moved
+// them; then [Keyring.DisableKey] and [Keyring.DestroyKey] retire the old key.
+// Index keys rotate the same way: queries compute index values under every
+// enabled key. [Keyring.Shred] destroys a whole scope (crypto-shredding).
+//
+// # Nonce budget
+//
+// AES-GCM with random 96-bit nonces allows about 2^32 encryptions per key
+// ([NonceBudget]). [Keyring.Keys] reports each key's age and this process's
+// encryption count; rotate data keys at least yearly, and sooner for
+// write-heavy tables (a fleet writing 100 values per second reaches 2^32 in
+// about 16 months).
+//
+// # Errors
+//
+// Failures are [*Error] values naming the keyset and operation, wrapping
+// sentinels such as [ErrNoAccess], [ErrKEKUnavailable], [ErrCorruptKeyset],
+// [ErrKeysetNotFound] and the KEK's own [kms.Error]. None contains key
+// material.
+package keyring

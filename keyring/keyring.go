@@ -1,0 +1,231 @@
+package keyring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tink-crypto/tink-go/v2/aead"
+	tinkpb "github.com/tink-crypto/tink-go/v2/proto/tink_go_proto"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/fieldcrypt/fieldcrypt/kms"
+)
+
+// Defaults for [Config].
+const (
+	DefaultCacheTTL     = 5 * time.Minute
+	DefaultStalePeriod  = 15 * time.Minute
+	DefaultMaxKeysets   = 10_000
+	DefaultLoadTimeout  = 10 * time.Second
+	DefaultRetryBackoff = 2 * time.Second
+)
+
+// Config configures a [Keyring]. Store, Opener and at least one KEK are
+// required; every other field has a default.
+type Config struct {
+	// Store keeps the wrapped keysets.
+	Store Store
+
+	// Opener opens KEK URIs; register the backends the program uses.
+	Opener *kms.Opener
+
+	// KEKs maps a field class to the URI of the KEK that wraps its keysets.
+	KEKs map[string]string
+
+	// DefaultKEK wraps the keysets of classes not in KEKs. Leave it empty to
+	// give this process no access to unlisted classes: the least-privilege
+	// setting for a role that may read only some classes.
+	DefaultKEK string
+
+	// AcceptKEKs lists further KEK URIs that may unwrap stored keysets, such
+	// as the previous KEK while keysets are rewrapped under a new one. A
+	// stored keyset that names any other KEK is refused (ErrKEKNotAllowed),
+	// so a forged record cannot point the keyring at a KEK an attacker holds.
+	AcceptKEKs []string
+
+	// CacheTTL is how long an unwrapped keyset is used before it is reloaded
+	// from the store. Key promotions made by other processes take effect
+	// within it. Default 5 minutes.
+	CacheTTL time.Duration
+
+	// StalePeriod is how long past CacheTTL a cached keyset keeps serving
+	// while reloading it fails with a transient error (the KEK or store is
+	// down). After it, calls fail with ErrKEKUnavailable. Default 15 minutes;
+	// a negative value disables stale serving.
+	StalePeriod time.Duration
+
+	// MaxKeysets bounds how many unwrapped keysets are cached. Default 10000.
+	MaxKeysets int
+
+	// LoadTimeout bounds one reload done in the background. Default 10s.
+	LoadTimeout time.Duration
+
+	// RetryBackoff is how long the keyring waits after a failed reload
+	// before trying again, so an outage does not turn every request into a
+	// KMS call. Default 2s.
+	RetryBackoff time.Duration
+
+	// DisableAutoCreate stops the keyring from creating a scope's keysets on
+	// first use; missing keysets are then ErrKeysetNotFound.
+	DisableAutoCreate bool
+
+	// DataKeyTemplate is the template for new data keys. Default Tink's
+	// AES256GCMKeyTemplate; XChaCha20Poly1305KeyTemplate is an option. It
+	// must produce AEAD keys with Tink output prefixes.
+	DataKeyTemplate *tinkpb.KeyTemplate
+
+	// Logger receives one structured event per keyset operation (never key
+	// material). Default: discard.
+	Logger *slog.Logger
+
+	// Now returns the current time. Default time.Now. Tests set it.
+	Now func() time.Time
+}
+
+// Keyring hands out unwrapped keysets per (scope, class, purpose), creating
+// them on first use, caching them, and keeping the KMS off the hot path. It
+// is safe for concurrent use.
+type Keyring struct {
+	cfg   Config
+	now   func() time.Time
+	log   *slog.Logger
+	cache *cache
+	loads singleflight.Group
+
+	keksMu sync.Mutex
+	keks   map[string]kms.KEK // opened KEKs by URI
+
+	usageMu sync.Mutex
+	usage   map[usageKey]*atomic.Int64
+
+	stats counters
+}
+
+type usageKey struct {
+	id    KeysetID
+	keyID uint32
+}
+
+// New returns a Keyring for cfg.
+func New(cfg Config) (*Keyring, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("keyring: Config.Store is nil")
+	}
+	if cfg.Opener == nil {
+		return nil, errors.New("keyring: Config.Opener is nil")
+	}
+	if cfg.DefaultKEK == "" && len(cfg.KEKs) == 0 {
+		return nil, errors.New("keyring: no KEK configured (set Config.KEKs or Config.DefaultKEK)")
+	}
+	if cfg.CacheTTL <= 0 {
+		cfg.CacheTTL = DefaultCacheTTL
+	}
+	switch {
+	case cfg.StalePeriod == 0:
+		cfg.StalePeriod = DefaultStalePeriod
+	case cfg.StalePeriod < 0:
+		cfg.StalePeriod = 0
+	}
+	if cfg.MaxKeysets <= 0 {
+		cfg.MaxKeysets = DefaultMaxKeysets
+	}
+	if cfg.LoadTimeout <= 0 {
+		cfg.LoadTimeout = DefaultLoadTimeout
+	}
+	if cfg.RetryBackoff <= 0 {
+		cfg.RetryBackoff = DefaultRetryBackoff
+	}
+	if cfg.DataKeyTemplate == nil {
+		cfg.DataKeyTemplate = aead.AES256GCMKeyTemplate()
+	}
+	if cfg.DataKeyTemplate.GetOutputPrefixType() != tinkpb.OutputPrefixType_TINK {
+		return nil, errors.New("keyring: Config.DataKeyTemplate must use Tink's TINK output prefix, so ciphertexts carry their key ID")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	k := &Keyring{
+		cfg:   cfg,
+		now:   cfg.Now,
+		log:   cfg.Logger,
+		keks:  make(map[string]kms.KEK),
+		usage: make(map[usageKey]*atomic.Int64),
+	}
+	k.cache = newCache(cfg.MaxKeysets)
+	return k, nil
+}
+
+// KEKURI returns the URI of the KEK that wraps new keysets of class, or
+// ErrNoAccess when this keyring has none for it.
+func (k *Keyring) KEKURI(class string) (string, error) {
+	if uri, ok := k.cfg.KEKs[class]; ok && uri != "" {
+		return uri, nil
+	}
+	if k.cfg.DefaultKEK != "" {
+		return k.cfg.DefaultKEK, nil
+	}
+	return "", fmt.Errorf("%w %q: no KEK configured for it", ErrNoAccess, class)
+}
+
+// allowedKEK reports whether a stored keyset of class may be unwrapped with
+// the KEK at uri.
+func (k *Keyring) allowedKEK(class, uri string) bool {
+	if want, err := k.KEKURI(class); err == nil && want == uri {
+		return true
+	}
+	return slices.Contains(k.cfg.AcceptKEKs, uri)
+}
+
+// kek opens (once) and returns the KEK at uri, counting its calls.
+func (k *Keyring) kek(ctx context.Context, uri string) (kms.KEK, error) {
+	k.keksMu.Lock()
+	defer k.keksMu.Unlock()
+	if kek, ok := k.keks[uri]; ok {
+		return kek, nil
+	}
+	kek, err := k.cfg.Opener.Open(ctx, uri)
+	if err != nil {
+		return nil, err
+	}
+	kek = &countingKEK{kek: kek, calls: &k.stats.kmsCalls}
+	k.keks[uri] = kek
+	return kek, nil
+}
+
+// countingKEK counts the calls made to a KEK.
+type countingKEK struct {
+	kek   kms.KEK
+	calls *atomic.Int64
+}
+
+func (c *countingKEK) EncryptWithContext(ctx context.Context, pt, ad []byte) ([]byte, error) {
+	c.calls.Add(1)
+	return c.kek.EncryptWithContext(ctx, pt, ad)
+}
+
+func (c *countingKEK) DecryptWithContext(ctx context.Context, ct, ad []byte) ([]byte, error) {
+	c.calls.Add(1)
+	return c.kek.DecryptWithContext(ctx, ct, ad)
+}
+
+// usageCounter returns the process-wide encryption counter of one key.
+func (k *Keyring) usageCounter(id KeysetID, keyID uint32) *atomic.Int64 {
+	k.usageMu.Lock()
+	defer k.usageMu.Unlock()
+	key := usageKey{id, keyID}
+	c, ok := k.usage[key]
+	if !ok {
+		c = new(atomic.Int64)
+		k.usage[key] = c
+	}
+	return c
+}

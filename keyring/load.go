@@ -1,0 +1,237 @@
+package keyring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tink-crypto/tink-go/v2/aead"
+	"github.com/tink-crypto/tink-go/v2/keyset"
+	"github.com/tink-crypto/tink-go/v2/prf"
+)
+
+// DataKeys returns the scope's unwrapped data keyset for class, loading and
+// (unless DisableAutoCreate) creating it on first use. After warm-up it is a
+// map lookup: no store or KMS call until CacheTTL passes.
+func (k *Keyring) DataKeys(ctx context.Context, scope, class string) (*DataKeys, error) {
+	v, err := k.get(ctx, KeysetID{Scope: scope, Class: class, Purpose: PurposeData})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*DataKeys), nil
+}
+
+// IndexKeys returns the scope's unwrapped index keyset for class, as
+// DataKeys does for data keysets.
+func (k *Keyring) IndexKeys(ctx context.Context, scope, class string) (*IndexKeys, error) {
+	v, err := k.get(ctx, KeysetID{Scope: scope, Class: class, Purpose: PurposeIndex})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*IndexKeys), nil
+}
+
+// get returns the cached keyset for id, reloading it when it is past its TTL.
+//
+//   - Fresh (younger than CacheTTL): served from the cache.
+//   - Expired but within StalePeriod: served from the cache while one
+//     background reload runs; if reloads keep failing with a transient error
+//     the entry keeps serving until StalePeriod ends.
+//   - Otherwise: loaded now, with concurrent loads of the same keyset
+//     collapsed into one.
+func (k *Keyring) get(ctx context.Context, id KeysetID) (any, error) {
+	now := k.now()
+	if e := k.cache.get(id); e != nil {
+		if now.Before(e.expires) {
+			k.stats.hits.Add(1)
+			e.lastUsed.Store(now.UnixNano())
+			return e.value, nil
+		}
+		if now.Before(e.staleUntil) {
+			k.stats.hits.Add(1)
+			if e.failing.Load() {
+				k.stats.stale.Add(1)
+			}
+			e.lastUsed.Store(now.UnixNano())
+			k.refreshInBackground(id, e, now)
+			return e.value, nil
+		}
+	}
+	k.stats.misses.Add(1)
+	if err := id.Validate(); err != nil {
+		return nil, err
+	}
+	if err := k.cache.recentFailure(id, now); err != nil {
+		return nil, err
+	}
+	ch := k.loads.DoChan(id.String(), func() (any, error) {
+		// The load is shared: it must not die with the first caller's ctx.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), k.cfg.LoadTimeout)
+		defer cancel()
+		return k.loadAndCache(lctx, id)
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val, nil
+	case <-ctx.Done():
+		return nil, &Error{Op: "load", ID: id, Err: ctx.Err()}
+	}
+}
+
+// refreshInBackground starts one reload of an expired entry, unless one is
+// in flight or the last failed less than RetryBackoff ago.
+func (k *Keyring) refreshInBackground(id KeysetID, e *entry, now time.Time) {
+	if k.cache.recentFailure(id, now) != nil || !e.refreshing.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer e.refreshing.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), k.cfg.LoadTimeout)
+		defer cancel()
+		_, err, _ := k.loads.Do(id.String(), func() (any, error) { return k.loadAndCache(ctx, id) })
+		if err != nil {
+			e.failing.Store(true)
+			if !errors.Is(err, ErrKEKUnavailable) {
+				// A permanent failure (keyset shredded, access revoked)
+				// must not be papered over by the stale entry.
+				k.cache.remove(id)
+			}
+		}
+	}()
+}
+
+// loadAndCache loads id from the store and caches the result; a failure is
+// remembered for RetryBackoff.
+func (k *Keyring) loadAndCache(ctx context.Context, id KeysetID) (any, error) {
+	k.stats.loads.Add(1)
+	v, version, err := k.load(ctx, id)
+	now := k.now()
+	if err != nil {
+		k.stats.loadErrors.Add(1)
+		k.cache.fail(id, err, now.Add(k.cfg.RetryBackoff))
+		return nil, err
+	}
+	e := &entry{
+		value:      v,
+		version:    version,
+		expires:    now.Add(k.cfg.CacheTTL),
+		staleUntil: now.Add(k.cfg.CacheTTL + k.cfg.StalePeriod),
+	}
+	e.lastUsed.Store(now.UnixNano())
+	k.cache.put(id, e)
+	return v, nil
+}
+
+// load reads, unwraps and builds the keyset id, creating it if it is
+// missing and auto-creation is on.
+func (k *Keyring) load(ctx context.Context, id KeysetID) (any, int64, error) {
+	rec, err := k.cfg.Store.Get(ctx, id)
+	if errors.Is(err, ErrKeysetNotFound) && !k.cfg.DisableAutoCreate {
+		rec, err = k.create(ctx, id)
+	}
+	if err != nil {
+		return nil, 0, &Error{Op: "load", ID: id, Err: err}
+	}
+	handle, err := k.unwrap(ctx, rec)
+	if err != nil {
+		return nil, 0, &Error{Op: "unwrap", ID: id, Err: err}
+	}
+	meta, err := parseMetadata(rec.Metadata)
+	if err != nil {
+		return nil, 0, &Error{Op: "load", ID: id, Err: err}
+	}
+	v, err := k.build(id, handle, meta)
+	if err != nil {
+		return nil, 0, &Error{Op: "load", ID: id, Err: err}
+	}
+	return v, rec.Version, nil
+}
+
+// build turns an unwrapped keyset into the primitive its purpose calls for.
+func (k *Keyring) build(id KeysetID, handle *keyset.Handle, meta *metadata) (any, error) {
+	status := make(map[uint32]KeyStatus, handle.Len()+len(meta.Destroyed))
+	for _, keyID := range meta.Destroyed {
+		status[keyID] = KeyDestroyed
+	}
+	for i := range handle.Len() {
+		e, err := handle.Entry(i)
+		if err != nil {
+			return nil, err
+		}
+		if e.KeyStatus() == keyset.Enabled {
+			status[e.KeyID()] = KeyEnabled
+		} else {
+			status[e.KeyID()] = KeyDisabled
+		}
+	}
+	primary, err := handle.Primary()
+	if err != nil {
+		return nil, fmt.Errorf("keyset has no primary key: %w", err)
+	}
+	switch id.Purpose {
+	case PurposeData:
+		a, err := aead.New(handle)
+		if err != nil {
+			return nil, fmt.Errorf("data keyset is not an AEAD keyset: %w", err)
+		}
+		return &DataKeys{
+			AEAD:        a,
+			PrimaryID:   primary.KeyID(),
+			status:      status,
+			encryptions: k.usageCounter(id, primary.KeyID()),
+			primaryAt:   meta.created(primary.KeyID()),
+		}, nil
+	case PurposeIndex:
+		set, err := prf.NewPRFSet(handle)
+		if err != nil {
+			return nil, fmt.Errorf("index keyset is not a PRF keyset: %w", err)
+		}
+		return &IndexKeys{PrimaryID: set.PrimaryID, PRFs: set.PRFs, status: status}, nil
+	}
+	return nil, fmt.Errorf("unknown purpose %q", id.Purpose)
+}
+
+// create makes a new keyset with one primary key, wraps it and stores it.
+// When another process created it first, that one is used.
+func (k *Keyring) create(ctx context.Context, id KeysetID) (*Record, error) {
+	handle, err := keyset.NewHandle(k.template(id.Purpose))
+	if err != nil {
+		return nil, fmt.Errorf("generate keyset: %w", err)
+	}
+	primary, err := handle.Primary()
+	if err != nil {
+		return nil, err
+	}
+	now := k.now().UTC()
+	meta := &metadata{}
+	meta.setCreated(primary.KeyID(), now)
+	rec, err := k.newRecord(ctx, id, handle, meta, now)
+	if err != nil {
+		return nil, err
+	}
+	err = k.cfg.Store.Create(ctx, rec)
+	if errors.Is(err, ErrKeysetExists) {
+		return k.cfg.Store.Get(ctx, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	k.audit(ctx, "keyset created", id, nil, "kek", rec.KEKURI, "key_id", primary.KeyID())
+	return rec, nil
+}
+
+func (k *Keyring) newRecord(ctx context.Context, id KeysetID, handle *keyset.Handle, meta *metadata, now time.Time) (*Record, error) {
+	wrapped, uri, err := k.wrap(ctx, id, handle)
+	if err != nil {
+		return nil, err
+	}
+	mb, err := meta.marshal()
+	if err != nil {
+		return nil, err
+	}
+	return &Record{ID: id, KEKURI: uri, EncryptedKeyset: wrapped, Metadata: mb, Created: now, Updated: now}, nil
+}
