@@ -1,0 +1,147 @@
+package crypt
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"reflect"
+	"slices"
+
+	"github.com/fieldcrypt/fieldcrypt/keyring"
+)
+
+// Decrypt decrypts the tagged fields of the struct v points to, in place.
+// Call it after reading the record.
+//
+// A value that is not encrypted fails with ErrNotEncrypted: plaintext is
+// never returned as if it had been decrypted (see DecryptMigrating). A value
+// moved from another record, field or tenant, or tampered with, fails with
+// ErrDecrypt. On these and other errors no field of v has changed.
+//
+// Fields of classes this process has no access to are the exception: they
+// are left encrypted, every other field is decrypted, and the error is an
+// [*AccessError] matching ErrNoAccess.
+func (e *Encryptor) Decrypt(ctx context.Context, v any) error {
+	_, err := e.decrypt(ctx, v, false)
+	return err
+}
+
+// DecryptMigrating is Decrypt for a migration from plaintext columns: a
+// value that is not encrypted is left as it is (it is legacy plaintext) and
+// its field path is reported, instead of failing with ErrNotEncrypted.
+// Encrypt the record and write it back to finish migrating it.
+func (e *Encryptor) DecryptMigrating(ctx context.Context, v any) (legacy []string, err error) {
+	return e.decrypt(ctx, v, true)
+}
+
+func (e *Encryptor) decrypt(ctx context.Context, v any, migrating bool) ([]string, error) {
+	p, rv, err := record(v)
+	if err != nil {
+		return nil, err
+	}
+	o, err := e.newOp(ctx, p, rv)
+	if err != nil {
+		return nil, err
+	}
+	defer o.release()
+	d := &decryption{op: o, migrating: migrating}
+	if err := d.group(&p.root, rv); err != nil {
+		return nil, err
+	}
+	o.apply()
+	if d.access != nil {
+		return d.legacy, d.access
+	}
+	return d.legacy, nil
+}
+
+type decryption struct {
+	*op
+	migrating bool
+	legacy    []string
+	access    *AccessError
+}
+
+func (d *decryption) group(g *group, rv reflect.Value) error {
+	for i := range g.fields {
+		if err := d.field(&g.fields[i], rv); err != nil {
+			return err
+		}
+	}
+	for i := range g.slices {
+		if err := d.eachElement(&g.slices[i], rv, d.group); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (d *decryption) field(f *encField, rv reflect.Value) error {
+	fv, ok := fieldAt(rv, f.index)
+	if !ok {
+		return nil
+	}
+	s, b, present := fieldValue(fv, f.kind)
+	if !present {
+		return nil
+	}
+	fe := &FieldError{Op: "decrypt", Record: d.p.record, Field: f.path, Class: f.class}
+	fail := func(err error) error {
+		fe.Err = err
+		return fe
+	}
+	text := f.kind.isText()
+	var ct []byte
+	var err error
+	if text {
+		ct, err = decodeText(s)
+	} else {
+		ct, err = decodeBinary(b)
+	}
+	if errors.Is(err, ErrNotEncrypted) && d.migrating {
+		d.legacy = append(d.legacy, f.path)
+		return nil
+	}
+	if err != nil {
+		return fail(err)
+	}
+	fe.KeyID = binary.BigEndian.Uint32(ct[1:5])
+	dk, err := d.dataKeys(f.class)
+	if errors.Is(err, ErrNoAccess) {
+		d.noAccess(f, err)
+		return nil
+	}
+	if err != nil {
+		return fail(err)
+	}
+	switch dk.Status(fe.KeyID) {
+	case keyring.KeyUnknown:
+		return fail(ErrKeyNotFound)
+	case keyring.KeyDisabled:
+		return fail(ErrKeyDisabled)
+	case keyring.KeyDestroyed:
+		return fail(ErrKeyDestroyed)
+	}
+	pt, err := dk.AEAD.Decrypt(ct, d.aad.forField(f.path))
+	if err != nil {
+		return fail(ErrDecrypt) // opaque on purpose: Tink's error is not passed on
+	}
+	a := assignment{field: fv, kind: f.kind}
+	if text {
+		a.s = bytesToString(pt)
+	} else {
+		a.b = pt
+	}
+	d.pending = append(d.pending, a)
+	return nil
+}
+
+func (d *decryption) noAccess(f *encField, err error) {
+	if d.access == nil {
+		d.access = &AccessError{Record: d.p.record, Err: err}
+	}
+	d.access.Fields = append(d.access.Fields, f.path)
+	if !slices.Contains(d.access.Classes, f.class) {
+		d.access.Classes = append(d.access.Classes, f.class)
+	}
+}

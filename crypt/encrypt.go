@@ -1,0 +1,117 @@
+package crypt
+
+import (
+	"context"
+	"reflect"
+)
+
+// Encrypt encrypts the tagged fields of the struct v points to, in place,
+// and computes its blind indexes. Call it before writing the record.
+//
+// It is all or nothing: on error no field of v has changed. A field that
+// already holds an encrypted value fails with ErrAlreadyEncrypted (values
+// are never encrypted twice); nil pointers, nil slices and empty values are
+// left as they are.
+func (e *Encryptor) Encrypt(ctx context.Context, v any) error {
+	p, rv, err := record(v)
+	if err != nil {
+		return err
+	}
+	o, err := e.newOp(ctx, p, rv)
+	if err != nil {
+		return err
+	}
+	defer o.release()
+	if err := o.encryptGroup(&p.root, rv); err != nil {
+		return err
+	}
+	o.apply()
+	return nil
+}
+
+func (o *op) encryptGroup(g *group, rv reflect.Value) error {
+	// Indexes first: they read the plaintext of their sources.
+	for i := range g.indexes {
+		ix := &g.indexes[i]
+		dst, ok := fieldAt(rv, ix.index)
+		if !ok {
+			continue
+		}
+		val, err := o.indexValue(ix, rv)
+		if err != nil {
+			return err
+		}
+		o.pending = append(o.pending, assignment{field: dst, kind: kindString, s: val})
+	}
+	for i := range g.fields {
+		if err := o.encryptField(&g.fields[i], rv); err != nil {
+			return err
+		}
+	}
+	for i := range g.slices {
+		if err := o.eachElement(&g.slices[i], rv, o.encryptGroup); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// eachElement runs fn on every element of a slice of structs.
+func (o *op) eachElement(sf *sliceField, rv reflect.Value, fn func(*group, reflect.Value) error) error {
+	sv, ok := fieldAt(rv, sf.index)
+	if !ok {
+		return nil
+	}
+	for j := range sv.Len() {
+		ev := sv.Index(j)
+		if sf.ptrElem {
+			if ev.IsNil() {
+				continue
+			}
+			ev = ev.Elem()
+		}
+		if err := fn(sf.elem, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (o *op) encryptField(f *encField, rv reflect.Value) error {
+	fv, ok := fieldAt(rv, f.index)
+	if !ok {
+		return nil
+	}
+	s, b, present := fieldValue(fv, f.kind)
+	if !present {
+		return nil
+	}
+	fail := func(err error) error {
+		return &FieldError{Op: "encrypt", Record: o.p.record, Field: f.path, Class: f.class, Err: err}
+	}
+	text := f.kind.isText()
+	if text && isTextValue(s) || !text && isBinaryValue(b) {
+		return fail(ErrAlreadyEncrypted)
+	}
+	dk, err := o.dataKeys(f.class)
+	if err != nil {
+		return fail(err)
+	}
+	pt := b
+	if text {
+		pt = stringToBytes(s)
+	}
+	ct, err := dk.AEAD.Encrypt(pt, o.aad.forField(f.path))
+	if err != nil {
+		return fail(err)
+	}
+	dk.CountEncryption()
+	a := assignment{field: fv, kind: f.kind}
+	if text {
+		a.s = encodeText(ct)
+	} else {
+		a.b = encodeBinary(ct)
+	}
+	o.pending = append(o.pending, a)
+	return nil
+}

@@ -1,0 +1,98 @@
+package crypt
+
+import (
+	"reflect"
+	"strconv"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt/blind"
+	"github.com/fieldcrypt/fieldcrypt/keyring"
+)
+
+// Options configures an [Encryptor]. The zero value (or nil) is ready to use.
+type Options struct {
+	// SlowParams are the Argon2id parameters of blind indexes tagged slow.
+	// Default blind.DefaultSlowParams. Changing them changes every slow
+	// index value: treat them like a key rotation.
+	SlowParams *blind.SlowParams
+}
+
+// Encryptor encrypts and decrypts the tagged fields of structs with keys
+// from a [keyring.Keyring]. It is safe for concurrent use.
+type Encryptor struct {
+	keys *keyring.Keyring
+	slow blind.SlowParams
+}
+
+// New returns an Encryptor that takes its keys from kr. opts may be nil.
+func New(kr *keyring.Keyring, opts *Options) *Encryptor {
+	e := &Encryptor{keys: kr, slow: blind.DefaultSlowParams}
+	if opts != nil && opts.SlowParams != nil {
+		e.slow = *opts.SlowParams
+	}
+	return e
+}
+
+// Keyring returns the keyring the Encryptor uses.
+func (e *Encryptor) Keyring() *keyring.Keyring { return e.keys }
+
+// record resolves v (a non-nil pointer to a struct) to its plan and value.
+func record(v any) (*plan, reflect.Value, error) {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
+		return nil, reflect.Value{}, &InvalidArgumentError{Type: reflect.TypeOf(v)}
+	}
+	rv = rv.Elem()
+	p, err := planFor(rv.Type())
+	if err != nil {
+		return nil, reflect.Value{}, err
+	}
+	return p, rv, nil
+}
+
+// fieldAt follows index from v through struct fields, dereferencing
+// pointers to structs. ok is false when a pointer on the way is nil.
+func fieldAt(v reflect.Value, index []int) (reflect.Value, bool) {
+	for i, x := range index {
+		if i > 0 && v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				return reflect.Value{}, false
+			}
+			v = v.Elem()
+		}
+		v = v.Field(x)
+	}
+	return v, true
+}
+
+// scopeOf returns the record's scope.
+func (p *plan) scopeOf(rv reflect.Value) (string, error) {
+	if p.scope == nil {
+		return keyring.DefaultScope, nil
+	}
+	f, ok := fieldAt(rv, p.scope)
+	if !ok || f.String() == "" {
+		return "", ErrMissingScope
+	}
+	return f.String(), nil
+}
+
+// idsOf returns the record's identity fields in canonical text form:
+// strings as they are, integers in decimal.
+func (p *plan) idsOf(rv reflect.Value, buf []idValue) []idValue {
+	for _, id := range p.ids {
+		f, ok := fieldAt(rv, id.index)
+		var s string
+		if ok {
+			switch f.Kind() {
+			case reflect.String:
+				s = f.String()
+			case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+				s = strconv.FormatInt(f.Int(), 10)
+			default:
+				s = strconv.FormatUint(f.Uint(), 10)
+			}
+		}
+		buf = append(buf, idValue{name: id.name, value: s})
+	}
+	return buf
+}

@@ -1,0 +1,116 @@
+package crypt
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+
+	"github.com/fieldcrypt/fieldcrypt/keyring"
+)
+
+// Sentinel errors. Match them with errors.Is; the concrete errors are
+// [*FieldError], [*PlanError] and [*InvalidArgumentError].
+var (
+	// ErrDecrypt means a value did not authenticate: it was tampered with,
+	// truncated inside its ciphertext, or moved from another record, field or
+	// tenant (the swap attack). It is deliberately opaque: it does not say
+	// which check failed.
+	ErrDecrypt = errors.New("crypt: value does not decrypt for this record and field")
+
+	// ErrMalformed means a stored value is not a well-formed fieldcrypt
+	// encoding (wrong prefix, bad base64, too short, unknown version).
+	ErrMalformed = errors.New("crypt: malformed encrypted value")
+
+	// ErrNotEncrypted means Decrypt met a value that is not encrypted. It is
+	// never returned as if it were decrypted; use DecryptMigrating to read
+	// legacy plaintext on purpose.
+	ErrNotEncrypted = errors.New("crypt: value is not encrypted")
+
+	// ErrAlreadyEncrypted means Encrypt met a value that is already
+	// encrypted. fieldcrypt never encrypts twice.
+	ErrAlreadyEncrypted = errors.New("crypt: value is already encrypted")
+
+	// ErrKeyNotFound means the value's key ID is not in the keyset.
+	ErrKeyNotFound = errors.New("crypt: value's key is not in the keyset")
+
+	// ErrKeyDisabled means the value's key is disabled.
+	ErrKeyDisabled = errors.New("crypt: value's key is disabled")
+
+	// ErrKeyDestroyed means the value's key was destroyed: the value is
+	// permanently unreadable.
+	ErrKeyDestroyed = errors.New("crypt: value's key was destroyed")
+
+	// ErrNoAccess means this process has no access to the field's class. On
+	// Decrypt such fields are left encrypted and the other fields are
+	// decrypted; the error lists them. It is keyring.ErrNoAccess.
+	ErrNoAccess = keyring.ErrNoAccess
+
+	// ErrMissingScope means the record's scope field is empty.
+	ErrMissingScope = errors.New("crypt: record has an empty scope")
+
+	// ErrUnknownIndex means a blind-index query named no blind-index field
+	// of the record type.
+	ErrUnknownIndex = errors.New("crypt: no such blind index")
+)
+
+// FieldError reports a failure on one field of one record. It names the
+// record type and the field path, never the field's value.
+type FieldError struct {
+	Op     string // "encrypt", "decrypt" or "index"
+	Record string // the record type, as bound into associated data
+	Field  string // the field path, such as "Email" or "Addresses[].Street"
+	Class  string // the field's class
+	KeyID  uint32 // the value's key ID, when known
+	Err    error
+}
+
+func (e *FieldError) Error() string {
+	return "crypt: " + e.Op + " " + e.Record + "." + e.Field + " (class " + e.Class + "): " + strings.TrimPrefix(e.Err.Error(), "crypt: ")
+}
+
+func (e *FieldError) Unwrap() error { return e.Err }
+
+// AccessError is returned by Decrypt when some fields belong to classes this
+// process cannot unwrap. Those fields were left as they were (encrypted);
+// every other field was decrypted. It matches ErrNoAccess.
+type AccessError struct {
+	Record  string
+	Fields  []string // field paths left encrypted
+	Classes []string // the classes without access
+	Err     error    // the first underlying keyring error
+}
+
+func (e *AccessError) Error() string {
+	return "crypt: no access to class " + strings.Join(e.Classes, ", ") + ": " + e.Record + " fields " +
+		strings.Join(e.Fields, ", ") + " left encrypted"
+}
+
+func (e *AccessError) Unwrap() []error { return []error{ErrNoAccess, e.Err} }
+
+// PlanError reports a struct type fieldcrypt cannot handle: a bad tag or an
+// unsupported field type. It is returned before any value is touched.
+type PlanError struct {
+	Type  reflect.Type // the struct type that holds the field
+	Field string       // the Go field name
+	Msg   string
+}
+
+func (e *PlanError) Error() string {
+	return "crypt: " + e.Type.String() + "." + e.Field + ": " + e.Msg
+}
+
+// InvalidArgumentError reports a value passed to Encrypt, Decrypt or a query
+// that is not a non-nil pointer to a struct.
+type InvalidArgumentError struct {
+	Type reflect.Type // nil when the argument was nil
+}
+
+func (e *InvalidArgumentError) Error() string {
+	if e.Type == nil {
+		return "crypt: argument is nil; want a non-nil pointer to a struct"
+	}
+	if e.Type.Kind() != reflect.Pointer {
+		return "crypt: argument of type " + e.Type.String() + " is not a pointer; want a non-nil pointer to a struct"
+	}
+	return "crypt: argument of type " + e.Type.String() + " is nil or does not point to a struct"
+}

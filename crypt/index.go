@@ -1,0 +1,183 @@
+package crypt
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"reflect"
+	"slices"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt/blind"
+	"github.com/fieldcrypt/fieldcrypt/keyring"
+)
+
+// indexers holds one blind.Indexer per enabled index key for one blind
+// index, the primary first. It is memoized on the loaded index keyset, so
+// subkeys are derived once per keyset load, not per record.
+type indexers struct {
+	slow blind.SlowParams
+	list []*blind.Indexer // primary first, then by key ID
+}
+
+// indexersFor returns the indexers of ix under the keyset ik.
+func (e *Encryptor) indexersFor(ik *keyring.IndexKeys, record string, ix *indexField) (*indexers, error) {
+	derive := func() (any, error) {
+		ids := make([]uint32, 0, len(ik.PRFs))
+		for id := range ik.PRFs {
+			ids = append(ids, id)
+		}
+		slices.SortFunc(ids, func(a, b uint32) int {
+			switch ik.PrimaryID {
+			case a:
+				return -1 // primary first
+			case b:
+				return 1
+			}
+			return cmp.Compare(a, b)
+		})
+		set := &indexers{slow: e.slow}
+		var slow *blind.SlowParams
+		if ix.slow {
+			slow = &set.slow
+		}
+		for _, id := range ids {
+			sub, err := blind.DeriveSubkey(ik.PRFs[id], record, ix.name)
+			if err != nil {
+				return nil, err
+			}
+			ixr, err := blind.NewIndexer(sub, ix.bits, slow)
+			clear(sub)
+			if err != nil {
+				return nil, err
+			}
+			set.list = append(set.list, ixr)
+		}
+		if len(set.list) == 0 || ik.PRFs[ik.PrimaryID] == nil {
+			return nil, fmt.Errorf("index keyset has no enabled primary key")
+		}
+		return set, nil
+	}
+	v, err := ik.Derived(ix, derive)
+	if err != nil {
+		return nil, err
+	}
+	set := v.(*indexers)
+	if ix.slow && set.slow != e.slow {
+		// Another Encryptor with other Argon2id parameters shares the
+		// keyring: derive privately rather than share its memo.
+		v, err = derive()
+		if err != nil {
+			return nil, err
+		}
+		set = v.(*indexers)
+	}
+	return set, nil
+}
+
+// sourceValues reads and transforms the source fields of ix. present is
+// false when every source is empty, nil or absent: such a record gets an
+// empty index value, which no query matches.
+func (o *op) sourceValues(ix *indexField, rv reflect.Value, buf []string) (vals []string, present bool, err error) {
+	for k, si := range ix.sources {
+		var s string
+		if fv, ok := fieldAt(rv, si); ok {
+			var b []byte
+			var has bool
+			s, b, has = fieldValue(fv, ix.srcKinds[k])
+			if has {
+				present = true
+				if ix.srcKinds[k].isText() {
+					if isTextValue(s) {
+						return nil, false, ErrAlreadyEncrypted
+					}
+				} else {
+					if isBinaryValue(b) {
+						return nil, false, ErrAlreadyEncrypted
+					}
+					s = bytesToString(b) // read only, not retained
+				}
+			}
+		}
+		buf = append(buf, blind.Apply(ix.transforms, s))
+	}
+	return buf, present, nil
+}
+
+// indexValue computes the value of blind index ix for the record rv under
+// the primary index key.
+func (o *op) indexValue(ix *indexField, rv reflect.Value) (string, error) {
+	fail := func(err error) (string, error) {
+		return "", &FieldError{Op: "index", Record: o.p.record, Field: ix.path, Class: ix.class, Err: err}
+	}
+	var arr [4]string
+	vals, present, err := o.sourceValues(ix, rv, arr[:0])
+	if err != nil || !present {
+		return "", err
+	}
+	ik, err := o.indexKeys(ix.class)
+	if err != nil {
+		return fail(err)
+	}
+	set, err := o.e.indexersFor(ik, o.p.record, ix)
+	if err != nil {
+		return fail(err)
+	}
+	o.hexBuf = set.list[0].AppendHex(o.hexBuf[:0], vals...)
+	return string(o.hexBuf), nil
+}
+
+// BlindIndexValues returns the values that blind index index takes for the
+// source fields set in v (a pointer to the record type, with its scope field
+// and the index's source fields filled in): one value per enabled index key,
+// the primary key's first, duplicates removed. Query with
+//
+//	WHERE email_idx IN (values...)
+//
+// so that lookups keep working while an index-key rotation is under way.
+// index is the Go name of the blind-index field (such as "EmailIdx") or its
+// name= tag option. Indexes inside slice elements cannot be queried this way.
+//
+// Blind indexes match equal inputs after the index's transforms, and also
+// unequal inputs by design (that is what bounds their leakage): always
+// decrypt the rows found and compare.
+func (e *Encryptor) BlindIndexValues(ctx context.Context, v any, index string) ([]string, error) {
+	p, rv, err := record(v)
+	if err != nil {
+		return nil, err
+	}
+	ix, ok := p.indexes[index]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s has no blind index %q", ErrUnknownIndex, p.typ, index)
+	}
+	o, err := e.newOp(ctx, p, rv)
+	if err != nil {
+		return nil, err
+	}
+	defer o.release()
+	fail := func(err error) ([]string, error) {
+		return nil, &FieldError{Op: "index", Record: p.record, Field: ix.path, Class: ix.class, Err: err}
+	}
+	vals, present, err := o.sourceValues(ix, rv, nil)
+	if err != nil {
+		return fail(err)
+	}
+	if !present {
+		return nil, nil
+	}
+	ik, err := o.indexKeys(ix.class)
+	if err != nil {
+		return fail(err)
+	}
+	set, err := e.indexersFor(ik, p.record, ix)
+	if err != nil {
+		return fail(err)
+	}
+	out := make([]string, 0, len(set.list))
+	for _, ixr := range set.list {
+		s := string(ixr.AppendHex(nil, vals...))
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,138 @@
+package crypt
+
+import (
+	"context"
+	"reflect"
+	"sync"
+
+	"github.com/fieldcrypt/fieldcrypt/keyring"
+)
+
+// op is the state of one Encrypt or Decrypt call on one record. Changes are
+// collected in pending and applied only when the whole record succeeded, so
+// a failure never leaves a record half-encrypted.
+type op struct {
+	e       *Encryptor
+	ctx     context.Context
+	p       *plan
+	scope   string
+	aad     aadBuilder
+	ids     []idValue
+	data    []classKeys[*keyring.DataKeys]
+	index   []classKeys[*keyring.IndexKeys]
+	pending []assignment
+	hexBuf  []byte
+}
+
+type classKeys[K any] struct {
+	class string
+	keys  K
+	err   error
+}
+
+// assignment is one field value to set when the record is done.
+type assignment struct {
+	field reflect.Value
+	kind  fieldKind
+	s     string
+	b     []byte
+}
+
+func (a *assignment) apply() {
+	switch a.kind {
+	case kindString:
+		a.field.SetString(a.s)
+	case kindBytes:
+		a.field.SetBytes(a.b)
+	case kindStringPtr:
+		s := a.s
+		a.field.Set(reflect.ValueOf(&s))
+	case kindBytesPtr:
+		b := a.b
+		a.field.Set(reflect.ValueOf(&b))
+	}
+}
+
+var opPool = sync.Pool{New: func() any { return new(op) }}
+
+func (e *Encryptor) newOp(ctx context.Context, p *plan, rv reflect.Value) (*op, error) {
+	scope, err := p.scopeOf(rv)
+	if err != nil {
+		return nil, &FieldError{Op: "read scope of", Record: p.record, Field: "(scope)", Class: "-", Err: err}
+	}
+	o := opPool.Get().(*op)
+	o.e, o.ctx, o.p, o.scope = e, ctx, p, scope
+	o.ids = p.idsOf(rv, o.ids[:0])
+	o.aad.reset(scope, p.record, o.ids)
+	return o, nil
+}
+
+func (o *op) release() {
+	clear(o.data)
+	clear(o.index)
+	clear(o.pending)
+	clear(o.ids)
+	o.data, o.index, o.pending, o.ids = o.data[:0], o.index[:0], o.pending[:0], o.ids[:0]
+	o.e, o.ctx, o.p = nil, nil, nil
+	opPool.Put(o)
+}
+
+func (o *op) apply() {
+	for i := range o.pending {
+		o.pending[i].apply()
+	}
+}
+
+// dataKeys returns the data keyset of class for this record's scope, looked
+// up once per call.
+func (o *op) dataKeys(class string) (*keyring.DataKeys, error) {
+	for _, c := range o.data {
+		if c.class == class {
+			return c.keys, c.err
+		}
+	}
+	k, err := o.e.keys.DataKeys(o.ctx, o.scope, class)
+	o.data = append(o.data, classKeys[*keyring.DataKeys]{class, k, err})
+	return k, err
+}
+
+// indexKeys returns the index keyset of class for this record's scope.
+func (o *op) indexKeys(class string) (*keyring.IndexKeys, error) {
+	for _, c := range o.index {
+		if c.class == class {
+			return c.keys, c.err
+		}
+	}
+	k, err := o.e.keys.IndexKeys(o.ctx, o.scope, class)
+	o.index = append(o.index, classKeys[*keyring.IndexKeys]{class, k, err})
+	return k, err
+}
+
+// fieldValue reads an encrypted or source field: its text or bytes and
+// whether it holds a value at all (nil pointers and nil slices do not;
+// empty strings and empty slices are stored as they are).
+func fieldValue(f reflect.Value, kind fieldKind) (s string, b []byte, present bool) {
+	switch kind {
+	case kindString:
+		s = f.String()
+		return s, nil, s != ""
+	case kindBytes:
+		b = f.Bytes()
+		return "", b, len(b) > 0
+	case kindStringPtr:
+		if f.IsNil() {
+			return "", nil, false
+		}
+		s = f.Elem().String()
+		return s, nil, s != ""
+	case kindBytesPtr:
+		if f.IsNil() {
+			return "", nil, false
+		}
+		b = f.Elem().Bytes()
+		return "", b, len(b) > 0
+	}
+	return "", nil, false
+}
+
+func (k fieldKind) isText() bool { return k == kindString || k == kindStringPtr }

@@ -1,0 +1,122 @@
+package crypt
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// tagKey is the struct tag fieldcrypt reads.
+const tagKey = "crypt"
+
+// tagKind is what a tag makes of a field.
+type tagKind int
+
+const (
+	tagNone    tagKind = iota
+	tagSkip            // "-"
+	tagScope           // "scope"
+	tagID              // "id"
+	tagEncrypt         // "encrypt"
+	tagBlind           // "blind=..."
+	tagRecord          // "record=..." on a blank field
+)
+
+// tag is a parsed crypt tag.
+type tag struct {
+	kind       tagKind
+	name       string   // name=, the name bound into associated data
+	class      string   // class=
+	sources    []string // blind=A+B
+	transforms string   // transform=
+	bits       int      // bits=
+	slow       bool     // slow
+	record     string   // record=
+}
+
+// parseTag parses a crypt tag value. Errors say what is wrong with the tag;
+// the caller adds the struct and field.
+func parseTag(s string) (tag, error) {
+	var t tag
+	if s == "" {
+		return t, nil
+	}
+	if s == "-" {
+		t.kind = tagSkip
+		return t, nil
+	}
+	first, rest, _ := strings.Cut(s, ",")
+	key, val, hasVal := strings.Cut(first, "=")
+	switch key {
+	case "scope":
+		t.kind = tagScope
+	case "id":
+		t.kind = tagID
+	case "encrypt":
+		t.kind = tagEncrypt
+	case "blind":
+		t.kind = tagBlind
+		if val == "" {
+			return t, fmt.Errorf("blind needs its source fields, as blind=Email or blind=First+Last")
+		}
+		t.sources = strings.Split(val, "+")
+		hasVal = false
+	case "record":
+		t.kind = tagRecord
+		if val == "" {
+			return t, fmt.Errorf("record needs a name, as record=contact")
+		}
+		t.record = val
+		hasVal = false
+	default:
+		return t, fmt.Errorf("unknown directive %q (want scope, id, encrypt, blind=, record= or -)", key)
+	}
+	if hasVal {
+		return t, fmt.Errorf("%s takes no value", key)
+	}
+	for opt := range strings.SplitSeq(rest, ",") {
+		if opt == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(opt, "=")
+		allowed := optionsFor[t.kind]
+		if !strings.Contains(allowed, " "+k+" ") {
+			return t, fmt.Errorf("option %q does not apply to %s", k, key)
+		}
+		switch k {
+		case "name":
+			if v == "" {
+				return t, fmt.Errorf("name= needs a value")
+			}
+			t.name = v
+		case "class":
+			if v == "" {
+				return t, fmt.Errorf("class= needs a value")
+			}
+			t.class = v
+		case "transform":
+			t.transforms = v
+		case "bits":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 256 {
+				return t, fmt.Errorf("bits=%s is not a number from 1 to 256", v)
+			}
+			t.bits = n
+		case "slow":
+			if v != "" {
+				return t, fmt.Errorf("slow takes no value")
+			}
+			t.slow = true
+		}
+	}
+	return t, nil
+}
+
+// optionsFor lists the options each directive accepts, space-delimited.
+var optionsFor = map[tagKind]string{
+	tagScope:   " ",
+	tagID:      " name ",
+	tagEncrypt: " name class ",
+	tagBlind:   " name class transform bits slow ",
+	tagRecord:  " ",
+}
