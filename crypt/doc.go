@@ -1,0 +1,108 @@
+// Package crypt encrypts the sensitive fields of Go structs in place, binds
+// every ciphertext to its record, field and tenant, and computes blind
+// indexes so encrypted columns stay searchable by equality.
+//
+// A CRM service tags its record type, calls [Encryptor.Encrypt] before an
+// INSERT or UPDATE and [Encryptor.Decrypt] after a SELECT:
+//
+//	type Contact struct {
+//		_        struct{} `crypt:"record=contact"`
+//		ID       string   `crypt:"id"`
+//		TenantID string   `crypt:"scope"`
+//		Name     string   `crypt:"encrypt,class=pii"`
+//		Email    string   `crypt:"encrypt,class=pii"`
+//		EmailIdx string   `crypt:"blind=Email,transform=lower+trim,bits=32"`
+//		Phone    *string  `crypt:"encrypt,class=pii"`
+//		Notes    []byte   `crypt:"encrypt,class=support"`
+//	}
+//
+//	enc := crypt.New(kr, nil)             // kr is a *keyring.Keyring
+//	err := enc.Encrypt(ctx, &contact)     // then INSERT contact
+//	err = enc.Decrypt(ctx, &contact)      // after SELECT
+//
+// Keys come from a [keyring.Keyring]; after warm-up neither call touches a
+// KMS.
+//
+// # Tags
+//
+// The crypt struct tag holds one directive, then options, comma-separated:
+//
+//	crypt:"-"                       the field is ignored
+//	crypt:"scope"                   the record's scope (tenant): selects its keysets; a string
+//	crypt:"id"                      an identity field, bound into every ciphertext of the record;
+//	                                a string or an integer; several are allowed (composite keys)
+//	crypt:"id,name=N"               ... bound under the name N instead of the Go field name
+//	crypt:"encrypt"                 encrypt the field: string, []byte, *string or *[]byte
+//	crypt:"encrypt,class=C"         ... with the keysets of field class C (default "default")
+//	crypt:"encrypt,name=N"          ... bound into associated data as N instead of the Go name
+//	crypt:"blind=F"                 a blind index (a string field, hex) of source field F
+//	crypt:"blind=F+G"               a compound index over fields F and G
+//	crypt:"blind=F,transform=T1+T2" transforms applied to each source first (see package blind:
+//	                                lower, upper, trim, collapse, nfkc, digits, lastN, firstN,
+//	                                emaildomain, emaillocal)
+//	crypt:"blind=F,bits=N"          keep N bits (1 to 256, default 16; choose with blind.Recommend)
+//	crypt:"blind=F,slow"            the Argon2id tier, for low-entropy sources
+//	crypt:"blind=F,class=C"         use class C's index keyset (default: the source's class)
+//	crypt:"blind=F,name=N"          the index's name in its key derivation (default: the field's path)
+//	_ struct{} `crypt:"record=R"`   the record type bound into associated data (default: the Go type name)
+//
+// Untagged fields of struct, pointer-to-struct, slice-of-struct and
+// slice-of-pointer-to-struct type are walked when they contain tagged
+// fields; embedded structs are promoted as encoding/json promotes them.
+// Fields inside a slice element are bound to the path "Slice[].Field". A
+// tag on a field of another type, a bad option, or an unknown directive is a
+// [*PlanError] that names the struct and field, returned before any value is
+// touched; call [Validate] at startup to catch it early. Plans are computed
+// once per type and cached.
+//
+// Renaming a Go field changes its associated data: give encrypted fields a
+// name= (or a stable record=) before renaming, or old values stop
+// decrypting.
+//
+// # What is stored
+//
+// A string field holds "fc1:" followed by unpadded base64url of a Tink AEAD
+// ciphertext; a []byte field holds 0xFC 0x01 followed by the ciphertext. The
+// ciphertext starts with its key ID, so [InspectText] and [InspectBinary]
+// tell which key a value needs without decrypting it. docs/FORMAT.md
+// specifies the bytes, with test vectors.
+//
+// Empty strings, empty and nil slices and nil pointers are stored as they
+// are. Encrypt refuses a value that is already encrypted
+// ([ErrAlreadyEncrypted]) and Decrypt refuses one that is not
+// ([ErrNotEncrypted]), so a value is never encrypted twice and plaintext is
+// never returned as if it had been decrypted. [Encryptor.DecryptMigrating]
+// reads legacy plaintext on purpose, and says which fields held it.
+//
+// # Associated data
+//
+// Every ciphertext is bound to the canonical, length-prefixed encoding of
+// (scope, record type, identity fields, field path). A value copied into
+// another row, another field or another tenant fails with [ErrDecrypt].
+//
+// # Blind indexes
+//
+// An index value is HMAC-SHA-256 (or Argon2id, for slow indexes) under a
+// subkey derived for this record type and index from the scope's index
+// keyset, truncated to bits. Query with [Encryptor.BlindIndexValues], which
+// returns the value under every enabled index key so that lookups keep
+// working during index-key rotation. An index matches more than the value
+// sought (that is what limits its leakage): decrypt and compare the rows it
+// finds.
+//
+// # Field classes
+//
+// A process whose keyring has no KEK for a class (or whose KEK refuses it)
+// cannot decrypt that class: Decrypt leaves those fields encrypted, decrypts
+// the rest, and returns an [*AccessError] matching [ErrNoAccess].
+//
+// # Errors
+//
+// Every failure names the record type and field path, never a value:
+// [*FieldError] wraps [ErrDecrypt], [ErrMalformed], [ErrNotEncrypted],
+// [ErrAlreadyEncrypted], [ErrKeyNotFound], [ErrKeyDisabled],
+// [ErrKeyDestroyed] or the keyring's error (such as
+// keyring.ErrKEKUnavailable, which is worth retrying). Encrypt and Decrypt
+// are all or nothing: after an error (other than an AccessError) the record
+// is unchanged.
+package crypt
