@@ -26,14 +26,17 @@ var apiErrorCodes = map[string]kms.Code{
 	"KMSInvalidStateException": kms.CodeNotFound,
 
 	// The caller is not allowed to use the key, or is not who it claims.
-	"AccessDeniedException":           kms.CodePermissionDenied,
-	"UnrecognizedClientException":     kms.CodePermissionDenied,
-	"InvalidClientTokenId":            kms.CodePermissionDenied,
-	"InvalidSignatureException":       kms.CodePermissionDenied,
-	"IncompleteSignature":             kms.CodePermissionDenied,
-	"MissingAuthenticationToken":      kms.CodePermissionDenied,
-	"ExpiredTokenException":           kms.CodePermissionDenied,
-	"InvalidGrantTokenException":      kms.CodePermissionDenied,
+	"AccessDeniedException":       kms.CodePermissionDenied,
+	"UnrecognizedClientException": kms.CodePermissionDenied,
+	"InvalidClientTokenId":        kms.CodePermissionDenied,
+	"InvalidSignatureException":   kms.CodePermissionDenied,
+	"IncompleteSignature":         kms.CodePermissionDenied,
+	"MissingAuthenticationToken":  kms.CodePermissionDenied,
+	"ExpiredTokenException":       kms.CodePermissionDenied,
+	"InvalidGrantTokenException":  kms.CodePermissionDenied,
+
+	// The request is malformed, or the key is not a symmetric encryption
+	// key.
 	"InvalidKeyUsageException":        kms.CodeInvalidArgument,
 	"ValidationException":             kms.CodeInvalidArgument,
 	"SerializationException":          kms.CodeInvalidArgument,
