@@ -1,0 +1,118 @@
+package gcpkms_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/fieldcrypt/fieldcrypt/kms"
+	"github.com/fieldcrypt/fieldcrypt/kms/gcpkms"
+)
+
+func TestKeyName(t *testing.T) {
+	const name = "projects/acme-crm/locations/europe-west1/keyRings/crm_prod/cryptoKeys/pii-kek"
+	got, err := gcpkms.KeyName("gcp-kms://" + name)
+	if err != nil || got != name {
+		t.Errorf("KeyName(gcp-kms://%s) = %q, %v; want %q, nil", name, got, err, name)
+	}
+	if uri := gcpkms.URI(name); uri != "gcp-kms://"+name {
+		t.Errorf("URI(%q) = %q, want gcp-kms://%s", name, uri, name)
+	}
+	if got, err := gcpkms.KeyName("gcp-kms://projects/example.com:acme/locations/global/keyRings/r/cryptoKeys/k"); err != nil {
+		t.Errorf("KeyName(domain-scoped project) = %q, %v; want no error", got, err)
+	}
+}
+
+func TestKeyNameRejects(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		uri  string
+		want string // in the message
+	}{
+		{"wrong scheme", "gcpkms://projects/p/locations/l/keyRings/r/cryptoKeys/k", "scheme"},
+		{"no scheme", "projects/p/locations/l/keyRings/r/cryptoKeys/k", "scheme"},
+		{"empty", "gcp-kms://", "segments"},
+		{"key ring only", "gcp-kms://projects/p/locations/l/keyRings/r", "segments"},
+		{"version", "gcp-kms://projects/p/locations/l/keyRings/r/cryptoKeys/k/cryptoKeyVersions/3", "CryptoKeyVersion"},
+		{"misspelt segment", "gcp-kms://projects/p/locations/l/keyrings/r/cryptoKeys/k", `"keyrings"`},
+		{"empty project", "gcp-kms://projects//locations/l/keyRings/r/cryptoKeys/k", "empty projects ID"},
+		{"empty key", "gcp-kms://projects/p/locations/l/keyRings/r/cryptoKeys/", "empty cryptoKeys ID"},
+		{"trailing slash", "gcp-kms://projects/p/locations/l/keyRings/r/cryptoKeys/k/", "segments"},
+		{"query", "gcp-kms://projects/p/locations/l/keyRings/r/cryptoKeys/k?x=1", "URL punctuation"},
+		{"space in project", "gcp-kms://projects/a b/locations/l/keyRings/r/cryptoKeys/k", "space"},
+		{"bad key ring ID", "gcp-kms://projects/p/locations/l/keyRings/r.1/cryptoKeys/k", "key ring ID"},
+		{"key ID too long", "gcp-kms://projects/p/locations/l/keyRings/r/cryptoKeys/" + strings.Repeat("k", 64), "crypto key ID"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := gcpkms.KeyName(tc.uri)
+			if err == nil {
+				t.Fatalf("KeyName(%q) = %q, nil; want error", tc.uri, got)
+			}
+			if code := kms.CodeOf(err); code != kms.CodeInvalidArgument {
+				t.Errorf("KeyName(%q) code = %v, want %v", tc.uri, code, kms.CodeInvalidArgument)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("KeyName(%q) err = %q, want it to mention %s", tc.uri, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestOpenRejects(t *testing.T) {
+	srv := startFake(t)
+	good := gcpkms.URI("projects/p/locations/l/keyRings/r/cryptoKeys/k")
+	for _, tc := range []struct {
+		name string
+		opts *gcpkms.Options
+		uri  string
+	}{
+		{"malformed URI", fakeOptions(srv), "gcp-kms://projects/p"},
+		{"insecure with credentials", &gcpkms.Options{Endpoint: srv.Addr(), Insecure: true}, good},
+		{"no authentication and a key file", &gcpkms.Options{WithoutAuthentication: true, ServiceAccountKeyFile: "sa.json"}, good},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			kek, err := gcpkms.OpenFunc(tc.opts)(context.Background(), tc.uri)
+			if err == nil {
+				closeKEK(t, kek)
+				t.Fatalf("OpenFunc()(%q) err = nil, want error", tc.uri)
+			}
+			if code := kms.CodeOf(err); code != kms.CodeInvalidArgument {
+				t.Errorf("OpenFunc()(%q) code = %v, want %v (err = %v)", tc.uri, code, kms.CodeInvalidArgument, err)
+			}
+		})
+	}
+	if _, err := gcpkms.New(nil, good, nil); kms.CodeOf(err) != kms.CodeInvalidArgument {
+		t.Errorf("New(nil client) err = %v, want %v", err, kms.CodeInvalidArgument)
+	}
+}
+
+// TestSharedClient checks that KEKs opened with Options.Client share the
+// caller's client and leave it open when closed.
+func TestSharedClient(t *testing.T) {
+	srv := startFake(t)
+	client := dial(t, srv)
+	open := gcpkms.OpenFunc(&gcpkms.Options{Client: client})
+	_, uriA := createKey(t, srv)
+	_, uriB := createKey(t, srv)
+	a, err := open(t.Context(), uriA)
+	if err != nil {
+		t.Fatalf("open(%q) err = %v", uriA, err)
+	}
+	b, err := open(t.Context(), uriB)
+	if err != nil {
+		t.Fatalf("open(%q) err = %v", uriB, err)
+	}
+	closeKEK(t, a)
+	if _, err := b.EncryptWithContext(t.Context(), secretPlaintext, keysetAAD); err != nil {
+		t.Errorf("EncryptWithContext() on a KEK sharing the client of a closed one: err = %v", err)
+	}
+}
+
+func TestStringNamesKey(t *testing.T) {
+	srv := startFake(t)
+	kek, name := newKEK(t, srv, dial(t, srv), nil)
+	if s := fmt.Sprint(kek); !strings.Contains(s, gcpkms.URI(name)) {
+		t.Errorf("fmt.Sprint(kek) = %q, want it to name %s", s, gcpkms.URI(name))
+	}
+}
