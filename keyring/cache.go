@@ -65,9 +65,12 @@ func (c *cache) put(id KeysetID, e *entry) {
 	c.entries[id] = e
 }
 
+// remove drops the cached keyset id and any remembered load failure, after
+// the keyset changed or failed for good.
 func (c *cache) remove(id KeysetID) {
 	c.mu.Lock()
 	delete(c.entries, id)
+	delete(c.failures, id)
 	c.mu.Unlock()
 }
 
@@ -77,6 +80,11 @@ func (c *cache) removeScope(scope string) {
 	for id := range c.entries {
 		if id.Scope == scope {
 			delete(c.entries, id)
+		}
+	}
+	for id := range c.failures {
+		if id.Scope == scope {
+			delete(c.failures, id)
 		}
 	}
 	c.mu.Unlock()

@@ -54,6 +54,7 @@ func (k *Keyring) CreateKeysets(ctx context.Context, scope string, classes ...st
 			if err != nil {
 				return &Error{Op: "create", ID: id, Err: err}
 			}
+			k.cache.remove(id) // forget a failed lookup from before it existed
 		}
 	}
 	return nil

@@ -7,6 +7,8 @@ import (
 	"fmt"
 
 	"github.com/tink-crypto/tink-go/v2/keyset"
+	tinkpb "github.com/tink-crypto/tink-go/v2/proto/tink_go_proto"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/fieldcrypt/fieldcrypt/kms"
 )
@@ -116,5 +118,16 @@ func (k *Keyring) wrapWith(ctx context.Context, id KeysetID, handle *keyset.Hand
 		}
 		return nil, "", fmt.Errorf("serialize keyset: %w", err)
 	}
-	return buf.Bytes(), uri, nil
+	// Tink's binary writer drops the cleartext KeysetInfo; put it back so
+	// that key IDs and statuses can be listed without a KMS call.
+	var eks tinkpb.EncryptedKeyset
+	if err := proto.Unmarshal(buf.Bytes(), &eks); err != nil {
+		return nil, "", fmt.Errorf("serialize keyset: %w", err)
+	}
+	eks.KeysetInfo = handle.KeysetInfo()
+	out, err := proto.Marshal(&eks)
+	if err != nil {
+		return nil, "", fmt.Errorf("serialize keyset: %w", err)
+	}
+	return out, uri, nil
 }

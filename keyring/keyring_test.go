@@ -1,0 +1,481 @@
+package keyring_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fieldcrypt/fieldcrypt/keyring"
+	"github.com/fieldcrypt/fieldcrypt/kms"
+	"github.com/fieldcrypt/fieldcrypt/kms/local"
+)
+
+// switchableKEK wraps a real local KEK and can be made to fail, as a KMS
+// outage would, or to block, as a slow KMS would.
+type switchableKEK struct {
+	kms.KEK
+	down  atomic.Bool
+	calls atomic.Int64
+	gate  chan struct{} // when non-nil, calls wait for it
+}
+
+func (s *switchableKEK) fail(op string) error {
+	return &kms.Error{Code: kms.CodeUnavailable, Op: op, Backend: "test", Err: errors.New("connection refused")}
+}
+
+func (s *switchableKEK) EncryptWithContext(ctx context.Context, pt, ad []byte) ([]byte, error) {
+	s.calls.Add(1)
+	if s.down.Load() {
+		return nil, s.fail("encrypt")
+	}
+	return s.KEK.EncryptWithContext(ctx, pt, ad)
+}
+
+func (s *switchableKEK) DecryptWithContext(ctx context.Context, ct, ad []byte) ([]byte, error) {
+	s.calls.Add(1)
+	if s.gate != nil {
+		<-s.gate
+	}
+	if s.down.Load() {
+		return nil, s.fail("decrypt")
+	}
+	return s.KEK.DecryptWithContext(ctx, ct, ad)
+}
+
+// clock is a manual clock for TTL tests.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+type fixture struct {
+	store  *keyring.MemoryStore
+	opener *kms.Opener
+	kek    *switchableKEK
+	uri    string
+	clock  *clock
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kek.json")
+	if _, err := local.CreateInsecureKeyFile(path); err != nil {
+		t.Fatal(err)
+	}
+	real, err := local.OpenInsecure(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{store: keyring.NewMemoryStore(), opener: kms.NewOpener(), kek: &switchableKEK{KEK: real},
+		uri: "test://kek", clock: &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}
+	f.opener.Register("test", func(context.Context, string) (kms.KEK, error) { return f.kek, nil })
+	return f
+}
+
+func (f *fixture) keyring(t *testing.T, mod func(*keyring.Config)) *keyring.Keyring {
+	t.Helper()
+	cfg := keyring.Config{
+		Store: f.store, Opener: f.opener, DefaultKEK: f.uri,
+		CacheTTL: time.Minute, StalePeriod: 10 * time.Minute, RetryBackoff: time.Second,
+		Now: f.clock.Now,
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	kr, err := keyring.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kr
+}
+
+func TestCreatesOnFirstUseAndCaches(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	kr := f.keyring(t, nil)
+	dk, err := kr.DataKeys(ctx, "acme", "pii")
+	if err != nil {
+		t.Fatalf("DataKeys() err = %v", err)
+	}
+	ct, err := dk.AEAD.Encrypt([]byte("x"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := kr.Stats()
+	for range 1000 {
+		if _, err := kr.DataKeys(ctx, "acme", "pii"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after := kr.Stats()
+	if after.KMSCalls != before.KMSCalls {
+		t.Errorf("1000 cached lookups made %d KMS calls, want 0", after.KMSCalls-before.KMSCalls)
+	}
+	if after.CacheHits-before.CacheHits != 1000 {
+		t.Errorf("cache hits = %d, want 1000", after.CacheHits-before.CacheHits)
+	}
+	// Another process on the same store reads the same keyset.
+	other := f.keyring(t, nil)
+	dk2, err := other.DataKeys(ctx, "acme", "pii")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dk2.AEAD.Decrypt(ct, nil); err != nil {
+		t.Errorf("second keyring cannot decrypt the first one's ciphertext: %v", err)
+	}
+}
+
+func TestDisableAutoCreate(t *testing.T) {
+	f := newFixture(t)
+	kr := f.keyring(t, func(c *keyring.Config) { c.DisableAutoCreate = true })
+	_, err := kr.DataKeys(context.Background(), "acme", "pii")
+	if !errors.Is(err, keyring.ErrKeysetNotFound) {
+		t.Errorf("DataKeys() err = %v, want ErrKeysetNotFound", err)
+	}
+	if err := kr.CreateKeysets(context.Background(), "acme", "pii"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := kr.DataKeys(context.Background(), "acme", "pii"); err != nil {
+		t.Errorf("DataKeys() after CreateKeysets err = %v", err)
+	}
+}
+
+func TestConcurrentLoadsCollapse(t *testing.T) {
+	f := newFixture(t)
+	if err := f.keyring(t, nil).CreateKeysets(context.Background(), "acme", "pii"); err != nil {
+		t.Fatal(err)
+	}
+	f.kek.gate = make(chan struct{})
+	kr := f.keyring(t, nil)
+	calls := f.kek.calls.Load()
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := kr.DataKeys(context.Background(), "acme", "pii")
+			errs <- err
+		}()
+	}
+	time.Sleep(50 * time.Millisecond) // let the callers pile up on the one load
+	close(f.kek.gate)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("DataKeys() err = %v", err)
+		}
+	}
+	if got := f.kek.calls.Load() - calls; got != 1 {
+		t.Errorf("32 concurrent first loads made %d KEK calls, want 1", got)
+	}
+}
+
+func TestOutageServesStaleThenFails(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	kr := f.keyring(t, nil)
+	if _, err := kr.DataKeys(ctx, "acme", "pii"); err != nil {
+		t.Fatal(err)
+	}
+	f.kek.down.Store(true)
+
+	// Past the TTL, within the stale period: served from the cache while a
+	// background reload fails.
+	f.clock.Advance(2 * time.Minute)
+	for range 3 {
+		if _, err := kr.DataKeys(ctx, "acme", "pii"); err != nil {
+			t.Fatalf("DataKeys() during outage within stale period err = %v, want cached keyset", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+		f.clock.Advance(2 * time.Second) // past RetryBackoff
+	}
+	if kr.Stats().StaleServed == 0 {
+		t.Errorf("Stats().StaleServed = 0, want > 0")
+	}
+
+	// Past the stale period: a typed, transient error.
+	f.clock.Advance(10 * time.Minute)
+	_, err := kr.DataKeys(ctx, "acme", "pii")
+	if !errors.Is(err, keyring.ErrKEKUnavailable) || !kms.IsTransient(err) {
+		t.Fatalf("DataKeys() after stale period err = %v, want ErrKEKUnavailable (transient)", err)
+	}
+	// Within RetryBackoff no further KEK call is made.
+	calls := f.kek.calls.Load()
+	if _, err := kr.DataKeys(ctx, "acme", "pii"); err == nil {
+		t.Fatalf("DataKeys() err = nil, want the remembered failure")
+	}
+	if f.kek.calls.Load() != calls {
+		t.Errorf("a call within RetryBackoff reached the KEK")
+	}
+
+	// The KEK comes back: the same keyring recovers.
+	f.kek.down.Store(false)
+	f.clock.Advance(2 * time.Second)
+	if _, err := kr.DataKeys(ctx, "acme", "pii"); err != nil {
+		t.Errorf("DataKeys() after recovery err = %v", err)
+	}
+}
+
+func TestNoAccessWithoutKEK(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	admin := f.keyring(t, nil)
+	if err := admin.CreateKeysets(ctx, "acme", "pii", "support"); err != nil {
+		t.Fatal(err)
+	}
+	support := f.keyring(t, func(c *keyring.Config) {
+		c.DefaultKEK = ""
+		c.KEKs = map[string]string{"support": f.uri}
+	})
+	if _, err := support.DataKeys(ctx, "acme", "support"); err != nil {
+		t.Errorf("support keyring: DataKeys(support) err = %v", err)
+	}
+	_, err := support.DataKeys(ctx, "acme", "pii")
+	if !errors.Is(err, keyring.ErrNoAccess) {
+		t.Errorf("support keyring: DataKeys(pii) err = %v, want ErrNoAccess", err)
+	}
+}
+
+func TestKEKPermissionDeniedIsNoAccess(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	if err := f.keyring(t, nil).CreateKeysets(ctx, "acme", "pii"); err != nil {
+		t.Fatal(err)
+	}
+	denied := kms.NewOpener()
+	denied.Register("test", func(context.Context, string) (kms.KEK, error) { return deniedKEK{}, nil })
+	kr := f.keyring(t, func(c *keyring.Config) { c.Opener = denied })
+	_, err := kr.DataKeys(ctx, "acme", "pii")
+	if !errors.Is(err, keyring.ErrNoAccess) || !errors.Is(err, kms.ErrPermissionDenied) {
+		t.Errorf("DataKeys() with a refusing KEK err = %v, want ErrNoAccess wrapping kms.ErrPermissionDenied", err)
+	}
+}
+
+type deniedKEK struct{}
+
+func (deniedKEK) EncryptWithContext(context.Context, []byte, []byte) ([]byte, error) {
+	return nil, &kms.Error{Code: kms.CodePermissionDenied, Op: "encrypt", Backend: "test"}
+}
+func (deniedKEK) DecryptWithContext(context.Context, []byte, []byte) ([]byte, error) {
+	return nil, &kms.Error{Code: kms.CodePermissionDenied, Op: "decrypt", Backend: "test"}
+}
+
+func TestMovedKeysetDoesNotUnwrap(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	kr := f.keyring(t, nil)
+	if err := kr.CreateKeysets(ctx, "acme", "pii"); err != nil {
+		t.Fatal(err)
+	}
+	src, err := f.store.Get(ctx, keyring.KeysetID{Scope: "acme", Class: "pii", Purpose: keyring.PurposeData})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dst := range []keyring.KeysetID{
+		{Scope: "globex", Class: "pii", Purpose: keyring.PurposeData},   // another tenant
+		{Scope: "acme", Class: "support", Purpose: keyring.PurposeData}, // another class
+		{Scope: "acme", Class: "pii", Purpose: keyring.PurposeIndex},    // another purpose
+	} {
+		t.Run(dst.String(), func(t *testing.T) {
+			moved := *src
+			moved.ID = dst
+			_ = f.store.Delete(ctx, dst)
+			if err := f.store.Create(ctx, &moved); err != nil {
+				t.Fatal(err)
+			}
+			var err error
+			if dst.Purpose == keyring.PurposeIndex {
+				_, err = kr.IndexKeys(ctx, dst.Scope, dst.Class)
+			} else {
+				_, err = kr.DataKeys(ctx, dst.Scope, dst.Class)
+			}
+			if !errors.Is(err, keyring.ErrCorruptKeyset) {
+				t.Errorf("loading a keyset moved to %v: err = %v, want ErrCorruptKeyset", dst, err)
+			}
+		})
+	}
+}
+
+func TestForeignKEKRefused(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	kr := f.keyring(t, nil)
+	if err := kr.CreateKeysets(ctx, "acme", "pii"); err != nil {
+		t.Fatal(err)
+	}
+	id := keyring.KeysetID{Scope: "acme", Class: "pii", Purpose: keyring.PurposeData}
+	rec, err := f.store.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.KEKURI = "test://attacker"
+	if err := f.store.Update(ctx, rec, rec.Version); err != nil {
+		t.Fatal(err)
+	}
+	fresh := f.keyring(t, nil)
+	if _, err := fresh.DataKeys(ctx, "acme", "pii"); !errors.Is(err, keyring.ErrKEKNotAllowed) {
+		t.Errorf("DataKeys() of a record naming an unconfigured KEK: err = %v, want ErrKEKNotAllowed", err)
+	}
+}
+
+func TestRotationOperations(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	kr := f.keyring(t, nil)
+	id := keyring.KeysetID{Scope: "acme", Class: "pii", Purpose: keyring.PurposeData}
+	old, err := kr.DataKeys(ctx, id.Scope, id.Class)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldCT, _ := old.AEAD.Encrypt([]byte("old"), nil)
+
+	newID, err := kr.AddKey(ctx, id)
+	if err != nil {
+		t.Fatalf("AddKey() err = %v", err)
+	}
+	dk, _ := kr.DataKeys(ctx, id.Scope, id.Class)
+	if dk.PrimaryID != old.PrimaryID || dk.Status(newID) != keyring.KeyEnabled {
+		t.Errorf("after AddKey: primary %d (want %d), new key status %v (want enabled)", dk.PrimaryID, old.PrimaryID, dk.Status(newID))
+	}
+	if err := kr.DisableKey(ctx, id, old.PrimaryID); !errors.Is(err, keyring.ErrKeyIsPrimary) {
+		t.Errorf("DisableKey(primary) err = %v, want ErrKeyIsPrimary", err)
+	}
+	if err := kr.PromoteKey(ctx, id, newID); err != nil {
+		t.Fatalf("PromoteKey() err = %v", err)
+	}
+	dk, _ = kr.DataKeys(ctx, id.Scope, id.Class)
+	if dk.PrimaryID != newID {
+		t.Errorf("after PromoteKey: primary = %d, want %d", dk.PrimaryID, newID)
+	}
+	if _, err := dk.AEAD.Decrypt(oldCT, nil); err != nil {
+		t.Errorf("old ciphertext after promotion: %v", err)
+	}
+	if err := kr.DisableKey(ctx, id, old.PrimaryID); err != nil {
+		t.Fatalf("DisableKey(old) err = %v", err)
+	}
+	dk, _ = kr.DataKeys(ctx, id.Scope, id.Class)
+	if dk.Status(old.PrimaryID) != keyring.KeyDisabled {
+		t.Errorf("status after DisableKey = %v, want disabled", dk.Status(old.PrimaryID))
+	}
+	if err := kr.EnableKey(ctx, id, old.PrimaryID); err != nil {
+		t.Fatalf("EnableKey() err = %v", err)
+	}
+	if err := kr.DestroyKey(ctx, id, old.PrimaryID); err != nil {
+		t.Fatalf("DestroyKey() err = %v", err)
+	}
+	dk, _ = kr.DataKeys(ctx, id.Scope, id.Class)
+	if dk.Status(old.PrimaryID) != keyring.KeyDestroyed {
+		t.Errorf("status after DestroyKey = %v, want destroyed", dk.Status(old.PrimaryID))
+	}
+	if _, err := dk.AEAD.Decrypt(oldCT, nil); err == nil {
+		t.Errorf("old ciphertext decrypts after DestroyKey")
+	}
+	if err := kr.PromoteKey(ctx, id, 12345); !errors.Is(err, keyring.ErrUnknownKey) {
+		t.Errorf("PromoteKey(unknown) err = %v, want ErrUnknownKey", err)
+	}
+	infos, err := kr.Keys(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sawPrimary, sawDestroyed bool
+	for _, ki := range infos {
+		sawPrimary = sawPrimary || ki.Primary && ki.ID == newID
+		sawDestroyed = sawDestroyed || ki.ID == old.PrimaryID && ki.Status == keyring.KeyDestroyed
+	}
+	if !sawPrimary || !sawDestroyed || len(infos) != 2 {
+		t.Errorf("Keys() = %+v, want the new primary and the destroyed old key", infos)
+	}
+}
+
+func TestPromotionReachesOtherProcessWithinTTL(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	admin := f.keyring(t, nil)
+	app := f.keyring(t, nil)
+	id := keyring.KeysetID{Scope: "acme", Class: "pii", Purpose: keyring.PurposeData}
+	before, err := app.DataKeys(ctx, id.Scope, id.Class)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newID, err := admin.AddKey(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.PromoteKey(ctx, id, newID); err != nil {
+		t.Fatal(err)
+	}
+	if dk, _ := app.DataKeys(ctx, id.Scope, id.Class); dk.PrimaryID != before.PrimaryID {
+		t.Errorf("app saw the promotion before its cache expired")
+	}
+	f.clock.Advance(2 * time.Minute)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		dk, err := app.DataKeys(ctx, id.Scope, id.Class) // background reload after the TTL
+		if err == nil && dk.PrimaryID == newID {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("app did not pick up the promoted key after its TTL")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestShred(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	kr := f.keyring(t, func(c *keyring.Config) { c.DisableAutoCreate = true })
+	for _, scope := range []string{"acme", "globex"} {
+		if err := kr.CreateKeysets(ctx, scope, "pii"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, err := kr.Shred(ctx, "acme")
+	if err != nil || n != 2 {
+		t.Fatalf("Shred() = %d, %v; want 2 keysets", n, err)
+	}
+	if _, err := kr.DataKeys(ctx, "acme", "pii"); !errors.Is(err, keyring.ErrKeysetNotFound) {
+		t.Errorf("DataKeys(shredded) err = %v, want ErrKeysetNotFound", err)
+	}
+	if _, err := kr.DataKeys(ctx, "globex", "pii"); err != nil {
+		t.Errorf("DataKeys(other tenant) err = %v", err)
+	}
+}
+
+func TestCacheBound(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	kr := f.keyring(t, func(c *keyring.Config) { c.MaxKeysets = 2 })
+	for _, s := range []string{"a", "b", "c", "a"} {
+		if _, err := kr.DataKeys(ctx, s, "pii"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// "a" was evicted when "c" came in, so its second lookup loaded again.
+	if got := kr.Stats().Loads; got != 4 {
+		t.Errorf("Loads = %d, want 4 (a, b, c, then a again after eviction)", got)
+	}
+}
+
+func TestInvalidNames(t *testing.T) {
+	f := newFixture(t)
+	kr := f.keyring(t, nil)
+	for _, scope := range []string{"", "a/b", "tab\there"} {
+		if _, err := kr.DataKeys(context.Background(), scope, "pii"); !errors.Is(err, keyring.ErrInvalidName) {
+			t.Errorf("DataKeys(scope %q) err = %v, want ErrInvalidName", scope, err)
+		}
+	}
+}
