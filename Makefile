@@ -1,0 +1,31 @@
+# fieldcrypt's build. `make test` is what CI runs (.ci/run): it starts every
+# service the tests need, then vets, runs the race-enabled test suite, and
+# fuzzes each decoder briefly.
+
+GO       ?= go
+FUZZTIME ?= 10s
+
+.PHONY: test services vet unit fuzz bench quickstart services-down
+
+test: services vet unit fuzz
+
+services:
+	scripts/services.sh up
+
+services-down:
+	scripts/services.sh down
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 -timeout 30m ./...
+
+fuzz:
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./crypt/ ./crypt/blind/
+
+quickstart:
+	$(GO) run ./examples/quickstart
