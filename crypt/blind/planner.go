@@ -3,6 +3,7 @@ package blind
 import (
 	"fmt"
 	"math"
+	"strconv"
 )
 
 // Plan is the planner's advice on the width of a blind index over a field
@@ -113,8 +114,8 @@ func CheckCombined(bitsEach []int, distinctValues float64) Plan {
 	p.Coincidences = coincidences(distinctValues, existingSum(bitsEach, distinctValues))
 	if ok && p.Coincidences < 2 {
 		p.Warnings = append(p.Warnings, fmt.Sprintf(
-			"%d indexes keeping %d bits together leave about %.3g distinct values per combination of index values (fewer than 2): "+
-				"intersected, they nearly identify values; keep their sum at most %d bits", len(bitsEach), total, p.Coincidences, p.MaxBits))
+			"%d indexes keeping %d bits together leave about %s distinct values per combination of index values (fewer than 2): "+
+				"intersected, they nearly identify values; keep their sum at most %d bits", len(bitsEach), total, num(p.Coincidences), p.MaxBits))
 	}
 	return p
 }
@@ -135,18 +136,18 @@ func bounds(x, used float64) (p Plan, ok bool) {
 		p.Coincidences = coincidences(x, used+1)
 		if used > 0 {
 			p.Warnings = append(p.Warnings, fmt.Sprintf(
-				"the existing indexes already keep %.3g of the %.3g bits that about %.3g distinct values allow: "+
-					"any further index over this field would nearly identify values", used, l-1, x))
+				"the existing indexes already keep %s of the %s bits that about %s distinct values allow: "+
+					"any further index over this field would nearly identify values", num(used), num(l-1), num(x)))
 		} else {
 			p.Warnings = append(p.Warnings, fmt.Sprintf(
-				"about %.3g distinct values are too few for any width to keep at least 2 values per index value: "+
-					"an index of this field alone reveals it; index it only inside a compound index with other fields", x))
+				"about %s distinct values are too few for any width to keep at least 2 values per index value: "+
+					"an index of this field alone reveals it; index it only inside a compound index with other fields", num(x)))
 		}
 		return p, false
 	}
 	if hi > MaxBits {
 		hi = MaxBits
-		p.Warnings = append(p.Warnings, fmt.Sprintf("about %.3g distinct values exceed what a %d-bit index can plan for; capped at %d bits", x, MaxBits, MaxBits))
+		p.Warnings = append(p.Warnings, fmt.Sprintf("about %s distinct values exceed what a %d-bit index can plan for; capped at %d bits", num(x), MaxBits, MaxBits))
 	}
 	lo = max(1, min(lo, hi))
 	p.MinBits, p.MaxBits = int(lo), int(hi)
@@ -173,11 +174,20 @@ func coincidences(x, bits float64) float64 { return x / math.Exp2(bits) }
 func widthWarning(what string, p Plan, x float64) string {
 	switch {
 	case p.Bits > p.MaxBits:
-		return fmt.Sprintf("%s over about %.3g distinct values leave about %.3g values per index value (fewer than 2): "+
-			"the index nearly identifies values and shows their frequencies; use at most %d bits", what, x, p.Coincidences, p.MaxBits)
+		return fmt.Sprintf("%s over about %s distinct values leave about %s values per index value (fewer than 2): "+
+			"the index nearly identifies values and shows their frequencies; use at most %d bits", what, num(x), num(p.Coincidences), p.MaxBits)
 	case p.Bits < p.MinBits:
-		return fmt.Sprintf("%s over about %.3g distinct values put about %.3g values behind each index value (more than √X ≈ %.3g): "+
-			"queries match too many rows; use at least %d bits", what, x, p.Coincidences, math.Sqrt(x), p.MinBits)
+		return fmt.Sprintf("%s over about %s distinct values put about %s values behind each index value (more than √X ≈ %s): "+
+			"queries match too many rows; use at least %d bits", what, num(x), num(p.Coincidences), num(math.Sqrt(x)), p.MinBits)
 	}
 	return ""
+}
+
+// num formats a count for a warning: whole numbers up to 10^15 in full,
+// others with 3 significant digits.
+func num(x float64) string {
+	if x >= 100 && x < 1e15 {
+		return strconv.FormatFloat(x, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(x, 'g', 3, 64)
 }
