@@ -89,7 +89,7 @@ func Apply(ts []Transform, s string) string {
 }
 
 // FormatTransforms returns the spec that [ParseTransforms] parses back into
-// ts: their names joined with '+'.
+// ts (transforms that it returned): their names joined with '+'.
 func FormatTransforms(ts []Transform) string {
 	names := make([]string, len(ts))
 	for i, t := range ts {
