@@ -39,6 +39,11 @@ func (e *Encryptor) decrypt(ctx context.Context, v any, migrating bool) ([]strin
 	if err != nil {
 		return nil, err
 	}
+	return e.decryptValue(ctx, p, rv, migrating)
+}
+
+// decryptValue decrypts the struct value rv, whose plan is p.
+func (e *Encryptor) decryptValue(ctx context.Context, p *plan, rv reflect.Value, migrating bool) ([]string, error) {
 	o, err := e.newOp(ctx, p, rv)
 	if err != nil {
 		return nil, err

@@ -17,6 +17,11 @@ func (e *Encryptor) Encrypt(ctx context.Context, v any) error {
 	if err != nil {
 		return err
 	}
+	return e.encryptValue(ctx, p, rv)
+}
+
+// encryptValue encrypts the struct value rv, whose plan is p.
+func (e *Encryptor) encryptValue(ctx context.Context, p *plan, rv reflect.Value) error {
 	o, err := e.newOp(ctx, p, rv)
 	if err != nil {
 		return err

@@ -85,7 +85,7 @@ func planFor(t reflect.Type) (*plan, error) {
 		}
 		return v.(*plan), nil
 	}
-	p, err := buildPlan(t)
+	p, err := buildPlan(t, "")
 	if err != nil {
 		plans.Store(t, err)
 		return nil, err
@@ -114,13 +114,18 @@ type planner struct {
 	visiting []reflect.Type
 }
 
-func buildPlan(t reflect.Type) (*plan, error) {
+// buildPlan walks struct type t. record, when not empty, names the record
+// type instead of the type's name or record= tag.
+func buildPlan(t reflect.Type, record string) (*plan, error) {
 	b := &planner{p: &plan{typ: t, record: t.Name(), indexes: make(map[string]*indexField)}}
 	g, err := b.group(t, nil, "", false)
 	if err != nil {
 		return nil, err
 	}
 	b.p.root = *g
+	if record != "" {
+		b.p.record = record
+	}
 	if b.p.record == "" {
 		return nil, &PlanError{Type: t, Field: "_", Msg: "anonymous struct types need a record name: add `_ struct{} `crypt:\"record=NAME\"``"}
 	}

@@ -1,0 +1,288 @@
+package crypt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+)
+
+// SchemaSpec describes a record by its database columns rather than by a Go
+// struct. The re-encryption job and the fieldcrypt tool build one from a
+// configuration file. A schema produces exactly the values that Encrypt
+// produces for a struct with the equivalent tags, so it must name the same
+// record type, identity names, field paths and index names as that struct.
+type SchemaSpec struct {
+	// Record is the record type bound into associated data: the struct's
+	// Go type name, or its record= tag.
+	Record string
+	// Scope is the column holding the scope; "" means the default scope.
+	Scope string
+	// IDs are the identity columns, in the struct's field order.
+	IDs []ColumnName
+	// Fields are the encrypted columns.
+	Fields []FieldSpec
+	// Indexes are the blind-index columns.
+	Indexes []IndexSpec
+}
+
+// ColumnName maps a column to the name bound into associated data (the Go
+// field name, or its name= option). An empty Name means the column name.
+type ColumnName struct {
+	Column string
+	Name   string
+}
+
+// FieldSpec describes an encrypted column.
+type FieldSpec struct {
+	Column string
+	Name   string // the field path bound into associated data; default Column
+	Class  string // default "default"
+	Binary bool   // a []byte column (binary form) rather than text
+}
+
+// IndexSpec describes a blind-index column.
+type IndexSpec struct {
+	Column     string
+	Name       string   // the index name in its key derivation (the struct field's path, or its name=); default Column
+	Sources    []string // source columns
+	Transforms string   // such as "lower+trim"
+	Bits       int      // default DefaultBits
+	Slow       bool
+	Class      string // default: the first encrypted source's class
+}
+
+// Row is one record as column values: string for text columns, []byte for
+// binary ones, nil for NULL. Encrypt and decrypt functions change it in place.
+type Row map[string]any
+
+// Schema is a compiled SchemaSpec. It is safe for concurrent use.
+type Schema struct {
+	spec    SchemaSpec
+	typ     reflect.Type
+	plan    *plan
+	columns []string // struct field i holds columns[i]
+	binary  []bool
+}
+
+// NewSchema compiles spec. Errors name the column at fault.
+func NewSchema(spec SchemaSpec) (*Schema, error) {
+	if spec.Record == "" {
+		return nil, fmt.Errorf("crypt: schema needs a record type name")
+	}
+	s := &Schema{spec: spec}
+	var fields []reflect.StructField
+	index := map[string]int{}
+	add := func(column string, typ reflect.Type, tag string, binary bool) error {
+		if column == "" {
+			return fmt.Errorf("crypt: schema %s: empty column name", spec.Record)
+		}
+		if _, dup := index[column]; dup {
+			return fmt.Errorf("crypt: schema %s: column %q is listed twice", spec.Record, column)
+		}
+		index[column] = len(fields)
+		fields = append(fields, reflect.StructField{
+			Name: "F" + strconv.Itoa(len(fields)),
+			Type: typ,
+			Tag:  reflect.StructTag(tagKey + `:"` + tag + `"`),
+		})
+		s.columns = append(s.columns, column)
+		s.binary = append(s.binary, binary)
+		return nil
+	}
+	// Names end up inside a generated struct tag: keep them to characters
+	// the tag grammar cannot confuse.
+	checkName := func(what, v string) error {
+		if strings.ContainsAny(v, "\",=+` ") {
+			return fmt.Errorf("crypt: schema %s: %s %q may not contain quotes, commas, '=', '+', spaces or backquotes", spec.Record, what, v)
+		}
+		return nil
+	}
+	strType, strPtr, bytesPtr := reflect.TypeFor[string](), reflect.TypeFor[*string](), reflect.TypeFor[*[]byte]()
+	if spec.Scope != "" {
+		if err := add(spec.Scope, strType, "scope", false); err != nil {
+			return nil, err
+		}
+	}
+	for _, id := range spec.IDs {
+		name := cmpOr(id.Name, id.Column)
+		if err := checkName("id name", name); err != nil {
+			return nil, err
+		}
+		if err := add(id.Column, strType, "id,name="+name, false); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range spec.Fields {
+		name := cmpOr(f.Name, f.Column)
+		if err := errors.Join(checkName("field name", name), checkName("class", f.Class)); err != nil {
+			return nil, err
+		}
+		tag := "encrypt,name=" + name
+		if f.Class != "" {
+			tag += ",class=" + f.Class
+		}
+		typ := strPtr
+		if f.Binary {
+			typ = bytesPtr
+		}
+		if err := add(f.Column, typ, tag, f.Binary); err != nil {
+			return nil, err
+		}
+	}
+	for _, ix := range spec.Indexes {
+		var srcs []string
+		for _, src := range ix.Sources {
+			i, ok := index[src]
+			if !ok {
+				return nil, fmt.Errorf("crypt: schema %s: index %s: source column %q is not an encrypted column listed before it", spec.Record, ix.Column, src)
+			}
+			srcs = append(srcs, fields[i].Name)
+		}
+		name := cmpOr(ix.Name, ix.Column)
+		if err := errors.Join(checkName("index name", name), checkName("class", ix.Class), checkName("transforms", strings.ReplaceAll(ix.Transforms, "+", ""))); err != nil {
+			return nil, err
+		}
+		tag := "blind=" + strings.Join(srcs, "+") + ",name=" + name
+		if ix.Transforms != "" {
+			tag += ",transform=" + ix.Transforms
+		}
+		if ix.Bits != 0 {
+			tag += ",bits=" + strconv.Itoa(ix.Bits)
+		}
+		if ix.Slow {
+			tag += ",slow"
+		}
+		if ix.Class != "" {
+			tag += ",class=" + ix.Class
+		}
+		if err := add(ix.Column, strType, tag, false); err != nil {
+			return nil, err
+		}
+	}
+	s.typ = reflect.StructOf(fields)
+	p, err := buildPlan(s.typ, spec.Record)
+	if err != nil {
+		return nil, s.renameError(err)
+	}
+	s.plan = p
+	return s, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// renameError puts column names into plan errors about generated fields.
+func (s *Schema) renameError(err error) error {
+	if pe, ok := err.(*PlanError); ok {
+		if i, convErr := strconv.Atoi(strings.TrimPrefix(pe.Field, "F")); convErr == nil && i < len(s.columns) {
+			return fmt.Errorf("crypt: schema %s: column %s: %s", s.spec.Record, s.columns[i], pe.Msg)
+		}
+	}
+	return err
+}
+
+// Spec returns the specification the schema was compiled from.
+func (s *Schema) Spec() SchemaSpec { return s.spec }
+
+// toStruct copies row into a new value of the schema's struct type.
+func (s *Schema) toStruct(row Row) (reflect.Value, error) {
+	v := reflect.New(s.typ).Elem()
+	for i, col := range s.columns {
+		raw, ok := row[col]
+		if !ok || raw == nil {
+			continue
+		}
+		f := v.Field(i)
+		switch x := raw.(type) {
+		case string:
+			if s.binary[i] {
+				b := []byte(x)
+				f.Set(reflect.ValueOf(&b))
+			} else if f.Kind() == reflect.Pointer {
+				f.Set(reflect.ValueOf(&x))
+			} else {
+				f.SetString(x)
+			}
+		case []byte:
+			if s.binary[i] {
+				b := append([]byte(nil), x...)
+				f.Set(reflect.ValueOf(&b))
+			} else if f.Kind() == reflect.Pointer {
+				str := string(x)
+				f.Set(reflect.ValueOf(&str))
+			} else {
+				f.SetString(string(x))
+			}
+		default:
+			return reflect.Value{}, fmt.Errorf("crypt: schema %s: column %s holds %T; want string, []byte or nil", s.spec.Record, col, raw)
+		}
+	}
+	return v, nil
+}
+
+// fromStruct copies the struct's fields back into row.
+func (s *Schema) fromStruct(v reflect.Value, row Row) {
+	for i, col := range s.columns {
+		f := v.Field(i)
+		switch {
+		case f.Kind() == reflect.String:
+			row[col] = f.String()
+		case f.IsNil():
+			row[col] = nil
+		case s.binary[i]:
+			row[col] = f.Elem().Bytes()
+		default:
+			row[col] = f.Elem().String()
+		}
+	}
+}
+
+// EncryptRow is Encrypt for a row described by schema s: it encrypts the
+// row's encrypted columns and computes its blind-index columns, in place.
+func (e *Encryptor) EncryptRow(ctx context.Context, s *Schema, row Row) error {
+	v, err := s.toStruct(row)
+	if err != nil {
+		return err
+	}
+	if err := e.encryptValue(ctx, s.plan, v); err != nil {
+		return err
+	}
+	s.fromStruct(v, row)
+	return nil
+}
+
+// DecryptRow is Decrypt for a row described by schema s. As with Decrypt,
+// an *AccessError leaves the columns of inaccessible classes encrypted and
+// decrypts the rest.
+func (e *Encryptor) DecryptRow(ctx context.Context, s *Schema, row Row) error {
+	v, err := s.toStruct(row)
+	if err != nil {
+		return err
+	}
+	_, err = e.decryptValue(ctx, s.plan, v, false)
+	if err == nil || isAccessError(err) {
+		s.fromStruct(v, row)
+	}
+	return err
+}
+
+// DecryptRowMigrating is DecryptMigrating for a row: columns holding legacy
+// plaintext are left as they are and reported.
+func (e *Encryptor) DecryptRowMigrating(ctx context.Context, s *Schema, row Row) ([]string, error) {
+	v, err := s.toStruct(row)
+	if err != nil {
+		return nil, err
+	}
+	legacy, err := e.decryptValue(ctx, s.plan, v, true)
+	if err == nil || isAccessError(err) {
+		s.fromStruct(v, row)
+	}
+	return legacy, err
+}
