@@ -228,3 +228,21 @@ func TestNoAssociatedDataChecksumWithoutAssociatedData(t *testing.T) {
 		t.Fatalf("DecryptWithContext(nil associated data) err = %v", err)
 	}
 }
+
+// TestRequestChecksumRejectionByMessage checks that a checksum rejection is
+// recognised by its message when the service sends no BadRequest detail.
+// Mistaking it for an invalid ciphertext would turn a transient corruption
+// in transit into a permanent "this keyset is unreadable".
+func TestRequestChecksumRejectionByMessage(t *testing.T) {
+	srv := startFake(t)
+	kek, _ := newKEK(t, srv, dial(t, srv), nil)
+	ct, err := kek.EncryptWithContext(t.Context(), secretPlaintext, keysetAAD)
+	if err != nil {
+		t.Fatalf("EncryptWithContext() err = %v", err)
+	}
+	srv.OmitErrorDetails(true)
+	srv.Inject(fakekms.CorruptRequest, -1)
+	t.Cleanup(srv.ClearFaults)
+	_, err = kek.DecryptWithContext(t.Context(), ct, keysetAAD)
+	wantIntegrityFailure(t, "DecryptWithContext", err, "request checksum", gcpkms.DefaultIntegrityAttempts)
+}

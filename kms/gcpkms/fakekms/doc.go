@@ -42,4 +42,6 @@
 // byte flipped after its checksum was computed, a wrong response checksum,
 // missing verified_* flags, or a response naming another key. A client that
 // follows Google's integrity guidelines rejects every one of them.
+// [Server.OmitErrorDetails] drops the BadRequest detail from checksum errors,
+// leaving the message alone.
 package fakekms

@@ -56,10 +56,10 @@ func (svc *service) Encrypt(ctx context.Context, req *kmspb.EncryptRequest) (*km
 	case CorruptRequestAAD:
 		aad = flipped(aad)
 	}
-	if err := verifyChecksum("plaintext", plaintext, req.GetPlaintextCrc32C()); err != nil {
+	if err := s.verifyChecksum("plaintext", plaintext, req.GetPlaintextCrc32C()); err != nil {
 		return nil, err
 	}
-	if err := verifyChecksum("additional_authenticated_data", aad, req.GetAdditionalAuthenticatedDataCrc32C()); err != nil {
+	if err := s.verifyChecksum("additional_authenticated_data", aad, req.GetAdditionalAuthenticatedDataCrc32C()); err != nil {
 		return nil, err
 	}
 	switch {
@@ -139,10 +139,10 @@ func (svc *service) Decrypt(ctx context.Context, req *kmspb.DecryptRequest) (*km
 	case CorruptRequestAAD:
 		aad = flipped(aad)
 	}
-	if err := verifyChecksum("ciphertext", ciphertext, req.GetCiphertextCrc32C()); err != nil {
+	if err := s.verifyChecksum("ciphertext", ciphertext, req.GetCiphertextCrc32C()); err != nil {
 		return nil, err
 	}
-	if err := verifyChecksum("additional_authenticated_data", aad, req.GetAdditionalAuthenticatedDataCrc32C()); err != nil {
+	if err := s.verifyChecksum("additional_authenticated_data", aad, req.GetAdditionalAuthenticatedDataCrc32C()); err != nil {
 		return nil, err
 	}
 	if len(ciphertext) == 0 {
@@ -185,13 +185,16 @@ func checksum(b []byte) *wrapperspb.Int64Value {
 }
 
 // verifyChecksum checks data against the checksum the request sent for it,
-// when it sent one, the way Cloud KMS does.
-func verifyChecksum(field string, data []byte, sum *wrapperspb.Int64Value) error {
+// when it sent one, the way Cloud KMS does. s.mu must be held.
+func (s *Server) verifyChecksum(field string, data []byte, sum *wrapperspb.Int64Value) error {
 	if sum == nil || sum.GetValue() == int64(crc32.Checksum(data, castagnoli)) {
 		return nil
 	}
 	st := status.New(codes.InvalidArgument,
 		fmt.Sprintf("The checksum in field %s_crc32c did not match the data in field %s.", field, field))
+	if s.omitDetails {
+		return st.Err()
+	}
 	detailed, err := st.WithDetails(&errdetails.BadRequest{FieldViolations: []*errdetails.BadRequest_FieldViolation{{
 		Field:       field + "_crc32c",
 		Description: "checksum mismatch: the data was corrupted in transit",

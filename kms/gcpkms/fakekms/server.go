@@ -22,6 +22,8 @@ type Server struct {
 	denied map[string]bool       // CryptoKey names whose use is denied
 	calls  int                   // Encrypt and Decrypt calls received
 
+	omitDetails bool // checksum errors carry no BadRequest detail
+
 	fault     Fault      // injected corruption
 	faultLeft int        // calls it still applies to; negative: until cleared
 	failCode  codes.Code // injected status code
@@ -81,4 +83,13 @@ func (s *Server) Allow(name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.denied, name)
+}
+
+// OmitErrorDetails makes checksum-mismatch errors carry their message alone,
+// without the BadRequest detail naming the field, so that a test can check a
+// client that must recognise them by message.
+func (s *Server) OmitErrorDetails(omit bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.omitDetails = omit
 }
