@@ -40,6 +40,9 @@ func parseCiphertext(ct []byte) (int, bool) {
 			return 0, false
 		}
 	}
+	if strings.ContainsAny(payload, "\r\n") { // the decoder skips newlines
+		return 0, false
+	}
 	raw, err := base64.StdEncoding.Strict().DecodeString(payload)
 	if err != nil || len(raw) < minPayload {
 		return 0, false
