@@ -85,7 +85,9 @@
 //	Canceled            CodeCanceled
 //	others              CodeUnknown
 //
-// A call whose context has ended reports CodeCanceled or CodeDeadlineExceeded,
+// Opening fails with CodeInvalidArgument for a malformed URI or inconsistent
+// Options, and with CodePermissionDenied when credentials cannot be found or
+// read. A call whose context has ended reports CodeCanceled or CodeDeadlineExceeded,
 // whatever the library answered. An empty ciphertext is CodeInvalidCiphertext
 // without a call. The client library itself retries Unavailable and
 // DeadlineExceeded with backoff (Options.CallOptions changes that); the codes

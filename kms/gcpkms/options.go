@@ -106,7 +106,9 @@ func ClientOptionsOf(opts *Options) ([]option.ClientOption, error) {
 }
 
 // NewClient builds a Cloud KMS gRPC client from opts (which may be nil). The
-// caller closes it. ctx is used only while the client is built.
+// caller closes it. ctx is used only while the client is built. Inconsistent
+// options are [kms.CodeInvalidArgument]; credentials that cannot be found or
+// read are [kms.CodePermissionDenied].
 func NewClient(ctx context.Context, opts *Options) (*cloudkms.KeyManagementClient, error) {
 	copts, err := ClientOptionsOf(opts)
 	if err != nil {
@@ -114,7 +116,8 @@ func NewClient(ctx context.Context, opts *Options) (*cloudkms.KeyManagementClien
 	}
 	client, err := cloudkms.NewKeyManagementClient(ctx, copts...)
 	if err != nil {
-		code := kms.CodeInvalidArgument
+		// What fails here is finding or reading credentials.
+		code := kms.CodePermissionDenied
 		if c, ok := kms.ContextCode(ctx.Err()); ok {
 			code = c
 		}

@@ -3,6 +3,8 @@ package gcpkms_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -114,5 +116,31 @@ func TestStringNamesKey(t *testing.T) {
 	kek, name := newKEK(t, srv, dial(t, srv), nil)
 	if s := fmt.Sprint(kek); !strings.Contains(s, gcpkms.URI(name)) {
 		t.Errorf("fmt.Sprint(kek) = %q, want it to name %s", s, gcpkms.URI(name))
+	}
+}
+
+// TestOpenWithUnreadableKeyFile checks that credentials that cannot be read
+// fail the open with a permanent CodePermissionDenied, and that the message
+// does not quote the file's content.
+func TestOpenWithUnreadableKeyFile(t *testing.T) {
+	dir := t.TempDir()
+	notJSON := filepath.Join(dir, "not-json.json")
+	const secret = "private_key=do-not-print-me"
+	if err := os.WriteFile(notJSON, []byte(secret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	uri := gcpkms.URI("projects/p/locations/l/keyRings/r/cryptoKeys/k")
+	for _, path := range []string{filepath.Join(dir, "absent.json"), notJSON} {
+		kek, err := gcpkms.OpenFunc(&gcpkms.Options{ServiceAccountKeyFile: path})(t.Context(), uri)
+		if err == nil {
+			closeKEK(t, kek)
+			t.Fatalf("OpenFunc(ServiceAccountKeyFile %s) err = nil, want error", filepath.Base(path))
+		}
+		if code := kms.CodeOf(err); code != kms.CodePermissionDenied {
+			t.Errorf("OpenFunc(ServiceAccountKeyFile %s) code = %v, want %v (err = %v)", filepath.Base(path), code, kms.CodePermissionDenied, err)
+		}
+		if strings.Contains(err.Error(), secret) {
+			t.Errorf("OpenFunc() err quotes the key file: %v", err)
+		}
 	}
 }
