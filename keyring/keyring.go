@@ -12,6 +12,7 @@ import (
 
 	"github.com/tink-crypto/tink-go/v2/aead"
 	tinkpb "github.com/tink-crypto/tink-go/v2/proto/tink_go_proto"
+	"go.opentelemetry.io/otel/metric"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/fieldcrypt/fieldcrypt/kms"
@@ -84,6 +85,12 @@ type Config struct {
 	// material). Default: discard.
 	Logger *slog.Logger
 
+	// MeterProvider receives the keyring's OpenTelemetry metrics (KMS calls,
+	// cache hits and misses, loads). Default: the global provider, which
+	// does nothing until one is installed. The counters are read only at
+	// collection, so they cost nothing on the hot path.
+	MeterProvider metric.MeterProvider
+
 	// Now returns the current time. Default time.Now. Tests set it.
 	Now func() time.Time
 }
@@ -104,7 +111,8 @@ type Keyring struct {
 	usageMu sync.Mutex
 	usage   map[usageKey]*atomic.Int64
 
-	stats counters
+	stats   counters
+	metrics metric.Registration
 }
 
 type usageKey struct {
@@ -161,6 +169,11 @@ func New(cfg Config) (*Keyring, error) {
 		usage: make(map[usageKey]*atomic.Int64),
 	}
 	k.cache = newCache(cfg.MaxKeysets)
+	reg, err := k.registerMetrics(cfg.MeterProvider)
+	if err != nil {
+		return nil, fmt.Errorf("keyring: register metrics: %w", err)
+	}
+	k.metrics = reg
 	return k, nil
 }
 

@@ -1,0 +1,58 @@
+package keyring
+
+import (
+	"context"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+)
+
+// meterName is the instrumentation scope of the keyring's metrics.
+const meterName = "github.com/fieldcrypt/fieldcrypt/keyring"
+
+// registerMetrics exposes the keyring's counters as OpenTelemetry
+// asynchronous counters, read from the same atomics as Stats only when a
+// reader collects: the hot path pays nothing, provider or not.
+func (k *Keyring) registerMetrics(mp metric.MeterProvider) (metric.Registration, error) {
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	m := mp.Meter(meterName)
+	type inst struct {
+		name, desc string
+		read       func(Stats) int64
+	}
+	insts := []inst{
+		{"fieldcrypt.kms.calls", "Calls to a KEK (keyset wrap and unwrap).", func(s Stats) int64 { return s.KMSCalls }},
+		{"fieldcrypt.keyring.cache.hits", "Keyset lookups served from the cache.", func(s Stats) int64 { return s.CacheHits }},
+		{"fieldcrypt.keyring.cache.misses", "Keyset lookups that had to load.", func(s Stats) int64 { return s.CacheMisses }},
+		{"fieldcrypt.keyring.loads", "Keyset loads from the store.", func(s Stats) int64 { return s.Loads }},
+		{"fieldcrypt.keyring.load.errors", "Failed keyset loads.", func(s Stats) int64 { return s.LoadErrors }},
+		{"fieldcrypt.keyring.stale.served", "Lookups served past the cache TTL while reloads failed.", func(s Stats) int64 { return s.StaleServed }},
+	}
+	observables := make([]metric.Observable, len(insts))
+	counters := make([]metric.Int64ObservableCounter, len(insts))
+	for i, in := range insts {
+		c, err := m.Int64ObservableCounter(in.name, metric.WithDescription(in.desc), metric.WithUnit("{call}"))
+		if err != nil {
+			return nil, err
+		}
+		counters[i], observables[i] = c, c
+	}
+	return m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		s := k.Stats()
+		for i, in := range insts {
+			o.ObserveInt64(counters[i], in.read(s))
+		}
+		return nil
+	}, observables...)
+}
+
+// Close stops reporting the keyring's metrics. The keyring keeps working;
+// call Close when a keyring is dropped while the program goes on.
+func (k *Keyring) Close() error {
+	if k.metrics == nil {
+		return nil
+	}
+	return k.metrics.Unregister()
+}

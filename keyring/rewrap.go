@@ -1,0 +1,127 @@
+package keyring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	tinkpb "github.com/tink-crypto/tink-go/v2/proto/tink_go_proto"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/fieldcrypt/fieldcrypt/kms"
+)
+
+// RewrapReport says what Rewrap did.
+type RewrapReport struct {
+	Rewrapped []KeysetID // keysets now wrapped by their class's current KEK
+	KMSCalls  int64      // KMS calls made
+}
+
+// Rewrap re-encrypts every stored keyset of scope (every scope when scope
+// is "") under its class's current KEK: the KEK URI in Config.KEKs or
+// DefaultKEK, at its newest version. No data row is touched.
+//
+//   - KEK-version rotation (the same URI, a new key version in the KMS): one
+//     KMS call per keyset when the KEK can rewrap in place (kms.Rewrapper,
+//     such as Vault Transit); otherwise an unwrap and a wrap.
+//   - A move to another KEK: list the old URI in Config.AcceptKEKs so the
+//     keyring may unwrap with it, set the class's new URI in Config.KEKs,
+//     and run Rewrap; each keyset is unwrapped with the old KEK and wrapped
+//     with the new one.
+//
+// Each keyset is written with compare-and-swap, so Rewrap can run while
+// applications use the keyring; it stops at the first failure, and running
+// it again finishes the job.
+func (k *Keyring) Rewrap(ctx context.Context, scope string) (rep RewrapReport, err error) {
+	start := k.stats.kmsCalls.Load()
+	defer func() { rep.KMSCalls = k.stats.kmsCalls.Load() - start }()
+	recs, err := k.cfg.Store.List(ctx, scope)
+	if err != nil {
+		return rep, fmt.Errorf("keyring: rewrap: %w", err)
+	}
+	for _, rec := range recs {
+		if err := k.rewrapOne(ctx, rec); err != nil {
+			return rep, err
+		}
+		rep.Rewrapped = append(rep.Rewrapped, rec.ID)
+	}
+	return rep, nil
+}
+
+func (k *Keyring) rewrapOne(ctx context.Context, rec *Record) error {
+	id := rec.ID
+	fail := func(err error) error {
+		err = &Error{Op: "rewrap", ID: id, Err: err}
+		k.audit(ctx, "keyset rewrapped", id, err, "from_kek", rec.KEKURI)
+		return err
+	}
+	target, err := k.KEKURI(id.Class)
+	if err != nil {
+		return fail(err)
+	}
+	for range maxCASAttempts {
+		var wrapped []byte
+		if rec.KEKURI == target {
+			wrapped, err = k.rewrapInPlace(ctx, rec)
+		} else {
+			err = errNoInPlaceRewrap
+		}
+		if errors.Is(err, errNoInPlaceRewrap) {
+			handle, uerr := k.unwrap(ctx, rec)
+			if uerr != nil {
+				return fail(uerr)
+			}
+			wrapped, _, err = k.wrapWith(ctx, id, handle, target)
+		}
+		if err != nil {
+			return fail(err)
+		}
+		from, prev := rec.KEKURI, rec.Version
+		next := *rec
+		next.EncryptedKeyset, next.KEKURI, next.Updated = wrapped, target, k.now().UTC()
+		err = k.cfg.Store.Update(ctx, &next, prev)
+		if errors.Is(err, ErrVersionConflict) {
+			if rec, err = k.cfg.Store.Get(ctx, id); err != nil {
+				return fail(err)
+			}
+			continue
+		}
+		if err != nil {
+			return fail(err)
+		}
+		k.cache.remove(id)
+		k.audit(ctx, "keyset rewrapped", id, nil, "from_kek", from, "kek", target, "version", next.Version)
+		return nil
+	}
+	return fail(fmt.Errorf("%w: gave up after %d attempts", ErrVersionConflict, maxCASAttempts))
+}
+
+var errNoInPlaceRewrap = errors.New("KEK cannot rewrap in place")
+
+// rewrapInPlace asks a KEK that implements kms.Rewrapper to move the wrapped
+// keyset to its newest key version: one KMS call, no plaintext out of the KMS.
+func (k *Keyring) rewrapInPlace(ctx context.Context, rec *Record) ([]byte, error) {
+	kek, err := k.kek(ctx, rec.KEKURI)
+	if err != nil {
+		return nil, classifyKEKError(rec.ID.Class, err)
+	}
+	counting, ok := kek.(*countingKEK)
+	if !ok {
+		return nil, errNoInPlaceRewrap
+	}
+	rw, ok := counting.kek.(kms.Rewrapper)
+	if !ok {
+		return nil, errNoInPlaceRewrap
+	}
+	var eks tinkpb.EncryptedKeyset
+	if err := proto.Unmarshal(rec.EncryptedKeyset, &eks); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrCorruptKeyset, err)
+	}
+	counting.calls.Add(1)
+	ct, err := rw.Rewrap(ctx, eks.GetEncryptedKeyset(), WrapAssociatedData(rec.ID))
+	if err != nil {
+		return nil, classifyKEKError(rec.ID.Class, err)
+	}
+	eks.EncryptedKeyset = ct
+	return proto.Marshal(&eks)
+}
