@@ -39,7 +39,9 @@ func (e *Encryptor) decrypt(ctx context.Context, v any, migrating bool) ([]strin
 	if err != nil {
 		return nil, err
 	}
-	return e.decryptValue(ctx, p, rv, migrating)
+	legacy, err := e.decryptValue(ctx, p, rv, migrating)
+	e.countFailure(ctx, "decrypt", err)
+	return legacy, err
 }
 
 // decryptValue decrypts the struct value rv, whose plan is p.

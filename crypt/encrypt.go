@@ -14,10 +14,11 @@ import (
 // left as they are.
 func (e *Encryptor) Encrypt(ctx context.Context, v any) error {
 	p, rv, err := record(v)
-	if err != nil {
-		return err
+	if err == nil {
+		err = e.encryptValue(ctx, p, rv)
 	}
-	return e.encryptValue(ctx, p, rv)
+	e.countFailure(ctx, "encrypt", err)
+	return err
 }
 
 // encryptValue encrypts the struct value rv, whose plan is p.

@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strconv"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/fieldcrypt/fieldcrypt/crypt/blind"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
 )
@@ -14,21 +16,32 @@ type Options struct {
 	// Default blind.DefaultSlowParams. Changing them changes every slow
 	// index value: treat them like a key rotation.
 	SlowParams *blind.SlowParams
+
+	// MeterProvider receives the fieldcrypt.crypt.failures counter (failed
+	// encryptions and decryptions by operation, class and reason). Default:
+	// the global OpenTelemetry provider, a no-op until one is installed.
+	MeterProvider metric.MeterProvider
 }
 
 // Encryptor encrypts and decrypts the tagged fields of structs with keys
 // from a [keyring.Keyring]. It is safe for concurrent use.
 type Encryptor struct {
-	keys *keyring.Keyring
-	slow blind.SlowParams
+	keys     *keyring.Keyring
+	slow     blind.SlowParams
+	failures metric.Int64Counter
 }
 
 // New returns an Encryptor that takes its keys from kr. opts may be nil.
 func New(kr *keyring.Keyring, opts *Options) *Encryptor {
 	e := &Encryptor{keys: kr, slow: blind.DefaultSlowParams}
-	if opts != nil && opts.SlowParams != nil {
-		e.slow = *opts.SlowParams
+	var mp metric.MeterProvider
+	if opts != nil {
+		if opts.SlowParams != nil {
+			e.slow = *opts.SlowParams
+		}
+		mp = opts.MeterProvider
 	}
+	e.failures = newFailureCounter(mp)
 	return e
 }
 
