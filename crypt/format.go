@@ -78,7 +78,13 @@ func decodeText(s string) ([]byte, error) {
 		}
 		return nil, ErrNotEncrypted
 	}
-	ct, err := b64.DecodeString(s[len(textPrefix):])
+	body := s[len(textPrefix):]
+	// encoding/base64 skips '\r' and '\n' even in strict mode; reject them
+	// so that every value has exactly one text encoding.
+	if strings.ContainsAny(body, "\r\n") {
+		return nil, fmt.Errorf("%w: invalid base64", ErrMalformed)
+	}
+	ct, err := b64.DecodeString(body)
 	if err != nil {
 		return nil, fmt.Errorf("%w: invalid base64", ErrMalformed)
 	}

@@ -1,8 +1,17 @@
 package crypt_test
 
 import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
+	"github.com/tink-crypto/tink-go/v2/keyset"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
@@ -71,4 +80,115 @@ func sampleContact() *Contact {
 		Phone:    ptr("+44 20 7946 0018"),
 		Notes:    []byte("asked about invoice 42"),
 	}
+}
+
+// Distinctive plaintexts: a test greps error text for them.
+const (
+	secretName  = "Zebulon Quartermaine-7731"
+	secretEmail = "zebulon.q7731@secret-mail.example"
+	secretPhone = "+1 555 0100 7731"
+	secretNotes = "quartz-notes-7731: customer disputes invoice"
+)
+
+// secretContact returns a Contact whose plaintexts are easy to find in text.
+func secretContact(id string) *Contact {
+	return &Contact{
+		ID:       id,
+		TenantID: "acme",
+		Name:     secretName,
+		Email:    secretEmail,
+		Phone:    ptr(secretPhone),
+		Notes:    []byte(secretNotes),
+	}
+}
+
+// clone returns a deep copy of c, so that a test can check that a failed
+// call left the record exactly as it was.
+func clone(c *Contact) *Contact {
+	d := *c
+	if c.Phone != nil {
+		d.Phone = ptr(*c.Phone)
+	}
+	if c.Notes != nil {
+		d.Notes = append([]byte{}, c.Notes...)
+	}
+	return &d
+}
+
+// mustEncrypt encrypts c with e's Encryptor and fails the test on error.
+func (e *env) mustEncrypt(t testing.TB, c *Contact) *Contact {
+	t.Helper()
+	if err := e.enc.Encrypt(context.Background(), c); err != nil {
+		t.Fatalf("Encrypt(%s) err = %v", c.ID, err)
+	}
+	return c
+}
+
+// dataID and indexID name the acme keysets of a class.
+func dataID(scope, class string) keyring.KeysetID {
+	return keyring.KeysetID{Scope: scope, Class: class, Purpose: keyring.PurposeData}
+}
+
+func indexID(scope, class string) keyring.KeysetID {
+	return keyring.KeysetID{Scope: scope, Class: class, Purpose: keyring.PurposeIndex}
+}
+
+// textKeyID returns the key ID of a stored text value.
+func textKeyID(t testing.TB, s string) uint32 {
+	t.Helper()
+	info, err := crypt.InspectText(s)
+	if err != nil {
+		t.Fatalf("InspectText(%.12q...) err = %v", s, err)
+	}
+	return info.KeyID
+}
+
+// rawKeys unwraps the stored keyset id with the test's own KEK and returns
+// the key bytes of its keys, for tests that check nothing prints them.
+func (e *env) rawKeys(t testing.TB, id keyring.KeysetID) [][]byte {
+	t.Helper()
+	ctx := context.Background()
+	rec, err := e.store.Get(ctx, id)
+	if err != nil {
+		t.Fatalf("store.Get(%v) err = %v", id, err)
+	}
+	kek, err := e.opener.Open(ctx, rec.KEKURI)
+	if err != nil {
+		t.Fatalf("Open(%s) err = %v", rec.KEKURI, err)
+	}
+	h, err := keyset.ReadWithContext(ctx, keyset.NewBinaryReader(bytes.NewReader(rec.EncryptedKeyset)), kek, keyring.WrapAssociatedData(id))
+	if err != nil {
+		t.Fatalf("unwrap %v err = %v", id, err)
+	}
+	return keyBytes(t, insecurecleartextkeyset.KeysetMaterial(h))
+}
+
+// assertNoSecrets fails if any text form of err contains one of secrets.
+// Binary secrets are also looked for in hex and base64.
+func assertNoSecrets(t testing.TB, err error, secrets ...[]byte) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	texts := []string{err.Error(), fmt.Sprintf("%v", err), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err), fmt.Sprintf("%q", err)}
+	for _, s := range secrets {
+		if len(s) == 0 {
+			continue
+		}
+		forms := []string{string(s), hex.EncodeToString(s), strings.ToUpper(hex.EncodeToString(s)),
+			base64.StdEncoding.EncodeToString(s), base64.RawStdEncoding.EncodeToString(s),
+			base64.URLEncoding.EncodeToString(s), base64.RawURLEncoding.EncodeToString(s)}
+		for _, text := range texts {
+			for _, f := range forms {
+				if strings.Contains(text, f) {
+					t.Errorf("error text %q contains a secret (%d bytes)", text, len(s))
+				}
+			}
+		}
+	}
+}
+
+// plaintextSecrets are the secrets of secretContact, as byte slices.
+func plaintextSecrets() [][]byte {
+	return [][]byte{[]byte(secretName), []byte(secretEmail), []byte(secretPhone), []byte(secretNotes)}
 }

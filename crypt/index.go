@@ -111,8 +111,11 @@ func (o *op) indexValue(ix *indexField, rv reflect.Value) (string, error) {
 	}
 	var arr [4]string
 	vals, present, err := o.sourceValues(ix, rv, arr[:0])
-	if err != nil || !present {
-		return "", err
+	if err != nil {
+		return fail(err)
+	}
+	if !present {
+		return "", nil
 	}
 	ik, err := o.indexKeys(ix.class)
 	if err != nil {

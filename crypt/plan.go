@@ -16,8 +16,8 @@ import (
 // encoding/json caches its field lists.
 type plan struct {
 	typ     reflect.Type
-	record  string  // record type bound into associated data
-	scope   []int   // index path of the scope field; nil: keyring.DefaultScope
+	record  string // record type bound into associated data
+	scope   []int  // index path of the scope field; nil: keyring.DefaultScope
 	ids     []idField
 	root    group
 	indexes map[string]*indexField // blind indexes outside slices, by Go field path and by name
@@ -137,7 +137,9 @@ func buildPlan(t reflect.Type, record string) (*plan, error) {
 	return b.p, nil
 }
 
-func isBytes(t reflect.Type) bool { return t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8 }
+func isBytes(t reflect.Type) bool {
+	return t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8
+}
 
 func encKind(t reflect.Type) (fieldKind, bool) {
 	switch {
@@ -278,6 +280,9 @@ func (b *planner) nested(g *group, parent reflect.Type, f reflect.StructField, f
 		if !hasCryptTags(ft, nil) {
 			return nil // time.Time and other plain structs
 		}
+		if slices.Contains(b.visiting, ft) {
+			return recursive(parent, f)
+		}
 		sub, err := b.group(ft, fi, childPath, inSlice)
 		if err != nil {
 			return err
@@ -297,6 +302,9 @@ func (b *planner) nested(g *group, parent reflect.Type, f reflect.StructField, f
 		if ft.Kind() == reflect.Array || f.Type.Kind() == reflect.Pointer {
 			return &PlanError{Type: parent, Field: f.Name, Msg: "only slices of structs (or of pointers to structs) are supported, not " + f.Type.String()}
 		}
+		if slices.Contains(b.visiting, et) {
+			return recursive(parent, f)
+		}
 		elem, err := b.group(et, nil, path+f.Name+"[].", true)
 		if err != nil {
 			return err
@@ -306,6 +314,12 @@ func (b *planner) nested(g *group, parent reflect.Type, f reflect.StructField, f
 		return &PlanError{Type: parent, Field: f.Name, Msg: "maps of tagged structs are not supported; use a slice"}
 	}
 	return nil
+}
+
+// recursive reports field f of parent, whose type leads back to a struct
+// being planned.
+func recursive(parent reflect.Type, f reflect.StructField) error {
+	return &PlanError{Type: parent, Field: f.Name, Msg: "recursive struct types are not supported: " + f.Type.String() + " leads back to a struct that contains it"}
 }
 
 func hasCryptTagsDeep(t reflect.Type) bool {
