@@ -20,6 +20,8 @@ vet:
 
 unit:
 	$(GO) test -race -count=1 -timeout 30m ./...
+	# Allocation bounds are checked without the race detector, which allocates.
+	$(GO) test -count=1 -run 'Alloc' ./crypt/...
 
 fuzz:
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
