@@ -1,0 +1,222 @@
+package main
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestContactCRUD(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, db string) {
+		ts := startServer(t, testConfig(t, db))
+		in := contactInput{Name: "Ada Lovelace", Email: "Ada@Example.com", Phone: "+44 20 7946 0018",
+			Company: "Analytical Engines Ltd", Notes: "prefers e-mail"}
+
+		// Create.
+		r := ts.mustStatus(t, http.StatusCreated, "POST", "/tenants/acme/contacts", in)
+		var created contactView
+		r.decode(t, &created)
+		if !strings.HasPrefix(created.ID, "c_") || created.Tenant != "acme" {
+			t.Fatalf("POST: id %q tenant %q, want c_... and acme", created.ID, created.Tenant)
+		}
+		if loc, want := r.header.Get("Location"), "/tenants/acme/contacts/"+created.ID; loc != want {
+			t.Errorf("POST: Location %q, want %q", loc, want)
+		}
+		checkContact(t, "POST", created, in)
+
+		// Read.
+		var got contactView
+		ts.mustStatus(t, http.StatusOK, "GET", "/tenants/acme/contacts/"+created.ID, nil).decode(t, &got)
+		checkContact(t, "GET", got, in)
+		if !got.CreatedAt.Equal(created.CreatedAt) || !got.UpdatedAt.Equal(created.UpdatedAt) {
+			t.Errorf("GET: times %v/%v, want %v/%v as created", got.CreatedAt, got.UpdatedAt, created.CreatedAt, created.UpdatedAt)
+		}
+
+		// Replace.
+		time.Sleep(2 * time.Millisecond)
+		in2 := contactInput{Name: "Augusta Ada King", Email: "countess@example.org", Company: "Lovelace & Co"}
+		var updated contactView
+		ts.mustStatus(t, http.StatusOK, "PUT", "/tenants/acme/contacts/"+created.ID, in2).decode(t, &updated)
+		checkContact(t, "PUT", updated, in2)
+		ts.mustStatus(t, http.StatusOK, "GET", "/tenants/acme/contacts/"+created.ID, nil).decode(t, &got)
+		checkContact(t, "GET after PUT", got, in2)
+		if !got.CreatedAt.Equal(created.CreatedAt) || !got.UpdatedAt.After(created.UpdatedAt) {
+			t.Errorf("GET after PUT: created %v updated %v, want created %v and a later update", got.CreatedAt, got.UpdatedAt, created.CreatedAt)
+		}
+		// The e-mail index followed the new address.
+		if ids := ts.search(t, "acme", map[string][]string{"email": {"countess@example.org"}}).ids(); len(ids) != 1 || ids[0] != created.ID {
+			t.Errorf("lookup of the new e-mail = %v, want [%s]", ids, created.ID)
+		}
+		if ids := ts.search(t, "acme", map[string][]string{"email": {in.Email}}).ids(); len(ids) != 0 {
+			t.Errorf("lookup of the old e-mail = %v, want none", ids)
+		}
+
+		// Delete.
+		ts.mustStatus(t, http.StatusNoContent, "DELETE", "/tenants/acme/contacts/"+created.ID, nil)
+		for _, method := range []string{"GET", "DELETE"} {
+			if r := ts.do(t, method, "/tenants/acme/contacts/"+created.ID, nil); r.status != http.StatusNotFound || r.errorCode() != "not_found" {
+				t.Errorf("%s after DELETE: %d %s, want 404 not_found", method, r.status, r.body)
+			}
+		}
+		if r := ts.do(t, "PUT", "/tenants/acme/contacts/"+created.ID, in2); r.status != http.StatusNotFound {
+			t.Errorf("PUT after DELETE: status %d, want 404", r.status)
+		}
+	})
+}
+
+// checkContact compares a returned contact with what was sent.
+func checkContact(t *testing.T, what string, got contactView, want contactInput) {
+	t.Helper()
+	if str(got.Name) != want.Name || str(got.Email) != want.Email || str(got.Phone) != want.Phone ||
+		got.Company != want.Company || str(got.Notes) != want.Notes || len(got.Redacted) != 0 {
+		t.Errorf("%s: got name %q email %q phone %q company %q notes %q redacted %v, want %+v",
+			what, str(got.Name), str(got.Email), str(got.Phone), got.Company, str(got.Notes), got.Redacted, want)
+	}
+}
+
+func TestListContactsPages(t *testing.T) {
+	ts := startServer(t, testConfig(t, ""))
+	var want []string
+	for _, name := range []string{"A", "B", "C", "D", "E"} {
+		want = append(want, ts.createContact(t, "acme", contactInput{Name: name}).ID)
+	}
+	ts.createContact(t, "other", contactInput{Name: "not acme's"})
+
+	var got []string
+	after := ""
+	for range 10 {
+		var page contactList
+		ts.mustStatus(t, http.StatusOK, "GET", "/tenants/acme/contacts?limit=2&after="+after, nil).decode(t, &page)
+		got = append(got, page.ids()...)
+		if page.NextAfter == "" {
+			break
+		}
+		after = page.NextAfter
+	}
+	if len(got) != len(want) {
+		t.Fatalf("pages listed %v, want the %d contacts of acme %v", got, len(want), want)
+	}
+	for _, id := range want {
+		if !strings.Contains(strings.Join(got, ","), id) {
+			t.Errorf("pages listed %v, missing %s", got, id)
+		}
+	}
+}
+
+func TestInteractions(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, db string) {
+		ts := startServer(t, testConfig(t, db))
+		c := ts.createContact(t, "acme", contactInput{Name: "Grace Hopper", Email: "grace@example.org"})
+		path := "/tenants/acme/contacts/" + c.ID + "/interactions"
+
+		var empty interactionList
+		ts.mustStatus(t, http.StatusOK, "GET", path, nil).decode(t, &empty)
+		if empty.Interactions == nil || len(empty.Interactions) != 0 {
+			t.Fatalf("GET history of a new contact = %s, want an empty list", ts.do(t, "GET", path, nil).body)
+		}
+
+		later := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+		earlier := later.Add(-48 * time.Hour)
+		var first interactionView
+		ts.mustStatus(t, http.StatusCreated, "POST", path,
+			interactionInput{Channel: "ticket", Summary: "export drops the last row", At: &later}).decode(t, &first)
+		if str(first.Summary) != "export drops the last row" || first.ContactID != c.ID || !first.At.Equal(later) {
+			t.Errorf("POST interaction = %+v", first)
+		}
+		ts.mustStatus(t, http.StatusCreated, "POST", path, interactionInput{Channel: "phone", Summary: "called back", At: &earlier})
+
+		var list interactionList
+		ts.mustStatus(t, http.StatusOK, "GET", path, nil).decode(t, &list)
+		if len(list.Interactions) != 2 || str(list.Interactions[0].Summary) != "called back" ||
+			str(list.Interactions[1].Summary) != "export drops the last row" {
+			t.Fatalf("GET history = %+v, want the two interactions oldest first", list.Interactions)
+		}
+
+		for _, p := range []string{"/tenants/acme/contacts/c_missing/interactions", "/tenants/other/contacts/" + c.ID + "/interactions"} {
+			if r := ts.do(t, "GET", p, nil); r.status != http.StatusNotFound {
+				t.Errorf("GET %s: status %d, want 404", p, r.status)
+			}
+			if r := ts.do(t, "POST", p, interactionInput{Channel: "chat", Summary: "x"}); r.status != http.StatusNotFound {
+				t.Errorf("POST %s: status %d, want 404", p, r.status)
+			}
+		}
+
+		// Deleting the contact deletes its history.
+		ts.mustStatus(t, http.StatusNoContent, "DELETE", "/tenants/acme/contacts/"+c.ID, nil)
+		var n int
+		if err := ts.s.db.QueryRow(ts.s.db.q(`SELECT COUNT(*) FROM interactions WHERE tenant_id = ? AND contact_id = ?`), "acme", c.ID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("after DELETE of the contact, %d interactions remain, want 0", n)
+		}
+	})
+}
+
+func TestRequestErrors(t *testing.T) {
+	ts := startServer(t, testConfig(t, ""))
+	c := ts.createContact(t, "acme", contactInput{Name: "Ada", Email: "ada@example.com"})
+	contact := "/tenants/acme/contacts/" + c.ID
+	tests := []struct {
+		name         string
+		method, path string
+		body         any
+		status       int
+		code         string
+	}{
+		{"not JSON", "POST", "/tenants/acme/contacts", "{name:", 400, "invalid_json"},
+		{"empty body", "POST", "/tenants/acme/contacts", "", 400, "invalid_json"},
+		{"unknown field", "POST", "/tenants/acme/contacts", `{"name":"x","ssn":"1"}`, 400, "invalid_json"},
+		{"two objects", "POST", "/tenants/acme/contacts", `{"name":"x"}{"name":"y"}`, 400, "invalid_json"},
+		{"no name", "POST", "/tenants/acme/contacts", contactInput{Email: "a@b.c"}, 400, "invalid_field"},
+		{"bad e-mail", "POST", "/tenants/acme/contacts", contactInput{Name: "x", Email: "nope"}, 400, "invalid_field"},
+		{"long notes", "POST", "/tenants/acme/contacts", contactInput{Name: "x", Notes: strings.Repeat("n", 4001)}, 400, "invalid_field"},
+		{"ciphertext-shaped name", "POST", "/tenants/acme/contacts", contactInput{Name: "fc1:AAAA"}, 400, "invalid_field"},
+		{"body too large", "POST", "/tenants/acme/contacts", `{"name":"` + strings.Repeat("x", maxBody) + `"}`, 413, "body_too_large"},
+		{"bad tenant", "GET", "/tenants/ACME/contacts", nil, 400, "invalid_tenant"},
+		{"bad id", "GET", "/tenants/acme/contacts/a.b", nil, 400, "invalid_id"},
+		{"unknown id", "GET", "/tenants/acme/contacts/c_nope", nil, 404, "not_found"},
+		{"method", "PATCH", contact, nil, 405, "method_not_allowed"},
+		{"method on collection", "DELETE", "/tenants/acme/contacts", nil, 405, "method_not_allowed"},
+		{"unknown path", "GET", "/contacts", nil, 404, "not_found"},
+		{"two lookups", "GET", "/tenants/acme/contacts?email=a@b.c&phone_last4=1234", nil, 400, "invalid_query"},
+		{"typo in query", "GET", "/tenants/acme/contacts?mail=a@b.c", nil, 400, "invalid_query"},
+		{"repeated query", "GET", "/tenants/acme/contacts?email=a@b.c&email=d@e.f", nil, 400, "invalid_query"},
+		{"blank e-mail", "GET", "/tenants/acme/contacts?email=%20", nil, 400, "invalid_query"},
+		{"last-4 not digits", "GET", "/tenants/acme/contacts?phone_last4=12a4", nil, 400, "invalid_query"},
+		{"last-5", "GET", "/tenants/acme/contacts?phone_last4=12345", nil, 400, "invalid_query"},
+		{"limit 0", "GET", "/tenants/acme/contacts?limit=0", nil, 400, "invalid_query"},
+		{"bad channel", "POST", contact + "/interactions", interactionInput{Channel: "fax", Summary: "x"}, 400, "invalid_field"},
+		{"no summary", "POST", contact + "/interactions", interactionInput{Channel: "chat"}, 400, "invalid_field"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := ts.do(t, tt.method, tt.path, tt.body)
+			if r.status != tt.status || r.errorCode() != tt.code {
+				t.Errorf("%s %s: %d %q, want %d with code %q; body %s", tt.method, tt.path, r.status, r.errorCode(), tt.status, tt.code, r.body)
+			}
+			if ct := r.header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("%s %s: Content-Type %q, want application/json", tt.method, tt.path, ct)
+			}
+		})
+	}
+
+	t.Run("content type", func(t *testing.T) {
+		req, _ := http.NewRequestWithContext(t.Context(), "POST", ts.URL+"/tenants/acme/contacts", strings.NewReader(`{"name":"x"}`))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusUnsupportedMediaType {
+			t.Errorf("POST as a form: status %d, want 415", res.StatusCode)
+		}
+	})
+	t.Run("Allow", func(t *testing.T) {
+		if allow := ts.do(t, "PATCH", contact, nil).header.Get("Allow"); allow != "GET, PUT, DELETE" {
+			t.Errorf("PATCH: Allow %q, want %q", allow, "GET, PUT, DELETE")
+		}
+	})
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt"
+)
+
+// seedTenant is the tenant the sample contacts and the printed curl lines
+// use; a second tenant shows isolation.
+const (
+	seedTenant      = "acme"
+	seedOtherTenant = "globex"
+)
+
+type sampleContact struct {
+	tenant, id, name, email, phone, company, notes string
+	history                                       []sampleInteraction
+}
+
+type sampleInteraction struct {
+	daysAgo int
+	channel string
+	summary string
+}
+
+// sampleContacts are fictional people, with e-mail addresses under the
+// example domains and phone numbers from the ranges set aside for drama.
+// Ada and Alan share the last four digits of their phones; c_0001 exists in
+// both tenants, and each tenant reads only its own.
+var sampleContacts = []sampleContact{
+	{seedTenant, "c_0001", "Ada Lovelace", "ada@example.com", "+44 20 7946 0018", "Analytical Engines Ltd",
+		"Prefers e-mail. Evaluating the enterprise plan.", []sampleInteraction{
+			{30, "email", "Asked for the enterprise price list; sent it."},
+			{12, "phone", "Invoice 42 was charged twice; refund issued."},
+			{2, "meeting", "Demo of the reporting module; wants a trial for 5 seats."},
+		}},
+	{seedTenant, "c_0002", "Charles Babbage", "Charles.Babbage@example.com", "+44 20 7946 0321", "Analytical Engines Ltd",
+		"Decision maker for renewals.", []sampleInteraction{
+			{45, "meeting", "Renewal negotiated for two years."},
+		}},
+	{seedTenant, "c_0003", "Grace Hopper", "grace@example.org", "+1 202 555 0118", "Compilers Inc",
+		"Reported the export bug.", []sampleInteraction{
+			{20, "ticket", "CSV export drops the last row. Reproduced on 4.2."},
+			{18, "ticket", "Fixed in 4.2.1; customer confirmed."},
+		}},
+	{seedTenant, "c_0004", "Alan Turing", "alan@example.net", "+44 161 496 0018", "Bletchley Analytics",
+		"", []sampleInteraction{
+			{7, "chat", "Could not log in after the password reset; cleared the lockout."},
+		}},
+	{seedTenant, "c_0005", "Katherine Johnson", "katherine@example.com", "+1 757 555 0142", "Orbital Mechanics LLC",
+		"Needs invoices in USD.", nil},
+	{seedTenant, "c_0006", "Edsger Dijkstra", "edsger@example.org", "", "Structured Programs BV",
+		"No phone on file; write only.", []sampleInteraction{
+			{3, "email", "Asked that the API stop returning GOTO in error messages."},
+		}},
+	{seedOtherTenant, "c_0001", "Hank Scorpio", "hank@example.net", "+1 202 555 0199", "Globex Corporation",
+		"Globex's own contact with the same ID as Ada's.", []sampleInteraction{
+			{1, "phone", "Wants a hammock district in the office plan."},
+		}},
+	{seedOtherTenant, "c_0002", "Frank Grimes", "frank@example.net", "+1 202 555 0107", "Globex Corporation",
+		"", nil},
+}
+
+// seed inserts the sample contacts and their history when the database has
+// no contacts at all. Only a role holding every class can: the support role
+// has no pii KEK to encrypt personal data with.
+func (s *server) seed(ctx context.Context) error {
+	n, err := s.db.countContacts(ctx)
+	if err != nil || n > 0 {
+		return err
+	}
+	if s.cfg.Role != RoleAdmin {
+		s.log.Info("not seeding: only the admin role holds every class's KEK")
+		return nil
+	}
+	now := s.nowMicros()
+	for _, sc := range sampleContacts {
+		c := Contact{ID: sc.id, TenantID: sc.tenant, Name: sc.name, Email: sc.email, Phone: sc.phone,
+			Company: sc.company, Notes: sc.notes, CreatedAt: now, UpdatedAt: now}
+		if err := s.enc.Encrypt(ctx, &c); err != nil {
+			return err
+		}
+		if err := s.db.insertContact(ctx, &c); err != nil {
+			return err
+		}
+		history := make([]Interaction, len(sc.history))
+		for i, h := range sc.history {
+			history[i] = Interaction{ID: fmt.Sprintf("i_%s_%d", sc.id[2:], i+1), ContactID: sc.id, TenantID: sc.tenant,
+				Channel: h.channel, Summary: h.summary, At: now.Add(-time.Duration(h.daysAgo) * 24 * time.Hour)}
+		}
+		if err := crypt.EncryptAll(ctx, s.enc, history); err != nil {
+			return err
+		}
+		for i := range history {
+			if err := s.db.insertInteraction(ctx, &history[i]); err != nil {
+				return err
+			}
+		}
+	}
+	s.log.Info("seeded sample contacts", "contacts", len(sampleContacts), "tenants", 2)
+	return nil
+}

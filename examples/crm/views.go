@@ -1,0 +1,144 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt"
+)
+
+// contactInput is the body of POST and PUT on a contact. PUT replaces every
+// field.
+type contactInput struct {
+	Name    string `json:"name"`
+	Email   string `json:"email"`
+	Phone   string `json:"phone"`
+	Company string `json:"company"`
+	Notes   string `json:"notes"`
+}
+
+func (in *contactInput) validate() error {
+	if strings.TrimSpace(in.Name) == "" {
+		return badRequest("invalid_field", "name is required")
+	}
+	if in.Email != "" && !strings.Contains(in.Email, "@") {
+		return badRequest("invalid_field", "email must contain '@'")
+	}
+	for _, f := range []struct {
+		name, value string
+		max         int
+	}{
+		{"name", in.Name, 200}, {"email", in.Email, 254}, {"phone", in.Phone, 40},
+		{"company", in.Company, 200}, {"notes", in.Notes, 4000},
+	} {
+		if !utf8.ValidString(f.value) {
+			return badRequest("invalid_field", f.name+" is not valid UTF-8")
+		}
+		if utf8.RuneCountInString(f.value) > f.max {
+			return badRequest("invalid_field", fmt.Sprintf("%s is longer than %d characters", f.name, f.max))
+		}
+	}
+	return nil
+}
+
+// contactView is a contact as the API returns it. A field the service's
+// role cannot decrypt is null and listed in Redacted; it is never returned
+// as ciphertext.
+type contactView struct {
+	ID        string    `json:"id"`
+	Tenant    string    `json:"tenant"`
+	Name      *string   `json:"name"`
+	Email     *string   `json:"email"`
+	Phone     *string   `json:"phone"`
+	Company   string    `json:"company"`
+	Notes     *string   `json:"notes"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Redacted  []string  `json:"redacted,omitempty"`
+}
+
+// newContactView builds the view of a decrypted contact. access is the
+// error Decrypt returned for the fields left encrypted, or nil.
+func newContactView(c *Contact, access *crypt.AccessError) (contactView, error) {
+	v := contactView{
+		ID: c.ID, Tenant: c.TenantID, Company: c.Company,
+		Name: &c.Name, Email: &c.Email, Phone: &c.Phone, Notes: &c.Notes,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+	}
+	// The field paths are the name= of Contact's tags, which are also the
+	// JSON names.
+	fields := map[string]**string{"name": &v.Name, "email": &v.Email, "phone": &v.Phone, "notes": &v.Notes}
+	if err := redact(fields, access, &v.Redacted); err != nil {
+		return contactView{}, fmt.Errorf("contact %s: %w", c.ID, err)
+	}
+	return v, nil
+}
+
+// redact sets to nil each field that access lists, records its name in
+// redacted, and makes sure no other field still holds a ciphertext.
+func redact(fields map[string]**string, access *crypt.AccessError, redacted *[]string) error {
+	if access != nil {
+		for _, path := range access.Fields {
+			p, ok := fields[path]
+			if !ok {
+				return fmt.Errorf("field %s left encrypted has no place in the response", path)
+			}
+			*p = nil
+			*redacted = append(*redacted, path)
+		}
+		slices.Sort(*redacted)
+	}
+	for name, p := range fields {
+		if *p == nil {
+			continue
+		}
+		// Encrypt refuses plaintexts in the stored format, so a decrypted
+		// value never parses as one: if this one does, something is wrong,
+		// and ciphertext must not go out dressed as data.
+		if _, err := crypt.InspectText(**p); err == nil {
+			return fmt.Errorf("field %s is still encrypted after Decrypt", name)
+		}
+	}
+	return nil
+}
+
+// interactionInput is the body of POST on a contact's interactions.
+type interactionInput struct {
+	Channel string     `json:"channel"`
+	Summary string     `json:"summary"`
+	At      *time.Time `json:"at"` // default: now
+}
+
+func (in *interactionInput) validate() error {
+	if !slices.Contains(channels, in.Channel) {
+		return badRequest("invalid_field", "channel must be one of "+strings.Join(channels, ", "))
+	}
+	if strings.TrimSpace(in.Summary) == "" {
+		return badRequest("invalid_field", "summary is required")
+	}
+	if !utf8.ValidString(in.Summary) || utf8.RuneCountInString(in.Summary) > 4000 {
+		return badRequest("invalid_field", "summary must be valid UTF-8 of at most 4000 characters")
+	}
+	return nil
+}
+
+// interactionView is an interaction as the API returns it.
+type interactionView struct {
+	ID        string    `json:"id"`
+	ContactID string    `json:"contact_id"`
+	Channel   string    `json:"channel"`
+	Summary   *string   `json:"summary"`
+	At        time.Time `json:"at"`
+	Redacted  []string  `json:"redacted,omitempty"`
+}
+
+func newInteractionView(in *Interaction, access *crypt.AccessError) (interactionView, error) {
+	v := interactionView{ID: in.ID, ContactID: in.ContactID, Channel: in.Channel, Summary: &in.Summary, At: in.At}
+	if err := redact(map[string]**string{"summary": &v.Summary}, access, &v.Redacted); err != nil {
+		return interactionView{}, fmt.Errorf("interaction %s: %w", in.ID, err)
+	}
+	return v, nil
+}
