@@ -26,14 +26,14 @@ VAULT_VERSION=v1.21.0
 CACHE_ROOT="${FIELDCRYPT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fieldcrypt}"
 VAULT_DIR="$CACHE_ROOT/vault-${VAULT_VERSION#v}"
 VAULT_BIN="$VAULT_DIR/vault"
-VAULT_LOG="$VAULT_DIR/server.log"
-VAULT_PID="$VAULT_DIR/server.pid"
-
 ADDR="${FIELDCRYPT_TEST_VAULT_ADDR:-http://127.0.0.1:8200}"
 TOKEN="${FIELDCRYPT_TEST_VAULT_TOKEN:-fieldcrypt-dev-root}"
 LISTEN="${ADDR#http://}"
-LISTEN="${LISTEN#https://}"
 LISTEN="${LISTEN%%/*}"
+
+# One log and pid file per listen address, so two dev servers can coexist.
+VAULT_LOG="$VAULT_DIR/server-${LISTEN//[^A-Za-z0-9.]/_}.log"
+VAULT_PID="$VAULT_DIR/server-${LISTEN//[^A-Za-z0-9.]/_}.pid"
 
 log() { printf '[vault-dev %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 die() { log "error: $*" >&2; exit 1; }
@@ -70,13 +70,12 @@ cmd_build() {
 	[[ -n $dir && -d $dir ]] || die "go mod download gave no module folder"
 	log "module at $dir ($((SECONDS - start))s)"
 
-	local work
-	work=$(mktemp -d "${TMPDIR:-/tmp}/vault-build.XXXXXX")
-	trap 'rm -rf "$work"' EXIT
-	log "copying module to $work/src"
-	cp -r "$dir" "$work/src"
-	chmod -R u+w "$work/src"
-	cd "$work/src"
+	BUILD_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vault-build.XXXXXX")
+	trap 'rm -rf "${BUILD_TMP:-}"' EXIT
+	log "copying module to $BUILD_TMP/src"
+	cp -r "$dir" "$BUILD_TMP/src"
+	chmod -R u+w "$BUILD_TMP/src"
+	cd "$BUILD_TMP/src"
 
 	log "dropping local replaces of the api and sdk modules"
 	local drops=(-dropreplace=github.com/hashicorp/vault/api -dropreplace=github.com/hashicorp/vault/sdk)
@@ -84,6 +83,7 @@ cmd_build() {
 	while read -r mod; do
 		drops+=("-dropreplace=$mod")
 	done < <(go mod edit -json | sed -n 's/^[[:space:]]*"Path": "\(github\.com\/hashicorp\/vault\/api\/auth\/[^"]*\)".*/\1/p' | sort -u)
+	log "  ${drops[*]}"
 	go mod edit "${drops[@]}"
 
 	log "building (about 10 minutes cold; module downloads, then compile)"
@@ -93,6 +93,10 @@ cmd_build() {
 }
 
 cmd_start() {
+	case $ADDR in
+	http://*) ;;
+	*) die "FIELDCRYPT_TEST_VAULT_ADDR must be an http:// address for a dev server (got $ADDR)" ;;
+	esac
 	if answering; then
 		log "a Vault already answers on $ADDR with the token; leaving it"
 		enable_transit

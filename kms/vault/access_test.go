@@ -97,8 +97,20 @@ func TestLeastPrivilegePolicy(t *testing.T) {
 	}
 	checkAccess(t, kek, other, otherCT)
 
-	// The policy grants no administration of the key itself.
+	// Encrypting under a key that does not exist would create it (Transit's
+	// upsert); the policy does not grant create, so it is denied and no key
+	// appears.
 	mount, name, _ := vault.ParseURI(uri)
+	missingURI := "hcvault://" + mount + "/keys/" + uniqueName(t, "missing")
+	missing, err := conn.Open(missingURI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := missing.EncryptWithContext(ctx, []byte("keyset"), nil); !errors.Is(err, kms.ErrPermissionDenied) {
+		t.Errorf("EncryptWithContext(missing key) with the KEK policy: err = %v, want permission denied", err)
+	}
+
+	// The policy grants no administration of the key itself.
 	for _, call := range []struct {
 		what string
 		do   func() error

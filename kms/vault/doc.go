@@ -51,7 +51,10 @@
 //	path "transit/rewrap/pii"  { capabilities = ["update"] }
 //
 // A token that holds it for the pii key only gets [kms.CodePermissionDenied]
-// on every other key, which is how a field class stays closed to a role.
+// on every other key, which is how a field class stays closed to a role. It
+// also cannot create a key by encrypting under a misspelt name (Transit's
+// upsert needs create); setting disable_upsert on the mount's config/keys
+// refuses that for every token.
 //
 // # Key rotation
 //
@@ -73,7 +76,9 @@
 //	CodeNotFound           no such key, or the ciphertext's key version is below
 //	                       min_decryption_version (HTTP 404, 400 "encryption key
 //	                       not found")
-//	CodePermissionDenied   the token's policy does not allow the call (HTTP 403)
+//	CodePermissionDenied   the token's policy does not allow the call (HTTP 403;
+//	                       under the least-privilege policy this includes
+//	                       encrypt on a missing key), bad AppRole credentials
 //	CodeThrottled          rate-limited (HTTP 429); transient
 //	CodeUnavailable        sealed, standby, 5xx, connection refused; transient
 //	CodeCanceled, CodeDeadlineExceeded   the context ended

@@ -35,7 +35,15 @@ func TestErrorCodes(t *testing.T) {
 		}
 		return k
 	}
-	missingKey := open("hcvault://transit/keys/" + uniqueName(t, "missing"))
+	// Transit creates a missing key on encrypt (upsert) for a token that may
+	// create; this mount refuses, as a production mount should.
+	noUpsert := uniqueName(t, "noupsert")
+	mountTransit(t, root, noUpsert)
+	t.Cleanup(func() { _ = root.Sys().UnmountWithContext(context.Background(), noUpsert) })
+	if _, err := root.Logical().WriteWithContext(ctx, noUpsert+"/config/keys", map[string]any{"disable_upsert": true}); err != nil {
+		t.Fatalf("disabling upsert: %v", err)
+	}
+	missingKey := open("hcvault://" + noUpsert + "/keys/missing")
 	missingMount := open("hcvault://" + uniqueName(t, "nomount") + "/keys/pii")
 	cubbyhole := open("hcvault://cubbyhole/keys/pii") // not Transit: writes answer 204 with no body
 	expired, cancel := context.WithDeadline(ctx, time.Now().Add(-time.Second))
@@ -162,7 +170,7 @@ func TestThrottled(t *testing.T) {
 	uri := newKey(t, root, mount)
 	quota := uniqueName(t, "q")
 	if _, err := root.Logical().WriteWithContext(ctx, "sys/quotas/rate-limit/"+quota, map[string]any{
-		"path": mount + "/", "rate": 1, "interval": "2s",
+		"path": mount + "/", "rate": 1, "interval": "1s",
 	}); err != nil {
 		t.Fatalf("creating a rate-limit quota: %v", err)
 	}

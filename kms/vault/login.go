@@ -41,7 +41,12 @@ func (c *Conn) login(ctx context.Context) (*api.Secret, error) {
 	anon.ClearToken()
 	secret, err := anon.Logical().WriteWithContext(ctx, path, body)
 	if err != nil {
-		return fail(codeOf(ctx, err), cause(err))
+		code := codeOf(ctx, err)
+		if code == kms.CodeInvalidArgument {
+			// Vault answers 400 "invalid role or secret ID" to bad credentials.
+			code = kms.CodePermissionDenied
+		}
+		return fail(code, cause(err))
 	}
 	if secret == nil || secret.Auth == nil || secret.Auth.ClientToken == "" {
 		return fail(kms.CodeUnknown, errors.New("AppRole login answered without a client token"))

@@ -90,6 +90,7 @@ func TestRewrap(t *testing.T) {
 				if v, err := vault.KeyVersion(step.ct); err != nil || v != 1 {
 					t.Fatalf("KeyVersion(before rewrap) = %d, %v; want 1, nil", v, err)
 				}
+				log.take()
 				out, err := rw.Rewrap(ctx, step.ct, tc.ad)
 				if err != nil {
 					t.Fatalf("Rewrap() #%d err = %v", i+1, err)
