@@ -2,14 +2,20 @@ package vault_test
 
 // The tests in this file talk to a stand-in HTTP server, not to Vault: they
 // check what a real dev server cannot show, namely the namespace header (the
-// OSS dev server has no namespaces), answers of the wrong shape, and how many
-// times a 429 or 5xx answer is retried.
+// OSS dev server has no namespaces), answers of the wrong shape, how many
+// times a 429 or 5xx answer is retried, and the TLS options (the dev server
+// speaks plain HTTP).
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -214,5 +220,43 @@ func TestRetryHonoursContext(t *testing.T) {
 	}
 	if code := kms.CodeOf(err); code != kms.CodeDeadlineExceeded {
 		t.Errorf("EncryptWithContext() code = %v, want deadline exceeded (err = %v)", code, err)
+	}
+}
+
+func TestTLS(t *testing.T) {
+	srv := httptest.NewUnstartedServer(&standIn{answer: func(string) (int, string) { return 200, encryptAnswer }})
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshakes are expected
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if err := os.WriteFile(caFile, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		tls  *vault.TLS
+		ok   bool     // the call succeeds
+		want kms.Code // else its code
+	}{
+		{"CA certificate", &vault.TLS{CACert: caFile}, true, 0},
+		{"CA certificate, matching server name", &vault.TLS{CACert: caFile, ServerName: "example.com"}, true, 0},
+		{"insecure skip verify", &vault.TLS{InsecureSkipVerify: true}, true, 0},
+		{"unknown CA", &vault.TLS{}, false, kms.CodeUnknown},
+		{"CA certificate, other server name", &vault.TLS{CACert: caFile, ServerName: "vault.other.example"}, false, kms.CodeUnknown},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			kek, err := dial(t, &vault.Options{Address: srv.URL, Token: "t", TLS: tc.tls}).Open("hcvault://transit/keys/pii")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = kek.EncryptWithContext(context.Background(), []byte("pt"), nil)
+			switch {
+			case tc.ok && err != nil:
+				t.Errorf("EncryptWithContext() err = %v, want nil", err)
+			case !tc.ok && (kms.CodeOf(err) != tc.want || kms.IsTransient(err)):
+				t.Errorf("EncryptWithContext() err = %v, want %v, permanent (a certificate that does not verify will not on retry)", err, tc.want)
+			}
+		})
 	}
 }
