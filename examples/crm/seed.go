@@ -17,7 +17,7 @@ const (
 
 type sampleContact struct {
 	tenant, id, name, email, phone, company, notes string
-	history                                       []sampleInteraction
+	history                                        []sampleInteraction
 }
 
 type sampleInteraction struct {

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// copyContactRow copies a contact's stored row, ciphertexts and all, to
+// another tenant and ID, as someone with write access to the database
+// could.
+func copyContactRow(t *testing.T, ts *testServer, fromTenant, fromID, toTenant, toID string) {
+	t.Helper()
+	_, err := ts.s.db.Exec(ts.s.db.q(`INSERT INTO contacts (`+contactColumns+`)
+		SELECT CAST(? AS TEXT), CAST(? AS TEXT), name, email, email_idx, phone, phone_last4_idx, company, notes, created_at, updated_at
+		FROM contacts WHERE tenant_id = ? AND id = ?`), toTenant, toID, fromTenant, fromID)
+	if err != nil {
+		t.Fatalf("copy row %s/%s to %s/%s: %v", fromTenant, fromID, toTenant, toID, err)
+	}
+}
+
+// checkNoPlaintext fails if body holds any of secrets or a ciphertext.
+func checkNoPlaintext(t *testing.T, what string, body []byte, secrets ...string) {
+	t.Helper()
+	for _, s := range append(secrets, "fc1:") {
+		if strings.Contains(string(body), s) {
+			t.Errorf("%s: body holds %q: %s", what, s, body)
+		}
+	}
+}
+
+func TestTenantIsolation(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, db string) {
+		ts := startServer(t, testConfig(t, db))
+		in := contactInput{Name: "Alpha Person", Email: "person@alpha.example", Phone: "+1 555 010 7788", Notes: "alpha only"}
+		a := ts.createContact(t, "alpha", in)
+		ts.createContact(t, "beta", contactInput{Name: "Beta Person", Email: "person@beta.example"})
+		ts.mustStatus(t, http.StatusCreated, "POST", "/tenants/alpha/contacts/"+a.ID+"/interactions",
+			interactionInput{Channel: "chat", Summary: "alpha's history"})
+
+		// Tenant beta names alpha's contact by its ID: it does not exist there.
+		for _, req := range []struct {
+			method, path string
+			body         any
+		}{
+			{"GET", "/tenants/beta/contacts/" + a.ID, nil},
+			{"PUT", "/tenants/beta/contacts/" + a.ID, contactInput{Name: "overwritten"}},
+			{"DELETE", "/tenants/beta/contacts/" + a.ID, nil},
+			{"GET", "/tenants/beta/contacts/" + a.ID + "/interactions", nil},
+			{"POST", "/tenants/beta/contacts/" + a.ID + "/interactions", interactionInput{Channel: "chat", Summary: "x"}},
+		} {
+			r := ts.do(t, req.method, req.path, req.body)
+			if r.status != http.StatusNotFound {
+				t.Errorf("%s %s: status %d, want 404", req.method, req.path, r.status)
+			}
+			checkNoPlaintext(t, req.method+" "+req.path, r.body, in.Name, in.Email)
+		}
+		if ids := ts.search(t, "beta", url.Values{"email": {in.Email}}).ids(); len(ids) != 0 {
+			t.Errorf("beta's lookup of alpha's e-mail = %v, want none", ids)
+		}
+		// Alpha's contact is untouched.
+		var got contactView
+		ts.mustStatus(t, http.StatusOK, "GET", "/tenants/alpha/contacts/"+a.ID, nil).decode(t, &got)
+		checkContact(t, "alpha's GET after beta's attempts", got, in)
+
+		// The swap attack: the stored row copied into beta, or into another
+		// ID of alpha, does not decrypt. The answer is an error that shows
+		// neither plaintext nor ciphertext.
+		copyContactRow(t, ts, "alpha", a.ID, "beta", a.ID)
+		copyContactRow(t, ts, "alpha", a.ID, "alpha", "c_swapped")
+		for _, path := range []string{"/tenants/beta/contacts/" + a.ID, "/tenants/alpha/contacts/c_swapped"} {
+			r := ts.do(t, "GET", path, nil)
+			if r.status != http.StatusInternalServerError || r.errorCode() != "undecryptable" {
+				t.Errorf("GET %s of a copied row: %d %s, want 500 undecryptable", path, r.status, r.body)
+			}
+			checkNoPlaintext(t, "GET "+path, r.body, in.Name, in.Email, in.Phone, in.Notes)
+		}
+
+		// An interaction moved to another contact does not decrypt either:
+		// the contact's ID is in its associated data.
+		other := ts.createContact(t, "alpha", contactInput{Name: "Other"})
+		if _, err := ts.s.db.Exec(ts.s.db.q(`UPDATE interactions SET contact_id = ? WHERE tenant_id = ? AND contact_id = ?`),
+			other.ID, "alpha", a.ID); err != nil {
+			t.Fatal(err)
+		}
+		r := ts.do(t, "GET", "/tenants/alpha/contacts/"+other.ID+"/interactions", nil)
+		if r.status != http.StatusInternalServerError || r.errorCode() != "undecryptable" {
+			t.Errorf("GET history holding a moved interaction: %d %s, want 500 undecryptable", r.status, r.body)
+		}
+		checkNoPlaintext(t, "GET moved interaction", r.body, "alpha's history")
+		if !strings.Contains(ts.logs.String(), "stored data does not decrypt") {
+			t.Errorf("log does not report the undecryptable rows:\n%s", ts.logs)
+		}
+	})
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/fieldcrypt/fieldcrypt/keyring"
+)
+
+// TestSupportRole runs an admin and a support process on one database and
+// one data directory. The support process holds only the support KEK.
+func TestSupportRole(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, db string) {
+		cfg := testConfig(t, db)
+		admin := startServer(t, cfg)
+		in := contactInput{Name: "Ada Lovelace", Email: "ada@example.com", Phone: "+44 20 7946 0018",
+			Company: "Analytical Engines Ltd", Notes: "evaluating the enterprise plan"}
+		c := admin.createContact(t, "acme", in)
+		history := "/tenants/acme/contacts/" + c.ID + "/interactions"
+		admin.mustStatus(t, http.StatusCreated, "POST", history, interactionInput{Channel: "phone", Summary: "invoice 42 charged twice"})
+
+		supportCfg := cfg
+		supportCfg.Role = RoleSupport
+		support := startServer(t, supportCfg)
+		secrets := []string{in.Name, in.Email, in.Phone, "Lovelace", "0018"}
+
+		t.Run("contact", func(t *testing.T) {
+			r := support.mustStatus(t, http.StatusOK, "GET", "/tenants/acme/contacts/"+c.ID, nil)
+			checkNoPlaintext(t, "support GET", r.body, secrets...)
+			var raw map[string]json.RawMessage
+			r.decode(t, &raw)
+			for _, f := range []string{"name", "email", "phone"} {
+				if string(raw[f]) != "null" {
+					t.Errorf("support GET: %s = %s, want null", f, raw[f])
+				}
+			}
+			var v contactView
+			r.decode(t, &v)
+			if want := []string{"email", "name", "phone"}; !slices.Equal(v.Redacted, want) {
+				t.Errorf("support GET: redacted %v, want %v", v.Redacted, want)
+			}
+			if str(v.Notes) != in.Notes || v.Company != in.Company {
+				t.Errorf("support GET: notes %q company %q, want %q and %q (class support and clear)", str(v.Notes), v.Company, in.Notes, in.Company)
+			}
+		})
+
+		t.Run("list", func(t *testing.T) {
+			r := support.mustStatus(t, http.StatusOK, "GET", "/tenants/acme/contacts", nil)
+			checkNoPlaintext(t, "support list", r.body, secrets...)
+			var list contactList
+			r.decode(t, &list)
+			if len(list.Contacts) != 1 || list.Contacts[0].Name != nil || len(list.Contacts[0].Redacted) != 3 {
+				t.Errorf("support list = %s, want one contact with its personal fields redacted", r.body)
+			}
+		})
+
+		t.Run("history", func(t *testing.T) {
+			var list interactionList
+			support.mustStatus(t, http.StatusOK, "GET", history, nil).decode(t, &list)
+			if len(list.Interactions) != 1 || str(list.Interactions[0].Summary) != "invoice 42 charged twice" || list.Interactions[0].Redacted != nil {
+				t.Fatalf("support history = %+v, want the admin's interaction in clear", list.Interactions)
+			}
+			support.mustStatus(t, http.StatusCreated, "POST", history, interactionInput{Channel: "chat", Summary: "refund confirmed"})
+			admin.mustStatus(t, http.StatusOK, "GET", history, nil).decode(t, &list)
+			if len(list.Interactions) != 2 || str(list.Interactions[1].Summary) != "refund confirmed" {
+				t.Errorf("admin history after support's entry = %+v, want both", list.Interactions)
+			}
+		})
+
+		t.Run("refused", func(t *testing.T) {
+			tests := []struct {
+				name, method, path string
+				body               any
+				status             int
+				code               string
+			}{
+				{"e-mail lookup", "GET", "/tenants/acme/contacts?" + url.Values{"email": {in.Email}}.Encode(), nil, 403, "no_access"},
+				{"phone lookup", "GET", "/tenants/acme/contacts?phone_last4=0018", nil, 403, "no_access"},
+				{"create", "POST", "/tenants/acme/contacts", contactInput{Name: "New"}, 403, "no_access"},
+				{"replace", "PUT", "/tenants/acme/contacts/" + c.ID, contactInput{Name: "Changed"}, 403, "no_access"},
+				{"delete", "DELETE", "/tenants/acme/contacts/" + c.ID, nil, 403, "forbidden"},
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) {
+					r := support.do(t, tt.method, tt.path, tt.body)
+					if r.status != tt.status || r.errorCode() != tt.code {
+						t.Errorf("support %s %s: %d %s, want %d %s", tt.method, tt.path, r.status, r.body, tt.status, tt.code)
+					}
+					if tt.code == "no_access" && !strings.Contains(string(r.body), "pii") {
+						t.Errorf("support %s %s: %s does not name class pii", tt.method, tt.path, r.body)
+					}
+				})
+			}
+			// Nothing changed.
+			var v contactView
+			admin.mustStatus(t, http.StatusOK, "GET", "/tenants/acme/contacts/"+c.ID, nil).decode(t, &v)
+			checkContact(t, "admin GET after support's attempts", v, in)
+		})
+	})
+}
+
+func TestSupportRoleStartup(t *testing.T) {
+	t.Run("no KEK yet", func(t *testing.T) {
+		cfg := testConfig(t, "")
+		cfg.Role = RoleSupport
+		_, err := newServer(t.Context(), cfg, newLogger(&syncBuffer{}, "text"))
+		if err == nil || !strings.Contains(err.Error(), "start the service once as admin") {
+			t.Errorf("newServer(support, empty data dir) err = %v, want one saying to start as admin first", err)
+		}
+	})
+	t.Run("given the pii KEK", func(t *testing.T) {
+		cfg := testConfig(t, "")
+		cfg.Role = RoleSupport
+		cfg.KEKs = map[string]string{classPII: "local:///somewhere/pii.json"}
+		if _, err := newServer(t.Context(), cfg, newLogger(&syncBuffer{}, "text")); err == nil {
+			t.Errorf("newServer(support with a pii KEK) err = nil, want error")
+		}
+	})
+	t.Run("wrong support KEK", func(t *testing.T) {
+		cfg := testConfig(t, "")
+		admin := startServer(t, cfg)
+		admin.createContact(t, "acme", contactInput{Name: "x", Notes: "y"})
+		other := testConfig(t, "") // another data directory: another development KEK
+		startServer(t, other)
+		cfg.Role = RoleSupport
+		cfg.KEKs = map[string]string{classSupport: "local://" + devKEKPath(other.DataDir, classSupport)}
+		_, err := newServer(t.Context(), cfg, newLogger(&syncBuffer{}, "text"))
+		if !errors.Is(err, keyring.ErrKEKNotAllowed) {
+			t.Errorf("newServer(support, KEK of another installation) err = %v, want keyring.ErrKEKNotAllowed at startup", err)
+		}
+	})
+}

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"fmt"
+	"net/url"
+	"slices"
+	"testing"
+
+	"github.com/fieldcrypt/fieldcrypt/keyring"
+)
+
+// primaryIndexValue returns the value blind index index takes for probe
+// under the primary index key.
+func primaryIndexValue(t *testing.T, ts *testServer, probe *Contact, index string) string {
+	t.Helper()
+	vals, err := ts.s.enc.BlindIndexValues(t.Context(), probe, index)
+	if err != nil || len(vals) == 0 {
+		t.Fatalf("BlindIndexValues(%s) = %v, %v; want values", index, vals, err)
+	}
+	return vals[0]
+}
+
+// collision returns the first of candidates(0), candidates(1), ... whose
+// index value equals that of target: a false positive of the index.
+func collision(t *testing.T, ts *testServer, tenant, index string, target string, probe func(tenant, v string) *Contact, candidates func(int) string, n int) string {
+	t.Helper()
+	want := primaryIndexValue(t, ts, probe(tenant, target), index)
+	for i := range n {
+		v := candidates(i)
+		if v != target && primaryIndexValue(t, ts, probe(tenant, v), index) == want {
+			return v
+		}
+	}
+	t.Fatalf("no value among %d candidates shares %s's index value with %q", n, index, target)
+	return ""
+}
+
+func emailProbe(tenant, v string) *Contact { return &Contact{TenantID: tenant, Email: v} }
+func phoneProbe(tenant, v string) *Contact { return &Contact{TenantID: tenant, Phone: v} }
+
+// indexColumn reads a contact's blind-index column from the database.
+func indexColumn(t *testing.T, ts *testServer, column, tenant, id string) string {
+	t.Helper()
+	var v string
+	if err := ts.s.db.QueryRow(ts.s.db.q(`SELECT `+column+` FROM contacts WHERE tenant_id = ? AND id = ?`), tenant, id).Scan(&v); err != nil {
+		t.Fatalf("SELECT %s: %v", column, err)
+	}
+	return v
+}
+
+func TestSearchByEmail(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, db string) {
+		ts := startServer(t, testConfig(t, db))
+		ada := ts.createContact(t, "acme", contactInput{Name: "Ada", Email: "Ada@Example.com"})
+		grace := ts.createContact(t, "acme", contactInput{Name: "Grace", Email: "grace@example.org"})
+		ts.createContact(t, "acme", contactInput{Name: "No e-mail"})
+
+		// A different address whose 11-bit index value is Ada's: about one
+		// in 2,048 addresses is.
+		decoyEmail := collision(t, ts, "acme", "EmailIdx", "ada@example.com", emailProbe,
+			func(i int) string { return fmt.Sprintf("decoy%d@example.com", i) }, 200_000)
+		decoy := ts.createContact(t, "acme", contactInput{Name: "Decoy", Email: decoyEmail})
+		if a, d := indexColumn(t, ts, "email_idx", "acme", ada.ID), indexColumn(t, ts, "email_idx", "acme", decoy.ID); a != d {
+			t.Fatalf("email_idx of Ada %q and of the decoy %q differ; the test needs them equal", a, d)
+		}
+
+		tests := []struct {
+			name, email string
+			want        []string
+		}{
+			{"as stored", "Ada@Example.com", []string{ada.ID}},
+			{"lower case", "ada@example.com", []string{ada.ID}},
+			{"upper case and spaces", "  ADA@EXAMPLE.COM \t", []string{ada.ID}},
+			{"another contact", "GRACE@example.org ", []string{grace.ID}},
+			{"the decoy itself", decoyEmail, []string{decoy.ID}},
+			{"nobody", "nobody@example.com", []string{}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				got := ts.search(t, "acme", url.Values{"email": {tt.email}})
+				if !slices.Equal(got.ids(), tt.want) {
+					t.Errorf("lookup email=%q = %v, want %v", tt.email, got.ids(), tt.want)
+				}
+			})
+		}
+
+		// The index matched the decoy too; decrypting and comparing dropped it.
+		got := ts.search(t, "acme", url.Values{"email": {"ada@example.com"}})
+		if got.IndexCandidates == nil || *got.IndexCandidates < 2 {
+			t.Errorf("lookup of Ada: index_candidates %v, want at least 2 (Ada and the decoy)", got.IndexCandidates)
+		}
+	})
+}
+
+func TestSearchByPhoneLast4(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, db string) {
+		ts := startServer(t, testConfig(t, db))
+		p1 := ts.createContact(t, "acme", contactInput{Name: "One", Phone: "+1 (555) 010-4242"})
+		p2 := ts.createContact(t, "acme", contactInput{Name: "Two", Phone: "555.010.4242"})
+		p3 := ts.createContact(t, "acme", contactInput{Name: "Three", Phone: "+44 20 7946 0018"})
+		ts.createContact(t, "acme", contactInput{Name: "No phone"})
+
+		// Another last-4 whose 9-bit index value is 4242's: about 20 of the
+		// 10,000 are.
+		decoyLast4 := collision(t, ts, "acme", "PhoneLast4Idx", "4242", phoneProbe,
+			func(i int) string { return fmt.Sprintf("%04d", i) }, 10_000)
+		decoy := ts.createContact(t, "acme", contactInput{Name: "Decoy", Phone: "+1 555 010 " + decoyLast4})
+		unused := "1357"
+		if unused == decoyLast4 {
+			unused = "2468"
+		}
+
+		ordered := func(ids ...string) []string { slices.Sort(ids); return ids }
+		tests := []struct {
+			last4 string
+			want  []string
+		}{
+			{"4242", ordered(p1.ID, p2.ID)},
+			{"0018", []string{p3.ID}},
+			{decoyLast4, []string{decoy.ID}},
+			{unused, []string{}},
+		}
+		for _, tt := range tests {
+			t.Run(tt.last4, func(t *testing.T) {
+				got := ts.search(t, "acme", url.Values{"phone_last4": {tt.last4}})
+				if !slices.Equal(got.ids(), tt.want) {
+					t.Errorf("lookup phone_last4=%s = %v, want %v", tt.last4, got.ids(), tt.want)
+				}
+			})
+		}
+		got := ts.search(t, "acme", url.Values{"phone_last4": {"4242"}})
+		if got.IndexCandidates == nil || *got.IndexCandidates < 3 {
+			t.Errorf("lookup of 4242: index_candidates %v, want at least 3 (two matches and the decoy)", got.IndexCandidates)
+		}
+	})
+}
+
+// TestSearchDuringIndexKeyRotation: contacts written before and after a
+// new index key became primary are all found, because a lookup uses every
+// enabled index key.
+func TestSearchDuringIndexKeyRotation(t *testing.T) {
+	ts := startServer(t, testConfig(t, ""))
+	before := ts.createContact(t, "acme", contactInput{Name: "Before", Email: "same@example.com", Phone: "555 0100"})
+
+	id := keyring.KeysetID{Scope: "acme", Class: classPII, Purpose: keyring.PurposeIndex}
+	kr := ts.s.enc.Keyring()
+	keyID, err := kr.AddKey(t.Context(), id)
+	if err != nil {
+		t.Fatalf("AddKey(%v): %v", id, err)
+	}
+	if err := kr.PromoteKey(t.Context(), id, keyID); err != nil {
+		t.Fatalf("PromoteKey(%v, %d): %v", id, keyID, err)
+	}
+	after := ts.createContact(t, "acme", contactInput{Name: "After", Email: "SAME@example.com", Phone: "555 0100"})
+	if indexColumn(t, ts, "email_idx", "acme", before.ID) == indexColumn(t, ts, "email_idx", "acme", after.ID) &&
+		indexColumn(t, ts, "phone_last4_idx", "acme", before.ID) == indexColumn(t, ts, "phone_last4_idx", "acme", after.ID) {
+		t.Fatalf("both index columns are equal before and after the rotation; the new key was not used")
+	}
+
+	want := []string{before.ID, after.ID}
+	slices.Sort(want)
+	for _, q := range []url.Values{{"email": {"same@example.com"}}, {"phone_last4": {"0100"}}} {
+		if got := ts.search(t, "acme", q).ids(); !slices.Equal(got, want) {
+			t.Errorf("lookup %s during the rotation = %v, want %v", q.Encode(), got, want)
+		}
+	}
+}
