@@ -1,0 +1,127 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/fieldcrypt/fieldcrypt/keyring"
+)
+
+// app is one run of the command: its environment, its flags, and what the
+// commands open (configuration, store, keyring), closed at the end.
+type app struct {
+	env     Env
+	flags   *globalFlags
+	cfg     *config
+	log     *slog.Logger
+	closers []func() error
+}
+
+func newApp(env Env) *app {
+	return &app{env: env, flags: newGlobalFlags(), log: slog.New(slog.DiscardHandler)}
+}
+
+// onClose registers f to run when the command ends.
+func (a *app) onClose(f func() error) { a.closers = append(a.closers, f) }
+
+func (a *app) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	a.closers = nil
+}
+
+// config loads the configuration once: file, then environment, then flags.
+func (a *app) config() (*config, error) {
+	if a.cfg != nil {
+		return a.cfg, nil
+	}
+	c := newConfig()
+	path := a.flags.configPath
+	if path == "" {
+		path = a.env.getenv(configEnv)
+	}
+	if path != "" {
+		if err := applyFile(c, path); err != nil {
+			return nil, err
+		}
+	}
+	if err := applyEnv(c, a.env.environ()); err != nil {
+		return nil, err
+	}
+	if err := a.flags.apply(c); err != nil {
+		return nil, err
+	}
+	if err := c.validate(kekSchemes); err != nil {
+		return nil, err
+	}
+	a.cfg = c
+	a.log = newLogger(a.env.Stderr, c.LogFormat, c.LogLevel)
+	a.warnLocalKEKs()
+	return c, nil
+}
+
+// warnLocalKEKs says loudly on stderr that a development KEK is in use.
+func (a *app) warnLocalKEKs() {
+	uris := a.cfg.localKEKs()
+	if len(uris) == 0 {
+		return
+	}
+	w := a.env.Stderr
+	fmt.Fprintln(w, "WARNING: ********************************************************************")
+	for _, uri := range uris {
+		fmt.Fprintf(w, "WARNING: %s is a DEVELOPMENT KEK: a key file on local disk, not a KMS.\n", uri)
+	}
+	fmt.Fprintln(w, "WARNING: Anyone who can read the file can unwrap every keyset it wraps.")
+	fmt.Fprintln(w, "WARNING: Never use local:// KEKs in production (FIELDCRYPT_ENV=production refuses them).")
+	fmt.Fprintln(w, "WARNING: ********************************************************************")
+}
+
+// keyring opens the store and returns a keyring over it. Keysets are never
+// created implicitly: only keys init creates them. With create, a missing
+// store (table or directory) is created.
+func (a *app) keyring(ctx context.Context, create bool) (*keyring.Keyring, keyring.Store, error) {
+	cfg, err := a.config()
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := a.openStore(ctx, create)
+	if err != nil {
+		return nil, nil, err
+	}
+	kr, err := keyring.New(keyring.Config{
+		Store:             store,
+		Opener:            newOpener(cfg, a.env, a.log),
+		KEKs:              cfg.KEKs,
+		DefaultKEK:        cfg.DefaultKEK,
+		AcceptKEKs:        cfg.AcceptKEKs,
+		CacheTTL:          cfg.CacheTTL,
+		DisableAutoCreate: true,
+		Logger:            a.log,
+		Now:               a.env.Now,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("setting up the keyring: %w", err)
+	}
+	a.onClose(kr.Close)
+	return kr, store, nil
+}
+
+// noAccessHint adds what to configure when err says a class has no KEK.
+func (a *app) noAccessHint(err error, class string) error {
+	if !errors.Is(err, keyring.ErrNoAccess) {
+		return err
+	}
+	var kerr *keyring.Error
+	if class == "" && errors.As(err, &kerr) {
+		class = kerr.ID.Class
+	}
+	if class == "" {
+		return err
+	}
+	return fmt.Errorf("%w (configure keks.%s in the config file, %s%s or --kek %s=URI, or a default_kek)",
+		err, class, kekEnvPrefix, strings.ToUpper(class), class)
+}

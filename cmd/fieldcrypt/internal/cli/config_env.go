@@ -1,0 +1,35 @@
+package cli
+
+import (
+	"strings"
+)
+
+// applyEnv overrides c with the FIELDCRYPT_* variables set in environ
+// ("KEY=value" strings). Per-class KEKs are FIELDCRYPT_KEK_<CLASS>, the
+// class lowercased: FIELDCRYPT_KEK_PII sets keks.pii. Empty variables are
+// ignored.
+func applyEnv(c *config, environ []string) error {
+	vars := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && v != "" {
+			vars[k] = v
+		}
+	}
+	for _, s := range settings {
+		if v, ok := vars[s.env]; ok {
+			if err := s.set(c, v, "env "+s.env); err != nil {
+				return usagef("%s: %w", s.env, err)
+			}
+		}
+	}
+	for _, name := range sortedKeys(vars) {
+		class, ok := strings.CutPrefix(name, kekEnvPrefix)
+		if !ok || class == "" {
+			continue
+		}
+		class = strings.ToLower(class)
+		c.KEKs[class] = vars[name]
+		c.from[kekKey+"."+class] = "env " + name
+	}
+	return nil
+}

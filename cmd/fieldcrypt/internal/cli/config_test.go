@@ -1,0 +1,142 @@
+package cli_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fieldcrypt/fieldcrypt/cmd/fieldcrypt/internal/cli"
+)
+
+// TestConfigPrecedence shows that the environment overrides the file and
+// flags override both: each layer names a different (missing) store, and
+// the error names the one in force.
+func TestConfigPrecedence(t *testing.T) {
+	h := newHarness(t)
+	fileStore, envStore, flagStore := filepath.Join(h.dir, "from-file.db"), filepath.Join(h.dir, "from-env.db"), filepath.Join(h.dir, "from-flag.db")
+	h.writeConfig(t, "store: sqlite:"+fileStore+"\nkeks:\n  pii: "+h.keks["pii"]+"\n")
+	cases := []struct {
+		name    string
+		environ []string
+		flags   []string
+		want    string
+	}{
+		{"file", nil, nil, fileStore},
+		{"env over file", []string{"FIELDCRYPT_STORE_DSN=sqlite:" + envStore}, nil, envStore},
+		{"flag over env", []string{"FIELDCRYPT_STORE_DSN=sqlite:" + envStore}, []string{"--store", "sqlite:" + flagStore}, flagStore},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h.environ = append([]string{}, tc.environ...)
+			r := h.run(t, append(tc.flags, "keys", "list")...)
+			if r.code != cli.ExitFailed || !strings.Contains(r.stderr, tc.want+": the file does not exist") {
+				t.Errorf("keys list: %v\nwant exit 1 naming %s", r, tc.want)
+			}
+		})
+	}
+}
+
+func TestConfigEnvKEKs(t *testing.T) {
+	h := newHarness(t)
+	h.writeConfig(t, "store: sqlite:"+h.store+"\n")
+	h.environ = []string{"FIELDCRYPT_KEK_PII=" + h.keks["pii"], "FIELDCRYPT_DEFAULT_KEK=" + h.keks["support"]}
+	h.mustRun(t, "keys", "init", "--class", "pii", "--class", "other")
+	keys := h.list(t)
+	if k := keysOf(keys, "default", "pii", "data"); len(k) != 1 || k[0].KEKURI != h.keks["pii"] {
+		t.Errorf("pii keyset %+v, want it under FIELDCRYPT_KEK_PII %s", k, h.keks["pii"])
+	}
+	if k := keysOf(keys, "default", "other", "data"); len(k) != 1 || k[0].KEKURI != h.keks["support"] {
+		t.Errorf("other keyset %+v, want it under FIELDCRYPT_DEFAULT_KEK %s", k, h.keks["support"])
+	}
+}
+
+// TestConfigErrors checks that every configuration mistake is a usage
+// error (exit 64) that names the setting at fault and where it was set.
+func TestConfigErrors(t *testing.T) {
+	h := newHarness(t)
+	good := "store: sqlite:" + h.store + "\nkeks:\n  pii: " + h.keks["pii"] + "\n"
+	cases := []struct {
+		name    string
+		file    string
+		environ []string
+		flags   []string
+		want    []string
+	}{
+		{"unknown key", good + "kekz:\n  pii: x\n", nil, nil, []string{"line 4", "kekz", "unknown setting", "keks"}},
+		{"unknown nested key", good + "vault:\n  adress: https://v\n", nil, nil, []string{"vault.adress", "address"}},
+		{"bad duration in file", good + "cache_ttl: 5x\n", nil, nil, []string{"cache_ttl", "line 4", `"5x"`}},
+		{"duration without unit", good + "cache_ttl: 300\n", nil, nil, []string{"cache_ttl", "5m"}},
+		{"bad duration in env", good, []string{"FIELDCRYPT_CACHE_TTL=soon"}, nil, []string{"FIELDCRYPT_CACHE_TTL", `"soon"`}},
+		{"bad duration flag", good, nil, []string{"--cache-ttl", "soon"}, []string{"cache-ttl"}},
+		{"zero cache ttl", good + "cache_ttl: 0s\n", nil, nil, []string{"cache_ttl", "line 4", "positive"}},
+		{"no scheme", "store: sqlite:x.db\nkeks:\n  pii: transit/keys/pii\n", nil, nil, []string{"keks.pii", "line 3", "no scheme"}},
+		{"unknown scheme from env", good, []string{"FIELDCRYPT_KEK_PII=vaultx://k"}, nil, []string{"keks.pii (env FIELDCRYPT_KEK_PII)", `"vaultx"`, "hcvault"}},
+		{"bad --kek", good, nil, []string{"--kek", "pii"}, []string{"--kek", "CLASS=URI"}},
+		{"bad store kind", "store: redis://localhost\nkeks:\n  pii: " + h.keks["pii"] + "\n", nil, nil, []string{"store", "line 1", `"redis"`, "sqlite:PATH"}},
+		{"no store", "keks:\n  pii: " + h.keks["pii"] + "\n", nil, nil, []string{"no keyset store", "FIELDCRYPT_STORE_DSN", "--store"}},
+		{"no KEK", "store: sqlite:x.db\n", nil, nil, []string{"no KEK configured", "FIELDCRYPT_KEK_<CLASS>"}},
+		{"keks not a mapping", "store: sqlite:x.db\nkeks: local://k\n", nil, nil, []string{"keks", "line 2", "mapping"}},
+		{"not yaml", "store: [\n", nil, nil, []string{"config file"}},
+		{"bad log format", good + "log_format: xml\n", nil, nil, []string{"log_format", `"xml"`}},
+		{"mysql without database", good, []string{"FIELDCRYPT_STORE_DSN=mysql://u:secret@h"}, nil, []string{"store (env FIELDCRYPT_STORE_DSN)", "no database name"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h.writeConfig(t, tc.file)
+			h.environ = tc.environ
+			if h.environ == nil {
+				h.environ = []string{}
+			}
+			r := h.run(t, append(tc.flags, "keys", "list")...)
+			if r.code != cli.ExitUsage {
+				t.Fatalf("keys list with %s: %v\nwant exit 64", tc.name, r)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("error lacks %q:\n%s", want, r.stderr)
+				}
+			}
+			if strings.Contains(r.stderr, "secret") {
+				t.Errorf("error prints a password:\n%s", r.stderr)
+			}
+		})
+	}
+}
+
+func TestMissingConfigFile(t *testing.T) {
+	h := newHarness(t)
+	h.config = filepath.Join(h.dir, "nope.yaml")
+	r := h.run(t, "keys", "list")
+	if r.code != cli.ExitUsage || !strings.Contains(r.stderr, "nope.yaml does not exist") {
+		t.Errorf("keys list --config nope.yaml: %v\nwant exit 64 naming the file", r)
+	}
+}
+
+func TestConfigFromEnvPath(t *testing.T) {
+	h := newHarness(t)
+	h.mustRun(t, "keys", "init")
+	var out strings.Builder
+	code := cli.Run(t.Context(), []string{"keys", "list"}, cli.Env{
+		Stdout: &out, Stderr: &strings.Builder{}, Environ: []string{"FIELDCRYPT_CONFIG=" + h.config},
+	})
+	if code != cli.ExitOK || !strings.Contains(out.String(), "default") {
+		t.Errorf("keys list with FIELDCRYPT_CONFIG: exit %d, %q", code, out.String())
+	}
+}
+
+func TestLogFormatJSON(t *testing.T) {
+	h := newHarness(t)
+	r := h.mustRun(t, "--log-format", "json", "keys", "init", "--class", "pii")
+	var audit int
+	for line := range strings.Lines(r.stderr) {
+		if strings.HasPrefix(line, "{") && strings.Contains(line, `"msg":"fieldcrypt keyring:`) {
+			audit++
+			if strings.Contains(line, "\"value\"") || strings.Contains(line, "key_data") {
+				t.Errorf("audit event holds key material: %s", line)
+			}
+		}
+	}
+	if audit == 0 {
+		t.Errorf("--log-format json: no JSON audit event on stderr:\n%s", r.stderr)
+	}
+}

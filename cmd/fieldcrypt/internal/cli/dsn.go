@@ -1,0 +1,128 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/fieldcrypt/fieldcrypt/keyring/sqlstore"
+)
+
+// dataSource is a parsed store or database DSN.
+//
+//	sqlite:PATH                      SQLite file (modernc.org/sqlite), busy timeout and WAL set
+//	postgres://USER@HOST/DB?...      PostgreSQL through pgx (postgresql:// too)
+//	mysql://USER:PASS@HOST:PORT/DB?...  MySQL or MariaDB, mapped to a go-sql-driver DSN with parseTime=true
+//	dir:PATH                         a keyring/filestore directory (keyset store only)
+type dataSource struct {
+	kind    string // "sqlite", "postgres", "mysql" or "dir"
+	driver  string // database/sql driver name
+	source  string // the driver's DSN; may hold a password: never print it
+	path    string // the file or directory, for sqlite and dir
+	dialect sqlstore.Dialect
+	shown   string // safe to print: the password replaced by xxxxx
+}
+
+// sqliteParams make concurrent writers wait for each other instead of
+// failing with SQLITE_BUSY.
+const sqliteParams = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)"
+
+var errDSNKinds = errors.New("want sqlite:PATH, postgres://..., mysql://... or dir:PATH")
+
+// parseDSN parses a store or database DSN. Its errors never quote a
+// password.
+func parseDSN(s string) (dataSource, error) {
+	scheme, rest, ok := strings.Cut(s, ":")
+	if !ok {
+		return dataSource{}, fmt.Errorf("not a DSN (no scheme): %w", errDSNKinds)
+	}
+	switch strings.ToLower(scheme) {
+	case "sqlite", "sqlite3":
+		path := strings.TrimPrefix(rest, "//")
+		if path == "" {
+			return dataSource{}, errors.New("sqlite: no file path (want sqlite:PATH)")
+		}
+		src := "file:" + path
+		if strings.Contains(path, "?") {
+			src += "&" + sqliteParams
+		} else {
+			src += "?" + sqliteParams
+		}
+		return dataSource{kind: "sqlite", driver: "sqlite", source: src, path: path, dialect: sqlstore.SQLite, shown: "sqlite:" + path}, nil
+	case "dir":
+		if rest == "" {
+			return dataSource{}, errors.New("dir: no directory (want dir:PATH)")
+		}
+		return dataSource{kind: "dir", path: rest, shown: "dir:" + rest}, nil
+	case "postgres", "postgresql":
+		u, err := parseURL(s)
+		if err != nil {
+			return dataSource{}, err
+		}
+		return dataSource{kind: "postgres", driver: "pgx", source: s, dialect: sqlstore.Postgres, shown: u.Redacted()}, nil
+	case "mysql", "mariadb":
+		u, err := parseURL(s)
+		if err != nil {
+			return dataSource{}, err
+		}
+		src, err := mysqlDSN(u)
+		if err != nil {
+			return dataSource{}, fmt.Errorf("%s: %w", u.Redacted(), err)
+		}
+		return dataSource{kind: "mysql", driver: "mysql", source: src, dialect: sqlstore.MySQL, shown: u.Redacted()}, nil
+	}
+	return dataSource{}, fmt.Errorf("unknown DSN kind %q: %w", scheme, errDSNKinds)
+}
+
+// parseURL parses a URL DSN without ever returning it in an error (url's
+// errors quote the whole URL, password included).
+func parseURL(s string) (*url.URL, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("%s:// DSN is not a valid URL: %w", strings.SplitN(s, ":", 2)[0], err)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("%s: no host", u.Redacted())
+	}
+	return u, nil
+}
+
+// mysqlDSN maps mysql://USER:PASS@HOST[:PORT]/DB?PARAMS to
+// go-sql-driver/mysql's USER:PASS@tcp(HOST:PORT)/DB?PARAMS, with
+// parseTime=true unless the URL sets it.
+func mysqlDSN(u *url.URL) (string, error) {
+	cfg := mysql.NewConfig()
+	cfg.User = u.User.Username()
+	cfg.Passwd, _ = u.User.Password()
+	cfg.Net = "tcp"
+	cfg.Addr = u.Host
+	if u.Port() == "" {
+		cfg.Addr = net.JoinHostPort(u.Hostname(), "3306")
+	}
+	cfg.DBName = strings.TrimPrefix(u.Path, "/")
+	if cfg.DBName == "" {
+		return "", errors.New("no database name (want mysql://USER@HOST/DB)")
+	}
+	cfg.ParseTime = true
+	base := cfg.FormatDSN()
+	if u.RawQuery == "" {
+		return base, nil
+	}
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	parsed, err := mysql.ParseDSN(base + sep + u.RawQuery)
+	if err != nil {
+		return "", errors.New("invalid query parameters for the MySQL driver")
+	}
+	return parsed.FormatDSN(), nil
+}

@@ -1,0 +1,57 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Exit codes of the fieldcrypt command.
+const (
+	ExitOK      = 0  // the command did all it was asked
+	ExitFailed  = 1  // the command failed, or refused to act
+	ExitPartial = 2  // a job finished, but some rows failed or were skipped
+	ExitUsage   = 64 // bad flags, arguments or configuration (EX_USAGE)
+)
+
+// usageError is a mistake in how the command was called or configured: a
+// bad flag, a missing argument, an invalid configuration value. It exits
+// with ExitUsage.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// usagef returns a usageError with a formatted message.
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Errorf(format, args...)}
+}
+
+// exitError carries an exit code other than ExitFailed, with the error to
+// print (nil prints nothing more).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit code %d", e.code)
+	}
+	return e.err.Error()
+}
+func (e *exitError) Unwrap() error { return e.err }
+
+// exitCode maps an error returned by a command to the process exit code.
+func exitCode(err error) int {
+	var ue *usageError
+	var ee *exitError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.As(err, &ue):
+		return ExitUsage
+	}
+	return ExitFailed
+}

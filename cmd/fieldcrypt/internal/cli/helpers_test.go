@@ -1,0 +1,171 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	_ "modernc.org/sqlite"
+
+	"github.com/fieldcrypt/fieldcrypt/cmd/fieldcrypt/internal/cli"
+	"github.com/fieldcrypt/fieldcrypt/crypt"
+	"github.com/fieldcrypt/fieldcrypt/keyring"
+	"github.com/fieldcrypt/fieldcrypt/keyring/sqlstore"
+	"github.com/fieldcrypt/fieldcrypt/kms"
+	"github.com/fieldcrypt/fieldcrypt/kms/local"
+)
+
+// harness is a fieldcrypt setup in a temporary directory: a SQLite keyset
+// store, local KEKs for classes pii and support, and a config file.
+type harness struct {
+	dir     string
+	config  string            // path of fieldcrypt.yaml
+	store   string            // path of the SQLite store
+	keks    map[string]string // class -> local:// URI
+	environ []string          // the environment the runs see
+}
+
+// contact is the record the tests encrypt, as an application would.
+type contact struct {
+	_      struct{} `crypt:"record=contact"`
+	ID     string   `crypt:"id"`
+	Tenant string   `crypt:"scope"`
+	Email  string   `crypt:"encrypt,class=pii"`
+	Notes  string   `crypt:"encrypt,class=support"`
+}
+
+const testConfig = `# fieldcrypt test configuration
+store: sqlite:{{store}}
+keks:
+  pii: {{pii}}
+  support: {{support}}
+cache_ttl: 200ms
+propagation_margin: 100ms
+`
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	dir := t.TempDir()
+	h := &harness{
+		dir:     dir,
+		config:  filepath.Join(dir, "fieldcrypt.yaml"),
+		store:   filepath.Join(dir, "keys.db"),
+		keks:    map[string]string{},
+		environ: []string{},
+	}
+	for _, class := range []string{"pii", "support"} {
+		h.keks[class] = h.newKEK(t, class)
+	}
+	cfg := strings.NewReplacer("{{store}}", h.store, "{{pii}}", h.keks["pii"], "{{support}}", h.keks["support"]).Replace(testConfig)
+	h.writeConfig(t, cfg)
+	return h
+}
+
+// newKEK creates a local KEK key file and returns its URI.
+func (h *harness) newKEK(t *testing.T, name string) string {
+	t.Helper()
+	uri, err := local.CreateInsecureKeyFile(filepath.Join(h.dir, name+"-kek.json"))
+	if err != nil {
+		t.Fatalf("CreateInsecureKeyFile(%s) err = %v", name, err)
+	}
+	return uri
+}
+
+func (h *harness) writeConfig(t *testing.T, text string) {
+	t.Helper()
+	if err := os.WriteFile(h.config, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// result is what one run of the command did.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func (r result) String() string {
+	return "exit " + strconv.Itoa(r.code) + "\n--- stdout:\n" + r.stdout + "--- stderr:\n" + r.stderr
+}
+
+// run runs fieldcrypt with the harness's config file and args.
+func (h *harness) run(t *testing.T, args ...string) result {
+	t.Helper()
+	return h.runIn(t, context.Background(), "", args...)
+}
+
+// runIn runs fieldcrypt with ctx and stdin.
+func (h *harness) runIn(t *testing.T, ctx context.Context, stdin string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	full := append([]string{"--config", h.config}, args...)
+	code := cli.Run(ctx, full, cli.Env{
+		Stdin:   strings.NewReader(stdin),
+		Stdout:  &out,
+		Stderr:  &errb,
+		Environ: h.environ,
+	})
+	return result{code, out.String(), errb.String()}
+}
+
+// mustRun runs fieldcrypt and fails the test unless it exits 0.
+func (h *harness) mustRun(t *testing.T, args ...string) result {
+	t.Helper()
+	r := h.run(t, args...)
+	if r.code != cli.ExitOK {
+		t.Fatalf("fieldcrypt %s: %v", strings.Join(args, " "), r)
+	}
+	return r
+}
+
+// openKeyring opens, as an application would, a keyring over the SQLite
+// store at path with the given KEKs (keysets are never created
+// implicitly).
+func openKeyring(t *testing.T, path string, keks map[string]string, accept ...string) *keyring.Keyring {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	store, err := sqlstore.New(db, sqlstore.SQLite, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opener := kms.NewOpener()
+	opener.Register(local.Scheme, local.OpenFunc(nil))
+	kr, err := keyring.New(keyring.Config{
+		Store: store, Opener: opener, KEKs: keks, AcceptKEKs: accept,
+		CacheTTL: time.Millisecond, StalePeriod: -1, DisableAutoCreate: true,
+	})
+	if err != nil {
+		t.Fatalf("keyring.New() err = %v", err)
+	}
+	t.Cleanup(func() { kr.Close() })
+	return kr
+}
+
+// encryptContact encrypts a contact through kr and returns the stored form.
+func encryptContact(t *testing.T, kr *keyring.Keyring, id, tenant, email string) contact {
+	t.Helper()
+	c := contact{ID: id, Tenant: tenant, Email: email, Notes: "called about " + id}
+	if err := crypt.New(kr, nil).Encrypt(context.Background(), &c); err != nil {
+		t.Fatalf("Encrypt(%s) err = %v", id, err)
+	}
+	return c
+}
+
+// decryptContact decrypts a copy of the stored contact through kr.
+func decryptContact(kr *keyring.Keyring, stored contact) (contact, error) {
+	c := stored
+	err := crypt.New(kr, nil).Decrypt(context.Background(), &c)
+	return c, err
+}
+
+func strconvU(n uint32) string { return strconv.FormatUint(uint64(n), 10) }

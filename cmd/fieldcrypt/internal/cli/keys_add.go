@@ -1,0 +1,170 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fieldcrypt/fieldcrypt/keyring"
+)
+
+func (a *app) keysAddCommand() *cobra.Command {
+	var sel selector
+	cmd := &cobra.Command{
+		Use:   "add",
+		Short: "Phase one of a rotation: add a key, enabled but not primary",
+		Long: `add adds a new key to each selected keyset, enabled but not primary:
+application instances can decrypt under it as soon as they reload the keyset,
+but nothing is encrypted under it yet.
+
+Then wait until every instance has reloaded (longer than the fleet's cache
+TTL) and promote the key with "keys promote". "keys rotate" does both with
+the wait in between.`,
+		Example: `  fieldcrypt keys add --scope acme --class pii
+  fieldcrypt keys add --all-scopes --class pii --purpose all
+  # ... wait longer than the cache TTL, then:
+  fieldcrypt keys promote --scope acme --class pii --newest`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			kr, store, err := a.keyring(ctx, false)
+			if err != nil {
+				return err
+			}
+			recs, err := sel.resolve(ctx, store)
+			if err != nil {
+				return err
+			}
+			added, err := a.addKeys(ctx, kr, recs, cmd.OutOrStdout())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "\nPromote after every instance has reloaded (wait at least %v):\n", a.cfg.propagation())
+			for _, ak := range added {
+				fmt.Fprintf(cmd.OutOrStdout(), "  %s\n", promoteCommandLine(ak))
+			}
+			return nil
+		},
+	}
+	sel.register(cmd.Flags(), true)
+	return cmd
+}
+
+// addedKey is a key that phase one added.
+type addedKey struct {
+	id    keyring.KeysetID
+	keyID uint32
+}
+
+// addKeys adds a key to each keyset of recs. After a failure it reports
+// the keys it did add, so they can be promoted or disabled.
+func (a *app) addKeys(ctx context.Context, kr *keyring.Keyring, recs []*keyring.Record, out io.Writer) ([]addedKey, error) {
+	var added []addedKey
+	for _, rec := range recs {
+		keyID, err := kr.AddKey(ctx, rec.ID)
+		if err != nil {
+			err = a.noAccessHint(fmt.Errorf("adding a key to %s: %w", rec.ID, err), rec.ID.Class)
+			if len(added) > 0 {
+				err = fmt.Errorf("%w (keys added before the failure: %s)", err, describeAdded(added))
+			}
+			return added, err
+		}
+		added = append(added, addedKey{rec.ID, keyID})
+		fmt.Fprintf(out, "added key %d to %s (enabled, not primary)\n", keyID, rec.ID)
+	}
+	return added, nil
+}
+
+func describeAdded(added []addedKey) string {
+	s := ""
+	for i, ak := range added {
+		if i > 0 {
+			s += ", "
+		}
+		s += fmt.Sprintf("%s key %d", ak.id, ak.keyID)
+	}
+	return s
+}
+
+func promoteCommandLine(ak addedKey) string {
+	return fmt.Sprintf("fieldcrypt keys promote --scope %s --class %s --purpose %s --key-id %d", ak.id.Scope, ak.id.Class, ak.id.Purpose, ak.keyID)
+}
+
+func (a *app) keysPromoteCommand() *cobra.Command {
+	var (
+		sel    selector
+		keyID  uint32
+		newest bool
+	)
+	cmd := &cobra.Command{
+		Use:   "promote",
+		Short: "Phase two of a rotation: make a key the primary",
+		Long: `promote makes a key the primary of its keyset: new values are encrypted (or
+indexed) under it, and old values still decrypt by key ID. Promote only after
+every application instance has reloaded the keyset since the key was added
+(longer than the cache TTL), or instances that have not would fail to
+decrypt new values.
+
+Name the key with --key-id (one keyset), or promote the newest enabled
+non-primary key of every selected keyset with --newest.`,
+		Example: `  fieldcrypt keys promote --scope acme --class pii --key-id 2868119302
+  fieldcrypt keys promote --all-scopes --class pii --newest`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if (keyID == 0) == !newest {
+				return usagef("name the key to promote with --key-id, or pass --newest (not both)")
+			}
+			if keyID != 0 {
+				sel.multi = false
+			}
+			kr, store, err := a.keyring(ctx, false)
+			if err != nil {
+				return err
+			}
+			recs, err := sel.resolve(ctx, store)
+			if err != nil {
+				return err
+			}
+			for _, rec := range recs {
+				target := keyID
+				if newest {
+					if target, err = newestCandidate(ctx, kr, rec.ID); err != nil {
+						return err
+					}
+				}
+				if err := kr.PromoteKey(ctx, rec.ID, target); err != nil {
+					return a.noAccessHint(fmt.Errorf("promoting key %d of %s: %w", target, rec.ID, err), rec.ID.Class)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "promoted key %d of %s to primary\n", target, rec.ID)
+			}
+			return nil
+		},
+	}
+	sel.register(cmd.Flags(), true)
+	cmd.Flags().Uint32Var(&keyID, "key-id", 0, "the key to promote (one keyset)")
+	cmd.Flags().BoolVar(&newest, "newest", false, "promote the newest enabled non-primary key of each selected keyset")
+	return cmd
+}
+
+// newestCandidate returns the most recently added enabled key of id that is
+// not the primary.
+func newestCandidate(ctx context.Context, kr *keyring.Keyring, id keyring.KeysetID) (uint32, error) {
+	keys, err := kr.Keys(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	var best *keyring.KeyInfo
+	for i := range keys {
+		k := &keys[i]
+		if k.Status == keyring.KeyEnabled && !k.Primary && (best == nil || !k.Created.Before(best.Created)) {
+			best = k
+		}
+	}
+	if best == nil {
+		return 0, fmt.Errorf("%s has no enabled non-primary key to promote (add one with `fieldcrypt keys add`)", id)
+	}
+	return best.ID, nil
+}

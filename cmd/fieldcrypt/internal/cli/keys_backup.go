@@ -1,0 +1,147 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fieldcrypt/fieldcrypt/keyring"
+)
+
+func (a *app) keysExportCommand() *cobra.Command {
+	var (
+		out, scope string
+		force      bool
+	)
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Back up the wrapped keysets to a JSON file",
+		Long: `export writes every keyset (of one scope, with --scope) to a JSON file exactly
+as stored: wrapped under its KEK. The file holds no key in clear: it is as
+safe to keep as the store itself, and useless without the KEKs. It makes no
+KMS call.
+
+Losing the KEKs loses the data: a backup of the keysets does not replace the
+KMS's own protection of the KEKs.
+
+The file is created with mode 0600; an existing file is not overwritten
+without --force. --out - writes to stdout.`,
+		Example: `  fieldcrypt keys export --out keysets-$(date +%F).json
+  fieldcrypt keys export --scope acme --out acme-keysets.json
+  fieldcrypt keys export --out - | gzip > keysets.json.gz`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if out == "" {
+				return usagef("--out is required: the file to write (- for stdout)")
+			}
+			kr, _, err := a.keyring(ctx, false)
+			if err != nil {
+				return err
+			}
+			var w io.Writer = cmd.OutOrStdout()
+			var f *os.File
+			if out != "-" {
+				flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+				if force {
+					flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+				}
+				f, err = os.OpenFile(out, flags, 0o600)
+				if errors.Is(err, fs.ErrExist) {
+					return fmt.Errorf("export file %s exists (pass --force to overwrite it)", out)
+				}
+				if err != nil {
+					return fmt.Errorf("creating export file: %w", err)
+				}
+				defer f.Close()
+				w = f
+			}
+			n, err := kr.Export(ctx, w, scope)
+			if err != nil {
+				return fmt.Errorf("exporting keysets: %w", err)
+			}
+			if f != nil {
+				if err := f.Sync(); err != nil {
+					return fmt.Errorf("writing export file: %w", err)
+				}
+				if err := f.Close(); err != nil {
+					return fmt.Errorf("writing export file: %w", err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "exported %d keysets to %s\n", n, out)
+			} else {
+				fmt.Fprintf(cmd.ErrOrStderr(), "exported %d keysets\n", n)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "out", "o", "", "file to write, - for stdout (required)")
+	cmd.Flags().StringVar(&scope, "scope", "", "export only this scope (default: every scope)")
+	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
+	return cmd
+}
+
+func (a *app) keysImportCommand() *cobra.Command {
+	var (
+		in                string
+		overwrite, verify bool
+	)
+	cmd := &cobra.Command{
+		Use:   "import",
+		Short: "Restore wrapped keysets from an export",
+		Long: `import reads a file written by "keys export" and stores its keysets, creating
+the store (table or directory) if it is missing. It checks the whole file
+before writing anything. A keyset that already exists makes import fail
+unless --overwrite is given.
+
+--verify unwraps every keyset with its KEK before writing (one KMS call per
+keyset): it proves that this configuration can use the backup, the point of
+a restore drill. The KEKs the export names must be configured (keks,
+default_kek or accept_keks).`,
+		Example: `  # restore drill into a scratch store:
+  fieldcrypt keys import --store sqlite:/tmp/drill.db --in keysets-2025-01-31.json --verify
+  fieldcrypt keys import --in keysets.json --overwrite --verify
+  gunzip -c keysets.json.gz | fieldcrypt keys import --in -`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if in == "" {
+				return usagef("--in is required: the export file to read (- for stdin)")
+			}
+			var r io.Reader = cmd.InOrStdin()
+			if in != "-" {
+				f, err := os.Open(in)
+				if err != nil {
+					return fmt.Errorf("opening export file: %w", err)
+				}
+				defer f.Close()
+				r = f
+			}
+			kr, _, err := a.keyring(ctx, true)
+			if err != nil {
+				return err
+			}
+			before := kr.Stats().KMSCalls
+			n, err := kr.Import(ctx, r, keyring.ImportOptions{Overwrite: overwrite, Verify: verify})
+			if errors.Is(err, keyring.ErrKeysetExists) {
+				return fmt.Errorf("importing keysets: %w (nothing was written; pass --overwrite to replace existing keysets)", err)
+			}
+			if err != nil {
+				return a.noAccessHint(fmt.Errorf("importing keysets (%d written): %w", n, err), "")
+			}
+			msg := fmt.Sprintf("imported %d keysets from %s", n, in)
+			if verify {
+				msg += fmt.Sprintf("; each unwrapped with its KEK (%d KMS calls)", kr.Stats().KMSCalls-before)
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), msg)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&in, "in", "i", "", "export file to read, - for stdin (required)")
+	cmd.Flags().BoolVar(&overwrite, "overwrite", false, "replace keysets that already exist")
+	cmd.Flags().BoolVar(&verify, "verify", false, "unwrap every keyset with its KEK before writing")
+	return cmd
+}

@@ -1,0 +1,97 @@
+package cli
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fieldcrypt/fieldcrypt/keyring"
+)
+
+func (a *app) keysDestroyCommand() *cobra.Command {
+	var (
+		kf         keyFlags
+		force, yes bool
+	)
+	cmd := &cobra.Command{
+		Use:   "destroy",
+		Short: "Destroy a key for good, once no stored value uses it",
+		Long: `destroy deletes a key's material for good: every value still under it
+becomes permanently unreadable, in every backup of the data. The primary key
+cannot be destroyed.
+
+destroy first counts, through the same scan as "fieldcrypt status", the
+values under the key in every column of the configured tables, and refuses
+while any remains: run "fieldcrypt reencrypt" until status shows none. With
+no tables configured it cannot check, and refuses too. --force destroys
+anyway (to cut off a leaked key at once, accepting the loss of the values
+still under it).
+
+destroy asks you to type the key ID to confirm; --yes skips the question.
+Disable the key first and leave it disabled for a while: that is reversible.`,
+		Example: `  fieldcrypt status --scope acme
+  fieldcrypt keys disable --scope acme --class pii --key-id 1955030161
+  fieldcrypt keys destroy --scope acme --class pii --key-id 1955030161
+  # a leaked key, values still under it are to be given up:
+  fieldcrypt keys destroy --scope acme --class pii --key-id 1955030161 --force --yes`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			kr, store, err := a.keyring(ctx, false)
+			if err != nil {
+				return err
+			}
+			id, ki, err := kf.resolveKey(ctx, kr, store)
+			if err != nil {
+				return err
+			}
+			switch {
+			case ki.Status == keyring.KeyDestroyed:
+				return fmt.Errorf("key %d of %s is already destroyed", ki.ID, id)
+			case ki.Primary:
+				return fmt.Errorf("key %d of %s is the primary: promote another key first (`fieldcrypt keys rotate`)", ki.ID, id)
+			}
+			stderr := cmd.ErrOrStderr()
+			uses, checked, err := a.keyUsage(ctx, kr, id, ki.ID)
+			switch {
+			case err != nil && !force:
+				return fmt.Errorf("checking that no stored value uses key %d of %s: %w (destroy refused; --force skips the check)", ki.ID, id, err)
+			case err != nil:
+				fmt.Fprintf(stderr, "WARNING: could not check which values use the key: %v\n", err)
+			case !checked && !force:
+				return fmt.Errorf("destroy refused: no tables are configured, so nothing shows that no stored value uses key %d of %s; "+
+					"configure the job's tables (see `fieldcrypt status --help`) or pass --force", ki.ID, id)
+			case !checked:
+				fmt.Fprintf(stderr, "WARNING: no tables configured: nothing checked that no stored value uses key %d\n", ki.ID)
+			case len(uses) > 0:
+				for _, u := range uses {
+					fmt.Fprintf(stderr, "  %s.%s: %d values under key %d\n", u.Table, u.Column, u.Values, ki.ID)
+				}
+				if !force {
+					return fmt.Errorf("destroy refused: %d columns still hold values under key %d of %s; run `fieldcrypt reencrypt` until `fieldcrypt status` shows none, or pass --force to make them unreadable",
+						len(uses), ki.ID, id)
+				}
+				fmt.Fprintf(stderr, "WARNING: --force: the values above become permanently unreadable\n")
+			}
+			if ki.Status == keyring.KeyEnabled {
+				fmt.Fprintf(stderr, "note: key %d is still enabled; disabling it first is the reversible way to find forgotten uses\n", ki.ID)
+			}
+			fmt.Fprintf(stderr, "About to destroy key %d of %s for good. Values under it can never be decrypted again.\n", ki.ID, id)
+			if !yes {
+				if err := a.confirm(strconv.FormatUint(uint64(ki.ID), 10)); err != nil {
+					return err
+				}
+			}
+			if err := kr.DestroyKey(ctx, id, ki.ID); err != nil {
+				return a.noAccessHint(fmt.Errorf("destroying key %d of %s: %w", ki.ID, id, err), id.Class)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "destroyed key %d of %s\n", ki.ID, id)
+			return nil
+		},
+	}
+	kf.register(cmd.Flags())
+	cmd.Flags().BoolVar(&force, "force", false, "destroy even while stored values use the key, or when that cannot be checked")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
+}

@@ -1,0 +1,75 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func (a *app) keysRewrapCommand() *cobra.Command {
+	var (
+		scope  string
+		dryRun bool
+	)
+	cmd := &cobra.Command{
+		Use:   "rewrap",
+		Short: "Re-encrypt stored keysets under the configured KEK (KEK rotation)",
+		Long: `rewrap re-encrypts every stored keyset (of one scope, with --scope) under its
+class's configured KEK: one KMS call per keyset where the KMS can rewrap in
+place (Vault Transit), an unwrap and a wrap otherwise. No data row is
+touched, and applications keep working while it runs.
+
+  - After rotating a KEK inside its KMS (a new key version, same URI), rewrap
+    moves every keyset to the newest version.
+  - To move to another KEK, configure the class's new URI in keks and list
+    the old URI in accept_keks, run rewrap, check with "keys list" that no
+    keyset names the old KEK, then drop it from accept_keks.
+
+rewrap stops at the first failure; running it again finishes the job. It
+prints the keysets it rewrapped and the number of KMS calls it made.`,
+		Example: `  # after rotating the Transit key pii in Vault:
+  fieldcrypt keys rewrap
+  # moving class pii from one KEK to another:
+  fieldcrypt keys rewrap --kek pii=aws-kms://arn:aws:kms:eu-west-1:111122223333:key/NEW \
+      --accept-kek aws-kms://arn:aws:kms:eu-west-1:111122223333:key/OLD
+  fieldcrypt keys rewrap --scope acme --dry-run`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			kr, store, err := a.keyring(ctx, false)
+			if err != nil {
+				return err
+			}
+			recs, err := store.List(ctx, scope)
+			if err != nil {
+				return fmt.Errorf("listing keysets: %w", err)
+			}
+			out := cmd.OutOrStdout()
+			for _, rec := range recs {
+				target, err := kr.KEKURI(rec.ID.Class)
+				if err != nil {
+					return a.noAccessHint(fmt.Errorf("rewrapping %s: %w", rec.ID, err), rec.ID.Class)
+				}
+				how := "to the KEK's newest version"
+				if target != rec.KEKURI {
+					how = "from " + rec.KEKURI
+				}
+				fmt.Fprintf(out, "%-40s -> %s (%s)\n", rec.ID, target, how)
+			}
+			if dryRun {
+				fmt.Fprintf(out, "dry run: %d keysets would be rewrapped\n", len(recs))
+				return nil
+			}
+			rep, err := kr.Rewrap(ctx, scope)
+			if err != nil {
+				return a.noAccessHint(fmt.Errorf("rewrap stopped after %d of %d keysets (%d KMS calls made; run it again to finish): %w",
+					len(rep.Rewrapped), len(recs), rep.KMSCalls, err), "")
+			}
+			fmt.Fprintf(out, "rewrapped %d keysets; %d KMS calls made\n", len(rep.Rewrapped), rep.KMSCalls)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&scope, "scope", "", "rewrap only this scope (default: every scope)")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "print what would be rewrapped, make no KMS call")
+	return cmd
+}
