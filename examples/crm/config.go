@@ -72,7 +72,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	var cfg Config
 	var role, kekPII, kekSupport string
 	fs.StringVar(&cfg.Addr, "addr", env("CRM_ADDR", "127.0.0.1:8080"), "listen `address` (env CRM_ADDR)")
-	fs.StringVar(&cfg.DB, "db", env("CRM_DB", ""), "database: empty for SQLite in the data directory, sqlite:`path`, or postgres://... (env CRM_DB)")
+	fs.StringVar(&cfg.DB, "db", env("CRM_DB", ""), "database `DSN`: empty for SQLite in the data directory, sqlite:PATH, or postgres://... (env CRM_DB)")
 	fs.StringVar(&cfg.DataDir, "data", env("CRM_DATA", DefaultDataDir()), "`directory` for the SQLite file and the development KEKs (env CRM_DATA)")
 	fs.StringVar(&role, "role", env("CRM_ROLE", string(RoleAdmin)), "`role`: admin (every class) or support (interaction history, no personal data) (env CRM_ROLE)")
 	fs.StringVar(&kekPII, "kek-pii", env("CRM_KEK_PII", ""), "KEK `URI` of class pii (local://, hcvault://); default a development key file in the data directory (env CRM_KEK_PII)")
