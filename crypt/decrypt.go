@@ -1,11 +1,13 @@
 package crypt
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"reflect"
 	"slices"
+	"unsafe"
 
 	"github.com/fieldcrypt/fieldcrypt/keyring"
 )
@@ -92,16 +94,18 @@ func (d *decryption) field(f *encField, rv reflect.Value) error {
 	if !present {
 		return nil
 	}
-	fe := &FieldError{Op: "decrypt", Record: d.p.record, Field: f.path, Class: f.class}
+	var keyID uint32
 	fail := func(err error) error {
-		fe.Err = err
-		return fe
+		return &FieldError{Op: "decrypt", Record: d.p.record, Field: f.path, Class: f.class, KeyID: keyID, Err: err}
 	}
 	text := f.kind.isText()
 	var ct []byte
 	var err error
 	if text {
-		ct, err = decodeText(s)
+		ct, err = decodeTextInto(d.ctBuf, s)
+		if cap(ct) > cap(d.ctBuf) {
+			d.ctBuf = ct[:0]
+		}
 	} else {
 		ct, err = decodeBinary(b)
 	}
@@ -112,7 +116,7 @@ func (d *decryption) field(f *encField, rv reflect.Value) error {
 	if err != nil {
 		return fail(err)
 	}
-	fe.KeyID = binary.BigEndian.Uint32(ct[1:5])
+	keyID = binary.BigEndian.Uint32(ct[1:5])
 	dk, err := d.dataKeys(f.class)
 	if errors.Is(err, ErrNoAccess) {
 		d.noAccess(f, err)
@@ -121,7 +125,7 @@ func (d *decryption) field(f *encField, rv reflect.Value) error {
 	if err != nil {
 		return fail(err)
 	}
-	switch dk.Status(fe.KeyID) {
+	switch dk.Status(keyID) {
 	case keyring.KeyUnknown:
 		return fail(ErrKeyNotFound)
 	case keyring.KeyDisabled:
@@ -132,6 +136,10 @@ func (d *decryption) field(f *encField, rv reflect.Value) error {
 	pt, err := dk.AEAD.Decrypt(ct, d.aad.forField(f.path))
 	if err != nil {
 		return fail(ErrDecrypt) // opaque on purpose: Tink's error is not passed on
+	}
+	if text && overlaps(pt, d.ctBuf) {
+		// The next field reuses ctBuf: keep no plaintext in it.
+		pt = bytes.Clone(pt)
 	}
 	a := assignment{field: fv, kind: f.kind}
 	if text {
@@ -151,4 +159,13 @@ func (d *decryption) noAccess(f *encField, err error) {
 	if !slices.Contains(d.access.Classes, f.class) {
 		d.access.Classes = append(d.access.Classes, f.class)
 	}
+}
+
+// overlaps reports whether a and b share memory.
+func overlaps(a, b []byte) bool {
+	if cap(a) == 0 || cap(b) == 0 {
+		return false
+	}
+	a0, b0 := uintptr(unsafe.Pointer(unsafe.SliceData(a))), uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	return a0 < b0+uintptr(cap(b)) && b0 < a0+uintptr(cap(a))
 }

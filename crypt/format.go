@@ -71,7 +71,11 @@ func isTextValue(s string) bool {
 func isBinaryValue(b []byte) bool { return len(b) >= 2 && b[0] == binaryMagic }
 
 // decodeText returns the Tink ciphertext of a text value.
-func decodeText(s string) ([]byte, error) {
+func decodeText(s string) ([]byte, error) { return decodeTextInto(nil, s) }
+
+// decodeTextInto is decodeText decoding into dst's array when it is large
+// enough, so that Decrypt can reuse one buffer for every field.
+func decodeTextInto(dst []byte, s string) ([]byte, error) {
 	if !strings.HasPrefix(s, textPrefix) {
 		if isTextValue(s) {
 			return nil, fmt.Errorf("%w: unsupported format version %q", ErrMalformed, s[:strings.IndexByte(s, ':')+1])
@@ -79,15 +83,18 @@ func decodeText(s string) ([]byte, error) {
 		return nil, ErrNotEncrypted
 	}
 	body := s[len(textPrefix):]
-	// encoding/base64 skips '\r' and '\n' even in strict mode; reject them
-	// so that every value has exactly one text encoding.
-	if strings.ContainsAny(body, "\r\n") {
+	n := b64.DecodedLen(len(body))
+	if cap(dst) < n {
+		dst = make([]byte, n)
+	}
+	m, err := b64.Decode(dst[:n], stringToBytes(body))
+	// encoding/base64 skips '\r' and '\n' even in strict mode: the body
+	// is longer than the encoding of what it decoded to exactly when it
+	// held some. Reject them, so that every value has one text encoding.
+	if err != nil || b64.EncodedLen(m) != len(body) {
 		return nil, fmt.Errorf("%w: invalid base64", ErrMalformed)
 	}
-	ct, err := b64.DecodeString(body)
-	if err != nil {
-		return nil, fmt.Errorf("%w: invalid base64", ErrMalformed)
-	}
+	ct := dst[:m]
 	return ct, checkTink(ct)
 }
 

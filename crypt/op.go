@@ -22,6 +22,7 @@ type op struct {
 	index   []classKeys[*keyring.IndexKeys]
 	pending []assignment
 	hexBuf  []byte
+	ctBuf   []byte // Decrypt's base64 decoding buffer, reused field after field
 }
 
 type classKeys[K any] struct {
@@ -53,6 +54,10 @@ func (a *assignment) apply() {
 	}
 }
 
+// maxPooledBuffer bounds the decoding buffer a pooled op keeps, so that one
+// huge value does not pin its memory.
+const maxPooledBuffer = 64 << 10
+
 var opPool = sync.Pool{New: func() any { return new(op) }}
 
 func (e *Encryptor) newOp(ctx context.Context, p *plan, rv reflect.Value) (*op, error) {
@@ -73,6 +78,9 @@ func (o *op) release() {
 	clear(o.pending)
 	clear(o.ids)
 	o.data, o.index, o.pending, o.ids = o.data[:0], o.index[:0], o.pending[:0], o.ids[:0]
+	if cap(o.ctBuf) > maxPooledBuffer {
+		o.ctBuf = nil
+	}
 	o.e, o.ctx, o.p = nil, nil, nil
 	opPool.Put(o)
 }
