@@ -1,0 +1,330 @@
+package reencrypt
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"unicode/utf8"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt"
+	"github.com/fieldcrypt/fieldcrypt/keyring"
+)
+
+// Config is a configuration file: the tables whose encrypted columns the
+// job maintains. The package documentation shows the YAML form.
+type Config struct {
+	Tables []Table `yaml:"tables" json:"tables"`
+}
+
+// Table describes one table: its primary key, what its rows' associated
+// data binds (record type, scope and identity columns), its encrypted
+// columns and its blind-index columns. It carries everything a
+// crypt.SchemaSpec needs, and must name the same record type, identity
+// names, field names and index names as the struct the application uses.
+type Table struct {
+	// Name is the table, optionally qualified: "contacts", "crm.contacts".
+	Name string `yaml:"name" json:"name"`
+	// PrimaryKey is the single primary-key column the job pages by.
+	PrimaryKey string `yaml:"primary_key" json:"primary_key"`
+	// KeyType is the primary key's type: KeyInteger (the default) or KeyText.
+	KeyType KeyType `yaml:"key_type,omitempty" json:"key_type,omitempty"`
+	// Record is the record type bound into associated data: the struct's Go
+	// type name or its record= tag.
+	Record string `yaml:"record" json:"record"`
+	// Scope is the column holding each row's scope (tenant); empty means
+	// every row is in keyring.DefaultScope.
+	Scope string `yaml:"scope,omitempty" json:"scope,omitempty"`
+	// IDs are the identity columns bound into associated data, in the
+	// struct's field order, each with the name the struct binds it under.
+	IDs []IDColumn `yaml:"ids,omitempty" json:"ids,omitempty"`
+	// Encrypted are the encrypted columns.
+	Encrypted []EncryptedColumn `yaml:"encrypted" json:"encrypted"`
+	// Indexes are the blind-index columns.
+	Indexes []IndexColumn `yaml:"indexes,omitempty" json:"indexes,omitempty"`
+}
+
+// KeyType is the type of a table's primary key.
+type KeyType string
+
+// The primary-key types. Integer keys are compared as integers, text keys
+// by the database's collation; the job only ever lets the database compare
+// them.
+const (
+	KeyInteger KeyType = "integer"
+	KeyText    KeyType = "text"
+)
+
+// IDColumn is an identity column and the name it is bound under (the Go
+// field name or its name= option; default the column name).
+type IDColumn struct {
+	Column string `yaml:"column" json:"column"`
+	Name   string `yaml:"name,omitempty" json:"name,omitempty"`
+}
+
+// EncryptedColumn is an encrypted column.
+type EncryptedColumn struct {
+	Column string `yaml:"column" json:"column"`
+	// Name is the field path bound into associated data (the Go field name
+	// or its name= option); default the column name.
+	Name string `yaml:"name,omitempty" json:"name,omitempty"`
+	// Class is the field class; default "default".
+	Class string `yaml:"class,omitempty" json:"class,omitempty"`
+	// Binary is set for a binary column (a []byte field: BYTEA, BLOB),
+	// which holds the binary value form.
+	Binary bool `yaml:"binary,omitempty" json:"binary,omitempty"`
+}
+
+// IndexColumn is a blind-index column.
+type IndexColumn struct {
+	Column string `yaml:"column" json:"column"`
+	// Name is the index's name in its key derivation (the struct field's
+	// path or its name= option); default the column name.
+	Name string `yaml:"name,omitempty" json:"name,omitempty"`
+	// Sources are the encrypted columns it is computed from.
+	Sources []string `yaml:"sources" json:"sources"`
+	// Transforms, such as "lower+trim" (see package crypt/blind).
+	Transforms string `yaml:"transforms,omitempty" json:"transforms,omitempty"`
+	// Bits kept; default crypt.DefaultBits.
+	Bits int `yaml:"bits,omitempty" json:"bits,omitempty"`
+	// Slow selects the Argon2id tier.
+	Slow bool `yaml:"slow,omitempty" json:"slow,omitempty"`
+	// Class is the class whose index keyset computes it; default the
+	// class of its first source.
+	Class string `yaml:"class,omitempty" json:"class,omitempty"`
+}
+
+// ConfigError reports a configuration mistake. It names the table and,
+// when the mistake is about one column, the column.
+type ConfigError struct {
+	Table  string
+	Column string
+	Msg    string
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	b.WriteString("reencrypt: config")
+	if e.Table != "" {
+		b.WriteString(": table " + e.Table)
+	}
+	if e.Column != "" {
+		b.WriteString(": column " + e.Column)
+	}
+	b.WriteString(": " + e.Msg)
+	return b.String()
+}
+
+// LoadConfig reads and validates a configuration file.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reencrypt: config: %w", err)
+	}
+	return ParseConfig(data)
+}
+
+// ParseConfig parses and validates a YAML configuration. Unknown keys are
+// errors, so that a misspelt option is not silently ignored.
+func ParseConfig(data []byte) (*Config, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var c Config
+	if err := dec.Decode(&c); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, &ConfigError{Msg: "empty configuration"}
+		}
+		return nil, &ConfigError{Msg: err.Error()}
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Validate checks every table. The error joins one [*ConfigError] per
+// mistake.
+func (c *Config) Validate() error {
+	if len(c.Tables) == 0 {
+		return &ConfigError{Msg: "no tables"}
+	}
+	var errs []error
+	seen := map[string]bool{}
+	for i := range c.Tables {
+		t := &c.Tables[i]
+		if seen[t.Name] {
+			errs = append(errs, &ConfigError{Table: t.Name, Msg: "listed twice"})
+		}
+		seen[t.Name] = true
+		if err := t.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Table returns the table called name.
+func (c *Config) Table(name string) (Table, bool) {
+	for _, t := range c.Tables {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return Table{}, false
+}
+
+// Validate checks the table's description, including that package crypt
+// accepts the schema it describes. The error joins one [*ConfigError] per
+// mistake.
+func (t *Table) Validate() error {
+	var errs []error
+	fail := func(column, format string, args ...any) {
+		errs = append(errs, &ConfigError{Table: t.Name, Column: column, Msg: fmt.Sprintf(format, args...)})
+	}
+	name := t.Name
+	if name == "" {
+		name = "(unnamed)"
+	}
+	if t.Name == "" {
+		fail("", "name is empty")
+	} else if parts := strings.Split(t.Name, "."); len(parts) > 2 {
+		fail("", "name %q has more than one '.' (want table or schema.table)", t.Name)
+	} else {
+		for _, p := range parts {
+			if msg := identProblem(p); msg != "" {
+				fail("", "name %q: %s", t.Name, msg)
+			}
+		}
+	}
+	if t.Record == "" {
+		fail("", "record (the record type bound into associated data) is empty")
+	}
+	switch t.KeyType {
+	case "", KeyInteger, KeyText:
+	default:
+		fail(t.PrimaryKey, "key_type %q: want %q or %q", t.KeyType, KeyInteger, KeyText)
+	}
+	if len(t.Encrypted) == 0 {
+		fail("", "no encrypted columns")
+	}
+	// Every column name is a valid identifier; encrypted and index columns
+	// are each listed once and are neither the key, the scope nor an id.
+	roles := map[string]string{}
+	claim := func(column, role string, exclusive bool) {
+		if msg := identProblem(column); msg != "" {
+			fail(column, "%s column: %s", role, msg)
+			return
+		}
+		if prev, ok := roles[column]; ok && (exclusive || prev == "encrypted" || prev == "blind-index") {
+			if prev == role {
+				fail(column, "%s column listed twice", role)
+			} else {
+				fail(column, "is both the %s column and the %s column", prev, role)
+			}
+			return
+		}
+		roles[column] = role
+	}
+	claim(t.PrimaryKey, "primary-key", false)
+	if t.Scope != "" {
+		claim(t.Scope, "scope", true)
+	}
+	for _, id := range t.IDs {
+		if id.Column == t.PrimaryKey {
+			continue // the key is usually an identity column too
+		}
+		claim(id.Column, "id", true)
+	}
+	classes := map[string]string{}
+	for _, f := range t.Encrypted {
+		claim(f.Column, "encrypted", true)
+		classes[f.Column] = cmpOr(f.Class, keyring.DefaultClass)
+		if f.Class != "" {
+			if err := (keyring.KeysetID{Scope: "s", Class: f.Class, Purpose: keyring.PurposeData}).Validate(); err != nil {
+				fail(f.Column, "class %q: %v", f.Class, err)
+			}
+		}
+	}
+	for _, ix := range t.Indexes {
+		claim(ix.Column, "blind-index", true)
+		if len(ix.Sources) == 0 {
+			fail(ix.Column, "blind index has no sources")
+		}
+		for _, src := range ix.Sources {
+			if _, ok := classes[src]; !ok {
+				fail(ix.Column, "source %q is not an encrypted column of the table", src)
+			}
+		}
+		if ix.Bits < 0 || ix.Bits > 256 {
+			fail(ix.Column, "bits %d: want 1 to 256 (0 for the default)", ix.Bits)
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	if _, err := crypt.NewSchema(t.SchemaSpec()); err != nil {
+		return &ConfigError{Table: t.Name, Msg: strings.TrimPrefix(err.Error(), "crypt: ")}
+	}
+	return nil
+}
+
+// identProblem says what is wrong with a column or table name, or "".
+func identProblem(name string) string {
+	switch {
+	case name == "":
+		return "empty name"
+	case len(name) > 128:
+		return "name longer than 128 bytes"
+	case !utf8.ValidString(name):
+		return "name is not valid UTF-8"
+	case strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return "name contains a control character"
+	}
+	return ""
+}
+
+// SchemaSpec returns the crypt schema of the table's rows.
+func (t *Table) SchemaSpec() crypt.SchemaSpec {
+	spec := crypt.SchemaSpec{Record: t.Record, Scope: t.Scope}
+	for _, id := range t.IDs {
+		spec.IDs = append(spec.IDs, crypt.ColumnName{Column: id.Column, Name: id.Name})
+	}
+	for _, f := range t.Encrypted {
+		spec.Fields = append(spec.Fields, crypt.FieldSpec{Column: f.Column, Name: f.Name, Class: f.Class, Binary: f.Binary})
+	}
+	for _, ix := range t.Indexes {
+		spec.Indexes = append(spec.Indexes, crypt.IndexSpec{
+			Column: ix.Column, Name: ix.Name, Sources: ix.Sources, Transforms: ix.Transforms,
+			Bits: ix.Bits, Slow: ix.Slow, Class: ix.Class,
+		})
+	}
+	return spec
+}
+
+// keyType returns the primary key's type, with its default.
+func (t *Table) keyType() KeyType { return cmpOr(t.KeyType, KeyInteger) }
+
+// indexClass returns the class whose index keyset computes ix.
+func (t *Table) indexClass(ix IndexColumn) string {
+	if ix.Class != "" {
+		return ix.Class
+	}
+	for _, f := range t.Encrypted {
+		if len(ix.Sources) > 0 && f.Column == ix.Sources[0] {
+			return cmpOr(f.Class, keyring.DefaultClass)
+		}
+	}
+	return keyring.DefaultClass
+}
+
+func cmpOr[T comparable](a, b T) T {
+	var zero T
+	if a != zero {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,145 @@
+// Package reencrypt moves the encrypted columns of SQL tables to the
+// current primary keys after a key rotation, and reports which keys the
+// stored values depend on. It is the library behind `fieldcrypt
+// reencrypt`, `fieldcrypt verify` and `fieldcrypt status`, and runs on
+// PostgreSQL, SQLite and MariaDB/MySQL through database/sql.
+//
+//	cfg, err := reencrypt.LoadConfig("fieldcrypt-tables.yaml")
+//	table, _ := cfg.Table("contacts")
+//	sum, err := reencrypt.Run(ctx, db, reencrypt.Postgres, enc, table, &reencrypt.Options{Concurrency: 4})
+//	// sum.Outcome is Done, Partial or Failed; sum serialises to JSON.
+//	rep, err := reencrypt.Status(ctx, db, reencrypt.Postgres, table)
+//
+// # Configuration
+//
+// A YAML file lists the tables. Each names everything a [crypt.SchemaSpec]
+// needs, and must agree with the struct tags the application encrypts with
+// (the same record type, identity names, field names and index names):
+//
+//	tables:
+//	  - name: crm.contacts          # optionally schema- (or database-) qualified
+//	    primary_key: id             # one column; the job pages by it
+//	    key_type: integer           # integer (default) or text
+//	    record: contact             # the record type bound into associated data
+//	    scope: tenant_id            # the scope (tenant) column; omit for "default"
+//	    ids:                        # identity columns bound into associated data
+//	      - {column: id, name: ID}  # name: the Go field name or its name= option
+//	    encrypted:
+//	      - {column: name,  name: Name,  class: pii}
+//	      - {column: email, name: Email, class: pii}
+//	      - {column: notes, name: Notes, class: support, binary: true}  # BYTEA/BLOB
+//	    indexes:
+//	      - column: email_idx
+//	        name: EmailIdx            # the index name in its key derivation
+//	        sources: [email]
+//	        transforms: lower+trim
+//	        bits: 32
+//	        # slow: true              # the Argon2id tier
+//	        # class: pii              # default: the first source's class
+//
+// Unknown keys are errors. [ConfigError] names the table and column at
+// fault. Omitted names default to the column name, classes to "default".
+// The primary key must be a single integer or text column; composite keys
+// are not supported (add a unique surrogate key). Identifiers are quoted
+// for the dialect and values are only ever passed as parameters.
+//
+// # Algorithm
+//
+// Paging. The table is walked in primary-key order, one batch at a time
+// (WHERE key > last ORDER BY key LIMIT n), so every batch is an index range
+// scan and memory stays flat however large the table is.
+//
+// Deciding. Each encrypted value carries its key ID in clear
+// (crypt.InspectText, crypt.InspectBinary). A row is rewritten only when a
+// value is not under the current primary key of its (scope, class) data
+// keyset, when it holds legacy plaintext (with Options.Migrate), or when a
+// blind index is not the one the primary index key computes. Blind indexes
+// carry no key ID, so they are recomputed, from decrypted sources, only
+// while their index keyset has several enabled keys (an index-key
+// rotation is under way); keep the old index key enabled until the job has
+// finished. Current rows cost a read and no crypto: running the job twice
+// rewrites nothing the second time.
+//
+// Rewriting. A stale row is decrypted (crypt.Encryptor.DecryptRow) and
+// re-encrypted (EncryptRow), producing exactly the values the application's
+// struct would get. Columns already current keep their stored value.
+//
+// Compare-and-swap. Each row is written with
+//
+//	UPDATE t SET cols... WHERE key = $1 AND col1 IS NOT DISTINCT FROM $old1 AND ...
+//
+// comparing every column read (null-safe: IS NOT DISTINCT FROM on
+// PostgreSQL, <=> on binary casts on MySQL, IS ... COLLATE BINARY on
+// SQLite). When a concurrent application write changed the row in between,
+// the UPDATE matches nothing; the row is then read again under a row lock
+// and handled once more (usually it is already current, since the
+// application wrote it under the new key). Summary.Conflicts counts these.
+// An application write is never overwritten.
+//
+// Checkpoints and ranges. A job (Options.Job, default the table's name) is
+// planned once into key ranges of about Options.RangeSize rows, kept in the
+// table fieldcrypt_job_ranges (with fieldcrypt_jobs, created when
+// missing). Each range records its last committed key. A batch's row
+// writes and its range's checkpoint commit in one transaction, so a run
+// killed at any instant (SIGKILL included) resumes exactly after its last
+// committed batch: nothing is lost and nothing is processed twice.
+//
+// Leases and workers. Workers, goroutines of one process
+// (Options.Concurrency) or processes on several machines running the same
+// job, claim ranges with SELECT ... FOR UPDATE SKIP LOCKED (PostgreSQL,
+// MariaDB 10.6+, MySQL 8) and hold them under a lease (Options.Lease)
+// measured by the database's clock and renewed by every committed batch.
+// A worker that dies stops renewing; once the lease expires another worker
+// takes the range over from its checkpoint. Every batch re-checks its claim
+// in its own transaction (a fencing token), so a worker that lost its
+// lease cannot commit. A worker that finds nothing left to claim waits
+// until the job is complete, taking over ranges whose worker died. SQLite
+// jobs run one worker. The database is the coordinator: there is no other
+// cluster protocol.
+//
+// Operation. Options.Rate limits rows per second; DryRun counts what would
+// change and writes nothing (not even the job tables); [Verify] checks
+// every row (every value decrypts and is under its primary key, every
+// index equals its recomputation); Options.Progress receives progress
+// (rows done, estimate, rate, ETA) and Options.Logger structured events.
+//
+// # Guarantees
+//
+//   - A row is written only whole: all its values decrypted and
+//     re-encrypted, or none. A row that cannot be decrypted (malformed,
+//     tampered with, under a destroyed or disabled key, of a class this
+//     process has no access to) is left exactly as it was, counted in
+//     Summary.Failed by reason and named by primary key.
+//   - Values are never encrypted twice, and plaintext is never written
+//     back as if it were ciphertext: legacy plaintext is read only with
+//     Options.Migrate.
+//   - Concurrent application writes are never lost (compare-and-swap).
+//   - Resumption after a crash neither skips nor repeats a committed batch.
+//   - No plaintext or key material appears in errors, logs or the Summary;
+//     rows are named by primary key.
+//
+// The job's keyring must be able to unwrap every class of the table, and
+// should run with keyring.Config.DisableAutoCreate. Start the job only
+// once the promotion of the new key has reached this process (a new
+// process, or after the keyring's CacheTTL): values are moved to the
+// primary key this process sees.
+//
+// # Outcomes
+//
+// [Summary.Outcome] is [Done] (the job is complete with nothing left
+// behind; for Verify and dry runs, nothing is stale), [Partial] (stopped
+// before the end by its context, or rows were left behind: run again, or
+// look at Failures) or [Failed] (a database or KEK error that outlived
+// Options.Retries, or a bad configuration; progress is kept). Run and
+// Verify return a non-nil error exactly when the outcome is Failed. A
+// command-line tool would exit 0, 2 and 1 respectively.
+//
+// # Status
+//
+// [Status] counts, per encrypted column, the values under each (scope, key
+// ID) and the legacy, empty and malformed ones, without decrypting anything
+// or needing a key. [KeyUsage] sums those counts over tables for one data
+// key: the evidence that must be zero before a key is destroyed. Blind
+// index values do not record their key; for index keys, Verify is the
+// evidence.
+package reencrypt

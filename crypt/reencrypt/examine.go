@@ -1,0 +1,314 @@
+package reencrypt
+
+import (
+	"context"
+	"errors"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt"
+	"github.com/fieldcrypt/fieldcrypt/keyring"
+)
+
+// verdict is what a row needs.
+type verdict uint8
+
+const (
+	vCurrent verdict = iota // nothing: every value current (verify: the row is right)
+	vRewrite                // the new values are in set (verify: the row is stale)
+	vFailed                 // a value cannot be read; the row is left as it is
+	vSkipped                // legacy plaintext without Migrate; left for another run
+)
+
+// result is the examination of one row.
+type result struct {
+	verdict verdict
+	key     any   // the normalised primary key
+	raw     []any // the row as read
+	set     []any // vRewrite: the values of layout.setColumns
+	legacy  bool  // an encrypted column held plaintext
+	column  string
+	reason  string // vFailed, vSkipped
+}
+
+// examiner decides, row by row, what the job must do. It reads key IDs
+// without decrypting, and decrypts only rows it may have to rewrite. One
+// examiner serves one goroutine.
+type examiner struct {
+	l        *layout
+	schema   *crypt.Schema
+	enc      *crypt.Encryptor
+	verify   bool // check every row completely; never rewrite
+	migrate  bool // encrypt legacy plaintext
+	noCrypto bool // benchmark baseline: rewrite every row with its own values
+
+	// Keyset facts, looked up once per batch so that a promotion seen by
+	// the keyring takes effect at the next batch.
+	primary  map[scopeClass]keyFact
+	rotating map[scopeClass]keyFact
+	stale    []bool // per encrypted column of the current row
+}
+
+type scopeClass struct{ scope, class string }
+
+type keyFact struct {
+	id  uint32 // primary key ID; for rotating, 1 when the index keyset has several enabled keys
+	err error
+}
+
+func newExaminer(l *layout, schema *crypt.Schema, enc *crypt.Encryptor, verify, migrate bool) *examiner {
+	return &examiner{
+		l: l, schema: schema, enc: enc, verify: verify, migrate: migrate,
+		primary: map[scopeClass]keyFact{}, rotating: map[scopeClass]keyFact{},
+		stale: make([]bool, len(l.enc)),
+	}
+}
+
+// newBatch forgets the keyset facts of the previous batch.
+func (x *examiner) newBatch() {
+	clear(x.primary)
+	clear(x.rotating)
+}
+
+// primaryID returns the primary data key of (scope, class).
+func (x *examiner) primaryID(ctx context.Context, scope, class string) (uint32, error) {
+	k := scopeClass{scope, class}
+	f, ok := x.primary[k]
+	if !ok {
+		dk, err := x.enc.Keyring().DataKeys(ctx, scope, class)
+		if err == nil {
+			f.id = dk.PrimaryID
+		}
+		f.err = err
+		x.primary[k] = f
+	}
+	return f.id, f.err
+}
+
+// indexRotating reports whether the index keyset of (scope, class) has
+// several enabled keys: an index-key rotation is under way, and index
+// values must be recomputed to know whether they are under the primary.
+func (x *examiner) indexRotating(ctx context.Context, scope, class string) (bool, error) {
+	k := scopeClass{scope, class}
+	f, ok := x.rotating[k]
+	if !ok {
+		ik, err := x.enc.Keyring().IndexKeys(ctx, scope, class)
+		if err == nil && len(ik.PRFs) > 1 {
+			f.id = 1
+		}
+		f.err = err
+		x.rotating[k] = f
+	}
+	return f.id == 1, f.err
+}
+
+// examine decides what row raw needs and counts its values into t. An
+// error is not about the row (the KEK is unreachable, the context ended):
+// the batch must stop and be retried.
+func (x *examiner) examine(ctx context.Context, raw []any, t *tally) (result, error) {
+	r := result{raw: raw}
+	key, err := keyValue(x.l.t.keyType(), raw[0])
+	if err != nil {
+		return r, err
+	}
+	r.key = key
+	if x.noCrypto {
+		r.verdict, r.set = vRewrite, x.keep(raw)
+		return r, nil
+	}
+	scope := keyring.DefaultScope
+	if x.l.scope >= 0 {
+		scope, _ = textOf(raw[x.l.scope])
+	}
+
+	// 1. Key IDs, read without decrypting. Every column is counted, even
+	// after one that fails the row.
+	needed := false
+	var failure result
+	for i, c := range x.l.enc {
+		x.stale[i] = false
+		state, keyID := inspect(raw[c.pos], c.binary)
+		t.countValue(c.column, state, keyID)
+		if failure.verdict == vFailed {
+			continue
+		}
+		switch state {
+		case valueMalformed:
+			failure = x.fail(r, c.column, "malformed")
+		case valueLegacy:
+			r.legacy, x.stale[i], needed = true, true, true
+		case valueEncrypted:
+			if scope == "" {
+				failure = x.fail(r, c.column, "missing_scope")
+				continue
+			}
+			primary, err := x.primaryID(ctx, scope, c.class)
+			if err != nil {
+				if failure, err = x.rowError(r, c.column, err); err != nil {
+					return r, err
+				}
+				continue
+			}
+			if keyID != primary {
+				x.stale[i], needed = true, true
+			}
+		}
+	}
+	if failure.verdict == vFailed {
+		failure.legacy = r.legacy
+		return failure, nil
+	}
+	if r.legacy && !x.migrate && !x.verify {
+		r.verdict, r.reason = vSkipped, "legacy"
+		return r, nil
+	}
+
+	// 2. Blind indexes carry no key ID: recompute them when the index
+	// keyset is being rotated (or when verifying).
+	check := x.verify
+	if !check && scope != "" {
+		for _, c := range x.l.idx {
+			rotating, err := x.indexRotating(ctx, scope, c.class)
+			if err != nil {
+				return x.rowError(r, c.column, err)
+			}
+			if rotating {
+				check = true
+				break
+			}
+		}
+	}
+	if !needed && !check {
+		return r, nil // vCurrent
+	}
+
+	// 3. Decrypt, re-encrypt, and keep the old value of every column that
+	// was already current.
+	row, err := x.row(raw)
+	if err != nil {
+		return r, err
+	}
+	if x.migrate || x.verify {
+		_, err = x.enc.DecryptRowMigrating(ctx, x.schema, row)
+	} else {
+		err = x.enc.DecryptRow(ctx, x.schema, row)
+	}
+	if err == nil {
+		err = x.enc.EncryptRow(ctx, x.schema, row)
+	}
+	if err != nil {
+		return x.rowError(r, "", err)
+	}
+	set := make([]any, 0, len(x.l.enc)+len(x.l.idx))
+	changed := false
+	for i, c := range x.l.enc {
+		if x.stale[i] {
+			set, changed = append(set, row[c.column]), true
+		} else {
+			set = append(set, encValue(raw[c.pos], c.binary))
+		}
+	}
+	for _, c := range x.l.idx {
+		old, _ := textOf(raw[c.pos]) // NULL and "" are both "no index value"
+		if now, _ := row[c.column].(string); now != old {
+			set, changed = append(set, now), true
+		} else {
+			set = append(set, raw[c.pos])
+		}
+	}
+	if changed {
+		r.verdict, r.set = vRewrite, set
+	}
+	return r, nil
+}
+
+// keep returns the row's own values for the set columns.
+func (x *examiner) keep(raw []any) []any {
+	set := make([]any, 0, len(x.l.enc)+len(x.l.idx))
+	for _, c := range x.l.enc {
+		set = append(set, raw[c.pos])
+	}
+	for _, c := range x.l.idx {
+		set = append(set, raw[c.pos])
+	}
+	return set
+}
+
+// row converts raw into the crypt.Row of the schema.
+func (x *examiner) row(raw []any) (crypt.Row, error) {
+	row := make(crypt.Row, len(x.l.cols))
+	if x.l.scope >= 0 {
+		s, err := idText(raw[x.l.scope])
+		if err != nil {
+			return nil, &ConfigError{Table: x.l.t.Name, Column: x.l.t.Scope, Msg: "scope column " + err.Error()}
+		}
+		row[x.l.t.Scope] = s
+	}
+	for i, pos := range x.l.ids {
+		s, err := idText(raw[pos])
+		if err != nil {
+			col := x.l.t.IDs[i].Column
+			return nil, &ConfigError{Table: x.l.t.Name, Column: col, Msg: "id column " + err.Error()}
+		}
+		row[x.l.t.IDs[i].Column] = s
+	}
+	for _, c := range x.l.enc {
+		row[c.column] = encValue(raw[c.pos], c.binary)
+	}
+	return row, nil
+}
+
+func (x *examiner) fail(r result, column, reason string) result {
+	r.verdict, r.column, r.reason = vFailed, column, reason
+	return r
+}
+
+// rowError turns a crypt or keyring error about this row into a failed
+// row, or returns it when it is not about the row.
+func (x *examiner) rowError(r result, column string, err error) (result, error) {
+	reason := rowReason(err)
+	if reason == "" {
+		return r, err
+	}
+	var fe *crypt.FieldError
+	var ae *crypt.AccessError
+	switch {
+	case errors.As(err, &ae) && len(ae.Fields) > 0:
+		column = cmpOr(x.l.byName[ae.Fields[0]], ae.Fields[0])
+	case errors.As(err, &fe):
+		column = cmpOr(x.l.byName[fe.Field], column)
+	}
+	return x.fail(r, column, reason), nil
+}
+
+// rowReason names what is wrong with a row, or returns "" when err is not
+// about the row but about the run (KEK unreachable, context ended, ...).
+func rowReason(err error) string {
+	switch {
+	case errors.Is(err, crypt.ErrNoAccess):
+		return "no_access"
+	case errors.Is(err, crypt.ErrKeyDestroyed):
+		return "key_destroyed"
+	case errors.Is(err, crypt.ErrKeyDisabled):
+		return "key_disabled"
+	case errors.Is(err, crypt.ErrKeyNotFound):
+		return "key_not_found"
+	case errors.Is(err, crypt.ErrMalformed):
+		return "malformed"
+	case errors.Is(err, crypt.ErrDecrypt):
+		return "decrypt"
+	case errors.Is(err, crypt.ErrNotEncrypted):
+		return "legacy"
+	case errors.Is(err, crypt.ErrAlreadyEncrypted):
+		return "already_encrypted"
+	case errors.Is(err, crypt.ErrMissingScope):
+		return "missing_scope"
+	case errors.Is(err, keyring.ErrInvalidName):
+		return "invalid_scope"
+	case errors.Is(err, keyring.ErrKeysetNotFound):
+		return "keyset_not_found"
+	case errors.Is(err, keyring.ErrCorruptKeyset):
+		return "keyset_corrupt"
+	case errors.Is(err, keyring.ErrKEKNotAllowed):
+		return "kek_not_allowed"
+	}
+	return ""
+}

@@ -1,0 +1,14 @@
+package reencrypt
+
+import "context"
+
+// NoCrypto makes a run rewrite every row with its own values, without
+// inspecting or decrypting anything: the crypto-free baseline of the
+// benchmarks, through the same paging, batching, compare-and-swap and
+// checkpoints as a real run.
+func NoCrypto(o *Options) { o.noCrypto = true }
+
+// BeforeWrite makes a run call f between reading a batch and writing it,
+// with the keys of the rows it is about to rewrite, so that a test can
+// write to them as a concurrent application would.
+func BeforeWrite(o *Options, f func(ctx context.Context, keys []any)) { o.beforeWrite = f }

@@ -1,0 +1,372 @@
+package reencrypt
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// The job tables, in the connection's default schema (or database). Run
+// creates them when they are missing.
+const (
+	JobsTable   = "fieldcrypt_jobs"
+	RangesTable = "fieldcrypt_job_ranges"
+)
+
+// Range and job states.
+const (
+	statePending = "pending"
+	stateRunning = "running"
+	stateDone    = "done"
+)
+
+// ErrJobMismatch means a job of the same name exists for another table or
+// primary key. Choose another job name, or Restart it.
+var ErrJobMismatch = errors.New("reencrypt: a job of this name exists for another table")
+
+// errLeaseLost means another worker took over a range this worker was
+// working on (its lease had expired). The batch was rolled back.
+var errLeaseLost = errors.New("reencrypt: lease on range lost to another worker")
+
+func (d Dialect) jobTablesDDL() []string {
+	text, name, blob, bigint := "TEXT", "TEXT", "TEXT", "BIGINT"
+	suffix := ""
+	switch d {
+	case MySQL:
+		name = "VARCHAR(200) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+		text = "VARCHAR(200) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+		blob = "BLOB" // keys as the driver sends them back: bytes
+		suffix = " ENGINE=InnoDB"
+	case SQLite:
+		bigint = "INTEGER"
+	}
+	return []string{
+		`CREATE TABLE IF NOT EXISTS ` + JobsTable + ` (
+	name        ` + name + ` NOT NULL PRIMARY KEY,
+	table_name  ` + text + ` NOT NULL,
+	primary_key ` + text + ` NOT NULL,
+	state       ` + text + ` NOT NULL,
+	ranges      ` + bigint + ` NOT NULL,
+	rows_est    ` + bigint + ` NOT NULL,
+	created_ms  ` + bigint + ` NOT NULL,
+	finished_ms ` + bigint + ` NULL
+)` + suffix,
+		`CREATE TABLE IF NOT EXISTS ` + RangesTable + ` (
+	job         ` + name + ` NOT NULL,
+	range_no    ` + bigint + ` NOT NULL,
+	lo          ` + blob + ` NULL,
+	hi          ` + blob + ` NULL,
+	last_pk     ` + blob + ` NULL,
+	state       ` + text + ` NOT NULL,
+	owner       ` + text + ` NULL,
+	run_id      ` + text + ` NULL,
+	token       ` + text + ` NULL,
+	lease_ms    ` + bigint + ` NULL,
+	claims      ` + bigint + ` NOT NULL,
+	batches     ` + bigint + ` NOT NULL,
+	rows_est    ` + bigint + ` NOT NULL,
+	rows_done   ` + bigint + ` NOT NULL,
+	rewritten   ` + bigint + ` NOT NULL,
+	left_behind ` + bigint + ` NOT NULL,
+	updated_ms  ` + bigint + ` NOT NULL,
+	PRIMARY KEY (job, range_no)
+)` + suffix,
+	}
+}
+
+// jobTables reads and writes one job's rows in the job tables.
+type jobTables struct {
+	db     *sql.DB
+	d      Dialect
+	l      *layout
+	job    string
+	worker string
+	runID  string
+	lease  int64 // milliseconds
+	tokens int
+}
+
+// claimed is a range this worker holds.
+type claimed struct {
+	no     int64
+	lo, hi sql.NullString // bounds: key > lo, key <= hi; NULL is unbounded
+	last   sql.NullString // the last committed key, the checkpoint
+	claims int64
+	token  string
+}
+
+// q rewrites the ? markers of a statement for the dialect.
+func (j *jobTables) q(query string) string {
+	if j.d != Postgres {
+		return query
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range query {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// now is the database clock in milliseconds, as SQL.
+func (j *jobTables) now() string { return j.d.nowMillis() }
+
+// ensure creates the job tables when they are missing.
+func (j *jobTables) ensure(ctx context.Context) error {
+	for i, ddl := range j.d.jobTablesDDL() {
+		if _, err := j.db.ExecContext(ctx, ddl); err != nil {
+			// Two workers creating the table at once can collide on
+			// PostgreSQL's catalog; it is fine if the table is there now.
+			table := []string{JobsTable, RangesTable}[i]
+			if _, err2 := j.db.ExecContext(ctx, "SELECT 1 FROM "+table+" WHERE 1 = 0"); err2 != nil {
+				return fmt.Errorf("reencrypt: creating %s: %w", table, err)
+			}
+		}
+	}
+	return nil
+}
+
+// restart deletes the job, so that open plans it again.
+func (j *jobTables) restart(ctx context.Context) error {
+	tx, err := j.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, j.q("DELETE FROM "+RangesTable+" WHERE job = ?"), j.job); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, j.q("DELETE FROM "+JobsTable+" WHERE name = ?"), j.job); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// open plans the job if it does not exist yet (one worker plans; the
+// others wait for it on the job row's lock) and reports whether it is
+// already complete.
+func (j *jobTables) open(ctx context.Context, rangeSize int) (complete bool, err error) {
+	tx, err := j.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	insert := "INSERT INTO " + JobsTable + " (name, table_name, primary_key, state, ranges, rows_est, created_ms) VALUES (?, ?, ?, ?, 0, 0, " + j.now() + ")"
+	switch j.d {
+	case Postgres:
+		insert += " ON CONFLICT (name) DO NOTHING"
+	case MySQL:
+		insert = strings.Replace(insert, "INSERT", "INSERT IGNORE", 1)
+	case SQLite:
+		insert = strings.Replace(insert, "INSERT", "INSERT OR IGNORE", 1)
+	}
+	res, err := tx.ExecContext(ctx, j.q(insert), j.job, j.l.t.Name, j.l.t.PrimaryKey, stateRunning)
+	if err != nil {
+		return false, fmt.Errorf("reencrypt: creating job %q: %w", j.job, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return false, err
+	} else if n == 0 {
+		tx.Rollback()
+		return j.existing(ctx)
+	}
+
+	var total int64
+	if err := tx.QueryRowContext(ctx, j.l.countRows()).Scan(&total); err != nil {
+		return false, fmt.Errorf("reencrypt: counting rows of %s: %w", j.l.t.Name, err)
+	}
+	bounds, err := boundaries(ctx, tx, j.l, rangeSize)
+	if err != nil {
+		return false, err
+	}
+	// Range i holds keys in (bounds[i-1], bounds[i]]; the first and last
+	// are open-ended, so rows inserted later at either end are covered.
+	n := len(bounds) + 1
+	const chunk = 100
+	for start := 0; start < n; start += chunk {
+		end := min(n, start+chunk)
+		var b strings.Builder
+		var args []any
+		b.WriteString("INSERT INTO " + RangesTable + " (job, range_no, lo, hi, last_pk, state, claims, batches, rows_est, rows_done, rewritten, left_behind, updated_ms) VALUES ")
+		for i := start; i < end; i++ {
+			if i > start {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?, NULL, ?, 0, 0, ?, 0, 0, 0, " + j.now() + ")")
+			var lo, hi any
+			if i > 0 {
+				lo = bounds[i-1]
+			}
+			if i < len(bounds) {
+				hi = bounds[i]
+			}
+			est := int64(rangeSize)
+			if i == n-1 {
+				est = max(0, total-int64(rangeSize)*int64(n-1))
+			}
+			args = append(args, j.job, int64(i), lo, hi, statePending, est)
+		}
+		if _, err := tx.ExecContext(ctx, j.q(b.String()), args...); err != nil {
+			return false, fmt.Errorf("reencrypt: planning job %q: %w", j.job, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, j.q("UPDATE "+JobsTable+" SET ranges = ?, rows_est = ? WHERE name = ?"), int64(n), total, j.job); err != nil {
+		return false, err
+	}
+	return false, tx.Commit()
+}
+
+// existing checks that the job's row describes this table and reports
+// whether it is complete.
+func (j *jobTables) existing(ctx context.Context) (bool, error) {
+	var table, key, state string
+	err := j.db.QueryRowContext(ctx, j.q("SELECT table_name, primary_key, state FROM "+JobsTable+" WHERE name = ?"), j.job).Scan(&table, &key, &state)
+	if err != nil {
+		return false, fmt.Errorf("reencrypt: reading job %q: %w", j.job, err)
+	}
+	if table != j.l.t.Name || key != j.l.t.PrimaryKey {
+		return false, fmt.Errorf("%w: job %q is for %s (key %s), not %s (key %s)", ErrJobMismatch, j.job, table, key, j.l.t.Name, j.l.t.PrimaryKey)
+	}
+	return state == stateDone, nil
+}
+
+// querier is a *sql.DB or a *sql.Tx.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// boundaries returns every size-th key in key order: the upper bounds of
+// ranges of size rows. It walks the key index once.
+func boundaries(ctx context.Context, q querier, l *layout, size int) ([]string, error) {
+	var out []string
+	var after any
+	for {
+		var args []any
+		if after != nil {
+			args = append(args, after)
+		}
+		args = append(args, int64(size-1))
+		var v any
+		err := q.QueryRowContext(ctx, l.selectBoundary(after != nil), args...).Scan(&v)
+		if errors.Is(err, sql.ErrNoRows) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("reencrypt: splitting %s into ranges: %w", l.t.Name, err)
+		}
+		if after, err = keyValue(l.t.keyType(), v); err != nil {
+			return nil, &ConfigError{Table: l.t.Name, Column: l.t.PrimaryKey, Msg: err.Error()}
+		}
+		out = append(out, keyString(after))
+	}
+}
+
+// claim takes the first range that is not done and not leased by another
+// live worker, or returns nil when there is none. On PostgreSQL and MySQL
+// concurrent claims skip each other's rows (SKIP LOCKED).
+func (j *jobTables) claim(ctx context.Context) (*claimed, error) {
+	j.tokens++
+	c := &claimed{token: j.runID + "-" + strconv.Itoa(j.tokens)}
+	claimable := "job = ? AND state <> '" + stateDone + "' AND (lease_ms IS NULL OR lease_ms < " + j.now() + " OR (owner = ? AND run_id <> ?))"
+	set := "state = '" + stateRunning + "', owner = ?, run_id = ?, token = ?, lease_ms = " + j.now() + " + ?, claims = claims + 1, updated_ms = " + j.now()
+	cols := "range_no, lo, hi, last_pk, claims"
+	if j.d == SQLite {
+		res, err := j.db.ExecContext(ctx, "UPDATE "+RangesTable+" SET "+set+" WHERE job = ? AND range_no = (SELECT range_no FROM "+RangesTable+" WHERE "+claimable+" ORDER BY range_no LIMIT 1)",
+			j.worker, j.runID, c.token, j.lease, j.job, j.job, j.worker, j.runID)
+		if err != nil {
+			return nil, fmt.Errorf("reencrypt: claiming a range: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return nil, err
+		}
+		err = j.db.QueryRowContext(ctx, "SELECT "+cols+" FROM "+RangesTable+" WHERE job = ? AND token = ?", j.job, c.token).
+			Scan(&c.no, &c.lo, &c.hi, &c.last, &c.claims)
+		if err != nil {
+			return nil, fmt.Errorf("reencrypt: reading claimed range: %w", err)
+		}
+		return c, nil
+	}
+	tx, err := j.db.BeginTx(ctx, &sql.TxOptions{Isolation: sql.LevelReadCommitted})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	err = tx.QueryRowContext(ctx, j.q("SELECT "+cols+" FROM "+RangesTable+" WHERE "+claimable+" ORDER BY range_no LIMIT 1"+j.d.skipLocked()),
+		j.job, j.worker, j.runID).Scan(&c.no, &c.lo, &c.hi, &c.last, &c.claims)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reencrypt: claiming a range: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, j.q("UPDATE "+RangesTable+" SET "+set+" WHERE job = ? AND range_no = ?"),
+		j.worker, j.runID, c.token, j.lease, j.job, c.no); err != nil {
+		return nil, fmt.Errorf("reencrypt: claiming range %d: %w", c.no, err)
+	}
+	c.claims++
+	return c, tx.Commit()
+}
+
+// batchCounts is what one committed batch adds to its range's counters.
+type batchCounts struct {
+	rows, rewritten, leftBehind int64
+}
+
+// advance moves the range's checkpoint to last inside the batch's
+// transaction, renews the lease, and fails with errLeaseLost when another
+// worker has taken the range over: the batch's writes then roll back.
+func (j *jobTables) advance(ctx context.Context, tx *sql.Tx, c *claimed, last sql.NullString, done bool, n batchCounts) error {
+	state := stateRunning
+	if done {
+		state = stateDone
+	}
+	res, err := tx.ExecContext(ctx, j.q("UPDATE "+RangesTable+" SET last_pk = ?, state = ?, batches = batches + 1, rows_done = rows_done + ?, rewritten = rewritten + ?, left_behind = left_behind + ?, lease_ms = "+j.now()+" + ?, updated_ms = "+j.now()+" WHERE job = ? AND range_no = ? AND token = ?"),
+		last, state, n.rows, n.rewritten, n.leftBehind, j.lease, j.job, c.no, c.token)
+	if err != nil {
+		return fmt.Errorf("reencrypt: checkpointing range %d: %w", c.no, err)
+	}
+	if k, err := res.RowsAffected(); err != nil {
+		return err
+	} else if k != 1 {
+		return errLeaseLost
+	}
+	return nil
+}
+
+// release gives a range back (the run is stopping), so that another worker
+// or the next run can take it at once.
+func (j *jobTables) release(ctx context.Context, c *claimed) error {
+	_, err := j.db.ExecContext(ctx, j.q("UPDATE "+RangesTable+" SET state = CASE WHEN state = '"+stateDone+"' THEN state ELSE '"+statePending+"' END, owner = NULL, run_id = NULL, token = NULL, lease_ms = NULL, updated_ms = "+j.now()+" WHERE job = ? AND range_no = ? AND token = ?"),
+		j.job, c.no, c.token)
+	return err
+}
+
+// totals reads the state of the whole job.
+func (j *jobTables) totals(ctx context.Context) (JobTotals, error) {
+	var t JobTotals
+	var ranges, done int64
+	sum := func(expr string) string { return "COALESCE(" + j.d.bigint("SUM("+expr+")") + ", 0)" }
+	err := j.db.QueryRowContext(ctx, j.q("SELECT COUNT(*), "+sum("CASE WHEN state = '"+stateDone+"' THEN 1 ELSE 0 END")+", "+
+		sum("rows_est")+", "+sum("rows_done")+", "+sum("rewritten")+", "+sum("left_behind")+" FROM "+RangesTable+" WHERE job = ?"), j.job).
+		Scan(&ranges, &done, &t.Estimate, &t.Rows, &t.Rewritten, &t.LeftBehind)
+	if err != nil {
+		return t, fmt.Errorf("reencrypt: reading job %q: %w", j.job, err)
+	}
+	t.Ranges, t.RangesDone = int(ranges), int(done)
+	t.Complete = ranges > 0 && ranges == done
+	return t, nil
+}
+
+// finish marks the job complete.
+func (j *jobTables) finish(ctx context.Context) error {
+	_, err := j.db.ExecContext(ctx, j.q("UPDATE "+JobsTable+" SET state = ?, finished_ms = "+j.now()+" WHERE name = ? AND state <> ?"), stateDone, j.job, stateDone)
+	return err
+}

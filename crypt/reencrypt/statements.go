@@ -1,0 +1,144 @@
+package reencrypt
+
+import "strings"
+
+// layout is where a table's columns sit in the rows the job reads, and the
+// SQL it runs on the table. Column names reach SQL only quoted; values only
+// as parameters.
+type layout struct {
+	d     Dialect
+	t     *Table
+	table string // quoted
+
+	cols  []string // the columns read, unquoted: the key first
+	scope int      // position of the scope column, -1 when there is none
+	ids   []int    // positions of the identity columns, in IDs order
+	enc   []encCol
+	idx   []idxCol
+	cas   []int // positions compared by the compare-and-swap: every column but the key
+
+	byName map[string]string // field path bound into associated data → column
+
+	update    string // UPDATE ... SET enc..., idx... WHERE key = ? AND cas...
+	selectOne string // one row by key, locked for update
+}
+
+type encCol struct {
+	pos    int
+	column string
+	class  string
+	binary bool
+}
+
+type idxCol struct {
+	pos    int
+	column string
+	class  string
+}
+
+func newLayout(d Dialect, t *Table) *layout {
+	l := &layout{d: d, t: t, table: d.quoteTable(t.Name), scope: -1, byName: map[string]string{}}
+	pos := map[string]int{}
+	add := func(col string) int {
+		if i, ok := pos[col]; ok {
+			return i
+		}
+		pos[col] = len(l.cols)
+		l.cols = append(l.cols, col)
+		return len(l.cols) - 1
+	}
+	add(t.PrimaryKey)
+	if t.Scope != "" {
+		l.scope = add(t.Scope)
+	}
+	for _, id := range t.IDs {
+		l.ids = append(l.ids, add(id.Column))
+	}
+	for _, f := range t.Encrypted {
+		l.enc = append(l.enc, encCol{pos: add(f.Column), column: f.Column, class: cmpOr(f.Class, "default"), binary: f.Binary})
+		l.byName[cmpOr(f.Name, f.Column)] = f.Column
+	}
+	for _, ix := range t.Indexes {
+		l.idx = append(l.idx, idxCol{pos: add(ix.Column), column: ix.Column, class: t.indexClass(ix)})
+		l.byName[cmpOr(ix.Name, ix.Column)] = ix.Column
+	}
+	for i := 1; i < len(l.cols); i++ {
+		l.cas = append(l.cas, i)
+	}
+
+	p := &placeholders{d: d}
+	var b strings.Builder
+	b.WriteString("UPDATE " + l.table + " SET ")
+	for i, c := range l.setColumns() {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(d.quoteIdent(c) + " = " + p.next())
+	}
+	b.WriteString(" WHERE " + l.key() + " = " + p.next())
+	for _, i := range l.cas {
+		b.WriteString(" AND " + d.sameValue(d.quoteIdent(l.cols[i]), p))
+	}
+	l.update = b.String()
+
+	p = &placeholders{d: d}
+	l.selectOne = "SELECT " + l.selectList() + " FROM " + l.table + " WHERE " + l.key() + " = " + p.next() + d.forUpdate()
+	return l
+}
+
+// key is the quoted primary-key column.
+func (l *layout) key() string { return l.d.quoteIdent(l.t.PrimaryKey) }
+
+// setColumns are the columns a rewrite sets: encrypted, then blind-index.
+func (l *layout) setColumns() []string {
+	out := make([]string, 0, len(l.enc)+len(l.idx))
+	for _, c := range l.enc {
+		out = append(out, c.column)
+	}
+	for _, c := range l.idx {
+		out = append(out, c.column)
+	}
+	return out
+}
+
+func (l *layout) selectList() string {
+	q := make([]string, len(l.cols))
+	for i, c := range l.cols {
+		q[i] = l.d.quoteIdent(c)
+	}
+	return strings.Join(q, ", ")
+}
+
+// selectBatch reads the next rows of a key range: key > after (when
+// hasAfter) and key <= upTo (when hasUpTo), in key order, at most a
+// parameter's worth. Its parameters are after, upTo (those present) and
+// the limit.
+func (l *layout) selectBatch(hasAfter, hasUpTo bool) string {
+	p := &placeholders{d: l.d}
+	q := "SELECT " + l.selectList() + " FROM " + l.table
+	var conds []string
+	if hasAfter {
+		conds = append(conds, l.key()+" > "+p.next())
+	}
+	if hasUpTo {
+		conds = append(conds, l.key()+" <= "+p.next())
+	}
+	if len(conds) > 0 {
+		q += " WHERE " + strings.Join(conds, " AND ")
+	}
+	return q + " ORDER BY " + l.key() + " LIMIT " + p.next()
+}
+
+// selectBoundary finds the key that ends a range of n rows starting after
+// a key (when hasAfter). Its parameters are after (when present) and n-1.
+func (l *layout) selectBoundary(hasAfter bool) string {
+	p := &placeholders{d: l.d}
+	q := "SELECT " + l.key() + " FROM " + l.table
+	if hasAfter {
+		q += " WHERE " + l.key() + " > " + p.next()
+	}
+	return q + " ORDER BY " + l.key() + " LIMIT 1 OFFSET " + p.next()
+}
+
+// countRows counts the table's rows.
+func (l *layout) countRows() string { return "SELECT COUNT(*) FROM " + l.table }
