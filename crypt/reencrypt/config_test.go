@@ -1,0 +1,120 @@
+package reencrypt_test
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt/reencrypt"
+)
+
+func TestLoadConfig(t *testing.T) {
+	tab := contactsTable(t)
+	spec := tab.SchemaSpec()
+	if spec.Record != "contact" || spec.Scope != "tenant_id" || len(spec.IDs) != 1 || len(spec.Fields) != 4 || len(spec.Indexes) != 2 {
+		t.Errorf("SchemaSpec() = %+v, want the contacts schema", spec)
+	}
+	if f := spec.Fields[3]; f.Column != "notes" || f.Name != "Notes" || f.Class != "support" || !f.Binary {
+		t.Errorf("SchemaSpec().Fields[3] = %+v, want the binary support column notes", f)
+	}
+	if ix := spec.Indexes[0]; ix.Name != "EmailIdx" || ix.Transforms != "lower+trim" || ix.Bits != 32 || len(ix.Sources) != 1 {
+		t.Errorf("SchemaSpec().Indexes[0] = %+v", ix)
+	}
+}
+
+// TestConfigErrors checks that each mistake is refused with an error that
+// names the table and the column.
+func TestConfigErrors(t *testing.T) {
+	const head = "tables:\n  - name: contacts\n    primary_key: id\n    record: contact\n"
+	tests := []struct {
+		name, yaml string
+		want       []string // substrings of the error
+	}{
+		{"empty", "", []string{"empty configuration"}},
+		{"no tables", "tables: []\n", []string{"no tables"}},
+		{"unknown key", head + "    encrypted: [{column: email}]\n    colour: blue\n", []string{"colour"}},
+		{"misspelt column key", head + "    encrypted: [{colum: email}]\n", []string{"colum"}},
+		{"no name", "tables:\n  - primary_key: id\n    record: r\n    encrypted: [{column: email}]\n", []string{"name is empty"}},
+		{"three-part name", "tables:\n  - name: a.b.c\n    primary_key: id\n    record: r\n    encrypted: [{column: email}]\n", []string{"table a.b.c", "more than one '.'"}},
+		{"no record", "tables:\n  - name: contacts\n    primary_key: id\n    encrypted: [{column: email}]\n", []string{"table contacts", "record"}},
+		{"no primary key", "tables:\n  - name: contacts\n    record: r\n    encrypted: [{column: email}]\n", []string{"table contacts", "primary-key column: empty name"}},
+		{"bad key type", head + "    key_type: uuid\n    encrypted: [{column: email}]\n", []string{"table contacts", "column id", "key_type \"uuid\""}},
+		{"no encrypted columns", head, []string{"table contacts", "no encrypted columns"}},
+		{"encrypted twice", head + "    encrypted: [{column: email}, {column: email}]\n", []string{"table contacts", "column email", "listed twice"}},
+		{"key encrypted", head + "    encrypted: [{column: id}]\n", []string{"table contacts", "column id", "primary-key column and the encrypted column"}},
+		{"scope encrypted", head + "    scope: tenant\n    encrypted: [{column: tenant}]\n", []string{"column tenant", "scope column and the encrypted column"}},
+		{"index source missing", head + "    encrypted: [{column: email}]\n    indexes: [{column: email_idx, sources: [emial]}]\n", []string{"table contacts", "column email_idx", `source "emial"`}},
+		{"index without sources", head + "    encrypted: [{column: email}]\n    indexes: [{column: email_idx}]\n", []string{"column email_idx", "no sources"}},
+		{"index bits", head + "    encrypted: [{column: email}]\n    indexes: [{column: email_idx, sources: [email], bits: 300}]\n", []string{"column email_idx", "bits 300"}},
+		{"bad transform", head + "    encrypted: [{column: email}]\n    indexes: [{column: email_idx, sources: [email], transforms: upside-down}]\n", []string{"table contacts", "email_idx"}},
+		{"bad class", head + "    encrypted: [{column: email, class: a/b}]\n", []string{"column email", `class "a/b"`}},
+		{"control character", head + "    encrypted: [{column: \"em\\u0000ail\"}]\n", []string{"table contacts", "control character"}},
+		{"table twice", head + "    encrypted: [{column: email}]\n" + strings.TrimPrefix(head, "tables:\n") + "    encrypted: [{column: email}]\n", []string{"table contacts", "listed twice"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := reencrypt.ParseConfig([]byte(tc.yaml))
+			if err == nil {
+				t.Fatalf("ParseConfig(%q) err = nil, want an error", tc.yaml)
+			}
+			var ce *reencrypt.ConfigError
+			if !errors.As(err, &ce) {
+				t.Errorf("ParseConfig(%q) err = %v (%T), want a *ConfigError", tc.yaml, err, err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("ParseConfig(%q) err = %q, want it to contain %q", tc.yaml, err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestParseDialect(t *testing.T) {
+	for name, want := range map[string]reencrypt.Dialect{"postgres": reencrypt.Postgres, "PostgreSQL": reencrypt.Postgres,
+		"sqlite": reencrypt.SQLite, "mysql": reencrypt.MySQL, "mariadb": reencrypt.MySQL} {
+		if got, err := reencrypt.ParseDialect(name); err != nil || got != want {
+			t.Errorf("ParseDialect(%q) = %v, %v; want %v", name, got, err, want)
+		}
+	}
+	if _, err := reencrypt.ParseDialect("oracle"); err == nil {
+		t.Errorf("ParseDialect(oracle) err = nil, want an error")
+	}
+}
+
+func ExampleParseConfig() {
+	cfg, err := reencrypt.ParseConfig([]byte(`
+tables:
+  - name: crm.contacts
+    primary_key: id
+    record: contact
+    scope: tenant_id
+    ids: [{column: id, name: ID}]
+    encrypted:
+      - {column: email, name: Email, class: pii}
+      - {column: notes, name: Notes, class: support, binary: true}
+    indexes:
+      - {column: email_idx, name: EmailIdx, sources: [email], transforms: lower+trim, bits: 32}
+`))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, t := range cfg.Tables {
+		fmt.Printf("%s: %d encrypted columns, %d blind indexes\n", t.Name, len(t.Encrypted), len(t.Indexes))
+	}
+
+	_, err = reencrypt.ParseConfig([]byte(`
+tables:
+  - name: contacts
+    primary_key: id
+    record: contact
+    encrypted: [{column: email}]
+    indexes: [{column: email_idx, sources: [emial]}]
+`))
+	fmt.Println(err)
+	// Output:
+	// crm.contacts: 2 encrypted columns, 1 blind indexes
+	// reencrypt: config: table contacts: column email_idx: source "emial" is not an encrypted column of the table
+}
