@@ -59,7 +59,14 @@ func (a *app) config() (*config, error) {
 		return nil, err
 	}
 	a.cfg = c
-	a.log = newLogger(a.env.Stderr, c.LogFormat, c.LogLevel)
+	format := c.LogFormat
+	if format == "auto" {
+		format = "json"
+		if a.env.isTerminal(a.env.Stderr) {
+			format = "text"
+		}
+	}
+	a.log = newLogger(a.env.Stderr, format, c.LogLevel)
 	a.warnLocalKEKs()
 	return c, nil
 }

@@ -24,13 +24,14 @@ type config struct {
 	CacheTTL          time.Duration     // the fleet's keyring cache TTL
 	PropagationMargin time.Duration     // added to CacheTTL before a rotation promotes
 	Database          string            // the CRM database the job reads and writes
+	TablesFile        string            // the job's tables, when not in the config file
 	VaultAddress      string
 	VaultNamespace    string
 	AWSRegion         string
 	AWSEndpoint       string
 	GCPEndpoint       string
 	GCPCredentials    string // service-account key file
-	LogFormat         string // text or json
+	LogFormat         string // text, json or auto
 	LogLevel          string // debug, info, warn or error
 
 	// Job is the re-encryption job's part of the config file (its tables),
@@ -45,7 +46,7 @@ type config struct {
 // Defaults of settings that have one.
 const (
 	defaultPropagationMargin = keyring.DefaultLoadTimeout
-	defaultLogFormat         = "text"
+	defaultLogFormat         = "auto"
 	defaultLogLevel          = "info"
 )
 
@@ -126,8 +127,8 @@ func (c *config) validate(schemes []string) error {
 	if c.PropagationMargin < 0 {
 		return usagef("%s: must not be negative, got %v", c.origin("propagation_margin"), c.PropagationMargin)
 	}
-	if c.LogFormat != "text" && c.LogFormat != "json" {
-		return usagef("%s: %q is not text or json", c.origin("log_format"), c.LogFormat)
+	if c.LogFormat != "text" && c.LogFormat != "json" && c.LogFormat != "auto" {
+		return usagef("%s: %q is not text, json or auto", c.origin("log_format"), c.LogFormat)
 	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return usagef("%s: %w", c.origin("log_level"), err)

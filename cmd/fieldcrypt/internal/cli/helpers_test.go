@@ -33,12 +33,29 @@ type harness struct {
 
 // contact is the record the tests encrypt, as an application would.
 type contact struct {
-	_      struct{} `crypt:"record=contact"`
-	ID     string   `crypt:"id"`
-	Tenant string   `crypt:"scope"`
-	Email  string   `crypt:"encrypt,class=pii"`
-	Notes  string   `crypt:"encrypt,class=support"`
+	_        struct{} `crypt:"record=contact"`
+	ID       string   `crypt:"id"`
+	Tenant   string   `crypt:"scope"`
+	Email    string   `crypt:"encrypt,class=pii"`
+	EmailIdx string   `crypt:"blind=Email,transform=lower,bits=16"`
+	Notes    string   `crypt:"encrypt,class=support"`
 }
+
+// contactsTables describes the contacts table of the job tests, as the
+// contact struct encrypts it.
+const contactsTables = `tables:
+  - name: contacts
+    primary_key: id
+    key_type: text
+    record: contact
+    scope: tenant
+    ids: [{column: id, name: ID}]
+    encrypted:
+      - {column: email, name: Email, class: pii}
+      - {column: notes, name: Notes, class: support}
+    indexes:
+      - {column: email_idx, name: EmailIdx, sources: [email], transforms: lower, bits: 16}
+`
 
 const testConfig = `# fieldcrypt test configuration
 store: sqlite:{{store}}
@@ -134,7 +151,13 @@ func openKeyring(t *testing.T, path string, keks map[string]string, accept ...st
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	store, err := sqlstore.New(db, sqlstore.SQLite, nil)
+	return openKeyringDB(t, db, sqlstore.SQLite, "", keks, accept...)
+}
+
+// openKeyringDB opens a keyring over the keyset store in table of db.
+func openKeyringDB(t *testing.T, db *sql.DB, d sqlstore.Dialect, table string, keks map[string]string, accept ...string) *keyring.Keyring {
+	t.Helper()
+	store, err := sqlstore.New(db, d, &sqlstore.Options{Table: table})
 	if err != nil {
 		t.Fatal(err)
 	}

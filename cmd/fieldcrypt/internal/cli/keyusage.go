@@ -1,0 +1,100 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt"
+	"github.com/fieldcrypt/fieldcrypt/crypt/reencrypt"
+	"github.com/fieldcrypt/fieldcrypt/keyring"
+)
+
+// keyUse is how many values of one column are under a key.
+type keyUse struct {
+	Table, Column string
+	Values        int64
+}
+
+// keyUsage finds the stored values that still need key keyID of keyset id
+// in the configured tables; checked is false when no tables are
+// configured.
+//
+// For a data key it counts, with the same scan as status (key IDs only,
+// nothing decrypted), the values under the key in every column of id's
+// class. A blind-index value does not record its key, so for an index key
+// it runs verify over the tables with an index of id's class: every row
+// that is not current (an index not under the primary index key, among
+// other reasons) counts as a use.
+func (a *app) keyUsage(ctx context.Context, kr *keyring.Keyring, id keyring.KeysetID, keyID uint32) (uses []keyUse, checked bool, err error) {
+	tables, err := a.tables()
+	if err != nil || len(tables) == 0 {
+		return nil, false, err
+	}
+	jdb, err := a.openJobDB(ctx, nil)
+	if err != nil {
+		return nil, false, err
+	}
+	if id.Purpose == keyring.PurposeIndex {
+		return a.indexKeyUsage(ctx, kr, jdb, id)
+	}
+	for _, t := range jdb.tables {
+		if !slices.ContainsFunc(t.Encrypted, func(c reencrypt.EncryptedColumn) bool { return classOf(c.Class) == id.Class }) {
+			continue
+		}
+		rep, err := reencrypt.Status(ctx, jdb.db, jdb.dialect, t)
+		if err != nil {
+			return nil, false, fmt.Errorf("status of table %s: %w", t.Name, err)
+		}
+		for _, c := range rep.Columns {
+			if c.Class != id.Class {
+				continue
+			}
+			for _, k := range c.Keys {
+				if k.Scope == id.Scope && k.KeyID == keyID {
+					uses = append(uses, keyUse{Table: t.Name, Column: c.Column, Values: k.Values})
+				}
+			}
+		}
+	}
+	return uses, true, nil
+}
+
+func (a *app) indexKeyUsage(ctx context.Context, kr *keyring.Keyring, jdb *jobDB, id keyring.KeysetID) ([]keyUse, bool, error) {
+	enc := crypt.New(kr, nil)
+	var uses []keyUse
+	for _, t := range jdb.tables {
+		if !slices.ContainsFunc(t.Indexes, func(ix reencrypt.IndexColumn) bool { return indexClassOf(t, ix) == id.Class }) {
+			continue
+		}
+		sum, err := reencrypt.Verify(ctx, jdb.db, jdb.dialect, enc, t, &reencrypt.Options{Logger: a.log})
+		if err != nil {
+			return nil, false, fmt.Errorf("verifying table %s (blind-index values do not record their key, so destroy checks them with verify): %w", t.Name, err)
+		}
+		if n := sum.Rewritten + sum.Failed + sum.Skipped; n > 0 {
+			uses = append(uses, keyUse{Table: t.Name, Column: "(rows not current: blind indexes may be under the old key)", Values: n})
+		}
+	}
+	return uses, true, nil
+}
+
+func classOf(c string) string {
+	if c == "" {
+		return keyring.DefaultClass
+	}
+	return c
+}
+
+// indexClassOf is the class whose index keyset computes ix: its own, or
+// that of its first source.
+func indexClassOf(t reencrypt.Table, ix reencrypt.IndexColumn) string {
+	if ix.Class != "" {
+		return ix.Class
+	}
+	for _, f := range t.Encrypted {
+		if len(ix.Sources) > 0 && f.Column == ix.Sources[0] {
+			return classOf(f.Class)
+		}
+	}
+	return keyring.DefaultClass
+}

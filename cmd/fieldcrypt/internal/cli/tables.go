@@ -1,0 +1,90 @@
+package cli
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt/reencrypt"
+)
+
+// jobDB is the CRM database and the tables the job, verify and status work
+// on.
+type jobDB struct {
+	db      *sql.DB
+	dialect reencrypt.Dialect
+	shown   string // the database, safe to print
+	tables  []reencrypt.Table
+}
+
+// tables returns the configured tables (nil when none are configured):
+// from tables_file if set, else from the tables: key of the config file.
+func (a *app) tables() ([]reencrypt.Table, error) {
+	cfg, err := a.config()
+	if err != nil {
+		return nil, err
+	}
+	var rc *reencrypt.Config
+	switch {
+	case cfg.TablesFile != "":
+		if rc, err = reencrypt.LoadConfig(cfg.TablesFile); err != nil {
+			return nil, usagef("%s: %w", cfg.origin("tables_file"), err)
+		}
+	case cfg.Job != nil:
+		data, err := yaml.Marshal(cfg.Job)
+		if err != nil {
+			return nil, fmt.Errorf("reading the tables of %s: %w", cfg.JobFrom, err)
+		}
+		if rc, err = reencrypt.ParseConfig(data); err != nil {
+			return nil, usagef("config file %s: tables: %w", cfg.JobFrom, err)
+		}
+	default:
+		return nil, nil
+	}
+	return rc.Tables, nil
+}
+
+// openJobDB opens the CRM database (database, or the keyset store's own
+// database) and selects the tables named by only (every table when only
+// is empty).
+func (a *app) openJobDB(ctx context.Context, only []string) (*jobDB, error) {
+	tables, err := a.tables()
+	if err != nil {
+		return nil, err
+	}
+	if len(tables) == 0 {
+		return nil, usagef("no tables configured: describe them under tables: in the config file, or in a file named by --tables (FIELDCRYPT_TABLES_FILE)")
+	}
+	for _, name := range only {
+		if !slices.ContainsFunc(tables, func(t reencrypt.Table) bool { return t.Name == name }) {
+			return nil, usagef("--table %q is not a configured table", name)
+		}
+	}
+	if len(only) > 0 {
+		tables = slices.DeleteFunc(tables, func(t reencrypt.Table) bool { return !slices.Contains(only, t.Name) })
+	}
+	key, dsn := "database", a.cfg.Database
+	if dsn == "" {
+		key, dsn = "store", a.cfg.Store
+	}
+	ds, err := parseDSN(dsn)
+	if err != nil {
+		return nil, usagef("%s: %w", a.cfg.origin(key), err)
+	}
+	if ds.kind == "dir" {
+		return nil, usagef("no database configured for the tables: set database (FIELDCRYPT_DATABASE_DSN, --database); the keyset store %s is a directory", ds.shown)
+	}
+	d, err := reencrypt.ParseDialect(ds.kind)
+	if err != nil {
+		return nil, usagef("%s: %w", a.cfg.origin(key), err)
+	}
+	db, err := openDB(ctx, ds, true)
+	if err != nil {
+		return nil, fmt.Errorf("CRM database: %w", err)
+	}
+	a.onClose(db.Close)
+	return &jobDB{db: db, dialect: d, shown: ds.shown, tables: tables}, nil
+}
