@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"log/slog"
 
 	"github.com/fieldcrypt/fieldcrypt/kms"
@@ -15,14 +16,15 @@ import (
 var kekSchemes = []string{vault.Scheme, gcpkms.Scheme, awskms.Scheme, local.Scheme}
 
 // newOpener registers the four KEK backends with the configured options.
-// Credentials come from each backend's usual places (VAULT_TOKEN, the AWS
-// default chain, Application Default Credentials or gcp.credentials_file),
-// never from the config file.
+// Credentials come from each backend's usual places (VAULT_TOKEN, read
+// from env, the AWS default chain, Application Default Credentials or
+// gcp.credentials_file), never from the config file.
 func newOpener(cfg *config, env Env, log *slog.Logger) *kms.Opener {
 	o := kms.NewOpener()
 	o.Register(vault.Scheme, vault.OpenFunc(&vault.Options{
-		Address:   cfg.VaultAddress,
-		Namespace: cfg.VaultNamespace,
+		Address:   cmp.Or(cfg.VaultAddress, env.getenv("VAULT_ADDR")),
+		Token:     env.getenv("VAULT_TOKEN"),
+		Namespace: cmp.Or(cfg.VaultNamespace, env.getenv("VAULT_NAMESPACE")),
 		Logger:    log,
 	}))
 	o.Register(gcpkms.Scheme, gcpkms.OpenFunc(&gcpkms.Options{
