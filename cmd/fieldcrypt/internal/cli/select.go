@@ -105,7 +105,7 @@ type keyFlags struct {
 
 func (k *keyFlags) register(fs *pflag.FlagSet) {
 	k.selector.register(fs, false)
-	fs.Uint32Var(&k.keyID, "key-id", 0, "ID of the key, as `fieldcrypt keys list` shows it (required)")
+	fs.Uint32Var(&k.keyID, "key-id", 0, "ID of the key, as 'fieldcrypt keys list' shows it (required)")
 }
 
 // resolveKey returns the selected keyset and checks the key is in it.

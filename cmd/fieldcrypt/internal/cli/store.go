@@ -59,11 +59,13 @@ func (a *app) openStore(ctx context.Context, create bool) (keyring.Store, error)
 		}
 		return s, nil
 	}
-	db, err := openDB(ctx, ds, !create)
-	if err != nil {
-		if !create {
-			return nil, fmt.Errorf("keyset store: %w (create it with `fieldcrypt keys init`)", err)
+	if ds.kind == "sqlite" && !create {
+		if _, err := os.Stat(ds.path); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("keyset store %s: the file does not exist (create it with `fieldcrypt keys init`)", ds.shown)
 		}
+	}
+	db, err := openDB(ctx, ds, false)
+	if err != nil {
 		return nil, fmt.Errorf("keyset store: %w", err)
 	}
 	a.onClose(db.Close)

@@ -1,0 +1,35 @@
+// Package cli is the fieldcrypt command: the security team's tool for
+// creating, rotating, retiring, backing up and shredding keysets, and for
+// running the re-encryption job with its verify and status passes. Package
+// main only calls [Main]; tests drive [Run] with an [Env] of their own.
+//
+// # Commands
+//
+//	fieldcrypt keys init|list|add|promote|rotate|disable|enable|destroy|rewrap|shred|export|import
+//	fieldcrypt reencrypt|verify|status
+//	fieldcrypt version
+//
+// Each has --help with examples. The keys commands call package keyring;
+// reencrypt, verify and status call package crypt/reencrypt; destroy asks
+// status (or, for an index key, verify) whether any configured column still
+// needs the key, and refuses if so unless forced.
+//
+// # Configuration
+//
+// Settings come from a YAML file (--config, FIELDCRYPT_CONFIG), then
+// FIELDCRYPT_* environment variables, then flags, each overriding the one
+// before. The settings table in settings.go gives every setting its three
+// spellings; errors name the setting and where its value came from (file
+// and line, variable, or flag). The keyset store is a DSN: sqlite:PATH,
+// postgres://..., mysql://... (mapped to a go-sql-driver DSN) or dir:PATH
+// (keyring/filestore). All four KEK backends are registered; credentials
+// come from each backend's usual places, never from the file.
+//
+// # Output and exit codes
+//
+// Results go to stdout; warnings, countdowns, progress bars and the
+// keyring's audit events (log/slog, text on a terminal, JSON otherwise) go
+// to stderr. Exit codes: [ExitOK], [ExitFailed], [ExitPartial] (a job left
+// rows behind) and [ExitUsage]. No error, log line or output holds key
+// material, a token or a DSN's password.
+package cli
