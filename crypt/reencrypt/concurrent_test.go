@@ -140,4 +140,3 @@ func TestConcurrentWriter(t *testing.T) {
 		}
 	})
 }
-

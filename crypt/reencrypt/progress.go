@@ -54,7 +54,7 @@ func (r *runner) reportProgress(ctx context.Context, src progressSource) (stop f
 			p.Rate = float64(done-base) / secs
 		}
 		if p.Rate > 0 && p.Total > done {
-			p.ETA = time.Duration(float64(p.Total-done) / p.Rate * float64(time.Second)).Round(time.Second)
+			p.ETA = time.Duration(float64(p.Total-done) / p.Rate * float64(time.Second))
 		}
 		if r.o.Progress != nil {
 			r.o.Progress(p)

@@ -40,9 +40,9 @@ func idText(v any) (string, error) {
 }
 
 // keyValue normalises a primary-key value to the Go type the database
-// compares it as: int64 for integer keys, string for text keys (a []byte
-// parameter would make MySQL compare bytes, not by the column's
-// collation, and paging would skip rows).
+// compares it as: int64 for integer keys, string for text keys (SQLite
+// orders a []byte parameter after every text value, and paging would stop
+// after the first batch).
 func keyValue(kt KeyType, v any) (any, error) {
 	switch x := v.(type) {
 	case int64:
