@@ -28,12 +28,15 @@ func TestCompareAndSwap(t *testing.T) {
 
 		// Before each batch's write, the application rewrites the first row
 		// the job is about to rewrite, with a new name.
+		var mu sync.Mutex
 		written := map[int64]string{}
 		opts := jobOptions("cas")
 		reencrypt.BeforeWrite(opts, func(ctx context.Context, keys []any) {
 			if len(keys) == 0 {
 				return
 			}
+			mu.Lock()
+			defer mu.Unlock()
 			id := keys[0].(int64)
 			c := contactFor(id, tenants)
 			c.Name = fmt.Sprintf("Renamed %d", id)

@@ -10,5 +10,6 @@ func NoCrypto(o *Options) { o.noCrypto = true }
 
 // BeforeWrite makes a run call f between reading a batch and writing it,
 // with the keys of the rows it is about to rewrite, so that a test can
-// write to them as a concurrent application would.
+// write to them as a concurrent application would. With Concurrency > 1, f
+// is called from several goroutines at once.
 func BeforeWrite(o *Options, f func(ctx context.Context, keys []any)) { o.beforeWrite = f }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
@@ -78,9 +79,9 @@ func TestIndexKeyRotation(t *testing.T) {
 		// Run the job for three batches, then stop it.
 		stopCtx, stop := context.WithCancel(ctx)
 		opts := jobOptions("index")
-		batches := 0
+		var batches atomic.Int32
 		reencrypt.BeforeWrite(opts, func(context.Context, []any) {
-			if batches++; batches == 3 {
+			if batches.Add(1) == 3 {
 				stop()
 			}
 		})

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // The job tables, in the connection's default schema (or database). Run
@@ -85,8 +86,8 @@ type jobTables struct {
 	job    string
 	worker string
 	runID  string
-	lease  int64 // milliseconds
-	tokens int
+	lease  int64        // milliseconds
+	tokens atomic.Int64 // claims made by this run; shared by its goroutines
 }
 
 // claimed is a range this worker holds.
@@ -273,8 +274,7 @@ func boundaries(ctx context.Context, q querier, l *layout, size int) ([]string, 
 // live worker, or returns nil when there is none. On PostgreSQL and MySQL
 // concurrent claims skip each other's rows (SKIP LOCKED).
 func (j *jobTables) claim(ctx context.Context) (*claimed, error) {
-	j.tokens++
-	c := &claimed{token: j.runID + "-" + strconv.Itoa(j.tokens)}
+	c := &claimed{token: j.runID + "-" + strconv.FormatInt(j.tokens.Add(1), 10)}
 	claimable := "job = ? AND state <> '" + stateDone + "' AND (lease_ms IS NULL OR lease_ms < " + j.now() + " OR (owner = ? AND run_id <> ?))"
 	set := "state = '" + stateRunning + "', owner = ?, run_id = ?, token = ?, lease_ms = " + j.now() + " + ?, claims = claims + 1, updated_ms = " + j.now()
 	cols := "range_no, lo, hi, last_pk, claims"

@@ -3,6 +3,7 @@ package reencrypt_test
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,12 +27,11 @@ func TestLostLeaseRollsBack(t *testing.T) {
 		newKeys := rotate(t, app.Keyring(), keyring.PurposeData, tenantNames(tenants), classes...)
 
 		opts := &reencrypt.Options{Job: "fence", BatchSize: 64, RangeSize: 1000, Lease: time.Second}
-		stolen := false
+		var stolen atomic.Bool
 		reencrypt.BeforeWrite(opts, func(ctx context.Context, keys []any) {
-			if stolen {
+			if stolen.Swap(true) {
 				return
 			}
-			stolen = true
 			// Another worker claims the range (its lease, renewed from now).
 			q := "UPDATE " + reencrypt.RangesTable + " SET owner = 'thief', run_id = 'thief', token = 'thief' WHERE job = 'fence'"
 			if _, err := db.ExecContext(ctx, q); err != nil {

@@ -26,10 +26,11 @@ type Options struct {
 	// bytes.
 	Job string
 
-	// Worker names this process in the job tables; default host-pid. Names
-	// must be unique among live workers: a worker reclaims at once the
-	// ranges a previous run under its own name left leased (after a crash),
-	// instead of waiting for their leases to expire.
+	// Worker names this run in the job tables; default host-pid-random.
+	// Names must be unique among live workers: a worker given a stable name
+	// reclaims at once the ranges a previous run under that name left
+	// leased (after a crash), instead of waiting for their leases to
+	// expire.
 	Worker string
 
 	// BatchSize is the number of rows read, and written in one
@@ -86,7 +87,8 @@ type Options struct {
 	// never values), progress, and the summary. Default: discard.
 	Logger *slog.Logger
 
-	// Test hooks, set by export_test.go.
+	// Test hooks, set by export_test.go. beforeWrite is called from every
+	// worker goroutine.
 	noCrypto    bool                                  // rewrite every row with its own values
 	beforeWrite func(ctx context.Context, keys []any) // between a batch's read and its write
 }
@@ -100,7 +102,7 @@ func (o *Options) resolved(d Dialect, t *Table) Options {
 	r.Job = cmpOr(r.Job, t.Name)
 	if r.Worker == "" {
 		host, _ := os.Hostname()
-		r.Worker = cmpOr(host, "worker") + "-" + strconv.Itoa(os.Getpid())
+		r.Worker = cmpOr(host, "worker") + "-" + strconv.Itoa(os.Getpid()) + "-" + randomID()[:4]
 	}
 	if r.BatchSize <= 0 {
 		r.BatchSize = DefaultBatchSize

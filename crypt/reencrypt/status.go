@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -19,6 +20,15 @@ type Report struct {
 	Rows     int64          `json:"rows"`
 	Columns  []ColumnStatus `json:"columns"`
 	Duration time.Duration  `json:"-"`
+}
+
+// MarshalJSON adds the duration in seconds.
+func (r *Report) MarshalJSON() ([]byte, error) {
+	type plain Report
+	return json.Marshal(struct {
+		*plain
+		Seconds float64 `json:"seconds"`
+	}{(*plain)(r), r.Duration.Seconds()})
 }
 
 // ColumnStatus counts the values of one encrypted column.
