@@ -18,10 +18,10 @@ type cache struct {
 
 // entry is one cached keyset.
 type entry struct {
-	value      any       // *DataKeys or *IndexKeys
-	version    int64     // the store version it was unwrapped from
-	expires    time.Time // fresh until
-	staleUntil time.Time // may serve until, while reloads fail
+	value      any   // *DataKeys or *IndexKeys
+	version    int64 // the store version it was unwrapped from
+	expires    int64 // fresh until (keyring clock, nanoseconds)
+	staleUntil int64 // may serve until, while reloads fail
 	lastUsed   atomic.Int64
 	refreshing atomic.Bool // a background reload is in flight
 	failing    atomic.Bool // the last background reload failed
@@ -31,7 +31,15 @@ type entry struct {
 // the same error without another KMS call.
 type failure struct {
 	err   error
-	until time.Time
+	until int64 // keyring clock
+}
+
+// touch records a use of e for the eviction order. It writes at most once
+// a second, so that concurrent readers do not fight over the cache line.
+func (e *entry) touch(now int64) {
+	if now-e.lastUsed.Load() > int64(time.Second) {
+		e.lastUsed.Store(now)
+	}
 }
 
 func newCache(max int) *cache {
@@ -90,7 +98,7 @@ func (c *cache) removeScope(scope string) {
 	c.mu.Unlock()
 }
 
-func (c *cache) fail(id KeysetID, err error, until time.Time) {
+func (c *cache) fail(id KeysetID, err error, until int64) {
 	c.mu.Lock()
 	c.failures[id] = failure{err: err, until: until}
 	c.mu.Unlock()
@@ -98,11 +106,11 @@ func (c *cache) fail(id KeysetID, err error, until time.Time) {
 
 // recentFailure returns the error of a load that failed less than
 // RetryBackoff ago.
-func (c *cache) recentFailure(id KeysetID, now time.Time) error {
+func (c *cache) recentFailure(id KeysetID, now int64) error {
 	c.mu.RLock()
 	f, ok := c.failures[id]
 	c.mu.RUnlock()
-	if ok && now.Before(f.until) {
+	if ok && now < f.until {
 		return f.err
 	}
 	return nil

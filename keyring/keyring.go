@@ -100,7 +100,8 @@ type Config struct {
 // is safe for concurrent use.
 type Keyring struct {
 	cfg   Config
-	now   func() time.Time
+	now   func() time.Time // wall clock, for records and audit events
+	clock func() int64     // nanoseconds since New, for cache expiry
 	log   *slog.Logger
 	cache *cache
 	loads singleflight.Group
@@ -155,8 +156,13 @@ func New(cfg Config) (*Keyring, error) {
 	if cfg.DataKeyTemplate.GetOutputPrefixType() != tinkpb.OutputPrefixType_TINK {
 		return nil, errors.New("keyring: Config.DataKeyTemplate must use Tink's TINK output prefix, so ciphertexts carry their key ID")
 	}
+	epoch := time.Now()
+	clock := func() int64 { return int64(time.Since(epoch)) } // monotonic: one clock read
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	} else {
+		now, start := cfg.Now, cfg.Now()
+		clock = func() int64 { return int64(now().Sub(start)) }
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -164,6 +170,7 @@ func New(cfg Config) (*Keyring, error) {
 	k := &Keyring{
 		cfg:   cfg,
 		now:   cfg.Now,
+		clock: clock,
 		log:   cfg.Logger,
 		keks:  make(map[string]kms.KEK),
 		usage: make(map[usageKey]*atomic.Int64),

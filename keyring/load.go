@@ -41,19 +41,19 @@ func (k *Keyring) IndexKeys(ctx context.Context, scope, class string) (*IndexKey
 //   - Otherwise: loaded now, with concurrent loads of the same keyset
 //     collapsed into one.
 func (k *Keyring) get(ctx context.Context, id KeysetID) (any, error) {
-	now := k.now()
+	now := k.clock()
 	if e := k.cache.get(id); e != nil {
-		if now.Before(e.expires) {
+		if now < e.expires {
 			k.stats.hits.Add(1)
-			e.lastUsed.Store(now.UnixNano())
+			e.touch(now)
 			return e.value, nil
 		}
-		if now.Before(e.staleUntil) {
+		if now < e.staleUntil {
 			k.stats.hits.Add(1)
 			if e.failing.Load() {
 				k.stats.stale.Add(1)
 			}
-			e.lastUsed.Store(now.UnixNano())
+			e.touch(now)
 			k.refreshInBackground(id, e, now)
 			return e.value, nil
 		}
@@ -66,6 +66,11 @@ func (k *Keyring) get(ctx context.Context, id KeysetID) (any, error) {
 		return nil, err
 	}
 	ch := k.loads.DoChan(id.String(), func() (any, error) {
+		// A load that finished between the cache check above and this
+		// call has cached the keyset: use it rather than load again.
+		if e := k.cache.get(id); e != nil && k.clock() < e.expires {
+			return e.value, nil
+		}
 		// The load is shared: it must not die with the first caller's ctx.
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), k.cfg.LoadTimeout)
 		defer cancel()
@@ -84,7 +89,7 @@ func (k *Keyring) get(ctx context.Context, id KeysetID) (any, error) {
 
 // refreshInBackground starts one reload of an expired entry, unless one is
 // in flight or the last failed less than RetryBackoff ago.
-func (k *Keyring) refreshInBackground(id KeysetID, e *entry, now time.Time) {
+func (k *Keyring) refreshInBackground(id KeysetID, e *entry, now int64) {
 	if k.cache.recentFailure(id, now) != nil || !e.refreshing.CompareAndSwap(false, true) {
 		return
 	}
@@ -109,19 +114,19 @@ func (k *Keyring) refreshInBackground(id KeysetID, e *entry, now time.Time) {
 func (k *Keyring) loadAndCache(ctx context.Context, id KeysetID) (any, error) {
 	k.stats.loads.Add(1)
 	v, version, err := k.load(ctx, id)
-	now := k.now()
+	now := k.clock()
 	if err != nil {
 		k.stats.loadErrors.Add(1)
-		k.cache.fail(id, err, now.Add(k.cfg.RetryBackoff))
+		k.cache.fail(id, err, now+int64(k.cfg.RetryBackoff))
 		return nil, err
 	}
 	e := &entry{
 		value:      v,
 		version:    version,
-		expires:    now.Add(k.cfg.CacheTTL),
-		staleUntil: now.Add(k.cfg.CacheTTL + k.cfg.StalePeriod),
+		expires:    now + int64(k.cfg.CacheTTL),
+		staleUntil: now + int64(k.cfg.CacheTTL+k.cfg.StalePeriod),
 	}
-	e.lastUsed.Store(now.UnixNano())
+	e.lastUsed.Store(now)
 	k.cache.put(id, e)
 	return v, nil
 }
