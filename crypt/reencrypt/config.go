@@ -202,6 +202,8 @@ func (t *Table) Validate() error {
 	}
 	if t.Record == "" {
 		fail("", "record (the record type bound into associated data) is empty")
+	} else if strings.ContainsAny(t.Record, "\",`") || identProblem(t.Record) != "" {
+		fail("", "record %q may not contain quotes, commas, backquotes or control characters", t.Record)
 	}
 	switch t.KeyType {
 	case "", KeyInteger, KeyText:

@@ -3,6 +3,8 @@ package reencrypt
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
@@ -35,6 +37,7 @@ type result struct {
 type examiner struct {
 	l        *layout
 	schema   *crypt.Schema
+	probe    *indexProbe // nil when the table has no blind index
 	enc      *crypt.Encryptor
 	verify   bool // check every row completely; never rewrite
 	migrate  bool // encrypt legacy plaintext
@@ -45,6 +48,7 @@ type examiner struct {
 	primary  map[scopeClass]keyFact
 	rotating map[scopeClass]keyFact
 	stale    []bool // per encrypted column of the current row
+	rot      []bool // per blind index of the current row: its index keyset is being rotated
 }
 
 type scopeClass struct{ scope, class string }
@@ -54,11 +58,11 @@ type keyFact struct {
 	err error
 }
 
-func newExaminer(l *layout, schema *crypt.Schema, enc *crypt.Encryptor, verify, migrate bool) *examiner {
+func newExaminer(l *layout, schema *crypt.Schema, probe *indexProbe, enc *crypt.Encryptor, verify, migrate bool) *examiner {
 	return &examiner{
-		l: l, schema: schema, enc: enc, verify: verify, migrate: migrate,
+		l: l, schema: schema, probe: probe, enc: enc, verify: verify, migrate: migrate,
 		primary: map[scopeClass]keyFact{}, rotating: map[scopeClass]keyFact{},
-		stale: make([]bool, len(l.enc)),
+		stale: make([]bool, len(l.enc)), rot: make([]bool, len(l.idx)),
 	}
 }
 
@@ -161,27 +165,28 @@ func (x *examiner) examine(ctx context.Context, raw []any, t *tally) (result, er
 		return r, nil
 	}
 
-	// 2. Blind indexes carry no key ID: recompute them when the index
-	// keyset is being rotated (or when verifying).
+	// 2. Blind indexes carry no key ID: they are checked, from decrypted
+	// sources, when their index keyset is being rotated (or when
+	// verifying).
 	check := x.verify
-	if !check && scope != "" {
-		for _, c := range x.l.idx {
-			rotating, err := x.indexRotating(ctx, scope, c.class)
-			if err != nil {
-				return x.rowError(r, c.column, err)
-			}
-			if rotating {
-				check = true
-				break
-			}
+	for j, c := range x.l.idx {
+		x.rot[j] = false
+		if scope == "" {
+			continue
 		}
+		rotating, err := x.indexRotating(ctx, scope, c.class)
+		if err != nil {
+			return x.rowError(r, c.column, err)
+		}
+		x.rot[j] = rotating
+		check = check || rotating
 	}
 	if !needed && !check {
 		return r, nil // vCurrent
 	}
 
-	// 3. Decrypt, re-encrypt, and keep the old value of every column that
-	// was already current.
+	// 3. Decrypt and re-encrypt. Every column that was already current
+	// keeps its stored value.
 	row, err := x.row(raw)
 	if err != nil {
 		return r, err
@@ -191,10 +196,11 @@ func (x *examiner) examine(ctx context.Context, raw []any, t *tally) (result, er
 	} else {
 		err = x.enc.DecryptRow(ctx, x.schema, row)
 	}
-	if err == nil {
-		err = x.enc.EncryptRow(ctx, x.schema, row)
-	}
 	if err != nil {
+		return x.rowError(r, "", err)
+	}
+	plain := maps.Clone(row) // the index probe reads plaintext sources
+	if err := x.enc.EncryptRow(ctx, x.schema, row); err != nil {
 		return x.rowError(r, "", err)
 	}
 	set := make([]any, 0, len(x.l.enc)+len(x.l.idx))
@@ -206,12 +212,31 @@ func (x *examiner) examine(ctx context.Context, raw []any, t *tally) (result, er
 			set = append(set, encValue(raw[c.pos], c.binary))
 		}
 	}
-	for _, c := range x.l.idx {
-		old, _ := textOf(raw[c.pos]) // NULL and "" are both "no index value"
-		if now, _ := row[c.column].(string); now != old {
-			set, changed = append(set, now), true
-		} else {
+	for j, c := range x.l.idx {
+		stored, _ := textOf(raw[c.pos]) // NULL and "" both mean "no index value"
+		primary, _ := row[c.column].(string)
+		switch {
+		case stored == primary:
 			set = append(set, raw[c.pos])
+		case stored == "":
+			// Never computed (a migrated or legacy row): compute it.
+			set, changed = append(set, primary), true
+		case !x.verify && !x.rot[j]:
+			// One enabled index key: the stored value is under it. A
+			// difference means the configuration disagrees with the
+			// application, which only Verify reports.
+			set = append(set, raw[c.pos])
+		default:
+			vals, err := x.probe.values(ctx, x.enc, scope, plain, j)
+			if err != nil {
+				return x.rowError(r, c.column, err)
+			}
+			if len(vals) < 2 || !slices.Contains(vals[1:], stored) {
+				// Under no enabled key: damaged, or computed otherwise
+				// than the configuration says. Never overwrite it.
+				return x.fail(r, c.column, "index_mismatch"), nil
+			}
+			set, changed = append(set, primary), true // under an older key
 		}
 	}
 	if changed {

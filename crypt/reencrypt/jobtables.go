@@ -341,6 +341,24 @@ func (j *jobTables) advance(ctx context.Context, tx *sql.Tx, c *claimed, last sq
 	return nil
 }
 
+// checkpoint reads a claimed range's stored checkpoint and whether it is
+// done; errLeaseLost when another worker holds it now.
+func (j *jobTables) checkpoint(ctx context.Context, c *claimed) (last sql.NullString, done bool, err error) {
+	var state string
+	var token sql.NullString
+	err = j.db.QueryRowContext(ctx, j.q("SELECT last_pk, state, token FROM "+RangesTable+" WHERE job = ? AND range_no = ?"), j.job, c.no).
+		Scan(&last, &state, &token)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return last, false, errLeaseLost // the job was restarted
+	case err != nil:
+		return last, false, fmt.Errorf("reencrypt: reading range %d: %w", c.no, err)
+	case token.String != c.token:
+		return last, false, errLeaseLost
+	}
+	return last, state == stateDone, nil
+}
+
 // release gives a range back (the run is stopping), so that another worker
 // or the next run can take it at once.
 func (j *jobTables) release(ctx context.Context, c *claimed) error {

@@ -65,6 +65,7 @@ type runner struct {
 	enc     *crypt.Encryptor
 	l       *layout
 	schema  *crypt.Schema
+	probe   *indexProbe
 	o       Options
 	mode    Mode
 	log     *slog.Logger
@@ -104,10 +105,16 @@ func newRunner(db *sql.DB, d Dialect, enc *crypt.Encryptor, t *Table, opts *Opti
 	if err != nil {
 		return fail(err)
 	}
+	var probe *indexProbe
+	if len(t.Indexes) > 0 {
+		if probe, err = newIndexProbe(t); err != nil {
+			return fail(err)
+		}
+	}
 	if d == SQLite && mode == ModeReencrypt {
 		o.Concurrency = 1
 	}
-	r := &runner{db: db, d: d, enc: enc, l: newLayout(d, t), schema: schema, o: o, mode: mode}
+	r := &runner{db: db, d: d, enc: enc, l: newLayout(d, t), schema: schema, probe: probe, o: o, mode: mode}
 	r.log = o.Logger.With("table", t.Name, "mode", string(mode))
 	if mode == ModeReencrypt {
 		r.log = r.log.With("job", o.Job, "worker", o.Worker)
@@ -119,7 +126,7 @@ func newRunner(db *sql.DB, d Dialect, enc *crypt.Encryptor, t *Table, opts *Opti
 }
 
 func (r *runner) examiner() *examiner {
-	x := newExaminer(r.l, r.schema, r.enc, r.mode == ModeVerify, r.o.Migrate)
+	x := newExaminer(r.l, r.schema, r.probe, r.enc, r.mode == ModeVerify, r.o.Migrate)
 	x.noCrypto = r.o.noCrypto
 	return x
 }
@@ -189,7 +196,11 @@ func (r *runner) work(ctx context.Context, jt *jobTables, w int) error {
 			return err
 		}
 		if c == nil {
-			t, err := jt.totals(ctx)
+			var t JobTotals
+			err := r.retry(ctx, log, "read job", func() (err error) {
+				t, err = jt.totals(ctx)
+				return err
+			})
 			if err != nil {
 				return err
 			}
@@ -205,7 +216,7 @@ func (r *runner) work(ctx context.Context, jt *jobTables, w int) error {
 		}
 		log.Debug("range claimed", "range", c.no, "claims", c.claims, "resume_after", c.last.String)
 		if c.claims > 1 {
-			log.Info("range taken over", "range", c.no, "claims", c.claims)
+			log.Info("range resumed from its checkpoint", "range", c.no, "claims", c.claims, "resume_after", c.last.String)
 		}
 		err = r.processRange(ctx, log, x, jt, c)
 		switch {
@@ -249,8 +260,27 @@ func (r *runner) processRange(ctx context.Context, log *slog.Logger, x *examiner
 	for {
 		var last any
 		var done bool
+		retrying := false
 		err := r.retry(ctx, log, "batch", func() error {
 			t.reset()
+			if retrying {
+				// The failed attempt may have committed (a commit whose
+				// answer was lost): resume from the stored checkpoint.
+				cp, finished, err := jt.checkpoint(ctx, c)
+				if err != nil {
+					return err
+				}
+				if finished {
+					done = true
+					return nil
+				}
+				if cp.Valid {
+					if after, err = r.bound(kt, cp); err != nil {
+						return err
+					}
+				}
+			}
+			retrying = true
 			var err error
 			last, done, err = r.batch(ctx, x, jt, c, after, upTo, &t)
 			return err

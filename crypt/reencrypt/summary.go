@@ -47,8 +47,11 @@ type Summary struct {
 	Outcome Outcome `json:"outcome"`
 	Error   string  `json:"error,omitempty"`
 
-	// Scanned rows were read by this run. Each ends in exactly one of
-	// Current, Rewritten, Failed and Skipped.
+	// Scanned rows were read by this run, in batches it saw commit. Each
+	// ends in exactly one of Current, Rewritten, Failed and Skipped. (A
+	// batch whose commit answer was lost, as when the run is cancelled
+	// mid-commit, may have committed uncounted: JobTotals, read from the
+	// database, is authoritative.)
 	Scanned int64 `json:"scanned"`
 	// Current rows needed nothing: every value under its primary key, every
 	// index right, or the row was deleted by a concurrent writer.
