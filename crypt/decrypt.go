@@ -125,17 +125,19 @@ func (d *decryption) field(f *encField, rv reflect.Value) error {
 	if err != nil {
 		return fail(err)
 	}
-	switch dk.Status(keyID) {
-	case keyring.KeyUnknown:
-		return fail(ErrKeyNotFound)
-	case keyring.KeyDisabled:
-		return fail(ErrKeyDisabled)
-	case keyring.KeyDestroyed:
-		return fail(ErrKeyDestroyed)
-	}
 	pt, err := dk.AEAD.Decrypt(ct, d.aad.forField(f.path))
 	if err != nil {
-		return fail(ErrDecrypt) // opaque on purpose: Tink's error is not passed on
+		// Tink's primitive holds only enabled keys: say why the key was
+		// missing, or else fail opaquely (Tink's error is not passed on).
+		switch dk.Status(keyID) {
+		case keyring.KeyUnknown:
+			return fail(ErrKeyNotFound)
+		case keyring.KeyDisabled:
+			return fail(ErrKeyDisabled)
+		case keyring.KeyDestroyed:
+			return fail(ErrKeyDestroyed)
+		}
+		return fail(ErrDecrypt)
 	}
 	if text && overlaps(pt, d.ctBuf) {
 		// The next field reuses ctBuf: keep no plaintext in it.

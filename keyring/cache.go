@@ -8,12 +8,30 @@ import (
 
 // cache holds unwrapped keysets by ID, bounded in size. Expiry decisions
 // are the keyring's; the cache only stores, finds and evicts.
+//
+// Reads take no lock: they go through view, an immutable two-level index
+// (scope, then a short list of class and purpose) that writers replace
+// copy-on-write under mu. Writes happen once per keyset load; reads happen
+// for every field of every record.
 type cache struct {
 	max int
 
-	mu       sync.RWMutex
-	entries  map[KeysetID]*entry
+	view atomic.Pointer[map[string]*scopeSlots]
+
+	mu       sync.Mutex
+	entries  map[KeysetID]*entry  // the same entries, for writers
 	failures map[KeysetID]failure // recent load failures, for RetryBackoff
+}
+
+// scopeSlots holds the cached keysets of one scope.
+type scopeSlots struct {
+	slots atomic.Pointer[[]slot]
+}
+
+type slot struct {
+	class   string
+	purpose Purpose
+	e       *entry
 }
 
 // entry is one cached keyset.
@@ -43,14 +61,53 @@ func (e *entry) touch(now int64) {
 }
 
 func newCache(max int) *cache {
-	return &cache{max: max, entries: make(map[KeysetID]*entry), failures: make(map[KeysetID]failure)}
+	c := &cache{max: max, entries: make(map[KeysetID]*entry), failures: make(map[KeysetID]failure)}
+	c.view.Store(&map[string]*scopeSlots{})
+	return c
 }
 
 func (c *cache) get(id KeysetID) *entry {
-	c.mu.RLock()
-	e := c.entries[id]
-	c.mu.RUnlock()
-	return e
+	ss := (*c.view.Load())[id.Scope]
+	if ss == nil {
+		return nil
+	}
+	for _, s := range *ss.slots.Load() {
+		if s.class == id.Class && s.purpose == id.Purpose {
+			return s.e
+		}
+	}
+	return nil
+}
+
+// setSlot publishes e (or, when e is nil, the absence of id) in the read
+// view. c.mu must be held.
+func (c *cache) setSlot(id KeysetID, e *entry) {
+	view := *c.view.Load()
+	ss := view[id.Scope]
+	if ss == nil {
+		if e == nil {
+			return
+		}
+		next := make(map[string]*scopeSlots, len(view)+1)
+		for k, v := range view {
+			next[k] = v
+		}
+		ss = &scopeSlots{}
+		ss.slots.Store(&[]slot{})
+		next[id.Scope] = ss
+		c.view.Store(&next)
+	}
+	old := *ss.slots.Load()
+	slots := make([]slot, 0, len(old)+1)
+	for _, s := range old {
+		if s.class != id.Class || s.purpose != id.Purpose {
+			slots = append(slots, s)
+		}
+	}
+	if e != nil {
+		slots = append(slots, slot{class: id.Class, purpose: id.Purpose, e: e})
+	}
+	ss.slots.Store(&slots)
 }
 
 // put stores e under id, evicting the least recently used entry when the
@@ -69,8 +126,10 @@ func (c *cache) put(id KeysetID, e *entry) {
 			}
 		}
 		delete(c.entries, oldest)
+		c.setSlot(oldest, nil)
 	}
 	c.entries[id] = e
+	c.setSlot(id, e)
 }
 
 // remove drops the cached keyset id and any remembered load failure, after
@@ -79,12 +138,14 @@ func (c *cache) remove(id KeysetID) {
 	c.mu.Lock()
 	delete(c.entries, id)
 	delete(c.failures, id)
+	c.setSlot(id, nil)
 	c.mu.Unlock()
 }
 
 // removeScope drops every cached keyset of scope.
 func (c *cache) removeScope(scope string) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	for id := range c.entries {
 		if id.Scope == scope {
 			delete(c.entries, id)
@@ -95,7 +156,16 @@ func (c *cache) removeScope(scope string) {
 			delete(c.failures, id)
 		}
 	}
-	c.mu.Unlock()
+	view := *c.view.Load()
+	if _, ok := view[scope]; ok {
+		next := make(map[string]*scopeSlots, len(view))
+		for k, v := range view {
+			if k != scope {
+				next[k] = v
+			}
+		}
+		c.view.Store(&next)
+	}
 }
 
 func (c *cache) fail(id KeysetID, err error, until int64) {
@@ -107,9 +177,9 @@ func (c *cache) fail(id KeysetID, err error, until int64) {
 // recentFailure returns the error of a load that failed less than
 // RetryBackoff ago.
 func (c *cache) recentFailure(id KeysetID, now int64) error {
-	c.mu.RLock()
+	c.mu.Lock()
 	f, ok := c.failures[id]
-	c.mu.RUnlock()
+	c.mu.Unlock()
 	if ok && now < f.until {
 		return f.err
 	}
@@ -117,7 +187,7 @@ func (c *cache) recentFailure(id KeysetID, now int64) error {
 }
 
 func (c *cache) len() int {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	return len(c.entries)
 }

@@ -67,7 +67,7 @@ type fixture struct {
 	clock  *clock
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "kek.json")
 	if _, err := local.CreateInsecureKeyFile(path); err != nil {
@@ -83,7 +83,7 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func (f *fixture) keyring(t *testing.T, mod func(*keyring.Config)) *keyring.Keyring {
+func (f *fixture) keyring(t testing.TB, mod func(*keyring.Config)) *keyring.Keyring {
 	t.Helper()
 	cfg := keyring.Config{
 		Store: f.store, Opener: f.opener, DefaultKEK: f.uri,
