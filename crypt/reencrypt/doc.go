@@ -53,12 +53,17 @@
 // (crypt.InspectText, crypt.InspectBinary). A row is rewritten only when a
 // value is not under the current primary key of its (scope, class) data
 // keyset, when it holds legacy plaintext (with Options.Migrate), or when a
-// blind index is not the one the primary index key computes. Blind indexes
-// carry no key ID, so they are recomputed, from decrypted sources, only
-// while their index keyset has several enabled keys (an index-key
-// rotation is under way); keep the old index key enabled until the job has
-// finished. Current rows cost a read and no crypto: running the job twice
-// rewrites nothing the second time.
+// blind index was computed under an older index key. Blind indexes carry
+// no key ID, so they are checked, from decrypted sources, only while
+// their index keyset has several enabled keys (an index-key rotation is
+// under way): a stored index equal to the primary key's value is current;
+// equal to an older enabled key's value, stale; equal to none, the row
+// fails with "index_mismatch" and is left alone (the configuration
+// disagrees with the application, or the row is damaged), so a wrong
+// configuration cannot overwrite indexes. Keep the old index key enabled
+// until the job has finished. An empty index is computed. Current rows
+// cost a read and no crypto: running the job twice rewrites nothing the
+// second time.
 //
 // Rewriting. A stale row is decrypted (crypt.Encryptor.DecryptRow) and
 // re-encrypted (EncryptRow), producing exactly the values the application's

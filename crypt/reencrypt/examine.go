@@ -199,7 +199,10 @@ func (x *examiner) examine(ctx context.Context, raw []any, t *tally) (result, er
 	if err != nil {
 		return x.rowError(r, "", err)
 	}
-	plain := maps.Clone(row) // the index probe reads plaintext sources
+	var plain crypt.Row
+	if check {
+		plain = maps.Clone(row) // the index probe reads plaintext sources
+	}
 	if err := x.enc.EncryptRow(ctx, x.schema, row); err != nil {
 		return x.rowError(r, "", err)
 	}

@@ -3,7 +3,6 @@ package reencrypt_test
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -138,11 +137,4 @@ func rotate(t testing.TB, kr *keyring.Keyring, purpose keyring.Purpose, scopes [
 		}
 	}
 	return p
-}
-
-func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) != "" {
-		os.Exit(runChild())
-	}
-	os.Exit(m.Run())
 }

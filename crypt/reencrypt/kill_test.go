@@ -24,6 +24,14 @@ import (
 // childConfig in JSON.
 const childEnv = "FIELDCRYPT_REENCRYPT_CHILD"
 
+// TestMain runs the child's job instead of the tests when childEnv is set.
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) != "" {
+		os.Exit(runChild())
+	}
+	os.Exit(m.Run())
+}
+
 // killRowsEnv overrides the number of contacts of TestKillResume.
 const killRowsEnv = "FIELDCRYPT_REENCRYPT_KILL_ROWS"
 

@@ -74,8 +74,9 @@ type Summary struct {
 	Conflicts int64 `json:"conflicts"`
 
 	// Failures counts failed and skipped rows by reason: "decrypt",
-	// "malformed", "no_access", "key_not_found", "key_disabled",
-	// "key_destroyed", "missing_scope", "legacy", "conflict", ...
+	// "malformed", "index_mismatch", "no_access", "key_not_found",
+	// "key_disabled", "key_destroyed", "missing_scope", "legacy",
+	// "conflict", ...
 	Failures map[string]int64 `json:"failures,omitempty"`
 	// FailedRows names the first failed or skipped rows (at most 100).
 	FailedRows []RowFailure `json:"failed_rows,omitempty"`
