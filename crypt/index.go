@@ -152,6 +152,12 @@ func (e *Encryptor) BlindIndexValues(ctx context.Context, v any, index string) (
 	if !ok {
 		return nil, fmt.Errorf("%w: %s has no blind index %q", ErrUnknownIndex, p.typ, index)
 	}
+	return e.indexValues(ctx, p, rv, ix)
+}
+
+// indexValues computes the values of blind index ix for the record rv,
+// whose plan is p, under every enabled index key.
+func (e *Encryptor) indexValues(ctx context.Context, p *plan, rv reflect.Value, ix *indexField) ([]string, error) {
 	o, err := e.newOp(ctx, p, rv)
 	if err != nil {
 		return nil, err

@@ -1,10 +1,12 @@
 package crypt
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -107,7 +109,7 @@ func NewSchema(spec SchemaSpec) (*Schema, error) {
 		}
 	}
 	for _, id := range spec.IDs {
-		name := cmpOr(id.Name, id.Column)
+		name := cmp.Or(id.Name, id.Column)
 		if err := checkName("id name", name); err != nil {
 			return nil, err
 		}
@@ -116,7 +118,7 @@ func NewSchema(spec SchemaSpec) (*Schema, error) {
 		}
 	}
 	for _, f := range spec.Fields {
-		name := cmpOr(f.Name, f.Column)
+		name := cmp.Or(f.Name, f.Column)
 		if err := errors.Join(checkName("field name", name), checkName("class", f.Class)); err != nil {
 			return nil, err
 		}
@@ -141,7 +143,7 @@ func NewSchema(spec SchemaSpec) (*Schema, error) {
 			}
 			srcs = append(srcs, fields[i].Name)
 		}
-		name := cmpOr(ix.Name, ix.Column)
+		name := cmp.Or(ix.Name, ix.Column)
 		if err := errors.Join(checkName("index name", name), checkName("class", ix.Class), checkName("transforms", strings.ReplaceAll(ix.Transforms, "+", ""))); err != nil {
 			return nil, err
 		}
@@ -169,13 +171,6 @@ func NewSchema(spec SchemaSpec) (*Schema, error) {
 	}
 	s.plan = p
 	return s, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // renameError puts column names into plan errors about generated fields.
@@ -271,6 +266,25 @@ func (e *Encryptor) DecryptRow(ctx context.Context, s *Schema, row Row) error {
 		s.fromStruct(v, row)
 	}
 	return err
+}
+
+// RowIndexValues is BlindIndexValues for a row: the values the blind-index
+// column takes for the row's scope and (plaintext) source columns, one per
+// enabled index key, the primary key's first.
+func (e *Encryptor) RowIndexValues(ctx context.Context, s *Schema, row Row, column string) ([]string, error) {
+	i := slices.Index(s.columns, column)
+	if i < 0 {
+		return nil, fmt.Errorf("%w: schema %s has no column %q", ErrUnknownIndex, s.spec.Record, column)
+	}
+	ix, ok := s.plan.indexes["F"+strconv.Itoa(i)]
+	if !ok {
+		return nil, fmt.Errorf("%w: column %s of schema %s is not a blind index", ErrUnknownIndex, column, s.spec.Record)
+	}
+	v, err := s.toStruct(row)
+	if err != nil {
+		return nil, err
+	}
+	return e.indexValues(ctx, s.plan, v, ix)
 }
 
 // DecryptRowMigrating is DecryptMigrating for a row: columns holding legacy

@@ -2,6 +2,7 @@ package reencrypt
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -244,7 +245,7 @@ func (t *Table) Validate() error {
 	classes := map[string]string{}
 	for _, f := range t.Encrypted {
 		claim(f.Column, "encrypted", true)
-		classes[f.Column] = cmpOr(f.Class, keyring.DefaultClass)
+		classes[f.Column] = cmp.Or(f.Class, keyring.DefaultClass)
 		if f.Class != "" {
 			if err := (keyring.KeysetID{Scope: "s", Class: f.Class, Purpose: keyring.PurposeData}).Validate(); err != nil {
 				fail(f.Column, "class %q: %v", f.Class, err)
@@ -308,7 +309,7 @@ func (t *Table) SchemaSpec() crypt.SchemaSpec {
 }
 
 // keyType returns the primary key's type, with its default.
-func (t *Table) keyType() KeyType { return cmpOr(t.KeyType, KeyInteger) }
+func (t *Table) keyType() KeyType { return cmp.Or(t.KeyType, KeyInteger) }
 
 // indexClass returns the class whose index keyset computes ix.
 func (t *Table) indexClass(ix IndexColumn) string {
@@ -317,16 +318,8 @@ func (t *Table) indexClass(ix IndexColumn) string {
 	}
 	for _, f := range t.Encrypted {
 		if len(ix.Sources) > 0 && f.Column == ix.Sources[0] {
-			return cmpOr(f.Class, keyring.DefaultClass)
+			return cmp.Or(f.Class, keyring.DefaultClass)
 		}
 	}
 	return keyring.DefaultClass
-}
-
-func cmpOr[T comparable](a, b T) T {
-	var zero T
-	if a != zero {
-		return a
-	}
-	return b
 }

@@ -1,6 +1,7 @@
 package reencrypt
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"maps"
@@ -37,7 +38,6 @@ type result struct {
 type examiner struct {
 	l        *layout
 	schema   *crypt.Schema
-	probe    *indexProbe // nil when the table has no blind index
 	enc      *crypt.Encryptor
 	verify   bool // check every row completely; never rewrite
 	migrate  bool // encrypt legacy plaintext
@@ -58,9 +58,9 @@ type keyFact struct {
 	err error
 }
 
-func newExaminer(l *layout, schema *crypt.Schema, probe *indexProbe, enc *crypt.Encryptor, verify, migrate bool) *examiner {
+func newExaminer(l *layout, schema *crypt.Schema, enc *crypt.Encryptor, verify, migrate bool) *examiner {
 	return &examiner{
-		l: l, schema: schema, probe: probe, enc: enc, verify: verify, migrate: migrate,
+		l: l, schema: schema, enc: enc, verify: verify, migrate: migrate,
 		primary: map[scopeClass]keyFact{}, rotating: map[scopeClass]keyFact{},
 		stale: make([]bool, len(l.enc)), rot: make([]bool, len(l.idx)),
 	}
@@ -201,7 +201,7 @@ func (x *examiner) examine(ctx context.Context, raw []any, t *tally) (result, er
 	}
 	var plain crypt.Row
 	if check {
-		plain = maps.Clone(row) // the index probe reads plaintext sources
+		plain = maps.Clone(row) // index values under older keys come from the plaintext sources
 	}
 	if err := x.enc.EncryptRow(ctx, x.schema, row); err != nil {
 		return x.rowError(r, "", err)
@@ -230,7 +230,7 @@ func (x *examiner) examine(ctx context.Context, raw []any, t *tally) (result, er
 			// application, which only Verify reports.
 			set = append(set, raw[c.pos])
 		default:
-			vals, err := x.probe.values(ctx, x.enc, scope, plain, j)
+			vals, err := x.enc.RowIndexValues(ctx, x.schema, plain, c.column)
 			if err != nil {
 				return x.rowError(r, c.column, err)
 			}
@@ -300,9 +300,9 @@ func (x *examiner) rowError(r result, column string, err error) (result, error) 
 	var ae *crypt.AccessError
 	switch {
 	case errors.As(err, &ae) && len(ae.Fields) > 0:
-		column = cmpOr(x.l.byName[ae.Fields[0]], ae.Fields[0])
+		column = cmp.Or(x.l.byName[ae.Fields[0]], ae.Fields[0])
 	case errors.As(err, &fe):
-		column = cmpOr(x.l.byName[fe.Field], column)
+		column = cmp.Or(x.l.byName[fe.Field], column)
 	}
 	return x.fail(r, column, reason), nil
 }

@@ -1,6 +1,7 @@
 package reencrypt
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -99,10 +100,10 @@ func (o *Options) resolved(d Dialect, t *Table) Options {
 	if o != nil {
 		r = *o
 	}
-	r.Job = cmpOr(r.Job, t.Name)
+	r.Job = cmp.Or(r.Job, t.Name)
 	if r.Worker == "" {
 		host, _ := os.Hostname()
-		r.Worker = cmpOr(host, "worker") + "-" + strconv.Itoa(os.Getpid()) + "-" + randomID()[:4]
+		r.Worker = cmp.Or(host, "worker") + "-" + strconv.Itoa(os.Getpid()) + "-" + randomID()[:4]
 	}
 	if r.BatchSize <= 0 {
 		r.BatchSize = DefaultBatchSize

@@ -64,7 +64,6 @@ type runner struct {
 	enc     *crypt.Encryptor
 	l       *layout
 	schema  *crypt.Schema
-	probe   *indexProbe
 	o       Options
 	mode    Mode
 	log     *slog.Logger
@@ -104,16 +103,10 @@ func newRunner(db *sql.DB, d Dialect, enc *crypt.Encryptor, t *Table, opts *Opti
 	if err != nil {
 		return fail(err)
 	}
-	var probe *indexProbe
-	if len(t.Indexes) > 0 {
-		if probe, err = newIndexProbe(t); err != nil {
-			return fail(err)
-		}
-	}
 	if d == SQLite && mode == ModeReencrypt {
 		o.Concurrency = 1
 	}
-	r := &runner{db: db, d: d, enc: enc, l: newLayout(d, t), schema: schema, probe: probe, o: o, mode: mode}
+	r := &runner{db: db, d: d, enc: enc, l: newLayout(d, t), schema: schema, o: o, mode: mode}
 	r.log = o.Logger.With("table", t.Name, "mode", string(mode))
 	if mode == ModeReencrypt {
 		r.log = r.log.With("job", o.Job, "worker", o.Worker)
@@ -125,7 +118,7 @@ func newRunner(db *sql.DB, d Dialect, enc *crypt.Encryptor, t *Table, opts *Opti
 }
 
 func (r *runner) examiner() *examiner {
-	x := newExaminer(r.l, r.schema, r.probe, r.enc, r.mode == ModeVerify, r.o.Migrate)
+	x := newExaminer(r.l, r.schema, r.enc, r.mode == ModeVerify, r.o.Migrate)
 	x.noCrypto = r.o.noCrypto
 	return x
 }

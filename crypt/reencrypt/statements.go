@@ -1,6 +1,9 @@
 package reencrypt
 
-import "strings"
+import (
+	"cmp"
+	"strings"
+)
 
 // layout is where a table's columns sit in the rows the job reads, and the
 // SQL it runs on the table. Column names reach SQL only quoted; values only
@@ -55,12 +58,12 @@ func newLayout(d Dialect, t *Table) *layout {
 		l.ids = append(l.ids, add(id.Column))
 	}
 	for _, f := range t.Encrypted {
-		l.enc = append(l.enc, encCol{pos: add(f.Column), column: f.Column, class: cmpOr(f.Class, "default"), binary: f.Binary})
-		l.byName[cmpOr(f.Name, f.Column)] = f.Column
+		l.enc = append(l.enc, encCol{pos: add(f.Column), column: f.Column, class: cmp.Or(f.Class, "default"), binary: f.Binary})
+		l.byName[cmp.Or(f.Name, f.Column)] = f.Column
 	}
 	for _, ix := range t.Indexes {
 		l.idx = append(l.idx, idxCol{pos: add(ix.Column), column: ix.Column, class: t.indexClass(ix)})
-		l.byName[cmpOr(ix.Name, ix.Column)] = ix.Column
+		l.byName[cmp.Or(ix.Name, ix.Column)] = ix.Column
 	}
 	for i := 1; i < len(l.cols); i++ {
 		l.cas = append(l.cas, i)

@@ -188,7 +188,7 @@ func KeyUsage(ctx context.Context, db *sql.DB, d Dialect, tables []Table, id key
 	}
 	var n int64
 	for _, t := range tables {
-		uses := slices.ContainsFunc(t.Encrypted, func(c EncryptedColumn) bool { return cmpOr(c.Class, keyring.DefaultClass) == id.Class })
+		uses := slices.ContainsFunc(t.Encrypted, func(c EncryptedColumn) bool { return cmp.Or(c.Class, keyring.DefaultClass) == id.Class })
 		if !uses {
 			continue
 		}
