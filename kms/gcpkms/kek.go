@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 	"io"
 	"strings"
 
@@ -102,30 +103,17 @@ func (k *kek) EncryptWithContext(ctx context.Context, plaintext, associatedData 
 		req.AdditionalAuthenticatedData = associatedData
 		req.AdditionalAuthenticatedDataCrc32C = crc32c(associatedData)
 	}
-	var last *IntegrityError
-	for range k.attempts {
-		if err := ctx.Err(); err != nil {
-			return nil, k.contextError(opEncrypt, err)
-		}
+	return withIntegrityRetries(ctx, k, opEncrypt, func() ([]byte, *IntegrityError, error) {
 		resp, err := k.client.Encrypt(ctx, req, k.callOpts...)
 		if err != nil {
-			if field, ok := rejectedChecksum(err); ok {
-				if !checksumMatches(req.Plaintext, req.PlaintextCrc32C) ||
-					(req.AdditionalAuthenticatedDataCrc32C != nil && !checksumMatches(req.AdditionalAuthenticatedData, req.AdditionalAuthenticatedDataCrc32C)) {
-					return nil, k.localChecksumError(opEncrypt, err)
-				}
-				last = &IntegrityError{Op: opEncrypt, Check: field, Err: err,
-					Detail: "the service found the request corrupted on its way"}
-				continue
-			}
-			return nil, k.fail(opEncrypt, codeOf(ctx, opEncrypt, err), err)
+			ierr, err := k.callError(ctx, opEncrypt, err, req.Plaintext, req.PlaintextCrc32C, req.AdditionalAuthenticatedData, req.AdditionalAuthenticatedDataCrc32C)
+			return nil, ierr, err
 		}
-		if last = k.checkEncryptResponse(req, resp); last != nil {
-			continue
+		if ierr := k.checkEncryptResponse(req, resp); ierr != nil {
+			return nil, ierr, nil
 		}
-		return resp.GetCiphertext(), nil
-	}
-	return nil, k.integrityFailure(last)
+		return resp.GetCiphertext(), nil, nil
+	})
 }
 
 // checkEncryptResponse applies Google's checks to an Encrypt response: the
@@ -173,32 +161,55 @@ func (k *kek) DecryptWithContext(ctx context.Context, ciphertext, associatedData
 		req.AdditionalAuthenticatedData = associatedData
 		req.AdditionalAuthenticatedDataCrc32C = crc32c(associatedData)
 	}
+	return withIntegrityRetries(ctx, k, opDecrypt, func() ([]byte, *IntegrityError, error) {
+		resp, err := k.client.Decrypt(ctx, req, k.callOpts...)
+		if err != nil {
+			ierr, err := k.callError(ctx, opDecrypt, err, req.Ciphertext, req.CiphertextCrc32C, req.AdditionalAuthenticatedData, req.AdditionalAuthenticatedDataCrc32C)
+			return nil, ierr, err
+		}
+		if !checksumMatches(resp.GetPlaintext(), resp.GetPlaintextCrc32C()) {
+			return nil, &IntegrityError{Op: opDecrypt, Check: "plaintext_crc32c",
+				Detail: "the returned plaintext does not match its checksum"}, nil
+		}
+		return resp.GetPlaintext(), nil, nil
+	})
+}
+
+// withIntegrityRetries makes up to k.attempts calls of attempt, retrying only
+// when one fails an integrity check (its *IntegrityError result): data
+// corrupted on its way to or from the service. Any other error ends it.
+func withIntegrityRetries(ctx context.Context, k *kek, op string, attempt func() ([]byte, *IntegrityError, error)) ([]byte, error) {
 	var last *IntegrityError
 	for range k.attempts {
 		if err := ctx.Err(); err != nil {
-			return nil, k.contextError(opDecrypt, err)
+			return nil, k.contextError(op, err)
 		}
-		resp, err := k.client.Decrypt(ctx, req, k.callOpts...)
-		if err != nil {
-			if field, ok := rejectedChecksum(err); ok {
-				if !checksumMatches(req.Ciphertext, req.CiphertextCrc32C) ||
-					(req.AdditionalAuthenticatedDataCrc32C != nil && !checksumMatches(req.AdditionalAuthenticatedData, req.AdditionalAuthenticatedDataCrc32C)) {
-					return nil, k.localChecksumError(opDecrypt, err)
-				}
-				last = &IntegrityError{Op: opDecrypt, Check: field, Err: err,
-					Detail: "the service found the request corrupted on its way"}
-				continue
-			}
-			return nil, k.fail(opDecrypt, codeOf(ctx, opDecrypt, err), err)
-		}
-		if !checksumMatches(resp.GetPlaintext(), resp.GetPlaintextCrc32C()) {
-			last = &IntegrityError{Op: opDecrypt, Check: "plaintext_crc32c",
-				Detail: "the returned plaintext does not match its checksum"}
+		out, ierr, err := attempt()
+		switch {
+		case err != nil:
+			return nil, err
+		case ierr != nil:
+			last = ierr
 			continue
 		}
-		return resp.GetPlaintext(), nil
+		return out, nil
 	}
 	return nil, k.integrityFailure(last)
+}
+
+// callError classifies a failed call. When the service rejected a request
+// checksum, the result is an *IntegrityError worth retrying if this
+// process's own checksums of the data it sent are right, and a permanent
+// local fault if they are not; any other failure is a *kms.Error.
+func (k *kek) callError(ctx context.Context, op string, err error, data []byte, dataCRC *wrapperspb.Int64Value, aad []byte, aadCRC *wrapperspb.Int64Value) (*IntegrityError, error) {
+	field, ok := rejectedChecksum(err)
+	switch {
+	case !ok:
+		return nil, k.fail(op, codeOf(ctx, op, err), err)
+	case !checksumMatches(data, dataCRC) || (aadCRC != nil && !checksumMatches(aad, aadCRC)):
+		return nil, k.localChecksumError(op, err)
+	}
+	return &IntegrityError{Op: op, Check: field, Err: err, Detail: "the service found the request corrupted on its way"}, nil
 }
 
 func (k *kek) fail(op string, code kms.Code, err error) error {
