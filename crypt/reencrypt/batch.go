@@ -197,8 +197,9 @@ func (r *runner) count(res *result, t *tally) {
 
 // merge adds a committed batch's tally to the run's and logs its failed
 // rows (the first hundred).
-func (r *runner) merge(log *slog.Logger, t *tally) {
+func (r *runner) merge(ctx context.Context, log *slog.Logger, t *tally) {
 	r.total.add(t)
+	r.metrics.batch(ctx, t)
 	r.total.mu.Lock()
 	defer r.total.mu.Unlock()
 	for _, f := range t.rows {

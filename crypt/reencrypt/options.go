@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"go.opentelemetry.io/otel/metric"
 	"log/slog"
 	"os"
 	"strconv"
@@ -78,6 +79,13 @@ type Options struct {
 	// Progress, when set, is called about every ProgressInterval and once
 	// at the end, from one goroutine.
 	Progress func(Progress)
+
+	// MeterProvider receives the fieldcrypt.reencrypt.rows counter: the
+	// rows of every committed batch, by outcome (current, rewritten,
+	// failed, skipped, conflict), with the table, mode and job as
+	// attributes. Default: the global OpenTelemetry provider, a no-op
+	// until one is installed.
+	MeterProvider metric.MeterProvider
 
 	// ProgressInterval is how often progress is reported (and logged).
 	// Default 1s.

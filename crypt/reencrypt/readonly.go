@@ -93,7 +93,7 @@ func (r *runner) walk(ctx context.Context, x *examiner, sp span) error {
 		for i := range results {
 			r.count(&results[i], &t)
 		}
-		r.merge(log, &t)
+		r.merge(ctx, log, &t)
 		if done || len(results) == 0 {
 			return nil
 		}

@@ -68,6 +68,7 @@ type runner struct {
 	mode    Mode
 	log     *slog.Logger
 	limiter *rate.Limiter // nil: unlimited
+	metrics jobMetrics
 	total   tally
 	logged  int // failed rows logged, under total.mu
 	wake    broadcast
@@ -108,6 +109,7 @@ func newRunner(db *sql.DB, d Dialect, enc *crypt.Encryptor, t *Table, opts *Opti
 	}
 	r := &runner{db: db, d: d, enc: enc, l: newLayout(d, t), schema: schema, o: o, mode: mode}
 	r.log = o.Logger.With("table", t.Name, "mode", string(mode))
+	r.metrics = newJobMetrics(o.MeterProvider, r)
 	if mode == ModeReencrypt {
 		r.log = r.log.With("job", o.Job, "worker", o.Worker)
 	}

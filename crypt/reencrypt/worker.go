@@ -167,7 +167,7 @@ func (r *runner) processRange(ctx context.Context, log *slog.Logger, x *examiner
 		if err != nil {
 			return err
 		}
-		r.merge(log, &t)
+		r.merge(ctx, log, &t)
 		if done {
 			return nil
 		}
