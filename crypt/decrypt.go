@@ -86,11 +86,11 @@ func (d *decryption) group(g *group, rv reflect.Value) error {
 }
 
 func (d *decryption) field(f *encField, rv reflect.Value) error {
-	fv, ok := fieldAt(rv, f.index)
+	fv, ok := f.locate(rv)
 	if !ok {
 		return nil
 	}
-	s, b, present := fieldValue(fv, f.kind)
+	s, b, present := fv.get(f.kind)
 	if !present {
 		return nil
 	}

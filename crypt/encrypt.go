@@ -39,7 +39,7 @@ func (o *op) encryptGroup(g *group, rv reflect.Value) error {
 	// Indexes first: they read the plaintext of their sources.
 	for i := range g.indexes {
 		ix := &g.indexes[i]
-		dst, ok := fieldAt(rv, ix.index)
+		dst, ok := ix.locate(rv)
 		if !ok {
 			continue
 		}
@@ -84,11 +84,11 @@ func (o *op) eachElement(sf *sliceField, rv reflect.Value, fn func(*group, refle
 }
 
 func (o *op) encryptField(f *encField, rv reflect.Value) error {
-	fv, ok := fieldAt(rv, f.index)
+	fv, ok := f.locate(rv)
 	if !ok {
 		return nil
 	}
-	s, b, present := fieldValue(fv, f.kind)
+	s, b, present := fv.get(f.kind)
 	if !present {
 		return nil
 	}

@@ -82,23 +82,29 @@ func (p *plan) scopeOf(rv reflect.Value) (string, error) {
 	if p.scope == nil {
 		return keyring.DefaultScope, nil
 	}
-	f, ok := fieldAt(rv, p.scope)
-	if !ok || f.String() == "" {
+	f, ok := p.scope.locate(rv)
+	if !ok {
 		return "", ErrMissingScope
 	}
-	return f.String(), nil
+	s, _, present := f.get(kindString)
+	if !present {
+		return "", ErrMissingScope
+	}
+	return s, nil
 }
 
 // idsOf returns the record's identity fields in canonical text form:
 // strings as they are, integers in decimal.
 func (p *plan) idsOf(rv reflect.Value, buf []idValue) []idValue {
-	for _, id := range p.ids {
-		f, ok := fieldAt(rv, id.index)
+	for i := range p.ids {
+		id := &p.ids[i]
 		var s string
-		if ok {
+		if id.text {
+			if f, ok := id.locate(rv); ok {
+				s, _, _ = f.get(kindString)
+			}
+		} else if f, ok := fieldAt(rv, id.index); ok {
 			switch f.Kind() {
-			case reflect.String:
-				s = f.String()
 			case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 				s = strconv.FormatInt(f.Int(), 10)
 			default:

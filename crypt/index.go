@@ -78,12 +78,12 @@ func (e *Encryptor) indexersFor(ik *keyring.IndexKeys, record string, ix *indexF
 // false when every source is empty, nil or absent: such a record gets an
 // empty index value, which no query matches.
 func (o *op) sourceValues(ix *indexField, rv reflect.Value, buf []string) (vals []string, present bool, err error) {
-	for k, si := range ix.sources {
+	for k := range ix.sources {
 		var s string
-		if fv, ok := fieldAt(rv, si); ok {
+		if fv, ok := ix.sources[k].locate(rv); ok {
 			var b []byte
 			var has bool
-			s, b, has = fieldValue(fv, ix.srcKinds[k])
+			s, b, has = fv.get(ix.srcKinds[k])
 			if has {
 				present = true
 				if ix.srcKinds[k].isText() {

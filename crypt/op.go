@@ -33,26 +33,13 @@ type classKeys[K any] struct {
 
 // assignment is one field value to set when the record is done.
 type assignment struct {
-	field reflect.Value
+	field fieldRef
 	kind  fieldKind
 	s     string
 	b     []byte
 }
 
-func (a *assignment) apply() {
-	switch a.kind {
-	case kindString:
-		a.field.SetString(a.s)
-	case kindBytes:
-		a.field.SetBytes(a.b)
-	case kindStringPtr:
-		s := a.s
-		a.field.Set(reflect.ValueOf(&s))
-	case kindBytesPtr:
-		b := a.b
-		a.field.Set(reflect.ValueOf(&b))
-	}
-}
+func (a *assignment) apply() { a.field.set(a.kind, a.s, a.b) }
 
 // maxPooledBuffer bounds the decoding buffer a pooled op keeps, so that one
 // huge value does not pin its memory.

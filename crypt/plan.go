@@ -16,8 +16,8 @@ import (
 // encoding/json caches its field lists.
 type plan struct {
 	typ     reflect.Type
-	record  string // record type bound into associated data
-	scope   []int  // index path of the scope field; nil: keyring.DefaultScope
+	record  string    // record type bound into associated data
+	scope   *fieldLoc // the scope field; nil: keyring.DefaultScope
 	ids     []idField
 	root    group
 	indexes map[string]*indexField // blind indexes outside slices, by Go field path and by name
@@ -41,23 +41,24 @@ const (
 )
 
 type encField struct {
-	index []int // from the group's struct, through structs and pointers to structs
-	path  string
-	class string
-	kind  fieldKind
+	fieldLoc // from the group's struct, through structs and pointers to structs
+	path     string
+	class    string
+	kind     fieldKind
 }
 
 type idField struct {
-	index []int
-	name  string
+	fieldLoc
+	name string
+	text bool // a string field; otherwise an integer
 }
 
 type indexField struct {
-	index      []int // the destination string field
+	fieldLoc   // the destination string field
 	path       string
 	name       string // bound into the index's subkey
 	class      string
-	sources    [][]int
+	sources    []fieldLoc
 	srcKinds   []fieldKind
 	transforms []blind.Transform
 	bits       int
@@ -121,6 +122,13 @@ func buildPlan(t reflect.Type, record string) (*plan, error) {
 	g, err := b.group(t, nil, "", false)
 	if err != nil {
 		return nil, err
+	}
+	locateGroup(g, t)
+	if b.p.scope != nil {
+		*b.p.scope = newFieldLoc(t, b.p.scope.index)
+	}
+	for i := range b.p.ids {
+		b.p.ids[i].fieldLoc = newFieldLoc(t, b.p.ids[i].index)
 	}
 	b.p.root = *g
 	if record != "" {
@@ -213,7 +221,7 @@ func (b *planner) group(t reflect.Type, index []int, path string, inSlice bool) 
 			if b.p.scope != nil {
 				return fail("second scope field; a record has one scope")
 			}
-			b.p.scope = fi
+			b.p.scope = &fieldLoc{index: fi}
 		case tagID:
 			if inSlice {
 				return fail("id field inside a slice element")
@@ -221,7 +229,7 @@ func (b *planner) group(t reflect.Type, index []int, path string, inSlice bool) 
 			if !isIDKind(f.Type.Kind()) {
 				return fail("id field must be a string or an integer, not %v", f.Type)
 			}
-			b.p.ids = append(b.p.ids, idField{index: fi, name: name})
+			b.p.ids = append(b.p.ids, idField{fieldLoc: fieldLoc{index: fi}, name: name, text: f.Type.Kind() == reflect.String})
 		case tagEncrypt:
 			kind, ok := encKind(f.Type)
 			if !ok {
@@ -231,7 +239,7 @@ func (b *planner) group(t reflect.Type, index []int, path string, inSlice bool) 
 			if class == "" {
 				class = keyring.DefaultClass
 			}
-			g.fields = append(g.fields, encField{index: fi, path: fpath, class: class, kind: kind})
+			g.fields = append(g.fields, encField{fieldLoc: fieldLoc{index: fi}, path: fpath, class: class, kind: kind})
 		case tagBlind:
 			if f.Type.Kind() != reflect.String {
 				return fail("blind index field must be a string (it holds hex), not %v", f.Type)
@@ -366,7 +374,7 @@ func (b *planner) blindIndex(g *group, t reflect.Type, f reflect.StructField, tg
 		name = tg.name
 	}
 	ix := indexField{
-		index:      append(slices.Clone(index), f.Index...),
+		fieldLoc:   fieldLoc{index: append(slices.Clone(index), f.Index...)},
 		path:       path + f.Name,
 		name:       name,
 		class:      tg.class,
@@ -396,7 +404,7 @@ func (b *planner) blindIndex(g *group, t reflect.Type, f reflect.StructField, tg
 				srcClass = ef.class
 			}
 		}
-		ix.sources = append(ix.sources, si)
+		ix.sources = append(ix.sources, fieldLoc{index: si})
 		ix.srcKinds = append(ix.srcKinds, kind)
 	}
 	if ix.class == "" {
@@ -407,4 +415,33 @@ func (b *planner) blindIndex(g *group, t reflect.Type, f reflect.StructField, tg
 	}
 	g.indexes = append(g.indexes, ix)
 	return nil
+}
+
+// locateGroup computes where g's fields sit within its struct type root,
+// and its slices' element groups within theirs.
+func locateGroup(g *group, root reflect.Type) {
+	for i := range g.fields {
+		g.fields[i].fieldLoc = newFieldLoc(root, g.fields[i].index)
+	}
+	for i := range g.indexes {
+		ix := &g.indexes[i]
+		ix.fieldLoc = newFieldLoc(root, ix.index)
+		for k := range ix.sources {
+			ix.sources[k] = newFieldLoc(root, ix.sources[k].index)
+		}
+	}
+	for i := range g.slices {
+		t := root
+		for _, x := range g.slices[i].index {
+			if t.Kind() == reflect.Pointer {
+				t = t.Elem()
+			}
+			t = t.Field(x).Type
+		}
+		t = t.Elem() // the slice's element type
+		if t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		locateGroup(g.slices[i].elem, t)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -114,6 +115,7 @@ type Keyring struct {
 
 	stats   counters
 	metrics metric.Registration
+	coarse  *coarseClock // nil when Config.Now is set
 }
 
 type usageKey struct {
@@ -156,10 +158,12 @@ func New(cfg Config) (*Keyring, error) {
 	if cfg.DataKeyTemplate.GetOutputPrefixType() != tinkpb.OutputPrefixType_TINK {
 		return nil, errors.New("keyring: Config.DataKeyTemplate must use Tink's TINK output prefix, so ciphertexts carry their key ID")
 	}
-	epoch := time.Now()
-	clock := func() int64 { return int64(time.Since(epoch)) } // monotonic: one clock read
+	var coarse *coarseClock
+	var clock func() int64
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+		coarse = startCoarseClock(time.Now())
+		clock = coarse.read
 	} else {
 		now, start := cfg.Now, cfg.Now()
 		clock = func() int64 { return int64(now().Sub(start)) }
@@ -168,14 +172,20 @@ func New(cfg Config) (*Keyring, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	k := &Keyring{
-		cfg:   cfg,
-		now:   cfg.Now,
-		clock: clock,
-		log:   cfg.Logger,
-		keks:  make(map[string]kms.KEK),
-		usage: make(map[usageKey]*atomic.Int64),
+		cfg:    cfg,
+		now:    cfg.Now,
+		clock:  clock,
+		coarse: coarse,
+		log:    cfg.Logger,
+		keks:   make(map[string]kms.KEK),
+		usage:  make(map[usageKey]*atomic.Int64),
 	}
 	k.cache = newCache(cfg.MaxKeysets)
+	if coarse != nil {
+		// The clock's goroutine holds only the clock, so an abandoned
+		// keyring is still collected, and its clock stopped then.
+		runtime.AddCleanup(k, (*coarseClock).halt, coarse)
+	}
 	reg, err := k.registerMetrics(cfg.MeterProvider)
 	if err != nil {
 		return nil, fmt.Errorf("keyring: register metrics: %w", err)

@@ -48,9 +48,13 @@ func (k *Keyring) registerMetrics(mp metric.MeterProvider) (metric.Registration,
 	}, observables...)
 }
 
-// Close stops reporting the keyring's metrics. The keyring keeps working;
-// call Close when a keyring is dropped while the program goes on.
+// Close stops reporting the keyring's metrics and stops the goroutine of
+// its cache clock. Call it when a keyring is dropped while the program goes
+// on; a keyring that is used after Close keeps working.
 func (k *Keyring) Close() error {
+	if k.coarse != nil {
+		k.coarse.halt()
+	}
 	if k.metrics == nil {
 		return nil
 	}
