@@ -117,7 +117,7 @@ func (d *decryption) field(f *encField, rv reflect.Value) error {
 		return fail(err)
 	}
 	keyID = binary.BigEndian.Uint32(ct[1:5])
-	dk, err := d.dataKeys(f.class)
+	dk, err := d.dataKeys(f.classIdx)
 	if errors.Is(err, ErrNoAccess) {
 		d.noAccess(f, err)
 		return nil

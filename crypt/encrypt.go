@@ -99,7 +99,7 @@ func (o *op) encryptField(f *encField, rv reflect.Value) error {
 	if text && isTextValue(s) || !text && isBinaryValue(b) {
 		return fail(ErrAlreadyEncrypted)
 	}
-	dk, err := o.dataKeys(f.class)
+	dk, err := o.dataKeys(f.classIdx)
 	if err != nil {
 		return fail(err)
 	}

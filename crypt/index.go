@@ -117,7 +117,7 @@ func (o *op) indexValue(ix *indexField, rv reflect.Value) (string, error) {
 	if !present {
 		return "", nil
 	}
-	ik, err := o.indexKeys(ix.class)
+	ik, err := o.indexKeys(ix.classIdx)
 	if err != nil {
 		return fail(err)
 	}
@@ -173,7 +173,7 @@ func (e *Encryptor) indexValues(ctx context.Context, p *plan, rv reflect.Value, 
 	if !present {
 		return nil, nil
 	}
-	ik, err := o.indexKeys(ix.class)
+	ik, err := o.indexKeys(ix.classIdx)
 	if err != nil {
 		return fail(err)
 	}

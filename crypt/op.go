@@ -3,6 +3,7 @@ package crypt
 import (
 	"context"
 	"reflect"
+	"slices"
 	"sync"
 
 	"github.com/fieldcrypt/fieldcrypt/keyring"
@@ -25,10 +26,11 @@ type op struct {
 	ctBuf   []byte // Decrypt's base64 decoding buffer, reused field after field
 }
 
+// classKeys is one keyset looked up for the call, by class position.
 type classKeys[K any] struct {
-	class string
-	keys  K
-	err   error
+	done bool
+	keys K
+	err  error
 }
 
 // assignment is one field value to set when the record is done.
@@ -54,6 +56,8 @@ func (e *Encryptor) newOp(ctx context.Context, p *plan, rv reflect.Value) (*op, 
 	}
 	o := opPool.Get().(*op)
 	o.e, o.ctx, o.p, o.scope = e, ctx, p, scope
+	o.data = slices.Grow(o.data[:0], len(p.dataClasses))[:len(p.dataClasses)]
+	o.index = slices.Grow(o.index[:0], len(p.indexClasses))[:len(p.indexClasses)]
 	o.ids = p.idsOf(rv, o.ids[:0])
 	o.aad.reset(scope, p.record, o.ids)
 	return o, nil
@@ -78,29 +82,26 @@ func (o *op) apply() {
 	}
 }
 
-// dataKeys returns the data keyset of class for this record's scope, looked
-// up once per call.
-func (o *op) dataKeys(class string) (*keyring.DataKeys, error) {
-	for _, c := range o.data {
-		if c.class == class {
-			return c.keys, c.err
-		}
+// dataKeys returns the data keyset of the i-th class of the plan
+// (plan.dataClasses) for this record's scope, looked up once per call.
+func (o *op) dataKeys(i int) (*keyring.DataKeys, error) {
+	c := &o.data[i]
+	if !c.done {
+		c.keys, c.err = o.e.keys.DataKeys(o.ctx, o.scope, o.p.dataClasses[i])
+		c.done = true
 	}
-	k, err := o.e.keys.DataKeys(o.ctx, o.scope, class)
-	o.data = append(o.data, classKeys[*keyring.DataKeys]{class, k, err})
-	return k, err
+	return c.keys, c.err
 }
 
-// indexKeys returns the index keyset of class for this record's scope.
-func (o *op) indexKeys(class string) (*keyring.IndexKeys, error) {
-	for _, c := range o.index {
-		if c.class == class {
-			return c.keys, c.err
-		}
+// indexKeys returns the index keyset of the i-th class of the plan
+// (plan.indexClasses) for this record's scope.
+func (o *op) indexKeys(i int) (*keyring.IndexKeys, error) {
+	c := &o.index[i]
+	if !c.done {
+		c.keys, c.err = o.e.keys.IndexKeys(o.ctx, o.scope, o.p.indexClasses[i])
+		c.done = true
 	}
-	k, err := o.e.keys.IndexKeys(o.ctx, o.scope, class)
-	o.index = append(o.index, classKeys[*keyring.IndexKeys]{class, k, err})
-	return k, err
+	return c.keys, c.err
 }
 
 // fieldValue reads an encrypted or source field: its text or bytes and

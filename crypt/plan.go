@@ -15,12 +15,16 @@ import (
 // blind indexes it computes. Plans are computed once per type and cached, as
 // encoding/json caches its field lists.
 type plan struct {
-	typ     reflect.Type
-	record  string    // record type bound into associated data
-	scope   *fieldLoc // the scope field; nil: keyring.DefaultScope
-	ids     []idField
-	root    group
-	indexes map[string]*indexField // blind indexes outside slices, by Go field path and by name
+	typ    reflect.Type
+	record string    // record type bound into associated data
+	scope  *fieldLoc // the scope field; nil: keyring.DefaultScope
+	ids    []idField
+	root   group
+
+	// The classes whose data and index keysets the type uses; fields refer
+	// to them by position, so a call looks each keyset up once.
+	dataClasses, indexClasses []string
+	indexes                   map[string]*indexField // blind indexes outside slices, by Go field path and by name
 }
 
 // group is the fields reachable from one struct value without crossing a
@@ -44,6 +48,7 @@ type encField struct {
 	fieldLoc // from the group's struct, through structs and pointers to structs
 	path     string
 	class    string
+	classIdx int // position of class in plan.dataClasses
 	kind     fieldKind
 }
 
@@ -58,6 +63,7 @@ type indexField struct {
 	path       string
 	name       string // bound into the index's subkey
 	class      string
+	classIdx   int // position of class in plan.indexClasses
 	sources    []fieldLoc
 	srcKinds   []fieldKind
 	transforms []blind.Transform
@@ -124,6 +130,7 @@ func buildPlan(t reflect.Type, record string) (*plan, error) {
 		return nil, err
 	}
 	locateGroup(g, t)
+	b.p.numberClasses(g)
 	if b.p.scope != nil {
 		*b.p.scope = newFieldLoc(t, b.p.scope.index)
 	}
@@ -443,5 +450,26 @@ func locateGroup(g *group, root reflect.Type) {
 			t = t.Elem()
 		}
 		locateGroup(g.slices[i].elem, t)
+	}
+}
+
+// numberClasses lists the classes g and its slices use and gives each field
+// and index the position of its class.
+func (p *plan) numberClasses(g *group) {
+	number := func(list *[]string, class string) int {
+		if i := slices.Index(*list, class); i >= 0 {
+			return i
+		}
+		*list = append(*list, class)
+		return len(*list) - 1
+	}
+	for i := range g.fields {
+		g.fields[i].classIdx = number(&p.dataClasses, g.fields[i].class)
+	}
+	for i := range g.indexes {
+		g.indexes[i].classIdx = number(&p.indexClasses, g.indexes[i].class)
+	}
+	for i := range g.slices {
+		p.numberClasses(g.slices[i].elem)
 	}
 }
