@@ -37,7 +37,7 @@ func (e *Encryptor) DecryptMigrating(ctx context.Context, v any) (legacy []strin
 }
 
 func (e *Encryptor) decrypt(ctx context.Context, v any, migrating bool) ([]string, error) {
-	p, rv, err := record(v)
+	p, rv, err := e.record(v)
 	if err != nil {
 		return nil, err
 	}

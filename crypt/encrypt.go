@@ -13,7 +13,7 @@ import (
 // are never encrypted twice); nil pointers, nil slices and empty values are
 // left as they are.
 func (e *Encryptor) Encrypt(ctx context.Context, v any) error {
-	p, rv, err := record(v)
+	p, rv, err := e.record(v)
 	if err == nil {
 		err = e.encryptValue(ctx, p, rv)
 	}

@@ -3,6 +3,7 @@ package crypt
 import (
 	"reflect"
 	"strconv"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel/metric"
 
@@ -29,6 +30,7 @@ type Encryptor struct {
 	keys     *keyring.Keyring
 	slow     blind.SlowParams
 	failures metric.Int64Counter
+	last     atomic.Pointer[plan] // the plan of the last record type seen
 }
 
 // New returns an Encryptor that takes its keys from kr. opts may be nil.
@@ -49,16 +51,22 @@ func New(kr *keyring.Keyring, opts *Options) *Encryptor {
 func (e *Encryptor) Keyring() *keyring.Keyring { return e.keys }
 
 // record resolves v (a non-nil pointer to a struct) to its plan and value.
-func record(v any) (*plan, reflect.Value, error) {
+// The plan of the last type seen is kept at hand: a service mostly
+// encrypts one record type at a time.
+func (e *Encryptor) record(v any) (*plan, reflect.Value, error) {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
 		return nil, reflect.Value{}, &InvalidArgumentError{Type: reflect.TypeOf(v)}
 	}
 	rv = rv.Elem()
+	if p := e.last.Load(); p != nil && p.typ == rv.Type() {
+		return p, rv, nil
+	}
 	p, err := planFor(rv.Type())
 	if err != nil {
 		return nil, reflect.Value{}, err
 	}
+	e.last.Store(p)
 	return p, rv, nil
 }
 

@@ -144,7 +144,7 @@ func (o *op) indexValue(ix *indexField, rv reflect.Value) (string, error) {
 // unequal inputs by design (that is what bounds their leakage): always
 // decrypt the rows found and compare.
 func (e *Encryptor) BlindIndexValues(ctx context.Context, v any, index string) ([]string, error) {
-	p, rv, err := record(v)
+	p, rv, err := e.record(v)
 	if err != nil {
 		return nil, err
 	}
