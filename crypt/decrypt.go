@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"reflect"
 	"slices"
 	"unsafe"
@@ -53,6 +54,7 @@ func (e *Encryptor) decryptValue(ctx context.Context, p *plan, rv reflect.Value,
 		return nil, err
 	}
 	defer o.release()
+	o.reading = true
 	d := &decryption{op: o, migrating: migrating}
 	if err := d.group(&p.root, rv); err != nil {
 		return nil, err
@@ -118,11 +120,14 @@ func (d *decryption) field(f *encField, rv reflect.Value) error {
 	}
 	keyID = binary.BigEndian.Uint32(ct[1:5])
 	dk, err := d.dataKeys(f.classIdx)
-	if errors.Is(err, ErrNoAccess) {
+	switch {
+	case errors.Is(err, ErrNoAccess):
 		d.noAccess(f, err)
 		return nil
-	}
-	if err != nil {
+	case errors.Is(err, keyring.ErrKeysetNotFound):
+		// The scope has no keyset of this class: never had one, or shredded.
+		return fail(fmt.Errorf("%w: %w", ErrKeyNotFound, err))
+	case err != nil:
 		return fail(err)
 	}
 	pt, err := dk.AEAD.Decrypt(ct, d.aad.forField(f.path))

@@ -24,6 +24,10 @@ type op struct {
 	pending []assignment
 	hexBuf  []byte
 	ctBuf   []byte // Decrypt's base64 decoding buffer, reused field after field
+
+	// reading is set by Decrypt: data keysets are then only looked up,
+	// never created, whatever scope a stored row names.
+	reading bool
 }
 
 // classKeys is one keyset looked up for the call, by class position.
@@ -72,7 +76,7 @@ func (o *op) release() {
 	if cap(o.ctBuf) > maxPooledBuffer {
 		o.ctBuf = nil
 	}
-	o.e, o.ctx, o.p = nil, nil, nil
+	o.e, o.ctx, o.p, o.reading = nil, nil, nil, false
 	opPool.Put(o)
 }
 
@@ -87,7 +91,11 @@ func (o *op) apply() {
 func (o *op) dataKeys(i int) (*keyring.DataKeys, error) {
 	c := &o.data[i]
 	if !c.done {
-		c.keys, c.err = o.e.keys.DataKeys(o.ctx, o.scope, o.p.dataClasses[i])
+		if o.reading {
+			c.keys, c.err = o.e.keys.ExistingDataKeys(o.ctx, o.scope, o.p.dataClasses[i])
+		} else {
+			c.keys, c.err = o.e.keys.DataKeys(o.ctx, o.scope, o.p.dataClasses[i])
+		}
 		c.done = true
 	}
 	return c.keys, c.err

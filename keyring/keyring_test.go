@@ -480,3 +480,23 @@ func TestInvalidNames(t *testing.T) {
 		}
 	}
 }
+
+// TestExistingDataKeysNeverCreates checks the read path: it creates no
+// keyset, and its "not found" does not stop a writer from creating one.
+func TestExistingDataKeysNeverCreates(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	kr := f.keyring(t, nil)
+	if _, err := kr.ExistingDataKeys(ctx, "acme", "pii"); !errors.Is(err, keyring.ErrKeysetNotFound) {
+		t.Fatalf("ExistingDataKeys(unknown scope) err = %v, want ErrKeysetNotFound", err)
+	}
+	if recs, _ := f.store.List(ctx, ""); len(recs) != 0 {
+		t.Fatalf("ExistingDataKeys created %d keysets, want none", len(recs))
+	}
+	if _, err := kr.DataKeys(ctx, "acme", "pii"); err != nil {
+		t.Fatalf("DataKeys() right after a reader's miss err = %v, want the keyset created", err)
+	}
+	if _, err := kr.ExistingDataKeys(ctx, "acme", "pii"); err != nil {
+		t.Errorf("ExistingDataKeys() after creation err = %v", err)
+	}
+}

@@ -15,7 +15,19 @@ import (
 // (unless DisableAutoCreate) creating it on first use. After warm-up it is a
 // map lookup: no store or KMS call until CacheTTL passes.
 func (k *Keyring) DataKeys(ctx context.Context, scope, class string) (*DataKeys, error) {
-	v, err := k.get(ctx, KeysetID{Scope: scope, Class: class, Purpose: PurposeData})
+	v, err := k.get(ctx, KeysetID{Scope: scope, Class: class, Purpose: PurposeData}, !k.cfg.DisableAutoCreate)
+	if err != nil {
+		return nil, err
+	}
+	return v.(*DataKeys), nil
+}
+
+// ExistingDataKeys is DataKeys for reading: it never creates a keyset, and
+// fails with ErrKeysetNotFound when the scope has none (it never had one, or
+// it was shredded). Decryption uses it, so that reading rows whose scope
+// column names an unknown tenant cannot make the keyring create keysets.
+func (k *Keyring) ExistingDataKeys(ctx context.Context, scope, class string) (*DataKeys, error) {
+	v, err := k.get(ctx, KeysetID{Scope: scope, Class: class, Purpose: PurposeData}, false)
 	if err != nil {
 		return nil, err
 	}
@@ -25,7 +37,7 @@ func (k *Keyring) DataKeys(ctx context.Context, scope, class string) (*DataKeys,
 // IndexKeys returns the scope's unwrapped index keyset for class, as
 // DataKeys does for data keysets.
 func (k *Keyring) IndexKeys(ctx context.Context, scope, class string) (*IndexKeys, error) {
-	v, err := k.get(ctx, KeysetID{Scope: scope, Class: class, Purpose: PurposeIndex})
+	v, err := k.get(ctx, KeysetID{Scope: scope, Class: class, Purpose: PurposeIndex}, !k.cfg.DisableAutoCreate)
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +52,9 @@ func (k *Keyring) IndexKeys(ctx context.Context, scope, class string) (*IndexKey
 //     the entry keeps serving until StalePeriod ends.
 //   - Otherwise: loaded now, with concurrent loads of the same keyset
 //     collapsed into one.
-func (k *Keyring) get(ctx context.Context, id KeysetID) (any, error) {
+//
+// A missing keyset is created when create is set.
+func (k *Keyring) get(ctx context.Context, id KeysetID, create bool) (any, error) {
 	now := k.clock()
 	if e := k.cache.get(id); e != nil {
 		if now < e.expires {
@@ -62,10 +76,14 @@ func (k *Keyring) get(ctx context.Context, id KeysetID) (any, error) {
 	if err := id.Validate(); err != nil {
 		return nil, err
 	}
-	if err := k.cache.recentFailure(id, now); err != nil {
-		return nil, err
+	if err := k.cache.recentFailure(id, now); err != nil && !(create && errors.Is(err, ErrKeysetNotFound)) {
+		return nil, err // a creating caller does not heed a reader's "not found"
 	}
-	ch := k.loads.DoChan(id.String(), func() (any, error) {
+	flight := id.String()
+	if create {
+		flight += "\x00create" // a reader's load must not answer a creator
+	}
+	ch := k.loads.DoChan(flight, func() (any, error) {
 		// A load that finished between the cache check above and this
 		// call has cached the keyset: use it rather than load again.
 		if e := k.cache.get(id); e != nil && k.clock() < e.expires {
@@ -74,7 +92,7 @@ func (k *Keyring) get(ctx context.Context, id KeysetID) (any, error) {
 		// The load is shared: it must not die with the first caller's ctx.
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), k.cfg.LoadTimeout)
 		defer cancel()
-		return k.loadAndCache(lctx, id)
+		return k.loadAndCache(lctx, id, create)
 	})
 	select {
 	case r := <-ch:
@@ -97,7 +115,8 @@ func (k *Keyring) refreshInBackground(id KeysetID, e *entry, now int64) {
 		defer e.refreshing.Store(false)
 		ctx, cancel := context.WithTimeout(context.Background(), k.cfg.LoadTimeout)
 		defer cancel()
-		_, err, _ := k.loads.Do(id.String(), func() (any, error) { return k.loadAndCache(ctx, id) })
+		// A reload never creates: a keyset that vanished was shredded.
+		_, err, _ := k.loads.Do(id.String(), func() (any, error) { return k.loadAndCache(ctx, id, false) })
 		if err != nil {
 			e.failing.Store(true)
 			if !errors.Is(err, ErrKEKUnavailable) {
@@ -111,9 +130,9 @@ func (k *Keyring) refreshInBackground(id KeysetID, e *entry, now int64) {
 
 // loadAndCache loads id from the store and caches the result; a failure is
 // remembered for RetryBackoff.
-func (k *Keyring) loadAndCache(ctx context.Context, id KeysetID) (any, error) {
+func (k *Keyring) loadAndCache(ctx context.Context, id KeysetID, create bool) (any, error) {
 	k.stats.loads.Add(1)
-	v, version, err := k.load(ctx, id)
+	v, version, err := k.load(ctx, id, create)
 	now := k.clock()
 	if err != nil {
 		k.stats.loadErrors.Add(1)
@@ -132,10 +151,10 @@ func (k *Keyring) loadAndCache(ctx context.Context, id KeysetID) (any, error) {
 }
 
 // load reads, unwraps and builds the keyset id, creating it if it is
-// missing and auto-creation is on.
-func (k *Keyring) load(ctx context.Context, id KeysetID) (any, int64, error) {
+// missing and create is set.
+func (k *Keyring) load(ctx context.Context, id KeysetID, create bool) (any, int64, error) {
 	rec, err := k.cfg.Store.Get(ctx, id)
-	if errors.Is(err, ErrKeysetNotFound) && !k.cfg.DisableAutoCreate {
+	if errors.Is(err, ErrKeysetNotFound) && create {
 		rec, err = k.create(ctx, id)
 	}
 	if err != nil {
