@@ -234,7 +234,7 @@ type benchEnv struct {
 	stored BenchContact
 }
 
-func newBenchEnv(b *testing.B) *benchEnv {
+func newBenchEnv(b testing.TB) *benchEnv {
 	e := newEnv(b)
 	be := &benchEnv{enc: e.enc, kr: e.keyring, plain: benchPlain()}
 	be.stored = benchPlain()
