@@ -5,36 +5,16 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/hashicorp/vault/api"
 
-	"github.com/fieldcrypt/fieldcrypt/crypt"
 	"github.com/fieldcrypt/fieldcrypt/internal/testenv"
-	"github.com/fieldcrypt/fieldcrypt/keyring"
-	"github.com/fieldcrypt/fieldcrypt/kms"
-	"github.com/fieldcrypt/fieldcrypt/kms/local"
 )
 
-// transitContact is the benchmark Contact of the Transit comparison: an
-// identity field, a scope, 6 encrypted fields and 3 blind indexes.
-type transitContact struct {
-	_         struct{} `crypt:"record=contact"`
-	ID        string   `crypt:"id"`
-	TenantID  string   `crypt:"scope"`
-	FirstName string   `crypt:"encrypt,class=pii"`
-	LastName  string   `crypt:"encrypt,class=pii"`
-	Email     string   `crypt:"encrypt,class=pii"`
-	Phone     string   `crypt:"encrypt,class=pii"`
-	Address   string   `crypt:"encrypt,class=pii"`
-	Notes     []byte   `crypt:"encrypt,class=support"`
-	EmailIdx  string   `crypt:"blind=Email,transform=lower+trim,bits=32"`
-	PhoneIdx  string   `crypt:"blind=Phone,transform=digits+last4,bits=16"`
-	NameIdx   string   `crypt:"blind=FirstName+LastName,transform=lower,bits=24"`
-}
+// The Transit comparison uses BenchContact (bench_test.go): an id, a scope,
+// 6 encrypted fields and 3 blind indexes.
 
 // transitFieldsOnly has the same 6 encrypted fields and no blind index:
 // exactly the work the Transit paths do.
@@ -50,22 +30,9 @@ type transitFieldsOnly struct {
 	Notes     []byte   `crypt:"encrypt,class=support"`
 }
 
-func transitPlainContact() transitContact {
-	return transitContact{
-		ID:        "4f1c2a9e-5b7d-4c1e-9a3f-2d8e6b0c7a15",
-		TenantID:  "acme",
-		FirstName: "Ada",
-		LastName:  "Lovelace",
-		Email:     "Ada.Lovelace@Example.com",
-		Phone:     "+44 20 7946 0018",
-		Address:   "12 St James's Square, London SW1Y 4JH",
-		Notes:     []byte("called about invoice 2024-0042; prefers e-mail"),
-	}
-}
-
 // transitFields returns the 6 values that fieldcrypt encrypts, by field
 // path, as a user of Transit would send them.
-func (c *transitContact) transitFields() [6]struct {
+func (c *BenchContact) transitFields() [6]struct {
 	path  string
 	value []byte
 } {
@@ -85,7 +52,7 @@ func (c *transitContact) transitFields() [6]struct {
 // transitFieldAAD binds a value to its tenant, record and field, as
 // fieldcrypt's associated data does: length-prefixed tenant, record type,
 // record ID and field path.
-func transitFieldAAD(c *transitContact, path string) []byte {
+func transitFieldAAD(c *BenchContact, path string) []byte {
 	var b []byte
 	for _, s := range []string{c.TenantID, "contact", c.ID, path} {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
@@ -115,9 +82,9 @@ func transitFieldAAD(c *transitContact, path string) []byte {
 //	benchstat -col /impl transit.txt
 func BenchmarkFieldcryptEncryptVsTransit(b *testing.B) {
 	b.Run("impl=fieldcrypt", func(b *testing.B) {
-		enc := transitBenchEncryptor(b)
+		enc := newEnv(b).enc
 		ctx := context.Background()
-		plain := transitPlainContact()
+		plain := benchPlain()
 		warm := plain
 		if err := enc.Encrypt(ctx, &warm); err != nil {
 			b.Fatalf("Encrypt() err = %v", err)
@@ -134,9 +101,9 @@ func BenchmarkFieldcryptEncryptVsTransit(b *testing.B) {
 	})
 
 	b.Run("impl=fieldcrypt-fields", func(b *testing.B) {
-		enc := transitBenchEncryptor(b)
+		enc := newEnv(b).enc
 		ctx := context.Background()
-		p := transitPlainContact()
+		p := benchPlain()
 		plain := transitFieldsOnly{ID: p.ID, TenantID: p.TenantID, FirstName: p.FirstName, LastName: p.LastName,
 			Email: p.Email, Phone: p.Phone, Address: p.Address, Notes: p.Notes}
 		warm := plain
@@ -156,7 +123,7 @@ func BenchmarkFieldcryptEncryptVsTransit(b *testing.B) {
 
 	b.Run("impl=transit-batched", func(b *testing.B) {
 		tr := newTransitBench(b)
-		plain := transitPlainContact()
+		plain := benchPlain()
 		n := 0
 		for b.Loop() {
 			c := plain
@@ -170,7 +137,7 @@ func BenchmarkFieldcryptEncryptVsTransit(b *testing.B) {
 
 	b.Run("impl=transit-per-field", func(b *testing.B) {
 		tr := newTransitBench(b)
-		plain := transitPlainContact()
+		plain := benchPlain()
 		n := 0
 		for b.Loop() {
 			c := plain
@@ -194,26 +161,6 @@ func transitReportPerRecord(b *testing.B, records, callsPerRecord int) {
 // transitBenchEncryptor returns an Encryptor on a memory store with local
 // development KEKs: after warm-up no KEK is called, so which KEK wraps the
 // keysets does not change the figure.
-func transitBenchEncryptor(b *testing.B) *crypt.Encryptor {
-	dir := b.TempDir()
-	opener := kms.NewOpener()
-	opener.Register(local.Scheme, local.OpenFunc(nil))
-	keks := map[string]string{}
-	for _, class := range []string{"pii", "support"} {
-		uri, err := local.CreateInsecureKeyFile(filepath.Join(dir, class+".json"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		keks[class] = uri
-	}
-	kr, err := keyring.New(keyring.Config{Store: keyring.NewMemoryStore(), Opener: opener, KEKs: keks})
-	if err != nil {
-		b.Fatalf("keyring.New() err = %v", err)
-	}
-	b.Cleanup(func() { kr.Close() })
-	return crypt.New(kr, nil)
-}
-
 // transitBench encrypts Contact fields with Vault Transit, as an
 // application without fieldcrypt would.
 type transitBench struct {
@@ -225,42 +172,13 @@ type transitBench struct {
 // server, deleted when the benchmark ends. An unreachable Vault skips the
 // benchmark (fails it under CI).
 func newTransitBench(b *testing.B) *transitBench {
-	cfg := api.DefaultConfig()
-	cfg.Address = testenv.VaultAddr
-	client, err := api.NewClient(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	client.SetToken(testenv.VaultToken)
-	client.SetNamespace("")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_, err = client.Auth().Token().LookupSelfWithContext(ctx)
-	testenv.Require(b, "Vault", err)
-	mounts, err := client.Sys().ListMountsWithContext(ctx)
-	if err != nil {
-		b.Fatalf("ListMounts() err = %v", err)
-	}
-	if _, ok := mounts["transit/"]; !ok {
-		if err := client.Sys().MountWithContext(ctx, "transit", &api.MountInput{Type: "transit"}); err != nil {
-			b.Fatalf("enabling transit err = %v", err)
-		}
-	}
-	name := fmt.Sprintf("bench-contact-%d", time.Now().UnixNano())
-	if _, err := client.Logical().WriteWithContext(ctx, "transit/keys/"+name, map[string]any{"type": "aes256-gcm96"}); err != nil {
-		b.Fatalf("creating transit key %s err = %v", name, err)
-	}
-	b.Cleanup(func() {
-		ctx := context.Background()
-		_, _ = client.Logical().WriteWithContext(ctx, "transit/keys/"+name+"/config", map[string]any{"deletion_allowed": true})
-		_, _ = client.Logical().DeleteWithContext(ctx, "transit/keys/"+name)
-	})
+	client, name := testenv.TransitKey(b, "bench-contact")
 	return &transitBench{client: client, path: "transit/encrypt/" + name}
 }
 
 // encryptPerField makes one transit/encrypt call per field and stores the
 // ciphertexts in c.
-func (tr *transitBench) encryptPerField(c *transitContact) error {
+func (tr *transitBench) encryptPerField(c *BenchContact) error {
 	ctx := context.Background()
 	var out [6]string
 	for i, f := range c.transitFields() {
@@ -286,7 +204,7 @@ func (tr *transitBench) encryptPerField(c *transitContact) error {
 
 // encryptBatched makes one transit/encrypt call with a batch_input of the 6
 // fields and stores the ciphertexts in c.
-func (tr *transitBench) encryptBatched(c *transitContact) error {
+func (tr *transitBench) encryptBatched(c *BenchContact) error {
 	fields := c.transitFields()
 	batch := make([]map[string]any, len(fields))
 	for i, f := range fields {
@@ -327,7 +245,7 @@ func (tr *transitBench) encryptBatched(c *transitContact) error {
 
 // transitStore puts Transit ciphertexts into the record, in the order of
 // transitFields.
-func transitStore(c *transitContact, ct [6]string) {
+func transitStore(c *BenchContact, ct [6]string) {
 	c.FirstName, c.LastName, c.Email, c.Phone, c.Address = ct[0], ct[1], ct[2], ct[3], ct[4]
 	c.Notes = []byte(ct[5])
 }

@@ -3,7 +3,6 @@ package keyring_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	sdkkms "github.com/aws/aws-sdk-go-v2/service/kms"
-	"github.com/hashicorp/vault/api"
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
 	"github.com/tink-crypto/tink-go/v2/keyset"
@@ -163,37 +161,9 @@ func benchLocalKEK(b *testing.B) (string, kms.KEK) {
 // benchVaultKEK creates a Transit key on the Vault dev server, deleted when
 // the benchmark ends.
 func benchVaultKEK(b *testing.B) (string, kms.KEK) {
-	cfg := api.DefaultConfig()
-	cfg.Address = testenv.VaultAddr
-	cfg.MaxRetries = 0
-	client, err := api.NewClient(cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	client.SetToken(testenv.VaultToken)
-	client.SetNamespace("")
+	_, name := testenv.TransitKey(b, "bench-kek")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_, err = client.Auth().Token().LookupSelfWithContext(ctx)
-	testenv.Require(b, "Vault", err)
-	mounts, err := client.Sys().ListMountsWithContext(ctx)
-	if err != nil {
-		b.Fatalf("ListMounts() err = %v", err)
-	}
-	if _, ok := mounts["transit/"]; !ok {
-		if err := client.Sys().MountWithContext(ctx, "transit", &api.MountInput{Type: "transit"}); err != nil {
-			b.Fatalf("enabling transit err = %v", err)
-		}
-	}
-	name := fmt.Sprintf("bench-kek-%d", time.Now().UnixNano())
-	if _, err := client.Logical().WriteWithContext(ctx, "transit/keys/"+name, map[string]any{"type": "aes256-gcm96"}); err != nil {
-		b.Fatalf("creating transit key %s err = %v", name, err)
-	}
-	b.Cleanup(func() {
-		ctx := context.Background()
-		_, _ = client.Logical().WriteWithContext(ctx, "transit/keys/"+name+"/config", map[string]any{"deletion_allowed": true})
-		_, _ = client.Logical().DeleteWithContext(ctx, "transit/keys/"+name)
-	})
 	conn, err := vault.Dial(ctx, &vault.Options{Address: testenv.VaultAddr, Token: testenv.VaultToken})
 	if err != nil {
 		b.Fatalf("vault.Dial() err = %v", err)
