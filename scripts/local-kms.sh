@@ -21,6 +21,8 @@
 # cache that start empties, so every start begins with no keys; the tests
 # create the keys they use.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 LOCAL_KMS_MODULE=github.com/nsmithuk/local-kms
 LOCAL_KMS_VERSION=v0.0.0-20260228092603-2a5e92d09ab6
@@ -104,27 +106,7 @@ cmd_start() {
 	die "local-kms did not answer on $ENDPOINT within 15s"
 }
 
-cmd_stop() {
-	if [[ ! -f $KMS_PID ]]; then
-		log "no pid file; nothing to stop"
-		return 0
-	fi
-	local pid
-	pid=$(cat "$KMS_PID")
-	if kill -0 "$pid" 2>/dev/null; then
-		kill "$pid"
-		local i
-		for i in $(seq 1 20); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.25
-		done
-		kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
-		log "stopped local-kms (pid $pid)"
-	else
-		log "local-kms (pid $pid) was not running"
-	fi
-	rm -f "$KMS_PID"
-}
+cmd_stop() { stop_by_pidfile local-kms "$KMS_PID"; }
 
 cmd_status() {
 	if answering; then

@@ -21,6 +21,8 @@
 # this way: its go.mod replaces the api and sdk modules with local folders,
 # which the module cache does not hold, so the replaces are dropped.
 set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 VAULT_VERSION=v1.21.0
 CACHE_ROOT="${FIELDCRYPT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/fieldcrypt}"
@@ -138,27 +140,7 @@ enable_transit() {
 	log "enabled transit at transit/"
 }
 
-cmd_stop() {
-	if [[ ! -f $VAULT_PID ]]; then
-		log "no pid file; nothing to stop"
-		return 0
-	fi
-	local pid
-	pid=$(cat "$VAULT_PID")
-	if kill -0 "$pid" 2>/dev/null; then
-		kill "$pid"
-		local i
-		for i in $(seq 1 20); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.25
-		done
-		kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
-		log "stopped vault (pid $pid)"
-	else
-		log "vault (pid $pid) was not running"
-	fi
-	rm -f "$VAULT_PID"
-}
+cmd_stop() { stop_by_pidfile vault "$VAULT_PID"; }
 
 cmd_status() {
 	if answering; then
