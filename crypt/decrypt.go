@@ -124,8 +124,11 @@ func (d *decryption) field(f *encField, rv reflect.Value) error {
 	case errors.Is(err, ErrNoAccess):
 		d.noAccess(f, err)
 		return nil
+	case errors.Is(err, keyring.ErrScopeShredded):
+		// The scope was shredded: its keys are gone for good.
+		return fail(fmt.Errorf("%w: %w", ErrKeyDestroyed, err))
 	case errors.Is(err, keyring.ErrKeysetNotFound):
-		// The scope has no keyset of this class: never had one, or shredded.
+		// The scope has no keyset of this class: it never had one.
 		return fail(fmt.Errorf("%w: %w", ErrKeyNotFound, err))
 	case err != nil:
 		return fail(err)

@@ -37,8 +37,14 @@ var (
 	ErrKeyDisabled = errors.New("crypt: value's key is disabled")
 
 	// ErrKeyDestroyed means the value's key was destroyed: the value is
-	// permanently unreadable.
+	// permanently unreadable. When the whole scope was shredded the error
+	// also matches ErrScopeShredded and names the scope's keyset.
 	ErrKeyDestroyed = errors.New("crypt: value's key was destroyed")
+
+	// ErrScopeShredded means the record's scope (tenant) was shredded.
+	// Decrypt, Encrypt and BlindIndexValues all fail with it and create no
+	// keyset. It is keyring.ErrScopeShredded.
+	ErrScopeShredded = keyring.ErrScopeShredded
 
 	// ErrNoAccess means this process has no access to the field's class. On
 	// Decrypt such fields are left encrypted and the other fields are

@@ -156,7 +156,7 @@ func (e *env) rawKeys(t testing.TB, id keyring.KeysetID) [][]byte {
 	if err != nil {
 		t.Fatalf("Open(%s) err = %v", rec.KEKURI, err)
 	}
-	h, err := keyset.ReadWithContext(ctx, keyset.NewBinaryReader(bytes.NewReader(rec.EncryptedKeyset)), kek, keyring.WrapAssociatedData(id))
+	h, err := keyset.ReadWithContext(ctx, keyset.NewBinaryReader(bytes.NewReader(rec.EncryptedKeyset)), kek, keyring.WrapAssociatedData(id, rec.Metadata))
 	if err != nil {
 		t.Fatalf("unwrap %v err = %v", id, err)
 	}

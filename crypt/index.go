@@ -3,6 +3,7 @@ package crypt
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -143,6 +144,12 @@ func (o *op) indexValue(ix *indexField, rv reflect.Value) (string, error) {
 // Blind indexes match equal inputs after the index's transforms, and also
 // unequal inputs by design (that is what bounds their leakage): always
 // decrypt the rows found and compare.
+//
+// A lookup is a read: it never creates a keyset or calls a KMS to wrap
+// one. For a scope with no index keyset it returns no values and no error
+// (no stored row can hold an index value then), so a search on a made-up
+// tenant finds nothing and costs nothing. For a shredded scope it fails
+// with keyring.ErrScopeShredded.
 func (e *Encryptor) BlindIndexValues(ctx context.Context, v any, index string) ([]string, error) {
 	p, rv, err := e.record(v)
 	if err != nil {
@@ -163,6 +170,7 @@ func (e *Encryptor) indexValues(ctx context.Context, p *plan, rv reflect.Value, 
 		return nil, err
 	}
 	defer o.release()
+	o.reading = true // a lookup creates no keyset
 	fail := func(err error) ([]string, error) {
 		return nil, &FieldError{Op: "index", Record: p.record, Field: ix.path, Class: ix.class, Err: err}
 	}
@@ -174,6 +182,11 @@ func (e *Encryptor) indexValues(ctx context.Context, p *plan, rv reflect.Value, 
 		return nil, nil
 	}
 	ik, err := o.indexKeys(ix.classIdx)
+	if errors.Is(err, keyring.ErrKeysetNotFound) {
+		// The scope has no index keyset, so no stored row can hold an
+		// index value: the lookup matches nothing.
+		return nil, nil
+	}
 	if err != nil {
 		return fail(err)
 	}

@@ -140,7 +140,7 @@ func (f fixedKeyset) withPrimary(id uint32) fixedKeyset {
 }
 
 // seedStore wraps each keyset under the KEK at uri, exactly as the keyring
-// does (associated data keyring.WrapAssociatedData), and stores it.
+// does (associated data keyring.WrapAssociatedData over the state document), and stores it.
 func seedStore(t testing.TB, store keyring.Store, opener *kms.Opener, uri string, sets []fixedKeyset) {
 	t.Helper()
 	ctx := context.Background()
@@ -153,12 +153,15 @@ func seedStore(t testing.TB, store keyring.Store, opener *kms.Opener, uri string
 		if err != nil {
 			t.Fatalf("keyset %v: %v", f.id(), err)
 		}
+		// The state document of docs/FORMAT.md section 7, authenticated
+		// through the wrap's associated data.
+		state := []byte(`{"format":"fieldcrypt-keyset-state-v2","version":1}`)
 		var buf bytes.Buffer
-		if err := h.WriteWithContext(ctx, keyset.NewBinaryWriter(&buf), kek, keyring.WrapAssociatedData(f.id())); err != nil {
+		if err := h.WriteWithContext(ctx, keyset.NewBinaryWriter(&buf), kek, keyring.WrapAssociatedData(f.id(), state)); err != nil {
 			t.Fatalf("wrap %v: %v", f.id(), err)
 		}
 		now := time.Now().UTC()
-		rec := &keyring.Record{ID: f.id(), KEKURI: uri, EncryptedKeyset: buf.Bytes(), Created: now, Updated: now}
+		rec := &keyring.Record{ID: f.id(), KEKURI: uri, EncryptedKeyset: buf.Bytes(), Metadata: state, Created: now, Updated: now}
 		if err := store.Create(ctx, rec); err != nil {
 			t.Fatalf("store.Create(%v) err = %v", f.id(), err)
 		}

@@ -25,8 +25,9 @@ type op struct {
 	hexBuf  []byte
 	ctBuf   []byte // Decrypt's base64 decoding buffer, reused field after field
 
-	// reading is set by Decrypt: data keysets are then only looked up,
-	// never created, whatever scope a stored row names.
+	// reading is set by Decrypt and by blind-index lookups: keysets are
+	// then only looked up, never created, whatever scope a row or a query
+	// names.
 	reading bool
 }
 
@@ -106,7 +107,11 @@ func (o *op) dataKeys(i int) (*keyring.DataKeys, error) {
 func (o *op) indexKeys(i int) (*keyring.IndexKeys, error) {
 	c := &o.index[i]
 	if !c.done {
-		c.keys, c.err = o.e.keys.IndexKeys(o.ctx, o.scope, o.p.indexClasses[i])
+		if o.reading {
+			c.keys, c.err = o.e.keys.ExistingIndexKeys(o.ctx, o.scope, o.p.indexClasses[i])
+		} else {
+			c.keys, c.err = o.e.keys.IndexKeys(o.ctx, o.scope, o.p.indexClasses[i])
+		}
 		c.done = true
 	}
 	return c.keys, c.err

@@ -36,15 +36,17 @@ func TestDecryptCreatesNoKeyset(t *testing.T) {
 		t.Errorf("Decrypt created %d keysets, want none", len(after)-len(before))
 	}
 
-	// After a shred, the tenant's rows fail the same way, and stay failed.
+	// After a shred, the tenant's rows fail as destroyed, and the store
+	// holds only the tombstones the shred left.
 	if _, err := e.keyring.Shred(ctx, "acme"); err != nil {
 		t.Fatal(err)
 	}
+	tombs, _ := e.store.List(ctx, "acme")
 	shredded := *c
-	if err := e.enc.Decrypt(ctx, &shredded); !errors.Is(err, crypt.ErrKeyNotFound) {
-		t.Errorf("Decrypt(shredded tenant) err = %v, want ErrKeyNotFound", err)
+	if err := e.enc.Decrypt(ctx, &shredded); !errors.Is(err, crypt.ErrKeyDestroyed) || !errors.Is(err, crypt.ErrScopeShredded) {
+		t.Errorf("Decrypt(shredded tenant) err = %v, want ErrKeyDestroyed and ErrScopeShredded", err)
 	}
-	if recs, _ := e.store.List(ctx, "acme"); len(recs) != 0 {
-		t.Errorf("Decrypt recreated %d keysets of the shredded tenant", len(recs))
+	if recs, _ := e.store.List(ctx, "acme"); !sameRecords(recs, tombs) {
+		t.Errorf("Decrypt of a shredded tenant wrote to the store: %d records, want the %d tombstones unchanged", len(recs), len(tombs))
 	}
 }

@@ -80,7 +80,7 @@ func TestAuditEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	handle, err := keyset.ReadWithContext(ctx, keyset.NewBinaryReader(bytes.NewReader(rec.EncryptedKeyset)), f.kek, keyring.WrapAssociatedData(id))
+	handle, err := keyset.ReadWithContext(ctx, keyset.NewBinaryReader(bytes.NewReader(rec.EncryptedKeyset)), f.kek, keyring.WrapAssociatedData(id, rec.Metadata))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 // ExportFormat names the format of keyset exports.
-const ExportFormat = "fieldcrypt-keysets-v1"
+const ExportFormat = "fieldcrypt-keysets-v2"
 
 // export is the document Export writes: the stored records as they are,
 // wrapped under their KEKs. It holds no key material in clear.
@@ -21,20 +21,25 @@ type export struct {
 }
 
 type exportedRecord struct {
-	Scope           string          `json:"scope"`
-	Class           string          `json:"class"`
-	Purpose         Purpose         `json:"purpose"`
-	KEKURI          string          `json:"kek_uri"`
-	EncryptedKeyset []byte          `json:"encrypted_keyset"` // base64 in JSON
-	Metadata        json.RawMessage `json:"metadata,omitempty"`
-	Created         time.Time       `json:"created"`
-	Updated         time.Time       `json:"updated"`
+	Scope           string    `json:"scope"`
+	Class           string    `json:"class"`
+	Purpose         Purpose   `json:"purpose"`
+	KEKURI          string    `json:"kek_uri"`
+	EncryptedKeyset []byte    `json:"encrypted_keyset"` // base64 in JSON
+	State           []byte    `json:"state"`            // the state document, byte for byte; base64 in JSON
+	Created         time.Time `json:"created"`
+	Updated         time.Time `json:"updated"`
 }
 
 // Export writes every keyset of scope (every scope when scope is "") to w
-// as a JSON document, exactly as stored: wrapped under their KEKs, so the
+// as a JSON document, exactly as stored (the encrypted keyset and the state
+// document byte for byte, base64 in JSON): wrapped under their KEKs, so the
 // export is as safe to keep as the store itself and useless without the
-// KEKs. It makes no KMS call. It returns how many keysets it wrote.
+// KEKs. Tombstones of shredded scopes are exported too, so a restore keeps
+// them shredded. It makes no KMS call. A keyset wrapped by a KEK that is
+// neither its class's nor accepted for its class is refused
+// (ErrKEKNotAllowed) before anything is written. It returns how many
+// keysets it wrote. docs/FORMAT.md section 7 specifies the document.
 func (k *Keyring) Export(ctx context.Context, w io.Writer, scope string) (int, error) {
 	recs, err := k.cfg.Store.List(ctx, scope)
 	if err != nil {
@@ -42,14 +47,15 @@ func (k *Keyring) Export(ctx context.Context, w io.Writer, scope string) (int, e
 	}
 	doc := export{Format: ExportFormat, Exported: k.now().UTC(), Keysets: make([]exportedRecord, 0, len(recs))}
 	for _, r := range recs {
-		er := exportedRecord{
+		if err := k.checkKEKAllowed(r); err != nil {
+			err = &Error{Op: "export", ID: r.ID, Err: err}
+			k.audit(ctx, "keyset exported", r.ID, err, "kek", r.KEKURI)
+			return 0, err
+		}
+		doc.Keysets = append(doc.Keysets, exportedRecord{
 			Scope: r.ID.Scope, Class: r.ID.Class, Purpose: r.ID.Purpose, KEKURI: r.KEKURI,
-			EncryptedKeyset: r.EncryptedKeyset, Created: r.Created, Updated: r.Updated,
-		}
-		if len(r.Metadata) > 0 {
-			er.Metadata = json.RawMessage(r.Metadata)
-		}
-		doc.Keysets = append(doc.Keysets, er)
+			EncryptedKeyset: r.EncryptedKeyset, State: r.Metadata, Created: r.Created, Updated: r.Updated,
+		})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -76,8 +82,12 @@ type ImportOptions struct {
 var ErrBadExport = errors.New("keyring: not a fieldcrypt keyset export")
 
 // Import reads a document written by Export and stores its keysets. It
-// checks the whole document (and, with Verify, unwraps every keyset) before
-// writing any of them. It returns how many keysets it stored.
+// checks the whole document before writing any of them: every keyset's KEK
+// must be trusted for its class, its state document must parse, and no
+// keyset may be older than the stored one, than one this keyring has seen
+// or than its anchor records (ErrRollback), nor replace a tombstone
+// (ErrScopeShredded). With Verify it also unwraps every keyset, which
+// authenticates its state. It returns how many keysets it stored.
 func (k *Keyring) Import(ctx context.Context, r io.Reader, opts ImportOptions) (int, error) {
 	var doc export
 	dec := json.NewDecoder(r)
@@ -89,34 +99,28 @@ func (k *Keyring) Import(ctx context.Context, r io.Reader, opts ImportOptions) (
 		return 0, fmt.Errorf("%w: format %q, want %q", ErrBadExport, doc.Format, ExportFormat)
 	}
 	recs := make([]*Record, 0, len(doc.Keysets))
+	seen := make(map[KeysetID]bool, len(doc.Keysets))
 	for _, er := range doc.Keysets {
 		rec := &Record{
 			ID:     KeysetID{Scope: er.Scope, Class: er.Class, Purpose: er.Purpose},
-			KEKURI: er.KEKURI, EncryptedKeyset: er.EncryptedKeyset, Metadata: er.Metadata,
+			KEKURI: er.KEKURI, EncryptedKeyset: er.EncryptedKeyset, Metadata: er.State,
 			Created: er.Created, Updated: er.Updated,
 		}
 		if err := rec.ID.Validate(); err != nil {
 			return 0, fmt.Errorf("%w: %w", ErrBadExport, err)
 		}
-		if _, err := parseMetadata(rec.Metadata); err != nil {
+		if seen[rec.ID] {
+			return 0, fmt.Errorf("%w: keyset %s appears twice", ErrBadExport, rec.ID)
+		}
+		seen[rec.ID] = true
+		if err := k.checkImport(ctx, rec, opts); err != nil {
 			return 0, &Error{Op: "import", ID: rec.ID, Err: err}
-		}
-		if opts.Verify {
-			if _, err := k.unwrap(ctx, rec); err != nil {
-				return 0, &Error{Op: "verify import", ID: rec.ID, Err: err}
-			}
-		}
-		if !opts.Overwrite {
-			if _, err := k.cfg.Store.Get(ctx, rec.ID); err == nil {
-				return 0, &Error{Op: "import", ID: rec.ID, Err: ErrKeysetExists}
-			} else if !errors.Is(err, ErrKeysetNotFound) {
-				return 0, &Error{Op: "import", ID: rec.ID, Err: err}
-			}
 		}
 		recs = append(recs, rec)
 	}
 	n := 0
 	for _, rec := range recs {
+		st, _ := parseState(rec.Metadata) // checked above
 		err := k.cfg.Store.Create(ctx, rec)
 		if errors.Is(err, ErrKeysetExists) && opts.Overwrite {
 			var cur *Record
@@ -124,7 +128,10 @@ func (k *Keyring) Import(ctx context.Context, r io.Reader, opts ImportOptions) (
 				err = k.cfg.Store.Update(ctx, rec, cur.Version)
 			}
 		}
-		k.audit(ctx, "keyset imported", rec.ID, err, "kek", rec.KEKURI)
+		if err == nil {
+			err = k.observe(ctx, rec.ID, st.Version)
+		}
+		k.audit(ctx, "keyset imported", rec.ID, err, "kek", rec.KEKURI, "version", st.Version)
 		if err != nil {
 			return n, &Error{Op: "import", ID: rec.ID, Err: err}
 		}
@@ -132,4 +139,46 @@ func (k *Keyring) Import(ctx context.Context, r io.Reader, opts ImportOptions) (
 		n++
 	}
 	return n, nil
+}
+
+// checkImport makes every check of one imported record that needs no
+// write: its KEK, its state, rollback against the store, this keyring and
+// the anchor, and with Verify its authenticity (one KMS call).
+func (k *Keyring) checkImport(ctx context.Context, rec *Record, opts ImportOptions) error {
+	if err := k.checkKEKAllowed(rec); err != nil {
+		return err
+	}
+	st, err := parseState(rec.Metadata)
+	if err != nil {
+		return err
+	}
+	if opts.Verify {
+		if _, err := k.open(ctx, rec); err != nil {
+			return fmt.Errorf("verify: %w", err)
+		}
+	} else if err := k.checkFresh(ctx, rec.ID, st.Version); err != nil {
+		return err
+	}
+	if st.Shredded == nil {
+		if err := k.checkNotShredded(ctx, rec.ID.Scope); err != nil {
+			return fmt.Errorf("%w; run Unshred (`fieldcrypt keys unshred`) to bring the scope back with new keys", err)
+		}
+	}
+	cur, err := k.cfg.Store.Get(ctx, rec.ID)
+	switch {
+	case errors.Is(err, ErrKeysetNotFound):
+		return nil
+	case err != nil:
+		return err
+	case !opts.Overwrite:
+		return ErrKeysetExists
+	}
+	// Overwrite: never with an older keyset, and never over a tombstone.
+	// The stored state is not authenticated here; refusing is the safe side.
+	if cs, err := parseState(cur.Metadata); err == nil {
+		if st.Version < cs.Version {
+			return fmt.Errorf("%w: the export holds state version %d, the store %d", ErrRollback, st.Version, cs.Version)
+		}
+	}
+	return nil
 }

@@ -47,7 +47,7 @@ func TestExportImportRestoreDrill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	handle, err := keyset.ReadWithContext(ctx, keyset.NewBinaryReader(bytes.NewReader(rec.EncryptedKeyset)), f.kek, keyring.WrapAssociatedData(rec.ID))
+	handle, err := keyset.ReadWithContext(ctx, keyset.NewBinaryReader(bytes.NewReader(rec.EncryptedKeyset)), f.kek, keyring.WrapAssociatedData(rec.ID, rec.Metadata))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestRewrapToNewKEK(t *testing.T) {
 	f.opener.Register("test2", func(context.Context, string) (kms.KEK, error) { return newKEK, nil })
 	moved := f.keyring(t, func(c *keyring.Config) {
 		c.DefaultKEK = "test2://kek"
-		c.AcceptKEKs = []string{f.uri}
+		c.AcceptKEKs = map[string][]string{"pii": {f.uri}}
 	})
 	rep, err := moved.Rewrap(ctx, "")
 	if err != nil {

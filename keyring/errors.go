@@ -17,8 +17,31 @@ var (
 	ErrKEKUnavailable = errors.New("keyring: KEK unavailable")
 
 	// ErrKEKNotAllowed means a stored keyset names a KEK that this keyring is
-	// not configured to trust for its class.
+	// not configured to trust for its class: neither the class's KEK nor one
+	// accepted for that class in Config.AcceptKEKs.
 	ErrKEKNotAllowed = errors.New("keyring: keyset is wrapped by a KEK not configured for its class")
+
+	// ErrKEKMismatch means a key operation (add, promote, disable, enable,
+	// destroy) was asked of a keyset wrapped by a KEK other than the one
+	// configured for its class. Only Rewrap moves a keyset to another KEK;
+	// run `fieldcrypt keys rewrap` first, or fix the configuration.
+	ErrKEKMismatch = errors.New("keyring: keyset is wrapped by another KEK than the configured one")
+
+	// ErrIntegrity means a stored keyset's authenticated state does not
+	// verify: its state document was edited, is missing or malformed, or the
+	// record otherwise disagrees with what the KEK authenticated. A store
+	// writer tampered with the keyset, or it predates authenticated state.
+	ErrIntegrity = errors.New("keyring: keyset state fails its integrity check")
+
+	// ErrRollback means a stored keyset is older than one this keyring (or
+	// its Anchor) has already seen, or has vanished from the store after
+	// being seen: a store writer put back an old copy or deleted it.
+	ErrRollback = errors.New("keyring: keyset was rolled back")
+
+	// ErrScopeShredded means the scope's keysets were shredded. Its data is
+	// unreadable for good, and no keyset is created for it until an
+	// administrator brings the scope back with Unshred.
+	ErrScopeShredded = errors.New("keyring: scope was shredded")
 
 	// ErrCorruptKeyset means a stored keyset could not be unwrapped or parsed:
 	// it was tampered with, moved to another scope, class or purpose, or

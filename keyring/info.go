@@ -1,13 +1,13 @@
 package keyring
 
 import (
+	"cmp"
 	"context"
-	"fmt"
+	"errors"
 	"slices"
 	"time"
 
 	tinkpb "github.com/tink-crypto/tink-go/v2/proto/tink_go_proto"
-	"google.golang.org/protobuf/proto"
 )
 
 // NonceBudget is the number of encryptions one AES-GCM key may perform with
@@ -29,45 +29,54 @@ type KeyInfo struct {
 	Encryptions int64
 }
 
-// Keys lists the keys of the keyset id from the store's cleartext keyset
-// info: it makes no KMS call, so it works for a process without access to
-// the class. Destroyed keys are listed with status KeyDestroyed.
+// Keys lists the keys of the keyset id from its authenticated state only:
+// key IDs, statuses and the primary come from the unwrapped keyset, and
+// creation times and destroyed IDs from the state document the KEK
+// authenticates. It therefore makes one KMS call and needs the class's KEK;
+// a store writer cannot make it lie (an edited record fails with
+// ErrIntegrity or ErrCorruptKeyset, a rolled-back one with ErrRollback, a
+// shredded one with ErrScopeShredded). Destroyed keys are listed with
+// status KeyDestroyed. Keys are sorted by creation time, then ID.
 func (k *Keyring) Keys(ctx context.Context, id KeysetID) ([]KeyInfo, error) {
+	fail := func(err error) ([]KeyInfo, error) { return nil, &Error{Op: "list keys", ID: id, Err: err} }
 	rec, err := k.cfg.Store.Get(ctx, id)
+	if errors.Is(err, ErrKeysetNotFound) {
+		err = k.checkNotVanished(ctx, id, err)
+	}
 	if err != nil {
-		return nil, &Error{Op: "list keys", ID: id, Err: err}
+		return fail(err)
 	}
-	return k.keyInfos(rec)
-}
-
-func (k *Keyring) keyInfos(rec *Record) ([]KeyInfo, error) {
-	var eks tinkpb.EncryptedKeyset
-	if err := proto.Unmarshal(rec.EncryptedKeyset, &eks); err != nil {
-		return nil, &Error{Op: "list keys", ID: rec.ID, Err: fmt.Errorf("%w: %w", ErrCorruptKeyset, err)}
-	}
-	meta, err := parseMetadata(rec.Metadata)
+	o, err := k.open(ctx, rec)
 	if err != nil {
-		return nil, &Error{Op: "list keys", ID: rec.ID, Err: err}
+		return fail(err)
 	}
-	info := eks.GetKeysetInfo()
-	var out []KeyInfo
+	if err := k.observe(ctx, id, o.state.Version); err != nil {
+		return fail(err)
+	}
+	if o.tombstone() {
+		return fail(ErrScopeShredded)
+	}
+	info := o.handle.KeysetInfo()
+	out := make([]KeyInfo, 0, len(info.GetKeyInfo())+len(o.state.Destroyed))
 	for _, ki := range info.GetKeyInfo() {
 		status := KeyDisabled
 		if ki.GetStatus() == tinkpb.KeyStatusType_ENABLED {
 			status = KeyEnabled
 		}
-		id := ki.GetKeyId()
+		keyID := ki.GetKeyId()
 		out = append(out, KeyInfo{
-			ID:          id,
+			ID:          keyID,
 			Status:      status,
-			Primary:     id == info.GetPrimaryKeyId(),
-			Created:     meta.created(id),
-			Encryptions: k.usageCounter(rec.ID, id).Load(),
+			Primary:     keyID == info.GetPrimaryKeyId(),
+			Created:     o.state.created(keyID),
+			Encryptions: k.usageCounter(id, keyID).Load(),
 		})
 	}
-	for _, id := range meta.Destroyed {
-		out = append(out, KeyInfo{ID: id, Status: KeyDestroyed, Created: meta.created(id)})
+	for _, keyID := range o.state.Destroyed {
+		out = append(out, KeyInfo{ID: keyID, Status: KeyDestroyed, Created: o.state.created(keyID)})
 	}
-	slices.SortFunc(out, func(a, b KeyInfo) int { return a.Created.Compare(b.Created) })
+	slices.SortFunc(out, func(a, b KeyInfo) int {
+		return cmp.Or(a.Created.Compare(b.Created), cmp.Compare(a.ID, b.ID))
+	})
 	return out, nil
 }

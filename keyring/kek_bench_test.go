@@ -60,7 +60,7 @@ func BenchmarkKEKCacheMiss(b *testing.B) {
 	}
 	plaintext := benchSerializedKeyset(b)
 	id := keyring.KeysetID{Scope: "acme", Class: "pii", Purpose: keyring.PurposeData}
-	ad := keyring.WrapAssociatedData(id)
+	ad := keyring.WrapAssociatedData(id, []byte(`{"format":"fieldcrypt-keyset-state-v2","version":1}`))
 	for _, be := range backends {
 		b.Run("backend="+be.name, func(b *testing.B) {
 			uri, kek := be.open(b)

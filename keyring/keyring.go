@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"runtime"
 	"slices"
 	"sync"
@@ -45,11 +46,23 @@ type Config struct {
 	// setting for a role that may read only some classes.
 	DefaultKEK string
 
-	// AcceptKEKs lists further KEK URIs that may unwrap stored keysets, such
-	// as the previous KEK while keysets are rewrapped under a new one. A
-	// stored keyset that names any other KEK is refused (ErrKEKNotAllowed),
-	// so a forged record cannot point the keyring at a KEK an attacker holds.
-	AcceptKEKs []string
+	// AcceptKEKs maps a field class to further KEK URIs that may unwrap that
+	// class's stored keysets, such as the class's previous KEK while its
+	// keysets are rewrapped under a new one. An accepted KEK is accepted for
+	// the classes it is listed under only: a stored keyset wrapped by any
+	// KEK that is neither its class's nor accepted for its class is refused
+	// (ErrKEKNotAllowed), on every path (load, key operations, rewrap,
+	// export, import). So a holder of the old support KEK cannot plant a
+	// pii keyset while the support KEK is being moved.
+	AcceptKEKs map[string][]string
+
+	// Anchor, when set, records the latest state version of every keyset
+	// outside the keyset store, so that a keyset rolled back or deleted in
+	// the store is refused (ErrRollback) across restarts and on fresh
+	// instances too. Without one, a rollback is caught only by a process
+	// that saw the newer version. See docs/SECURITY.md for which
+	// deployments need one.
+	Anchor Anchor
 
 	// CacheTTL is how long an unwrapped keyset is used before it is reloaded
 	// from the store. Key promotions made by other processes take effect
@@ -74,7 +87,12 @@ type Config struct {
 	RetryBackoff time.Duration
 
 	// DisableAutoCreate stops the keyring from creating a scope's keysets on
-	// first use; missing keysets are then ErrKeysetNotFound.
+	// first use; missing keysets are then ErrKeysetNotFound. Only writes
+	// (DataKeys and IndexKeys, which Encrypt uses) ever create keysets;
+	// reads (ExistingDataKeys, ExistingIndexKeys) never do. Run a fleet
+	// with it set and create each tenant's keysets ahead with
+	// CreateKeysets (`fieldcrypt keys init`) so that no request path can
+	// make keysets at all.
 	DisableAutoCreate bool
 
 	// DataKeyTemplate is the template for new data keys. Default Tink's
@@ -109,6 +127,8 @@ type Keyring struct {
 
 	keksMu sync.Mutex
 	keks   map[string]kms.KEK // opened KEKs by URI
+
+	versions *versions // newest state versions seen, shredded scopes
 
 	usageMu sync.Mutex
 	usage   map[usageKey]*atomic.Int64
@@ -172,13 +192,17 @@ func New(cfg Config) (*Keyring, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	k := &Keyring{
-		cfg:    cfg,
-		now:    cfg.Now,
-		clock:  clock,
-		coarse: coarse,
-		log:    cfg.Logger,
-		keks:   make(map[string]kms.KEK),
-		usage:  make(map[usageKey]*atomic.Int64),
+		cfg:      cfg,
+		now:      cfg.Now,
+		clock:    clock,
+		coarse:   coarse,
+		log:      cfg.Logger,
+		keks:     make(map[string]kms.KEK),
+		usage:    make(map[usageKey]*atomic.Int64),
+		versions: newVersions(),
+	}
+	if err := k.openKEKs(); err != nil {
+		return nil, err
 	}
 	k.cache = newCache(cfg.MaxKeysets)
 	if coarse != nil {
@@ -207,12 +231,45 @@ func (k *Keyring) KEKURI(class string) (string, error) {
 }
 
 // allowedKEK reports whether a stored keyset of class may be unwrapped with
-// the KEK at uri.
+// the KEK at uri: it is the class's KEK, or one accepted for that class.
 func (k *Keyring) allowedKEK(class, uri string) bool {
 	if want, err := k.KEKURI(class); err == nil && want == uri {
 		return true
 	}
-	return slices.Contains(k.cfg.AcceptKEKs, uri)
+	return slices.Contains(k.cfg.AcceptKEKs[class], uri)
+}
+
+// openKEKs opens every KEK the configuration names, so that a mistyped URI,
+// an unregistered scheme or a missing local key file fails New rather than
+// the first request that needs the class. Opening makes no KMS call.
+func (k *Keyring) openKEKs() error {
+	type named struct{ setting, uri string }
+	var all []named
+	for _, class := range slices.Sorted(maps.Keys(k.cfg.KEKs)) {
+		all = append(all, named{fmt.Sprintf("KEKs[%q]", class), k.cfg.KEKs[class]})
+	}
+	if k.cfg.DefaultKEK != "" {
+		all = append(all, named{"DefaultKEK", k.cfg.DefaultKEK})
+	}
+	for _, class := range slices.Sorted(maps.Keys(k.cfg.AcceptKEKs)) {
+		if err := validateName("class", class); err != nil {
+			return fmt.Errorf("keyring: Config.AcceptKEKs: %w", err)
+		}
+		for _, uri := range k.cfg.AcceptKEKs[class] {
+			all = append(all, named{fmt.Sprintf("AcceptKEKs[%q]", class), uri})
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), k.cfg.LoadTimeout)
+	defer cancel()
+	for _, n := range all {
+		if n.uri == "" {
+			return fmt.Errorf("keyring: Config.%s is empty", n.setting)
+		}
+		if _, err := k.kek(ctx, n.uri); err != nil {
+			return fmt.Errorf("keyring: Config.%s: %w", n.setting, err)
+		}
+	}
+	return nil
 }
 
 // kek opens (once) and returns the KEK at uri, counting its calls.

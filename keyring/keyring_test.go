@@ -447,8 +447,8 @@ func TestShred(t *testing.T) {
 	if err != nil || n != 2 {
 		t.Fatalf("Shred() = %d, %v; want 2 keysets", n, err)
 	}
-	if _, err := kr.DataKeys(ctx, "acme", "pii"); !errors.Is(err, keyring.ErrKeysetNotFound) {
-		t.Errorf("DataKeys(shredded) err = %v, want ErrKeysetNotFound", err)
+	if _, err := kr.DataKeys(ctx, "acme", "pii"); !errors.Is(err, keyring.ErrScopeShredded) {
+		t.Errorf("DataKeys(shredded) err = %v, want ErrScopeShredded", err)
 	}
 	if _, err := kr.DataKeys(ctx, "globex", "pii"); err != nil {
 		t.Errorf("DataKeys(other tenant) err = %v", err)

@@ -35,9 +35,21 @@ func (k *Keyring) ExistingDataKeys(ctx context.Context, scope, class string) (*D
 }
 
 // IndexKeys returns the scope's unwrapped index keyset for class, as
-// DataKeys does for data keysets.
+// DataKeys does for data keysets: for writes, which may create it.
 func (k *Keyring) IndexKeys(ctx context.Context, scope, class string) (*IndexKeys, error) {
 	v, err := k.get(ctx, KeysetID{Scope: scope, Class: class, Purpose: PurposeIndex}, !k.cfg.DisableAutoCreate)
+	if err != nil {
+		return nil, err
+	}
+	return v.(*IndexKeys), nil
+}
+
+// ExistingIndexKeys is IndexKeys for reading: it never creates a keyset or
+// calls a KMS to wrap one, and fails with ErrKeysetNotFound when the scope
+// has none. Blind-index lookups use it, so that a search on a made-up or
+// shredded tenant creates nothing.
+func (k *Keyring) ExistingIndexKeys(ctx context.Context, scope, class string) (*IndexKeys, error) {
+	v, err := k.get(ctx, KeysetID{Scope: scope, Class: class, Purpose: PurposeIndex}, false)
 	if err != nil {
 		return nil, err
 	}
@@ -150,33 +162,54 @@ func (k *Keyring) loadAndCache(ctx context.Context, id KeysetID, create bool) (a
 	return v, nil
 }
 
-// load reads, unwraps and builds the keyset id, creating it if it is
-// missing and create is set.
+// load reads, authenticates and builds the keyset id, creating it if it
+// is missing and create is set.
 func (k *Keyring) load(ctx context.Context, id KeysetID, create bool) (any, int64, error) {
 	rec, err := k.cfg.Store.Get(ctx, id)
-	if errors.Is(err, ErrKeysetNotFound) && create {
-		rec, err = k.create(ctx, id)
+	if errors.Is(err, ErrKeysetNotFound) {
+		err = k.checkNotVanished(ctx, id, err)
+		if errors.Is(err, ErrKeysetNotFound) && create {
+			rec, err = k.create(ctx, id)
+		}
 	}
 	if err != nil {
 		return nil, 0, &Error{Op: "load", ID: id, Err: err}
 	}
-	handle, err := k.unwrap(ctx, rec)
+	o, err := k.open(ctx, rec)
 	if err != nil {
 		return nil, 0, &Error{Op: "unwrap", ID: id, Err: err}
 	}
-	meta, err := parseMetadata(rec.Metadata)
-	if err != nil {
+	if err := k.observe(ctx, id, o.state.Version); err != nil {
 		return nil, 0, &Error{Op: "load", ID: id, Err: err}
 	}
-	v, err := k.build(id, handle, meta)
+	if o.tombstone() {
+		k.versions.setShredded(id.Scope, true)
+		return nil, 0, &Error{Op: "load", ID: id, Err: fmt.Errorf("%w on %s", ErrScopeShredded, o.state.Shredded.Format(time.RFC3339))}
+	}
+	v, err := k.build(id, o.handle, o.state)
 	if err != nil {
 		return nil, 0, &Error{Op: "load", ID: id, Err: err}
 	}
 	return v, rec.Version, nil
 }
 
+// checkNotVanished turns the store's "not found" into ErrRollback when this
+// keyring or its anchor has seen the keyset: keysets are never deleted
+// (a shred leaves a tombstone), so a missing one was removed by a store
+// writer.
+func (k *Keyring) checkNotVanished(ctx context.Context, id KeysetID, notFound error) error {
+	hw, err := k.highWater(ctx, id)
+	if err != nil {
+		return err
+	}
+	if hw > 0 {
+		return fmt.Errorf("%w: the keyset is missing from the store, but state version %d was seen", ErrRollback, hw)
+	}
+	return notFound
+}
+
 // build turns an unwrapped keyset into the primitive its purpose calls for.
-func (k *Keyring) build(id KeysetID, handle *keyset.Handle, meta *metadata) (any, error) {
+func (k *Keyring) build(id KeysetID, handle *keyset.Handle, meta *state) (any, error) {
 	status := make(map[uint32]KeyStatus, handle.Len()+len(meta.Destroyed))
 	for _, keyID := range meta.Destroyed {
 		status[keyID] = KeyDestroyed
@@ -220,8 +253,12 @@ func (k *Keyring) build(id KeysetID, handle *keyset.Handle, meta *metadata) (any
 }
 
 // create makes a new keyset with one primary key, wraps it and stores it.
-// When another process created it first, that one is used.
+// When another process created it first, that one is used. It refuses a
+// scope that was shredded.
 func (k *Keyring) create(ctx context.Context, id KeysetID) (*Record, error) {
+	if err := k.checkNotShredded(ctx, id.Scope); err != nil {
+		return nil, err
+	}
 	handle, err := keyset.NewHandle(k.template(id.Purpose))
 	if err != nil {
 		return nil, fmt.Errorf("generate keyset: %w", err)
@@ -231,12 +268,17 @@ func (k *Keyring) create(ctx context.Context, id KeysetID) (*Record, error) {
 		return nil, err
 	}
 	now := k.now().UTC()
-	meta := &metadata{}
-	meta.setCreated(primary.KeyID(), now)
-	rec, err := k.newRecord(ctx, id, handle, meta, now)
+	st := &state{Version: 1}
+	st.setCreated(primary.KeyID(), now)
+	uri, err := k.KEKURI(id.Class)
 	if err != nil {
 		return nil, err
 	}
+	rec, err := k.seal(ctx, id, handle, st, uri)
+	if err != nil {
+		return nil, err
+	}
+	rec.Created, rec.Updated = now, now
 	err = k.cfg.Store.Create(ctx, rec)
 	if errors.Is(err, ErrKeysetExists) {
 		return k.cfg.Store.Get(ctx, id)
@@ -244,18 +286,26 @@ func (k *Keyring) create(ctx context.Context, id KeysetID) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
-	k.audit(ctx, "keyset created", id, nil, "kek", rec.KEKURI, "key_id", primary.KeyID())
+	k.audit(ctx, "keyset created", id, nil, "kek", rec.KEKURI, "key_id", primary.KeyID(), "version", st.Version)
 	return rec, nil
 }
 
-func (k *Keyring) newRecord(ctx context.Context, id KeysetID, handle *keyset.Handle, meta *metadata, now time.Time) (*Record, error) {
-	wrapped, uri, err := k.wrap(ctx, id, handle)
-	if err != nil {
-		return nil, err
+// checkNotShredded fails with ErrScopeShredded when scope was shredded:
+// this process saw it, or any stored keyset of the scope is a tombstone.
+// A tombstone is trusted here without unwrapping it: refusing to create is
+// the safe side, and loading the tombstone authenticates it.
+func (k *Keyring) checkNotShredded(ctx context.Context, scope string) error {
+	if k.versions.isShredded(scope) {
+		return ErrScopeShredded
 	}
-	mb, err := meta.marshal()
+	recs, err := k.cfg.Store.List(ctx, scope)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return &Record{ID: id, KEKURI: uri, EncryptedKeyset: wrapped, Metadata: mb, Created: now, Updated: now}, nil
+	for _, rec := range recs {
+		if st, err := parseState(rec.Metadata); err == nil && st.Shredded != nil {
+			return fmt.Errorf("%w (tombstone %s)", ErrScopeShredded, rec.ID)
+		}
+	}
+	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 
 	"github.com/tink-crypto/tink-go/v2/keyset"
 	"github.com/tink-crypto/tink-go/v2/prf"
@@ -49,7 +51,9 @@ func (k *Keyring) CreateKeysets(ctx context.Context, scope string, classes ...st
 			}
 			_, err := k.cfg.Store.Get(ctx, id)
 			if errors.Is(err, ErrKeysetNotFound) {
-				_, err = k.create(ctx, id)
+				if err = k.checkNotVanished(ctx, id, err); errors.Is(err, ErrKeysetNotFound) {
+					_, err = k.create(ctx, id)
+				}
 			}
 			if err != nil {
 				return &Error{Op: "create", ID: id, Err: err}
@@ -64,35 +68,48 @@ func (k *Keyring) CreateKeysets(ctx context.Context, scope string, classes ...st
 // another writer.
 const maxCASAttempts = 5
 
-// modify applies change to the stored keyset id, rewraps it under the
-// class's current KEK and writes it back with compare-and-swap, retrying
-// when another process changed it meanwhile. The local cache entry is
-// dropped so this process sees the change at once; other processes see it
-// within CacheTTL.
-func (k *Keyring) modify(ctx context.Context, op string, id KeysetID, keyID uint32, change func(*keyset.Manager, *metadata) (uint32, error)) (uint32, error) {
-	fail := func(err error) (uint32, error) {
+// modify applies change to the stored keyset id and writes it back, under
+// the KEK that wraps it now, with its state version one higher and
+// compare-and-swap, retrying when another process changed it meanwhile.
+// It refuses (ErrKEKMismatch) a keyset whose KEK is not the one configured
+// for its class: only Rewrap moves a keyset to another KEK. The local cache
+// entry is dropped so this process sees the change at once; other
+// processes see it within CacheTTL.
+func (k *Keyring) modify(ctx context.Context, op string, id KeysetID, keyID uint32, change func(*keyset.Manager, *state) (uint32, error)) (uint32, error) {
+	fail := func(err error, attrs ...any) (uint32, error) {
 		err = &Error{Op: op, ID: id, KeyID: keyID, Err: err}
-		k.audit(ctx, op, id, err, "key_id", keyID)
+		k.audit(ctx, op, id, err, append([]any{"key_id", keyID}, attrs...)...)
 		return 0, err
 	}
 	if err := id.Validate(); err != nil {
 		return fail(err)
 	}
+	want, err := k.KEKURI(id.Class)
+	if err != nil {
+		return fail(err)
+	}
 	for range maxCASAttempts {
 		rec, err := k.cfg.Store.Get(ctx, id)
+		if errors.Is(err, ErrKeysetNotFound) {
+			err = k.checkNotVanished(ctx, id, err)
+		}
 		if err != nil {
 			return fail(err)
 		}
-		handle, err := k.unwrap(ctx, rec)
+		if rec.KEKURI != want {
+			return fail(fmt.Errorf("%w: it is wrapped by %s, but the KEK configured for class %q is %s; run `fieldcrypt keys rewrap` to move it, or fix the configuration",
+				ErrKEKMismatch, rec.KEKURI, id.Class, want), "from_kek", rec.KEKURI, "to_kek", want)
+		}
+		o, err := k.open(ctx, rec)
 		if err != nil {
 			return fail(err)
 		}
-		meta, err := parseMetadata(rec.Metadata)
-		if err != nil {
-			return fail(err)
+		if o.tombstone() {
+			return fail(ErrScopeShredded)
 		}
-		m := keyset.NewManagerFromHandle(handle)
-		changed, err := change(m, meta)
+		next := o.state.next()
+		m := keyset.NewManagerFromHandle(o.handle)
+		changed, err := change(m, next)
 		if err != nil {
 			return fail(err)
 		}
@@ -100,17 +117,13 @@ func (k *Keyring) modify(ctx context.Context, op string, id KeysetID, keyID uint
 		if err != nil {
 			return fail(err)
 		}
-		wrapped, uri, err := k.wrap(ctx, id, newHandle)
-		if err != nil {
-			return fail(err)
-		}
-		mb, err := meta.marshal()
+		sealed, err := k.seal(ctx, id, newHandle, next, rec.KEKURI)
 		if err != nil {
 			return fail(err)
 		}
 		prev := rec.Version
-		rec.EncryptedKeyset, rec.KEKURI, rec.Metadata, rec.Updated = wrapped, uri, mb, k.now().UTC()
-		err = k.cfg.Store.Update(ctx, rec, prev)
+		sealed.Created, sealed.Updated = rec.Created, k.now().UTC()
+		err = k.cfg.Store.Update(ctx, sealed, prev)
 		if errors.Is(err, ErrVersionConflict) {
 			continue
 		}
@@ -118,7 +131,10 @@ func (k *Keyring) modify(ctx context.Context, op string, id KeysetID, keyID uint
 			return fail(err)
 		}
 		k.cache.remove(id)
-		k.audit(ctx, op, id, nil, "key_id", changed, "kek", uri, "version", rec.Version)
+		if err := k.observe(ctx, id, next.Version); err != nil {
+			return fail(err)
+		}
+		k.audit(ctx, op, id, nil, "key_id", changed, "kek", sealed.KEKURI, "version", next.Version)
 		return changed, nil
 	}
 	return fail(fmt.Errorf("%w: gave up after %d attempts", ErrVersionConflict, maxCASAttempts))
@@ -152,7 +168,7 @@ func isPrimary(m *keyset.Manager, keyID uint32) bool {
 // instance has reloaded the keyset (wait longer than CacheTTL), promote the
 // key with PromoteKey. Until then instances can already decrypt under it.
 func (k *Keyring) AddKey(ctx context.Context, id KeysetID) (uint32, error) {
-	return k.modify(ctx, "add key", id, 0, func(m *keyset.Manager, meta *metadata) (uint32, error) {
+	return k.modify(ctx, "add key", id, 0, func(m *keyset.Manager, meta *state) (uint32, error) {
 		keyID, err := m.Add(k.template(id.Purpose))
 		if err != nil {
 			return 0, err
@@ -165,7 +181,7 @@ func (k *Keyring) AddKey(ctx context.Context, id KeysetID) (uint32, error) {
 // PromoteKey makes keyID the primary key of the keyset id: new values are
 // encrypted (or indexed) under it. Old values still decrypt by key ID.
 func (k *Keyring) PromoteKey(ctx context.Context, id KeysetID, keyID uint32) error {
-	_, err := k.modify(ctx, "promote key", id, keyID, func(m *keyset.Manager, _ *metadata) (uint32, error) {
+	_, err := k.modify(ctx, "promote key", id, keyID, func(m *keyset.Manager, _ *state) (uint32, error) {
 		if err := keyExists(m, keyID); err != nil {
 			return 0, err
 		}
@@ -178,7 +194,7 @@ func (k *Keyring) PromoteKey(ctx context.Context, id KeysetID, keyID uint32) err
 // ErrKeyDisabled in package crypt) until EnableKey. The primary key cannot
 // be disabled.
 func (k *Keyring) DisableKey(ctx context.Context, id KeysetID, keyID uint32) error {
-	_, err := k.modify(ctx, "disable key", id, keyID, func(m *keyset.Manager, _ *metadata) (uint32, error) {
+	_, err := k.modify(ctx, "disable key", id, keyID, func(m *keyset.Manager, _ *state) (uint32, error) {
 		if err := keyExists(m, keyID); err != nil {
 			return 0, err
 		}
@@ -192,7 +208,7 @@ func (k *Keyring) DisableKey(ctx context.Context, id KeysetID, keyID uint32) err
 
 // EnableKey re-enables a disabled key.
 func (k *Keyring) EnableKey(ctx context.Context, id KeysetID, keyID uint32) error {
-	_, err := k.modify(ctx, "enable key", id, keyID, func(m *keyset.Manager, _ *metadata) (uint32, error) {
+	_, err := k.modify(ctx, "enable key", id, keyID, func(m *keyset.Manager, _ *state) (uint32, error) {
 		if err := keyExists(m, keyID); err != nil {
 			return 0, err
 		}
@@ -206,7 +222,7 @@ func (k *Keyring) EnableKey(ctx context.Context, id KeysetID, keyID uint32) erro
 // every backup of the data. The primary key cannot be destroyed. Check with
 // `fieldcrypt status` that no stored value still uses the key first.
 func (k *Keyring) DestroyKey(ctx context.Context, id KeysetID, keyID uint32) error {
-	_, err := k.modify(ctx, "destroy key", id, keyID, func(m *keyset.Manager, meta *metadata) (uint32, error) {
+	_, err := k.modify(ctx, "destroy key", id, keyID, func(m *keyset.Manager, meta *state) (uint32, error) {
 		if err := keyExists(m, keyID); err != nil {
 			return 0, err
 		}
@@ -224,9 +240,16 @@ func (k *Keyring) DestroyKey(ctx context.Context, id KeysetID, keyID uint32) err
 
 // Shred destroys every keyset of scope: all of that tenant's encrypted
 // values and blind indexes become permanently unreadable, in every backup of
-// the data, while other scopes are untouched. Backups of the keyset store
-// taken before the shred still hold the keysets; shredding is complete only
-// once those expire.
+// the data, while other scopes are untouched. Each keyset is replaced by a
+// tombstone: a record with no keys whose state (shredded, and a version one
+// higher) is authenticated under the class's KEK, one KMS call each. After
+// it, every read and write of the scope fails with ErrScopeShredded and no
+// keyset is created for it until Unshred. A scope with no keysets gets one
+// tombstone, under the first class this keyring has a KEK for.
+//
+// Backups of the keyset store taken before the shred still hold the
+// keysets; shredding is complete only once those expire. It returns how
+// many keysets it shredded (tombstones already there are not counted).
 func (k *Keyring) Shred(ctx context.Context, scope string) (int, error) {
 	if err := validateName("scope", scope); err != nil {
 		return 0, err
@@ -235,16 +258,159 @@ func (k *Keyring) Shred(ctx context.Context, scope string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("keyring: shred %q: %w", scope, err)
 	}
+	defer k.cache.removeScope(scope)
 	n := 0
 	for _, rec := range recs {
-		err := k.cfg.Store.Delete(ctx, rec.ID)
-		k.audit(ctx, "keyset shredded", rec.ID, err, "kek", rec.KEKURI)
-		if err != nil && !errors.Is(err, ErrKeysetNotFound) {
-			k.cache.removeScope(scope)
-			return n, &Error{Op: "shred", ID: rec.ID, Err: err}
+		shredded, err := k.shredOne(ctx, rec.ID, rec)
+		if err != nil {
+			return n, err
 		}
+		if shredded {
+			n++
+		}
+	}
+	if len(recs) == 0 {
+		id := KeysetID{Scope: scope, Class: k.someClass(), Purpose: PurposeData}
+		if _, err := k.shredOne(ctx, id, nil); err != nil {
+			return 0, err
+		}
+	}
+	k.versions.setShredded(scope, true)
+	return n, nil
+}
+
+// someClass returns a class this keyring holds a KEK for.
+func (k *Keyring) someClass() string {
+	if k.cfg.DefaultKEK != "" {
+		return DefaultClass
+	}
+	return slices.Sorted(maps.Keys(k.cfg.KEKs))[0]
+}
+
+// shredOne replaces the keyset id (stored as rec, nil when absent) with a
+// tombstone under the class's configured KEK. It reports false for a
+// keyset that already is a tombstone.
+func (k *Keyring) shredOne(ctx context.Context, id KeysetID, rec *Record) (bool, error) {
+	fail := func(err error) (bool, error) {
+		err = &Error{Op: "shred", ID: id, Err: err}
+		k.audit(ctx, "keyset shredded", id, err)
+		return false, err
+	}
+	uri, err := k.KEKURI(id.Class)
+	if err != nil {
+		return fail(err)
+	}
+	for range maxCASAttempts {
+		// The tombstone must be newer than anything seen. The stored
+		// keyset's own version counts only if it authenticates: a
+		// tampered record must not be able to block its own shredding.
+		version, err := k.highWater(ctx, id)
+		if err != nil {
+			return fail(err)
+		}
+		if rec != nil {
+			if o, err := k.open(ctx, rec); err == nil {
+				if o.tombstone() {
+					return false, nil
+				}
+				version = max(version, o.state.Version)
+			} else if errors.Is(err, ErrKEKUnavailable) || errors.Is(err, ErrNoAccess) {
+				return fail(err)
+			}
+		}
+		now := k.now().UTC()
+		tomb := &state{Version: version + 1, Shredded: &now}
+		sealed, err := k.seal(ctx, id, nil, tomb, uri)
+		if err != nil {
+			return fail(err)
+		}
+		sealed.Created, sealed.Updated = now, now
+		if rec == nil {
+			err = k.cfg.Store.Create(ctx, sealed)
+		} else {
+			sealed.Created = rec.Created
+			err = k.cfg.Store.Update(ctx, sealed, rec.Version)
+		}
+		if errors.Is(err, ErrVersionConflict) || errors.Is(err, ErrKeysetExists) {
+			if rec, err = k.cfg.Store.Get(ctx, id); err != nil {
+				return fail(err)
+			}
+			continue
+		}
+		if err != nil {
+			return fail(err)
+		}
+		if err := k.observe(ctx, id, tomb.Version); err != nil {
+			return fail(err)
+		}
+		attrs := []any{"kek", uri, "version", tomb.Version}
+		if rec != nil && rec.KEKURI != uri {
+			attrs = append(attrs, "from_kek", rec.KEKURI, "to_kek", uri)
+		}
+		k.audit(ctx, "keyset shredded", id, nil, attrs...)
+		return true, nil
+	}
+	return fail(fmt.Errorf("%w: gave up after %d attempts", ErrVersionConflict, maxCASAttempts))
+}
+
+// Unshred brings a shredded scope back: each tombstone is replaced by a
+// new keyset with fresh keys (its state version continues from the
+// tombstone's, so anchors stay monotonic). The scope's old data stays
+// unreadable for good; only new writes use the new keys. It is an explicit
+// administrative act (`fieldcrypt keys unshred --yes`), audited per keyset.
+// It returns how many keysets it created.
+func (k *Keyring) Unshred(ctx context.Context, scope string) (int, error) {
+	if err := validateName("scope", scope); err != nil {
+		return 0, err
+	}
+	recs, err := k.cfg.Store.List(ctx, scope)
+	if err != nil {
+		return 0, fmt.Errorf("keyring: unshred %q: %w", scope, err)
+	}
+	defer k.cache.removeScope(scope)
+	n := 0
+	for _, rec := range recs {
+		fail := func(err error) (int, error) {
+			err = &Error{Op: "unshred", ID: rec.ID, Err: err}
+			k.audit(ctx, "keyset unshredded", rec.ID, err)
+			return n, err
+		}
+		o, err := k.open(ctx, rec)
+		if err != nil {
+			return fail(err)
+		}
+		if !o.tombstone() {
+			continue
+		}
+		handle, err := keyset.NewHandle(k.template(rec.ID.Purpose))
+		if err != nil {
+			return fail(fmt.Errorf("generate keyset: %w", err))
+		}
+		primary, err := handle.Primary()
+		if err != nil {
+			return fail(err)
+		}
+		now := k.now().UTC()
+		st := &state{Version: o.state.Version + 1}
+		st.setCreated(primary.KeyID(), now)
+		uri, err := k.KEKURI(rec.ID.Class)
+		if err != nil {
+			return fail(err)
+		}
+		sealed, err := k.seal(ctx, rec.ID, handle, st, uri)
+		if err != nil {
+			return fail(err)
+		}
+		sealed.Created, sealed.Updated = now, now
+		if err := k.cfg.Store.Update(ctx, sealed, rec.Version); err != nil {
+			return fail(err)
+		}
+		if err := k.observe(ctx, rec.ID, st.Version); err != nil {
+			return fail(err)
+		}
+		k.audit(ctx, "keyset unshredded", rec.ID, nil, "kek", uri, "key_id", primary.KeyID(), "version", st.Version)
 		n++
 	}
-	k.cache.removeScope(scope)
+	k.versions.setShredded(scope, false)
 	return n, nil
 }

@@ -60,6 +60,16 @@ func (k *Keyring) rewrapOne(ctx context.Context, rec *Record) error {
 		return fail(err)
 	}
 	for range maxCASAttempts {
+		// A keyset wrapped by a KEK not trusted for its class, edited or
+		// rolled back is never made permanent by rewrapping it. An in-place
+		// rewrap decrypts under the same associated data, so it succeeds
+		// only if the state document is the authentic one; the version is
+		// checked on it first. Otherwise the keyset is opened (unwrapped
+		// and authenticated) and sealed under the target KEK.
+		st, err := k.checkBeforeRewrap(ctx, rec)
+		if err != nil {
+			return fail(err)
+		}
 		var wrapped []byte
 		if rec.KEKURI == target {
 			wrapped, err = k.rewrapInPlace(ctx, rec)
@@ -67,11 +77,15 @@ func (k *Keyring) rewrapOne(ctx context.Context, rec *Record) error {
 			err = errNoInPlaceRewrap
 		}
 		if errors.Is(err, errNoInPlaceRewrap) {
-			handle, uerr := k.unwrap(ctx, rec)
-			if uerr != nil {
-				return fail(uerr)
+			var o *opened
+			if o, err = k.open(ctx, rec); err == nil {
+				var sealed *Record
+				// The state document is kept byte for byte: rewrapping
+				// changes the KEK, not the keyset's state.
+				if sealed, err = k.sealState(ctx, id, o.handle, rec.Metadata, target); err == nil {
+					wrapped = sealed.EncryptedKeyset
+				}
 			}
-			wrapped, _, err = k.wrapWith(ctx, id, handle, target)
 		}
 		if err != nil {
 			return fail(err)
@@ -90,13 +104,34 @@ func (k *Keyring) rewrapOne(ctx context.Context, rec *Record) error {
 			return fail(err)
 		}
 		k.cache.remove(id)
-		k.audit(ctx, "keyset rewrapped", id, nil, "from_kek", from, "kek", target, "version", next.Version)
+		attrs := []any{"kek", target, "version", st.Version}
+		if from != target {
+			attrs = append(attrs, "from_kek", from, "to_kek", target)
+		}
+		k.audit(ctx, "keyset rewrapped", id, nil, attrs...)
 		return nil
 	}
 	return fail(fmt.Errorf("%w: gave up after %d attempts", ErrVersionConflict, maxCASAttempts))
 }
 
 var errNoInPlaceRewrap = errors.New("KEK cannot rewrap in place")
+
+// checkBeforeRewrap makes the checks that need no KMS call: the KEK is
+// trusted for the class, the state document parses and is not older than
+// one seen. The KEK authenticates the state during the rewrap itself.
+func (k *Keyring) checkBeforeRewrap(ctx context.Context, rec *Record) (*state, error) {
+	if err := k.checkKEKAllowed(rec); err != nil {
+		return nil, err
+	}
+	st, err := parseState(rec.Metadata)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.checkFresh(ctx, rec.ID, st.Version); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
 
 // rewrapInPlace asks a KEK that implements kms.Rewrapper to move the wrapped
 // keyset to its newest key version: one KMS call, no plaintext out of the KMS.
@@ -118,7 +153,7 @@ func (k *Keyring) rewrapInPlace(ctx context.Context, rec *Record) ([]byte, error
 		return nil, fmt.Errorf("%w: %w", ErrCorruptKeyset, err)
 	}
 	counting.calls.Add(1)
-	ct, err := rw.Rewrap(ctx, eks.GetEncryptedKeyset(), WrapAssociatedData(rec.ID))
+	ct, err := rw.Rewrap(ctx, eks.GetEncryptedKeyset(), WrapAssociatedData(rec.ID, rec.Metadata))
 	if err != nil {
 		return nil, classifyKEKError(rec.ID.Class, err)
 	}

@@ -104,7 +104,7 @@ func (a *app) keyring(ctx context.Context, create bool) (*keyring.Keyring, keyri
 		Opener:            newOpener(cfg, a.env, a.log),
 		KEKs:              cfg.KEKs,
 		DefaultKEK:        cfg.DefaultKEK,
-		AcceptKEKs:        cfg.AcceptKEKs,
+		AcceptKEKs:        acceptKEKsByClass(cfg.AcceptKEKs),
 		CacheTTL:          cfg.CacheTTL,
 		DisableAutoCreate: true,
 		Logger:            a.log,
@@ -131,4 +131,16 @@ func (a *app) noAccessHint(err error, class string) error {
 	}
 	return fmt.Errorf("%w (configure keks.%s in the config file, %s%s or --kek %s=URI, or a default_kek)",
 		err, class, kekEnvPrefix, strings.ToUpper(class), class)
+}
+
+// acceptKEKsByClass reads accept_keks entries of the form CLASS=URI.
+// (Temporary: the CLI's per-class forms replace it.)
+func acceptKEKsByClass(list []string) map[string][]string {
+	out := make(map[string][]string)
+	for _, e := range list {
+		if class, uri, ok := strings.Cut(e, "="); ok {
+			out[class] = append(out[class], uri)
+		}
+	}
+	return out
 }

@@ -163,8 +163,13 @@ func openKeyringDB(t *testing.T, db *sql.DB, d sqlstore.Dialect, table string, k
 	}
 	opener := kms.NewOpener()
 	opener.Register(local.Scheme, local.OpenFunc(nil))
+	byClass := make(map[string][]string) // accept holds CLASS=URI entries
+	for _, e := range accept {
+		class, uri, _ := strings.Cut(e, "=")
+		byClass[class] = append(byClass[class], uri)
+	}
 	kr, err := keyring.New(keyring.Config{
-		Store: store, Opener: opener, KEKs: keks, AcceptKEKs: accept,
+		Store: store, Opener: opener, KEKs: keks, AcceptKEKs: byClass,
 		CacheTTL: time.Millisecond, StalePeriod: -1, DisableAutoCreate: true,
 	})
 	if err != nil {

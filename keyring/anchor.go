@@ -1,0 +1,138 @@
+package keyring
+
+import (
+	"context"
+	"fmt"
+	"sync"
+)
+
+// An Anchor records the latest state version of every keyset somewhere a
+// writer of the keyset store cannot reach: a second database, Vault KV.
+// With one, a keyset rolled back or deleted in the store is caught across
+// restarts and by freshly started instances, not only by a process that saw
+// the newer version (see docs/SECURITY.md). The keyring reads the anchor
+// on every keyset load (a cache miss) and advances it after every write.
+//
+// Implementations must be safe for concurrent use. keyring/sqlstore has an
+// anchor in a SQL table; [MemoryAnchor] is for tests.
+type Anchor interface {
+	// Latest returns the highest version recorded for id, or 0 when none
+	// is.
+	Latest(ctx context.Context, id KeysetID) (uint64, error)
+
+	// Advance records that id has reached version. It never lowers a
+	// recorded version: advancing to a lower one is a no-op, so concurrent
+	// writers and a lagging reader cannot move the anchor back.
+	Advance(ctx context.Context, id KeysetID, version uint64) error
+}
+
+// MemoryAnchor is an [Anchor] in memory, for tests. The zero value is
+// ready to use.
+type MemoryAnchor struct {
+	mu       sync.Mutex
+	versions map[KeysetID]uint64
+}
+
+var _ Anchor = (*MemoryAnchor)(nil)
+
+// Latest implements [Anchor].
+func (a *MemoryAnchor) Latest(_ context.Context, id KeysetID) (uint64, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.versions[id], nil
+}
+
+// Advance implements [Anchor].
+func (a *MemoryAnchor) Advance(_ context.Context, id KeysetID, version uint64) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.versions == nil {
+		a.versions = make(map[KeysetID]uint64)
+	}
+	if version > a.versions[id] {
+		a.versions[id] = version
+	}
+	return nil
+}
+
+// versions is the keyring's in-process memory of the newest state version
+// it has seen of each keyset, and of the scopes it has seen shredded. It is
+// touched on loads and writes only, never on a cache hit.
+type versions struct {
+	mu       sync.Mutex
+	seen     map[KeysetID]uint64
+	shredded map[string]bool
+}
+
+func newVersions() *versions {
+	return &versions{seen: make(map[KeysetID]uint64), shredded: make(map[string]bool)}
+}
+
+func (v *versions) latest(id KeysetID) uint64 {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.seen[id]
+}
+
+func (v *versions) observe(id KeysetID, version uint64) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if version > v.seen[id] {
+		v.seen[id] = version
+	}
+}
+
+func (v *versions) setShredded(scope string, shredded bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if shredded {
+		v.shredded[scope] = true
+	} else {
+		delete(v.shredded, scope)
+	}
+}
+
+func (v *versions) isShredded(scope string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.shredded[scope]
+}
+
+// highWater returns the newest version of id known to this process or to
+// the anchor: a stored keyset older than it was rolled back.
+func (k *Keyring) highWater(ctx context.Context, id KeysetID) (uint64, error) {
+	seen := k.versions.latest(id)
+	if k.cfg.Anchor == nil {
+		return seen, nil
+	}
+	anchored, err := k.cfg.Anchor.Latest(ctx, id)
+	if err != nil {
+		return 0, fmt.Errorf("%w: read the anchor: %w", ErrKEKUnavailable, err)
+	}
+	return max(seen, anchored), nil
+}
+
+// checkFresh fails with ErrRollback when version is older than the high
+// water mark of id.
+func (k *Keyring) checkFresh(ctx context.Context, id KeysetID, version uint64) error {
+	hw, err := k.highWater(ctx, id)
+	if err != nil {
+		return err
+	}
+	if version < hw {
+		return fmt.Errorf("%w: the store holds state version %d, but version %d was seen", ErrRollback, version, hw)
+	}
+	return nil
+}
+
+// observe records that id is at version, in process and in the anchor.
+func (k *Keyring) observe(ctx context.Context, id KeysetID, version uint64) error {
+	k.versions.observe(id, version)
+	if k.cfg.Anchor == nil {
+		return nil
+	}
+	if err := k.cfg.Anchor.Advance(ctx, id, version); err != nil {
+		return fmt.Errorf("advance the anchor: %w", err)
+	}
+	return nil
+}
