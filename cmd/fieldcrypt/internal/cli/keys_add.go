@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -97,6 +98,7 @@ func (a *app) keysPromoteCommand() *cobra.Command {
 		sel    selector
 		keyID  uint32
 		newest bool
+		now    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "promote",
@@ -108,9 +110,16 @@ every application instance has reloaded the keyset since the key was added
 decrypt new values.
 
 Name the key with --key-id (one keyset), or promote the newest enabled
-non-primary key of every selected keyset with --newest.`,
+non-primary key of every selected keyset with --newest.
+
+promote refuses a key added less than the propagation wait ago (cache_ttl
+plus propagation_margin, the wait "keys rotate" makes), and promotes
+nothing then. --now promotes at once: use it only when every instance has
+reloaded the keyset since the add (every instance was restarted).`,
 		Example: `  fieldcrypt keys promote --scope acme --class pii --key-id 2868119302
-  fieldcrypt keys promote --all-scopes --class pii --newest`,
+  fieldcrypt keys promote --all-scopes --class pii --newest
+  # every instance was restarted after the add:
+  fieldcrypt keys promote --scope acme --class pii --newest --now`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -128,15 +137,25 @@ non-primary key of every selected keyset with --newest.`,
 			if err != nil {
 				return err
 			}
-			for _, rec := range recs {
-				target := keyID
-				if newest {
-					if target, err = newestCandidate(ctx, kr, rec.ID); err != nil {
+			// Every key is checked before any is promoted, so that a
+			// refusal leaves every keyset as it was.
+			targets := make([]keyring.KeyInfo, len(recs))
+			for i, rec := range recs {
+				ki, err := promotionCandidate(ctx, kr, rec.ID, keyID, newest)
+				if err != nil {
+					return a.keyringHint(err, rec.ID.Class)
+				}
+				if !now {
+					if err := a.checkPropagated(rec.ID, ki); err != nil {
 						return err
 					}
 				}
+				targets[i] = ki
+			}
+			for i, rec := range recs {
+				target := targets[i].ID
 				if err := kr.PromoteKey(ctx, rec.ID, target); err != nil {
-					return a.noAccessHint(fmt.Errorf("promoting key %d of %s: %w", target, rec.ID, err), rec.ID.Class)
+					return a.keyringHint(fmt.Errorf("promoting key %d of %s: %w", target, rec.ID, err), rec.ID.Class)
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "promoted key %d of %s to primary\n", target, rec.ID)
 			}
@@ -146,15 +165,44 @@ non-primary key of every selected keyset with --newest.`,
 	sel.register(cmd.Flags(), true)
 	cmd.Flags().Uint32Var(&keyID, "key-id", 0, "the key to promote (one keyset)")
 	cmd.Flags().BoolVar(&newest, "newest", false, "promote the newest enabled non-primary key of each selected keyset")
+	cmd.Flags().BoolVar(&now, "now", false, "promote even a key added less than the propagation wait ago (every instance has reloaded)")
 	return cmd
 }
 
-// newestCandidate returns the most recently added enabled key of id that is
-// not the primary.
-func newestCandidate(ctx context.Context, kr *keyring.Keyring, id keyring.KeysetID) (uint32, error) {
+// checkPropagated refuses the promotion of a key added less than the
+// propagation wait ago: an instance that has not reloaded the keyset since
+// could not decrypt values written under it. A key whose creation time is
+// not recorded is old enough.
+func (a *app) checkPropagated(id keyring.KeysetID, ki keyring.KeyInfo) error {
+	if ki.Created.IsZero() {
+		return nil
+	}
+	wait := a.cfg.propagation()
+	age := a.env.now().Sub(ki.Created)
+	if age >= wait {
+		return nil
+	}
+	return fmt.Errorf("refusing to promote key %d of %s: it was added %v ago, less than the propagation wait %v "+
+		"(cache_ttl %v + propagation_margin %v), so an instance that has not reloaded the keyset could not decrypt values under it; "+
+		"promote it from %s on, or pass --now if every instance has reloaded the keyset since the add (nothing was promoted)",
+		ki.ID, id, age.Round(time.Millisecond), wait, a.cfg.CacheTTL, a.cfg.PropagationMargin,
+		ki.Created.Add(wait).UTC().Format(time.RFC3339))
+}
+
+// promotionCandidate returns the key to promote in keyset id: keyID, or
+// with newest the most recently added enabled key that is not the primary.
+func promotionCandidate(ctx context.Context, kr *keyring.Keyring, id keyring.KeysetID, keyID uint32, newest bool) (keyring.KeyInfo, error) {
 	keys, err := kr.Keys(ctx, id)
 	if err != nil {
-		return 0, err
+		return keyring.KeyInfo{}, fmt.Errorf("reading the keys of %s: %w", id, err)
+	}
+	if !newest {
+		for _, k := range keys {
+			if k.ID == keyID {
+				return k, nil
+			}
+		}
+		return keyring.KeyInfo{}, fmt.Errorf("keyset %s has no key %d (see `fieldcrypt keys list --scope %s`)", id, keyID, id.Scope)
 	}
 	var best *keyring.KeyInfo
 	for i := range keys {
@@ -164,7 +212,7 @@ func newestCandidate(ctx context.Context, kr *keyring.Keyring, id keyring.Keyset
 		}
 	}
 	if best == nil {
-		return 0, fmt.Errorf("%s has no enabled non-primary key to promote (add one with `fieldcrypt keys add`)", id)
+		return keyring.KeyInfo{}, fmt.Errorf("%s has no enabled non-primary key to promote (add one with `fieldcrypt keys add`)", id)
 	}
-	return best.ID, nil
+	return *best, nil
 }

@@ -197,9 +197,64 @@ func TestRotateInterrupted(t *testing.T) {
 	if added.Status != "enabled" {
 		t.Errorf("added key %+v, want enabled and not primary", added)
 	}
-	r = h.mustRun(t, "keys", "promote", "--class", "pii", "--newest")
+	r = h.mustRun(t, "keys", "promote", "--class", "pii", "--newest", "--now")
 	if got := primaryOf(t, keysOf(h.list(t), "default", "pii", "data")); got.KeyID != added.KeyID {
 		t.Errorf("keys promote --newest made %d primary, want %d\n%s", got.KeyID, added.KeyID, r)
+	}
+}
+
+// TestPromoteRefusesYoungKey: promote refuses, and promotes nothing, while
+// a key is younger than the propagation wait (cache_ttl 200ms +
+// propagation_margin 100ms in the test config), unless --now.
+func TestPromoteRefusesYoungKey(t *testing.T) {
+	h := newHarness(t)
+	h.mustRun(t, "keys", "init", "--scope", "acme")
+	h.mustRun(t, "keys", "add", "--scope", "acme", "--class", "pii", "--class", "support")
+	young := func(class string) listed {
+		for _, k := range keysOf(h.list(t), "acme", class, "data") {
+			if !k.Primary {
+				return k
+			}
+		}
+		t.Fatalf("acme/%s/data has no added key", class)
+		return listed{}
+	}
+	pii := young("pii")
+	cases := []struct {
+		name string
+		args []string
+	}{
+		{"--key-id", []string{"--class", "pii", "--key-id", itoa(pii.KeyID)}},
+		{"--newest over two keysets", []string{"--newest"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := h.run(t, append([]string{"keys", "promote", "--scope", "acme"}, tc.args...)...)
+			if r.code != cli.ExitFailed {
+				t.Fatalf("keys promote %v of a key just added: %v\nwant exit 1, refused", tc.args, r)
+			}
+			for _, want := range []string{"refusing to promote", "propagation wait 300ms", "--now", "nothing was promoted"} {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("keys promote refusal lacks %q:\n%s", want, r.stderr)
+				}
+			}
+			for _, class := range []string{"pii", "support"} {
+				if p := primaryOf(t, keysOf(h.list(t), "acme", class, "data")); p.KeyID == young(class).KeyID {
+					t.Errorf("a refused promote made key %d of acme/%s/data primary", p.KeyID, class)
+				}
+			}
+		})
+	}
+
+	h.mustRun(t, "keys", "promote", "--scope", "acme", "--class", "pii", "--key-id", itoa(pii.KeyID), "--now")
+	if p := primaryOf(t, keysOf(h.list(t), "acme", "pii", "data")); p.KeyID != pii.KeyID {
+		t.Errorf("keys promote --now: primary %d, want %d", p.KeyID, pii.KeyID)
+	}
+	support := young("support")
+	time.Sleep(300 * time.Millisecond)
+	h.mustRun(t, "keys", "promote", "--scope", "acme", "--class", "support", "--newest")
+	if p := primaryOf(t, keysOf(h.list(t), "acme", "support", "data")); p.KeyID != support.KeyID {
+		t.Errorf("keys promote after the wait: primary %d, want %d", p.KeyID, support.KeyID)
 	}
 }
 
@@ -230,7 +285,7 @@ func TestAddPromoteDisableEnable(t *testing.T) {
 		t.Errorf("keys add does not say how to promote:\n%s", r.stdout)
 	}
 	old := primaryOf(t, keysOf(h.list(t), "acme", "pii", "index"))
-	h.mustRun(t, "keys", "promote", "--scope", "acme", "--class", "pii", "--purpose", "index", "--key-id", m[1])
+	h.mustRun(t, "keys", "promote", "--scope", "acme", "--class", "pii", "--purpose", "index", "--key-id", m[1], "--now")
 
 	cases := []struct {
 		args   []string
