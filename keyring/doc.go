@@ -12,6 +12,33 @@
 // scope, class and purpose ([WrapAssociatedData]), so a stored keyset copied
 // to another tenant or class does not unwrap.
 //
+// # Integrity against writers of the store
+//
+// The store is assumed writable by an attacker (it usually lives in the
+// CRM database). Everything that decides behaviour is authenticated under
+// the KEK: key IDs, statuses and the primary are inside the encrypted Tink
+// keyset, and a state document (the state version, creation times,
+// destroyed key IDs, the shred tombstone) is bound into the wrap's
+// associated data byte for byte. An edited record fails with
+// [ErrIntegrity]; a keyset wrapped by a KEK not trusted for its class with
+// [ErrKEKNotAllowed] ([Config.AcceptKEKs] is per class). The state version
+// only grows: a keyring refuses a version lower than one it has seen, and
+// with a [Config.Anchor] outside the store (sqlstore.Anchor) also across
+// restarts, with [ErrRollback]. [Keyring.Keys] reads only authenticated
+// state. Only [Keyring.Rewrap] moves a keyset to another KEK; the other
+// key operations refuse with [ErrKEKMismatch]. docs/SECURITY.md has the
+// threat table, docs/FORMAT.md section 7 the bytes.
+//
+// # Reads create nothing; shredded stays shredded
+//
+// [Keyring.ExistingDataKeys] and [Keyring.ExistingIndexKeys] (used by
+// decryption and blind-index lookups) never create a keyset or call a KMS
+// to wrap one; only writes do, and [Config.DisableAutoCreate] turns that
+// off. [Keyring.Shred] replaces each keyset of a scope with an
+// authenticated tombstone; afterwards every read and write of the scope
+// fails with [ErrScopeShredded] and nothing is created, until an
+// administrator runs [Keyring.Unshred], which makes new keys.
+//
 // # Stores
 //
 // A [Store] keeps wrapped keysets: [MemoryStore] here, a directory in
@@ -59,6 +86,7 @@
 //
 // Failures are [*Error] values naming the keyset and operation, wrapping
 // sentinels such as [ErrNoAccess], [ErrKEKUnavailable], [ErrCorruptKeyset],
-// [ErrKeysetNotFound] and the KEK's own [kms.Error]. None contains key
+// [ErrKeysetNotFound], [ErrIntegrity], [ErrRollback], [ErrScopeShredded],
+// [ErrKEKMismatch] and the KEK's own [kms.Error]. None contains key
 // material.
 package keyring

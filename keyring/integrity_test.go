@@ -139,6 +139,15 @@ func TestAttackPlantUnderAcceptedKEKOfAnotherClass(t *testing.T) {
 			t.Fatalf("DataKeys(support keyset under the accepted old support KEK) err = %v, want it accepted", err)
 		}
 
+		// A keyset under a KEK nobody configured is refused as well.
+		teststores.Overwrite(t, w.store, w.forge(t, dataID("strangeco", "pii"), w.stranger))
+		if _, err := admin.DataKeys(ctx, "strangeco", "pii"); !errors.Is(err, keyring.ErrKEKNotAllowed) {
+			t.Errorf("DataKeys(keyset under an unconfigured KEK) err = %v, want ErrKEKNotAllowed", err)
+		}
+		if err := w.store.Delete(ctx, dataID("strangeco", "pii")); err != nil {
+			t.Fatal(err)
+		}
+
 		plantID := dataID("newco", "pii")
 		plant := w.forge(t, plantID, w.oldSupport)
 		teststores.Overwrite(t, w.store, plant)
@@ -439,6 +448,7 @@ func TestAttackResurrectShredded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		preShred := w.get(t, dataID("acme", "pii")) // a backup of the store
 		n, err := admin.Shred(ctx, "acme")
 		if err != nil || n != 4 {
 			t.Fatalf("Shred(acme) = %d, %v; want 4 keysets", n, err)
@@ -482,6 +492,16 @@ func TestAttackResurrectShredded(t *testing.T) {
 		}
 		if recs, _ := w.store.List(ctx, "acme"); len(recs) != 0 {
 			t.Errorf("after deleting the tombstones, loads created %d keysets, want 0", len(recs))
+		}
+
+		// The attacker restores the pre-shred keyset from a backup instead.
+		teststores.Overwrite(t, w.store, preShred)
+		w.clock.Advance(time.Second) // past the remembered failure
+		if _, err := app.DataKeys(ctx, "acme", "pii"); !errors.Is(err, keyring.ErrRollback) {
+			t.Errorf("DataKeys after restoring the pre-shred keyset, same process: err = %v, want ErrRollback", err)
+		}
+		if _, err := w.keyring(t, nil).DataKeys(ctx, "acme", "pii"); !errors.Is(err, keyring.ErrRollback) {
+			t.Errorf("DataKeys after restoring the pre-shred keyset, restarted with the anchor: err = %v, want ErrRollback", err)
 		}
 
 		// Restore the tombstones, then forge one for a scope never shredded:

@@ -54,6 +54,17 @@
 // List sorts in Go, by byte order as [keyring.CompareIDs] does, since
 // database collations order text in other ways.
 //
+// # Anchor
+//
+// [Anchor] keeps the latest state version of every keyset in a table of
+// its own (default "fieldcrypt_keyset_anchor"), for keyring.Config.Anchor:
+// with it, a keyset rolled back or deleted in the store is refused across
+// restarts. Put it in a database the store's writers cannot write.
+//
+//	anchor, err := sqlstore.NewAnchor(anchorDB, sqlstore.Postgres, nil)
+//	...
+//	err = anchor.Migrate(ctx)
+//
 // # Concurrency
 //
 // A Store is safe for concurrent use, and its guarantees hold across every
