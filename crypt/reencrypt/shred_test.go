@@ -1,0 +1,74 @@
+package reencrypt_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt/reencrypt"
+	"github.com/fieldcrypt/fieldcrypt/keyring"
+	"github.com/fieldcrypt/fieldcrypt/keyring/filestore"
+)
+
+// TestJobAfterShred is the issue's finding 4 for the job: after a tenant
+// is shredded, a job run creates no keyset for it and writes none of its
+// rows; it fails with the typed error (ErrScopeShredded), or reports the
+// tenant's rows as failed or skipped, and never passes them as done.
+func TestJobAfterShred(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *testDB) {
+		ctx := context.Background()
+		const n, tenants = 300, 3
+		k := newKeys(t)
+		app := k.encryptor(t)
+		db.createContacts(t)
+		db.seed(t, app, n, tenants)
+		tab := contactsTable(t)
+		rotate(t, app.Keyring(), keyring.PurposeData, tenantNames(tenants), classes...)
+
+		admin := k.keyring(t)
+		if _, err := admin.Shred(ctx, "tenant-0"); err != nil {
+			t.Fatal(err)
+		}
+		store, err := filestore.Open(filepath.Join(k.Dir, "keysets"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tombs, err := store.List(ctx, "tenant-0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := db.readContacts(t, "WHERE tenant_id = 'tenant-0'")
+
+		sum, err := reencrypt.Run(ctx, db.DB, db.d, k.encryptor(t), tab, jobOptions("after-shred"))
+		shreddedRows := int64(len(before))
+		t.Logf("Run = %s, %v", js(sum), err)
+		switch {
+		case err != nil:
+			if !errors.Is(err, keyring.ErrScopeShredded) {
+				t.Errorf("Run err = %v, want nil or ErrScopeShredded", err)
+			}
+		case sum.Outcome == reencrypt.Done && sum.Failed+sum.Skipped < shreddedRows:
+			t.Errorf("Run = %s; want the %d rows of the shredded tenant failed or skipped, not done", js(sum), shreddedRows)
+		}
+		after, err := store.List(ctx, "tenant-0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(after) != len(tombs) {
+			t.Errorf("the job left %d records for the shredded tenant, want its %d tombstones", len(after), len(tombs))
+		}
+		for _, r := range after {
+			if !isTombstone(r.Metadata) {
+				t.Errorf("record %v of the shredded tenant is no longer a tombstone: %s", r.ID, r.Metadata)
+			}
+		}
+		if got := db.readContacts(t, "WHERE tenant_id = 'tenant-0'"); digest(got) != digest(before) {
+			t.Errorf("the job rewrote rows of the shredded tenant")
+		}
+	})
+}
+
+// isTombstone reports whether a state document is a tombstone's.
+func isTombstone(state []byte) bool { return strings.Contains(string(state), `"shredded_at":`) }
