@@ -3,6 +3,7 @@ package keyring_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"path/filepath"
@@ -663,4 +664,79 @@ func TestNewChecksKEKURIs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestImportRefusesRollbackAndResurrection: `keys import --overwrite` of a
+// backup taken before a rotation or a shred is a rollback by another door.
+// Import refuses an older keyset, any keyset of a shredded scope, and
+// writes nothing; tombstones survive a KEK move and an export and import.
+func TestImportRefusesRollbackAndResurrection(t *testing.T) {
+	forEachStore(t, func(t *testing.T, w *storeWorld) {
+		ctx := context.Background()
+		admin := w.keyring(t, nil)
+		for _, scope := range []string{"acme", "globex"} {
+			if err := admin.CreateKeysets(ctx, scope, "pii"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var backup bytes.Buffer
+		if _, err := admin.Export(ctx, &backup, ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := admin.AddKey(ctx, dataID("globex", "pii")); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := admin.Shred(ctx, "acme"); err != nil {
+			t.Fatal(err)
+		}
+		before, _ := w.store.List(ctx, "")
+
+		_, err := admin.Import(ctx, bytes.NewReader(backup.Bytes()), keyring.ImportOptions{Overwrite: true})
+		if !errors.Is(err, keyring.ErrScopeShredded) && !errors.Is(err, keyring.ErrRollback) {
+			t.Errorf("Import(--overwrite, backup from before the shred) err = %v, want ErrScopeShredded or ErrRollback", err)
+		}
+		if _, err := admin.Import(ctx, bytes.NewReader(oldGlobex(t, backup.Bytes())), keyring.ImportOptions{Overwrite: true}); !errors.Is(err, keyring.ErrRollback) {
+			t.Errorf("Import(--overwrite, globex from before its rotation) err = %v, want ErrRollback", err)
+		}
+		if after, _ := w.store.List(ctx, ""); !sameRecordSet(after, before) {
+			t.Errorf("refused imports changed the store")
+		}
+
+		// A KEK move keeps the tombstones, and they stay authenticated.
+		moved := w.keyring(t, func(c *keyring.Config) {
+			c.KEKs = map[string]string{"pii": w.stranger}
+			c.AcceptKEKs = map[string][]string{"pii": {w.pii}}
+		})
+		if _, err := moved.Rewrap(ctx, ""); err != nil {
+			t.Fatalf("Rewrap() err = %v", err)
+		}
+		onlyNew := w.keyring(t, func(c *keyring.Config) {
+			c.KEKs = map[string]string{"pii": w.stranger}
+			c.AcceptKEKs = nil
+		})
+		if _, err := onlyNew.DataKeys(ctx, "acme", "pii"); !errors.Is(err, keyring.ErrScopeShredded) {
+			t.Errorf("after a KEK move, DataKeys(shredded) err = %v, want ErrScopeShredded", err)
+		}
+	})
+}
+
+// oldGlobex returns the export document reduced to its globex keysets.
+func oldGlobex(t *testing.T, doc []byte) []byte {
+	t.Helper()
+	var d map[string]any
+	if err := json.Unmarshal(doc, &d); err != nil {
+		t.Fatal(err)
+	}
+	var kept []any
+	for _, k := range d["keysets"].([]any) {
+		if k.(map[string]any)["scope"] == "globex" {
+			kept = append(kept, k)
+		}
+	}
+	d["keysets"] = kept
+	out, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
