@@ -170,3 +170,33 @@ func TestSearchDuringIndexKeyRotation(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchOnMadeUpTenantsCreatesNothing: thirty unauthenticated searches
+// on tenants that do not exist create no keyset, write nothing to the
+// keyset store, call no KMS, and find nothing.
+func TestSearchOnMadeUpTenantsCreatesNothing(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, db string) {
+		ts := startServer(t, testConfig(t, db))
+		ts.createContact(t, "acme", contactInput{Name: "Ada", Email: "ada@example.com"})
+		count := func() int {
+			var n int
+			if err := ts.s.db.QueryRow(`SELECT COUNT(*) FROM fieldcrypt_keysets`).Scan(&n); err != nil {
+				t.Fatalf("counting keysets: %v", err)
+			}
+			return n
+		}
+		before, calls := count(), ts.s.kr.Stats().KMSCalls
+		for i := range 30 {
+			got := ts.search(t, fmt.Sprintf("made-up-%d", i), url.Values{"email": {"ada@example.com"}})
+			if len(got.Contacts) != 0 {
+				t.Errorf("search on made-up tenant %d found %v, want nothing", i, got.ids())
+			}
+		}
+		if after := count(); after != before {
+			t.Errorf("30 searches on made-up tenants created %d keysets, want 0", after-before)
+		}
+		if n := ts.s.kr.Stats().KMSCalls - calls; n != 0 {
+			t.Errorf("30 searches on made-up tenants made %d KMS calls, want 0", n)
+		}
+	})
+}
