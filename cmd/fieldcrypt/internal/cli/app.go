@@ -77,6 +77,13 @@ func (a *app) warnLocalKEKs() {
 	if len(uris) == 0 {
 		return
 	}
+	if a.jsonStderr() {
+		for _, uri := range uris {
+			a.log.Warn("DEVELOPMENT KEK in use: a key file on local disk, not a KMS; anyone who can read the file can unwrap every keyset it wraps; "+
+				"never use local:// KEKs in production (FIELDCRYPT_ENV=production refuses them)", "kek", uri)
+		}
+		return
+	}
 	w := a.env.Stderr
 	fmt.Fprintln(w, "WARNING: ********************************************************************")
 	for _, uri := range uris {
@@ -104,7 +111,7 @@ func (a *app) keyring(ctx context.Context, create bool) (*keyring.Keyring, keyri
 		Opener:            newOpener(cfg, a.env, a.log),
 		KEKs:              cfg.KEKs,
 		DefaultKEK:        cfg.DefaultKEK,
-		AcceptKEKs:        acceptKEKsByClass(cfg.AcceptKEKs),
+		AcceptKEKs:        cfg.AcceptKEKs,
 		CacheTTL:          cfg.CacheTTL,
 		DisableAutoCreate: true,
 		Logger:            a.log,
@@ -131,16 +138,4 @@ func (a *app) noAccessHint(err error, class string) error {
 	}
 	return fmt.Errorf("%w (configure keks.%s in the config file, %s%s or --kek %s=URI, or a default_kek)",
 		err, class, kekEnvPrefix, strings.ToUpper(class), class)
-}
-
-// acceptKEKsByClass reads accept_keks entries of the form CLASS=URI.
-// (Temporary: the CLI's per-class forms replace it.)
-func acceptKEKsByClass(list []string) map[string][]string {
-	out := make(map[string][]string)
-	for _, e := range list {
-		if class, uri, ok := strings.Cut(e, "="); ok {
-			out[class] = append(out[class], uri)
-		}
-	}
-	return out
 }

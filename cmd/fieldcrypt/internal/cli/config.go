@@ -16,15 +16,15 @@ import (
 // before. It holds no secret other than what a DSN may carry (prefer the
 // database's own password file or environment to a password in a DSN).
 type config struct {
-	Store             string            // keyset store: sqlite:PATH, postgres://..., mysql://..., dir:PATH
-	StoreTable        string            // SQL table of the keyset store
-	KEKs              map[string]string // field class -> KEK URI
-	DefaultKEK        string            // KEK of classes not in KEKs
-	AcceptKEKs        []string          // further KEKs that may unwrap (the old KEK during a move)
-	CacheTTL          time.Duration     // the fleet's keyring cache TTL
-	PropagationMargin time.Duration     // added to CacheTTL before a rotation promotes
-	Database          string            // the CRM database the job reads and writes
-	TablesFile        string            // the job's tables, when not in the config file
+	Store             string              // keyset store: sqlite:PATH, postgres://..., mysql://..., dir:PATH
+	StoreTable        string              // SQL table of the keyset store
+	KEKs              map[string]string   // field class -> KEK URI
+	DefaultKEK        string              // KEK of classes not in KEKs
+	AcceptKEKs        map[string][]string // field class -> further KEKs that may unwrap its keysets (its old KEK during a move)
+	CacheTTL          time.Duration       // the fleet's keyring cache TTL
+	PropagationMargin time.Duration       // added to CacheTTL before a rotation promotes
+	Database          string              // the CRM database the job reads and writes
+	TablesFile        string              // the job's tables, when not in the config file
 	VaultAddress      string
 	VaultNamespace    string
 	AWSRegion         string
@@ -53,6 +53,7 @@ const (
 func newConfig() *config {
 	return &config{
 		KEKs:              map[string]string{},
+		AcceptKEKs:        map[string][]string{},
 		CacheTTL:          keyring.DefaultCacheTTL,
 		PropagationMargin: defaultPropagationMargin,
 		LogFormat:         defaultLogFormat,
@@ -104,7 +105,7 @@ func (c *config) validate(schemes []string) error {
 	}
 	for _, class := range sortedKeys(c.KEKs) {
 		key := "keks." + class
-		if err := (keyring.KeysetID{Scope: keyring.DefaultScope, Class: class, Purpose: keyring.PurposeData}).Validate(); err != nil {
+		if err := checkClass(class); err != nil {
 			return usagef("%s: bad class name: %w", c.origin(key), err)
 		}
 		if err := checkURI(key, c.KEKs[class]); err != nil {
@@ -116,9 +117,15 @@ func (c *config) validate(schemes []string) error {
 			return err
 		}
 	}
-	for _, uri := range c.AcceptKEKs {
-		if err := checkURI("accept_keks", uri); err != nil {
-			return err
+	for _, class := range sortedKeys(c.AcceptKEKs) {
+		key := acceptKey + "." + class
+		if err := checkClass(class); err != nil {
+			return usagef("%s: bad class name: %w", c.origin(key), err)
+		}
+		for _, uri := range c.AcceptKEKs[class] {
+			if err := checkURI(key, uri); err != nil {
+				return err
+			}
 		}
 	}
 	if c.CacheTTL <= 0 {
@@ -148,10 +155,41 @@ func (c *config) localKEKs() []string {
 		add(c.KEKs[class])
 	}
 	add(c.DefaultKEK)
-	for _, uri := range c.AcceptKEKs {
-		add(uri)
+	for _, class := range sortedKeys(c.AcceptKEKs) {
+		for _, uri := range c.AcceptKEKs[class] {
+			add(uri)
+		}
 	}
 	return out
+}
+
+// checkClass checks a field class name as the keyring does.
+func checkClass(class string) error {
+	return keyring.KeysetID{Scope: keyring.DefaultScope, Class: class, Purpose: keyring.PurposeData}.Validate()
+}
+
+// addAccepted adds uri to the KEKs accepted for class, once.
+func (c *config) addAccepted(class, uri, from string) {
+	if !slices.Contains(c.AcceptKEKs[class], uri) {
+		c.AcceptKEKs[class] = append(c.AcceptKEKs[class], uri)
+	}
+	c.from[acceptKey+"."+class] = from
+}
+
+// errAcceptForm explains the CLASS=URI form of an accepted KEK.
+func errAcceptForm(where, got string) error {
+	return usagef("%s %q: want CLASS=URI, such as pii=hcvault://transit/keys/pii-old: an accepted KEK "+
+		"is accepted for the class it names only (a KEK accepted for every class would let its holder plant keysets of other classes)", where, got)
+}
+
+// parseAccepted parses one CLASS=URI entry of an accepted KEK.
+func parseAccepted(where, entry string) (class, uri string, err error) {
+	class, uri, ok := strings.Cut(strings.TrimSpace(entry), "=")
+	class, uri = strings.TrimSpace(class), strings.TrimSpace(uri)
+	if !ok || class == "" || uri == "" || strings.Contains(class, ":") || strings.Contains(class, "/") {
+		return "", "", errAcceptForm(where, entry)
+	}
+	return class, uri, nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -22,6 +22,15 @@ func applyEnv(c *config, environ []string) error {
 			}
 		}
 	}
+	if v, ok := vars[acceptEnv]; ok {
+		for _, entry := range splitList(v) {
+			class, uri, err := parseAccepted(acceptEnv+" entry", entry)
+			if err != nil {
+				return usagef("%s: %w (separate entries with commas)", acceptEnv, err)
+			}
+			c.addAccepted(class, uri, "env "+acceptEnv)
+		}
+	}
 	for _, name := range sortedKeys(vars) {
 		class, ok := strings.CutPrefix(name, kekEnvPrefix)
 		if !ok || class == "" {

@@ -56,6 +56,10 @@ func applyMapping(c *config, path, prefix string, m *yaml.Node) error {
 			if err := applyKEKs(c, path, v); err != nil {
 				return err
 			}
+		case prefix == "" && k.Value == acceptKey:
+			if err := applyAccepted(c, path, v); err != nil {
+				return err
+			}
 		case prefix == "" && slices.Contains(jobKeys, k.Value):
 			if c.Job == nil {
 				c.Job = &yaml.Node{Kind: yaml.MappingNode}
@@ -129,6 +133,41 @@ func applyKEKs(c *config, path string, v *yaml.Node) error {
 	return nil
 }
 
+// applyAccepted reads accept_keks: a mapping of field class to the KEK
+// URIs accepted for that class only, each a URI or a list of URIs. The
+// file's entries replace those of an earlier layer.
+func applyAccepted(c *config, path string, v *yaml.Node) error {
+	if v.Tag == "!!null" {
+		return nil
+	}
+	if v.Kind != yaml.MappingNode {
+		return fileError(path, v.Line, acceptKey, "want a mapping of field class to KEK URIs, such as "+
+			"{pii: [hcvault://transit/keys/pii-old]}, got %s: an accepted KEK is accepted for the classes it is listed under only", kindName(v))
+	}
+	clear(c.AcceptKEKs)
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		class, val := v.Content[i], v.Content[i+1]
+		key := acceptKey + "." + class.Value
+		from := fmt.Sprintf("%s line %d", path, class.Line)
+		var uris []*yaml.Node
+		switch {
+		case val.Kind == yaml.ScalarNode && val.Tag != "!!null":
+			uris = []*yaml.Node{val}
+		case val.Kind == yaml.SequenceNode:
+			uris = val.Content
+		default:
+			return fileError(path, val.Line, key, "want a KEK URI or a list of KEK URIs, got %s", kindName(val))
+		}
+		for _, u := range uris {
+			if u.Kind != yaml.ScalarNode || u.Tag == "!!null" || u.Value == "" {
+				return fileError(path, u.Line, key, "want a KEK URI, got %s", kindName(u))
+			}
+			c.addAccepted(class.Value, u.Value, from)
+		}
+	}
+	return nil
+}
+
 func lookupSetting(key string) (setting, bool) {
 	for _, s := range settings {
 		if s.key == key {
@@ -158,6 +197,7 @@ func knownKeys(prefix string) []string {
 	}
 	if prefix == "" {
 		add(kekKey)
+		add(acceptKey)
 	}
 	for _, s := range settings {
 		if rest, ok := strings.CutPrefix(s.key, prefix); ok {

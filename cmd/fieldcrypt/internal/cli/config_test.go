@@ -96,8 +96,8 @@ func TestConfigErrors(t *testing.T) {
 					t.Errorf("error lacks %q:\n%s", want, r.stderr)
 				}
 			}
-			if strings.Contains(r.stderr, "secret") {
-				t.Errorf("error prints a password:\n%s", r.stderr)
+			if strings.Contains(r.rawStderr, "secret") {
+				t.Errorf("error prints a password:\n%s", r.rawStderr)
 			}
 		})
 	}
@@ -128,7 +128,7 @@ func TestLogFormatJSON(t *testing.T) {
 	h := newHarness(t)
 	r := h.mustRun(t, "--log-format", "json", "keys", "init", "--class", "pii")
 	var audit int
-	for line := range strings.Lines(r.stderr) {
+	for line := range strings.Lines(r.rawStderr) {
 		if strings.HasPrefix(line, "{") && strings.Contains(line, `"msg":"fieldcrypt keyring:`) {
 			audit++
 			if strings.Contains(line, "\"value\"") || strings.Contains(line, "key_data") {
@@ -137,6 +137,91 @@ func TestLogFormatJSON(t *testing.T) {
 		}
 	}
 	if audit == 0 {
-		t.Errorf("--log-format json: no JSON audit event on stderr:\n%s", r.stderr)
+		t.Errorf("--log-format json: no JSON audit event on stderr:\n%s", r.rawStderr)
+	}
+}
+
+// TestAcceptKEKForms moves class pii to a new KEK and accepts the old one
+// in each of the three forms: keys list, which unwraps every keyset,
+// succeeds when the old KEK is accepted for pii and fails when it is
+// accepted for support only.
+func TestAcceptKEKForms(t *testing.T) {
+	cases := []struct {
+		name    string
+		file    string // appended to the config file; {{old}} is the old pii KEK
+		environ string
+		flag    string
+		ok      bool
+	}{
+		{"file with one URI", "accept_keks:\n  pii: {{old}}\n", "", "", true},
+		{"file with a list", "accept_keks:\n  pii: [{{old}}]\n", "", "", true},
+		{"env", "", "FIELDCRYPT_ACCEPT_KEKS=support={{support}},pii={{old}}", "", true},
+		{"flag", "", "", "pii={{old}}", true},
+		{"flag overrides the file", "accept_keks:\n  support: [{{old}}]\n", "", "pii={{old}}", true},
+		{"accepted for another class", "accept_keks:\n  support: [{{old}}]\n", "", "", false},
+		{"not accepted", "", "", "", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.mustRun(t, "keys", "init", "--scope", "acme", "--class", "pii")
+			old, newPII := h.keks["pii"], h.newKEK(t, "pii-new")
+			fill := strings.NewReplacer("{{old}}", old, "{{support}}", h.keks["support"]).Replace
+			h.writeConfig(t, "store: sqlite:"+h.store+"\nkeks:\n  pii: "+newPII+"\n  support: "+h.keks["support"]+"\n"+fill(tc.file))
+			if tc.environ != "" {
+				h.environ = []string{fill(tc.environ)}
+			}
+			var args []string
+			if tc.flag != "" {
+				args = append(args, "--accept-kek", fill(tc.flag))
+			}
+			r := h.run(t, append(args, "keys", "list", "--json")...)
+			switch {
+			case tc.ok && r.code != cli.ExitOK:
+				t.Errorf("keys list with the old pii KEK accepted for pii: %v\nwant exit 0", r)
+			case !tc.ok && (r.code != cli.ExitFailed || !strings.Contains(r.stderr, "not configured for its class")):
+				t.Errorf("keys list without the old pii KEK accepted for pii: %v\nwant exit 1, KEK not allowed", r)
+			}
+		})
+	}
+}
+
+// TestAcceptKEKErrors: an accepted KEK without its class, or with a bad
+// class or URI, is a usage error that explains the CLASS=URI form.
+func TestAcceptKEKErrors(t *testing.T) {
+	h := newHarness(t)
+	good := "store: sqlite:" + h.store + "\nkeks:\n  pii: " + h.keks["pii"] + "\n"
+	old := h.keks["support"]
+	cases := []struct {
+		name    string
+		file    string
+		environ []string
+		flags   []string
+		want    []string
+	}{
+		{"flag without class", good, nil, []string{"--accept-kek", old}, []string{"--accept-kek", "want CLASS=URI", "for the class it names only"}},
+		{"flag with an empty URI", good, nil, []string{"--accept-kek", "pii="}, []string{"want CLASS=URI"}},
+		{"flag with a bad class", good, nil, []string{"--accept-kek", "pi\ti=" + old}, []string{"(flag --accept-kek)", "bad class name"}},
+		{"flag with a bad scheme", good, nil, []string{"--accept-kek", "pii=vaultx://k"}, []string{"accept_keks.pii (flag --accept-kek)", `"vaultx"`}},
+		{"env without class", good, []string{"FIELDCRYPT_ACCEPT_KEKS=" + old}, nil, []string{"FIELDCRYPT_ACCEPT_KEKS", "want CLASS=URI"}},
+		{"env with one entry without class", good, []string{"FIELDCRYPT_ACCEPT_KEKS=pii=" + old + "," + old}, nil, []string{"FIELDCRYPT_ACCEPT_KEKS", "want CLASS=URI"}},
+		{"file list without classes", good + "accept_keks: [" + old + "]\n", nil, nil, []string{"accept_keks", "line 4", "mapping of field class"}},
+		{"file with a bad URI", good + "accept_keks:\n  pii: transit/keys/old\n", nil, nil, []string{"accept_keks.pii", "line 5", "no scheme"}},
+		{"file with a mapping as URI", good + "accept_keks:\n  pii: {a: b}\n", nil, nil, []string{"accept_keks.pii", "KEK URI"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h.writeConfig(t, tc.file)
+			h.environ = append([]string{}, tc.environ...)
+			r := h.run(t, append(tc.flags, "keys", "list")...)
+			if r.code != cli.ExitUsage {
+				t.Fatalf("keys list with %s: %v\nwant exit 64", tc.name, r)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("error lacks %q:\n%s", want, r.stderr)
+				}
+			}
+		})
 	}
 }

@@ -14,6 +14,7 @@ type globalFlags struct {
 	fs         *pflag.FlagSet
 	configPath string
 	keks       []string
+	accept     []string
 	values     map[string]any // flag name -> *string, *time.Duration or *[]string
 }
 
@@ -24,6 +25,7 @@ func (g *globalFlags) register(fs *pflag.FlagSet) {
 	g.fs = fs
 	fs.StringVarP(&g.configPath, "config", "c", "", "YAML config file (env "+configEnv+")")
 	fs.StringArrayVar(&g.keks, kekFlag, nil, "KEK of a field class, as CLASS=URI (repeatable; env "+kekEnvPrefix+"<CLASS>)")
+	fs.StringArrayVar(&g.accept, acceptFlag, nil, "a further KEK that may unwrap the keysets of one class, such as its previous KEK during a move, as CLASS=URI (repeatable; env "+acceptEnv+"=CLASS=URI,...)")
 	for _, s := range settings {
 		usage := s.usage + " (env " + s.env + ")"
 		switch s.kind {
@@ -61,6 +63,18 @@ func (g *globalFlags) apply(c *config) error {
 		}
 		c.KEKs[class] = uri
 		c.from[kekKey+"."+class] = fmt.Sprintf("flag --%s", kekFlag)
+	}
+	if len(g.accept) > 0 {
+		// Flags replace the accepted KEKs of the file and the environment,
+		// as every other list setting does.
+		clear(c.AcceptKEKs)
+		for _, entry := range g.accept {
+			class, uri, err := parseAccepted("--"+acceptFlag, entry)
+			if err != nil {
+				return err
+			}
+			c.addAccepted(class, uri, "flag --"+acceptFlag)
+		}
 	}
 	return nil
 }

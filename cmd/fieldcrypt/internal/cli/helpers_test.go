@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -103,12 +105,37 @@ func (h *harness) writeConfig(t *testing.T, text string) {
 
 // result is what one run of the command did.
 type result struct {
-	code           int
-	stdout, stderr string
+	code   int
+	stdout string
+	// stderr is what an operator reads on stderr: each JSON log record
+	// replaced by its message (and its error, if any), each other line
+	// as it is; rawStderr is stderr as written.
+	stderr, rawStderr string
 }
 
 func (r result) String() string {
-	return "exit " + strconv.Itoa(r.code) + "\n--- stdout:\n" + r.stdout + "--- stderr:\n" + r.stderr
+	return "exit " + strconv.Itoa(r.code) + "\n--- stdout:\n" + r.stdout + "--- stderr:\n" + r.rawStderr
+}
+
+// stderrText replaces each JSON log record of stderr by its message and
+// error.
+func stderrText(raw string) string {
+	var b strings.Builder
+	for line := range strings.Lines(raw) {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) != nil {
+			b.WriteString(line)
+			continue
+		}
+		fmt.Fprint(&b, rec["msg"])
+		for _, k := range []string{"error", "err"} {
+			if v, ok := rec[k]; ok {
+				fmt.Fprintf(&b, " %s=%v", k, v)
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
 }
 
 // run runs fieldcrypt with the harness's config file and args.
@@ -128,7 +155,7 @@ func (h *harness) runIn(t *testing.T, ctx context.Context, stdin string, args ..
 		Stderr:  &errb,
 		Environ: h.environ,
 	})
-	return result{code, out.String(), errb.String()}
+	return result{code, out.String(), stderrText(errb.String()), errb.String()}
 }
 
 // mustRun runs fieldcrypt and fails the test unless it exits 0.

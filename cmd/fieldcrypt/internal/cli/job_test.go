@@ -196,8 +196,8 @@ func TestJobLifecycle(t *testing.T) {
 	if data, err := os.ReadFile(summaryFile); err != nil || parseSummary(t, string(data)).Outcome != "done" {
 		t.Errorf("--summary-json file: %v, %s", err, data)
 	}
-	if !strings.Contains(r.stderr, `"msg":"progress"`) {
-		t.Errorf("reencrypt without a terminal logged no JSON progress event:\n%s", r.stderr)
+	if !strings.Contains(r.rawStderr, `"msg":"progress"`) {
+		t.Errorf("reencrypt without a terminal logged no JSON progress event:\n%s", r.rawStderr)
 	}
 	if s := h.status(t); s.NotPrimary != 0 {
 		t.Errorf("status after the job: not_primary = %d, want 0", s.NotPrimary)

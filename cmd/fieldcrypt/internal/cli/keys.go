@@ -19,7 +19,7 @@ TTL), then promote it. "keys rotate" does the three steps.`,
   fieldcrypt keys rotate --scope acme --class pii
   fieldcrypt keys export --out keysets-$(date +%F).json`,
 		Args: groupArgs,
-		RunE: groupRun,
+		RunE: a.groupRun,
 	}
 	keys.AddCommand(
 		a.keysInitCommand(),

@@ -73,7 +73,7 @@ without --force. --out - writes to stdout.`,
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "exported %d keysets to %s\n", n, out)
 			} else {
-				fmt.Fprintf(cmd.ErrOrStderr(), "exported %d keysets\n", n)
+				a.info(fmt.Sprintf("exported %d keysets", n), "keysets", n)
 			}
 			return nil
 		},
@@ -99,8 +99,8 @@ unless --overwrite is given.
 
 --verify unwraps every keyset with its KEK before writing (one KMS call per
 keyset): it proves that this configuration can use the backup, the point of
-a restore drill. The KEKs the export names must be configured (keks,
-default_kek or accept_keks).`,
+a restore drill. The KEKs the export names must be configured for the
+class of each keyset (keks, default_kek, or accept_keks for that class).`,
 		Example: `  # restore drill into a scratch store:
   fieldcrypt keys import --store sqlite:/tmp/drill.db --in keysets-2025-01-31.json --verify
   fieldcrypt keys import --in keysets.json --overwrite --verify

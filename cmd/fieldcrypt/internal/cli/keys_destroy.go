@@ -52,32 +52,32 @@ Disable the key first and leave it disabled for a while: that is reversible.`,
 			case ki.Primary:
 				return fmt.Errorf("key %d of %s is the primary: promote another key first (`fieldcrypt keys rotate`)", ki.ID, id)
 			}
-			stderr := cmd.ErrOrStderr()
 			uses, checked, err := a.keyUsage(ctx, kr, id, ki.ID)
 			switch {
 			case err != nil && !force:
 				return fmt.Errorf("checking that no stored value uses key %d of %s: %w (destroy refused; --force skips the check)", ki.ID, id, err)
 			case err != nil:
-				fmt.Fprintf(stderr, "WARNING: could not check which values use the key: %v\n", err)
+				a.warn(fmt.Sprintf("could not check which values use the key: %v", err), "err", err)
 			case !checked && !force:
 				return fmt.Errorf("destroy refused: no tables are configured, so nothing shows that no stored value uses key %d of %s; "+
 					"configure the job's tables (see `fieldcrypt status --help`) or pass --force", ki.ID, id)
 			case !checked:
-				fmt.Fprintf(stderr, "WARNING: no tables configured: nothing checked that no stored value uses key %d\n", ki.ID)
+				a.warn(fmt.Sprintf("no tables configured: nothing checked that no stored value uses key %d", ki.ID), "key_id", ki.ID)
 			case len(uses) > 0:
 				for _, u := range uses {
-					fmt.Fprintf(stderr, "  %s.%s: %d values under key %d\n", u.Table, u.Column, u.Values, ki.ID)
+					a.info(fmt.Sprintf("  %s.%s: %d values under key %d", u.Table, u.Column, u.Values, ki.ID),
+						"table", u.Table, "column", u.Column, "values", u.Values, "key_id", ki.ID)
 				}
 				if !force {
 					return fmt.Errorf("destroy refused: %d columns still hold values under key %d of %s; run `fieldcrypt reencrypt` until `fieldcrypt status` shows none, or pass --force to make them unreadable",
 						len(uses), ki.ID, id)
 				}
-				fmt.Fprintf(stderr, "WARNING: --force: the values above become permanently unreadable\n")
+				a.warn("--force: the values above become permanently unreadable")
 			}
 			if ki.Status == keyring.KeyEnabled {
-				fmt.Fprintf(stderr, "note: key %d is still enabled; disabling it first is the reversible way to find forgotten uses\n", ki.ID)
+				a.info(fmt.Sprintf("note: key %d is still enabled; disabling it first is the reversible way to find forgotten uses", ki.ID), "key_id", ki.ID)
 			}
-			fmt.Fprintf(stderr, "About to destroy key %d of %s for good. Values under it can never be decrypted again.\n", ki.ID, id)
+			a.warn(fmt.Sprintf("About to destroy key %d of %s for good. Values under it can never be decrypted again.", ki.ID, id), "key_id", ki.ID, "keyset", id.String())
 			if !yes {
 				if err := a.confirm(strconv.FormatUint(uint64(ki.ID), 10)); err != nil {
 					return err

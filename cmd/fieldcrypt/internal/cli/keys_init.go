@@ -110,7 +110,7 @@ func (a *app) createLocalKEKs() error {
 		if _, err := local.CreateInsecureKeyFile(path); err != nil {
 			return fmt.Errorf("creating development KEK %s: %w", uri, err)
 		}
-		fmt.Fprintf(a.env.Stderr, "created development KEK key file %s (mode 0600)\n", path)
+		a.info(fmt.Sprintf("created development KEK key file %s (mode 0600)", path), "path", path)
 	}
 	return nil
 }

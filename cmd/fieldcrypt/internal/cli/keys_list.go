@@ -2,11 +2,16 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/fieldcrypt/fieldcrypt/keyring"
 )
 
 // listedKey is one line of keys list: a key of a keyset. It holds no key
@@ -22,6 +27,27 @@ type listedKey struct {
 	KEKURI  string    `json:"kek_uri"`
 }
 
+// States of keysets whose keys cannot be listed.
+const (
+	stateNoAccess = "no access" // no KEK of the class is configured
+	stateShredded = "shredded"  // the scope was shredded: a tombstone
+)
+
+// unlistedState returns the state to show for a keyset whose keys could
+// not be read because of err, or "" when err is nil or must stop the
+// listing (a failed integrity check, a rollback, a refused KEK).
+func unlistedState(err error) string {
+	switch {
+	case err == nil:
+		return ""
+	case errors.Is(err, keyring.ErrScopeShredded):
+		return stateShredded
+	case errors.Is(err, keyring.ErrNoAccess):
+		return stateNoAccess
+	}
+	return ""
+}
+
 func (a *app) keysListCommand() *cobra.Command {
 	var (
 		scope  string
@@ -34,8 +60,12 @@ func (a *app) keysListCommand() *cobra.Command {
 (enabled, disabled or destroyed), whether it is the primary, when it was
 created, and the URI of the KEK that wraps its keyset.
 
-It reads only the cleartext key information kept beside each wrapped keyset:
-it makes no KMS call, so it works without access to the KEKs.`,
+It reads only authenticated state: each keyset is unwrapped with its class's
+KEK (one KMS call per keyset), so a database writer cannot make it lie. A
+keyset of a class this configuration has no KEK for is listed with status
+"no access", and the keysets of a shredded scope with status "shredded"
+(their tombstones). A keyset that fails its integrity check stops the
+listing with an error naming it.`,
 		Example: `  fieldcrypt keys list
   fieldcrypt keys list --scope acme
   fieldcrypt keys list --json | jq '.[] | select(.primary)'`,
@@ -51,10 +81,18 @@ it makes no KMS call, so it works without access to the KEKs.`,
 				return fmt.Errorf("listing keysets: %w", err)
 			}
 			var rows []listedKey
+			noAccess := map[string]bool{}
 			for _, rec := range recs {
 				keys, err := kr.Keys(ctx, rec.ID)
+				if state := unlistedState(err); state != "" {
+					rows = append(rows, listedKey{Scope: rec.ID.Scope, Class: rec.ID.Class, Purpose: string(rec.ID.Purpose), Status: state, KEKURI: rec.KEKURI})
+					if state == stateNoAccess {
+						noAccess[rec.ID.Class] = true
+					}
+					continue
+				}
 				if err != nil {
-					return fmt.Errorf("listing keys: %w", err)
+					return a.keyringHint(fmt.Errorf("listing keys: %w", err), rec.ID.Class)
 				}
 				for _, k := range keys {
 					rows = append(rows, listedKey{
@@ -63,6 +101,10 @@ it makes no KMS call, so it works without access to the KEKs.`,
 						KEKURI: rec.KEKURI,
 					})
 				}
+			}
+			for _, class := range sortedKeys(noAccess) {
+				a.warn(fmt.Sprintf("the keysets of class %s are not listed: this configuration has no KEK for the class", class),
+					"class", class, "hint", fmt.Sprintf("configure keks.%s, %s%s or --kek %s=URI", class, kekEnvPrefix, strings.ToUpper(class), class))
 			}
 			out := cmd.OutOrStdout()
 			if asJSON {
@@ -74,7 +116,7 @@ it makes no KMS call, so it works without access to the KEKs.`,
 				return enc.Encode(rows)
 			}
 			if len(rows) == 0 {
-				fmt.Fprintln(cmd.ErrOrStderr(), "no keysets (create them with `fieldcrypt keys init`)")
+				a.info("no keysets (create them with `fieldcrypt keys init`)")
 				return nil
 			}
 			tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
@@ -87,7 +129,11 @@ it makes no KMS call, so it works without access to the KEKs.`,
 				if !r.Created.IsZero() {
 					created = r.Created.Format(time.RFC3339)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", r.Scope, r.Class, r.Purpose, r.KeyID, r.Status, primary, created, r.KEKURI)
+				keyID := strconv.FormatUint(uint64(r.KeyID), 10)
+				if r.KeyID == 0 {
+					keyID = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Scope, r.Class, r.Purpose, keyID, r.Status, primary, created, r.KEKURI)
 			}
 			return tw.Flush()
 		},

@@ -21,9 +21,16 @@ touched, and applications keep working while it runs.
 
   - After rotating a KEK inside its KMS (a new key version, same URI), rewrap
     moves every keyset to the newest version.
-  - To move to another KEK, configure the class's new URI in keks and list
-    the old URI in accept_keks, run rewrap, check with "keys list" that no
-    keyset names the old KEK, then drop it from accept_keks.
+  - To move a class to another KEK, configure the class's new URI in keks
+    and accept the old URI for that class only (accept_keks: {pii: [OLD]},
+    FIELDCRYPT_ACCEPT_KEKS=pii=OLD, or --accept-kek pii=OLD), run rewrap,
+    check with "keys list" that no keyset of the class names the old KEK,
+    then drop it from accept_keks. An accepted KEK opens the keysets of the
+    class it is listed under, never those of another class.
+
+rewrap is the only command that changes the KEK of a keyset: add, promote,
+disable, enable and destroy refuse a keyset wrapped by another KEK than
+the configured one, and point here.
 
 rewrap stops at the first failure; running it again finishes the job. It
 prints the keysets it rewrapped and the number of KMS calls it made.`,
@@ -31,7 +38,7 @@ prints the keysets it rewrapped and the number of KMS calls it made.`,
   fieldcrypt keys rewrap
   # moving class pii from one KEK to another:
   fieldcrypt keys rewrap --kek pii=aws-kms://arn:aws:kms:eu-west-1:111122223333:key/NEW \
-      --accept-kek aws-kms://arn:aws:kms:eu-west-1:111122223333:key/OLD
+      --accept-kek pii=aws-kms://arn:aws:kms:eu-west-1:111122223333:key/OLD
   fieldcrypt keys rewrap --scope acme --dry-run`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

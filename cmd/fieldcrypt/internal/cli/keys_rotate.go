@@ -67,9 +67,9 @@ columns. Then disable the old index key.`,
 				return err
 			}
 			if err := a.waitVisibly(ctx, wait, "for every instance to reload the keysets before promoting"); err != nil {
-				fmt.Fprintf(cmd.ErrOrStderr(), "interrupted: the added keys are enabled but not primary; promote them with:\n")
+				a.warn("interrupted: the added keys are enabled but not primary; promote them with:")
 				for _, ak := range added {
-					fmt.Fprintf(cmd.ErrOrStderr(), "  %s\n", promoteCommandLine(ak))
+					a.info("  "+promoteCommandLine(ak), "command", promoteCommandLine(ak))
 				}
 				return fmt.Errorf("rotation interrupted before promotion: %w", err)
 			}

@@ -50,12 +50,11 @@ destroyed too.`,
 			if len(recs) == 0 {
 				return fmt.Errorf("scope %q has no keysets: nothing to shred", scope)
 			}
-			stderr := cmd.ErrOrStderr()
-			fmt.Fprintf(stderr, "About to destroy for good the %d keysets of scope %q:\n", len(recs), scope)
+			a.warn(fmt.Sprintf("About to destroy for good the %d keysets of scope %q:", len(recs), scope), "scope", scope, "keysets", len(recs))
 			for _, rec := range recs {
-				fmt.Fprintf(stderr, "  %s (KEK %s)\n", rec.ID, rec.KEKURI)
+				a.info(fmt.Sprintf("  %s (KEK %s)", rec.ID, rec.KEKURI), "keyset", rec.ID.String(), "kek", rec.KEKURI)
 			}
-			fmt.Fprintf(stderr, "Every value and blind index of scope %q becomes permanently unreadable.\n", scope)
+			a.warn(fmt.Sprintf("Every value and blind index of scope %q becomes permanently unreadable.", scope), "scope", scope)
 			if !yes {
 				if err := a.confirm(scope); err != nil {
 					return err
@@ -66,7 +65,7 @@ destroyed too.`,
 				return fmt.Errorf("shredding scope %q (%d of %d keysets destroyed): %w", scope, n, len(recs), err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "shredded scope %q: %d keysets destroyed\n", scope, n)
-			fmt.Fprintln(stderr, "Remember: exports and backups of the keyset store made before now still hold these keysets.")
+			a.info("Remember: exports and backups of the keyset store made before now still hold these keysets.")
 			return nil
 		},
 	}

@@ -423,11 +423,11 @@ func TestRewrapToNewKEK(t *testing.T) {
 		t.Fatalf("keys rewrap to a new KEK without accepting the old one: %v\nwant exit 1", r)
 	}
 
-	r = h.mustRun(t, "--kek", "pii="+newPII, "--accept-kek", oldPII, "keys", "rewrap", "--dry-run")
+	r = h.mustRun(t, "--kek", "pii="+newPII, "--accept-kek", "pii="+oldPII, "keys", "rewrap", "--dry-run")
 	if !strings.Contains(r.stdout, "from "+oldPII) || !strings.Contains(r.stdout, "dry run") {
 		t.Errorf("keys rewrap --dry-run stdout:\n%s", r.stdout)
 	}
-	r = h.mustRun(t, "--kek", "pii="+newPII, "--accept-kek", oldPII, "keys", "rewrap")
+	r = h.mustRun(t, "--kek", "pii="+newPII, "--accept-kek", "pii="+oldPII, "keys", "rewrap")
 	// Two pii keysets unwrapped with the old KEK and wrapped with the new,
 	// two support keysets unwrapped and wrapped with theirs: 8 calls.
 	if !strings.Contains(r.stdout, "rewrapped 4 keysets; 8 KMS calls made") {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -30,4 +31,58 @@ func parseLevel(s string) (slog.Level, error) {
 		return slog.LevelError, nil
 	}
 	return 0, fmt.Errorf("unknown log level %q (want debug, info, warn or error)", s)
+}
+
+// jsonStderr reports whether stderr carries JSON log records, so that every
+// line written there must be one: log_format json, or auto with stderr not
+// a terminal. Before the configuration is loaded (or when it fails to
+// load) it goes by the --log-format flag, then FIELDCRYPT_LOG_FORMAT.
+func (a *app) jsonStderr() bool {
+	format := ""
+	switch {
+	case a.cfg != nil:
+		format = a.cfg.LogFormat
+	case a.flags.fs != nil && a.flags.fs.Lookup("log-format") != nil && a.flags.fs.Lookup("log-format").Changed:
+		format = a.flags.fs.Lookup("log-format").Value.String()
+	default:
+		format = a.env.getenv("FIELDCRYPT_LOG_FORMAT")
+	}
+	switch format {
+	case "json":
+		return true
+	case "text":
+		return false
+	}
+	return !a.env.isTerminal(a.env.Stderr)
+}
+
+// stderrLogger is the logger of the tool's own messages in JSON mode: the
+// configured one, or before the configuration is loaded a JSON logger on
+// stderr.
+func (a *app) stderrLogger() *slog.Logger {
+	if a.cfg != nil {
+		return a.log
+	}
+	return newLogger(a.env.Stderr, "json", "info")
+}
+
+// say writes a message for the operator on stderr: the line msg as it is
+// in text mode, or a JSON log record of msg and attrs in JSON mode.
+func (a *app) say(level slog.Level, msg string, attrs ...any) {
+	if a.jsonStderr() {
+		a.stderrLogger().Log(context.Background(), level, msg, attrs...)
+		return
+	}
+	fmt.Fprintln(a.env.Stderr, msg)
+}
+
+// info writes an informational message on stderr (see say).
+func (a *app) info(msg string, attrs ...any) { a.say(slog.LevelInfo, msg, attrs...) }
+
+// warn writes a warning on stderr: "WARNING: msg" in text mode (see say).
+func (a *app) warn(msg string, attrs ...any) {
+	if !a.jsonStderr() {
+		msg = "WARNING: " + msg
+	}
+	a.say(slog.LevelWarn, msg, attrs...)
 }

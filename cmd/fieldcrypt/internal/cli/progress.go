@@ -42,7 +42,7 @@ func (p *progressBar) update(pr reencrypt.Progress) {
 // otherwise no bar, and the job's structured events (progress included)
 // logged as JSON lines or text, per log_format.
 func (a *app) jobReporting() (func(reencrypt.Progress), *slog.Logger) {
-	if !a.env.isTerminal(a.env.Stderr) {
+	if !a.env.isTerminal(a.env.Stderr) || a.jsonStderr() {
 		return nil, a.log
 	}
 	bar := &progressBar{w: a.env.Stderr, width: barWidth}

@@ -54,7 +54,7 @@ func (a *app) rootCommand() *cobra.Command {
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Args:          groupArgs,
-		RunE:          groupRun,
+		RunE:          a.groupRun,
 	}
 	root.SetIn(a.env.Stdin)
 	root.SetOut(a.env.Stdout)
@@ -87,11 +87,24 @@ func groupArgs(cmd *cobra.Command, args []string) error {
 	return usagef("%s", msg)
 }
 
-// groupRun prints the help of a group command called without a subcommand.
-func groupRun(cmd *cobra.Command, _ []string) error {
-	cmd.SetOut(cmd.ErrOrStderr())
-	_ = cmd.Help()
-	return usagef("%s needs a command", cmd.CommandPath())
+// groupRun prints the help of a group command called without a
+// subcommand (not in JSON log mode, where stderr carries only JSON).
+func (a *app) groupRun(cmd *cobra.Command, _ []string) error {
+	if !a.jsonStderr() {
+		cmd.SetOut(cmd.ErrOrStderr())
+		_ = cmd.Help()
+	}
+	return usagef("%s needs a command: one of %s", cmd.CommandPath(), strings.Join(subcommandNames(cmd), ", "))
+}
+
+func subcommandNames(cmd *cobra.Command) []string {
+	var names []string
+	for _, c := range cmd.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+		}
+	}
+	return names
 }
 
 // noArgs refuses positional arguments, as a usage error.

@@ -96,12 +96,29 @@ func Run(ctx context.Context, args []string, env Env) int {
 	code := exitCode(err)
 	var ee *exitError
 	if err != nil && !(errors.As(err, &ee) && ee.err == nil) {
-		fmt.Fprintf(env.Stderr, "fieldcrypt: %v\n", err)
-		if code == ExitUsage {
-			fmt.Fprintln(env.Stderr, "Run 'fieldcrypt --help' or 'fieldcrypt <command> --help' for usage.")
-		}
+		a.report(err, code)
 	}
 	return code
+}
+
+// usageHint follows a usage error.
+const usageHint = "Run 'fieldcrypt --help' or 'fieldcrypt <command> --help' for usage."
+
+// report prints the error a command ended with: one line (and the usage
+// hint after a usage error), or one JSON log record in JSON mode.
+func (a *app) report(err error, code int) {
+	if a.jsonStderr() {
+		attrs := []any{"exit_code", code}
+		if code == ExitUsage {
+			attrs = append(attrs, "hint", usageHint)
+		}
+		a.stderrLogger().Error("fieldcrypt: "+err.Error(), attrs...)
+		return
+	}
+	fmt.Fprintf(a.env.Stderr, "fieldcrypt: %v\n", err)
+	if code == ExitUsage {
+		fmt.Fprintln(a.env.Stderr, usageHint)
+	}
 }
 
 // eofReader is an empty standard input.

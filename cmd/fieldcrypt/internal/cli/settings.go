@@ -18,7 +18,8 @@ const (
 // setting is one configuration value with its three spellings: its key in
 // the config file (dotted for nested keys), its environment variable and
 // its flag. The per-class KEKs (keks.<class>, FIELDCRYPT_KEK_<CLASS>,
-// --kek CLASS=URI) are handled apart.
+// --kek CLASS=URI) and the per-class accepted KEKs (accept_keks.<class>,
+// FIELDCRYPT_ACCEPT_KEKS, --accept-kek CLASS=URI) are handled apart.
 type setting struct {
 	key   string
 	env   string
@@ -40,9 +41,6 @@ var settings = []setting{
 	{"default_kek", "FIELDCRYPT_DEFAULT_KEK", "default-kek", kindString,
 		"KEK URI of classes that have no KEK of their own",
 		func(c *config) any { return &c.DefaultKEK }},
-	{"accept_keks", "FIELDCRYPT_ACCEPT_KEKS", "accept-kek", kindList,
-		"further KEK URI that may unwrap stored keysets, such as the previous KEK during a move (repeatable)",
-		func(c *config) any { return &c.AcceptKEKs }},
 	{"cache_ttl", "FIELDCRYPT_CACHE_TTL", "cache-ttl", kindDuration,
 		"the keyring cache TTL of the application fleet (default 5m0s)",
 		func(c *config) any { return &c.CacheTTL }},
@@ -87,6 +85,10 @@ const (
 	kekEnvPrefix = "FIELDCRYPT_KEK_"
 	kekFlag      = "kek"
 	configEnv    = "FIELDCRYPT_CONFIG"
+
+	acceptKey  = "accept_keks"
+	acceptEnv  = "FIELDCRYPT_ACCEPT_KEKS"
+	acceptFlag = "accept-kek"
 )
 
 // set parses raw as the setting's kind and stores it in c, noting from.

@@ -7,13 +7,14 @@ import (
 )
 
 // waitVisibly waits d, showing the time left on stderr: a countdown
-// redrawn every second on a terminal, a line every 30 seconds otherwise.
-// It returns ctx's error if ctx ends first (Ctrl-C).
+// redrawn every second on a terminal, a line (a JSON record in JSON log
+// mode) every 30 seconds otherwise. It returns ctx's error if ctx ends
+// first (Ctrl-C).
 func (a *app) waitVisibly(ctx context.Context, d time.Duration, what string) error {
 	w := a.env.Stderr
-	tty := a.env.isTerminal(w)
+	tty := a.env.isTerminal(w) && !a.jsonStderr()
 	end := time.Now().Add(d)
-	fmt.Fprintf(w, "waiting %v %s (Ctrl-C aborts)\n", d, what)
+	a.info(fmt.Sprintf("waiting %v %s (Ctrl-C aborts)", d, what), "wait_seconds", d.Seconds())
 	every := 30 * time.Second
 	if tty {
 		every = time.Second
@@ -39,7 +40,7 @@ func (a *app) waitVisibly(ctx context.Context, d time.Duration, what string) err
 			if tty {
 				fmt.Fprintf(w, "\r\033[K  %v left", left)
 			} else {
-				fmt.Fprintf(w, "  %v left\n", left)
+				a.info(fmt.Sprintf("  %v left", left), "seconds_left", left.Seconds())
 			}
 		}
 	}
