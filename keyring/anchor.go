@@ -3,6 +3,7 @@ package keyring
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -56,16 +57,19 @@ func (a *MemoryAnchor) Advance(_ context.Context, id KeysetID, version uint64) e
 }
 
 // versions is the keyring's in-process memory of the newest state version
-// it has seen of each keyset, and of the scopes it has seen shredded. It is
+// it has seen of each keyset, and of the tombstones it has seen. It is
 // touched on loads and writes only, never on a cache hit.
 type versions struct {
-	mu       sync.Mutex
-	seen     map[KeysetID]uint64
-	shredded map[string]bool
+	mu   sync.Mutex
+	seen map[KeysetID]uint64
+	// tombs maps a scope to the tombstones seen in it, by keyset and
+	// version: the scope stays shredded for this process until each of
+	// them is replaced by a newer record (Unshred).
+	tombs map[string]map[KeysetID]uint64
 }
 
 func newVersions() *versions {
-	return &versions{seen: make(map[KeysetID]uint64), shredded: make(map[string]bool)}
+	return &versions{seen: make(map[KeysetID]uint64), tombs: make(map[string]map[KeysetID]uint64)}
 }
 
 func (v *versions) latest(id KeysetID) uint64 {
@@ -82,20 +86,40 @@ func (v *versions) observe(id KeysetID, version uint64) {
 	}
 }
 
-func (v *versions) setShredded(scope string, shredded bool) {
+// observeTombstone records a tombstone of id at version.
+func (v *versions) observeTombstone(id KeysetID, version uint64) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if shredded {
-		v.shredded[scope] = true
-	} else {
-		delete(v.shredded, scope)
+	if v.tombs[id.Scope] == nil {
+		v.tombs[id.Scope] = make(map[KeysetID]uint64)
 	}
+	v.tombs[id.Scope][id] = max(v.tombs[id.Scope][id], version)
 }
 
-func (v *versions) isShredded(scope string) bool {
+// shreddedIn reports whether this process saw scope shredded and the store
+// (as listed in recs) has not replaced every tombstone it saw with a newer
+// record. A tombstone that vanished keeps the scope shredded: keysets are
+// never deleted, so a store writer removed it. A newer record is trusted
+// here without unwrapping it; loading it authenticates it.
+func (v *versions) shreddedIn(scope string, recs []*Record) bool {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return v.shredded[scope]
+	seen := v.tombs[scope]
+	if len(seen) == 0 {
+		return false
+	}
+	for id, tomb := range seen {
+		i := slices.IndexFunc(recs, func(r *Record) bool { return r.ID == id })
+		if i < 0 {
+			return true
+		}
+		st, err := parseState(recs[i].Metadata)
+		if err != nil || st.Shredded != nil || st.Version <= tomb {
+			return true
+		}
+	}
+	delete(v.tombs, scope) // brought back by Unshred
+	return false
 }
 
 // highWater returns the newest version of id known to this process or to

@@ -740,3 +740,51 @@ func oldGlobex(t *testing.T, doc []byte) []byte {
 	}
 	return out
 }
+
+// TestShredSeenByAnotherProcess: an application instance that has seen a
+// tenant's tombstones keeps the tenant shredded even when a store writer
+// deletes them (no anchor), and takes the tenant back only after an
+// administrator's Unshred.
+func TestShredSeenByAnotherProcess(t *testing.T) {
+	forEachStore(t, func(t *testing.T, w *storeWorld) {
+		ctx := context.Background()
+		admin := w.keyring(t, nil)
+		if err := admin.CreateKeysets(ctx, "acme", "pii"); err != nil {
+			t.Fatal(err)
+		}
+		app := w.keyring(t, nil)
+		if _, err := app.DataKeys(ctx, "acme", "pii"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := admin.Shred(ctx, "acme"); err != nil {
+			t.Fatal(err)
+		}
+		w.clock.Advance(2 * time.Minute) // past the app's cache TTL
+		if _, err := app.DataKeys(ctx, "acme", "pii"); !errors.Is(err, keyring.ErrScopeShredded) {
+			t.Fatalf("app DataKeys after the shred err = %v, want ErrScopeShredded", err)
+		}
+		tombs, _ := w.store.List(ctx, "acme")
+		for _, r := range tombs {
+			if err := w.store.Delete(ctx, r.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.clock.Advance(time.Second)
+		if _, err := app.DataKeys(ctx, "acme", "support"); !errors.Is(err, keyring.ErrScopeShredded) {
+			t.Errorf("app DataKeys(new class) after the tombstones were deleted err = %v, want ErrScopeShredded", err)
+		}
+		if recs, _ := w.store.List(ctx, "acme"); len(recs) != 0 {
+			t.Errorf("the app created %d keysets for the shredded tenant, want 0", len(recs))
+		}
+		for _, r := range tombs {
+			teststores.Overwrite(t, w.store, r)
+		}
+		if _, err := admin.Unshred(ctx, "acme"); err != nil {
+			t.Fatal(err)
+		}
+		w.clock.Advance(time.Second)
+		if _, err := app.DataKeys(ctx, "acme", "support"); err != nil {
+			t.Errorf("app DataKeys(new class) after Unshred err = %v, want the tenant back", err)
+		}
+	})
+}

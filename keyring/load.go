@@ -183,7 +183,7 @@ func (k *Keyring) load(ctx context.Context, id KeysetID, create bool) (any, int6
 		return nil, 0, &Error{Op: "load", ID: id, Err: err}
 	}
 	if o.tombstone() {
-		k.versions.setShredded(id.Scope, true)
+		k.versions.observeTombstone(id, o.state.Version)
 		return nil, 0, &Error{Op: "load", ID: id, Err: fmt.Errorf("%w on %s", ErrScopeShredded, o.state.Shredded.Format(time.RFC3339))}
 	}
 	v, err := k.build(id, o.handle, o.state)
@@ -295,12 +295,12 @@ func (k *Keyring) create(ctx context.Context, id KeysetID) (*Record, error) {
 // A tombstone is trusted here without unwrapping it: refusing to create is
 // the safe side, and loading the tombstone authenticates it.
 func (k *Keyring) checkNotShredded(ctx context.Context, scope string) error {
-	if k.versions.isShredded(scope) {
-		return ErrScopeShredded
-	}
 	recs, err := k.cfg.Store.List(ctx, scope)
 	if err != nil {
 		return err
+	}
+	if k.versions.shreddedIn(scope, recs) {
+		return fmt.Errorf("%w (seen by this process)", ErrScopeShredded)
 	}
 	for _, rec := range recs {
 		if st, err := parseState(rec.Metadata); err == nil && st.Shredded != nil {

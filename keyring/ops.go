@@ -275,7 +275,6 @@ func (k *Keyring) Shred(ctx context.Context, scope string) (int, error) {
 			return 0, err
 		}
 	}
-	k.versions.setShredded(scope, true)
 	return n, nil
 }
 
@@ -311,6 +310,7 @@ func (k *Keyring) shredOne(ctx context.Context, id KeysetID, rec *Record) (bool,
 		if rec != nil {
 			if o, err := k.open(ctx, rec); err == nil {
 				if o.tombstone() {
+					k.versions.observeTombstone(id, o.state.Version)
 					return false, nil
 				}
 				version = max(version, o.state.Version)
@@ -343,6 +343,7 @@ func (k *Keyring) shredOne(ctx context.Context, id KeysetID, rec *Record) (bool,
 		if err := k.observe(ctx, id, tomb.Version); err != nil {
 			return fail(err)
 		}
+		k.versions.observeTombstone(id, tomb.Version)
 		attrs := []any{"kek", uri, "version", tomb.Version}
 		if rec != nil && rec.KEKURI != uri {
 			attrs = append(attrs, "from_kek", rec.KEKURI, "to_kek", uri)
@@ -411,6 +412,5 @@ func (k *Keyring) Unshred(ctx context.Context, scope string) (int, error) {
 		k.audit(ctx, "keyset unshredded", rec.ID, nil, "kek", uri, "key_id", primary.KeyID(), "version", st.Version)
 		n++
 	}
-	k.versions.setShredded(scope, false)
 	return n, nil
 }
