@@ -5,7 +5,7 @@
 //
 // # Commands
 //
-//	fieldcrypt keys init|list|add|promote|rotate|disable|enable|destroy|rewrap|shred|export|import
+//	fieldcrypt keys init|list|add|promote|rotate|disable|enable|destroy|rewrap|shred|unshred|export|import
 //	fieldcrypt reencrypt|verify|status
 //	fieldcrypt version
 //

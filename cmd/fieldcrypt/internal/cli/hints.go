@@ -1,7 +1,66 @@
 package cli
 
+import (
+	"errors"
+	"fmt"
+
+	"github.com/fieldcrypt/fieldcrypt/keyring"
+)
+
 // keyringHint adds to a keyring error what the operator can do about it:
-// which KEK setting a class lacks.
+// the KEK setting a class lacks, the KEK a keyset should be under and the
+// command that moves it there, how a shredded scope comes back, what a
+// failed integrity check means. class may be empty when err names its
+// keyset.
 func (a *app) keyringHint(err error, class string) error {
-	return a.noAccessHint(err, class)
+	var kerr *keyring.Error
+	hasID := errors.As(err, &kerr)
+	if class == "" && hasID {
+		class = kerr.ID.Class
+	}
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, keyring.ErrNoAccess):
+		return a.noAccessHint(err, class)
+	case errors.Is(err, keyring.ErrKEKMismatch), errors.Is(err, keyring.ErrKEKNotAllowed):
+		configured := "(none)"
+		if uri, kerr := a.configuredKEK(class); kerr == nil {
+			configured = uri
+		}
+		return fmt.Errorf("%w (nothing was changed: the KEK configured for class %s is %s, set by %s; only `fieldcrypt keys rewrap` moves a keyset to another KEK: "+
+			"if that KEK is a mistake, fix the setting; to move the keyset to it, run `fieldcrypt keys rewrap` with the keyset's current KEK accepted for the class (--accept-kek %s=CURRENT_URI))",
+			err, class, configured, a.kekOrigin(class), class)
+	case errors.Is(err, keyring.ErrScopeShredded):
+		scope := "SCOPE"
+		if hasID {
+			scope = kerr.ID.Scope
+		}
+		return fmt.Errorf("%w (its data is unreadable for good and nothing is created for it; "+
+			"`fieldcrypt keys unshred --scope %s --yes` brings the scope back with new keys, under which the old data stays unreadable)", err, scope)
+	case errors.Is(err, keyring.ErrIntegrity), errors.Is(err, keyring.ErrRollback):
+		return fmt.Errorf("%w (the keyset store was changed outside fieldcrypt, or an old copy of a keyset was put back: "+
+			"treat it as a security incident, and restore the keyset from a trusted export with `fieldcrypt keys import --overwrite --verify`)", err)
+	}
+	return err
+}
+
+// configuredKEK returns the KEK URI configured for class (its own or the
+// default one).
+func (a *app) configuredKEK(class string) (string, error) {
+	if uri, ok := a.cfg.KEKs[class]; ok && uri != "" {
+		return uri, nil
+	}
+	if a.cfg.DefaultKEK != "" {
+		return a.cfg.DefaultKEK, nil
+	}
+	return "", keyring.ErrNoAccess
+}
+
+// kekOrigin says where the KEK of class was configured.
+func (a *app) kekOrigin(class string) string {
+	if _, ok := a.cfg.KEKs[class]; ok {
+		return a.cfg.origin(kekKey + "." + class)
+	}
+	return a.cfg.origin("default_kek")
 }

@@ -32,6 +32,7 @@ TTL), then promote it. "keys rotate" does the three steps.`,
 		a.keysDestroyCommand(),
 		a.keysRewrapCommand(),
 		a.keysShredCommand(),
+		a.keysUnshredCommand(),
 		a.keysExportCommand(),
 		a.keysImportCommand(),
 	)

@@ -66,7 +66,7 @@ func (a *app) addKeys(ctx context.Context, kr *keyring.Keyring, recs []*keyring.
 	for _, rec := range recs {
 		keyID, err := kr.AddKey(ctx, rec.ID)
 		if err != nil {
-			err = a.noAccessHint(fmt.Errorf("adding a key to %s: %w", rec.ID, err), rec.ID.Class)
+			err = a.keyringHint(fmt.Errorf("adding a key to %s: %w", rec.ID, err), rec.ID.Class)
 			if len(added) > 0 {
 				err = fmt.Errorf("%w (keys added before the failure: %s)", err, describeAdded(added))
 			}

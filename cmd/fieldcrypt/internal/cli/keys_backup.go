@@ -130,7 +130,7 @@ class of each keyset (keks, default_kek, or accept_keks for that class).`,
 				return fmt.Errorf("importing keysets: %w (nothing was written; pass --overwrite to replace existing keysets)", err)
 			}
 			if err != nil {
-				return a.noAccessHint(fmt.Errorf("importing keysets (%d written): %w", n, err), "")
+				return a.keyringHint(fmt.Errorf("importing keysets (%d written): %w", n, err), "")
 			}
 			msg := fmt.Sprintf("imported %d keysets from %s", n, in)
 			if verify {

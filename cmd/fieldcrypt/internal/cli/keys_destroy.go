@@ -44,7 +44,7 @@ Disable the key first and leave it disabled for a while: that is reversible.`,
 			}
 			id, ki, err := kf.resolveKey(ctx, kr, store)
 			if err != nil {
-				return err
+				return a.keyringHint(err, "")
 			}
 			switch {
 			case ki.Status == keyring.KeyDestroyed:
@@ -84,7 +84,7 @@ Disable the key first and leave it disabled for a while: that is reversible.`,
 				}
 			}
 			if err := kr.DestroyKey(ctx, id, ki.ID); err != nil {
-				return a.noAccessHint(fmt.Errorf("destroying key %d of %s: %w", ki.ID, id, err), id.Class)
+				return a.keyringHint(fmt.Errorf("destroying key %d of %s: %w", ki.ID, id, err), id.Class)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "destroyed key %d of %s\n", ki.ID, id)
 			return nil

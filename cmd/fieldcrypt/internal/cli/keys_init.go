@@ -61,7 +61,7 @@ first: for development only.`,
 			for _, class := range classes {
 				uri, err := kr.KEKURI(class)
 				if err != nil {
-					return a.noAccessHint(fmt.Errorf("creating keysets of %s/%s: %w", scope, class, err), class)
+					return a.keyringHint(fmt.Errorf("creating keysets of %s/%s: %w", scope, class, err), class)
 				}
 				purposes := []keyring.Purpose{keyring.PurposeData, keyring.PurposeIndex}
 				existed := make([]bool, len(purposes))
@@ -77,7 +77,7 @@ first: for development only.`,
 					existed[i] = err == nil
 				}
 				if err := kr.CreateKeysets(ctx, scope, class); err != nil {
-					return a.noAccessHint(fmt.Errorf("creating keysets of %s/%s: %w", scope, class, err), class)
+					return a.keyringHint(fmt.Errorf("creating keysets of %s/%s: %w", scope, class, err), class)
 				}
 				for i, p := range purposes {
 					state := "created"

@@ -55,7 +55,7 @@ prints the keysets it rewrapped and the number of KMS calls it made.`,
 			for _, rec := range recs {
 				target, err := kr.KEKURI(rec.ID.Class)
 				if err != nil {
-					return a.noAccessHint(fmt.Errorf("rewrapping %s: %w", rec.ID, err), rec.ID.Class)
+					return a.keyringHint(fmt.Errorf("rewrapping %s: %w", rec.ID, err), rec.ID.Class)
 				}
 				how := "to the KEK's newest version"
 				if target != rec.KEKURI {
@@ -69,7 +69,7 @@ prints the keysets it rewrapped and the number of KMS calls it made.`,
 			}
 			rep, err := kr.Rewrap(ctx, scope)
 			if err != nil {
-				return a.noAccessHint(fmt.Errorf("rewrap stopped after %d of %d keysets (%d KMS calls made; run it again to finish): %w",
+				return a.keyringHint(fmt.Errorf("rewrap stopped after %d of %d keysets (%d KMS calls made; run it again to finish): %w",
 					len(rep.Rewrapped), len(recs), rep.KMSCalls, err), "")
 			}
 			fmt.Fprintf(out, "rewrapped %d keysets; %d KMS calls made\n", len(rep.Rewrapped), rep.KMSCalls)

@@ -79,7 +79,7 @@ columns. Then disable the old index key.`,
 					if rest := added[i:]; len(rest) > 0 {
 						err = fmt.Errorf("%w (not promoted: %s)", err, describeAdded(rest))
 					}
-					return a.noAccessHint(err, ak.id.Class)
+					return a.keyringHint(err, ak.id.Class)
 				}
 				fmt.Fprintf(out, "promoted key %d of %s to primary\n", ak.keyID, ak.id)
 			}

@@ -21,9 +21,14 @@ of that tenant's encrypted values and blind indexes become permanently
 unreadable, in every copy and backup of the data, while other scopes are
 untouched.
 
+Each keyset is replaced by a tombstone whose state the class's KEK
+authenticates: afterwards every encryption, decryption, blind-index lookup
+and job run on the scope fails with "scope was shredded" and creates
+nothing, until "keys unshred --yes" brings the scope back with new keys.
+
 It prints what it will destroy and asks you to type the scope name;
 --yes skips the question. The "default" scope holds every record that has no
-scope column: shredding it is refused without --force.
+scope column: shredding it is refused (exit 1) without --force.
 
 Backups and exports of the keyset store taken before the shred still hold
 the keysets: shredding is complete only once those have expired or been
@@ -37,7 +42,7 @@ destroyed too.`,
 				return usagef("--scope is required: the scope (tenant) to shred")
 			}
 			if scope == keyring.DefaultScope && !force {
-				return usagef("refusing to shred the %q scope, which holds every record without a scope column; pass --force if that is what you want", scope)
+				return fmt.Errorf("refusing to shred the %q scope, which holds every record without a scope column; pass --force if that is what you want", scope)
 			}
 			kr, store, err := a.keyring(ctx, false)
 			if err != nil {
@@ -62,7 +67,11 @@ destroyed too.`,
 			}
 			n, err := kr.Shred(ctx, scope)
 			if err != nil {
-				return fmt.Errorf("shredding scope %q (%d of %d keysets destroyed): %w", scope, n, len(recs), err)
+				return a.keyringHint(fmt.Errorf("shredding scope %q (%d of %d keysets destroyed; run it again to finish): %w", scope, n, len(recs), err), "")
+			}
+			if n == 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "scope %q was already shredded: nothing left to destroy\n", scope)
+				return nil
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "shredded scope %q: %d keysets destroyed\n", scope, n)
 			a.info("Remember: exports and backups of the keyset store made before now still hold these keysets.")

@@ -30,10 +30,10 @@ dual-index window: queries stop computing index values under it.`,
 			}
 			id, _, err := kf.resolveKey(ctx, kr, store)
 			if err != nil {
-				return err
+				return a.keyringHint(err, "")
 			}
 			if err := kr.DisableKey(ctx, id, kf.keyID); err != nil {
-				return a.noAccessHint(fmt.Errorf("disabling key %d of %s: %w", kf.keyID, id, err), id.Class)
+				return a.keyringHint(fmt.Errorf("disabling key %d of %s: %w", kf.keyID, id, err), id.Class)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "disabled key %d of %s\n", kf.keyID, id)
 			return nil
@@ -60,10 +60,10 @@ destroyed key cannot be enabled; its material is gone.`,
 			}
 			id, _, err := kf.resolveKey(ctx, kr, store)
 			if err != nil {
-				return err
+				return a.keyringHint(err, "")
 			}
 			if err := kr.EnableKey(ctx, id, kf.keyID); err != nil {
-				return a.noAccessHint(fmt.Errorf("enabling key %d of %s: %w", kf.keyID, id, err), id.Class)
+				return a.keyringHint(fmt.Errorf("enabling key %d of %s: %w", kf.keyID, id, err), id.Class)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "enabled key %d of %s\n", kf.keyID, id)
 			return nil

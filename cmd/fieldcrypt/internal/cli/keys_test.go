@@ -398,16 +398,16 @@ func TestShredTenant(t *testing.T) {
 	kr2 := openKeyring(t, h.store, h.keks)
 	if _, err := decryptContact(kr2, acme); err == nil {
 		t.Errorf("Decrypt(acme contact) after shred err = nil, want an error")
-	} else if !errors.Is(err, keyring.ErrKeysetNotFound) {
-		t.Logf("Decrypt(acme contact) after shred: %v", err)
+	} else if !errors.Is(err, keyring.ErrScopeShredded) {
+		t.Errorf("Decrypt(acme contact) after shred err = %v, want ErrScopeShredded", err)
 	}
 	if got, err := decryptContact(kr2, globex); err != nil || got.Email != "gus@globex.example" {
 		t.Errorf("Decrypt(globex contact) after shredding acme = %q, %v; want it intact", got.Email, err)
 	}
 
 	r = h.run(t, "keys", "shred", "--scope", "default", "--yes")
-	if r.code != cli.ExitUsage || !strings.Contains(r.stderr, "--force") {
-		t.Errorf("keys shred --scope default: %v\nwant exit 64 without --force", r)
+	if r.code != cli.ExitFailed || !strings.Contains(r.stderr, "--force") {
+		t.Errorf("keys shred --scope default: %v\nwant exit 1, refused without --force", r)
 	}
 }
 

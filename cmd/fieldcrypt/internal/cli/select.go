@@ -120,7 +120,7 @@ func (k *keyFlags) resolveKey(ctx context.Context, kr *keyring.Keyring, store ke
 	id := recs[0].ID
 	keys, err := kr.Keys(ctx, id)
 	if err != nil {
-		return id, keyring.KeyInfo{}, err
+		return id, keyring.KeyInfo{}, fmt.Errorf("reading the keys of %s: %w", id, err)
 	}
 	for _, ki := range keys {
 		if ki.ID == k.keyID {
