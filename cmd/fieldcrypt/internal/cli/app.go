@@ -98,7 +98,7 @@ func (a *app) warnLocalKEKs() {
 // created implicitly: only keys init creates them. With create, a missing
 // store (table or directory) is created.
 func (a *app) keyring(ctx context.Context, create bool) (*keyring.Keyring, keyring.Store, error) {
-	cfg, err := a.config()
+	_, err := a.config()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -106,6 +106,17 @@ func (a *app) keyring(ctx context.Context, create bool) (*keyring.Keyring, keyri
 	if err != nil {
 		return nil, nil, err
 	}
+	kr, err := a.keyringOn(store, a.log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return kr, store, nil
+}
+
+// keyringOn returns a keyring over store with the configured KEKs,
+// logging its audit events to log.
+func (a *app) keyringOn(store keyring.Store, log *slog.Logger) (*keyring.Keyring, error) {
+	cfg := a.cfg
 	kr, err := keyring.New(keyring.Config{
 		Store:             store,
 		Opener:            newOpener(cfg, a.env, a.log),
@@ -114,14 +125,14 @@ func (a *app) keyring(ctx context.Context, create bool) (*keyring.Keyring, keyri
 		AcceptKEKs:        cfg.AcceptKEKs,
 		CacheTTL:          cfg.CacheTTL,
 		DisableAutoCreate: true,
-		Logger:            a.log,
+		Logger:            log,
 		Now:               a.env.Now,
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("setting up the keyring: %w", err)
+		return nil, fmt.Errorf("setting up the keyring: %w", err)
 	}
 	a.onClose(kr.Close)
-	return kr, store, nil
+	return kr, nil
 }
 
 // noAccessHint adds what to configure when err says a class has no KEK.

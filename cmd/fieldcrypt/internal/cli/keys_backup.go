@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"os"
 
 	"github.com/spf13/cobra"
@@ -94,8 +96,10 @@ func (a *app) keysImportCommand() *cobra.Command {
 		Short: "Restore wrapped keysets from an export",
 		Long: `import reads a file written by "keys export" and stores its keysets, creating
 the store (table or directory) if it is missing. It checks the whole file
-before writing anything. A keyset that already exists makes import fail
-unless --overwrite is given.
+before it touches the store: a file that is not a valid export, or (with
+--verify) a keyset that does not unwrap, creates nothing, not even the
+store. A keyset that already exists makes import fail unless --overwrite is
+given.
 
 --verify unwraps every keyset with its KEK before writing (one KMS call per
 keyset): it proves that this configuration can use the backup, the point of
@@ -120,12 +124,29 @@ class of each keyset (keks, default_kek, or accept_keks for that class).`,
 				defer f.Close()
 				r = f
 			}
+			data, err := io.ReadAll(r)
+			if err != nil {
+				return fmt.Errorf("reading export file: %w", err)
+			}
+			if _, err := a.config(); err != nil {
+				return err
+			}
+			// A first import into memory checks the whole file (and with
+			// --verify unwraps every keyset) before the store is touched:
+			// a bad file creates nothing, not even the store's table.
+			check, err := a.keyringOn(keyring.NewMemoryStore(), slog.New(slog.DiscardHandler))
+			if err != nil {
+				return err
+			}
+			if _, err := check.Import(ctx, bytes.NewReader(data), keyring.ImportOptions{Verify: verify}); err != nil {
+				return a.keyringHint(fmt.Errorf("importing keysets: %w (nothing was written)", err), "")
+			}
+			kmsCalls := check.Stats().KMSCalls
 			kr, _, err := a.keyring(ctx, true)
 			if err != nil {
 				return err
 			}
-			before := kr.Stats().KMSCalls
-			n, err := kr.Import(ctx, r, keyring.ImportOptions{Overwrite: overwrite, Verify: verify})
+			n, err := kr.Import(ctx, bytes.NewReader(data), keyring.ImportOptions{Overwrite: overwrite})
 			if errors.Is(err, keyring.ErrKeysetExists) {
 				return fmt.Errorf("importing keysets: %w (nothing was written; pass --overwrite to replace existing keysets)", err)
 			}
@@ -134,7 +155,7 @@ class of each keyset (keks, default_kek, or accept_keks for that class).`,
 			}
 			msg := fmt.Sprintf("imported %d keysets from %s", n, in)
 			if verify {
-				msg += fmt.Sprintf("; each unwrapped with its KEK (%d KMS calls)", kr.Stats().KMSCalls-before)
+				msg += fmt.Sprintf("; each unwrapped with its KEK (%d KMS calls)", kmsCalls)
 			}
 			fmt.Fprintln(cmd.OutOrStdout(), msg)
 			return nil

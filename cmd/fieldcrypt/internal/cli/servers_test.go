@@ -39,6 +39,32 @@ func openServer(t *testing.T, service, driver, dsn string) *sql.DB {
 	return db
 }
 
+// postgresSchema creates a PostgreSQL schema of the test's own, dropped at
+// its end, and returns a DSN whose search_path is it and a pool on it.
+func postgresSchema(t *testing.T) (string, *sql.DB) {
+	t.Helper()
+	admin := openServer(t, "PostgreSQL", "pgx", testenv.PostgresDSN)
+	schema := randomName()
+	if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("DROP SCHEMA %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(testenv.PostgresDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), openServer(t, "PostgreSQL", "pgx", u.String())
+}
+
 // TestPostgres runs the keys commands and the job with the keyset store,
 // the contacts table and the job tables in a PostgreSQL schema of the
 // test's own, named through the DSN's search_path.
