@@ -213,17 +213,14 @@ func (r *runner) merge(ctx context.Context, log *slog.Logger, t *tally) {
 	}
 }
 
-// retry runs f, retrying it with backoff on errors other than a lost lease
-// or the end of ctx.
+// retry runs f, retrying it with backoff on errors other than a lost
+// lease, the end of ctx, or a permanent error (a bad configuration, a
+// keyset that cannot be opened, an undefined column...).
 func (r *runner) retry(ctx context.Context, log *slog.Logger, what string, f func() error) error {
 	backoff := 250 * time.Millisecond
 	for attempt := 0; ; attempt++ {
 		err := f()
-		if err == nil || errors.Is(err, errLeaseLost) || ctx.Err() != nil || attempt >= r.o.Retries {
-			return err
-		}
-		var ce *ConfigError
-		if errors.As(err, &ce) {
+		if err == nil || errors.Is(err, errLeaseLost) || ctx.Err() != nil || attempt >= r.o.Retries || permanent(err) {
 			return err
 		}
 		log.Warn("retrying after error", "what", what, "attempt", attempt+1, "err", err)

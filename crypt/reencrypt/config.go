@@ -105,7 +105,11 @@ type ConfigError struct {
 	Table  string
 	Column string
 	Msg    string
+	err    error // what Unwrap returns, such as ErrMissingColumn
 }
+
+// Unwrap returns the sentinel the error is an instance of, if any.
+func (e *ConfigError) Unwrap() error { return e.err }
 
 func (e *ConfigError) Error() string {
 	var b strings.Builder

@@ -292,6 +292,9 @@ func (x *examiner) fail(r result, column, reason string) result {
 // rowError turns a crypt or keyring error about this row into a failed
 // row, or returns it when it is not about the row.
 func (x *examiner) rowError(r result, column string, err error) (result, error) {
+	if kekFailure(err, x.enc.Keyring()) {
+		return r, &KEKError{Table: x.l.t.Name, Err: err}
+	}
 	reason := rowReason(err)
 	if reason == "" {
 		return r, err
@@ -309,6 +312,7 @@ func (x *examiner) rowError(r result, column string, err error) (result, error) 
 
 // rowReason names what is wrong with a row, or returns "" when err is not
 // about the row but about the run (KEK unreachable, context ended, ...).
+// Keyset failures that are about the run (kekFailure) are caught before.
 func rowReason(err error) string {
 	switch {
 	case errors.Is(err, crypt.ErrNoAccess):
@@ -331,12 +335,10 @@ func rowReason(err error) string {
 		return "missing_scope"
 	case errors.Is(err, keyring.ErrInvalidName):
 		return "invalid_scope"
+	case errors.Is(err, keyring.ErrScopeShredded):
+		return "scope_shredded"
 	case errors.Is(err, keyring.ErrKeysetNotFound):
 		return "keyset_not_found"
-	case errors.Is(err, keyring.ErrCorruptKeyset):
-		return "keyset_corrupt"
-	case errors.Is(err, keyring.ErrKEKNotAllowed):
-		return "kek_not_allowed"
 	}
 	return ""
 }

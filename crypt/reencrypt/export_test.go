@@ -13,3 +13,7 @@ func NoCrypto(o *Options) { o.noCrypto = true }
 // write to them as a concurrent application would. With Concurrency > 1, f
 // is called from several goroutines at once.
 func BeforeWrite(o *Options, f func(ctx context.Context, keys []any)) { o.beforeWrite = f }
+
+// PermanentSQL exposes the classification of SQL errors the job does not
+// retry.
+var PermanentSQL = permanentSQL

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // The job tables, in the connection's default schema (or database). Run
@@ -387,4 +388,42 @@ func (j *jobTables) totals(ctx context.Context) (JobTotals, error) {
 func (j *jobTables) finish(ctx context.Context) error {
 	_, err := j.db.ExecContext(ctx, j.q("UPDATE "+JobsTable+" SET state = ?, finished_ms = "+j.now()+" WHERE name = ? AND state <> ?"), stateDone, j.job, stateDone)
 	return err
+}
+
+// held is what another worker holds of a job: its live leases.
+type held struct {
+	owner          string
+	ranges         int64
+	leftMs, idleMs int64 // until its last lease expires; since its last committed batch
+}
+
+// heldByOthers returns, per other worker, the ranges it holds under a lease
+// that has not expired.
+func (j *jobTables) heldByOthers(ctx context.Context) ([]held, error) {
+	rows, err := j.db.QueryContext(ctx, j.q("SELECT owner, COUNT(*), "+j.d.bigint("MAX(lease_ms) - "+j.now())+", "+j.d.bigint(j.now()+" - MAX(updated_ms)")+
+		" FROM "+RangesTable+" WHERE job = ? AND state <> '"+stateDone+"' AND lease_ms >= "+j.now()+
+		" AND owner IS NOT NULL AND NOT (owner = ? AND run_id = ?) GROUP BY owner ORDER BY owner"), j.job, j.worker, j.runID)
+	if err != nil {
+		return nil, fmt.Errorf("reencrypt: reading the leases of job %q: %w", j.job, err)
+	}
+	defer rows.Close()
+	var out []held
+	for rows.Next() {
+		var h held
+		if err := rows.Scan(&h.owner, &h.ranges, &h.leftMs, &h.idleMs); err != nil {
+			return nil, fmt.Errorf("reencrypt: reading the leases of job %q: %w", j.job, err)
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+// finishedAt returns when the job was marked complete (zero if unknown).
+func (j *jobTables) finishedAt(ctx context.Context) (time.Time, error) {
+	var ms sql.NullInt64
+	err := j.db.QueryRowContext(ctx, j.q("SELECT finished_ms FROM "+JobsTable+" WHERE name = ?"), j.job).Scan(&ms)
+	if err != nil || !ms.Valid {
+		return time.Time{}, err
+	}
+	return time.UnixMilli(ms.Int64).UTC(), nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -37,6 +38,9 @@ func Run(ctx context.Context, db *sql.DB, d Dialect, enc *crypt.Encryptor, t Tab
 	if err != nil {
 		return sum, err
 	}
+	if err := CheckColumns(ctx, db, d, t); err != nil {
+		return r.finish(ctx, sum, nil, err)
+	}
 	if mode == ModeDryRun {
 		return r.readOnly(ctx, sum)
 	}
@@ -53,6 +57,9 @@ func Verify(ctx context.Context, db *sql.DB, d Dialect, enc *crypt.Encryptor, t 
 	r, sum, err := newRunner(db, d, enc, &t, opts, ModeVerify)
 	if err != nil {
 		return sum, err
+	}
+	if err := CheckColumns(ctx, db, d, t); err != nil {
+		return r.finish(ctx, sum, nil, err)
 	}
 	return r.readOnly(ctx, sum)
 }
@@ -72,6 +79,9 @@ type runner struct {
 	total   tally
 	logged  int // failed rows logged, under total.mu
 	wake    broadcast
+
+	waitMu     sync.Mutex
+	waitLogged map[string]bool // the other workers whose leases this run said it waits for
 }
 
 func newRunner(db *sql.DB, d Dialect, enc *crypt.Encryptor, t *Table, opts *Options, mode Mode) (*runner, *Summary, error) {

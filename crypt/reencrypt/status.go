@@ -68,13 +68,14 @@ const statusBatch = 2000
 // Status counts, for every encrypted column of table t, the values under
 // each key ID and the legacy, empty and malformed ones. It reads only key
 // IDs (crypt.InspectText, crypt.InspectBinary): it needs no key and
-// decrypts nothing.
+// decrypts nothing. It first checks (CheckColumns) that every configured
+// column exists, and fails with a *ConfigError naming a missing one.
 func Status(ctx context.Context, db *sql.DB, d Dialect, t Table) (*Report, error) {
 	started := time.Now()
 	if err := d.check(); err != nil {
 		return nil, err
 	}
-	if err := t.Validate(); err != nil {
+	if err := CheckColumns(ctx, db, d, t); err != nil {
 		return nil, err
 	}
 	// Only the key, the scope and the encrypted columns are read.

@@ -84,6 +84,12 @@ type Summary struct {
 	// ID (before rewriting) and the legacy, empty and malformed ones.
 	Columns map[string]*ColumnKeys `json:"columns,omitempty"`
 
+	// AlreadyComplete is set when the job (Job) had finished before this
+	// run started, at JobFinished: the run did nothing. After another
+	// rotation, a new pass needs Options.Restart or another job name.
+	AlreadyComplete bool       `json:"already_complete,omitempty"`
+	JobFinished     *time.Time `json:"job_finished,omitempty"`
+
 	// Ranges is how many key ranges this worker finished; JobTotals is the
 	// state of the whole job (all workers, all runs) at the end.
 	Ranges    int        `json:"ranges,omitempty"`

@@ -28,7 +28,13 @@ func (r *runner) reencrypt(ctx context.Context, sum *Summary) (*Summary, error) 
 		return finish(err)
 	}
 	if complete {
-		r.log.Info("job already complete; nothing to do (set Restart for a new pass)")
+		sum.AlreadyComplete = true
+		attrs := []any{"reason", "the job finished before this run; after another rotation, a new pass needs Restart (fieldcrypt reencrypt --restart) or another job name"}
+		if at, err := jt.finishedAt(ctx); err == nil && !at.IsZero() {
+			sum.JobFinished = &at
+			attrs = append(attrs, "finished", at)
+		}
+		r.log.Warn("job already complete: nothing was done", attrs...)
 		return finish(nil)
 	}
 	if t, err := jt.totals(ctx); err == nil {
@@ -86,6 +92,7 @@ func (r *runner) work(ctx context.Context, jt *jobTables, w int) error {
 			if t.Complete {
 				return nil
 			}
+			r.sayWaiting(ctx, jt)
 			select {
 			case <-ctx.Done():
 			case <-time.After(poll):
@@ -208,5 +215,35 @@ func (b *broadcast) signal() {
 	if b.ch != nil {
 		close(b.ch)
 		b.ch = nil
+	}
+}
+
+// sayWaiting logs, once per other worker, that this run waits for ranges
+// that worker holds, why, and until when: after a kill -9 a resumed job
+// otherwise sits silent until the dead worker's leases expire.
+func (r *runner) sayWaiting(ctx context.Context, jt *jobTables) {
+	held, err := jt.heldByOthers(ctx)
+	if err != nil {
+		r.log.Debug("reading the ranges other workers hold", "err", err)
+		return
+	}
+	r.waitMu.Lock()
+	defer r.waitMu.Unlock()
+	if r.waitLogged == nil {
+		r.waitLogged = map[string]bool{}
+	}
+	for _, h := range held {
+		if r.waitLogged[h.owner] {
+			continue
+		}
+		r.waitLogged[h.owner] = true
+		left := time.Duration(h.leftMs) * time.Millisecond
+		idle := time.Duration(h.idleMs) * time.Millisecond
+		r.log.Warn(fmt.Sprintf("waiting up to %v for %d ranges leased by worker %s", left.Round(time.Second), h.ranges, h.owner),
+			"owner", h.owner, "ranges", h.ranges, "lease_expires_in_seconds", left.Seconds(), "idle_seconds", idle.Seconds(),
+			"lease_seconds", r.o.Lease.Seconds(),
+			"reason", "nothing else is left to claim; that worker is still working on them, or it stopped without releasing them "+
+				"(killed with -9, or its machine died); once its lease expires this run takes them over from their checkpoints. "+
+				"The lease is Options.Lease (fieldcrypt --lease); a worker run again under the dead worker's name (--worker) takes them over at once")
 	}
 }

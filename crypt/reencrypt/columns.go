@@ -1,0 +1,148 @@
+package reencrypt
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrMissingColumn means a table or a column that the configuration names
+// does not exist in the database. It comes wrapped in a *ConfigError that
+// names the table and column.
+var ErrMissingColumn = errors.New("does not exist in the database")
+
+// CheckColumns checks, without reading a row, that table t exists and has
+// every column its configuration names: the primary key, the scope, the
+// identities, the encrypted and the blind-index columns. A missing one is
+// a *ConfigError (wrapping ErrMissingColumn) that names it. Run, Verify
+// and Status call it before anything else, so that a configuration that
+// disagrees with the database stops them at once.
+func CheckColumns(ctx context.Context, db *sql.DB, d Dialect, t Table) error {
+	if err := d.check(); err != nil {
+		return err
+	}
+	if err := t.Validate(); err != nil {
+		return err
+	}
+	l := newLayout(d, &t)
+	if d == SQLite {
+		// SQLite reads a double-quoted name that matches no column as a
+		// string literal: a probe would succeed. Ask the catalog instead.
+		return checkSQLiteColumns(ctx, db, t, l.cols)
+	}
+	probe := func(cols []string) error {
+		quoted := make([]string, len(cols))
+		for i, c := range cols {
+			quoted[i] = d.quoteIdent(c)
+		}
+		rows, err := db.QueryContext(ctx, "SELECT "+strings.Join(quoted, ", ")+" FROM "+l.table+" WHERE 1 = 0")
+		if err != nil {
+			return err
+		}
+		return rows.Close()
+	}
+	err := probe(l.cols)
+	if err == nil || !permanentSQL(err) {
+		if err != nil {
+			return fmt.Errorf("reencrypt: checking the columns of %s: %w", t.Name, err)
+		}
+		return nil
+	}
+	// Find what is missing: the table, or which columns.
+	if terr := probeTable(ctx, db, l); terr != nil && permanentSQL(terr) {
+		return &ConfigError{Table: t.Name, Msg: "the table " + ErrMissingColumn.Error() + ": fix the tables configuration (or the database DSN)", err: ErrMissingColumn}
+	}
+	var missing []string
+	for _, c := range l.cols {
+		if cerr := probe([]string{c}); cerr != nil && permanentSQL(cerr) {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) == 0 {
+		return &ConfigError{Table: t.Name, Msg: fmt.Sprintf("the configured columns cannot be read: %v", err)}
+	}
+	return missingColumns(t, missing)
+}
+
+// checkSQLiteColumns checks the columns of an SQLite table in its catalog
+// (pragma_table_info). Names compare case-insensitively, as SQLite does.
+func checkSQLiteColumns(ctx context.Context, db *sql.DB, t Table, cols []string) error {
+	schema, table, qualified := strings.Cut(t.Name, ".")
+	if !qualified {
+		schema, table = "main", t.Name
+	}
+	rows, err := db.QueryContext(ctx, "SELECT name FROM pragma_table_info(?, ?)", table, schema)
+	if err != nil {
+		return fmt.Errorf("reencrypt: checking the columns of %s: %w", t.Name, err)
+	}
+	defer rows.Close()
+	have := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return fmt.Errorf("reencrypt: checking the columns of %s: %w", t.Name, err)
+		}
+		have[strings.ToLower(name)] = true
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reencrypt: checking the columns of %s: %w", t.Name, err)
+	}
+	if len(have) == 0 {
+		return &ConfigError{Table: t.Name, Msg: "the table " + ErrMissingColumn.Error() + ": fix the tables configuration (or the database DSN)", err: ErrMissingColumn}
+	}
+	var missing []string
+	for _, c := range cols {
+		if !have[strings.ToLower(c)] {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) > 0 {
+		return missingColumns(t, missing)
+	}
+	return nil
+}
+
+// missingColumns is the error for configured columns the table lacks.
+func missingColumns(t Table, missing []string) error {
+	return &ConfigError{Table: t.Name, Column: strings.Join(missing, ", "),
+		Msg: fmt.Sprintf("%s, but the configuration names it (under %s): fix the tables configuration or the schema",
+			ErrMissingColumn, columnRoles(t, missing[0])), err: ErrMissingColumn}
+}
+
+// probeTable reads nothing from the table, only checks it exists.
+func probeTable(ctx context.Context, db *sql.DB, l *layout) error {
+	rows, err := db.QueryContext(ctx, "SELECT 1 FROM "+l.table+" WHERE 1 = 0")
+	if err != nil {
+		return err
+	}
+	return rows.Close()
+}
+
+// columnRoles says what the configuration uses column c for.
+func columnRoles(t Table, c string) string {
+	var roles []string
+	if c == t.PrimaryKey {
+		roles = append(roles, "primary_key")
+	}
+	if c == t.Scope {
+		roles = append(roles, "scope")
+	}
+	for _, id := range t.IDs {
+		if id.Column == c {
+			roles = append(roles, "ids")
+		}
+	}
+	for _, f := range t.Encrypted {
+		if f.Column == c {
+			roles = append(roles, "encrypted")
+		}
+	}
+	for _, ix := range t.Indexes {
+		if ix.Column == c {
+			roles = append(roles, "indexes")
+		}
+	}
+	return strings.Join(roles, ", ")
+}
