@@ -87,7 +87,7 @@ shows any. Blind-index values do not record their key: check them with
 			for _, t := range jdb.tables {
 				r, err := reencrypt.Status(ctx, jdb.db, jdb.dialect, t)
 				if err != nil {
-					return fmt.Errorf("status of table %s: %w", t.Name, err)
+					return tablesError(fmt.Errorf("status of table %s: %w", t.Name, err))
 				}
 				st := statusTable{Table: r.Table, Rows: r.Rows}
 				for _, c := range r.Columns {

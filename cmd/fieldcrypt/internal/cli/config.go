@@ -7,6 +7,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/fieldcrypt/fieldcrypt/crypt/reencrypt"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
 	"github.com/fieldcrypt/fieldcrypt/kms"
 )
@@ -23,6 +24,7 @@ type config struct {
 	AcceptKEKs        map[string][]string // field class -> further KEKs that may unwrap its keysets (its old KEK during a move)
 	CacheTTL          time.Duration       // the fleet's keyring cache TTL
 	PropagationMargin time.Duration       // added to CacheTTL before a rotation promotes
+	Lease             time.Duration       // the re-encryption job's range lease
 	Database          string              // the CRM database the job reads and writes
 	TablesFile        string              // the job's tables, when not in the config file
 	VaultAddress      string
@@ -56,6 +58,7 @@ func newConfig() *config {
 		AcceptKEKs:        map[string][]string{},
 		CacheTTL:          keyring.DefaultCacheTTL,
 		PropagationMargin: defaultPropagationMargin,
+		Lease:             reencrypt.DefaultLease,
 		LogFormat:         defaultLogFormat,
 		LogLevel:          defaultLogLevel,
 		from:              map[string]string{},
@@ -130,6 +133,9 @@ func (c *config) validate(schemes []string) error {
 	}
 	if c.CacheTTL <= 0 {
 		return usagef("%s: must be positive, got %v", c.origin("cache_ttl"), c.CacheTTL)
+	}
+	if c.Lease < time.Second {
+		return usagef("%s: must be at least 1s, got %v", c.origin("lease"), c.Lease)
 	}
 	if c.PropagationMargin < 0 {
 		return usagef("%s: must not be negative, got %v", c.origin("propagation_margin"), c.PropagationMargin)

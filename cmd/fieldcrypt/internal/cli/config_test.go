@@ -78,6 +78,9 @@ func TestConfigErrors(t *testing.T) {
 		{"keks not a mapping", "store: sqlite:x.db\nkeks: local://k\n", nil, nil, []string{"keks", "line 2", "mapping"}},
 		{"not yaml", "store: [\n", nil, nil, []string{"config file"}},
 		{"bad log format", good + "log_format: xml\n", nil, nil, []string{"log_format", `"xml"`}},
+		{"lease too short", good + "lease: 100ms\n", nil, nil, []string{"lease", "line 4", "at least 1s"}},
+		{"bad lease in env", good, []string{"FIELDCRYPT_LEASE=long"}, nil, []string{"FIELDCRYPT_LEASE", `"long"`}},
+		{"zero lease flag", good, nil, []string{"--lease", "0s"}, []string{"lease (flag --lease)", "at least 1s"}},
 		{"mysql without database", good, []string{"FIELDCRYPT_STORE_DSN=mysql://u:secret@h"}, nil, []string{"store (env FIELDCRYPT_STORE_DSN)", "no database name"}},
 	}
 	for _, tc := range cases {

@@ -56,7 +56,7 @@ func (f *jobFlags) options(a *app, t reencrypt.Table, ntables int) *reencrypt.Op
 	progress, log := a.jobReporting()
 	return &reencrypt.Options{
 		Job: job, Worker: f.worker, BatchSize: f.batchSize, Concurrency: f.concurrency, Rate: f.rate,
-		Migrate: f.migrate, DryRun: f.dryRun, Restart: f.restart, Progress: progress, Logger: log,
+		Migrate: f.migrate, DryRun: f.dryRun, Restart: f.restart, Progress: progress, Logger: log, Lease: a.cfg.Lease,
 	}
 }
 
@@ -138,7 +138,7 @@ func (a *app) runJob(cmd *cobra.Command, f *jobFlags, verify bool) error {
 	}
 	switch {
 	case runErr != nil:
-		return runErr
+		return tablesError(runErr)
 	case rep.Outcome == reencrypt.Partial:
 		return &exitError{code: ExitPartial, err: partialError(rep)}
 	}
@@ -191,6 +191,15 @@ func (a *app) writeReport(w io.Writer, f *jobFlags, rep jobReport) error {
 		return err
 	}
 	for _, s := range rep.Tables {
+		if s.AlreadyComplete {
+			finished := ""
+			if s.JobFinished != nil {
+				finished = " on " + s.JobFinished.Format(time.RFC3339)
+			}
+			fmt.Fprintf(w, "%s %s: job %q was already complete (it finished%s): nothing was done. "+
+				"After another rotation, run `fieldcrypt reencrypt --restart` for a new pass, or give a new --job name\n", s.Mode, s.Table, s.Job, finished)
+			continue
+		}
 		fmt.Fprintf(w, "%s %s: %s: scanned %d, current %d, %s %d, failed %d, skipped %d, legacy %d, conflicts %d (%v)\n",
 			s.Mode, s.Table, s.Outcome, s.Scanned, s.Current, rewrittenWord(s.Mode), s.Rewritten, s.Failed, s.Skipped, s.Legacy, s.Conflicts,
 			s.Duration.Round(time.Millisecond))

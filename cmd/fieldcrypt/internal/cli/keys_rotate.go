@@ -26,9 +26,10 @@ propagation_margin (10s, the keyring's reload timeout). A wait shorter than
 the cache TTL is refused without --force: an instance that has not reloaded
 could not decrypt values written under the new key.
 
-If rotate is interrupted during the wait, the added keys stay enabled but
-not primary: promote them later with "keys promote --newest", or run rotate
-again (it adds another key).
+If rotate is interrupted during the wait (Ctrl-C), the added keys stay
+enabled but not primary and it exits 2 (partial): promote them later with
+the "keys promote" commands it prints, or run rotate again (it adds another
+key).
 
 Index keys (--purpose index) rotate the same way: queries use every enabled
 index key, so lookups keep working until the job has rewritten the index
@@ -71,7 +72,7 @@ columns. Then disable the old index key.`,
 				for _, ak := range added {
 					a.info("  "+promoteCommandLine(ak), "command", promoteCommandLine(ak))
 				}
-				return fmt.Errorf("rotation interrupted before promotion: %w", err)
+				return &exitError{code: ExitPartial, err: fmt.Errorf("rotation interrupted before promotion (the keys were added, not promoted): %w", err)}
 			}
 			for i, ak := range added {
 				if err := kr.PromoteKey(ctx, ak.id, ak.keyID); err != nil {

@@ -44,7 +44,7 @@ func (a *app) keyUsage(ctx context.Context, kr *keyring.Keyring, id keyring.Keys
 		}
 		rep, err := reencrypt.Status(ctx, jdb.db, jdb.dialect, t)
 		if err != nil {
-			return nil, false, fmt.Errorf("status of table %s: %w", t.Name, err)
+			return nil, false, tablesError(fmt.Errorf("status of table %s: %w", t.Name, err))
 		}
 		for _, c := range rep.Columns {
 			if c.Class != id.Class {

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -45,6 +46,16 @@ func (a *app) tables() ([]reencrypt.Table, error) {
 		return nil, nil
 	}
 	return rc.Tables, nil
+}
+
+// tablesError makes an error that says the tables configuration
+// disagrees with the database (a configured table or column is missing) a
+// configuration error, exit 64; other errors pass through.
+func tablesError(err error) error {
+	if errors.Is(err, reencrypt.ErrMissingColumn) {
+		return &usageError{err}
+	}
+	return err
 }
 
 // openJobDB opens the CRM database (database, or the keyset store's own
