@@ -1,0 +1,235 @@
+package reencrypt
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt"
+)
+
+// IndexReport is what IndexStatus found in one table: for each blind-index
+// column, per scope, under which index keys the stored values are.
+type IndexReport struct {
+	Table    string              `json:"table"`
+	Rows     int64               `json:"rows"` // rows of the selected scope read
+	Columns  []IndexColumnStatus `json:"columns"`
+	Duration time.Duration       `json:"-"`
+}
+
+// IndexColumnStatus counts the values of one blind-index column.
+type IndexColumnStatus struct {
+	Column string             `json:"column"`
+	Class  string             `json:"class"` // the class of its index keyset
+	Scopes []IndexScopeCounts `json:"scopes"`
+}
+
+// IndexScopeCounts counts the index values of one column in one scope. A
+// blind-index value does not record its key: each is recomputed from the
+// row's decrypted sources under every enabled index key and compared.
+type IndexScopeCounts struct {
+	Scope string `json:"scope"`
+	// Primary values equal their recomputation under the primary index key.
+	Primary int64 `json:"primary"`
+	// Older values equal their recomputation under another enabled index
+	// key: the job has not rewritten them yet.
+	Older int64 `json:"older"`
+	// Unmatched values equal no recomputation under an enabled key: they
+	// are under a disabled (or destroyed) index key, or the configuration
+	// disagrees with how the application computed them.
+	Unmatched int64 `json:"unmatched"`
+	// Empty values are NULL or empty.
+	Empty int64 `json:"empty"`
+	// Unreadable rows could not be checked: their sources do not decrypt
+	// (legacy plaintext, a destroyed or disabled data key, a shredded
+	// scope...).
+	Unreadable int64 `json:"unreadable"`
+}
+
+// NotPrimary is the number of values that may still be under an index key
+// other than the primary: Older plus Unmatched.
+func (c IndexScopeCounts) NotPrimary() int64 { return c.Older + c.Unmatched }
+
+// IndexStatusOptions selects what IndexStatus looks at.
+type IndexStatusOptions struct {
+	// Scope restricts the count to the rows of one scope; "" counts every
+	// scope.
+	Scope string
+	// Class restricts it to the index columns whose index keyset is of
+	// this class; "" counts every index column. Only the columns of the
+	// key, the scope, the identities, these indexes and their sources are
+	// read: a destroy-time check of one index key looks at nothing else.
+	Class string
+	// BatchSize is the rows read at a time. Default 500.
+	BatchSize int
+}
+
+// IndexStatus counts, for every blind-index column of table t (of
+// opts.Class), in every scope (or opts.Scope), the stored index values
+// that are under the primary index key, under an older enabled key, under
+// no enabled key, and empty. It is the evidence to check before disabling
+// or destroying an index key. It decrypts the index sources (the class's
+// KEK must be configured) and writes nothing. A keyset the keyring cannot
+// open stops it with a *KEKError.
+func IndexStatus(ctx context.Context, db *sql.DB, d Dialect, enc *crypt.Encryptor, t Table, opts *IndexStatusOptions) (*IndexReport, error) {
+	started := time.Now()
+	var o IndexStatusOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = DefaultBatchSize
+	}
+	if err := CheckColumns(ctx, db, d, t); err != nil {
+		return nil, err
+	}
+	slim := Table{Name: t.Name, PrimaryKey: t.PrimaryKey, KeyType: t.KeyType, Record: t.Record, Scope: t.Scope, IDs: t.IDs}
+	for _, ix := range t.Indexes {
+		class := t.indexClass(ix)
+		if o.Class != "" && class != o.Class {
+			continue
+		}
+		ix.Class = class
+		slim.Indexes = append(slim.Indexes, ix)
+		for _, f := range t.Encrypted {
+			if slices.Contains(ix.Sources, f.Column) && !slices.ContainsFunc(slim.Encrypted, func(e EncryptedColumn) bool { return e.Column == f.Column }) {
+				slim.Encrypted = append(slim.Encrypted, f)
+			}
+		}
+	}
+	rep := &IndexReport{Table: t.Name}
+	if len(slim.Indexes) == 0 {
+		rep.Duration = time.Since(started)
+		return rep, nil
+	}
+	schema, err := crypt.NewSchema(slim.SchemaSpec())
+	if err != nil {
+		return nil, &ConfigError{Table: t.Name, Msg: err.Error()}
+	}
+	l := newLayout(d, &slim)
+	x := newExaminer(l, schema, enc, true, false)
+	counts := make([]map[string]*IndexScopeCounts, len(l.idx))
+	for i := range counts {
+		counts[i] = map[string]*IndexScopeCounts{}
+	}
+	count := func(i int, scope string) *IndexScopeCounts {
+		c := counts[i][scope]
+		if c == nil {
+			c = &IndexScopeCounts{Scope: scope}
+			counts[i][scope] = c
+		}
+		return c
+	}
+	var after any
+	for {
+		var args []any
+		if after != nil {
+			args = append(args, after)
+		}
+		rows, err := db.QueryContext(ctx, l.selectBatch(after != nil, false), append(args, int64(o.BatchSize))...)
+		if err != nil {
+			return nil, fmt.Errorf("reencrypt: index status of %s: %w", t.Name, err)
+		}
+		var raws [][]any
+		for rows.Next() {
+			raw := make([]any, len(l.cols))
+			ptrs := make([]any, len(raw))
+			for i := range raw {
+				ptrs[i] = &raw[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("reencrypt: index status of %s: %w", t.Name, err)
+			}
+			raws = append(raws, raw)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("reencrypt: index status of %s: %w", t.Name, err)
+		}
+		for _, raw := range raws {
+			if after, err = keyValue(l.t.keyType(), raw[0]); err != nil {
+				return nil, &ConfigError{Table: t.Name, Column: t.PrimaryKey, Msg: err.Error()}
+			}
+			scope := "default"
+			if l.scope >= 0 {
+				scope, _ = textOf(raw[l.scope])
+			}
+			if o.Scope != "" && scope != o.Scope {
+				continue
+			}
+			rep.Rows++
+			if err := indexRow(ctx, x, raw, scope, count); err != nil {
+				return nil, err
+			}
+		}
+		if len(raws) < o.BatchSize {
+			break
+		}
+	}
+	for i, c := range l.idx {
+		cs := IndexColumnStatus{Column: c.column, Class: c.class}
+		for _, sc := range counts[i] {
+			cs.Scopes = append(cs.Scopes, *sc)
+		}
+		slices.SortFunc(cs.Scopes, func(a, b IndexScopeCounts) int { return cmp.Compare(a.Scope, b.Scope) })
+		rep.Columns = append(rep.Columns, cs)
+	}
+	rep.Duration = time.Since(started)
+	return rep, nil
+}
+
+// indexRow classifies the index values of one row.
+func indexRow(ctx context.Context, x *examiner, raw []any, scope string, count func(int, string) *IndexScopeCounts) error {
+	l := x.l
+	unreadable := func() error {
+		for i := range l.idx {
+			count(i, scope).Unreadable++
+		}
+		return nil
+	}
+	if scope == "" {
+		return unreadable()
+	}
+	row, err := x.row(raw)
+	if err != nil {
+		return err
+	}
+	if err := x.enc.DecryptRow(ctx, x.schema, row); err != nil {
+		if kekFailure(err, x.enc.Keyring()) {
+			return &KEKError{Table: l.t.Name, Err: err}
+		}
+		if rowReason(err) == "" {
+			return fmt.Errorf("reencrypt: index status of %s: %w", l.t.Name, err)
+		}
+		return unreadable()
+	}
+	for i, c := range l.idx {
+		stored, _ := textOf(raw[c.pos])
+		cnt := count(i, scope)
+		if stored == "" {
+			cnt.Empty++
+			continue
+		}
+		vals, err := x.enc.RowIndexValues(ctx, x.schema, row, c.column)
+		switch {
+		case err != nil && kekFailure(err, x.enc.Keyring()):
+			return &KEKError{Table: l.t.Name, Err: err}
+		case err != nil && rowReason(err) == "":
+			return fmt.Errorf("reencrypt: index status of %s: %w", l.t.Name, err)
+		case err != nil:
+			cnt.Unreadable++
+		case len(vals) > 0 && stored == vals[0]:
+			cnt.Primary++
+		case len(vals) > 1 && slices.Contains(vals[1:], stored):
+			cnt.Older++
+		default:
+			cnt.Unmatched++
+		}
+	}
+	return nil
+}
