@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fieldcrypt/fieldcrypt/crypt"
 	"github.com/fieldcrypt/fieldcrypt/crypt/reencrypt"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
 )
@@ -36,6 +37,16 @@ type statusTable struct {
 	Table   string         `json:"table"`
 	Rows    int64          `json:"rows"`
 	Columns []statusColumn `json:"columns"`
+	// Indexes is filled with --index.
+	Indexes []statusIndex `json:"indexes,omitempty"`
+}
+
+// statusIndex is one line of status --index: the values of a blind-index
+// column in one scope, by the index key they are under.
+type statusIndex struct {
+	Column string `json:"column"`
+	Class  string `json:"class"`
+	reencrypt.IndexScopeCounts
 }
 
 // statusReport is the output of status.
@@ -45,13 +56,18 @@ type statusReport struct {
 	// primary: what the re-encryption job has left to do.
 	NotPrimary int64 `json:"not_primary"`
 	Legacy     int64 `json:"legacy"`
+	// IndexNotPrimary (with --index) counts the blind-index values not
+	// under their index keyset's primary key.
+	IndexNotPrimary int64 `json:"index_not_primary,omitempty"`
 }
 
 func (a *app) statusCommand() *cobra.Command {
 	var (
-		tables []string
-		scope  string
-		asJSON bool
+		tables  []string
+		scope   string
+		class   string
+		indexes bool
+		asJSON  bool
 	)
 	cmd := &cobra.Command{
 		Use:   "status",
@@ -64,12 +80,24 @@ decrypts nothing.
 
 It is the evidence to check before disabling or destroying a key: a key
 with values under it is still needed. "keys destroy" refuses while status
-shows any. Blind-index values do not record their key: check them with
-"fieldcrypt verify".
+shows any.
+
+Blind-index values do not record their key. With --index, status also
+checks every blind-index column: it decrypts each row's index sources,
+recomputes the index under every enabled index key, and counts per scope
+the values under the primary index key, under an older enabled key, under
+none (a disabled or destroyed key), and the rows it could not read. That
+needs the class's KEK. "keys destroy" of an index key runs this count for
+the key's scope and class.
+
+Key states come from authenticated keyset state, so status needs the KEK
+of each class it shows (one KMS call per keyset); a class without one
+shows "no access".
 
 ` + tablesHelp,
 		Example: `  fieldcrypt status
   fieldcrypt status --scope acme
+  fieldcrypt status --index --scope acme --class pii
   fieldcrypt status --table contacts --json | jq .not_primary`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -91,6 +119,9 @@ shows any. Blind-index values do not record their key: check them with
 				}
 				st := statusTable{Table: r.Table, Rows: r.Rows}
 				for _, c := range r.Columns {
+					if class != "" && c.Class != class {
+						continue
+					}
 					sc := statusColumn{Column: c.Column, Class: c.Class, Legacy: c.Legacy, Empty: c.Empty, Malformed: c.Malformed, MissingScope: c.MissingScope}
 					for _, k := range c.Keys {
 						if scope != "" && k.Scope != scope {
@@ -98,7 +129,7 @@ shows any. Blind-index values do not record their key: check them with
 						}
 						state, err := states.of(ctx, keyring.KeysetID{Scope: k.Scope, Class: c.Class, Purpose: keyring.PurposeData}, k.KeyID)
 						if err != nil {
-							return err
+							return a.keyringHint(err, c.Class)
 						}
 						sc.Keys = append(sc.Keys, statusKey{Scope: k.Scope, KeyID: k.KeyID, State: state, Values: k.Values})
 						if state != "primary" {
@@ -107,6 +138,18 @@ shows any. Blind-index values do not record their key: check them with
 					}
 					rep.Legacy += c.Legacy
 					st.Columns = append(st.Columns, sc)
+				}
+				if indexes {
+					ir, err := reencrypt.IndexStatus(ctx, jdb.db, jdb.dialect, crypt.New(kr, nil), t, &reencrypt.IndexStatusOptions{Scope: scope, Class: class})
+					if err != nil {
+						return a.keyringHint(tablesError(fmt.Errorf("index status of table %s: %w", t.Name, err)), "")
+					}
+					for _, c := range ir.Columns {
+						for _, sc := range c.Scopes {
+							st.Indexes = append(st.Indexes, statusIndex{Column: c.Column, Class: c.Class, IndexScopeCounts: sc})
+							rep.IndexNotPrimary += sc.NotPrimary()
+						}
+					}
 				}
 				rep.Tables = append(rep.Tables, st)
 			}
@@ -135,11 +178,27 @@ shows any. Blind-index values do not record their key: check them with
 			if err := tw.Flush(); err != nil {
 				return err
 			}
+			if indexes {
+				fmt.Fprintln(out)
+				tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "TABLE\tINDEX COLUMN\tCLASS\tSCOPE\tPRIMARY KEY\tOLDER KEY\tNO ENABLED KEY\tEMPTY\tUNREADABLE")
+				for _, t := range rep.Tables {
+					for _, ix := range t.Indexes {
+						fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\n", t.Table, ix.Column, ix.Class, ix.Scope, ix.Primary, ix.Older, ix.Unmatched, ix.Empty, ix.Unreadable)
+					}
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+			}
 			switch {
 			case rep.NotPrimary > 0:
 				fmt.Fprintf(out, "\n%d values are under keys that are not their keyset's primary: run `fieldcrypt reencrypt` before disabling or destroying those keys.\n", rep.NotPrimary)
 			default:
 				fmt.Fprintln(out, "\nEvery encrypted value is under its keyset's primary key.")
+			}
+			if indexes && rep.IndexNotPrimary > 0 {
+				fmt.Fprintf(out, "%d blind-index values are not under their primary index key: run `fieldcrypt reencrypt` before disabling or destroying the old index keys.\n", rep.IndexNotPrimary)
 			}
 			if rep.Legacy > 0 {
 				fmt.Fprintf(out, "%d values are legacy plaintext: `fieldcrypt reencrypt --migrate` encrypts them.\n", rep.Legacy)
@@ -149,16 +208,21 @@ shows any. Blind-index values do not record their key: check them with
 	}
 	cmd.Flags().StringArrayVar(&tables, "table", nil, "count this configured table only (repeatable; default: every table)")
 	cmd.Flags().StringVar(&scope, "scope", "", "show only this scope's keys")
+	cmd.Flags().StringVar(&class, "class", "", "show only this field class's columns")
+	cmd.Flags().BoolVar(&indexes, "index", false, "also check the blind-index columns (decrypts their sources: needs the class's KEK)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	return cmd
 }
 
 // keyStates looks up (once per keyset) the state of keys in the keyring,
-// from the store's cleartext key information: no KMS call.
+// from the keyset's authenticated state: one KMS call per keyset.
 type keyStates struct {
 	kr    *keyring.Keyring
 	cache map[keyring.KeysetID]map[uint32]string
 }
+
+// anyKey stands for every key of a keyset whose keys cannot be read.
+const anyKey = 0
 
 func (s *keyStates) of(ctx context.Context, id keyring.KeysetID, keyID uint32) (string, error) {
 	m, ok := s.cache[id]
@@ -168,6 +232,8 @@ func (s *keyStates) of(ctx context.Context, id keyring.KeysetID, keyID uint32) (
 		switch {
 		case errors.Is(err, keyring.ErrKeysetNotFound):
 			m = nil
+		case unlistedState(err) != "":
+			m = map[uint32]string{anyKey: unlistedState(err)} // shredded, or no access
 		case err != nil:
 			return "", fmt.Errorf("reading the keys of %s: %w", id, err)
 		}
@@ -182,6 +248,9 @@ func (s *keyStates) of(ctx context.Context, id keyring.KeysetID, keyID uint32) (
 	}
 	if m == nil {
 		return "no keyset", nil
+	}
+	if state, ok := m[anyKey]; ok {
+		return state, nil
 	}
 	if state, ok := m[keyID]; ok {
 		return state, nil

@@ -23,8 +23,12 @@ cannot be destroyed.
 
 destroy first counts, through the same scan as "fieldcrypt status", the
 values under the key in every column of the configured tables, and refuses
-while any remains: run "fieldcrypt reencrypt" until status shows none. With
-no tables configured it cannot check, and refuses too. --force destroys
+while any remains: run "fieldcrypt reencrypt" until status shows none. For
+an index key it looks only at the index columns of the key's class, in the
+rows of the key's scope, and counts the values not under the primary index
+key, as "fieldcrypt status --index --scope S --class C" does (it decrypts
+their sources, so it needs the class's KEK). With no tables configured it
+cannot check, and refuses too. --force destroys
 anyway (to cut off a leaked key at once, accepting the loss of the values
 still under it).
 
@@ -65,12 +69,20 @@ Disable the key first and leave it disabled for a while: that is reversible.`,
 				a.warn(fmt.Sprintf("no tables configured: nothing checked that no stored value uses key %d", ki.ID), "key_id", ki.ID)
 			case len(uses) > 0:
 				for _, u := range uses {
-					a.info(fmt.Sprintf("  %s.%s: %d values under key %d", u.Table, u.Column, u.Values, ki.ID),
-						"table", u.Table, "column", u.Column, "values", u.Values, "key_id", ki.ID)
+					msg := fmt.Sprintf("  %s.%s: %d values under key %d", u.Table, u.Column, u.Values, ki.ID)
+					if u.Index {
+						msg = fmt.Sprintf("  %s.%s: %d index values of scope %s not under the primary index key (key %d may compute them)", u.Table, u.Column, u.Values, id.Scope, ki.ID)
+					}
+					a.info(msg, "table", u.Table, "column", u.Column, "values", u.Values, "key_id", ki.ID)
 				}
 				if !force {
-					return fmt.Errorf("destroy refused: %d columns still hold values under key %d of %s; run `fieldcrypt reencrypt` until `fieldcrypt status` shows none, or pass --force to make them unreadable",
-						len(uses), ki.ID, id)
+					if id.Purpose == keyring.PurposeIndex {
+						return fmt.Errorf("destroy refused: %d blind-index columns of class %s still hold values of scope %s not under the primary index key, so index key %d of %s may still compute them; "+
+							"run `fieldcrypt reencrypt` until `fieldcrypt status --index --scope %s --class %s` shows none, or pass --force to make those rows unfindable by index",
+							len(uses), id.Class, id.Scope, ki.ID, id, id.Scope, id.Class)
+					}
+					return fmt.Errorf("destroy refused: %d columns still hold values under data key %d of %s; run `fieldcrypt reencrypt` until `fieldcrypt status --scope %s --class %s` shows none, or pass --force to make them unreadable",
+						len(uses), ki.ID, id, id.Scope, id.Class)
 				}
 				a.warn("--force: the values above become permanently unreadable")
 			}

@@ -14,6 +14,7 @@ import (
 type keyUse struct {
 	Table, Column string
 	Values        int64
+	Index         bool // blind-index values not under the primary index key
 }
 
 // keyUsage finds the stored values that still need key keyID of keyset id
@@ -23,9 +24,8 @@ type keyUse struct {
 // For a data key it counts, with the same scan as status (key IDs only,
 // nothing decrypted), the values under the key in every column of id's
 // class. A blind-index value does not record its key, so for an index key
-// it runs verify over the tables with an index of id's class: every row
-// that is not current (an index not under the primary index key, among
-// other reasons) counts as a use.
+// it counts, as `status --index` does, the values of id's scope in the
+// index columns of id's class that are not under the primary index key.
 func (a *app) keyUsage(ctx context.Context, kr *keyring.Keyring, id keyring.KeysetID, keyID uint32) (uses []keyUse, checked bool, err error) {
 	tables, err := a.tables()
 	if err != nil || len(tables) == 0 {
@@ -60,6 +60,10 @@ func (a *app) keyUsage(ctx context.Context, kr *keyring.Keyring, id keyring.Keys
 	return uses, true, nil
 }
 
+// indexKeyUsage counts, in the rows of id's scope, the values of the
+// blind-index columns of id's class that are not under the primary index
+// key (reencrypt.IndexStatus): any of them may be under the key to
+// destroy. It reads nothing else: no data column, no other scope or class.
 func (a *app) indexKeyUsage(ctx context.Context, kr *keyring.Keyring, jdb *jobDB, id keyring.KeysetID) ([]keyUse, bool, error) {
 	enc := crypt.New(kr, nil)
 	var uses []keyUse
@@ -67,12 +71,20 @@ func (a *app) indexKeyUsage(ctx context.Context, kr *keyring.Keyring, jdb *jobDB
 		if !slices.ContainsFunc(t.Indexes, func(ix reencrypt.IndexColumn) bool { return indexClassOf(t, ix) == id.Class }) {
 			continue
 		}
-		sum, err := reencrypt.Verify(ctx, jdb.db, jdb.dialect, enc, t, &reencrypt.Options{Logger: a.log})
+		rep, err := reencrypt.IndexStatus(ctx, jdb.db, jdb.dialect, enc, t, &reencrypt.IndexStatusOptions{Scope: id.Scope, Class: id.Class})
 		if err != nil {
-			return nil, false, fmt.Errorf("verifying table %s (blind-index values do not record their key, so destroy checks them with verify): %w", t.Name, err)
+			return nil, false, tablesError(fmt.Errorf("checking the blind indexes of table %s: %w", t.Name, err))
 		}
-		if n := sum.Rewritten + sum.Failed + sum.Skipped; n > 0 {
-			uses = append(uses, keyUse{Table: t.Name, Column: "(rows not current: blind indexes may be under the old key)", Values: n})
+		for _, c := range rep.Columns {
+			for _, sc := range c.Scopes {
+				if sc.Unreadable > 0 {
+					a.warn(fmt.Sprintf("%s.%s: %d rows of scope %s could not be checked: their sources do not decrypt", t.Name, c.Column, sc.Unreadable, sc.Scope),
+						"table", t.Name, "column", c.Column, "rows", sc.Unreadable)
+				}
+				if n := sc.NotPrimary(); n > 0 {
+					uses = append(uses, keyUse{Table: t.Name, Column: c.Column, Values: n, Index: true})
+				}
+			}
 		}
 	}
 	return uses, true, nil
