@@ -16,6 +16,7 @@ import (
 	"github.com/fieldcrypt/fieldcrypt/crypt"
 	"github.com/fieldcrypt/fieldcrypt/crypt/reencrypt"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
+	"github.com/fieldcrypt/fieldcrypt/keyring/filestore"
 	"github.com/fieldcrypt/fieldcrypt/kms/local"
 )
 
@@ -322,6 +323,55 @@ func TestResumeSaysWhyItWaits(t *testing.T) {
 		}
 		if c := strings.Count(log, "waiting up to"); c != 1 {
 			t.Errorf("Run(resumed) said %d times that it waits, want once", c)
+		}
+	})
+}
+
+// TestJobAfterShredCountsRows: the rows of a shredded tenant are left as
+// they are, counted as failed with reason scope_shredded (a shredded scope
+// is about its rows, not the run); the job creates no keyset for the
+// tenant and moves the other tenants' rows.
+func TestJobAfterShredCountsRows(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *testDB) {
+		ctx := context.Background()
+		const n, tenants = 80, 2
+		k := newKeys(t)
+		app := k.encryptor(t)
+		db.createContacts(t)
+		db.seed(t, app, n, tenants)
+		if _, err := app.Keyring().Shred(ctx, "tenant-0"); err != nil {
+			t.Fatalf("Shred(tenant-0) err = %v", err)
+		}
+		rotate(t, app.Keyring(), keyring.PurposeData, []string{"tenant-1"}, classes...)
+		shredded := db.readContacts(t, "WHERE tenant_id = 'tenant-0'")
+		stored := func() int {
+			store, err := filestore.Open(filepath.Join(k.Dir, "keysets"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			list, err := store.List(ctx, "tenant-0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(list)
+		}
+		before := stored()
+
+		sum, err := reencrypt.Run(ctx, db.DB, db.d, k.encryptor(t), contactsTable(t), jobOptions("after-shred"))
+		if err != nil || sum.Outcome != reencrypt.Partial || sum.Failures["scope_shredded"] != int64(len(shredded)) || sum.Rewritten != int64(n-len(shredded)) {
+			t.Errorf("Run after shredding tenant-0 = %s, %v; want partial: %d rows failed scope_shredded, %d rewritten", js(sum), err, len(shredded), n-len(shredded))
+		}
+		if after := db.readContacts(t, "WHERE tenant_id = 'tenant-0'"); digestRaw(after) != digestRaw(shredded) {
+			t.Errorf("the job changed rows of the shredded tenant")
+		}
+		if got := stored(); got != before {
+			t.Errorf("keysets stored for tenant-0: %d after the job, %d before; want none created", got, before)
+		}
+		for _, p := range []keyring.Purpose{keyring.PurposeData, keyring.PurposeIndex} {
+			id := keyring.KeysetID{Scope: "tenant-0", Class: "pii", Purpose: p}
+			if _, err := k.keyring(t).Keys(ctx, id); !errors.Is(err, keyring.ErrScopeShredded) {
+				t.Errorf("Keys(%s) after the job err = %v, want ErrScopeShredded", id, err)
+			}
 		}
 	})
 }
