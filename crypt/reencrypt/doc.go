@@ -98,9 +98,28 @@
 // takes the range over from its checkpoint. Every batch re-checks its claim
 // in its own transaction (a fencing token), so a worker that lost its
 // lease cannot commit. A worker that finds nothing left to claim waits
-// until the job is complete, taking over ranges whose worker died. SQLite
-// jobs run one worker. The database is the coordinator: there is no other
-// cluster protocol.
+// until the job is complete, taking over ranges whose worker died; it logs
+// (at warn level, once per other worker) whom it waits for, until when,
+// and why. After a kill -9, a resumed run thus waits at most one Lease for
+// the dead worker's ranges, unless it is given the dead worker's name
+// (Options.Worker), which takes them over at once. SQLite jobs run one
+// worker. The database is the coordinator: there is no other cluster
+// protocol.
+//
+// A job that is complete stays complete: a run under its name does
+// nothing and says so (Summary.AlreadyComplete, with JobFinished). After
+// another rotation, a new pass needs Options.Restart or a new job name.
+//
+// Errors. Before anything else, Run, Verify and Status check that the
+// table and every configured column exist ([CheckColumns]): a missing one
+// is a *ConfigError wrapping [ErrMissingColumn]. A batch that fails on a
+// transient database or KEK error is retried (Options.Retries); a
+// permanent one (an undefined column or table, a syntax or privilege
+// error: SQLSTATE classes 42, 22 and 0A, MySQL errors such as 1054, SQLite
+// "no such column") is not. A keyset that the configured KEK refuses or
+// cannot open, or that is not trusted (a KEK not configured for its class,
+// a failed integrity check, a rollback), stops the run at once with a
+// [KEKError]: every row under it would fail the same way.
 //
 // Operation. Options.Rate limits rows per second; DryRun counts what would
 // change and writes nothing (not even the job tables); [Verify] checks
@@ -112,9 +131,10 @@
 //
 //   - A row is written only whole: all its values decrypted and
 //     re-encrypted, or none. A row that cannot be decrypted (malformed,
-//     tampered with, under a destroyed or disabled key, of a class this
-//     process has no access to) is left exactly as it was, counted in
-//     Summary.Failed by reason and named by primary key.
+//     tampered with, under a destroyed or disabled key, of a shredded
+//     scope, of a class for which this process's keyring has no KEK at
+//     all) is left exactly as it was, counted in Summary.Failed by reason
+//     and named by primary key.
 //   - Values are never encrypted twice, and plaintext is never written
 //     back as if it were ciphertext: legacy plaintext is read only with
 //     Options.Migrate.
@@ -145,6 +165,8 @@
 // ID) and the legacy, empty and malformed ones, without decrypting anything
 // or needing a key. [KeyUsage] sums those counts over tables for one data
 // key: the evidence that must be zero before a key is destroyed. Blind
-// index values do not record their key; for index keys, Verify is the
-// evidence.
+// index values do not record their key; [IndexStatus] recomputes them from
+// their decrypted sources and counts, per scope and index column of a
+// class, those under the primary index key, an older enabled key, or none:
+// the evidence for an index key.
 package reencrypt

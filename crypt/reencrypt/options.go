@@ -55,8 +55,9 @@ type Options struct {
 
 	// Lease is how long a claimed range stays a worker's without a
 	// committed batch; after it another worker takes the range over. Every
-	// batch must commit within it (lower BatchSize for slow indexes).
-	// Default 30s.
+	// batch must commit within it (lower BatchSize for slow indexes). It is
+	// also how long a resumed job waits for the ranges of a worker killed
+	// without releasing them. Default 30s.
 	Lease time.Duration
 
 	// Retries is how many times a batch that failed on a database or KEK

@@ -74,8 +74,9 @@ type Summary struct {
 	Conflicts int64 `json:"conflicts"`
 
 	// Failures counts failed and skipped rows by reason: "decrypt",
-	// "malformed", "index_mismatch", "no_access", "key_not_found",
-	// "key_disabled", "key_destroyed", "missing_scope", "legacy",
+	// "malformed", "index_mismatch", "no_access" (no KEK of the class at
+	// all), "key_not_found", "key_disabled", "key_destroyed",
+	// "scope_shredded", "keyset_not_found", "missing_scope", "legacy",
 	// "conflict", ...
 	Failures map[string]int64 `json:"failures,omitempty"`
 	// FailedRows names the first failed or skipped rows (at most 100).
