@@ -788,3 +788,37 @@ func TestShredSeenByAnotherProcess(t *testing.T) {
 		}
 	})
 }
+
+// TestKeyOperationKMSCalls: authenticating the keyset state adds no KMS
+// call to a key operation: each still unwraps once and wraps once, as
+// before the state was authenticated. Keys now unwraps (one call), since
+// it reads only authenticated state; Shred costs one unwrap and one wrap
+// per keyset (the tombstone).
+func TestKeyOperationKMSCalls(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	kr := f.keyring(t, nil)
+	id := keyring.KeysetID{Scope: "acme", Class: "pii", Purpose: keyring.PurposeData}
+	var newID uint32
+	steps := []struct {
+		name string
+		do   func() error
+		want int64
+	}{
+		{"CreateKeysets (2 keysets)", func() error { return kr.CreateKeysets(ctx, "acme", "pii") }, 2},
+		{"AddKey", func() (err error) { newID, err = kr.AddKey(ctx, id); return err }, 2},
+		{"PromoteKey", func() error { return kr.PromoteKey(ctx, id, newID) }, 2},
+		{"Keys", func() error { _, err := kr.Keys(ctx, id); return err }, 1},
+		{"Rewrap (2 keysets, no in-place rewrap)", func() error { _, err := kr.Rewrap(ctx, "acme"); return err }, 4},
+		{"Shred (2 keysets)", func() error { _, err := kr.Shred(ctx, "acme"); return err }, 4},
+	}
+	for _, s := range steps {
+		before := kr.Stats().KMSCalls
+		if err := s.do(); err != nil {
+			t.Fatalf("%s err = %v", s.name, err)
+		}
+		if got := kr.Stats().KMSCalls - before; got != s.want {
+			t.Errorf("%s made %d KMS calls, want %d", s.name, got, s.want)
+		}
+	}
+}
