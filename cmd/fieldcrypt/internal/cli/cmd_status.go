@@ -75,8 +75,8 @@ func (a *app) statusCommand() *cobra.Command {
 		Long: `status counts, for every encrypted column of the configured tables, how many
 values sit under each key ID (per scope), and how many are legacy plaintext,
 empty or malformed, beside the state of each key in the keyring (primary,
-enabled, disabled, destroyed). It reads key IDs only: it needs no KEK and
-decrypts nothing.
+enabled, disabled, destroyed). It counts values by the key ID they carry
+and decrypts none of them.
 
 It is the evidence to check before disabling or destroying a key: a key
 with values under it is still needed. "keys destroy" refuses while status

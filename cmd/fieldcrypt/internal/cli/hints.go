@@ -23,7 +23,10 @@ func (a *app) keyringHint(err error, class string) error {
 		return nil
 	case errors.Is(err, keyring.ErrNoAccess):
 		return a.noAccessHint(err, class)
-	case errors.Is(err, keyring.ErrKEKMismatch), errors.Is(err, keyring.ErrKEKNotAllowed):
+	case errors.Is(err, keyring.ErrKEKMismatch):
+		// The keyring's message names both KEKs and keys rewrap.
+		return fmt.Errorf("%w (nothing was changed; the KEK of class %s is set by %s)", err, class, a.kekOrigin(class))
+	case errors.Is(err, keyring.ErrKEKNotAllowed):
 		configured := "(none)"
 		if uri, kerr := a.configuredKEK(class); kerr == nil {
 			configured = uri
