@@ -42,9 +42,16 @@ On a terminal it draws a progress bar with rate and ETA; otherwise it logs
 structured progress events (JSON lines by default). At the end it prints a
 summary (JSON with --json; --summary-json FILE writes it too).
 
-Exit codes: 0 done; 2 partial (rows failed or skipped, or interrupted: run
-again to resume); 1 failed (database or KEK error; progress is kept); 64
-usage.
+Exit codes: 0 done (or the job was already complete: it says so; use
+--restart for a new pass); 2 partial (rows failed or skipped, or
+interrupted: run again to resume; a dry run: rows would be rewritten); 1
+failed (a database error, or a KEK that refuses or cannot open a keyset:
+the job stops at the first one; progress is kept); 64 usage, or a
+configured table or column the database lacks.
+
+After a kill -9, a run under another --worker name waits for the dead
+worker's ranges until their lease (--lease, default 30s) expires, and says
+so; a run under the dead worker's name takes them over at once.
 
 ` + tablesHelp,
 		Example: `  fieldcrypt reencrypt --dry-run

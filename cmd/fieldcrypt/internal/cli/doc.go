@@ -29,7 +29,9 @@
 //
 // Results go to stdout; warnings, countdowns, progress bars and the
 // keyring's audit events (log/slog, text on a terminal, JSON otherwise) go
-// to stderr. Exit codes: [ExitOK], [ExitFailed], [ExitPartial] (a job left
-// rows behind) and [ExitUsage]. No error, log line or output holds key
-// material, a token or a DSN's password.
+// to stderr; in JSON log mode every stderr line is a JSON record, the final
+// error included. Exit codes: [ExitOK], [ExitFailed], [ExitPartial] (a job
+// left rows behind, or a command was interrupted midway) and [ExitUsage].
+// No error, log line or output holds key material, a token or a DSN's
+// password.
 package cli

@@ -7,10 +7,10 @@ import (
 
 // Exit codes of the fieldcrypt command.
 const (
-	ExitOK      = 0  // the command did all it was asked
+	ExitOK      = 0  // the command did all it was asked (a dry run or verify: found nothing to do)
 	ExitFailed  = 1  // the command failed, or refused to act
-	ExitPartial = 2  // a job finished, but some rows failed or were skipped
-	ExitUsage   = 64 // bad flags, arguments or configuration (EX_USAGE)
+	ExitPartial = 2  // part done: a job left rows behind or found rows not current, or a command was interrupted midway
+	ExitUsage   = 64 // bad flags, arguments or configuration, or tables the database lacks (EX_USAGE)
 )
 
 // usageError is a mistake in how the command was called or configured: a

@@ -22,7 +22,9 @@ Audit events of every key operation go to stderr as structured logs
 (--log-format text|json). Results go to stdout.
 
 Exit codes: 0 done, 1 failed or refused, 2 partial (a job left rows
-failed or skipped), 64 usage or configuration error.
+failed or skipped or found rows not current, or a command was interrupted
+after doing part of its work), 64 usage or configuration error. In JSON
+log mode every line on stderr is a JSON record.
 
 The runbook for every kind of rotation and for incident response is
 docs/ROTATION.md.`
