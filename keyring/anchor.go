@@ -99,27 +99,32 @@ func (v *versions) observeTombstone(id KeysetID, version uint64) {
 // shreddedIn reports whether this process saw scope shredded and the store
 // (as listed in recs) has not replaced every tombstone it saw with a newer
 // record. A tombstone that vanished keeps the scope shredded: keysets are
-// never deleted, so a store writer removed it. A newer record is trusted
-// here without unwrapping it; loading it authenticates it.
-func (v *versions) shreddedIn(scope string, recs []*Record) bool {
+// never deleted, so a store writer removed it. When every tombstone seen
+// has a newer record, those records are returned: the caller must
+// authenticate them before calling forgetShred.
+func (v *versions) shreddedIn(scope string, recs []*Record) (shredded bool, newer []*Record) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	seen := v.tombs[scope]
-	if len(seen) == 0 {
-		return false
-	}
 	for id, tomb := range seen {
 		i := slices.IndexFunc(recs, func(r *Record) bool { return r.ID == id })
 		if i < 0 {
-			return true
+			return true, nil
 		}
 		st, err := parseState(recs[i].Metadata)
 		if err != nil || st.Shredded != nil || st.Version <= tomb {
-			return true
+			return true, nil
 		}
+		newer = append(newer, recs[i])
 	}
-	delete(v.tombs, scope) // brought back by Unshred
-	return false
+	return false, newer
+}
+
+// forgetShred drops the tombstones seen in scope: it was brought back.
+func (v *versions) forgetShred(scope string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	delete(v.tombs, scope)
 }
 
 // highWater returns the newest version of id known to this process or to
@@ -131,9 +136,16 @@ func (k *Keyring) highWater(ctx context.Context, id KeysetID) (uint64, error) {
 	}
 	anchored, err := k.cfg.Anchor.Latest(ctx, id)
 	if err != nil {
-		return 0, fmt.Errorf("%w: read the anchor: %w", ErrKEKUnavailable, err)
+		return 0, anchorUnavailable(err)
 	}
 	return max(seen, anchored), nil
+}
+
+// anchorUnavailable classifies a failed anchor read as transient, like a
+// KEK outage: cached keysets keep serving for the stale period. A
+// misconfigured anchor (no table, no permission) fails New instead.
+func anchorUnavailable(err error) error {
+	return fmt.Errorf("%w: the anchor cannot be read: %w", ErrKEKUnavailable, err)
 }
 
 // checkFresh fails with ErrRollback when version is older than the high
@@ -149,14 +161,59 @@ func (k *Keyring) checkFresh(ctx context.Context, id KeysetID, version uint64) e
 	return nil
 }
 
-// observe records that id is at version, in process and in the anchor.
-func (k *Keyring) observe(ctx context.Context, id KeysetID, version uint64) error {
+// observe records that id is at an authenticated version, in process and
+// in the anchor. The anchor is advanced on a best-effort basis: the
+// version was already checked against it, so a failed advance only leaves
+// it lagging until the next load or write advances it, and is logged
+// rather than failing a change that is already durable.
+func (k *Keyring) observe(ctx context.Context, id KeysetID, version uint64) {
 	k.versions.observe(id, version)
+	if k.cfg.Anchor == nil {
+		return
+	}
+	if err := k.cfg.Anchor.Advance(ctx, id, version); err != nil {
+		k.log.WarnContext(ctx, "fieldcrypt keyring: anchor not advanced; it lags until the next load or write of the keyset",
+			"event", "anchor lagging", "scope", id.Scope, "class", id.Class, "purpose", string(id.Purpose),
+			"version", version, "error", err.Error())
+	}
+}
+
+// scopeMarker is the anchor entry that records whether a scope is
+// shredded: its version is odd while it is. A shred makes it odd before
+// writing any tombstone, Unshred makes it even again. With it, a store
+// writer who deletes a scope's tombstones cannot get keysets created for
+// the scope, even for a class that had none when it was shredded.
+func scopeMarker(scope string) KeysetID {
+	return KeysetID{Scope: scope, Class: "", Purpose: "scope-shred"}
+}
+
+// anchorSaysShredded reports whether the anchor marks scope shredded.
+func (k *Keyring) anchorSaysShredded(ctx context.Context, scope string) (bool, error) {
+	if k.cfg.Anchor == nil {
+		return false, nil
+	}
+	v, err := k.cfg.Anchor.Latest(ctx, scopeMarker(scope))
+	if err != nil {
+		return false, anchorUnavailable(err)
+	}
+	return v%2 == 1, nil
+}
+
+// markScope sets the anchor's shred marker of scope to shredded or alive.
+func (k *Keyring) markScope(ctx context.Context, scope string, shredded bool) error {
 	if k.cfg.Anchor == nil {
 		return nil
 	}
-	if err := k.cfg.Anchor.Advance(ctx, id, version); err != nil {
-		return fmt.Errorf("advance the anchor: %w", err)
+	id := scopeMarker(scope)
+	v, err := k.cfg.Anchor.Latest(ctx, id)
+	if err != nil {
+		return anchorUnavailable(err)
+	}
+	if (v%2 == 1) == shredded {
+		return nil
+	}
+	if err := k.cfg.Anchor.Advance(ctx, id, v+1); err != nil {
+		return fmt.Errorf("%w: the anchor cannot be written: %w", ErrKEKUnavailable, err)
 	}
 	return nil
 }

@@ -100,6 +100,12 @@ func (k *Keyring) Import(ctx context.Context, r io.Reader, opts ImportOptions) (
 	}
 	recs := make([]*Record, 0, len(doc.Keysets))
 	seen := make(map[KeysetID]bool, len(doc.Keysets))
+	shreddedIn := make(map[string]bool) // scopes with a tombstone in the document
+	for _, er := range doc.Keysets {
+		if st, err := parseState(er.State); err == nil && st.Shredded != nil {
+			shreddedIn[er.Scope] = true
+		}
+	}
 	for _, er := range doc.Keysets {
 		rec := &Record{
 			ID:     KeysetID{Scope: er.Scope, Class: er.Class, Purpose: er.Purpose},
@@ -113,6 +119,9 @@ func (k *Keyring) Import(ctx context.Context, r io.Reader, opts ImportOptions) (
 			return 0, fmt.Errorf("%w: keyset %s appears twice", ErrBadExport, rec.ID)
 		}
 		seen[rec.ID] = true
+		if st, err := parseState(rec.Metadata); err == nil && st.Shredded == nil && shreddedIn[rec.ID.Scope] {
+			return 0, &Error{Op: "import", ID: rec.ID, Err: fmt.Errorf("%w: the document holds a tombstone of the same scope", ErrScopeShredded)}
+		}
 		if err := k.checkImport(ctx, rec, opts); err != nil {
 			return 0, &Error{Op: "import", ID: rec.ID, Err: err}
 		}
@@ -128,8 +137,10 @@ func (k *Keyring) Import(ctx context.Context, r io.Reader, opts ImportOptions) (
 				err = k.cfg.Store.Update(ctx, rec, cur.Version)
 			}
 		}
-		if err == nil {
-			err = k.observe(ctx, rec.ID, st.Version)
+		if err == nil && opts.Verify {
+			// Only an authenticated version may advance the anchor; an
+			// unverified one is checked and recorded when first loaded.
+			k.observe(ctx, rec.ID, st.Version)
 		}
 		k.audit(ctx, "keyset imported", rec.ID, err, "kek", rec.KEKURI, "version", st.Version)
 		if err != nil {

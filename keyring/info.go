@@ -50,9 +50,7 @@ func (k *Keyring) Keys(ctx context.Context, id KeysetID) ([]KeyInfo, error) {
 	if err != nil {
 		return fail(err)
 	}
-	if err := k.observe(ctx, id, o.state.Version); err != nil {
-		return fail(err)
-	}
+	k.observe(ctx, id, o.state.Version)
 	if o.tombstone() {
 		return fail(ErrScopeShredded)
 	}

@@ -204,6 +204,16 @@ func New(cfg Config) (*Keyring, error) {
 	if err := k.openKEKs(); err != nil {
 		return nil, err
 	}
+	if cfg.Anchor != nil {
+		// A misconfigured anchor (no table, no permission) fails here,
+		// not on the first keyset load.
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.LoadTimeout)
+		_, err := cfg.Anchor.Latest(ctx, scopeMarker(DefaultScope))
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("keyring: Config.Anchor cannot be read: %w", err)
+		}
+	}
 	k.cache = newCache(cfg.MaxKeysets)
 	if coarse != nil {
 		// The clock's goroutine holds only the clock, so an abandoned

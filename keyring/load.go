@@ -168,8 +168,16 @@ func (k *Keyring) load(ctx context.Context, id KeysetID, create bool) (any, int6
 	rec, err := k.cfg.Store.Get(ctx, id)
 	if errors.Is(err, ErrKeysetNotFound) {
 		err = k.checkNotVanished(ctx, id, err)
-		if errors.Is(err, ErrKeysetNotFound) && create {
+		switch {
+		case !errors.Is(err, ErrKeysetNotFound):
+		case create:
 			rec, err = k.create(ctx, id)
+		default:
+			// A read of a class the scope never had: say so if the
+			// scope was shredded, rather than "not found".
+			if serr := k.checkNotShredded(ctx, id.Scope); serr != nil {
+				err = serr
+			}
 		}
 	}
 	if err != nil {
@@ -179,9 +187,7 @@ func (k *Keyring) load(ctx context.Context, id KeysetID, create bool) (any, int6
 	if err != nil {
 		return nil, 0, &Error{Op: "unwrap", ID: id, Err: err}
 	}
-	if err := k.observe(ctx, id, o.state.Version); err != nil {
-		return nil, 0, &Error{Op: "load", ID: id, Err: err}
-	}
+	k.observe(ctx, id, o.state.Version)
 	if o.tombstone() {
 		k.versions.observeTombstone(id, o.state.Version)
 		return nil, 0, &Error{Op: "load", ID: id, Err: fmt.Errorf("%w on %s", ErrScopeShredded, o.state.Shredded.Format(time.RFC3339))}
@@ -254,7 +260,8 @@ func (k *Keyring) build(id KeysetID, handle *keyset.Handle, meta *state) (any, e
 
 // create makes a new keyset with one primary key, wraps it and stores it.
 // When another process created it first, that one is used. It refuses a
-// scope that was shredded.
+// scope that was shredded, before and after storing: a keyset that raced
+// with a shred is turned into a tombstone itself.
 func (k *Keyring) create(ctx context.Context, id KeysetID) (*Record, error) {
 	if err := k.checkNotShredded(ctx, id.Scope); err != nil {
 		return nil, err
@@ -286,26 +293,54 @@ func (k *Keyring) create(ctx context.Context, id KeysetID) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	if serr := k.checkNotShredded(ctx, id.Scope); serr != nil {
+		// A shred ran meanwhile: shred what was just made too.
+		if _, err := k.shredOne(ctx, id, rec); err != nil {
+			return nil, errors.Join(serr, err)
+		}
+		return nil, serr
+	}
+	k.observe(ctx, id, st.Version)
 	k.audit(ctx, "keyset created", id, nil, "kek", rec.KEKURI, "key_id", primary.KeyID(), "version", st.Version)
 	return rec, nil
 }
 
 // checkNotShredded fails with ErrScopeShredded when scope was shredded:
-// this process saw it, or any stored keyset of the scope is a tombstone.
-// A tombstone is trusted here without unwrapping it: refusing to create is
-// the safe side, and loading the tombstone authenticates it.
+// the anchor marks it so, this process saw its tombstones and they were
+// not all replaced by authentic newer keysets, or any stored keyset of the
+// scope is a tombstone. A tombstone in the store is trusted here without
+// unwrapping it: refusing to create is the safe side, and loading the
+// tombstone authenticates it.
 func (k *Keyring) checkNotShredded(ctx context.Context, scope string) error {
-	recs, err := k.cfg.Store.List(ctx, scope)
+	marked, err := k.anchorSaysShredded(ctx, scope)
 	if err != nil {
 		return err
 	}
-	if k.versions.shreddedIn(scope, recs) {
-		return fmt.Errorf("%w (seen by this process)", ErrScopeShredded)
+	if marked {
+		return fmt.Errorf("%w (the anchor marks it shredded)", ErrScopeShredded)
+	}
+	recs, err := k.cfg.Store.List(ctx, scope)
+	if err != nil {
+		return err
 	}
 	for _, rec := range recs {
 		if st, err := parseState(rec.Metadata); err == nil && st.Shredded != nil {
 			return fmt.Errorf("%w (tombstone %s)", ErrScopeShredded, rec.ID)
 		}
+	}
+	shredded, newer := k.versions.shreddedIn(scope, recs)
+	if shredded {
+		return fmt.Errorf("%w (seen by this process)", ErrScopeShredded)
+	}
+	if len(newer) > 0 {
+		// Every tombstone this process saw was replaced by a newer
+		// record: believe it only once each authenticates.
+		for _, rec := range newer {
+			if o, err := k.open(ctx, rec); err != nil || o.tombstone() {
+				return fmt.Errorf("%w (seen by this process; %s does not authenticate as a newer keyset)", ErrScopeShredded, rec.ID)
+			}
+		}
+		k.versions.forgetShred(scope)
 	}
 	return nil
 }

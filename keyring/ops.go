@@ -49,10 +49,15 @@ func (k *Keyring) CreateKeysets(ctx context.Context, scope string, classes ...st
 			if err := id.Validate(); err != nil {
 				return err
 			}
-			_, err := k.cfg.Store.Get(ctx, id)
-			if errors.Is(err, ErrKeysetNotFound) {
+			rec, err := k.cfg.Store.Get(ctx, id)
+			switch {
+			case errors.Is(err, ErrKeysetNotFound):
 				if err = k.checkNotVanished(ctx, id, err); errors.Is(err, ErrKeysetNotFound) {
 					_, err = k.create(ctx, id)
+				}
+			case err == nil:
+				if st, perr := parseState(rec.Metadata); perr == nil && st.Shredded != nil {
+					err = ErrScopeShredded
 				}
 			}
 			if err != nil {
@@ -97,7 +102,7 @@ func (k *Keyring) modify(ctx context.Context, op string, id KeysetID, keyID uint
 			return fail(err)
 		}
 		if rec.KEKURI != want {
-			return fail(fmt.Errorf("%w: it is wrapped by %s, but the KEK configured for class %q is %s; run `fieldcrypt keys rewrap` to move it, or fix the configuration",
+			return fail(fmt.Errorf("%w: it is wrapped by %q, but the KEK configured for class %q is %q; run `fieldcrypt keys rewrap` to move it, or fix the configuration",
 				ErrKEKMismatch, rec.KEKURI, id.Class, want), "from_kek", rec.KEKURI, "to_kek", want)
 		}
 		o, err := k.open(ctx, rec)
@@ -131,9 +136,7 @@ func (k *Keyring) modify(ctx context.Context, op string, id KeysetID, keyID uint
 			return fail(err)
 		}
 		k.cache.remove(id)
-		if err := k.observe(ctx, id, next.Version); err != nil {
-			return fail(err)
-		}
+		k.observe(ctx, id, next.Version)
 		k.audit(ctx, op, id, nil, "key_id", changed, "kek", sealed.KEKURI, "version", next.Version)
 		return changed, nil
 	}
@@ -254,28 +257,51 @@ func (k *Keyring) Shred(ctx context.Context, scope string) (int, error) {
 	if err := validateName("scope", scope); err != nil {
 		return 0, err
 	}
-	recs, err := k.cfg.Store.List(ctx, scope)
-	if err != nil {
+	defer k.cache.removeScope(scope)
+	// Mark the scope first, so that no keyset is created for it from now
+	// on, even if a tombstone below fails to be written.
+	if err := k.markScope(ctx, scope, true); err != nil {
 		return 0, fmt.Errorf("keyring: shred %q: %w", scope, err)
 	}
-	defer k.cache.removeScope(scope)
 	n := 0
-	for _, rec := range recs {
-		shredded, err := k.shredOne(ctx, rec.ID, rec)
+	done := make(map[KeysetID]bool) // tombstones made or found by this call
+	// A keyset created concurrently with the first listing is caught by a
+	// later one (and by create's own check after storing).
+	for pass := 0; ; pass++ {
+		recs, err := k.cfg.Store.List(ctx, scope)
 		if err != nil {
-			return n, err
+			return n, fmt.Errorf("keyring: shred %q: %w", scope, err)
 		}
-		if shredded {
-			n++
+		if len(recs) == 0 {
+			id := KeysetID{Scope: scope, Class: k.someClass(), Purpose: PurposeData}
+			if _, err := k.shredOne(ctx, id, nil); err != nil {
+				return 0, err
+			}
+			done[id] = true
+			continue
+		}
+		live := 0
+		for _, rec := range recs {
+			if done[rec.ID] {
+				continue
+			}
+			shredded, err := k.shredOne(ctx, rec.ID, rec)
+			if err != nil {
+				return n, err
+			}
+			done[rec.ID] = true
+			if shredded {
+				n++
+				live++
+			}
+		}
+		if live == 0 {
+			return n, nil
+		}
+		if pass == maxCASAttempts {
+			return n, fmt.Errorf("keyring: shred %q: %w: keysets kept appearing", scope, ErrVersionConflict)
 		}
 	}
-	if len(recs) == 0 {
-		id := KeysetID{Scope: scope, Class: k.someClass(), Purpose: PurposeData}
-		if _, err := k.shredOne(ctx, id, nil); err != nil {
-			return 0, err
-		}
-	}
-	return n, nil
 }
 
 // someClass returns a class this keyring holds a KEK for.
@@ -300,20 +326,27 @@ func (k *Keyring) shredOne(ctx context.Context, id KeysetID, rec *Record) (bool,
 		return fail(err)
 	}
 	for range maxCASAttempts {
-		// The tombstone must be newer than anything seen. The stored
-		// keyset's own version counts only if it authenticates: a
-		// tampered record must not be able to block its own shredding.
+		// The tombstone must be newer than anything seen, and than what
+		// the stored record claims, authentic or not: a higher claim only
+		// makes the tombstone newer, so a tampered record can neither
+		// block its own shredding nor make the tombstone older than the
+		// authentic keyset it replaces.
 		version, err := k.highWater(ctx, id)
 		if err != nil {
 			return fail(err)
 		}
 		if rec != nil {
+			if claimed, err := parseState(rec.Metadata); err == nil {
+				version = max(version, claimed.Version)
+			}
 			if o, err := k.open(ctx, rec); err == nil {
 				if o.tombstone() {
+					// Already shredded (perhaps by a run that failed to
+					// advance the anchor): record it again.
 					k.versions.observeTombstone(id, o.state.Version)
+					k.observe(ctx, id, o.state.Version)
 					return false, nil
 				}
-				version = max(version, o.state.Version)
 			} else if errors.Is(err, ErrKEKUnavailable) || errors.Is(err, ErrNoAccess) {
 				return fail(err)
 			}
@@ -340,10 +373,8 @@ func (k *Keyring) shredOne(ctx context.Context, id KeysetID, rec *Record) (bool,
 		if err != nil {
 			return fail(err)
 		}
-		if err := k.observe(ctx, id, tomb.Version); err != nil {
-			return fail(err)
-		}
 		k.versions.observeTombstone(id, tomb.Version)
+		k.observe(ctx, id, tomb.Version)
 		attrs := []any{"kek", uri, "version", tomb.Version}
 		if rec != nil && rec.KEKURI != uri {
 			attrs = append(attrs, "from_kek", rec.KEKURI, "to_kek", uri)
@@ -406,11 +437,13 @@ func (k *Keyring) Unshred(ctx context.Context, scope string) (int, error) {
 		if err := k.cfg.Store.Update(ctx, sealed, rec.Version); err != nil {
 			return fail(err)
 		}
-		if err := k.observe(ctx, rec.ID, st.Version); err != nil {
-			return fail(err)
-		}
+		k.observe(ctx, rec.ID, st.Version)
 		k.audit(ctx, "keyset unshredded", rec.ID, nil, "kek", uri, "key_id", primary.KeyID(), "version", st.Version)
 		n++
 	}
+	if err := k.markScope(ctx, scope, false); err != nil {
+		return n, fmt.Errorf("keyring: unshred %q: %w", scope, err)
+	}
+	k.versions.forgetShred(scope)
 	return n, nil
 }

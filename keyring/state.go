@@ -36,6 +36,11 @@ type state struct {
 	Shredded *time.Time `json:"shredded_at,omitempty"`
 }
 
+// maxStateVersion bounds state versions, so that one more always fits and
+// every JSON reader reads them exactly. A keyset changed once a second would
+// take 285 million years to reach it.
+const maxStateVersion = 1 << 53
+
 // parseState decodes a stored state document strictly: unknown fields, a
 // missing or unknown format and a zero version are refused. The result is
 // not yet authenticated; only a successful unwrap proves it.
@@ -55,8 +60,8 @@ func parseState(b []byte) (*state, error) {
 	if st.Format != StateFormat {
 		return nil, fmt.Errorf("%w: state format %q, want %q", ErrIntegrity, st.Format, StateFormat)
 	}
-	if st.Version == 0 {
-		return nil, fmt.Errorf("%w: state version 0", ErrIntegrity)
+	if st.Version == 0 || st.Version > maxStateVersion {
+		return nil, fmt.Errorf("%w: state version %d out of range 1..2^53", ErrIntegrity, st.Version)
 	}
 	return st, nil
 }

@@ -62,6 +62,13 @@ func (k *Keyring) upgradeOne(ctx context.Context, rec *Record) error {
 	if err := k.checkKEKAllowed(rec); err != nil {
 		return fail(err)
 	}
+	// A keyset that was ever seen in the current format is never taken
+	// back to a legacy one: that is a rollback.
+	if hw, err := k.highWater(ctx, rec.ID); err != nil {
+		return fail(err)
+	} else if hw > 0 {
+		return fail(fmt.Errorf("%w: a version 1 record replaced a keyset seen at state version %d", ErrRollback, hw))
+	}
 	var old legacyMetadata
 	if len(rec.Metadata) > 0 {
 		if err := json.Unmarshal(rec.Metadata, &old); err != nil {
@@ -92,9 +99,7 @@ func (k *Keyring) upgradeOne(ctx context.Context, rec *Record) error {
 		}
 		return fail(err)
 	}
-	if err := k.observe(ctx, rec.ID, st.Version); err != nil {
-		return fail(err)
-	}
+	k.observe(ctx, rec.ID, st.Version)
 	k.cache.remove(rec.ID)
 	k.audit(ctx, "keyset upgraded", rec.ID, nil, "kek", rec.KEKURI, "version", st.Version)
 	return nil

@@ -147,7 +147,7 @@ func (k *Keyring) checkKEKAllowed(rec *Record) error {
 	if _, err := k.KEKURI(rec.ID.Class); err != nil {
 		return err // ErrNoAccess: this process holds no KEK for the class
 	}
-	return fmt.Errorf("%w: %s is neither the KEK of class %q nor accepted for it", ErrKEKNotAllowed, rec.KEKURI, rec.ID.Class)
+	return fmt.Errorf("%w: %q is neither the KEK of class %q nor accepted for it; the record may have been planted by a writer of the keyset store", ErrKEKNotAllowed, rec.KEKURI, rec.ID.Class)
 }
 
 // seal wraps handle (or, for a tombstone, the tombstone marker) under the

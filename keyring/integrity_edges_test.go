@@ -1,0 +1,338 @@
+package keyring_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fieldcrypt/fieldcrypt/internal/teststores"
+	"github.com/fieldcrypt/fieldcrypt/keyring"
+)
+
+// flakyAnchor is a MemoryAnchor whose writes (or reads) can be made to fail,
+// as an unreachable anchor database would.
+type flakyAnchor struct {
+	keyring.MemoryAnchor
+	failWrites, failReads atomic.Bool
+}
+
+func (a *flakyAnchor) Latest(ctx context.Context, id keyring.KeysetID) (uint64, error) {
+	if a.failReads.Load() {
+		return 0, errors.New("anchor database unreachable")
+	}
+	return a.MemoryAnchor.Latest(ctx, id)
+}
+
+func (a *flakyAnchor) Advance(ctx context.Context, id keyring.KeysetID, v uint64) error {
+	if a.failWrites.Load() {
+		return errors.New("anchor database unreachable")
+	}
+	return a.MemoryAnchor.Advance(ctx, id, v)
+}
+
+// TestShredOfTamperedKeyset: a store writer who makes the keyset fail to
+// authenticate (one trailing space in its state) just before a shred must
+// not get a tombstone older than the authentic keyset, which it would then
+// put back.
+func TestShredOfTamperedKeyset(t *testing.T) {
+	forEachStore(t, func(t *testing.T, w *storeWorld) {
+		ctx := context.Background()
+		admin := w.keyring(t, nil)
+		id := dataID("acme", "pii")
+		if err := admin.CreateKeysets(ctx, "acme", "pii"); err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			if _, err := admin.AddKey(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		authentic := w.get(t, id)
+		tampered := *authentic
+		tampered.Metadata = append(bytes.Clone(authentic.Metadata), ' ')
+		teststores.Overwrite(t, w.store, &tampered)
+
+		shredder := w.keyring(t, nil) // a fresh admin process: it saw no version yet
+		if _, err := shredder.Shred(ctx, "acme"); err != nil {
+			t.Fatalf("Shred(tampered keyset) err = %v, want the shred to go through", err)
+		}
+		if v, _ := keyringState(t, w.get(t, id)); v <= 4 {
+			t.Errorf("the tombstone is at state version %d, want above the authentic keyset's 4", v)
+		}
+		teststores.Overwrite(t, w.store, authentic)
+		w.clock.Advance(2 * time.Minute)
+		if _, err := shredder.DataKeys(ctx, "acme", "pii"); !errors.Is(err, keyring.ErrRollback) {
+			t.Errorf("DataKeys in the shredding process after the authentic keyset was put back: err = %v, want ErrRollback", err)
+		}
+	})
+}
+
+// TestShredMemoryNotFooledByFakeKeysets: replacing the tombstones a
+// process saw with unauthenticated "newer" records does not make it forget
+// the shred.
+func TestShredMemoryNotFooledByFakeKeysets(t *testing.T) {
+	forEachStore(t, func(t *testing.T, w *storeWorld) {
+		ctx := context.Background()
+		admin := w.keyring(t, nil)
+		if err := admin.CreateKeysets(ctx, "acme", "pii"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := admin.Shred(ctx, "acme"); err != nil {
+			t.Fatal(err)
+		}
+		tombs, _ := w.store.List(ctx, "acme")
+		for _, r := range tombs {
+			fake := *r
+			fake.Metadata = []byte(`{"format":"fieldcrypt-keyset-state-v2","version":99}`)
+			teststores.Overwrite(t, w.store, &fake)
+		}
+		if _, err := admin.DataKeys(ctx, "acme", "support"); !errors.Is(err, keyring.ErrScopeShredded) {
+			t.Errorf("DataKeys(new class) after fake newer records err = %v, want ErrScopeShredded", err)
+		}
+		if recs, _ := w.store.List(ctx, "acme"); len(recs) != len(tombs) {
+			t.Errorf("a keyset was created for the shredded tenant: %d records, want %d", len(recs), len(tombs))
+		}
+	})
+}
+
+// TestAnchorMarksShreddedScope: with an anchor, deleting every tombstone
+// does not let a fresh process create keysets for the shredded tenant, even
+// of a class it never had; Unshred clears the mark.
+func TestAnchorMarksShreddedScope(t *testing.T) {
+	forEachStore(t, func(t *testing.T, w *storeWorld) {
+		ctx := context.Background()
+		w.anchor = teststores.SQLiteAnchor(t)
+		admin := w.keyring(t, nil)
+		if err := admin.CreateKeysets(ctx, "acme", "pii"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := admin.Shred(ctx, "acme"); err != nil {
+			t.Fatal(err)
+		}
+		tombs, _ := w.store.List(ctx, "acme")
+		for _, r := range tombs {
+			if err := w.store.Delete(ctx, r.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fresh := w.keyring(t, nil)
+		if _, err := fresh.DataKeys(ctx, "acme", "support"); !errors.Is(err, keyring.ErrScopeShredded) {
+			t.Errorf("fresh DataKeys(class never used) after the tombstones were deleted: err = %v, want ErrScopeShredded", err)
+		}
+		if _, err := fresh.ExistingIndexKeys(ctx, "acme", "support"); !errors.Is(err, keyring.ErrScopeShredded) {
+			t.Errorf("fresh ExistingIndexKeys(class never used) err = %v, want ErrScopeShredded", err)
+		}
+		if recs, _ := w.store.List(ctx, "acme"); len(recs) != 0 {
+			t.Errorf("%d keysets were created for the shredded tenant, want 0", len(recs))
+		}
+		for _, r := range tombs {
+			teststores.Overwrite(t, w.store, r)
+		}
+		if _, err := admin.Unshred(ctx, "acme"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.keyring(t, nil).DataKeys(ctx, "acme", "support"); err != nil {
+			t.Errorf("DataKeys(new class) after Unshred err = %v", err)
+		}
+	})
+}
+
+// TestAnchorOutage: a failed anchor write never fails a load or a change
+// that is already durable (it is logged, and the next load advances the
+// anchor); a failed anchor read is transient, so cached keysets keep
+// serving; a retried shred advances an anchor that missed the first run.
+func TestAnchorOutage(t *testing.T) {
+	ctx := context.Background()
+	w := newStoreWorld(t, teststores.SQLite(t))
+	anchor := &flakyAnchor{}
+	w.anchor = anchor
+	admin := w.keyring(t, func(c *keyring.Config) { c.StalePeriod = time.Hour })
+	id := dataID("acme", "pii")
+	if _, err := admin.DataKeys(ctx, "acme", "pii"); err != nil {
+		t.Fatal(err)
+	}
+	anchor.failWrites.Store(true)
+	if _, err := admin.AddKey(ctx, id); err != nil {
+		t.Errorf("AddKey with the anchor unwritable err = %v, want the durable change reported as done", err)
+	}
+	if !strings.Contains(w.logs.String(), `"event":"anchor lagging"`) {
+		t.Errorf("a failed anchor write was not logged")
+	}
+	if _, err := admin.DataKeys(ctx, "acme", "pii"); err != nil {
+		t.Errorf("DataKeys with the anchor unwritable err = %v, want a load", err)
+	}
+	anchor.failWrites.Store(false)
+	if _, err := admin.Keys(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := anchor.MemoryAnchor.Latest(ctx, id); v != 2 {
+		t.Errorf("after the outage the next load advanced the anchor to %d, want 2", v)
+	}
+
+	// Reads fail: transient; the cached keyset keeps serving past its TTL.
+	anchor.failReads.Store(true)
+	w.clock.Advance(2 * time.Minute)
+	if _, err := admin.DataKeys(ctx, "acme", "pii"); err != nil {
+		t.Errorf("DataKeys past the TTL during an anchor outage err = %v, want the stale keyset served", err)
+	}
+	fresh := w.keyring(t, func(c *keyring.Config) { c.Anchor = nil })
+	if _, err := fresh.DataKeys(ctx, "acme", "pii"); err != nil {
+		t.Fatal(err)
+	}
+	anchor.failReads.Store(false)
+
+	// A shred whose anchor writes failed, then run again.
+	anchor.failWrites.Store(true)
+	w.keyring(t, func(c *keyring.Config) { c.Anchor = nil }).Shred(ctx, "acme") //nolint:errcheck // a run without the anchor
+	anchor.failWrites.Store(false)
+	if _, err := admin.Shred(ctx, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	tomb, _ := keyringState(t, w.get(t, id))
+	if v, _ := anchor.MemoryAnchor.Latest(ctx, id); v != tomb {
+		t.Errorf("after a retried shred the anchor is at %d, want the tombstone's %d", v, tomb)
+	}
+}
+
+// keyringState returns the version of a stored state document.
+func keyringState(t *testing.T, rec *keyring.Record) (uint64, bool) {
+	t.Helper()
+	var st struct {
+		Version  uint64  `json:"version"`
+		Shredded *string `json:"shredded_at"`
+	}
+	if err := json.Unmarshal(rec.Metadata, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st.Version, st.Shredded != nil
+}
+
+// TestAnchorMisconfigured: New reads the anchor once, so an anchor that
+// cannot be read fails at start.
+func TestAnchorMisconfigured(t *testing.T) {
+	w := newStoreWorld(t, keyring.NewMemoryStore())
+	a := &flakyAnchor{}
+	a.failReads.Store(true)
+	cfg := keyring.Config{Store: w.store, Opener: w.opener, KEKs: map[string]string{"pii": w.pii}, Anchor: a}
+	if kr, err := keyring.New(cfg); err == nil {
+		kr.Close()
+		t.Fatal("New(unreadable anchor) err = nil, want an error")
+	} else if !strings.Contains(err.Error(), "Anchor") {
+		t.Errorf("New(unreadable anchor) err = %q, want it to name Config.Anchor", err)
+	}
+}
+
+// TestUpgradeLegacyRefusesRollback: a version 1 record put back over a
+// keyset seen in the current format is a rollback, not an upgrade.
+func TestUpgradeLegacyRefusesRollback(t *testing.T) {
+	ctx := context.Background()
+	w := newStoreWorld(t, teststores.SQLite(t))
+	w.anchor = &keyring.MemoryAnchor{}
+	admin := w.keyring(t, nil)
+	id := dataID("acme", "pii")
+	if err := admin.CreateKeysets(ctx, "acme", "pii"); err != nil {
+		t.Fatal(err)
+	}
+	legacy := *w.get(t, id)
+	legacy.Metadata = []byte(`{"created":{}}`) // what a version 1 row held
+	teststores.Overwrite(t, w.store, &legacy)
+	if _, err := admin.UpgradeLegacy(ctx, ""); !errors.Is(err, keyring.ErrRollback) {
+		t.Errorf("UpgradeLegacy(v1 row over a v2 keyset) err = %v, want ErrRollback", err)
+	}
+}
+
+// TestImportUnverifiedDoesNotAdvanceAnchor: an import without Verify does
+// not let an unauthenticated version into the anchor, where it would lock
+// the authentic keyset out for good.
+func TestImportUnverifiedDoesNotAdvanceAnchor(t *testing.T) {
+	ctx := context.Background()
+	w := newStoreWorld(t, teststores.SQLite(t))
+	anchor := &keyring.MemoryAnchor{}
+	w.anchor = anchor
+	src := w.keyring(t, func(c *keyring.Config) { c.Store = keyring.NewMemoryStore(); c.Anchor = nil })
+	if err := src.CreateKeysets(ctx, "acme", "pii"); err != nil {
+		t.Fatal(err)
+	}
+	var doc bytes.Buffer
+	if _, err := src.Export(ctx, &doc, ""); err != nil {
+		t.Fatal(err)
+	}
+	// The document's state edited to claim a huge version.
+	var d map[string]any
+	if err := json.Unmarshal(doc.Bytes(), &d); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range d["keysets"].([]any) {
+		m := k.(map[string]any)
+		m["state"] = []byte(`{"format":"fieldcrypt-keyset-state-v2","version":4503599627370496}`)
+	}
+	edited, _ := json.Marshal(d)
+	admin := w.keyring(t, nil)
+	if _, err := admin.Import(ctx, bytes.NewReader(edited), keyring.ImportOptions{}); err != nil {
+		t.Fatalf("Import(unverified) err = %v", err)
+	}
+	if v, _ := anchor.Latest(ctx, dataID("acme", "pii")); v != 0 {
+		t.Errorf("an unverified import advanced the anchor to %d, want it untouched", v)
+	}
+	if _, err := admin.DataKeys(ctx, "acme", "pii"); !errors.Is(err, keyring.ErrIntegrity) {
+		t.Errorf("DataKeys(imported edited keyset) err = %v, want ErrIntegrity", err)
+	}
+}
+
+// TestImportAndInitOnShreddedScope: an export holding a tombstone and a
+// live keyset of the same scope is refused whole, and `keys init`
+// (CreateKeysets) of a shredded scope fails instead of reporting success.
+func TestImportAndInitOnShreddedScope(t *testing.T) {
+	ctx := context.Background()
+	w := newStoreWorld(t, teststores.SQLite(t))
+	src := w.keyring(t, func(c *keyring.Config) { c.Store = keyring.NewMemoryStore() })
+	if err := src.CreateKeysets(ctx, "acme", "pii", "support"); err != nil {
+		t.Fatal(err)
+	}
+	var before bytes.Buffer
+	if _, err := src.Export(ctx, &before, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Shred(ctx, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	var after bytes.Buffer
+	if _, err := src.Export(ctx, &after, ""); err != nil {
+		t.Fatal(err)
+	}
+	// Mix: the tombstones of pii, the live keysets of support.
+	var a, b map[string]any
+	_ = json.Unmarshal(after.Bytes(), &a)
+	_ = json.Unmarshal(before.Bytes(), &b)
+	var mixed []any
+	for _, k := range a["keysets"].([]any) {
+		if k.(map[string]any)["class"] == "pii" {
+			mixed = append(mixed, k)
+		}
+	}
+	for _, k := range b["keysets"].([]any) {
+		if k.(map[string]any)["class"] == "support" {
+			mixed = append(mixed, k)
+		}
+	}
+	a["keysets"] = mixed
+	doc, _ := json.Marshal(a)
+	admin := w.keyring(t, nil)
+	if _, err := admin.Import(ctx, bytes.NewReader(doc), keyring.ImportOptions{}); !errors.Is(err, keyring.ErrScopeShredded) {
+		t.Errorf("Import(tombstones and live keysets of one scope) err = %v, want ErrScopeShredded", err)
+	}
+	if recs, _ := w.store.List(ctx, ""); len(recs) != 0 {
+		t.Errorf("a refused import stored %d keysets", len(recs))
+	}
+	if _, err := admin.Import(ctx, bytes.NewReader(after.Bytes()), keyring.ImportOptions{Verify: true}); err != nil {
+		t.Fatalf("Import(tombstones) err = %v", err)
+	}
+	if err := admin.CreateKeysets(ctx, "acme", "pii"); !errors.Is(err, keyring.ErrScopeShredded) {
+		t.Errorf("CreateKeysets(shredded scope) err = %v, want ErrScopeShredded", err)
+	}
+}
