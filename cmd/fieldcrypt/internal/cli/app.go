@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/fieldcrypt/fieldcrypt/keyring"
+	"github.com/fieldcrypt/fieldcrypt/keyring/sqlstore"
 )
 
 // app is one run of the command: its environment, its flags, and what the
@@ -106,18 +107,48 @@ func (a *app) keyring(ctx context.Context, create bool) (*keyring.Keyring, keyri
 	if err != nil {
 		return nil, nil, err
 	}
-	kr, err := a.keyringOn(store, a.log)
+	anchor, err := a.openAnchor(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	kr, err := a.keyringOn(store, anchor, a.log)
 	if err != nil {
 		return nil, nil, err
 	}
 	return kr, store, nil
 }
 
-// keyringOn returns a keyring over store with the configured KEKs,
-// logging its audit events to log.
-func (a *app) keyringOn(store keyring.Store, log *slog.Logger) (*keyring.Keyring, error) {
+// openAnchor opens the configured rollback anchor (nil when none is),
+// creating its table when missing.
+func (a *app) openAnchor(ctx context.Context) (keyring.Anchor, error) {
+	if a.cfg.Anchor == "" {
+		return nil, nil
+	}
+	ds, err := parseDSN(a.cfg.Anchor)
+	if err != nil {
+		return nil, usagef("%s: %w", a.cfg.origin("anchor"), err)
+	}
+	db, err := openDB(ctx, ds, false)
+	if err != nil {
+		return nil, fmt.Errorf("rollback anchor: %w", err)
+	}
+	a.onClose(db.Close)
+	anchor, err := sqlstore.NewAnchor(db, ds.dialect, &sqlstore.AnchorOptions{Table: a.cfg.AnchorTable})
+	if err != nil {
+		return nil, usagef("%s: %w", a.cfg.origin("anchor_table"), err)
+	}
+	if err := anchor.Migrate(ctx); err != nil {
+		return nil, fmt.Errorf("rollback anchor %s: %w", ds.shown, err)
+	}
+	return anchor, nil
+}
+
+// keyringOn returns a keyring over store with the configured KEKs and the
+// rollback anchor (nil for none), logging its audit events to log.
+func (a *app) keyringOn(store keyring.Store, anchor keyring.Anchor, log *slog.Logger) (*keyring.Keyring, error) {
 	cfg := a.cfg
 	kr, err := keyring.New(keyring.Config{
+		Anchor:            anchor,
 		Store:             store,
 		Opener:            newOpener(cfg, a.env, a.log),
 		KEKs:              cfg.KEKs,

@@ -19,6 +19,8 @@ import (
 type config struct {
 	Store             string              // keyset store: sqlite:PATH, postgres://..., mysql://..., dir:PATH
 	StoreTable        string              // SQL table of the keyset store
+	Anchor            string              // rollback anchor database: sqlite:PATH, postgres://..., mysql://... ("" for none)
+	AnchorTable       string              // SQL table of the anchor
 	KEKs              map[string]string   // field class -> KEK URI
 	DefaultKEK        string              // KEK of classes not in KEKs
 	AcceptKEKs        map[string][]string // field class -> further KEKs that may unwrap its keysets (its old KEK during a move)
@@ -91,6 +93,20 @@ func (c *config) validate(schemes []string) error {
 		if _, err := parseDSN(c.Database); err != nil {
 			return usagef("%s: %w", c.origin("database"), err)
 		}
+	}
+	if c.Anchor != "" {
+		ds, err := parseDSN(c.Anchor)
+		if err != nil {
+			return usagef("%s: %w", c.origin("anchor"), err)
+		}
+		if ds.kind == "dir" {
+			return usagef("%s: the anchor must be a SQL database (sqlite:PATH, postgres://..., mysql://...), not a directory", c.origin("anchor"))
+		}
+		if ds.shown == mustParseShown(c.Store) {
+			return usagef("%s: the anchor is the keyset store's own database; put it where the store's writers cannot write, or it guards nothing", c.origin("anchor"))
+		}
+	} else if c.AnchorTable != "" {
+		return usagef("%s is set but anchor is not", c.origin("anchor_table"))
 	}
 	if c.DefaultKEK == "" && len(c.KEKs) == 0 {
 		return usagef("no KEK configured: set keks.<class> or default_kek in the config file, " +
@@ -205,4 +221,13 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// mustParseShown returns how a valid data source is shown ("" if invalid).
+func mustParseShown(s string) string {
+	ds, err := parseDSN(s)
+	if err != nil {
+		return ""
+	}
+	return ds.shown
 }

@@ -31,8 +31,9 @@ func (a *app) keyringHint(err error, class string) error {
 		if uri, kerr := a.configuredKEK(class); kerr == nil {
 			configured = uri
 		}
-		return fmt.Errorf("%w (nothing was changed: the KEK configured for class %s is %s, set by %s; only `fieldcrypt keys rewrap` moves a keyset to another KEK: "+
-			"if that KEK is a mistake, fix the setting; to move the keyset to it, run `fieldcrypt keys rewrap` with the keyset's current KEK accepted for the class (--accept-kek %s=CURRENT_URI))",
+		return fmt.Errorf("%w (nothing was changed: the KEK configured for class %s is %s, set by %s. "+
+			"If the keyset's KEK is one you moved the class away from, add it for this class only with --accept-kek %s=URI and run `fieldcrypt keys rewrap`. "+
+			"If you do not recognise that KEK, do not accept it: the record may have been planted by a writer of the keyset store; treat it as a security incident)",
 			err, class, configured, a.kekOrigin(class), class)
 	case errors.Is(err, keyring.ErrScopeShredded):
 		scope := "SCOPE"

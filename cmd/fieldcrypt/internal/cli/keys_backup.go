@@ -134,7 +134,7 @@ class of each keyset (keks, default_kek, or accept_keks for that class).`,
 			// A first import into memory checks the whole file (and with
 			// --verify unwraps every keyset) before the store is touched:
 			// a bad file creates nothing, not even the store's table.
-			check, err := a.keyringOn(keyring.NewMemoryStore(), slog.New(slog.DiscardHandler))
+			check, err := a.keyringOn(keyring.NewMemoryStore(), nil, slog.New(slog.DiscardHandler)) // no anchor: a trial must not advance it
 			if err != nil {
 				return err
 			}

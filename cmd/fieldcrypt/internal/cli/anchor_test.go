@@ -1,0 +1,138 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tink-crypto/tink-go/v2/aead"
+	"github.com/tink-crypto/tink-go/v2/keyset"
+
+	"github.com/fieldcrypt/fieldcrypt/cmd/fieldcrypt/internal/cli"
+	"github.com/fieldcrypt/fieldcrypt/keyring"
+	"github.com/fieldcrypt/fieldcrypt/keyring/sqlstore"
+	"github.com/fieldcrypt/fieldcrypt/kms/local"
+)
+
+// storeOf opens the harness's SQLite keyset store as an attacker with
+// write access to its database would.
+func storeOf(t *testing.T, h *harness) keyring.Store {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+h.store+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s, err := sqlstore.New(db, sqlstore.SQLite, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func overwrite(t *testing.T, s keyring.Store, rec *keyring.Record) {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.Delete(ctx, rec.ID); err != nil {
+		t.Fatal(err)
+	}
+	c := *rec
+	if err := s.Create(ctx, &c); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestAnchorCatchesRollbackAcrossRuns: with --anchor, each run of the tool
+// is a fresh process, yet a keyset row put back from before `keys destroy`
+// is refused by the next run; without the anchor it is not (the documented
+// limit).
+func TestAnchorCatchesRollbackAcrossRuns(t *testing.T) {
+	h := newHarness(t)
+	anchor := "--anchor=sqlite:" + filepath.Join(h.dir, "anchor.db")
+	h.mustRun(t, anchor, "keys", "init", "--scope", "acme", "--class", "pii")
+	store := storeOf(t, h)
+	id := keyring.KeysetID{Scope: "acme", Class: "pii", Purpose: keyring.PurposeData}
+	before, err := store.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.mustRun(t, anchor, "keys", "add", "--scope", "acme", "--class", "pii")
+	overwrite(t, store, before)
+
+	r := h.run(t, anchor, "keys", "list", "--scope", "acme")
+	if r.code != cli.ExitFailed || !strings.Contains(r.stderr, "rolled back") {
+		t.Errorf("keys list with the anchor after a rollback: %v\nwant exit 1 naming the rollback", r)
+	}
+	if r := h.run(t, "keys", "list", "--scope", "acme"); r.code != cli.ExitOK {
+		t.Errorf("keys list without the anchor: %v\nwant it to list the old keyset (the documented limit)", r)
+	}
+}
+
+func TestAnchorConfigErrors(t *testing.T) {
+	h := newHarness(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"anchor in the store's database", []string{"--anchor", "sqlite:" + h.store}, "store's own database"},
+		{"anchor table without anchor", []string{"--anchor-table", "anchors"}, "anchor is not"},
+		{"anchor as a directory", []string{"--anchor", "dir:" + h.dir}, "SQL database"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := h.run(t, append(tc.args, "keys", "list")...)
+			if r.code != cli.ExitUsage || !strings.Contains(r.stderr, tc.want) {
+				t.Errorf("fieldcrypt %v keys list: %v\nwant exit %d mentioning %q", tc.args, r, cli.ExitUsage, tc.want)
+			}
+		})
+	}
+}
+
+// TestKeysUpgrade stores a version 1 keyset record (docs/FORMAT.md
+// section 10), which every command refuses, and upgrades it.
+func TestKeysUpgrade(t *testing.T) {
+	h := newHarness(t)
+	h.mustRun(t, "keys", "init", "--scope", "other")
+	store := storeOf(t, h)
+	ctx := context.Background()
+	kek, err := local.OpenFunc(nil)(ctx, h.keks["pii"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	handle, err := keyset.NewHandle(aead.AES256GCMKeyTemplate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ad []byte
+	for _, p := range []string{"fieldcrypt keyset v1", "acme", "pii", "data"} {
+		ad = binary.BigEndian.AppendUint32(ad, uint32(len(p)))
+		ad = append(ad, p...)
+	}
+	var buf bytes.Buffer
+	if err := handle.WriteWithContext(ctx, keyset.NewBinaryWriter(&buf), kek, ad); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	if err := store.Create(ctx, &keyring.Record{
+		ID:     keyring.KeysetID{Scope: "acme", Class: "pii", Purpose: keyring.PurposeData},
+		KEKURI: h.keks["pii"], EncryptedKeyset: buf.Bytes(), Metadata: []byte(`{}`), Created: now, Updated: now,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.run(t, "keys", "list", "--scope", "acme"); r.code != cli.ExitFailed {
+		t.Errorf("keys list of a version 1 record: %v\nwant exit 1", r)
+	}
+	r := h.mustRun(t, "keys", "upgrade")
+	if !strings.Contains(r.stdout, "upgraded 1 keysets") {
+		t.Errorf("keys upgrade stdout = %q, want 1 keyset upgraded", r.stdout)
+	}
+	h.mustRun(t, "keys", "list", "--scope", "acme")
+	if r := h.mustRun(t, "keys", "upgrade"); !strings.Contains(r.stdout, "upgraded 0 keysets") {
+		t.Errorf("second keys upgrade stdout = %q, want 0", r.stdout)
+	}
+}
