@@ -77,9 +77,15 @@ func (x *examiner) primaryID(ctx context.Context, scope, class string) (uint32, 
 	k := scopeClass{scope, class}
 	f, ok := x.primary[k]
 	if !ok {
-		dk, err := x.enc.Keyring().DataKeys(ctx, scope, class)
-		if err == nil {
+		// Examining reads: it never creates a keyset for a scope a row
+		// names. A scope without a data keyset has no primary (0), so
+		// none of its values counts as current.
+		dk, err := x.enc.Keyring().ExistingDataKeys(ctx, scope, class)
+		switch {
+		case err == nil:
 			f.id = dk.PrimaryID
+		case errors.Is(err, keyring.ErrKeysetNotFound):
+			err = nil
 		}
 		f.err = err
 		x.primary[k] = f
@@ -94,9 +100,12 @@ func (x *examiner) indexRotating(ctx context.Context, scope, class string) (bool
 	k := scopeClass{scope, class}
 	f, ok := x.rotating[k]
 	if !ok {
-		ik, err := x.enc.Keyring().IndexKeys(ctx, scope, class)
-		if err == nil && len(ik.PRFs) > 1 {
+		ik, err := x.enc.Keyring().ExistingIndexKeys(ctx, scope, class)
+		switch {
+		case err == nil && len(ik.PRFs) > 1:
 			f.id = 1
+		case errors.Is(err, keyring.ErrKeysetNotFound):
+			err = nil // no index keyset: nothing rotating
 		}
 		f.err = err
 		x.rotating[k] = f

@@ -72,3 +72,31 @@ func TestJobAfterShred(t *testing.T) {
 
 // isTombstone reports whether a state document is a tombstone's.
 func isTombstone(state []byte) bool { return strings.Contains(string(state), `"shredded_at":`) }
+
+// TestJobCreatesNoKeysetForScopesInRows: a row whose scope column names a
+// tenant with no keysets (edited by a database writer, or a tenant that
+// never existed) makes the job create nothing, even with auto-create on.
+func TestJobCreatesNoKeysetForScopesInRows(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *testDB) {
+		ctx := context.Background()
+		k := newKeys(t)
+		app := k.encryptor(t)
+		db.createContacts(t)
+		db.seed(t, app, 50, 2)
+		if _, err := db.Exec("UPDATE contacts SET tenant_id = 'made-up' WHERE id = 7"); err != nil {
+			t.Fatal(err)
+		}
+		tab := contactsTable(t)
+		rotate(t, app.Keyring(), keyring.PurposeIndex, tenantNames(2), classes...)
+		if _, err := reencrypt.Run(ctx, db.DB, db.d, k.encryptor(t), tab, jobOptions("made-up")); err != nil {
+			t.Logf("Run err = %v", err)
+		}
+		store, err := filestore.Open(filepath.Join(k.Dir, "keysets"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if recs, _ := store.List(ctx, "made-up"); len(recs) != 0 {
+			t.Errorf("the job created %d keysets for a scope named only by a row", len(recs))
+		}
+	})
+}
