@@ -69,27 +69,7 @@ func postgresSchema(t *testing.T) (string, *sql.DB) {
 // the contacts table and the job tables in a PostgreSQL schema of the
 // test's own, named through the DSN's search_path.
 func TestPostgres(t *testing.T) {
-	admin := openServer(t, "PostgreSQL", "pgx", testenv.PostgresDSN)
-	schema := randomName()
-	if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("DROP SCHEMA %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(testenv.PostgresDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	dsn := u.String()
-	db := openServer(t, "PostgreSQL", "pgx", dsn)
+	dsn, db := postgresSchema(t)
 
 	h := newHarness(t)
 	h.writeConfig(t, fmt.Sprintf("store: %s\nkeks:\n  pii: %s\n  support: %s\ncache_ttl: 100ms\npropagation_margin: 0s\n%s",
