@@ -22,10 +22,11 @@ func (k *Keyring) DataKeys(ctx context.Context, scope, class string) (*DataKeys,
 	return v.(*DataKeys), nil
 }
 
-// ExistingDataKeys is DataKeys for reading: it never creates a keyset, and
-// fails with ErrKeysetNotFound when the scope has none (it never had one, or
-// it was shredded). Decryption uses it, so that reading rows whose scope
-// column names an unknown tenant cannot make the keyring create keysets.
+// ExistingDataKeys is DataKeys for reading: it never creates a keyset or
+// calls a KMS to wrap one. It fails with ErrKeysetNotFound when the scope
+// never had such a keyset, and with ErrScopeShredded when the scope was
+// shredded. Decryption uses it, so that reading rows whose scope column
+// names an unknown tenant cannot make the keyring create keysets.
 func (k *Keyring) ExistingDataKeys(ctx context.Context, scope, class string) (*DataKeys, error) {
 	v, err := k.get(ctx, KeysetID{Scope: scope, Class: class, Purpose: PurposeData}, false)
 	if err != nil {
@@ -46,7 +47,7 @@ func (k *Keyring) IndexKeys(ctx context.Context, scope, class string) (*IndexKey
 
 // ExistingIndexKeys is IndexKeys for reading: it never creates a keyset or
 // calls a KMS to wrap one, and fails with ErrKeysetNotFound when the scope
-// has none. Blind-index lookups use it, so that a search on a made-up or
+// has none (ErrScopeShredded when it was shredded). Blind-index lookups use it, so that a search on a made-up or
 // shredded tenant creates nothing.
 func (k *Keyring) ExistingIndexKeys(ctx context.Context, scope, class string) (*IndexKeys, error) {
 	v, err := k.get(ctx, KeysetID{Scope: scope, Class: class, Purpose: PurposeIndex}, false)
