@@ -12,6 +12,13 @@ var (
 	// that class stay encrypted; this is how the role table is enforced.
 	ErrNoAccess = errors.New("keyring: no access to field class")
 
+	// ErrKEKRefused means the class has a KEK configured and the KMS
+	// refused to use it (permission denied: revoked or missing
+	// credentials). It always comes with ErrNoAccess, so the fields of the
+	// class stay encrypted; match it to tell a refusing KEK from a class
+	// this process was never given a KEK for.
+	ErrKEKRefused = errors.New("keyring: the KEK refused")
+
 	// ErrKEKUnavailable means the KEK could not be reached and no cached
 	// keyset was young enough to serve. It is transient: retry later.
 	ErrKEKUnavailable = errors.New("keyring: KEK unavailable")

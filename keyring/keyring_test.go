@@ -244,8 +244,8 @@ func TestNoAccessWithoutKEK(t *testing.T) {
 		t.Errorf("support keyring: DataKeys(support) err = %v", err)
 	}
 	_, err := support.DataKeys(ctx, "acme", "pii")
-	if !errors.Is(err, keyring.ErrNoAccess) {
-		t.Errorf("support keyring: DataKeys(pii) err = %v, want ErrNoAccess", err)
+	if !errors.Is(err, keyring.ErrNoAccess) || errors.Is(err, keyring.ErrKEKRefused) {
+		t.Errorf("support keyring: DataKeys(pii) err = %v, want ErrNoAccess and not ErrKEKRefused", err)
 	}
 }
 
@@ -259,8 +259,8 @@ func TestKEKPermissionDeniedIsNoAccess(t *testing.T) {
 	denied.Register("test", func(context.Context, string) (kms.KEK, error) { return deniedKEK{}, nil })
 	kr := f.keyring(t, func(c *keyring.Config) { c.Opener = denied })
 	_, err := kr.DataKeys(ctx, "acme", "pii")
-	if !errors.Is(err, keyring.ErrNoAccess) || !errors.Is(err, kms.ErrPermissionDenied) {
-		t.Errorf("DataKeys() with a refusing KEK err = %v, want ErrNoAccess wrapping kms.ErrPermissionDenied", err)
+	if !errors.Is(err, keyring.ErrNoAccess) || !errors.Is(err, keyring.ErrKEKRefused) || !errors.Is(err, kms.ErrPermissionDenied) {
+		t.Errorf("DataKeys() with a refusing KEK err = %v, want ErrNoAccess and ErrKEKRefused wrapping kms.ErrPermissionDenied", err)
 	}
 }
 

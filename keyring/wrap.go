@@ -69,7 +69,7 @@ func (c *errorCapturingKEK) DecryptWithContext(ctx context.Context, ct, ad []byt
 func classifyKEKError(class string, err error) error {
 	switch code := kms.CodeOf(err); {
 	case code == kms.CodePermissionDenied:
-		return fmt.Errorf("%w %q: the KEK refused: %w", ErrNoAccess, class, err)
+		return fmt.Errorf("%w %q: %w: %w", ErrNoAccess, class, ErrKEKRefused, err)
 	case code.Transient():
 		return fmt.Errorf("%w: %w", ErrKEKUnavailable, err)
 	case code == kms.CodeInvalidCiphertext:
