@@ -59,7 +59,10 @@
 // [Anchor] keeps the latest state version of every keyset in a table of
 // its own (default "fieldcrypt_keyset_anchor"), for keyring.Config.Anchor:
 // with it, a keyset rolled back or deleted in the store is refused across
-// restarts. Put it in a database the store's writers cannot write.
+// restarts. Put it in a database the store's writers cannot write. Besides
+// one row per keyset, the keyring keeps one row per shredded scope (class
+// "", purpose "scope-shred"), whose version is odd while the scope is
+// shredded.
 //
 //	anchor, err := sqlstore.NewAnchor(anchorDB, sqlstore.Postgres, nil)
 //	...
