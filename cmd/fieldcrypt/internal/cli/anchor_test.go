@@ -5,6 +5,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -135,4 +137,79 @@ func TestKeysUpgrade(t *testing.T) {
 	if r := h.mustRun(t, "keys", "upgrade"); !strings.Contains(r.stdout, "upgraded 0 keysets") {
 		t.Errorf("second keys upgrade stdout = %q, want 0", r.stdout)
 	}
+}
+
+// TestImportVerifyAdvancesAnchor: keys import --overwrite --verify with an
+// anchor records the imported (verified) versions in the anchor, so that a
+// later rollback below them is caught; the real import, not only the trial,
+// verifies.
+func TestImportVerifyAdvancesAnchor(t *testing.T) {
+	h := newHarness(t)
+	h.mustRun(t, "keys", "init", "--scope", "acme", "--class", "pii")
+	h.mustRun(t, "keys", "add", "--scope", "acme", "--class", "pii")
+	backup := filepath.Join(h.dir, "backup.json")
+	h.mustRun(t, "keys", "export", "--out", backup)
+
+	anchorPath := filepath.Join(h.dir, "anchor.db")
+	h.mustRun(t, "--anchor=sqlite:"+anchorPath, "keys", "import", "--in", backup, "--overwrite", "--verify")
+
+	db, err := sql.Open("sqlite", "file:"+anchorPath+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	got := map[string]int64{}
+	rows, err := db.QueryContext(t.Context(), "SELECT scope, class, purpose, version FROM fieldcrypt_keyset_anchor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var scope, class, purpose string
+		var version int64
+		if err := rows.Scan(&scope, &class, &purpose, &version); err != nil {
+			t.Fatal(err)
+		}
+		got[scope+"/"+class+"/"+purpose] = version
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := stateVersions(t, backup)
+	if len(want) == 0 {
+		t.Fatal("the export holds no keyset")
+	}
+	for id, v := range want {
+		if got[id] != int64(v) {
+			t.Errorf("anchor after keys import --overwrite --verify: %s at version %d, want %d", id, got[id], v)
+		}
+	}
+}
+
+// stateVersions returns the state version of each keyset of an export
+// file, by scope/class/purpose.
+func stateVersions(t *testing.T, path string) map[string]uint64 {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Keysets []struct {
+			Scope, Class, Purpose string
+			State                 []byte
+		}
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	versions := make(map[string]uint64)
+	for _, k := range doc.Keysets {
+		var st struct{ Version uint64 }
+		if err := json.Unmarshal(k.State, &st); err != nil {
+			t.Fatalf("state of %s/%s/%s: %v", k.Scope, k.Class, k.Purpose, err)
+		}
+		versions[k.Scope+"/"+k.Class+"/"+k.Purpose] = st.Version
+	}
+	return versions
 }
