@@ -16,7 +16,9 @@ var ErrMissingColumn = errors.New("does not exist in the database")
 // CheckColumns checks, without reading a row, that table t exists and has
 // every column its configuration names: the primary key, the scope, the
 // identities, the encrypted and the blind-index columns. A missing one is
-// a *ConfigError (wrapping ErrMissingColumn) that names it. Run, Verify
+// a *ConfigError (wrapping ErrMissingColumn) that names it. A probe the
+// database refuses for want of a privilege is an error wrapping
+// ErrPrivilegeRefused, never a missing column. Run, Verify
 // and Status call it before anything else, so that a configuration that
 // disagrees with the database stops them at once.
 func CheckColumns(ctx context.Context, db *sql.DB, d Dialect, t Table) error {
@@ -44,26 +46,50 @@ func CheckColumns(ctx context.Context, db *sql.DB, d Dialect, t Table) error {
 		return rows.Close()
 	}
 	err := probe(l.cols)
-	if err == nil || !permanentSQL(err) {
+	switch classifySQL(err) {
+	case sqlTransient:
 		if err != nil {
 			return fmt.Errorf("reencrypt: checking the columns of %s: %w", t.Name, err)
 		}
 		return nil
+	case sqlDenied:
+		return privilegeRefused(t, err)
+	case sqlPermanent:
+		return fmt.Errorf("reencrypt: checking the columns of %s: %w", t.Name, err)
 	}
 	// Find what is missing: the table, or which columns.
-	if terr := probeTable(ctx, db, l); terr != nil && permanentSQL(terr) {
+	switch terr := probeTable(ctx, db, l); classifySQL(terr) {
+	case sqlMissing:
 		return &ConfigError{Table: t.Name, Msg: "the table " + ErrMissingColumn.Error() + ": fix the tables configuration (or the database DSN)", err: ErrMissingColumn}
+	case sqlDenied:
+		return privilegeRefused(t, terr)
 	}
 	var missing []string
 	for _, c := range l.cols {
-		if cerr := probe([]string{c}); cerr != nil && permanentSQL(cerr) {
+		switch cerr := probe([]string{c}); classifySQL(cerr) {
+		case sqlMissing:
 			missing = append(missing, c)
+		case sqlDenied:
+			return privilegeRefused(t, cerr)
 		}
 	}
 	if len(missing) == 0 {
-		return &ConfigError{Table: t.Name, Msg: fmt.Sprintf("the configured columns cannot be read: %v", err)}
+		return fmt.Errorf("reencrypt: checking the columns of %s: %w", t.Name, err)
 	}
 	return missingColumns(t, missing)
+}
+
+// ErrPrivilegeRefused means the database refused this role a privilege
+// on a configured table or column (PostgreSQL 42501, MySQL 1142 or 1143):
+// the table is there, but this role may not read it. It is not a
+// configuration mistake: grant the privilege, or run with a role that has
+// it.
+var ErrPrivilegeRefused = errors.New("the database refused the privilege")
+
+// privilegeRefused is the error for a probe the database refused.
+func privilegeRefused(t Table, err error) error {
+	return fmt.Errorf("reencrypt: checking the columns of %s: %w to read them (grant SELECT on the table, and UPDATE for the job, to this database role): %w",
+		t.Name, ErrPrivilegeRefused, err)
 }
 
 // checkSQLiteColumns checks the columns of an SQLite table in its catalog

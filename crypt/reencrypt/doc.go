@@ -112,11 +112,17 @@
 //
 // Errors. Before anything else, Run, Verify and Status check that the
 // table and every configured column exist ([CheckColumns]): a missing one
-// is a *ConfigError wrapping [ErrMissingColumn]. A batch that fails on a
-// transient database or KEK error is retried (Options.Retries); a
-// permanent one (an undefined column or table, a syntax or privilege
-// error: SQLSTATE classes 42, 22 and 0A, MySQL errors such as 1054, SQLite
-// "no such column") is not. A keyset that the configured KEK refuses or
+// is a *ConfigError wrapping [ErrMissingColumn]; a table or column this
+// database role may not read is an error wrapping [ErrPrivilegeRefused],
+// not a missing one. A batch that fails on a transient database or KEK
+// error is retried (Options.Retries); a permanent one (an undefined column
+// or table, a syntax or privilege error, a value the column cannot hold)
+// is not. Errors are told apart only through the drivers' own types:
+// PostgreSQL by SQLSTATE (classes 42, 22 and 0A), MySQL and MariaDB by
+// error number (*mysql.MySQLError: 1054, 1146, 1064, 1142, ...; never by
+// SQLSTATE 42000 alone, which also covers connection limits), SQLite by
+// modernc.org/sqlite's *sqlite.Error ("no such column" and kin). Any other
+// error is transient, whatever its text. A keyset that the configured KEK refuses or
 // cannot open, or that is not trusted (a KEK not configured for its class,
 // a failed integrity check, a rollback), stops the run at once with a
 // [KEKError]: every row under it would fail the same way.
