@@ -166,7 +166,9 @@ func (a *app) keyringOn(store keyring.Store, anchor keyring.Anchor, log *slog.Lo
 	return kr, nil
 }
 
-// noAccessHint adds what to configure when err says a class has no KEK.
+// noAccessHint adds what to do when err says a class cannot be read: the
+// KEK to configure when the class has none, or, when its configured KEK
+// refused, that KEK and what to check.
 func (a *app) noAccessHint(err error, class string) error {
 	if !errors.Is(err, keyring.ErrNoAccess) {
 		return err
@@ -177,6 +179,15 @@ func (a *app) noAccessHint(err error, class string) error {
 	}
 	if class == "" {
 		return err
+	}
+	if uri, noKEK := a.configuredKEK(class); noKEK == nil {
+		keyset := "the keyset"
+		if errors.As(err, &kerr) {
+			keyset = "keyset " + kerr.ID.String()
+		}
+		return fmt.Errorf("%w (the KEK %s configured for class %s, set by %s, refused to unwrap %s: "+
+			"check this process's KMS credentials and its grant on that key; a revoked grant makes the class unreadable until it is restored)",
+			err, uri, class, a.kekOrigin(class), keyset)
 	}
 	return fmt.Errorf("%w (configure keks.%s in the config file, %s%s or --kek %s=URI, or a default_kek)",
 		err, class, kekEnvPrefix, strings.ToUpper(class), class)

@@ -92,7 +92,9 @@ the key's scope and class.
 
 Key states come from authenticated keyset state, so status needs the KEK
 of each class it shows (one KMS call per keyset); a class without one
-shows "no access".
+shows "no access". A class whose configured KEK refuses (revoked or
+missing KMS credentials) is an error naming the keyset and the KEK (exit
+1).
 
 ` + tablesHelp,
 		Example: `  fieldcrypt status
@@ -232,8 +234,8 @@ func (s *keyStates) of(ctx context.Context, id keyring.KeysetID, keyID uint32) (
 		switch {
 		case errors.Is(err, keyring.ErrKeysetNotFound):
 			m = nil
-		case unlistedState(err) != "":
-			m = map[uint32]string{anyKey: unlistedState(err)} // shredded, or no access
+		case unlistedState(err, s.kr, id.Class) != "":
+			m = map[uint32]string{anyKey: unlistedState(err, s.kr, id.Class)} // shredded, or no KEK for the class
 		case err != nil:
 			return "", fmt.Errorf("reading the keys of %s: %w", id, err)
 		}

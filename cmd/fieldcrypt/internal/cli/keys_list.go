@@ -33,17 +33,22 @@ const (
 	stateShredded = "shredded"  // the scope was shredded: a tombstone
 )
 
-// unlistedState returns the state to show for a keyset whose keys could
-// not be read because of err, or "" when err is nil or must stop the
-// listing (a failed integrity check, a rollback, a refused KEK).
-func unlistedState(err error) string {
+// unlistedState returns the state to show for a keyset of class whose
+// keys kr could not read because of err, or "" when err is nil or must
+// stop the listing (a failed integrity check, a rollback, a KEK that is
+// configured for the class and refuses). ErrNoAccess is "no access" only
+// when kr has no KEK for the class; with one, the KEK refused (revoked
+// or missing credentials), which is an error.
+func unlistedState(err error, kr *keyring.Keyring, class string) string {
 	switch {
 	case err == nil:
 		return ""
 	case errors.Is(err, keyring.ErrScopeShredded):
 		return stateShredded
 	case errors.Is(err, keyring.ErrNoAccess):
-		return stateNoAccess
+		if _, noKEK := kr.KEKURI(class); noKEK != nil {
+			return stateNoAccess
+		}
 	}
 	return ""
 }
@@ -64,8 +69,10 @@ It reads only authenticated state: each keyset is unwrapped with its class's
 KEK (one KMS call per keyset), so a database writer cannot make it lie. A
 keyset of a class this configuration has no KEK for is listed with status
 "no access", and the keysets of a shredded scope with status "shredded"
-(their tombstones). A keyset that fails its integrity check stops the
-listing with an error naming it.`,
+(their tombstones). A keyset that fails its integrity check, or whose
+class's configured KEK refuses to unwrap it (revoked or missing KMS
+credentials), stops the listing with an error naming the keyset and the
+KEK (exit 1).`,
 		Example: `  fieldcrypt keys list
   fieldcrypt keys list --scope acme
   fieldcrypt keys list --json | jq '.[] | select(.primary)'`,
@@ -84,7 +91,7 @@ listing with an error naming it.`,
 			noAccess := map[string]bool{}
 			for _, rec := range recs {
 				keys, err := kr.Keys(ctx, rec.ID)
-				if state := unlistedState(err); state != "" {
+				if state := unlistedState(err, kr, rec.ID.Class); state != "" {
 					rows = append(rows, listedKey{Scope: rec.ID.Scope, Class: rec.ID.Class, Purpose: string(rec.ID.Purpose), Status: state, KEKURI: rec.KEKURI})
 					if state == stateNoAccess {
 						noAccess[rec.ID.Class] = true
