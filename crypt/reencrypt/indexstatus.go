@@ -55,8 +55,9 @@ func (c IndexScopeCounts) NotPrimary() int64 { return c.Older + c.Unmatched }
 
 // IndexStatusOptions selects what IndexStatus looks at.
 type IndexStatusOptions struct {
-	// Scope restricts the count to the rows of one scope; "" counts every
-	// scope.
+	// Scope restricts the count to the rows of one scope, which the
+	// database selects (WHERE scope = ?): the rows of other scopes are
+	// never read. "" counts every scope.
 	Scope string
 	// Class restricts it to the index columns whose index keyset is of
 	// this class; "" counts every index column. Only the columns of the
@@ -123,13 +124,24 @@ func IndexStatus(ctx context.Context, db *sql.DB, d Dialect, enc *crypt.Encrypto
 		}
 		return c
 	}
+	// With a scope, the database reads only that scope's rows. A table
+	// without a scope column is all of scope "default".
+	byScope := o.Scope != "" && l.scope >= 0
+	if o.Scope != "" && l.scope < 0 && o.Scope != "default" {
+		return finishIndexReport(rep, l, counts, started), nil
+	}
 	var after any
 	for {
 		var args []any
+		query := l.selectBatch(after != nil, false)
+		if byScope {
+			query = l.selectScopeBatch(after != nil)
+			args = append(args, o.Scope)
+		}
 		if after != nil {
 			args = append(args, after)
 		}
-		rows, err := db.QueryContext(ctx, l.selectBatch(after != nil, false), append(args, int64(o.BatchSize))...)
+		rows, err := db.QueryContext(ctx, query, append(args, int64(o.BatchSize))...)
 		if err != nil {
 			return nil, fmt.Errorf("reencrypt: index status of %s: %w", t.Name, err)
 		}
@@ -160,7 +172,7 @@ func IndexStatus(ctx context.Context, db *sql.DB, d Dialect, enc *crypt.Encrypto
 				scope, _ = textOf(raw[l.scope])
 			}
 			if o.Scope != "" && scope != o.Scope {
-				continue
+				continue // a collation that compares loosely (MySQL: case, trailing spaces)
 			}
 			rep.Rows++
 			if err := indexRow(ctx, x, raw, scope, count); err != nil {
@@ -171,6 +183,12 @@ func IndexStatus(ctx context.Context, db *sql.DB, d Dialect, enc *crypt.Encrypto
 			break
 		}
 	}
+	return finishIndexReport(rep, l, counts, started), nil
+}
+
+// finishIndexReport fills rep's columns from the counts, per column and
+// scope in scope order.
+func finishIndexReport(rep *IndexReport, l *layout, counts []map[string]*IndexScopeCounts, started time.Time) *IndexReport {
 	for i, c := range l.idx {
 		cs := IndexColumnStatus{Column: c.column, Class: c.class}
 		for _, sc := range counts[i] {
@@ -180,7 +198,7 @@ func IndexStatus(ctx context.Context, db *sql.DB, d Dialect, enc *crypt.Encrypto
 		rep.Columns = append(rep.Columns, cs)
 	}
 	rep.Duration = time.Since(started)
-	return rep, nil
+	return rep
 }
 
 // indexRow classifies the index values of one row.

@@ -132,6 +132,19 @@ func (l *layout) selectBatch(hasAfter, hasUpTo bool) string {
 	return q + " ORDER BY " + l.key() + " LIMIT " + p.next()
 }
 
+// selectScopeBatch is selectBatch for the rows of one scope (the table
+// must have a scope column): scope = ? and, when hasAfter, key > after, in
+// key order. Its parameters are the scope, after (when present) and the
+// limit.
+func (l *layout) selectScopeBatch(hasAfter bool) string {
+	p := &placeholders{d: l.d}
+	q := "SELECT " + l.selectList() + " FROM " + l.table + " WHERE " + l.d.quoteIdent(l.t.Scope) + " = " + p.next()
+	if hasAfter {
+		q += " AND " + l.key() + " > " + p.next()
+	}
+	return q + " ORDER BY " + l.key() + " LIMIT " + p.next()
+}
+
 // selectBoundary finds the key that ends a range of n rows starting after
 // a key (when hasAfter). Its parameters are after (when present) and n-1.
 func (l *layout) selectBoundary(hasAfter bool) string {

@@ -86,3 +86,37 @@ func TestDestroyIndexKeyChecksItsOwnColumns(t *testing.T) {
 		t.Errorf("status --index: index_not_primary = %d, want globex's 7", s.IndexNotPrimary)
 	}
 }
+
+// TestDestroyIndexKeyRefusesUnreadableRows: rows of the key's scope whose
+// index sources do not decrypt (here: under a disabled data key) show
+// nothing about which index key computed their index values, so destroy
+// of an old index key refuses while there are any, unless --force.
+func TestDestroyIndexKeyRefusesUnreadableRows(t *testing.T) {
+	h := newHarness(t)
+	c := newCRM(t, h)
+	h.mustRun(t, "keys", "init", "--scope", "acme")
+	c.insert(t, openKeyring(t, h.store, h.keks), "acme", 6)
+	h.mustRun(t, "keys", "rotate", "--scope", "acme", "--class", "pii", "--purpose", "index")
+	h.mustRun(t, "reencrypt") // every index value under the new index key
+	oldIndex := oldKey(t, h, "acme", "pii", "index")
+	h.mustRun(t, "keys", "disable", "--scope", "acme", "--class", "pii", "--purpose", "index", "--key-id", itoa(oldIndex.KeyID))
+	// The e-mails become unreadable: their data key is rotated out and
+	// disabled before the job moves them.
+	h.mustRun(t, "keys", "rotate", "--scope", "acme", "--class", "pii")
+	oldData := oldKey(t, h, "acme", "pii", "data")
+	h.mustRun(t, "keys", "disable", "--scope", "acme", "--class", "pii", "--key-id", itoa(oldData.KeyID))
+
+	destroy := []string{"keys", "destroy", "--scope", "acme", "--class", "pii", "--purpose", "index", "--key-id", itoa(oldIndex.KeyID), "--yes"}
+	r := h.run(t, destroy...)
+	if r.code != cli.ExitFailed {
+		t.Fatalf("keys destroy of the old index key with 6 unreadable acme rows: %v\nwant exit 1, refused", r)
+	}
+	for _, want := range []string{"could not be checked", "contacts.email_idx: 6 rows of scope acme", "--force"} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("destroy refusal lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if r := h.mustRun(t, append(destroy, "--force")...); !strings.Contains(r.stdout, "destroyed key "+itoa(oldIndex.KeyID)) {
+		t.Errorf("keys destroy --force: %v\nwant the key destroyed", r)
+	}
+}

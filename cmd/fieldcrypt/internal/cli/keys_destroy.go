@@ -27,7 +27,9 @@ while any remains: run "fieldcrypt reencrypt" until status shows none. For
 an index key it looks only at the index columns of the key's class, in the
 rows of the key's scope, and counts the values not under the primary index
 key, as "fieldcrypt status --index --scope S --class C" does (it decrypts
-their sources, so it needs the class's KEK). With no tables configured it
+their sources, so it needs the class's KEK); it refuses as well while any
+row of that scope is unreadable (its sources do not decrypt), since then
+nothing shows which index key computed it. With no tables configured it
 cannot check, and refuses too. --force destroys
 anyway (to cut off a leaked key at once, accepting the loss of the values
 still under it).
@@ -68,18 +70,29 @@ Disable the key first and leave it disabled for a while: that is reversible.`,
 			case !checked:
 				a.warn(fmt.Sprintf("no tables configured: nothing checked that no stored value uses key %d", ki.ID), "key_id", ki.ID)
 			case len(uses) > 0:
+				var stale, unreadable int64
 				for _, u := range uses {
 					msg := fmt.Sprintf("  %s.%s: %d values under key %d", u.Table, u.Column, u.Values, ki.ID)
-					if u.Index {
+					switch {
+					case u.Unreadable:
+						unreadable += u.Values
+						msg = fmt.Sprintf("  %s.%s: %d rows of scope %s could not be checked: their index sources do not decrypt, so key %d may compute their index values", u.Table, u.Column, u.Values, id.Scope, ki.ID)
+					case u.Index:
+						stale += u.Values
 						msg = fmt.Sprintf("  %s.%s: %d index values of scope %s not under the primary index key (key %d may compute them)", u.Table, u.Column, u.Values, id.Scope, ki.ID)
 					}
-					a.info(msg, "table", u.Table, "column", u.Column, "values", u.Values, "key_id", ki.ID)
+					a.info(msg, "table", u.Table, "column", u.Column, "values", u.Values, "key_id", ki.ID, "unchecked", u.Unreadable)
 				}
 				if !force {
 					if id.Purpose == keyring.PurposeIndex {
+						if stale == 0 {
+							return fmt.Errorf("destroy refused: %d index values of scope %s in blind-index columns of class %s could not be checked (their rows' index sources do not decrypt: legacy plaintext, a disabled or destroyed data key), so index key %d of %s may still compute their index values; "+
+								"make them readable (`fieldcrypt status --index --scope %s --class %s` counts them as unreadable), or pass --force to make those rows unfindable by index",
+								unreadable, id.Scope, id.Class, ki.ID, id, id.Scope, id.Class)
+						}
 						return fmt.Errorf("destroy refused: %d blind-index columns of class %s still hold values of scope %s not under the primary index key, so index key %d of %s may still compute them; "+
 							"run `fieldcrypt reencrypt` until `fieldcrypt status --index --scope %s --class %s` shows none, or pass --force to make those rows unfindable by index",
-							len(uses), id.Class, id.Scope, ki.ID, id, id.Scope, id.Class)
+							countStale(uses), id.Class, id.Scope, ki.ID, id, id.Scope, id.Class)
 					}
 					return fmt.Errorf("destroy refused: %d columns still hold values under data key %d of %s; run `fieldcrypt reencrypt` until `fieldcrypt status --scope %s --class %s` shows none, or pass --force to make them unreadable",
 						len(uses), ki.ID, id, id.Scope, id.Class)
@@ -106,4 +119,16 @@ Disable the key first and leave it disabled for a while: that is reversible.`,
 	cmd.Flags().BoolVar(&force, "force", false, "destroy even while stored values use the key, or when that cannot be checked")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
+}
+
+// countStale is the number of columns with index values not under the
+// primary index key.
+func countStale(uses []keyUse) int {
+	n := 0
+	for _, u := range uses {
+		if u.Index && !u.Unreadable {
+			n++
+		}
+	}
+	return n
 }

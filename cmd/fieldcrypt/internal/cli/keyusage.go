@@ -15,6 +15,9 @@ type keyUse struct {
 	Table, Column string
 	Values        int64
 	Index         bool // blind-index values not under the primary index key
+	// Unreadable (index keys only) is the rows whose index sources do not
+	// decrypt, so that nothing shows which index key computed them.
+	Unreadable bool
 }
 
 // keyUsage finds the stored values that still need key keyID of keyset id
@@ -63,7 +66,9 @@ func (a *app) keyUsage(ctx context.Context, kr *keyring.Keyring, id keyring.Keys
 // indexKeyUsage counts, in the rows of id's scope, the values of the
 // blind-index columns of id's class that are not under the primary index
 // key (reencrypt.IndexStatus): any of them may be under the key to
-// destroy. It reads nothing else: no data column, no other scope or class.
+// destroy; so may those of rows whose sources do not decrypt, which it
+// counts as Unreadable uses. It reads nothing else: no data column, no
+// other scope or class.
 func (a *app) indexKeyUsage(ctx context.Context, kr *keyring.Keyring, jdb *jobDB, id keyring.KeysetID) ([]keyUse, bool, error) {
 	enc := crypt.New(kr, nil)
 	var uses []keyUse
@@ -78,8 +83,7 @@ func (a *app) indexKeyUsage(ctx context.Context, kr *keyring.Keyring, jdb *jobDB
 		for _, c := range rep.Columns {
 			for _, sc := range c.Scopes {
 				if sc.Unreadable > 0 {
-					a.warn(fmt.Sprintf("%s.%s: %d rows of scope %s could not be checked: their sources do not decrypt", t.Name, c.Column, sc.Unreadable, sc.Scope),
-						"table", t.Name, "column", c.Column, "rows", sc.Unreadable)
+					uses = append(uses, keyUse{Table: t.Name, Column: c.Column, Values: sc.Unreadable, Index: true, Unreadable: true})
 				}
 				if n := sc.NotPrimary(); n > 0 {
 					uses = append(uses, keyUse{Table: t.Name, Column: c.Column, Values: n, Index: true})
