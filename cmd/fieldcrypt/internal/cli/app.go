@@ -14,11 +14,12 @@ import (
 // app is one run of the command: its environment, its flags, and what the
 // commands open (configuration, store, keyring), closed at the end.
 type app struct {
-	env     Env
-	flags   *globalFlags
-	cfg     *config
-	log     *slog.Logger
-	closers []func() error
+	env         Env
+	flags       *globalFlags
+	cfg         *config
+	log         *slog.Logger // logs and audit events, at the configured level
+	operatorLog *slog.Logger // messages for the operator in JSON mode (stderrLogger)
+	closers     []func() error
 }
 
 func newApp(env Env) *app {
@@ -80,7 +81,7 @@ func (a *app) warnLocalKEKs() {
 	}
 	if a.jsonStderr() {
 		for _, uri := range uris {
-			a.log.Warn("DEVELOPMENT KEK in use: a key file on local disk, not a KMS; anyone who can read the file can unwrap every keyset it wraps; "+
+			a.stderrLogger().Warn("DEVELOPMENT KEK in use: a key file on local disk, not a KMS; anyone who can read the file can unwrap every keyset it wraps; "+
 				"never use local:// KEKs in production (FIELDCRYPT_ENV=production refuses them)", "kek", uri)
 		}
 		return

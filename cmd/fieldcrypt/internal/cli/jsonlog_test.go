@@ -1,9 +1,11 @@
 package cli_test
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestJSONStderrOnly runs commands that warn, wait, ask, fail and refuse
@@ -55,4 +57,58 @@ func TestJSONStderrOnly(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestJSONOperatorMessagesIgnoreLevel: in JSON mode with --log-level
+// error, the messages an operator must read still appear on stderr, as
+// they do in text mode: the development-KEK warning, shred's list of
+// keysets before its confirmation, destroy's per-column counts and
+// rotate's "promote them with" commands.
+func TestJSONOperatorMessagesIgnoreLevel(t *testing.T) {
+	h := newHarness(t)
+	c := newCRM(t, h)
+	h.mustRun(t, "keys", "init", "--scope", "acme")
+	h.mustRun(t, "keys", "init", "--scope", "globex")
+	c.insert(t, openKeyring(t, h.store, h.keks), "acme", 3)
+	h.mustRun(t, "keys", "rotate", "--scope", "acme", "--class", "pii")
+	old := oldKey(t, h, "acme", "pii", "data")
+	jsonErrors := []string{"--log-format", "json", "--log-level", "error"}
+
+	cases := []struct {
+		name      string
+		interrupt bool // Ctrl-C after 150ms
+		stdin     string
+		args      []string
+		want      []string
+	}{
+		{"development KEK", false, "", []string{"keys", "list"}, []string{"DEVELOPMENT KEK"}},
+		{"shred's keysets", false, "no\n", []string{"keys", "shred", "--scope", "globex"}, []string{"globex/pii/data (KEK ", "About to destroy"}},
+		{"destroy's counts", false, "", []string{"keys", "destroy", "--scope", "acme", "--class", "pii", "--key-id", itoa(old.KeyID), "--yes"}, []string{"contacts.email: 3 values under key"}},
+		{"rotate's promote commands", true, "", []string{"keys", "rotate", "--scope", "globex", "--class", "pii", "--propagation", "1m"}, []string{"promote them with", "fieldcrypt keys promote"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			if tc.interrupt {
+				time.AfterFunc(150*time.Millisecond, cancel)
+			}
+			r := h.runIn(t, ctx, tc.stdin, append(jsonErrors, tc.args...)...)
+			for _, want := range tc.want {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("fieldcrypt --log-level error %v: stderr lacks %q: %v", tc.args, want, r)
+				}
+			}
+			for line := range strings.Lines(r.rawStderr) {
+				if !jsonObject(line) {
+					t.Errorf("fieldcrypt %v: stderr line is not JSON: %q", tc.args, line)
+				}
+			}
+		})
+	}
+}
+
+func jsonObject(line string) bool {
+	var rec map[string]any
+	return json.Unmarshal([]byte(line), &rec) == nil
 }

@@ -56,14 +56,17 @@ func (a *app) jsonStderr() bool {
 	return !a.env.isTerminal(a.env.Stderr)
 }
 
-// stderrLogger is the logger of the tool's own messages in JSON mode: the
-// configured one, or before the configuration is loaded a JSON logger on
-// stderr.
+// stderrLogger is the logger of the tool's own messages for the operator
+// in JSON mode: confirmations, refusals, per-column counts, the commands
+// to run next, the development-KEK warning and the final error. It is a
+// JSON logger on stderr that every level passes: --log-level filters the
+// logs and audit events (a.log), never what the operator must read, as
+// text mode always shows them too.
 func (a *app) stderrLogger() *slog.Logger {
-	if a.cfg != nil {
-		return a.log
+	if a.operatorLog == nil {
+		a.operatorLog = slog.New(slog.NewJSONHandler(a.env.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	return newLogger(a.env.Stderr, "json", "info")
+	return a.operatorLog
 }
 
 // say writes a message for the operator on stderr: the line msg as it is
