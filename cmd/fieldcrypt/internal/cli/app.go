@@ -69,6 +69,8 @@ func (a *app) config() (*config, error) {
 		}
 	}
 	a.log = newLogger(a.env.Stderr, format, c.LogLevel)
+	restore := routeDriverLogs(a.log) // the drivers' own logs, until the command ends
+	a.onClose(func() error { restore(); return nil })
 	a.warnLocalKEKs()
 	return c, nil
 }

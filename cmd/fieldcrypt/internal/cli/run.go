@@ -88,6 +88,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 	if env.Stderr == nil {
 		env.Stderr = io.Discard
 	}
+	installDriverLoggers()
 	a := newApp(env)
 	defer a.close()
 	root := a.rootCommand()
