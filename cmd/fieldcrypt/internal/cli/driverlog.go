@@ -61,16 +61,22 @@ func (mysqlLogger) Print(v ...any) { logDriver(slog.LevelError, "mysql", fmt.Spr
 // reports no verbosity.
 type grpcLogger struct{}
 
-func (grpcLogger) Info(args ...any)                    { logDriver(slog.LevelDebug, "grpc", fmt.Sprint(args...)) }
-func (grpcLogger) Infoln(args ...any)                  { logDriver(slog.LevelDebug, "grpc", fmt.Sprintln(args...)) }
-func (grpcLogger) Infof(format string, args ...any)    { logDriver(slog.LevelDebug, "grpc", fmt.Sprintf(format, args...)) }
-func (grpcLogger) Warning(args ...any)                 { logDriver(slog.LevelDebug, "grpc", fmt.Sprint(args...)) }
-func (grpcLogger) Warningln(args ...any)               { logDriver(slog.LevelDebug, "grpc", fmt.Sprintln(args...)) }
-func (grpcLogger) Warningf(format string, args ...any) { logDriver(slog.LevelDebug, "grpc", fmt.Sprintf(format, args...)) }
-func (grpcLogger) Error(args ...any)                   { logDriver(slog.LevelError, "grpc", fmt.Sprint(args...)) }
-func (grpcLogger) Errorln(args ...any)                 { logDriver(slog.LevelError, "grpc", fmt.Sprintln(args...)) }
-func (grpcLogger) Errorf(format string, args ...any)   { logDriver(slog.LevelError, "grpc", fmt.Sprintf(format, args...)) }
-func (grpcLogger) V(int) bool                          { return false }
+func (grpcLogger) Info(args ...any)   { logDriver(slog.LevelDebug, "grpc", fmt.Sprint(args...)) }
+func (grpcLogger) Infoln(args ...any) { logDriver(slog.LevelDebug, "grpc", fmt.Sprintln(args...)) }
+func (grpcLogger) Infof(format string, args ...any) {
+	logDriver(slog.LevelDebug, "grpc", fmt.Sprintf(format, args...))
+}
+func (grpcLogger) Warning(args ...any)   { logDriver(slog.LevelDebug, "grpc", fmt.Sprint(args...)) }
+func (grpcLogger) Warningln(args ...any) { logDriver(slog.LevelDebug, "grpc", fmt.Sprintln(args...)) }
+func (grpcLogger) Warningf(format string, args ...any) {
+	logDriver(slog.LevelDebug, "grpc", fmt.Sprintf(format, args...))
+}
+func (grpcLogger) Error(args ...any)   { logDriver(slog.LevelError, "grpc", fmt.Sprint(args...)) }
+func (grpcLogger) Errorln(args ...any) { logDriver(slog.LevelError, "grpc", fmt.Sprintln(args...)) }
+func (grpcLogger) Errorf(format string, args ...any) {
+	logDriver(slog.LevelError, "grpc", fmt.Sprintf(format, args...))
+}
+func (grpcLogger) V(int) bool { return false }
 
 // Fatal logs and exits, as gRPC expects of a LoggerV2.
 func (g grpcLogger) Fatal(args ...any) { g.Error(args...); os.Exit(ExitFailed) }
@@ -79,4 +85,7 @@ func (g grpcLogger) Fatal(args ...any) { g.Error(args...); os.Exit(ExitFailed) }
 func (g grpcLogger) Fatalln(args ...any) { g.Errorln(args...); os.Exit(ExitFailed) }
 
 // Fatalf logs and exits.
-func (g grpcLogger) Fatalf(format string, args ...any) { g.Errorf(format, args...); os.Exit(ExitFailed) }
+func (g grpcLogger) Fatalf(format string, args ...any) {
+	g.Errorf(format, args...)
+	os.Exit(ExitFailed)
+}
