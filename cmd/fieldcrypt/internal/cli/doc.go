@@ -31,7 +31,8 @@
 // keyring's audit events (log/slog, text on a terminal, JSON otherwise) go
 // to stderr; in JSON log mode every stderr line is a JSON record, the final
 // error included. Exit codes: [ExitOK], [ExitFailed], [ExitPartial] (a job
-// left rows behind, or a command was interrupted midway) and [ExitUsage].
+// left rows behind, or the job, verify, keys rotate, add, rewrap or shred
+// was interrupted after part of its work) and [ExitUsage].
 // No error, log line or output holds key material, a token or a DSN's
 // password.
 package cli

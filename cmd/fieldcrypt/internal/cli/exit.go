@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -9,7 +10,7 @@ import (
 const (
 	ExitOK      = 0  // the command did all it was asked (a dry run or verify: found nothing to do)
 	ExitFailed  = 1  // the command failed, or refused to act
-	ExitPartial = 2  // part done: a job left rows behind or found rows not current, or a command was interrupted midway
+	ExitPartial = 2  // part done: a job left rows behind or found rows not current, or a command was interrupted after part of its work
 	ExitUsage   = 64 // bad flags, arguments or configuration, or tables the database lacks (EX_USAGE)
 )
 
@@ -40,6 +41,17 @@ func (e *exitError) Error() string {
 	return e.err.Error()
 }
 func (e *exitError) Unwrap() error { return e.err }
+
+// interrupted makes err a partial exit (ExitPartial) when the command was
+// interrupted (ctx cancelled: Ctrl-C, SIGTERM) after done > 0 steps of its
+// work were made, as the exit-code table promises; otherwise err is
+// returned as it is (an interruption before any work is a plain failure).
+func interrupted(ctx context.Context, done int, err error) error {
+	if err == nil || done == 0 || ctx.Err() == nil {
+		return err
+	}
+	return &exitError{code: ExitPartial, err: fmt.Errorf("interrupted after part of the work: %w", err)}
+}
 
 // exitCode maps an error returned by a command to the process exit code.
 func exitCode(err error) int {

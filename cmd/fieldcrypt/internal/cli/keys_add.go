@@ -60,7 +60,9 @@ type addedKey struct {
 }
 
 // addKeys adds a key to each keyset of recs. After a failure it reports
-// the keys it did add, so they can be promoted or disabled.
+// the keys it did add, so they can be promoted or disabled; interrupted
+// after adding some, it prints their promote commands and fails with
+// ExitPartial.
 func (a *app) addKeys(ctx context.Context, kr *keyring.Keyring, recs []*keyring.Record, out io.Writer) ([]addedKey, error) {
 	var added []addedKey
 	for _, rec := range recs {
@@ -70,7 +72,13 @@ func (a *app) addKeys(ctx context.Context, kr *keyring.Keyring, recs []*keyring.
 			if len(added) > 0 {
 				err = fmt.Errorf("%w (keys added before the failure: %s)", err, describeAdded(added))
 			}
-			return added, err
+			if ctx.Err() != nil && len(added) > 0 {
+				a.warn("interrupted: the added keys are enabled but not primary; promote them with:")
+				for _, ak := range added {
+					a.info("  "+promoteCommandLine(ak), "command", promoteCommandLine(ak))
+				}
+			}
+			return added, interrupted(ctx, len(added), err)
 		}
 		added = append(added, addedKey{rec.ID, keyID})
 		fmt.Fprintf(out, "added key %d to %s (enabled, not primary)\n", keyID, rec.ID)

@@ -33,7 +33,11 @@ disable, enable and destroy refuse a keyset wrapped by another KEK than
 the configured one, and point here.
 
 rewrap stops at the first failure; running it again finishes the job. It
-prints the keysets it rewrapped and the number of KMS calls it made.`,
+prints the keysets it rewrapped and the number of KMS calls it made.
+Interrupted (Ctrl-C) after rewrapping some keysets, it exits 2 (partial).
+
+--dry-run prints what it would rewrap and exits 0 even when there is work:
+unlike "reencrypt --dry-run", which exits 2 when rows would be rewritten.`,
 		Example: `  # after rotating the Transit key pii in Vault:
   fieldcrypt keys rewrap
   # moving class pii from one KEK to another:
@@ -69,8 +73,8 @@ prints the keysets it rewrapped and the number of KMS calls it made.`,
 			}
 			rep, err := kr.Rewrap(ctx, scope)
 			if err != nil {
-				return a.keyringHint(fmt.Errorf("rewrap stopped after %d of %d keysets (%d KMS calls made; run it again to finish): %w",
-					len(rep.Rewrapped), len(recs), rep.KMSCalls, err), "")
+				return interrupted(ctx, len(rep.Rewrapped), a.keyringHint(fmt.Errorf("rewrap stopped after %d of %d keysets (%d KMS calls made; run it again to finish): %w",
+					len(rep.Rewrapped), len(recs), rep.KMSCalls, err), ""))
 			}
 			fmt.Fprintf(out, "rewrapped %d keysets; %d KMS calls made\n", len(rep.Rewrapped), rep.KMSCalls)
 			return nil

@@ -26,10 +26,11 @@ propagation_margin (10s, the keyring's reload timeout). A wait shorter than
 the cache TTL is refused without --force: an instance that has not reloaded
 could not decrypt values written under the new key.
 
-If rotate is interrupted during the wait (Ctrl-C), the added keys stay
-enabled but not primary and it exits 2 (partial): promote them later with
-the "keys promote" commands it prints, or run rotate again (it adds another
-key).
+If rotate is interrupted (Ctrl-C) after adding a key, while adding the
+others, during the wait or while promoting, the keys added and not promoted
+stay enabled but not primary and it exits 2 (partial): promote them later
+with the "keys promote" commands it prints, or run rotate again (it adds
+another key). Interrupted before adding any key, it exits 1.
 
 Index keys (--purpose index) rotate the same way: queries use every enabled
 index key, so lookups keep working until the job has rewritten the index
@@ -77,10 +78,16 @@ columns. Then disable the old index key.`,
 			for i, ak := range added {
 				if err := kr.PromoteKey(ctx, ak.id, ak.keyID); err != nil {
 					err = fmt.Errorf("promoting key %d of %s: %w", ak.keyID, ak.id, err)
-					if rest := added[i:]; len(rest) > 0 {
-						err = fmt.Errorf("%w (not promoted: %s)", err, describeAdded(rest))
+					rest := added[i:]
+					err = fmt.Errorf("%w (not promoted: %s)", err, describeAdded(rest))
+					if ctx.Err() != nil {
+						a.warn("interrupted: these added keys are enabled but not primary; promote them with:")
+						for _, ak := range rest {
+							a.info("  "+promoteCommandLine(ak), "command", promoteCommandLine(ak))
+						}
 					}
-					return a.keyringHint(err, ak.id.Class)
+					// Interrupted, the keys added are work done even if none was promoted yet.
+					return interrupted(ctx, len(added), a.keyringHint(err, ak.id.Class))
 				}
 				fmt.Fprintf(out, "promoted key %d of %s to primary\n", ak.keyID, ak.id)
 			}

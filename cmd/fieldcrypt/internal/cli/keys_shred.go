@@ -29,6 +29,8 @@ nothing, until "keys unshred --yes" brings the scope back with new keys.
 It prints what it will destroy and asks you to type the scope name;
 --yes skips the question. The "default" scope holds every record that has no
 scope column: shredding it is refused (exit 1) without --force.
+Interrupted (Ctrl-C) after destroying some keysets, it exits 2 (partial):
+run it again to finish.
 
 Backups and exports of the keyset store taken before the shred still hold
 the keysets: shredding is complete only once those have expired or been
@@ -67,7 +69,7 @@ destroyed too.`,
 			}
 			n, err := kr.Shred(ctx, scope)
 			if err != nil {
-				return a.keyringHint(fmt.Errorf("shredding scope %q (%d of %d keysets destroyed; run it again to finish): %w", scope, n, len(recs), err), "")
+				return interrupted(ctx, n, a.keyringHint(fmt.Errorf("shredding scope %q (%d of %d keysets destroyed; run it again to finish): %w", scope, n, len(recs), err), ""))
 			}
 			if n == 0 {
 				fmt.Fprintf(cmd.OutOrStdout(), "scope %q was already shredded: nothing left to destroy\n", scope)

@@ -22,9 +22,11 @@ Audit events of every key operation go to stderr as structured logs
 (--log-format text|json). Results go to stdout.
 
 Exit codes: 0 done, 1 failed or refused, 2 partial (a job left rows
-failed or skipped or found rows not current, or a command was interrupted
-after doing part of its work), 64 usage or configuration error. In JSON
-log mode every line on stderr is a JSON record.
+failed or skipped or found rows not current, a reencrypt --dry-run found
+rows to rewrite, or reencrypt, verify, keys rotate, keys add, keys rewrap
+or keys shred was interrupted after doing part of its work), 64 usage or
+configuration error. keys rewrap --dry-run exits 0 even when there is work.
+In JSON log mode every line on stderr is a JSON record.
 
 The runbook for every kind of rotation and for incident response is
 docs/ROTATION.md.`
