@@ -99,8 +99,9 @@
 // in its own transaction (a fencing token), so a worker that lost its
 // lease cannot commit. A worker that finds nothing left to claim waits
 // until the job is complete, taking over ranges whose worker died; it logs
-// (at warn level, once per other worker) whom it waits for, until when,
-// and why. After a kill -9, a resumed run thus waits at most one Lease for
+// (once per other worker) whom it waits for, until when, and why: at warn
+// level when that worker has committed nothing for more than half the
+// Lease (it may have died), at info level otherwise (it is working). After a kill -9, a resumed run thus waits at most one Lease for
 // the dead worker's ranges, unless it is given the dead worker's name
 // (Options.Worker), which takes them over at once. SQLite jobs run one
 // worker. The database is the coordinator: there is no other cluster

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -408,6 +409,53 @@ func TestResumeSaysWhyItWaits(t *testing.T) {
 			t.Errorf("Run(resumed) said %d times that it waits, want once", c)
 		}
 	})
+}
+
+// TestHealthyWorkerWaitIsInfo: a run that waits for ranges another worker
+// holds and committed a batch to a moment ago (a healthy worker, not one
+// killed with -9) logs the wait at Info, with no talk of a crash.
+func TestHealthyWorkerWaitIsInfo(t *testing.T) {
+	db := openSQLite(t)
+	ctx := context.Background()
+	k := newKeys(t)
+	app := k.encryptor(t)
+	db.createContacts(t)
+	db.seed(t, app, 40, 2)
+	rotate(t, app.Keyring(), keyring.PurposeData, tenantNames(2), classes...)
+	tab := contactsTable(t)
+	stopped, stop := context.WithCancel(ctx)
+	opts := &reencrypt.Options{Job: "busy", BatchSize: 10, RangeSize: 1000}
+	reencrypt.BeforeWrite(opts, func(context.Context, []any) { stop() })
+	if sum, _ := reencrypt.Run(stopped, db.DB, db.d, k.encryptor(t), tab, opts); sum.Outcome != reencrypt.Partial {
+		t.Fatalf("Run(stopped) = %s, want partial", js(sum))
+	}
+	// As a working worker holds it: leased for 1.5s more, its last batch
+	// committed just now.
+	now := time.Now().UnixMilli()
+	q := fmt.Sprintf("UPDATE %s SET owner = 'host-a-busy', run_id = 'busy', token = 'busy', state = 'running', lease_ms = %d, updated_ms = %d WHERE job = 'busy'",
+		reencrypt.RangesTable, now+1500, now)
+	if _, err := db.ExecContext(ctx, q); err != nil {
+		t.Fatal(err)
+	}
+	var logs logBuffer
+	opts = &reencrypt.Options{Job: "busy", Worker: "host-b", BatchSize: 10, Lease: 4 * time.Second, Logger: logs.logger()}
+	if sum, err := reencrypt.Run(ctx, db.DB, db.d, k.encryptor(t), tab, opts); err != nil || sum.Outcome != reencrypt.Done {
+		t.Fatalf("Run(waiting) = %s, %v; want done", js(sum), err)
+	}
+	var waiting map[string]any
+	for line := range strings.Lines(logs.String()) {
+		if strings.Contains(line, "waiting up to") {
+			if err := json.Unmarshal([]byte(line), &waiting); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if waiting == nil {
+		t.Fatalf("Run(waiting) did not say that it waits:\n%s", logs.String())
+	}
+	if waiting["level"] != "INFO" || strings.Contains(fmt.Sprint(waiting["reason"]), "killed with -9") || waiting["owner"] != "host-a-busy" {
+		t.Errorf("Run(waiting) for a healthy worker logged %v; want level INFO, the owner, and no talk of a kill -9", waiting)
+	}
 }
 
 // TestJobAfterShredCountsRows: the rows of a shredded tenant are left as

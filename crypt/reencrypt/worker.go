@@ -220,7 +220,10 @@ func (b *broadcast) signal() {
 
 // sayWaiting logs, once per other worker, that this run waits for ranges
 // that worker holds, why, and until when: after a kill -9 a resumed job
-// otherwise sits silent until the dead worker's leases expire.
+// otherwise sits silent until the dead worker's leases expire. A worker
+// that committed a batch within the last half lease is taken to be
+// working: the wait is logged at Info, without talk of a crash. One idle
+// for longer is a warning that it may have died.
 func (r *runner) sayWaiting(ctx context.Context, jt *jobTables) {
 	held, err := jt.heldByOthers(ctx)
 	if err != nil {
@@ -239,11 +242,16 @@ func (r *runner) sayWaiting(ctx context.Context, jt *jobTables) {
 		r.waitLogged[h.owner] = true
 		left := time.Duration(h.leftMs) * time.Millisecond
 		idle := time.Duration(h.idleMs) * time.Millisecond
-		r.log.Warn(fmt.Sprintf("waiting up to %v for %d ranges leased by worker %s", left.Round(time.Second), h.ranges, h.owner),
-			"owner", h.owner, "ranges", h.ranges, "lease_expires_in_seconds", left.Seconds(), "idle_seconds", idle.Seconds(),
-			"lease_seconds", r.o.Lease.Seconds(),
-			"reason", "nothing else is left to claim; that worker is still working on them, or it stopped without releasing them "+
-				"(killed with -9, or its machine died); once its lease expires this run takes them over from their checkpoints. "+
-				"The lease is Options.Lease (fieldcrypt --lease); a worker run again under the dead worker's name (--worker) takes them over at once")
+		msg := fmt.Sprintf("waiting up to %v for %d ranges leased by worker %s", left.Round(time.Second), h.ranges, h.owner)
+		attrs := []any{"owner", h.owner, "ranges", h.ranges, "lease_expires_in_seconds", left.Seconds(), "idle_seconds", idle.Seconds(),
+			"lease_seconds", r.o.Lease.Seconds()}
+		if idle <= r.o.Lease/2 {
+			r.log.Info(msg, append(attrs, "reason", fmt.Sprintf("nothing else is left to claim; that worker is working on them "+
+				"(its last batch was committed %v ago); this run finishes when it does, or takes them over from their checkpoints if its lease expires", idle.Round(time.Millisecond)))...)
+			continue
+		}
+		r.log.Warn(msg, append(attrs, "reason", fmt.Sprintf("nothing else is left to claim, and that worker has committed nothing for %v, more than half its lease: "+
+			"it may have stopped without releasing them (killed with -9, or its machine died); once its lease expires this run takes them over from their checkpoints. "+
+			"The lease is Options.Lease (fieldcrypt --lease); a worker run again under the dead worker's name (--worker) takes them over at once", idle.Round(time.Millisecond)))...)
 	}
 }
