@@ -83,6 +83,13 @@ func TestAnchorConfigErrors(t *testing.T) {
 		want string
 	}{
 		{"anchor in the store's database", []string{"--anchor", "sqlite:" + h.store}, "store's own database"},
+		{"anchor in the store's file, another spelling", []string{"--anchor", "sqlite:" + filepath.Join(h.dir, ".", "sub", "..", "keys.db") + "?_pragma=foreign_keys(1)"}, "store's own database"},
+		{"anchor in the store's PostgreSQL database, another user and host name", []string{
+			"--store", "postgres://fieldcrypt_admin@127.0.0.1/crm?sslmode=disable",
+			"--anchor", "postgres://anchor_writer:secret@LOCALHOST:5432/crm?search_path=anchors"}, "store's own database"},
+		{"anchor in the store's MySQL database", []string{
+			"--store", "mysql://admin@db.internal/crm", "--anchor", "mysql://other@db.internal:3306/crm"}, "store's own database"},
+		{"anchor in the CRM database", []string{"--database", "sqlite:" + filepath.Join(h.dir, "crm.db"), "--anchor", "sqlite:" + filepath.Join(h.dir, "crm.db")}, "CRM database"},
 		{"anchor table without anchor", []string{"--anchor-table", "anchors"}, "anchor is not"},
 		{"anchor as a directory", []string{"--anchor", "dir:" + h.dir}, "SQL database"},
 	} {
@@ -92,6 +99,11 @@ func TestAnchorConfigErrors(t *testing.T) {
 				t.Errorf("fieldcrypt %v keys list: %v\nwant exit %d mentioning %q", tc.args, r, cli.ExitUsage, tc.want)
 			}
 		})
+	}
+	// Another database on the store's server is a valid anchor.
+	r := h.run(t, "--store", "postgres://fieldcrypt_admin@127.0.0.1:1/crm?sslmode=disable", "--anchor", "postgres://fieldcrypt_admin@127.0.0.1:1/anchor?sslmode=disable", "keys", "list")
+	if r.code == cli.ExitUsage {
+		t.Errorf("an anchor in another database of the store's server: %v\nwant it accepted (a connection error at most)", r)
 	}
 }
 

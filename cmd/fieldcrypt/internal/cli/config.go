@@ -102,8 +102,13 @@ func (c *config) validate(schemes []string) error {
 		if ds.kind == "dir" {
 			return usagef("%s: the anchor must be a SQL database (sqlite:PATH, postgres://..., mysql://...), not a directory", c.origin("anchor"))
 		}
-		if ds.shown == mustParseShown(c.Store) {
+		if store, err := parseDSN(c.Store); err == nil && sameDatabase(ds, store) {
 			return usagef("%s: the anchor is the keyset store's own database; put it where the store's writers cannot write, or it guards nothing", c.origin("anchor"))
+		}
+		if c.Database != "" {
+			if crm, err := parseDSN(c.Database); err == nil && sameDatabase(ds, crm) {
+				return usagef("%s: the anchor is the CRM database (%s); put it where the writers of that database cannot write, or it guards nothing", c.origin("anchor"), c.origin("database"))
+			}
 		}
 	} else if c.AnchorTable != "" {
 		return usagef("%s is set but anchor is not", c.origin("anchor_table"))
@@ -221,13 +226,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
-}
-
-// mustParseShown returns how a valid data source is shown ("" if invalid).
-func mustParseShown(s string) string {
-	ds, err := parseDSN(s)
-	if err != nil {
-		return ""
-	}
-	return ds.shown
 }

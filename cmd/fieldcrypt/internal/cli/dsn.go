@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
@@ -25,6 +26,55 @@ type dataSource struct {
 	path    string // the file or directory, for sqlite and dir
 	dialect sqlstore.Dialect
 	shown   string // safe to print: the password replaced by xxxxx
+	// server is the database a postgres or mysql DSN names, for
+	// sameDatabase: host (loopback names as "localhost"), port (the
+	// default filled in) and database name.
+	server struct{ host, port, database string }
+}
+
+// sameDatabase reports whether a and b name the same database: the same
+// SQLite file (paths made absolute and cleaned, parameters dropped), or
+// the same server host, port and database name, whatever the user,
+// password, schema or parameters.
+func sameDatabase(a, b dataSource) bool {
+	if a.kind != b.kind {
+		return false
+	}
+	switch a.kind {
+	case "sqlite", "dir":
+		return cleanPath(a.path) == cleanPath(b.path)
+	case "postgres", "mysql":
+		return a.server == b.server
+	}
+	return false
+}
+
+// cleanPath is path without SQLite URI parameters, absolute and cleaned.
+func cleanPath(path string) string {
+	path, _, _ = strings.Cut(path, "?")
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return filepath.Clean(path)
+}
+
+// serverOf fills ds.server from u, with defaultPort when u has none. A
+// PostgreSQL URL without a database name names the user's database.
+func serverOf(ds *dataSource, u *url.URL, defaultPort string) {
+	host := strings.ToLower(u.Hostname())
+	switch host {
+	case "", "127.0.0.1", "::1":
+		host = "localhost"
+	}
+	port := u.Port()
+	if port == "" {
+		port = defaultPort
+	}
+	db := strings.TrimPrefix(u.Path, "/")
+	if db == "" && ds.kind == "postgres" {
+		db = u.User.Username()
+	}
+	ds.server.host, ds.server.port, ds.server.database = host, port, db
 }
 
 // sqliteParams make concurrent writers wait for each other instead of
@@ -63,7 +113,9 @@ func parseDSN(s string) (dataSource, error) {
 		if err != nil {
 			return dataSource{}, err
 		}
-		return dataSource{kind: "postgres", driver: "pgx", source: s, dialect: sqlstore.Postgres, shown: u.Redacted()}, nil
+		ds := dataSource{kind: "postgres", driver: "pgx", source: s, dialect: sqlstore.Postgres, shown: u.Redacted()}
+		serverOf(&ds, u, "5432")
+		return ds, nil
 	case "mysql", "mariadb":
 		u, err := parseURL(s)
 		if err != nil {
@@ -73,7 +125,9 @@ func parseDSN(s string) (dataSource, error) {
 		if err != nil {
 			return dataSource{}, fmt.Errorf("%s: %w", u.Redacted(), err)
 		}
-		return dataSource{kind: "mysql", driver: "mysql", source: src, dialect: sqlstore.MySQL, shown: u.Redacted()}, nil
+		ds := dataSource{kind: "mysql", driver: "mysql", source: src, dialect: sqlstore.MySQL, shown: u.Redacted()}
+		serverOf(&ds, u, "3306")
+		return ds, nil
 	}
 	return dataSource{}, fmt.Errorf("unknown DSN kind %q: %w", scheme, errDSNKinds)
 }
