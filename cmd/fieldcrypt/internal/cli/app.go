@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/fieldcrypt/fieldcrypt/keyring"
 	"github.com/fieldcrypt/fieldcrypt/keyring/sqlstore"
+	"github.com/fieldcrypt/fieldcrypt/kms/local"
 )
 
 // app is one run of the command: its environment, its flags, and what the
@@ -150,6 +153,9 @@ func (a *app) openAnchor(ctx context.Context) (keyring.Anchor, error) {
 // rollback anchor (nil for none), logging its audit events to log.
 func (a *app) keyringOn(store keyring.Store, anchor keyring.Anchor, log *slog.Logger) (*keyring.Keyring, error) {
 	cfg := a.cfg
+	if err := a.checkLocalKEKFiles(); err != nil {
+		return nil, err
+	}
 	kr, err := keyring.New(keyring.Config{
 		Anchor:            anchor,
 		Store:             store,
@@ -167,6 +173,23 @@ func (a *app) keyringOn(store keyring.Store, anchor keyring.Anchor, log *slog.Lo
 	}
 	a.onClose(kr.Close)
 	return kr, nil
+}
+
+// checkLocalKEKFiles fails, with the flag that creates them, when the key
+// file of a configured local:// KEK does not exist (keyring.New would
+// fail on it with no hint of that flag).
+func (a *app) checkLocalKEKFiles() error {
+	for _, uri := range a.cfg.localKEKs() {
+		path, err := local.PathOf(uri)
+		if err != nil {
+			continue // keyring.New reports it
+		}
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("the key file of the development KEK %s does not exist: "+
+				"`fieldcrypt keys init --create-local-keks` creates missing local:// key files (development only; use a KMS in production): %w", uri, err)
+		}
+	}
+	return nil
 }
 
 // noAccessHint adds what to do when err says a class cannot be read: the

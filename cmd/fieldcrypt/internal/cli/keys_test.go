@@ -105,8 +105,13 @@ func TestInitCreatesLocalKEKs(t *testing.T) {
 	h := newHarness(t)
 	fresh := "local://" + filepath.Join(h.dir, "new", "dev-kek.json")
 	r := h.run(t, "--kek", "dev="+fresh, "keys", "init", "--class", "dev")
-	if r.code != cli.ExitFailed || !strings.Contains(r.stderr, "does not exist") {
+	if r.code != cli.ExitFailed || !strings.Contains(r.stderr, "does not exist") || !strings.Contains(r.stderr, fresh) {
 		t.Fatalf("keys init with a missing local KEK file: %v\nwant exit 1 naming the missing file", r)
+	}
+	// The hint names the flag that creates the file, not the command that
+	// just failed.
+	if !strings.Contains(r.stderr, "keys init --create-local-keks") || strings.Contains(r.stderr, "or `fieldcrypt keys init`)") {
+		t.Errorf("keys init with a missing local KEK file: %v\nwant a hint to --create-local-keks", r)
 	}
 	h.mustRun(t, "--kek", "dev="+fresh, "keys", "init", "--class", "dev", "--create-local-keks")
 	if keys := keysOf(h.list(t), "default", "dev", "data"); len(keys) != 1 || keys[0].KEKURI != fresh {
