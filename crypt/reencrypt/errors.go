@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
-	"modernc.org/sqlite"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
@@ -95,7 +94,8 @@ const (
 // classifySQL says what err means, going only by the driver's own error
 // types: pgx's *pgconn.PgError (or any error reporting a SQLSTATE),
 // go-sql-driver/mysql's *mysql.MySQLError (by error number) and
-// modernc.org/sqlite's *sqlite.Error (by result code and message). Any
+// modernc.org/sqlite's *sqlite.Error (by result code and message, through
+// the methods it has). Any
 // other error, whatever its text, is transient: a KMS error that happens to
 // say "no such table" is not an SQL error.
 func classifySQL(err error) sqlKind {
@@ -106,7 +106,7 @@ func classifySQL(err error) sqlKind {
 	if errors.As(err, &me) {
 		return mysqlKind(me.Number)
 	}
-	var le *sqlite.Error
+	var le sqliteError
 	if errors.As(err, &le) {
 		return sqliteKind(le)
 	}
@@ -169,11 +169,21 @@ func mysqlKind(number uint16) sqlKind {
 	return sqlTransient
 }
 
+// sqliteError is how modernc.org/sqlite's *sqlite.Error is recognised
+// without importing the driver (which would register "sqlite" in every
+// program that uses this package, and clash with another driver of that
+// name): a result code and a message. A test asserts that *sqlite.Error
+// has this method set.
+type sqliteError interface {
+	error
+	Code() int
+}
+
 // sqliteKind classifies a modernc.org/sqlite error. SQLite reports an
 // unknown table or column and a syntax error as SQLITE_ERROR (1) with a
 // message; SQLITE_AUTH (23) is an authorizer's refusal. SQLITE_BUSY and
 // SQLITE_LOCKED, among others, are transient.
-func sqliteKind(e *sqlite.Error) sqlKind {
+func sqliteKind(e sqliteError) sqlKind {
 	const sqliteError, sqliteAuth = 1, 23
 	switch e.Code() & 0xff { // the primary result code of an extended one
 	case sqliteAuth:

@@ -1,6 +1,10 @@
 package reencrypt
 
-import "context"
+import (
+	"context"
+
+	"modernc.org/sqlite"
+)
 
 // NoCrypto makes a run rewrite every row with its own values, without
 // inspecting or decrypting anything: the crypto-free baseline of the
@@ -17,3 +21,7 @@ func BeforeWrite(o *Options, f func(ctx context.Context, keys []any)) { o.before
 // PermanentSQL exposes the classification of SQL errors the job does not
 // retry.
 var PermanentSQL = permanentSQL
+
+// The job recognises SQLite's errors by their methods, without importing
+// the driver: modernc.org/sqlite's *sqlite.Error must keep them.
+var _ sqliteError = (*sqlite.Error)(nil)
