@@ -9,9 +9,12 @@ import (
 // and computes its blind indexes. Call it before writing the record.
 //
 // It is all or nothing: on error no field of v has changed. A field that
-// already holds an encrypted value fails with ErrAlreadyEncrypted (values
-// are never encrypted twice); nil pointers, nil slices and empty values are
-// left as they are.
+// already holds one of this scope's stored values (one that parses
+// completely as a stored value and names a key of the field's keyset) fails
+// with ErrAlreadyEncrypted: values are never encrypted twice. Any other
+// value is plaintext, whatever its leading bytes ("fc7:...", a first byte
+// 0xFC); docs/FORMAT.md section 6 states the rule. Nil pointers, nil slices
+// and empty values are left as they are.
 func (e *Encryptor) Encrypt(ctx context.Context, v any) error {
 	p, rv, err := e.record(v)
 	if err == nil {
@@ -96,12 +99,12 @@ func (o *op) encryptField(f *encField, rv reflect.Value) error {
 		return &FieldError{Op: "encrypt", Record: o.p.record, Field: f.path, Class: f.class, Err: err}
 	}
 	text := f.kind.isText()
-	if text && isTextValue(s) || !text && isBinaryValue(b) {
-		return fail(ErrAlreadyEncrypted)
-	}
 	dk, err := o.dataKeys(f.classIdx)
 	if err != nil {
 		return fail(err)
+	}
+	if alreadyEncrypted(dk, text, s, b) {
+		return fail(ErrAlreadyEncrypted)
 	}
 	pt := b
 	if text {

@@ -87,14 +87,15 @@ func (o *op) sourceValues(ix *indexField, rv reflect.Value, buf []string) (vals 
 			s, b, has = fv.get(ix.srcKinds[k])
 			if has {
 				present = true
-				if ix.srcKinds[k].isText() {
-					if isTextValue(s) {
-						return nil, false, ErrAlreadyEncrypted
-					}
-				} else {
-					if isBinaryValue(b) {
-						return nil, false, ErrAlreadyEncrypted
-					}
+				text := ix.srcKinds[k].isText()
+				stored, err := o.sourceIsStored(text, s, b)
+				if err != nil {
+					return nil, false, err
+				}
+				if stored {
+					return nil, false, ErrAlreadyEncrypted
+				}
+				if !text {
 					s = bytesToString(b) // read only, not retained
 				}
 			}
