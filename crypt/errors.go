@@ -93,15 +93,28 @@ func (e *AccessError) Error() string {
 
 func (e *AccessError) Unwrap() []error { return []error{ErrNoAccess, e.Err} }
 
-// PlanError reports a struct type fieldcrypt cannot handle: a bad tag or an
-// unsupported field type. It is returned before any value is touched.
+// PlanError reports a struct type fieldcrypt cannot handle: a bad tag, an
+// unsupported field type, or an ambiguous binding (two fields bound under
+// one path, a shadowed promoted field, a repeated tag option, two indexes
+// sharing a subkey, a record that binds no identity). It is returned before
+// any value is touched.
 type PlanError struct {
 	Type  reflect.Type // the struct type that holds the field
-	Field string       // the Go field name
-	Msg   string
+	Field string       // the Go field name (a column, for a SchemaSpec)
+	// Other names the other party of a conflict: the other field, as
+	// "Type.Field" (a column, for a SchemaSpec), or the other occurrence of
+	// a repeated option. It is empty when the error is about one field.
+	Other string
+	// Schema is the SchemaSpec's record type when the plan was compiled
+	// from a SchemaSpec rather than from a Go struct.
+	Schema string
+	Msg    string
 }
 
 func (e *PlanError) Error() string {
+	if e.Schema != "" {
+		return "crypt: schema " + e.Schema + ": column " + e.Field + ": " + e.Msg
+	}
 	return "crypt: " + e.Type.String() + "." + e.Field + ": " + e.Msg
 }
 

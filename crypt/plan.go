@@ -92,7 +92,7 @@ func planFor(t reflect.Type) (*plan, error) {
 		}
 		return v.(*plan), nil
 	}
-	p, err := buildPlan(t, "")
+	p, err := buildPlan(t, nil)
 	if err != nil {
 		plans.Store(t, err)
 		return nil, err
@@ -118,14 +118,51 @@ func Validate(v any) error {
 
 type planner struct {
 	p        *plan
+	sch      *schemaInfo // set when planning a SchemaSpec's generated struct
 	visiting []reflect.Type
+
+	// The field that holds each binding, so that a second field bound the
+	// same way is refused with both named (see claim).
+	encPaths   map[string]origin // encrypted fields' paths, in associated data
+	idNames    map[string]origin // identity names, in associated data
+	indexNames map[string]origin // blind-index names, in subkey derivation
+	indexPaths map[string]origin // blind-index fields' paths
+	firstEnc   *origin           // the first encrypted field, for the no-identity error
+	unbound    bool              // the record opted out of binding an identity
 }
 
-// buildPlan walks struct type t. record, when not empty, names the record
-// type instead of the type's name or record= tag.
-func buildPlan(t reflect.Type, record string) (*plan, error) {
-	b := &planner{p: &plan{typ: t, record: t.Name(), indexes: make(map[string]*indexField)}}
-	g, err := b.group(t, nil, "", false)
+// schemaInfo is what a SchemaSpec adds to the plan of its generated
+// struct: the record type, the opt-out of identity binding, and the column
+// each generated field holds, so that errors name columns.
+type schemaInfo struct {
+	record  string
+	unbound bool
+	columns []string // generated field "F<i>" holds columns[i]
+}
+
+// origin is a field that binds something: the struct holding it, its Go
+// field name, and its Go path from the record (or slice element), such as
+// "Billing.ZipIdx"; errors give the path when the field is nested.
+type origin struct {
+	typ   reflect.Type
+	field string
+	path  string
+}
+
+// buildPlan walks struct type t. sch is nil for a tagged Go struct.
+func buildPlan(t reflect.Type, sch *schemaInfo) (*plan, error) {
+	b := &planner{
+		p:          &plan{typ: t, record: t.Name(), indexes: make(map[string]*indexField)},
+		sch:        sch,
+		encPaths:   map[string]origin{},
+		idNames:    map[string]origin{},
+		indexNames: map[string]origin{},
+		indexPaths: map[string]origin{},
+	}
+	if sch != nil {
+		b.unbound = sch.unbound
+	}
+	g, err := b.group(t, nil, "", false, namespace{typ: t})
 	if err != nil {
 		return nil, err
 	}
@@ -138,11 +175,14 @@ func buildPlan(t reflect.Type, record string) (*plan, error) {
 		b.p.ids[i].fieldLoc = newFieldLoc(t, b.p.ids[i].index)
 	}
 	b.p.root = *g
-	if record != "" {
-		b.p.record = record
+	if sch != nil {
+		b.p.record = sch.record
 	}
 	if b.p.record == "" {
 		return nil, &PlanError{Type: t, Field: "_", Msg: "anonymous struct types need a record name: add `_ struct{} `crypt:\"record=NAME\"``"}
+	}
+	if err := b.checkIdentity(t); err != nil {
+		return nil, err
 	}
 	for i := range b.p.root.indexes {
 		ix := &b.p.root.indexes[i]
@@ -170,10 +210,18 @@ func encKind(t reflect.Type) (fieldKind, bool) {
 	return 0, false
 }
 
+// namespace is the struct whose fields share one path prefix: the record,
+// a named nested struct or a slice element. Embedded structs promote their
+// fields into the namespace of the struct that embeds them.
+type namespace struct {
+	typ   reflect.Type
+	depth int // len of the field index of typ within the group's root
+}
+
 // group walks struct type t. index and path are the position of t within
 // the group's root; inSlice is set inside slice elements, where scope and id
-// fields are not allowed.
-func (b *planner) group(t reflect.Type, index []int, path string, inSlice bool) (*group, error) {
+// fields are not allowed; ns is the namespace t's fields are promoted into.
+func (b *planner) group(t reflect.Type, index []int, path string, inSlice bool, ns namespace) (*group, error) {
 	if slices.Contains(b.visiting, t) {
 		return nil, &PlanError{Type: t, Field: "", Msg: "recursive struct types are not supported"}
 	}
@@ -193,7 +241,11 @@ func (b *planner) group(t reflect.Type, index []int, path string, inSlice bool) 
 		raw, tagged := f.Tag.Lookup(tagKey)
 		tg, err := parseTag(raw)
 		if err != nil {
-			return fail("bad crypt tag %q: %v", raw, err)
+			g, err2 := fail("bad crypt tag %q: %v", raw, err)
+			if rep, ok := err.(*repeatedOptionError); ok {
+				err2.(*PlanError).Other = rep.second
+			}
+			return g, err2
 		}
 		if tg.kind == tagSkip {
 			continue
@@ -203,6 +255,7 @@ func (b *planner) group(t reflect.Type, index []int, path string, inSlice bool) 
 				return fail("record= belongs on a blank field `_ struct{}` of the top-level struct")
 			}
 			b.p.record = tg.record
+			b.unbound = tg.unbound
 			continue
 		}
 		if !f.IsExported() && !f.Anonymous {
@@ -217,6 +270,11 @@ func (b *planner) group(t reflect.Type, index []int, path string, inSlice bool) 
 			name = tg.name
 		}
 		fpath := path + name
+		if tg.kind != tagNone {
+			if err := b.checkPromoted(ns, t, f, fi); err != nil {
+				return nil, err
+			}
+		}
 		switch tg.kind {
 		case tagScope:
 			if inSlice {
@@ -236,6 +294,9 @@ func (b *planner) group(t reflect.Type, index []int, path string, inSlice bool) 
 			if !isIDKind(f.Type.Kind()) {
 				return fail("id field must be a string or an integer, not %v", f.Type)
 			}
+			if err := b.claim(b.idNames, name, origin{t, f.Name, path + f.Name}, idNameTaken); err != nil {
+				return nil, err
+			}
 			b.p.ids = append(b.p.ids, idField{fieldLoc: fieldLoc{index: fi}, name: name, text: f.Type.Kind() == reflect.String})
 		case tagEncrypt:
 			kind, ok := encKind(f.Type)
@@ -245,6 +306,12 @@ func (b *planner) group(t reflect.Type, index []int, path string, inSlice bool) 
 			class := tg.class
 			if class == "" {
 				class = keyring.DefaultClass
+			}
+			if err := b.claim(b.encPaths, fpath, origin{t, f.Name, path + f.Name}, encPathTaken); err != nil {
+				return nil, err
+			}
+			if b.firstEnc == nil {
+				b.firstEnc = &origin{t, f.Name, path + f.Name}
 			}
 			g.fields = append(g.fields, encField{fieldLoc: fieldLoc{index: fi}, path: fpath, class: class, kind: kind})
 		case tagBlind:
@@ -256,7 +323,7 @@ func (b *planner) group(t reflect.Type, index []int, path string, inSlice bool) 
 				tag tag
 			}{f, tg})
 		case tagNone:
-			if err := b.nested(g, t, f, fi, path, inSlice); err != nil {
+			if err := b.nested(g, t, f, fi, path, inSlice, ns); err != nil {
 				return nil, err
 			}
 		}
@@ -281,14 +348,15 @@ func isIDKind(k reflect.Kind) bool {
 // nested folds an untagged struct-typed field into g: a struct or pointer
 // to struct joins the group (embedded fields keep their parent's path, as
 // encoding/json promotes them); a slice of structs becomes a sliceField.
-func (b *planner) nested(g *group, parent reflect.Type, f reflect.StructField, fi []int, path string, inSlice bool) error {
+func (b *planner) nested(g *group, parent reflect.Type, f reflect.StructField, fi []int, path string, inSlice bool, ns namespace) error {
 	ft := f.Type
 	if ft.Kind() == reflect.Pointer {
 		ft = ft.Elem()
 	}
 	childPath := path + f.Name + "."
+	childNS := namespace{typ: ft, depth: len(fi)}
 	if f.Anonymous {
-		childPath = path
+		childPath, childNS = path, ns
 	}
 	switch {
 	case ft.Kind() == reflect.Struct:
@@ -298,7 +366,7 @@ func (b *planner) nested(g *group, parent reflect.Type, f reflect.StructField, f
 		if slices.Contains(b.visiting, ft) {
 			return recursive(parent, f)
 		}
-		sub, err := b.group(ft, fi, childPath, inSlice)
+		sub, err := b.group(ft, fi, childPath, inSlice, childNS)
 		if err != nil {
 			return err
 		}
@@ -320,7 +388,7 @@ func (b *planner) nested(g *group, parent reflect.Type, f reflect.StructField, f
 		if slices.Contains(b.visiting, et) {
 			return recursive(parent, f)
 		}
-		elem, err := b.group(et, nil, path+f.Name+"[].", true)
+		elem, err := b.group(et, nil, path+f.Name+"[].", true, namespace{typ: et})
 		if err != nil {
 			return err
 		}
@@ -392,6 +460,23 @@ func (b *planner) blindIndex(g *group, t reflect.Type, f reflect.StructField, tg
 	if ix.bits == 0 {
 		ix.bits = DefaultBits
 	}
+	self := origin{t, f.Name, ix.path}
+	if err := b.claim(b.indexPaths, ix.path, self, indexPathTaken); err != nil {
+		return err
+	}
+	if err := b.claim(b.indexNames, ix.name, self, indexNameTaken); err != nil {
+		return err
+	}
+	if b.sch == nil {
+		// BlindIndexValues finds an index by its path or its name: neither
+		// may be another index's.
+		if prev, ok := b.indexNames[ix.path]; ok && prev != self {
+			return b.conflict(self, prev, indexPathIsName, ix.path)
+		}
+		if prev, ok := b.indexPaths[ix.name]; ok && prev != self {
+			return b.conflict(self, prev, indexNameIsPath, ix.name)
+		}
+	}
 	srcClass := ""
 	for _, src := range tg.sources {
 		sf, ok := t.FieldByName(src)
@@ -421,6 +506,154 @@ func (b *planner) blindIndex(g *group, t reflect.Type, f reflect.StructField, tg
 		ix.class = keyring.DefaultClass
 	}
 	g.indexes = append(g.indexes, ix)
+	return nil
+}
+
+// Ambiguous bindings. Each is refused at plan time with a *PlanError that
+// names both fields: a value swapped between two fields bound alike would
+// decrypt, and two indexes named alike would share a subkey.
+const (
+	encPathTaken   = "encrypted under the path %q, as is %s: a value swapped between them would decrypt; give one a distinct name="
+	idNameTaken    = "identity bound under the name %q, as is %s; give one a distinct name="
+	indexNameTaken = "blind index named %q, as is %s: indexes of one class with one name derive the same subkey, so equal values would correlate; give one a distinct name="
+	indexPathTaken = "blind index at the path %q, as is %s"
+
+	indexPathIsName = "blind index at the path %q, which %s uses as its name=: a query by that name would be ambiguous"
+	indexNameIsPath = "blind index named %q, which is the path of %s: a query by that name would be ambiguous"
+)
+
+// claim records that field o binds key in table m, and refuses a key
+// another field binds already.
+func (b *planner) claim(m map[string]origin, key string, o origin, msg string) error {
+	if prev, taken := m[key]; taken {
+		return b.conflict(o, prev, msg, key)
+	}
+	m[key] = o
+	return nil
+}
+
+// conflict is the *PlanError for field o, which binds key as prev does;
+// msg formats key and prev's name.
+func (b *planner) conflict(o, prev origin, msg, key string) error {
+	text := fmt.Sprintf(msg, key, b.name(prev))
+	if b.sch == nil && o.path != o.field {
+		text = "at " + o.path + ": " + text
+	}
+	return &PlanError{Type: o.typ, Field: o.field, Other: b.otherName(prev), Msg: text}
+}
+
+// name names a field in an error message: "Type.Field", with its path when
+// it is nested, or "column c" for a SchemaSpec's generated struct.
+func (b *planner) name(o origin) string {
+	if b.sch != nil {
+		if col, ok := b.sch.column(o.field); ok {
+			return "column " + col
+		}
+	}
+	if o.path != "" && o.path != o.field {
+		return typeName(o.typ) + "." + o.field + " (at " + o.path + ")"
+	}
+	return typeName(o.typ) + "." + o.field
+}
+
+// otherName is PlanError.Other for o: "Type.Field", or the bare column.
+func (b *planner) otherName(o origin) string {
+	if b.sch != nil {
+		if col, ok := b.sch.column(o.field); ok {
+			return col
+		}
+	}
+	return typeName(o.typ) + "." + o.field
+}
+
+func typeName(t reflect.Type) string {
+	if t.Name() != "" {
+		return t.Name()
+	}
+	return t.String()
+}
+
+// checkPromoted refuses a tagged field f (of struct t, at index fi) that an
+// embedded struct promotes into ns but that is not what ns.Name selects:
+// another field of the same Go name sits at the same or a shallower depth,
+// so Go selectors and encoding/json read that one (or neither) instead.
+func (b *planner) checkPromoted(ns namespace, t reflect.Type, f reflect.StructField, fi []int) error {
+	rel := fi[ns.depth:]
+	if len(rel) < 2 {
+		return nil // declared in ns itself: nothing can shadow it
+	}
+	if sf, ok := ns.typ.FieldByName(f.Name); ok && slices.Equal(sf.Index, rel) {
+		return nil
+	}
+	other, ok := shadower(ns.typ, f.Name, rel)
+	if !ok { // unreachable: FieldByName found another field or an ambiguity
+		other = origin{typ: ns.typ, field: f.Name}
+	}
+	name := b.name(other)
+	return &PlanError{Type: t, Field: f.Name, Other: b.otherName(other), Msg: fmt.Sprintf(
+		"promoted into %s from an embedded struct, but %s has the same name at the same or a shallower depth: %s.%s selects that field (as encoding/json does), not this one; rename one, or give the embedded struct a field name",
+		typeName(ns.typ), name, typeName(ns.typ), f.Name)}
+}
+
+// shadower finds the field of struct root, other than the one at index
+// self, that shares name and sits at the same or a shallower depth through
+// embedded structs: the field that hides self, or makes it ambiguous.
+func shadower(root reflect.Type, name string, self []int) (origin, bool) {
+	type entry struct {
+		typ   reflect.Type
+		index []int
+	}
+	level := []entry{{root, nil}}
+	seen := map[reflect.Type]bool{}
+	for depth := 1; depth <= len(self) && len(level) > 0; depth++ {
+		var next []entry
+		for _, e := range level {
+			if seen[e.typ] {
+				continue
+			}
+			seen[e.typ] = true
+			for i := range e.typ.NumField() {
+				f := e.typ.Field(i)
+				idx := append(slices.Clone(e.index), i)
+				if f.Name == name && !slices.Equal(idx, self) {
+					return origin{typ: e.typ, field: f.Name}, true
+				}
+				ft := f.Type
+				if ft.Kind() == reflect.Pointer {
+					ft = ft.Elem()
+				}
+				if f.Anonymous && ft.Kind() == reflect.Struct {
+					next = append(next, entry{ft, idx})
+				}
+			}
+		}
+		level = next
+	}
+	return origin{}, false
+}
+
+// checkIdentity refuses a record that encrypts fields but binds no
+// identity, unless it opted out with unbound, and an opt-out on a record
+// that does bind one.
+func (b *planner) checkIdentity(t reflect.Type) error {
+	switch {
+	case b.firstEnc != nil && len(b.p.ids) == 0 && !b.unbound:
+		optOut := "`_ struct{} `crypt:\"record=" + b.p.record + ",unbound\"``"
+		if b.sch != nil {
+			optOut = "Unbound in the SchemaSpec (unbound: true in a job table)"
+		}
+		return &PlanError{Type: b.firstEnc.typ, Field: b.firstEnc.field, Msg: fmt.Sprintf(
+			"record %s encrypts fields but binds no identity, so whole rows could be swapped within a scope: add an id field, or opt out with %s",
+			b.p.record, optOut)}
+	case b.unbound && len(b.p.ids) > 0:
+		id := b.idNames[b.p.ids[0].name]
+		field := "_" // the record= marker
+		if b.sch != nil {
+			field = id.field
+		}
+		return &PlanError{Type: t, Field: field, Other: b.otherName(id), Msg: fmt.Sprintf(
+			"record %s is marked unbound but binds the identity %s; drop unbound", b.p.record, b.name(id))}
+	}
 	return nil
 }
 

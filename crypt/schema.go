@@ -28,6 +28,10 @@ type SchemaSpec struct {
 	Fields []FieldSpec
 	// Indexes are the blind-index columns.
 	Indexes []IndexSpec
+	// Unbound opts a record with no IDs out of identity binding, as the
+	// unbound tag option does: whole rows can then be swapped within a
+	// scope. NewSchema refuses encrypted Fields with no IDs otherwise.
+	Unbound bool
 }
 
 // ColumnName maps a column to the name bound into associated data (the Go
@@ -165,7 +169,7 @@ func NewSchema(spec SchemaSpec) (*Schema, error) {
 		}
 	}
 	s.typ = reflect.StructOf(fields)
-	p, err := buildPlan(s.typ, spec.Record)
+	p, err := buildPlan(s.typ, &schemaInfo{record: spec.Record, unbound: spec.Unbound, columns: s.columns})
 	if err != nil {
 		return nil, s.renameError(err)
 	}
@@ -174,13 +178,25 @@ func NewSchema(spec SchemaSpec) (*Schema, error) {
 }
 
 // renameError puts column names into plan errors about generated fields.
+// (The planner already names the other column of a conflict.)
 func (s *Schema) renameError(err error) error {
 	if pe, ok := err.(*PlanError); ok {
-		if i, convErr := strconv.Atoi(strings.TrimPrefix(pe.Field, "F")); convErr == nil && i < len(s.columns) {
-			return fmt.Errorf("crypt: schema %s: column %s: %s", s.spec.Record, s.columns[i], pe.Msg)
+		if col, ok := (&schemaInfo{columns: s.columns}).column(pe.Field); ok {
+			out := *pe
+			out.Field, out.Schema = col, s.spec.Record
+			return &out
 		}
 	}
 	return err
+}
+
+// column returns the column that generated field "F<i>" holds.
+func (si *schemaInfo) column(field string) (string, bool) {
+	i, err := strconv.Atoi(strings.TrimPrefix(field, "F"))
+	if err != nil || !strings.HasPrefix(field, "F") || i < 0 || i >= len(si.columns) {
+		return "", false
+	}
+	return si.columns[i], true
 }
 
 // Spec returns the specification the schema was compiled from.

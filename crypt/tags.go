@@ -32,6 +32,17 @@ type tag struct {
 	bits       int      // bits=
 	slow       bool     // slow
 	record     string   // record=
+	unbound    bool     // unbound, on record=: the record binds no identity on purpose
+}
+
+// repeatedOptionError reports an option given twice in one tag. Both
+// occurrences are named, since either may be the one the author meant.
+type repeatedOptionError struct {
+	first, second string
+}
+
+func (e *repeatedOptionError) Error() string {
+	return fmt.Sprintf("option %q is given twice (%q and %q); give it once", strings.SplitN(e.first, "=", 2)[0], e.first, e.second)
 }
 
 // parseTag parses a crypt tag value. Errors say what is wrong with the tag;
@@ -74,6 +85,7 @@ func parseTag(s string) (tag, error) {
 	if hasVal {
 		return t, fmt.Errorf("%s takes no value", key)
 	}
+	seen := map[string]string{} // option → its first occurrence
 	for opt := range strings.SplitSeq(rest, ",") {
 		if opt == "" {
 			continue
@@ -83,6 +95,10 @@ func parseTag(s string) (tag, error) {
 		if !strings.Contains(allowed, " "+k+" ") {
 			return t, fmt.Errorf("option %q does not apply to %s", k, key)
 		}
+		if first, dup := seen[k]; dup {
+			return t, &repeatedOptionError{first: first, second: opt}
+		}
+		seen[k] = opt
 		switch k {
 		case "name":
 			if v == "" {
@@ -107,6 +123,11 @@ func parseTag(s string) (tag, error) {
 				return t, fmt.Errorf("slow takes no value")
 			}
 			t.slow = true
+		case "unbound":
+			if v != "" {
+				return t, fmt.Errorf("unbound takes no value")
+			}
+			t.unbound = true
 		}
 	}
 	return t, nil
@@ -118,5 +139,5 @@ var optionsFor = map[tagKind]string{
 	tagID:      " name ",
 	tagEncrypt: " name class ",
 	tagBlind:   " name class transform bits slow ",
-	tagRecord:  " ",
+	tagRecord:  " unbound ",
 }

@@ -47,6 +47,11 @@ type Table struct {
 	Encrypted []EncryptedColumn `yaml:"encrypted" json:"encrypted"`
 	// Indexes are the blind-index columns.
 	Indexes []IndexColumn `yaml:"indexes,omitempty" json:"indexes,omitempty"`
+	// Unbound marks a record that binds no identity on purpose, as the
+	// struct's unbound tag option does: its rows can be swapped whole
+	// within a scope. A table with encrypted columns and no ids is refused
+	// otherwise.
+	Unbound bool `yaml:"unbound,omitempty" json:"unbound,omitempty"`
 }
 
 // KeyType is the type of a table's primary key.
@@ -274,7 +279,7 @@ func (t *Table) Validate() error {
 		return errors.Join(errs...)
 	}
 	if _, err := crypt.NewSchema(t.SchemaSpec()); err != nil {
-		return &ConfigError{Table: t.Name, Msg: strings.TrimPrefix(err.Error(), "crypt: ")}
+		return &ConfigError{Table: t.Name, Msg: strings.TrimPrefix(err.Error(), "crypt: "), err: err}
 	}
 	return nil
 }
@@ -296,7 +301,7 @@ func identProblem(name string) string {
 
 // SchemaSpec returns the crypt schema of the table's rows.
 func (t *Table) SchemaSpec() crypt.SchemaSpec {
-	spec := crypt.SchemaSpec{Record: t.Record, Scope: t.Scope}
+	spec := crypt.SchemaSpec{Record: t.Record, Scope: t.Scope, Unbound: t.Unbound}
 	for _, id := range t.IDs {
 		spec.IDs = append(spec.IDs, crypt.ColumnName{Column: id.Column, Name: id.Name})
 	}

@@ -36,6 +36,8 @@
 //	        bits: 32
 //	        # slow: true              # the Argon2id tier
 //	        # class: pii              # default: the first source's class
+//	    # unbound: true             # no ids on purpose (the struct's unbound option):
+//	                                # rows can then be swapped whole within a scope
 //
 // Unknown keys are errors. [ConfigError] names the table and column at
 // fault. Omitted names default to the column name, classes to "default".

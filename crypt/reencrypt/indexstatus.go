@@ -87,7 +87,7 @@ func IndexStatus(ctx context.Context, db *sql.DB, d Dialect, enc *crypt.Encrypto
 	if err := CheckColumns(ctx, db, d, t); err != nil {
 		return nil, err
 	}
-	slim := Table{Name: t.Name, PrimaryKey: t.PrimaryKey, KeyType: t.KeyType, Record: t.Record, Scope: t.Scope, IDs: t.IDs}
+	slim := Table{Name: t.Name, PrimaryKey: t.PrimaryKey, KeyType: t.KeyType, Record: t.Record, Scope: t.Scope, IDs: t.IDs, Unbound: t.Unbound}
 	for _, ix := range t.Indexes {
 		class := t.indexClass(ix)
 		if o.Class != "" && class != o.Class {
