@@ -25,7 +25,8 @@
 //
 // # Tags
 //
-// The crypt struct tag holds one directive, then options, comma-separated:
+// The crypt struct tag holds one directive, then options, comma-separated;
+// each option may be given once:
 //
 //	crypt:"-"                       the field is ignored
 //	crypt:"scope"                   the record's scope (tenant): selects its keysets; a string
@@ -45,15 +46,47 @@
 //	crypt:"blind=F,class=C"         use class C's index keyset (default: the source's class)
 //	crypt:"blind=F,name=N"          the index's name in its key derivation (default: the field's path)
 //	_ struct{} `crypt:"record=R"`   the record type bound into associated data (default: the Go type name)
+//	_ struct{} `crypt:"record=R,unbound"`
+//	                                ... a record that binds no identity, on purpose (see below)
 //
 // Untagged fields of struct, pointer-to-struct, slice-of-struct and
 // slice-of-pointer-to-struct type are walked when they contain tagged
-// fields; embedded structs are promoted as encoding/json promotes them.
-// Fields inside a slice element are bound to the path "Slice[].Field". A
-// tag on a field of another type, a bad option, or an unknown directive is a
-// [*PlanError] that names the struct and field, returned before any value is
-// touched; call [Validate] at startup to catch it early. Plans are computed
-// once per type and cached.
+// fields. The fields of an embedded struct are promoted into the struct
+// that embeds it, under the same path, and only where Go's selector (and
+// encoding/json, which follows the same depth rule) would reach them: a
+// tagged field hidden by, or ambiguous with, a field of the same Go name at
+// the same or a shallower depth is refused. Fields inside a slice element
+// are bound to the path "Slice[].Field". A tag on a field of another type, a
+// bad or repeated option, or an unknown directive is a [*PlanError] that
+// names the struct and field, returned before any value is touched; call
+// [Validate] at startup to catch it early. Plans are computed once per type
+// and cached.
+//
+// # Unambiguous bindings
+//
+// A value copied between two fields bound the same way would decrypt, so
+// the planner refuses every such record with a [*PlanError] that names both
+// fields (PlanError.Other is the second):
+//
+//   - two encrypted fields bound under one path: the same name=, or a name=
+//     that spells another field's path ("Billing.Street",
+//     "Addresses[].Street"), or an embedded field hidden as above;
+//   - two identity fields bound under one name;
+//   - two blind indexes with one name (their name=, or their path when
+//     they have none): indexes of one class with one name derive the same
+//     subkey, so equal values in them would correlate; two indexes at one
+//     path, or a name that is another index's path, are refused too;
+//   - a record with encrypted fields and no id field, unless it opts out
+//     with unbound.
+//
+// The unbound option gives up the row binding: the associated data then
+// holds only the scope, record type and field path, so a database writer
+// can swap whole rows (every encrypted value of one record moved into
+// another) within a scope, and each decrypts as the other record's. Values
+// still cannot move between fields or tenants. Use it only for records
+// whose rows are interchangeable, and never add an id to such a record
+// without re-encrypting it: the associated data changes. A [SchemaSpec]
+// opts out with Unbound, a job table with "unbound: true".
 //
 // Renaming a Go field changes its associated data: give encrypted fields a
 // name= (or a stable record=) before renaming, or old values stop

@@ -355,3 +355,70 @@ func TestAmbiguousSwapRefused(t *testing.T) {
 	named.Name = named.Person.Name
 	assertFieldErr(t, "Decrypt(Person.Name copied into Name)", e.enc.Decrypt(ctx, named), "Name", crypt.ErrDecrypt)
 }
+
+// The same refusals hold for a record described by a SchemaSpec: errors
+// name the schema and both columns.
+func TestSchemaRefusesAmbiguity(t *testing.T) {
+	ids := []crypt.ColumnName{{Column: "id", Name: "ID"}}
+	tests := []struct {
+		name      string
+		spec      crypt.SchemaSpec
+		wantField string // the column at fault
+		wantOther string // the other column
+		wantMsg   string
+	}{
+		{"same field name", crypt.SchemaSpec{Record: "r", IDs: ids, Fields: []crypt.FieldSpec{
+			{Column: "home", Name: "Phone"}, {Column: "work", Name: "Phone"}}}, "work", "home", `"Phone"`},
+		{"a name spelling another's nested path", crypt.SchemaSpec{Record: "r", IDs: ids, Fields: []crypt.FieldSpec{
+			{Column: "billing_street", Name: "Billing.Street"}, {Column: "note", Name: "Billing.Street"}}}, "note", "billing_street", `"Billing.Street"`},
+		{"a name equal to another's column", crypt.SchemaSpec{Record: "r", IDs: ids, Fields: []crypt.FieldSpec{
+			{Column: "email"}, {Column: "mail", Name: "email"}}}, "mail", "email", `"email"`},
+		{"two indexes named zip", crypt.SchemaSpec{Record: "r", IDs: ids,
+			Fields: []crypt.FieldSpec{{Column: "billing_zip"}, {Column: "shipping_zip"}},
+			Indexes: []crypt.IndexSpec{
+				{Column: "billing_zip_idx", Name: "zip", Sources: []string{"billing_zip"}},
+				{Column: "shipping_zip_idx", Name: "zip", Sources: []string{"shipping_zip"}},
+			}}, "shipping_zip_idx", "billing_zip_idx", "subkey"},
+		{"two ids under one name", crypt.SchemaSpec{Record: "r",
+			IDs:    []crypt.ColumnName{{Column: "id", Name: "ID"}, {Column: "key", Name: "ID"}},
+			Fields: []crypt.FieldSpec{{Column: "email"}}}, "key", "id", `"ID"`},
+		{"no identity", crypt.SchemaSpec{Record: "r", Fields: []crypt.FieldSpec{{Column: "email"}}}, "email", "", "Unbound"},
+		{"unbound with an identity", crypt.SchemaSpec{Record: "r", IDs: ids, Unbound: true,
+			Fields: []crypt.FieldSpec{{Column: "email"}}}, "id", "id", "drop unbound"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := crypt.NewSchema(tt.spec)
+			var pe *crypt.PlanError
+			if !errors.As(err, &pe) {
+				t.Fatalf("NewSchema(%+v) err = %v, want *crypt.PlanError", tt.spec, err)
+			}
+			if pe.Schema != "r" || pe.Field != tt.wantField || pe.Other != tt.wantOther {
+				t.Errorf("PlanError{Schema, Field, Other} = %q, %q, %q; want r, %q, %q", pe.Schema, pe.Field, pe.Other, tt.wantField, tt.wantOther)
+			}
+			msg := err.Error()
+			for _, want := range []string{"schema r", "column " + tt.wantField, tt.wantOther, tt.wantMsg} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("NewSchema() err = %q, want it to contain %q", msg, want)
+				}
+			}
+		})
+	}
+	// A repeated option cannot be spelt: a name cannot smuggle one in.
+	if _, err := crypt.NewSchema(crypt.SchemaSpec{Record: "r", IDs: ids,
+		Fields: []crypt.FieldSpec{{Column: "email", Name: "Email,class=support", Class: "pii"}}}); err == nil {
+		t.Errorf("NewSchema(name with a second class) err = nil, want error")
+	}
+	// The opt-out compiles, and an unbound row swaps whole, as documented.
+	ctx := context.Background()
+	e := newEnv(t)
+	s, err := crypt.NewSchema(crypt.SchemaSpec{Record: "audit_line", Scope: "tenant_id", Unbound: true,
+		Fields: []crypt.FieldSpec{{Column: "text"}}})
+	require.NoError(t, err, "NewSchema(Unbound)")
+	a, b := crypt.Row{"tenant_id": "acme", "text": "first"}, crypt.Row{"tenant_id": "acme", "text": "second"}
+	require.NoError(t, e.enc.EncryptRow(ctx, s, a))
+	require.NoError(t, e.enc.EncryptRow(ctx, s, b))
+	a["text"] = b["text"]
+	require.NoError(t, e.enc.DecryptRow(ctx, s, a))
+	assert.Equal(t, "second", a["text"])
+}
