@@ -241,11 +241,11 @@ func (b *planner) group(t reflect.Type, index []int, path string, inSlice bool, 
 		raw, tagged := f.Tag.Lookup(tagKey)
 		tg, err := parseTag(raw)
 		if err != nil {
-			g, err2 := fail("bad crypt tag %q: %v", raw, err)
+			pe := &PlanError{Type: t, Field: f.Name, Msg: fmt.Sprintf("bad crypt tag %q: %v", raw, err)}
 			if rep, ok := err.(*repeatedOptionError); ok {
-				err2.(*PlanError).Other = rep.second
+				pe.Other = rep.second // the first occurrence is in Msg
 			}
-			return g, err2
+			return nil, pe
 		}
 		if tg.kind == tagSkip {
 			continue
