@@ -52,6 +52,9 @@ type Table struct {
 	// within a scope. A table with encrypted columns and no ids is refused
 	// otherwise.
 	Unbound bool `yaml:"unbound,omitempty" json:"unbound,omitempty"`
+
+	pos       position            // where the table was written (zero when not parsed from YAML)
+	columnPos map[string]position // where each of its columns was written
 }
 
 // KeyType is the type of a table's primary key.
@@ -110,8 +113,18 @@ type ConfigError struct {
 	Table  string
 	Column string
 	Msg    string
-	err    error // what Unwrap returns, such as ErrMissingColumn
+	// Pos is where the mistake is in the configuration file (zero when the
+	// configuration did not come from YAML).
+	Pos position
+	err error // what Unwrap returns, such as ErrMissingColumn
 }
+
+// Line and Col return where in the configuration file the mistake is, or
+// 0 when that is not known.
+func (e *ConfigError) Line() int { return e.Pos.line }
+
+// Col is the column (1-based) of Line; see Line.
+func (e *ConfigError) Col() int { return e.Pos.col }
 
 // Unwrap returns the sentinel the error is an instance of, if any.
 func (e *ConfigError) Unwrap() error { return e.err }
@@ -119,6 +132,9 @@ func (e *ConfigError) Unwrap() error { return e.err }
 func (e *ConfigError) Error() string {
 	var b strings.Builder
 	b.WriteString("reencrypt: config")
+	if e.Pos.line > 0 {
+		fmt.Fprintf(&b, ": line %d, column %d", e.Pos.line, e.Pos.col)
+	}
 	if e.Table != "" {
 		b.WriteString(": table " + e.Table)
 	}
@@ -141,19 +157,15 @@ func LoadConfig(path string) (*Config, error) {
 // ParseConfig parses and validates a YAML configuration. Unknown keys are
 // errors, so that a misspelt option is not silently ignored.
 func ParseConfig(data []byte) (*Config, error) {
+	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	var c Config
-	if err := dec.Decode(&c); err != nil {
+	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, &ConfigError{Msg: "empty configuration"}
 		}
-		return nil, &ConfigError{Msg: err.Error()}
+		return nil, &ConfigError{Msg: yamlMessage(err)}
 	}
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
-	return &c, nil
+	return ParseConfigNode(&doc)
 }
 
 // Validate checks every table. The error joins one [*ConfigError] per
@@ -167,7 +179,7 @@ func (c *Config) Validate() error {
 	for i := range c.Tables {
 		t := &c.Tables[i]
 		if seen[t.Name] {
-			errs = append(errs, &ConfigError{Table: t.Name, Msg: "listed twice"})
+			errs = append(errs, &ConfigError{Table: t.Name, Pos: t.pos, Msg: "listed twice"})
 		}
 		seen[t.Name] = true
 		if err := t.Validate(); err != nil {
@@ -193,7 +205,7 @@ func (c *Config) Table(name string) (Table, bool) {
 func (t *Table) Validate() error {
 	var errs []error
 	fail := func(column, format string, args ...any) {
-		errs = append(errs, &ConfigError{Table: t.Name, Column: column, Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, &ConfigError{Table: t.Name, Column: column, Pos: t.posOf(column), Msg: fmt.Sprintf(format, args...)})
 	}
 	name := t.Name
 	if name == "" {
@@ -279,7 +291,7 @@ func (t *Table) Validate() error {
 		return errors.Join(errs...)
 	}
 	if _, err := crypt.NewSchema(t.SchemaSpec()); err != nil {
-		return &ConfigError{Table: t.Name, Msg: strings.TrimPrefix(err.Error(), "crypt: "), err: err}
+		return &ConfigError{Table: t.Name, Pos: t.pos, Msg: strings.TrimPrefix(err.Error(), "crypt: "), err: err}
 	}
 	return nil
 }

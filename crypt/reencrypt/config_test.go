@@ -116,5 +116,44 @@ tables:
 	fmt.Println(err)
 	// Output:
 	// crm.contacts: 2 encrypted columns, 1 blind indexes
-	// reencrypt: config: table contacts: column email_idx: source "emial" is not an encrypted column of the table
+	// reencrypt: config: line 7, column 15: table contacts: column email_idx: source "emial" is not an encrypted column of the table
+}
+
+// TestConfigErrorsNameTheirPlace: every configuration mistake says where it
+// is (line and column of the file) in the YAML's own words, never with a Go
+// type name.
+func TestConfigErrorsNameTheirPlace(t *testing.T) {
+	const head = "tables:\n  - name: contacts\n    record: contact\n    ids: [{column: id}]\n"
+	tests := []struct {
+		name, yaml string
+		line       int
+		want       string
+	}{
+		{"misspelt key", head + "    primary_kye: id\n    encrypted: [{column: email}]\n", 5, `unknown key "primary_kye" in tables[0] (known keys:`},
+		{"misspelt column key", head + "    primary_key: id\n    encrypted:\n      - {column: email, clas: pii}\n", 7, `unknown key "clas" in tables[0].encrypted[0]`},
+		{"top-level key", "table:\n  - name: contacts\n", 1, `unknown key "table" in the top level`},
+		{"number expected", head + "    primary_key: id\n    encrypted: [{column: email}]\n    indexes: [{column: email_idx, sources: [email], bits: many}]\n", 7, "into a number"},
+		{"list expected", head + "    primary_key: id\n    encrypted: email\n", 6, "into a list"},
+		{"bad class", head + "    primary_key: id\n    encrypted:\n      - {column: email, class: \"a/b\"}\n", 7, `class "a/b"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := reencrypt.ParseConfig([]byte(tt.yaml))
+			if err == nil {
+				t.Fatalf("ParseConfig() err = nil, want an error")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tt.want) {
+				t.Errorf("ParseConfig() err = %q, want it to contain %q", msg, tt.want)
+			}
+			if !strings.Contains(msg, fmt.Sprintf("line %d", tt.line)) {
+				t.Errorf("ParseConfig() err = %q, want line %d", msg, tt.line)
+			}
+			for _, goName := range []string{"reencrypt.", "[]reencrypt", "in type", " int\n", "KeyType"} {
+				if strings.Contains(msg, goName) {
+					t.Errorf("ParseConfig() err = %q names Go type %q", msg, goName)
+				}
+			}
+		})
+	}
 }

@@ -1,6 +1,8 @@
 package cli_test
 
 import (
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -226,5 +228,36 @@ func TestAcceptKEKErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTablesErrorsGiveTheFileLine: a mistake under tables: in the config
+// file is reported at its line in that file (not its line within the
+// tables: block), with the YAML key's name.
+func TestTablesErrorsGiveTheFileLine(t *testing.T) {
+	h := newHarness(t)
+	cfg, err := os.ReadFile(h.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables := strings.Replace(contactsTables, "primary_key: id", "primary_kye: id", 1)
+	text := string(cfg) + "database: sqlite:" + filepath.Join(h.dir, "crm.db") + "\n" + tables
+	h.writeConfig(t, text)
+	want := 0
+	for i, line := range strings.Split(text, "\n") {
+		if strings.Contains(line, "primary_kye") {
+			want = i + 1
+		}
+	}
+	h.mustRun(t, "keys", "init", "--scope", "acme")
+	r := h.run(t, "status")
+	if r.code != cli.ExitUsage {
+		t.Fatalf("status with a misspelt tables key: %v\nwant exit %d", r, cli.ExitUsage)
+	}
+	if !strings.Contains(r.stderr, fmt.Sprintf("line %d,", want)) || !strings.Contains(r.stderr, `"primary_kye"`) {
+		t.Errorf("status error = %q, want line %d of the file and the key primary_kye", r.stderr, want)
+	}
+	if strings.Contains(r.stderr, "reencrypt.Table") {
+		t.Errorf("status error names a Go type: %q", r.stderr)
 	}
 }

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"slices"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/fieldcrypt/fieldcrypt/crypt/reencrypt"
 )
 
@@ -35,12 +33,9 @@ func (a *app) tables() ([]reencrypt.Table, error) {
 			return nil, usagef("%s: %w", cfg.origin("tables_file"), err)
 		}
 	case cfg.Job != nil:
-		data, err := yaml.Marshal(cfg.Job)
-		if err != nil {
-			return nil, fmt.Errorf("reading the tables of %s: %w", cfg.JobFrom, err)
-		}
-		if rc, err = reencrypt.ParseConfig(data); err != nil {
-			return nil, usagef("config file %s: tables: %w", cfg.JobFrom, err)
+		// The node keeps the lines and columns of the config file itself.
+		if rc, err = reencrypt.ParseConfigNode(cfg.Job); err != nil {
+			return nil, usagef("config file %s: %w", cfg.JobFrom, err)
 		}
 	default:
 		return nil, nil
