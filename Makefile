@@ -25,7 +25,7 @@ unit:
 	# The SIGKILL-and-resume drills at full size (200k contacts on PostgreSQL,
 	# and 50k with an application writer); under the race detector above
 	# they run on a tenth of that.
-	$(GO) test -count=1 -run 'TestKillResume' ./crypt/reencrypt/
+	$(GO) test -count=1 -run 'TestKillResume' ./reencrypt/
 
 fuzz:
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh

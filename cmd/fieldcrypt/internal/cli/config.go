@@ -7,9 +7,9 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/fieldcrypt/fieldcrypt/crypt/reencrypt"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
 	"github.com/fieldcrypt/fieldcrypt/kms"
+	"github.com/fieldcrypt/fieldcrypt/reencrypt"
 )
 
 // config is the tool's configuration, merged from the config file, then

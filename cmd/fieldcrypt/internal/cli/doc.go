@@ -10,7 +10,7 @@
 //	fieldcrypt version
 //
 // Each has --help with examples. The keys commands call package keyring;
-// reencrypt, verify and status call package crypt/reencrypt; destroy asks
+// reencrypt, verify and status call package reencrypt; destroy asks
 // status (or, for an index key, verify) whether any configured column still
 // needs the key, and refuses if so unless forced.
 //

@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
-	"github.com/fieldcrypt/fieldcrypt/crypt/reencrypt"
+	"github.com/fieldcrypt/fieldcrypt/reencrypt"
 )
 
 // jobFlags are the flags of reencrypt and verify.

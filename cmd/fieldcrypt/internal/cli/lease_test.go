@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/fieldcrypt/fieldcrypt/cmd/fieldcrypt/internal/cli"
-	"github.com/fieldcrypt/fieldcrypt/crypt/reencrypt"
+	"github.com/fieldcrypt/fieldcrypt/reencrypt"
 )
 
 // TestLeaseReachesTheJob: --lease is the job's lease. A run that finds

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/fieldcrypt/fieldcrypt/crypt/reencrypt"
+	"github.com/fieldcrypt/fieldcrypt/reencrypt"
 )
 
 // progressBar draws a job's progress on a terminal: a bar, rows done, rate

@@ -92,7 +92,7 @@ func TestPostgres(t *testing.T) {
 	if s := h.status(t); s.NotPrimary != 80 {
 		t.Errorf("status after rotating every acme keyset: not_primary = %d, want 80 (e-mail and notes of 40 rows)", s.NotPrimary)
 	}
-	// --concurrency 1: crypt/reencrypt's claim counter races with several
+	// --concurrency 1: reencrypt's claim counter races with several
 	// goroutines (reported); verify below runs two.
 	r := h.mustRun(t, "reencrypt", "--json", "--concurrency", "1", "--batch-size", "9", "--job", "pg-test", "--worker", "w1")
 	if sum := parseSummary(t, r.stdout); sum.Outcome != "done" || sum.Tables[0].Rewritten != 40 {

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fieldcrypt/fieldcrypt/crypt/reencrypt"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
 	"github.com/fieldcrypt/fieldcrypt/keyring/filestore"
+	"github.com/fieldcrypt/fieldcrypt/reencrypt"
 )
 
 // TestJobAfterShred is the finding 4 for the job: after a tenant

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fieldcrypt/fieldcrypt/crypt/reencrypt"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
+	"github.com/fieldcrypt/fieldcrypt/reencrypt"
 )
 
 // Note is a record with a text primary key.

@@ -21,8 +21,8 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
-	"github.com/fieldcrypt/fieldcrypt/crypt/reencrypt"
 	"github.com/fieldcrypt/fieldcrypt/internal/testenv"
+	"github.com/fieldcrypt/fieldcrypt/reencrypt"
 )
 
 // testDB is a database of the test's own: a SQLite file, a PostgreSQL

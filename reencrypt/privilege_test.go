@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fieldcrypt/fieldcrypt/crypt/reencrypt"
+	"github.com/fieldcrypt/fieldcrypt/reencrypt"
 )
 
 // postgresRole creates a login role that may use db's schema but holds

@@ -20,7 +20,7 @@ func newJobMetrics(mp metric.MeterProvider, r *runner) jobMetrics {
 	if mp == nil {
 		mp = otel.GetMeterProvider()
 	}
-	rows, err := mp.Meter("github.com/fieldcrypt/fieldcrypt/crypt/reencrypt").Int64Counter("fieldcrypt.reencrypt.rows",
+	rows, err := mp.Meter("github.com/fieldcrypt/fieldcrypt/reencrypt").Int64Counter("fieldcrypt.reencrypt.rows",
 		metric.WithDescription("Rows of committed batches of the re-encryption job (and of verify), by outcome."),
 		metric.WithUnit("{row}"))
 	if err != nil {

@@ -9,11 +9,11 @@ import (
 	"testing"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
-	"github.com/fieldcrypt/fieldcrypt/crypt/reencrypt"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
 	"github.com/fieldcrypt/fieldcrypt/keyring/filestore"
 	"github.com/fieldcrypt/fieldcrypt/kms"
 	"github.com/fieldcrypt/fieldcrypt/kms/local"
+	"github.com/fieldcrypt/fieldcrypt/reencrypt"
 )
 
 // refusingScheme is the URI scheme of refusingKEK: refusing://PATH is the

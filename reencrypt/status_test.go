@@ -6,8 +6,8 @@ import (
 	"maps"
 	"testing"
 
-	"github.com/fieldcrypt/fieldcrypt/crypt/reencrypt"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
+	"github.com/fieldcrypt/fieldcrypt/reencrypt"
 )
 
 // expectedStatus computes, from the seeded plaintexts, how many values of

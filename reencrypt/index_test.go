@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
-	"github.com/fieldcrypt/fieldcrypt/crypt/reencrypt"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
+	"github.com/fieldcrypt/fieldcrypt/reencrypt"
 )
 
 // lookup finds contacts by e-mail as the application does: the blind index

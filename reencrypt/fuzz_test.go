@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
-	"github.com/fieldcrypt/fieldcrypt/crypt/reencrypt"
+	"github.com/fieldcrypt/fieldcrypt/reencrypt"
 )
 
 // FuzzParseConfig feeds arbitrary YAML to ParseConfig: it must never panic,

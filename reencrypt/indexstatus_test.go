@@ -4,8 +4,8 @@ import (
 	"context"
 	"testing"
 
-	"github.com/fieldcrypt/fieldcrypt/crypt/reencrypt"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
+	"github.com/fieldcrypt/fieldcrypt/reencrypt"
 )
 
 // TestIndexStatus rotates tenant-0's pii index key and tenant-1's data

@@ -18,10 +18,10 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
-	"github.com/fieldcrypt/fieldcrypt/crypt/reencrypt"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
 	"github.com/fieldcrypt/fieldcrypt/keyring/filestore"
 	"github.com/fieldcrypt/fieldcrypt/kms/local"
+	"github.com/fieldcrypt/fieldcrypt/reencrypt"
 )
 
 // logBuffer collects a run's JSON log lines.

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fieldcrypt/fieldcrypt/crypt/reencrypt"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
+	"github.com/fieldcrypt/fieldcrypt/reencrypt"
 )
 
 // Benchmark sizes, overridable through the environment.
@@ -35,7 +35,7 @@ func envInt(b *testing.B, name string, def int) int {
 // rotates every data key (untimed) and re-encrypts every row. Compare it
 // with BenchmarkRewriteNoCrypto, run in the same invocation:
 //
-//	go test ./crypt/reencrypt/ -run '^$' -bench 'Reencrypt|RewriteNoCrypto' -benchtime 3x
+//	go test ./reencrypt/ -run '^$' -bench 'Reencrypt|RewriteNoCrypto' -benchtime 3x
 func BenchmarkReencrypt(b *testing.B) {
 	benchJob(b, false)
 }

@@ -5,8 +5,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/fieldcrypt/fieldcrypt/crypt/reencrypt"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
+	"github.com/fieldcrypt/fieldcrypt/reencrypt"
 )
 
 // TestVerify checks that Verify passes a freshly re-encrypted table and

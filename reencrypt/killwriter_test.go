@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fieldcrypt/fieldcrypt/crypt/reencrypt"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
+	"github.com/fieldcrypt/fieldcrypt/reencrypt"
 )
 
 // TestKillResumeWithWriter is TestKillResume with the application writing

@@ -5,8 +5,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/fieldcrypt/fieldcrypt/crypt/reencrypt"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
+	"github.com/fieldcrypt/fieldcrypt/reencrypt"
 )
 
 // TestTwoWorkers runs two workers (two processes, in effect: each has its
