@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/fieldcrypt/fieldcrypt/internal/sqldialect"
 )
 
 // ErrMissingColumn means a table or a column that the configuration names
@@ -22,7 +24,7 @@ var ErrMissingColumn = errors.New("does not exist in the database")
 // and Status call it before anything else, so that a configuration that
 // disagrees with the database stops them at once.
 func CheckColumns(ctx context.Context, db *sql.DB, d Dialect, t Table) error {
-	if err := d.check(); err != nil {
+	if err := checkDialect(d); err != nil {
 		return err
 	}
 	if err := t.Validate(); err != nil {
@@ -37,7 +39,7 @@ func CheckColumns(ctx context.Context, db *sql.DB, d Dialect, t Table) error {
 	probe := func(cols []string) error {
 		quoted := make([]string, len(cols))
 		for i, c := range cols {
-			quoted[i] = d.quoteIdent(c)
+			quoted[i] = d.QuoteIdent(c)
 		}
 		rows, err := db.QueryContext(ctx, "SELECT "+strings.Join(quoted, ", ")+" FROM "+l.table+" WHERE 1 = 0")
 		if err != nil {
@@ -46,30 +48,30 @@ func CheckColumns(ctx context.Context, db *sql.DB, d Dialect, t Table) error {
 		return rows.Close()
 	}
 	err := probe(l.cols)
-	switch classifySQL(err) {
-	case sqlTransient:
+	switch sqldialect.Classify(err) {
+	case sqldialect.Transient:
 		if err != nil {
 			return fmt.Errorf("reencrypt: checking the columns of %s: %w", t.Name, err)
 		}
 		return nil
-	case sqlDenied:
+	case sqldialect.Denied:
 		return privilegeRefused(t, err)
-	case sqlPermanent:
+	case sqldialect.Permanent:
 		return fmt.Errorf("reencrypt: checking the columns of %s: %w", t.Name, err)
 	}
 	// Find what is missing: the table, or which columns.
-	switch terr := probeTable(ctx, db, l); classifySQL(terr) {
-	case sqlMissing:
+	switch terr := probeTable(ctx, db, l); sqldialect.Classify(terr) {
+	case sqldialect.Missing:
 		return &ConfigError{Table: t.Name, Msg: "the table " + ErrMissingColumn.Error() + ": fix the tables configuration (or the database DSN)", err: ErrMissingColumn}
-	case sqlDenied:
+	case sqldialect.Denied:
 		return privilegeRefused(t, terr)
 	}
 	var missing []string
 	for _, c := range l.cols {
-		switch cerr := probe([]string{c}); classifySQL(cerr) {
-		case sqlMissing:
+		switch cerr := probe([]string{c}); sqldialect.Classify(cerr) {
+		case sqldialect.Missing:
 			missing = append(missing, c)
-		case sqlDenied:
+		case sqldialect.Denied:
 			return privilegeRefused(t, cerr)
 		}
 	}

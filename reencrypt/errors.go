@@ -1,13 +1,10 @@
 package reencrypt
 
 import (
-	"context"
 	"errors"
-	"strings"
-
-	"github.com/go-sql-driver/mysql"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
+	"github.com/fieldcrypt/fieldcrypt/internal/sqldialect"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
 )
 
@@ -81,123 +78,8 @@ func permanent(err error) bool {
 	return errors.As(err, &ce) || errors.As(err, &ke) || permanentSQL(err)
 }
 
-// sqlKind is what an SQL error means to the job.
-type sqlKind int
-
-const (
-	sqlTransient sqlKind = iota // not known to be permanent: worth a retry
-	sqlMissing                  // an undefined table or column
-	sqlDenied                   // a privilege the database refused
-	sqlPermanent                // another error a retry cannot fix
-)
-
-// classifySQL says what err means, going only by the driver's own error
-// types: pgx's *pgconn.PgError (or any error reporting a SQLSTATE),
-// go-sql-driver/mysql's *mysql.MySQLError (by error number) and
-// modernc.org/sqlite's *sqlite.Error (by result code and message, through
-// the methods it has). Any
-// other error, whatever its text, is transient: a KMS error that happens to
-// say "no such table" is not an SQL error.
-func classifySQL(err error) sqlKind {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return sqlTransient
-	}
-	var me *mysql.MySQLError
-	if errors.As(err, &me) {
-		return mysqlKind(me.Number)
-	}
-	var le sqliteError
-	if errors.As(err, &le) {
-		return sqliteKind(le)
-	}
-	var st interface{ SQLState() string }
-	if errors.As(err, &st) {
-		return postgresKind(st.SQLState())
-	}
-	return sqlTransient
-}
-
 // permanentSQL reports whether err is an SQL error that a retry cannot
 // fix: an undefined column or table, a syntax error, a refused privilege,
 // a value the column cannot hold. Serialization failures, deadlocks, lost
 // connections, timeouts and resource limits are not permanent.
-func permanentSQL(err error) bool { return classifySQL(err) != sqlTransient }
-
-// postgresKind classifies a SQLSTATE. Class 42 is syntax errors and access
-// rule violations (42P01 undefined table, 42703 undefined column, 42501
-// insufficient privilege), 22 data exceptions, 0A feature not supported.
-func postgresKind(code string) sqlKind {
-	switch code {
-	case "42P01", "42703":
-		return sqlMissing
-	case "42501":
-		return sqlDenied
-	}
-	if len(code) == 5 {
-		switch code[:2] {
-		case "42", "22", "0A":
-			return sqlPermanent
-		}
-	}
-	return sqlTransient
-}
-
-// mysqlKind classifies a MySQL or MariaDB error number. Only the numbers
-// listed are permanent. The SQLSTATE is not looked at: 42000 covers syntax
-// errors and refused privileges, but also 1203 (max_user_connections) and
-// 1226 (a resource limit), which go away.
-func mysqlKind(number uint16) sqlKind {
-	switch number {
-	case 1146, // ER_NO_SUCH_TABLE
-		1054: // ER_BAD_FIELD_ERROR: unknown column
-		return sqlMissing
-	case 1142, // ER_TABLEACCESS_DENIED_ERROR
-		1143, // ER_COLUMNACCESS_DENIED_ERROR
-		1044, // ER_DBACCESS_DENIED_ERROR
-		1227: // ER_SPECIFIC_ACCESS_DENIED_ERROR
-		return sqlDenied
-	case 1064, // ER_PARSE_ERROR
-		1049, // ER_BAD_DB_ERROR: unknown database
-		1048, // ER_BAD_NULL_ERROR
-		1264, // ER_WARN_DATA_OUT_OF_RANGE
-		1265, // WARN_DATA_TRUNCATED
-		1292, // ER_TRUNCATED_WRONG_VALUE
-		1366, // ER_TRUNCATED_WRONG_VALUE_FOR_FIELD
-		1406: // ER_DATA_TOO_LONG
-		return sqlPermanent
-	}
-	return sqlTransient
-}
-
-// sqliteError is how modernc.org/sqlite's *sqlite.Error is recognised
-// without importing the driver (which would register "sqlite" in every
-// program that uses this package, and clash with another driver of that
-// name): a result code and a message. A test asserts that *sqlite.Error
-// has this method set.
-type sqliteError interface {
-	error
-	Code() int
-}
-
-// sqliteKind classifies a modernc.org/sqlite error. SQLite reports an
-// unknown table or column and a syntax error as SQLITE_ERROR (1) with a
-// message; SQLITE_AUTH (23) is an authorizer's refusal. SQLITE_BUSY and
-// SQLITE_LOCKED, among others, are transient.
-func sqliteKind(e sqliteError) sqlKind {
-	const sqliteError, sqliteAuth = 1, 23
-	switch e.Code() & 0xff { // the primary result code of an extended one
-	case sqliteAuth:
-		return sqlDenied
-	case sqliteError:
-		msg := e.Error()
-		for _, s := range []string{"no such table", "no such column", "has no column named"} {
-			if strings.Contains(msg, s) {
-				return sqlMissing
-			}
-		}
-		if strings.Contains(msg, "syntax error") {
-			return sqlPermanent
-		}
-	}
-	return sqlTransient
-}
+func permanentSQL(err error) bool { return sqldialect.Classify(err) != sqldialect.Transient }

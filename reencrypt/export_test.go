@@ -1,10 +1,6 @@
 package reencrypt
 
-import (
-	"context"
-
-	"modernc.org/sqlite"
-)
+import "context"
 
 // NoCrypto makes a run rewrite every row with its own values, without
 // inspecting or decrypting anything: the crypto-free baseline of the
@@ -17,11 +13,3 @@ func NoCrypto(o *Options) { o.noCrypto = true }
 // write to them as a concurrent application would. With Concurrency > 1, f
 // is called from several goroutines at once.
 func BeforeWrite(o *Options, f func(ctx context.Context, keys []any)) { o.beforeWrite = f }
-
-// PermanentSQL exposes the classification of SQL errors the job does not
-// retry.
-var PermanentSQL = permanentSQL
-
-// The job recognises SQLite's errors by their methods, without importing
-// the driver: modernc.org/sqlite's *sqlite.Error must keep them.
-var _ sqliteError = (*sqlite.Error)(nil)

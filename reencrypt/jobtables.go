@@ -33,7 +33,7 @@ var ErrJobMismatch = errors.New("reencrypt: a job of this name exists for anothe
 // working on (its lease had expired). The batch was rolled back.
 var errLeaseLost = errors.New("reencrypt: lease on range lost to another worker")
 
-func (d Dialect) jobTablesDDL() []string {
+func jobTablesDDL(d Dialect) []string {
 	text, name, blob, bigint := "TEXT", "TEXT", "TEXT", "BIGINT"
 	suffix := ""
 	switch d {
@@ -101,29 +101,14 @@ type claimed struct {
 }
 
 // q rewrites the ? markers of a statement for the dialect.
-func (j *jobTables) q(query string) string {
-	if j.d != Postgres {
-		return query
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range query {
-		if r == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
+func (j *jobTables) q(query string) string { return j.d.Rebind(query) }
 
 // now is the database clock in milliseconds, as SQL.
-func (j *jobTables) now() string { return j.d.nowMillis() }
+func (j *jobTables) now() string { return nowMillis(j.d) }
 
 // ensure creates the job tables when they are missing.
 func (j *jobTables) ensure(ctx context.Context) error {
-	for i, ddl := range j.d.jobTablesDDL() {
+	for i, ddl := range jobTablesDDL(j.d) {
 		if _, err := j.db.ExecContext(ctx, ddl); err != nil {
 			// Two workers creating the table at once can collide on
 			// PostgreSQL's catalog; it is fine if the table is there now.
@@ -300,7 +285,7 @@ func (j *jobTables) claim(ctx context.Context) (*claimed, error) {
 		return nil, err
 	}
 	defer tx.Rollback()
-	err = tx.QueryRowContext(ctx, j.q("SELECT "+cols+" FROM "+RangesTable+" WHERE "+claimable+" ORDER BY range_no LIMIT 1"+j.d.skipLocked()),
+	err = tx.QueryRowContext(ctx, j.q("SELECT "+cols+" FROM "+RangesTable+" WHERE "+claimable+" ORDER BY range_no LIMIT 1"+skipLocked(j.d)),
 		j.job, j.worker, j.runID).Scan(&c.no, &c.lo, &c.hi, &c.last, &c.claims)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
@@ -372,7 +357,7 @@ func (j *jobTables) release(ctx context.Context, c *claimed) error {
 func (j *jobTables) totals(ctx context.Context) (JobTotals, error) {
 	var t JobTotals
 	var ranges, done int64
-	sum := func(expr string) string { return "COALESCE(" + j.d.bigint("SUM("+expr+")") + ", 0)" }
+	sum := func(expr string) string { return "COALESCE(" + bigint(j.d, "SUM("+expr+")") + ", 0)" }
 	err := j.db.QueryRowContext(ctx, j.q("SELECT COUNT(*), "+sum("CASE WHEN state = '"+stateDone+"' THEN 1 ELSE 0 END")+", "+
 		sum("rows_est")+", "+sum("rows_done")+", "+sum("rewritten")+", "+sum("left_behind")+" FROM "+RangesTable+" WHERE job = ?"), j.job).
 		Scan(&ranges, &done, &t.Estimate, &t.Rows, &t.Rewritten, &t.LeftBehind)
@@ -400,7 +385,7 @@ type held struct {
 // heldByOthers returns, per other worker, the ranges it holds under a lease
 // that has not expired.
 func (j *jobTables) heldByOthers(ctx context.Context) ([]held, error) {
-	rows, err := j.db.QueryContext(ctx, j.q("SELECT owner, COUNT(*), "+j.d.bigint("MAX(lease_ms) - "+j.now())+", "+j.d.bigint(j.now()+" - MAX(updated_ms)")+
+	rows, err := j.db.QueryContext(ctx, j.q("SELECT owner, COUNT(*), "+bigint(j.d, "MAX(lease_ms) - "+j.now())+", "+bigint(j.d, j.now()+" - MAX(updated_ms)")+
 		" FROM "+RangesTable+" WHERE job = ? AND state <> '"+stateDone+"' AND lease_ms >= "+j.now()+
 		" AND owner IS NOT NULL AND NOT (owner = ? AND run_id = ?) GROUP BY owner ORDER BY owner"), j.job, j.worker, j.runID)
 	if err != nil {

@@ -104,7 +104,7 @@ func newRunner(db *sql.DB, d Dialect, enc *crypt.Encryptor, t *Table, opts *Opti
 	case len(o.Worker) > 200:
 		return fail(fmt.Errorf("reencrypt: worker name longer than 200 bytes"))
 	}
-	if err := d.check(); err != nil {
+	if err := checkDialect(d); err != nil {
 		return fail(err)
 	}
 	if err := t.Validate(); err != nil {

@@ -40,7 +40,7 @@ type idxCol struct {
 }
 
 func newLayout(d Dialect, t *Table) *layout {
-	l := &layout{d: d, t: t, table: d.quoteTable(t.Name), scope: -1, byName: map[string]string{}}
+	l := &layout{d: d, t: t, table: d.QuoteTable(t.Name), scope: -1, byName: map[string]string{}}
 	pos := map[string]int{}
 	add := func(col string) int {
 		if i, ok := pos[col]; ok {
@@ -69,28 +69,28 @@ func newLayout(d Dialect, t *Table) *layout {
 		l.cas = append(l.cas, i)
 	}
 
-	p := &placeholders{d: d}
+	p := d.Placeholders()
 	var b strings.Builder
 	b.WriteString("UPDATE " + l.table + " SET ")
 	for i, c := range l.setColumns() {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(d.quoteIdent(c) + " = " + p.next())
+		b.WriteString(d.QuoteIdent(c) + " = " + p.Next())
 	}
-	b.WriteString(" WHERE " + l.key() + " = " + p.next())
+	b.WriteString(" WHERE " + l.key() + " = " + p.Next())
 	for _, i := range l.cas {
-		b.WriteString(" AND " + d.sameValue(d.quoteIdent(l.cols[i]), p))
+		b.WriteString(" AND " + sameValue(d, d.QuoteIdent(l.cols[i]), p))
 	}
 	l.update = b.String()
 
-	p = &placeholders{d: d}
-	l.selectOne = "SELECT " + l.selectList() + " FROM " + l.table + " WHERE " + l.key() + " = " + p.next() + d.forUpdate()
+	p = d.Placeholders()
+	l.selectOne = "SELECT " + l.selectList() + " FROM " + l.table + " WHERE " + l.key() + " = " + p.Next() + forUpdate(d)
 	return l
 }
 
 // key is the quoted primary-key column.
-func (l *layout) key() string { return l.d.quoteIdent(l.t.PrimaryKey) }
+func (l *layout) key() string { return l.d.QuoteIdent(l.t.PrimaryKey) }
 
 // setColumns are the columns a rewrite sets: encrypted, then blind-index.
 func (l *layout) setColumns() []string {
@@ -107,7 +107,7 @@ func (l *layout) setColumns() []string {
 func (l *layout) selectList() string {
 	q := make([]string, len(l.cols))
 	for i, c := range l.cols {
-		q[i] = l.d.quoteIdent(c)
+		q[i] = l.d.QuoteIdent(c)
 	}
 	return strings.Join(q, ", ")
 }
@@ -117,19 +117,19 @@ func (l *layout) selectList() string {
 // parameter's worth. Its parameters are after, upTo (those present) and
 // the limit.
 func (l *layout) selectBatch(hasAfter, hasUpTo bool) string {
-	p := &placeholders{d: l.d}
+	p := l.d.Placeholders()
 	q := "SELECT " + l.selectList() + " FROM " + l.table
 	var conds []string
 	if hasAfter {
-		conds = append(conds, l.key()+" > "+p.next())
+		conds = append(conds, l.key()+" > "+p.Next())
 	}
 	if hasUpTo {
-		conds = append(conds, l.key()+" <= "+p.next())
+		conds = append(conds, l.key()+" <= "+p.Next())
 	}
 	if len(conds) > 0 {
 		q += " WHERE " + strings.Join(conds, " AND ")
 	}
-	return q + " ORDER BY " + l.key() + " LIMIT " + p.next()
+	return q + " ORDER BY " + l.key() + " LIMIT " + p.Next()
 }
 
 // selectScopeBatch is selectBatch for the rows of one scope (the table
@@ -137,23 +137,23 @@ func (l *layout) selectBatch(hasAfter, hasUpTo bool) string {
 // key order. Its parameters are the scope, after (when present) and the
 // limit.
 func (l *layout) selectScopeBatch(hasAfter bool) string {
-	p := &placeholders{d: l.d}
-	q := "SELECT " + l.selectList() + " FROM " + l.table + " WHERE " + l.d.quoteIdent(l.t.Scope) + " = " + p.next()
+	p := l.d.Placeholders()
+	q := "SELECT " + l.selectList() + " FROM " + l.table + " WHERE " + l.d.QuoteIdent(l.t.Scope) + " = " + p.Next()
 	if hasAfter {
-		q += " AND " + l.key() + " > " + p.next()
+		q += " AND " + l.key() + " > " + p.Next()
 	}
-	return q + " ORDER BY " + l.key() + " LIMIT " + p.next()
+	return q + " ORDER BY " + l.key() + " LIMIT " + p.Next()
 }
 
 // selectBoundary finds the key that ends a range of n rows starting after
 // a key (when hasAfter). Its parameters are after (when present) and n-1.
 func (l *layout) selectBoundary(hasAfter bool) string {
-	p := &placeholders{d: l.d}
+	p := l.d.Placeholders()
 	q := "SELECT " + l.key() + " FROM " + l.table
 	if hasAfter {
-		q += " WHERE " + l.key() + " > " + p.next()
+		q += " WHERE " + l.key() + " > " + p.Next()
 	}
-	return q + " ORDER BY " + l.key() + " LIMIT 1 OFFSET " + p.next()
+	return q + " ORDER BY " + l.key() + " LIMIT 1 OFFSET " + p.Next()
 }
 
 // countRows counts the table's rows.

@@ -72,7 +72,7 @@ const statusBatch = 2000
 // column exists, and fails with a *ConfigError naming a missing one.
 func Status(ctx context.Context, db *sql.DB, d Dialect, t Table) (*Report, error) {
 	started := time.Now()
-	if err := d.check(); err != nil {
+	if err := checkDialect(d); err != nil {
 		return nil, err
 	}
 	if err := CheckColumns(ctx, db, d, t); err != nil {

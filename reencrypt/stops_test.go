@@ -3,7 +3,6 @@ package reencrypt_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,8 +13,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/go-sql-driver/mysql"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
@@ -156,125 +153,6 @@ func TestPermanentSQLErrorNotRetried(t *testing.T) {
 			t.Errorf("Run with a missing column = %s, %v; want a *ConfigError naming notes", js(sum), err)
 		}
 	})
-}
-
-// sqlStateError is a driver error that reports its SQLSTATE, as pgx's
-// *pgconn.PgError does.
-type sqlStateError struct{ code string }
-
-func (e sqlStateError) Error() string    { return "ERROR: something (SQLSTATE " + e.code + ")" }
-func (e sqlStateError) SQLState() string { return e.code }
-
-// mysqlError is an error as go-sql-driver/mysql returns it.
-func mysqlError(number uint16, state, msg string) error {
-	return &mysql.MySQLError{Number: number, SQLState: [5]byte([]byte(state)), Message: msg}
-}
-
-// TestPermanentSQL: the job decides by the driver's own error types:
-// PostgreSQL by SQLSTATE, MySQL by error number (never by SQLSTATE 42000
-// alone), SQLite by modernc's *sqlite.Error; another error is transient
-// whatever its text says.
-func TestPermanentSQL(t *testing.T) {
-	cases := []struct {
-		name string
-		err  error
-		want bool
-	}{
-		{"PostgreSQL undefined column, wrapped", fmt.Errorf("reencrypt: updating contacts row 4: %w", sqlStateError{"42703"}), true},
-		{"PostgreSQL undefined table", sqlStateError{"42P01"}, true},
-		{"PostgreSQL insufficient privilege", sqlStateError{"42501"}, true},
-		{"PostgreSQL invalid text representation", sqlStateError{"22P02"}, true},
-		{"PostgreSQL serialization failure", sqlStateError{"40001"}, false},
-		{"PostgreSQL deadlock", sqlStateError{"40P01"}, false},
-		{"PostgreSQL admin shutdown", sqlStateError{"57P01"}, false},
-		{"PostgreSQL connection failure", sqlStateError{"08006"}, false},
-
-		{"MySQL unknown column, wrapped", fmt.Errorf("reencrypt: reading contacts: %w", mysqlError(1054, "42S22", "Unknown column 'notes' in 'field list'")), true},
-		{"MySQL no such table", mysqlError(1146, "42S02", "Table 'test.contacts' doesn't exist"), true},
-		{"MySQL syntax error", mysqlError(1064, "42000", "You have an error in your SQL syntax"), true},
-		{"MySQL table access denied", mysqlError(1142, "42000", "SELECT command denied to user"), true},
-		{"MySQL column access denied", mysqlError(1143, "42000", "SELECT command denied to user for column"), true},
-		{"MySQL out of range", mysqlError(1264, "22003", "Out of range value for column"), true},
-		{"MySQL incorrect value", mysqlError(1366, "HY000", "Incorrect string value"), true},
-		{"MySQL data too long", mysqlError(1406, "22001", "Data too long for column"), true},
-		{"MySQL truncated wrong value", mysqlError(1292, "22007", "Truncated incorrect DOUBLE value"), true},
-		{"MySQL max_user_connections (42000)", mysqlError(1203, "42000", "User has already more than 'max_user_connections' active connections"), false},
-		{"MySQL resource limit (42000)", mysqlError(1226, "42000", "User has exceeded the 'max_queries_per_hour' resource"), false},
-		{"MySQL deadlock", mysqlError(1213, "40001", "Deadlock found when trying to get lock"), false},
-		{"MySQL lock wait timeout", mysqlError(1205, "HY000", "Lock wait timeout exceeded"), false},
-		{"MySQL text in a plain error", errors.New("Error 1054 (42S22): Unknown column 'notes' in 'field list'"), false},
-
-		{"SQLite text in a KMS error", errors.New(`kms: decrypt: rpc error: code = NotFound desc = no such table "keys"`), false},
-		{"SQLite text in a plain error", errors.New("SQL logic error: no such column: notes (1)"), false},
-		{"driver: bad connection", errors.New("driver: bad connection"), false},
-		{"context canceled", context.Canceled, false},
-	}
-	for name, c := range sqliteErrors(t) {
-		cases = append(cases, struct {
-			name string
-			err  error
-			want bool
-		}{"SQLite " + name, c.err, c.want})
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			if got := reencrypt.PermanentSQL(tc.err); got != tc.want {
-				t.Errorf("PermanentSQL(%v) = %v, want %v", tc.err, got, tc.want)
-			}
-		})
-	}
-}
-
-// sqliteErrors returns real modernc.org/sqlite errors: an unknown column,
-// an unknown table and a syntax error (permanent), and a busy database
-// (transient).
-func sqliteErrors(t *testing.T) map[string]struct {
-	err  error
-	want bool
-} {
-	t.Helper()
-	ctx := context.Background()
-	db := openSQLite(t)
-	if _, err := db.ExecContext(ctx, "CREATE TABLE contacts (id INTEGER PRIMARY KEY, email TEXT)"); err != nil {
-		t.Fatal(err)
-	}
-	queryErr := func(q string) error {
-		rows, err := db.QueryContext(ctx, q)
-		if err == nil {
-			rows.Close()
-			t.Fatalf("%s: no error", q)
-		}
-		return fmt.Errorf("reencrypt: reading contacts: %w", err)
-	}
-	// A busy database: a second connection that will not wait for the
-	// first one's write lock.
-	hold, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer hold.Close()
-	if _, err := hold.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
-	defer hold.ExecContext(ctx, "ROLLBACK")
-	other, err := sql.Open("sqlite", strings.Replace(db.dsn, "busy_timeout(20000)", "busy_timeout(0)", 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	_, busy := other.ExecContext(ctx, "INSERT INTO contacts (email) VALUES ('a')")
-	if busy == nil {
-		t.Fatal("a write while another connection holds the write lock: no error")
-	}
-	return map[string]struct {
-		err  error
-		want bool
-	}{
-		"no such column": {queryErr("SELECT notes FROM contacts"), true},
-		"no such table":  {queryErr("SELECT id FROM leads"), true},
-		"syntax error":   {queryErr("SELEKT id FROM contacts"), true},
-		"busy":           {busy, false},
-	}
 }
 
 // TestMissingColumn: Status, Run and Verify fail with a *ConfigError that

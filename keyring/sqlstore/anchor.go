@@ -45,7 +45,7 @@ func NewAnchor(db *sql.DB, dialect Dialect, opts *AnchorOptions) (*Anchor, error
 	if db == nil {
 		return nil, errors.New("sqlstore: nil *sql.DB")
 	}
-	if !dialect.valid() {
+	if !dialect.Valid() {
 		return nil, fmt.Errorf("sqlstore: unknown dialect %v", dialect)
 	}
 	table := DefaultAnchorTable
@@ -90,8 +90,8 @@ func NewAnchor(db *sql.DB, dialect Dialect, opts *AnchorOptions) (*Anchor, error
 		a.upsert = "INSERT INTO " + quoted + cols +
 			" ON DUPLICATE KEY UPDATE version = GREATEST(version, VALUES(version))"
 	}
-	a.upsert = dialect.rebind(a.upsert)
-	a.get = dialect.rebind("SELECT version FROM " + quoted + " WHERE scope = ? AND class = ? AND purpose = ?")
+	a.upsert = dialect.Rebind(a.upsert)
+	a.get = dialect.Rebind("SELECT version FROM " + quoted + " WHERE scope = ? AND class = ? AND purpose = ?")
 	return a, nil
 }
 

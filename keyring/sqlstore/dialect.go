@@ -1,47 +1,28 @@
 package sqlstore
 
 import (
-	"errors"
-	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
+	"github.com/fieldcrypt/fieldcrypt/internal/sqldialect"
 )
 
-// Dialect is the SQL database a [Store] talks to.
-type Dialect int
+// Dialect is the SQL database a [Store] or an [Anchor] talks to.
+type Dialect = sqldialect.Dialect
 
 // The dialects.
 const (
 	// Postgres is PostgreSQL, through any database/sql driver whose errors
 	// have an SQLState method (github.com/jackc/pgx/v5/stdlib, lib/pq).
-	Postgres Dialect = iota + 1
+	Postgres = sqldialect.Postgres
 	// SQLite is SQLite through modernc.org/sqlite (driver name "sqlite").
-	SQLite
+	SQLite = sqldialect.SQLite
 	// MySQL is MySQL or MariaDB through github.com/go-sql-driver/mysql.
-	MySQL
+	MySQL = sqldialect.MySQL
 )
-
-// String returns the database's name.
-func (d Dialect) String() string {
-	switch d {
-	case Postgres:
-		return "PostgreSQL"
-	case SQLite:
-		return "SQLite"
-	case MySQL:
-		return "MySQL"
-	}
-	return "Dialect(" + strconv.Itoa(int(d)) + ")"
-}
-
-func (d Dialect) valid() bool { return d == Postgres || d == SQLite || d == MySQL }
 
 // createTable returns the statement that creates the table if it is missing.
 // table is already quoted.
-func (d Dialect) createTable(table string) string {
+func createTable(d Dialect, table string) string {
 	switch d {
 	case Postgres:
 		return `CREATE TABLE IF NOT EXISTS ` + table + ` (
@@ -90,32 +71,6 @@ func (d Dialect) createTable(table string) string {
 	return "" // New accepts only the dialects above
 }
 
-// rebind rewrites the '?' placeholders of query for the dialect.
-func (d Dialect) rebind(query string) string {
-	if d != Postgres {
-		return query
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range query {
-		if r == '?' {
-			n++
-			fmt.Fprintf(&b, "$%d", n)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-// quote quotes an identifier that validTable has accepted.
-func (d Dialect) quote(ident string) string {
-	if d == MySQL {
-		return "`" + ident + "`"
-	}
-	return `"` + ident + `"`
-}
-
 // sqliteTime is how SQLite rows hold times: UTC text with microseconds,
 // which sorts as time and which SQLite's date functions read.
 const sqliteTime = "2006-01-02T15:04:05.000000Z"
@@ -123,7 +78,7 @@ const sqliteTime = "2006-01-02T15:04:05.000000Z"
 // timeArg returns t as a query argument: NULL for the zero time, otherwise
 // t in UTC truncated to the microsecond, the precision of every dialect's
 // column (truncated here so that no database rounds it instead).
-func (d Dialect) timeArg(t time.Time) any {
+func timeArg(d Dialect, t time.Time) any {
 	if t.IsZero() {
 		return nil
 	}
@@ -132,34 +87,4 @@ func (d Dialect) timeArg(t time.Time) any {
 		return t.Format(sqliteTime)
 	}
 	return t
-}
-
-// SQLite extended result codes for a violated primary key or unique index.
-const (
-	sqliteConstraintPrimaryKey = 1555
-	sqliteConstraintUnique     = 2067
-)
-
-// isDuplicate reports whether err is the driver's error for a duplicate
-// primary key.
-func (d Dialect) isDuplicate(err error) bool {
-	if err == nil {
-		return false
-	}
-	switch d {
-	case Postgres:
-		var pgErr interface{ SQLState() string } // *pgconn.PgError, *pq.Error
-		return errors.As(err, &pgErr) && pgErr.SQLState() == "23505"
-	case SQLite:
-		var liteErr interface{ Code() int } // *sqlite.Error
-		if !errors.As(err, &liteErr) {
-			return false
-		}
-		c := liteErr.Code()
-		return c == sqliteConstraintPrimaryKey || c == sqliteConstraintUnique
-	case MySQL:
-		var myErr *mysql.MySQLError
-		return errors.As(err, &myErr) && myErr.Number == 1062 // ER_DUP_ENTRY
-	}
-	return false
 }

@@ -37,7 +37,7 @@ func New(db *sql.DB, dialect Dialect, opts *Options) (*Store, error) {
 	if db == nil {
 		return nil, errors.New("sqlstore: nil *sql.DB")
 	}
-	if !dialect.valid() {
+	if !dialect.Valid() {
 		return nil, fmt.Errorf("sqlstore: unknown dialect %v", dialect)
 	}
 	table := DefaultTable
@@ -55,18 +55,18 @@ func New(db *sql.DB, dialect Dialect, opts *Options) (*Store, error) {
 		dialect: dialect,
 		table:   quoted,
 		q: queries{
-			migrate: d.createTable(quoted),
+			migrate: createTable(d, quoted),
 			check:   "SELECT " + columns + " FROM " + quoted + " WHERE 1 = 0",
-			insert:  d.rebind("INSERT INTO " + quoted + " (" + columns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-			get:     d.rebind("SELECT " + columns + " FROM " + quoted + key),
+			insert:  d.Rebind("INSERT INTO " + quoted + " (" + columns + ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+			get:     d.Rebind("SELECT " + columns + " FROM " + quoted + key),
 			// The version always changes, so MySQL, which counts changed
 			// rather than matched rows, reports 1 row for a match too.
-			update: d.rebind("UPDATE " + quoted +
+			update: d.Rebind("UPDATE " + quoted +
 				" SET kek_uri = ?, encrypted_keyset = ?, metadata = ?, version = ?, created_at = ?, updated_at = ?" +
 				key + " AND version = ?"),
-			delete:    d.rebind("DELETE FROM " + quoted + key),
+			delete:    d.Rebind("DELETE FROM " + quoted + key),
 			list:      "SELECT " + columns + " FROM " + quoted,
-			listScope: d.rebind("SELECT " + columns + " FROM " + quoted + " WHERE scope = ?"),
+			listScope: d.Rebind("SELECT " + columns + " FROM " + quoted + " WHERE scope = ?"),
 		},
 	}, nil
 }
@@ -128,8 +128,8 @@ func (s *Store) Create(ctx context.Context, rec *keyring.Record) error {
 	_, err := s.db.ExecContext(ctx, s.q.insert,
 		rec.ID.Scope, rec.ID.Class, string(rec.ID.Purpose), rec.KEKURI,
 		nonNil(rec.EncryptedKeyset), nonNil(rec.Metadata), int64(1),
-		s.dialect.timeArg(rec.Created), s.dialect.timeArg(rec.Updated))
-	if s.dialect.isDuplicate(err) {
+		timeArg(s.dialect, rec.Created), timeArg(s.dialect, rec.Updated))
+	if s.dialect.IsDuplicate(err) {
 		return fmt.Errorf("sqlstore: create %v: %w", rec.ID, keyring.ErrKeysetExists)
 	}
 	if err != nil {
@@ -145,7 +145,7 @@ func (s *Store) Create(ctx context.Context, rec *keyring.Record) error {
 func (s *Store) Update(ctx context.Context, rec *keyring.Record, prevVersion int64) error {
 	res, err := s.db.ExecContext(ctx, s.q.update,
 		rec.KEKURI, nonNil(rec.EncryptedKeyset), nonNil(rec.Metadata), prevVersion+1,
-		s.dialect.timeArg(rec.Created), s.dialect.timeArg(rec.Updated),
+		timeArg(s.dialect, rec.Created), timeArg(s.dialect, rec.Updated),
 		rec.ID.Scope, rec.ID.Class, string(rec.ID.Purpose), prevVersion)
 	if err != nil {
 		return fmt.Errorf("sqlstore: update %v: %w", rec.ID, err)
