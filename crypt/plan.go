@@ -2,8 +2,10 @@ package crypt
 
 import (
 	"fmt"
+	"log/slog"
 	"reflect"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt/blind"
@@ -25,6 +27,10 @@ type plan struct {
 	// to them by position, so a call looks each keyset up once.
 	dataClasses, indexClasses []string
 	indexes                   map[string]*indexField // blind indexes outside slices, by Go field path and by name
+
+	// warnings are the planner's advice on blind-index widths: a bits=
+	// outside the safe range for the index's declared population=.
+	warnings []string
 }
 
 // group is the fields reachable from one struct value without crossing a
@@ -78,9 +84,12 @@ type sliceField struct {
 	elem    *group
 }
 
-// DefaultBits is the length of a blind index that sets no bits=. Use
-// blind.Recommend to choose one for your population.
-const DefaultBits = 16
+// LegacyDefaultBits is the width blind indexes had, before this version,
+// when their tag set no bits=. Every index now states its width (bits=) or
+// its population (population=, and the planner picks the width): a fixed
+// default leaks for small populations. An index written by an earlier
+// version without bits= keeps working with bits=16.
+const LegacyDefaultBits = 16
 
 var plans sync.Map // reflect.Type → *plan or error
 
@@ -97,13 +106,41 @@ func planFor(t reflect.Type) (*plan, error) {
 		plans.Store(t, err)
 		return nil, err
 	}
-	v, _ := plans.LoadOrStore(t, p)
+	v, loaded := plans.LoadOrStore(t, p)
+	if !loaded {
+		for _, w := range p.warnings {
+			slog.Warn("fieldcrypt: blind index width outside the planner's safe range", "warning", w)
+		}
+	}
 	return v.(*plan), nil
+}
+
+// IndexWarnings returns the planner's advice on the blind indexes of the
+// type of v (a struct or a pointer to one): for each index whose bits= is
+// outside the safe range for its declared population=, what is wrong (it
+// leaks, or it matches too many rows). Validate logs the same warnings
+// through slog.Default, once per type. An index without population= draws
+// no advice: size it with blind.Recommend.
+func IndexWarnings(v any) ([]string, error) {
+	t := reflect.TypeOf(v)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil, &InvalidArgumentError{Type: reflect.TypeOf(v)}
+	}
+	p, err := planFor(t)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(p.warnings), nil
 }
 
 // Validate checks that the type of v (a struct or a pointer to one) has
 // valid crypt tags and supported field types, and caches its plan. Call it
-// at startup to fail fast; Encrypt and Decrypt call it too.
+// at startup to fail fast; Encrypt and Decrypt call it too. A blind index
+// whose bits= is outside the safe range for its population= is not an
+// error: Validate logs the planner's warning (see IndexWarnings).
 func Validate(v any) error {
 	t := reflect.TypeOf(v)
 	for t != nil && t.Kind() == reflect.Pointer {
@@ -457,9 +494,6 @@ func (b *planner) blindIndex(g *group, t reflect.Type, f reflect.StructField, tg
 		bits:       tg.bits,
 		slow:       tg.slow,
 	}
-	if ix.bits == 0 {
-		ix.bits = DefaultBits
-	}
 	self := origin{t, f.Name, ix.path}
 	if err := b.claim(b.indexPaths, ix.path, self, indexPathTaken); err != nil {
 		return err
@@ -504,6 +538,23 @@ func (b *planner) blindIndex(g *group, t reflect.Type, f reflect.StructField, tg
 	}
 	if ix.class == "" {
 		ix.class = keyring.DefaultClass
+	}
+	switch {
+	case ix.bits == 0 && tg.population == 0:
+		return fail("blind index needs bits=N (its width) or population=N (the expected number of distinct values per scope; the planner then picks the width): "+
+			"no default fits every population. An index written without bits= by an earlier version used bits=%d", LegacyDefaultBits)
+	case ix.bits == 0:
+		plan := blind.Recommend(float64(tg.population))
+		if len(plan.Warnings) > 0 {
+			return fail("population=%d leaves no safe width: %s", tg.population, strings.Join(plan.Warnings, "; "))
+		}
+		ix.bits = plan.Bits
+	default:
+		if tg.population > 0 {
+			for _, w := range blind.Check(ix.bits, float64(tg.population)).Warnings {
+				b.p.warnings = append(b.p.warnings, fmt.Sprintf("%s.%s: %s", typeName(t), f.Name, w))
+			}
+		}
 	}
 	g.indexes = append(g.indexes, ix)
 	return nil

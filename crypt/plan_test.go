@@ -53,7 +53,7 @@ type badBitsText struct {
 
 type badTransform struct {
 	Email    string `crypt:"encrypt"`
-	EmailIdx string `crypt:"blind=Email,transform=lower+soundex"`
+	EmailIdx string `crypt:"blind=Email,transform=lower+soundex,bits=16"`
 }
 
 type badDirective struct {
@@ -78,37 +78,37 @@ type badEmptyName struct {
 
 type badSlowValue struct {
 	Email    string `crypt:"encrypt"`
-	EmailIdx string `crypt:"blind=Email,slow=1"`
+	EmailIdx string `crypt:"blind=Email,slow=1,bits=16"`
 }
 
 type badBlindSource struct {
 	Email    string `crypt:"encrypt"`
-	EmailIdx string `crypt:"blind=Mail"`
+	EmailIdx string `crypt:"blind=Mail,bits=16"`
 }
 
 type badBlindNoSource struct {
-	EmailIdx string `crypt:"blind="`
+	EmailIdx string `crypt:"blind=,bits=16"`
 }
 
 type badBlindUnexportedSource struct {
 	email    string
-	EmailIdx string `crypt:"blind=email"`
+	EmailIdx string `crypt:"blind=email,bits=16"`
 }
 
 type badBlindSourceType struct {
 	Age    int
-	AgeIdx string `crypt:"blind=Age"`
+	AgeIdx string `crypt:"blind=Age,bits=16"`
 }
 
 type badBlindField struct {
 	Email    string `crypt:"encrypt"`
-	EmailIdx []byte `crypt:"blind=Email"`
+	EmailIdx []byte `crypt:"blind=Email,bits=16"`
 }
 
 type badBlindClasses struct {
 	Name    string `crypt:"encrypt,class=pii"`
 	Notes   string `crypt:"encrypt,class=support"`
-	BothIdx string `crypt:"blind=Name+Notes"`
+	BothIdx string `crypt:"blind=Name+Notes,bits=16"`
 }
 
 type badUnexported struct {

@@ -27,7 +27,7 @@ type ambSameName struct {
 
 type ambAddress struct {
 	Street string `crypt:"encrypt"`
-	ZipIdx string `crypt:"blind=Street,transform=digits,name=zip"`
+	ZipIdx string `crypt:"blind=Street,transform=digits,name=zip,bits=16"`
 }
 
 // A name= that spells another field's nested path.
@@ -94,7 +94,7 @@ type ambShadowRenamed struct {
 
 type ambIndexed struct {
 	Email    string `crypt:"encrypt"`
-	EmailIdx string `crypt:"blind=Email"`
+	EmailIdx string `crypt:"blind=Email,bits=16"`
 }
 
 // An embedded index field shadowed by an outer one at the same path.
@@ -102,7 +102,7 @@ type ambIndexPath struct {
 	ID string `crypt:"id"`
 	ambIndexed
 	Other    string `crypt:"encrypt"`
-	EmailIdx string `crypt:"blind=Other"`
+	EmailIdx string `crypt:"blind=Other,bits=16"`
 }
 
 // Two indexes named zip: one subkey for both.
@@ -116,7 +116,7 @@ type ambIndexName struct {
 type ambIndexNameSlice struct {
 	ID        string `crypt:"id"`
 	Street    string `crypt:"encrypt"`
-	StreetIdx string `crypt:"blind=Street,name=zip"`
+	StreetIdx string `crypt:"blind=Street,name=zip,bits=16"`
 	Addresses []ambAddress
 }
 
@@ -125,8 +125,8 @@ type ambIndexNameIsPath struct {
 	ID       string `crypt:"id"`
 	Email    string `crypt:"encrypt"`
 	Phone    string `crypt:"encrypt"`
-	EmailIdx string `crypt:"blind=Email,name=email"`
-	PhoneIdx string `crypt:"blind=Phone,name=EmailIdx"`
+	EmailIdx string `crypt:"blind=Email,name=email,bits=16"`
+	PhoneIdx string `crypt:"blind=Phone,name=EmailIdx,bits=16"`
 }
 
 // Two identity fields bound under one name.
@@ -156,13 +156,13 @@ type ambRepeatBits struct {
 type ambRepeatTransform struct {
 	ID       string `crypt:"id"`
 	Email    string `crypt:"encrypt"`
-	EmailIdx string `crypt:"blind=Email,transform=lower,transform=trim"`
+	EmailIdx string `crypt:"blind=Email,transform=lower,transform=trim,bits=16"`
 }
 
 type ambRepeatSlow struct {
 	ID       string `crypt:"id"`
 	Email    string `crypt:"encrypt"`
-	EmailIdx string `crypt:"blind=Email,slow,slow"`
+	EmailIdx string `crypt:"blind=Email,slow,slow,bits=16"`
 }
 
 type ambRepeatUnbound struct {
@@ -258,7 +258,7 @@ func TestPlanRefusesAmbiguity(t *testing.T) {
 
 type ambEmbedded struct {
 	Email    string `crypt:"encrypt"`
-	EmailIdx string `crypt:"blind=Email"`
+	EmailIdx string `crypt:"blind=Email,bits=16"`
 }
 
 type ambFine struct {
@@ -274,7 +274,7 @@ type ambFine struct {
 
 type ambAddressDefault struct {
 	Street string `crypt:"encrypt"`
-	ZipIdx string `crypt:"blind=Street,transform=digits"` // named by its path: Billing.ZipIdx, Shipping.ZipIdx
+	ZipIdx string `crypt:"blind=Street,transform=digits,bits=16"` // named by its path: Billing.ZipIdx, Shipping.ZipIdx
 }
 
 type ambUnbound struct {
@@ -285,7 +285,7 @@ type ambUnbound struct {
 
 type ambIndexOnly struct {
 	Email    string
-	EmailIdx string `crypt:"blind=Email"`
+	EmailIdx string `crypt:"blind=Email,bits=16"`
 }
 
 func TestPlanAcceptsDistinctBindings(t *testing.T) {
@@ -376,8 +376,8 @@ func TestSchemaRefusesAmbiguity(t *testing.T) {
 		{"two indexes named zip", crypt.SchemaSpec{Record: "r", IDs: ids,
 			Fields: []crypt.FieldSpec{{Column: "billing_zip"}, {Column: "shipping_zip"}},
 			Indexes: []crypt.IndexSpec{
-				{Column: "billing_zip_idx", Name: "zip", Sources: []string{"billing_zip"}},
-				{Column: "shipping_zip_idx", Name: "zip", Sources: []string{"shipping_zip"}},
+				{Column: "billing_zip_idx", Name: "zip", Sources: []string{"billing_zip"}, Bits: 16},
+				{Column: "shipping_zip_idx", Name: "zip", Sources: []string{"shipping_zip"}, Bits: 16},
 			}}, "shipping_zip_idx", "billing_zip_idx", "subkey"},
 		{"two ids under one name", crypt.SchemaSpec{Record: "r",
 			IDs:    []crypt.ColumnName{{Column: "id", Name: "ID"}, {Column: "key", Name: "ID"}},

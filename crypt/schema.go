@@ -55,7 +55,8 @@ type IndexSpec struct {
 	Name       string   // the index name in its key derivation (the struct field's path, or its name=); default Column
 	Sources    []string // source columns
 	Transforms string   // such as "lower+trim"
-	Bits       int      // default DefaultBits
+	Bits       int      // the width; 0 to take the planner's for Population
+	Population int64    // expected distinct values per scope; needed when Bits is 0
 	Slow       bool
 	Class      string // default: the first encrypted source's class
 }
@@ -157,6 +158,9 @@ func NewSchema(spec SchemaSpec) (*Schema, error) {
 		}
 		if ix.Bits != 0 {
 			tag += ",bits=" + strconv.Itoa(ix.Bits)
+		}
+		if ix.Population != 0 {
+			tag += ",population=" + strconv.FormatInt(ix.Population, 10)
 		}
 		if ix.Slow {
 			tag += ",slow"

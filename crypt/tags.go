@@ -30,10 +30,14 @@ type tag struct {
 	sources    []string // blind=A+B
 	transforms string   // transform=
 	bits       int      // bits=
+	population int64    // population=, the expected distinct values per scope
 	slow       bool     // slow
 	record     string   // record=
 	unbound    bool     // unbound, on record=: the record binds no identity on purpose
 }
+
+// maxPopulation bounds population=: a trillion distinct values per scope.
+const maxPopulation = 1e12
 
 // repeatedOptionError reports an option given twice in one tag. Both
 // occurrences are named, since either may be the one the author meant.
@@ -118,6 +122,12 @@ func parseTag(s string) (tag, error) {
 				return t, fmt.Errorf("bits=%s is not a number from 1 to 256", v)
 			}
 			t.bits = n
+		case "population":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 1 || n > maxPopulation {
+				return t, fmt.Errorf("population=%s is not a whole number from 1 to %d", v, int64(maxPopulation))
+			}
+			t.population = n
 		case "slow":
 			if v != "" {
 				return t, fmt.Errorf("slow takes no value")
@@ -138,6 +148,6 @@ var optionsFor = map[tagKind]string{
 	tagScope:   " ",
 	tagID:      " name ",
 	tagEncrypt: " name class ",
-	tagBlind:   " name class transform bits slow ",
+	tagBlind:   " name class transform bits population slow ",
 	tagRecord:  " unbound ",
 }

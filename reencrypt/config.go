@@ -98,8 +98,11 @@ type IndexColumn struct {
 	Sources []string `yaml:"sources" json:"sources"`
 	// Transforms, such as "lower+trim" (see package crypt/blind).
 	Transforms string `yaml:"transforms,omitempty" json:"transforms,omitempty"`
-	// Bits kept; default crypt.DefaultBits.
+	// Bits kept, as the struct's bits= says.
 	Bits int `yaml:"bits,omitempty" json:"bits,omitempty"`
+	// Population is the expected number of distinct values per scope, as
+	// the struct's population= says; with no bits, the planner's width.
+	Population int64 `yaml:"population,omitempty" json:"population,omitempty"`
 	// Slow selects the Argon2id tier.
 	Slow bool `yaml:"slow,omitempty" json:"slow,omitempty"`
 	// Class is the class whose index keyset computes it; default the
@@ -284,7 +287,7 @@ func (t *Table) Validate() error {
 			}
 		}
 		if ix.Bits < 0 || ix.Bits > 256 {
-			fail(ix.Column, "bits %d: want 1 to 256 (0 for the default)", ix.Bits)
+			fail(ix.Column, "bits %d: want 1 to 256 (or give population: and no bits)", ix.Bits)
 		}
 	}
 	if len(errs) > 0 {
@@ -323,7 +326,7 @@ func (t *Table) SchemaSpec() crypt.SchemaSpec {
 	for _, ix := range t.Indexes {
 		spec.Indexes = append(spec.Indexes, crypt.IndexSpec{
 			Column: ix.Column, Name: ix.Name, Sources: ix.Sources, Transforms: ix.Transforms,
-			Bits: ix.Bits, Slow: ix.Slow, Class: ix.Class,
+			Bits: ix.Bits, Population: ix.Population, Slow: ix.Slow, Class: ix.Class,
 		})
 	}
 	return spec

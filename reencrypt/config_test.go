@@ -157,3 +157,19 @@ func TestConfigErrorsNameTheirPlace(t *testing.T) {
 		})
 	}
 }
+
+// TestConfigIndexWidth: a blind-index column states bits or population, as
+// the struct's tag does; with population the planner's width is used.
+func TestConfigIndexWidth(t *testing.T) {
+	const head = "tables:\n  - name: contacts\n    primary_key: id\n    record: contact\n    ids: [{column: id}]\n    encrypted: [{column: email}]\n"
+	if _, err := reencrypt.ParseConfig([]byte(head + "    indexes: [{column: email_idx, sources: [email]}]\n")); err == nil || !strings.Contains(err.Error(), "population=") {
+		t.Errorf("ParseConfig(index without bits or population) err = %v, want the width refusal", err)
+	}
+	cfg, err := reencrypt.ParseConfig([]byte(head + "    indexes: [{column: email_idx, sources: [email], population: 50000}]\n"))
+	if err != nil {
+		t.Fatalf("ParseConfig(population: 50000) err = %v", err)
+	}
+	if got := cfg.Tables[0].Indexes[0].Population; got != 50000 {
+		t.Errorf("population = %d, want 50000", got)
+	}
+}

@@ -33,7 +33,8 @@
 //	        name: EmailIdx            # the index name in its key derivation
 //	        sources: [email]
 //	        transforms: lower+trim
-//	        bits: 32
+//	        bits: 32                  # as the struct says: bits, or population (the planner's width)
+//	        # population: 50000       # instead of bits, when the struct gives population=
 //	        # slow: true              # the Argon2id tier
 //	        # class: pii              # default: the first source's class
 //	    # unbound: true             # no ids on purpose (the struct's unbound option):

@@ -25,7 +25,7 @@ func TestConfigRefusesAmbiguity(t *testing.T) {
 		{"a name spelling another's nested path", head + ids + "    encrypted:\n      - {column: billing_street, name: Billing.Street}\n      - {column: note, name: Billing.Street}\n",
 			true, []string{"column note", "column billing_street", `"Billing.Street"`}},
 		{"two indexes named zip", head + ids + "    encrypted: [{column: billing_zip}, {column: shipping_zip}]\n    indexes:\n" +
-			"      - {column: billing_zip_idx, name: zip, sources: [billing_zip]}\n      - {column: shipping_zip_idx, name: zip, sources: [shipping_zip]}\n",
+			"      - {column: billing_zip_idx, name: zip, sources: [billing_zip], bits: 16}\n      - {column: shipping_zip_idx, name: zip, sources: [shipping_zip], bits: 16}\n",
 			true, []string{"column shipping_zip_idx", "column billing_zip_idx", "subkey"}},
 		{"two ids under one name", head + "    ids: [{column: id, name: ID}, {column: key, name: ID}]\n    encrypted: [{column: email}]\n",
 			true, []string{"column key", "column id", `"ID"`}},

@@ -39,7 +39,7 @@ type Contact struct {
 	TenantID string   `crypt:"scope"`
 	Name     string   `crypt:"encrypt,class=pii"`
 	Email    string   `crypt:"encrypt,class=pii"`
-	EmailIdx string   `crypt:"blind=Email,transform=lower+trim,bits=16"`
+	EmailIdx string   `crypt:"blind=Email,transform=lower+trim,population=50000"` // the planner: 11 bits
 	Phone    *string  `crypt:"encrypt,class=pii"`
 	Notes    string   `crypt:"encrypt,class=support"`
 }

@@ -1,0 +1,106 @@
+package crypt_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt"
+)
+
+type widthMissing struct {
+	_        struct{} `crypt:"record=w"`
+	ID       string   `crypt:"id"`
+	Email    string   `crypt:"encrypt"`
+	EmailIdx string   `crypt:"blind=Email"`
+}
+
+type widthByPopulation struct {
+	_        struct{} `crypt:"record=w"`
+	ID       string   `crypt:"id"`
+	Email    string   `crypt:"encrypt"`
+	EmailIdx string   `crypt:"blind=Email,population=50000"`
+}
+
+type widthExplicit struct {
+	_        struct{} `crypt:"record=w"`
+	ID       string   `crypt:"id"`
+	Email    string   `crypt:"encrypt"`
+	EmailIdx string   `crypt:"blind=Email,bits=11"`
+}
+
+type widthTooFew struct {
+	_       struct{} `crypt:"record=w"`
+	ID      string   `crypt:"id"`
+	Flag    string   `crypt:"encrypt"`
+	FlagIdx string   `crypt:"blind=Flag,population=2"`
+}
+
+type widthLeaky struct {
+	_        struct{} `crypt:"record=w"`
+	ID       string   `crypt:"id"`
+	Email    string   `crypt:"encrypt"`
+	EmailIdx string   `crypt:"blind=Email,bits=32,population=1000"`
+}
+
+type widthWithin struct {
+	_        struct{} `crypt:"record=w"`
+	ID       string   `crypt:"id"`
+	Email    string   `crypt:"encrypt"`
+	EmailIdx string   `crypt:"blind=Email,bits=11,population=50000"`
+}
+
+// TestIndexWidth: a blind index states its width (bits=) or its population
+// (population=, and the planner picks the width); there is no default,
+// since none is safe for every population. A width the planner calls
+// unsafe for the declared population is a warning, not an error.
+func TestIndexWidth(t *testing.T) {
+	ctx := context.Background()
+	err := crypt.Validate(&widthMissing{})
+	var pe *crypt.PlanError
+	if !errors.As(err, &pe) || pe.Field != "EmailIdx" || !strings.Contains(err.Error(), "population=") || !strings.Contains(err.Error(), "bits=16") {
+		t.Errorf("Validate(index without bits or population) err = %v, want a *PlanError on EmailIdx naming population= and the old bits=16", err)
+	}
+	if err := crypt.Validate(&widthTooFew{}); !errors.As(err, &pe) || pe.Field != "FlagIdx" {
+		t.Errorf("Validate(population=2) err = %v, want a *PlanError: no safe width", err)
+	}
+
+	// population=50000 takes the planner's width, 11 bits: the same index
+	// values as bits=11.
+	e := newEnv(t)
+	byPop := &widthByPopulation{ID: "1", Email: "ada@example.com"}
+	explicit := &widthExplicit{ID: "1", Email: "ada@example.com"}
+	if err := e.enc.Encrypt(ctx, byPop); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.enc.Encrypt(ctx, explicit); err != nil {
+		t.Fatal(err)
+	}
+	if byPop.EmailIdx != explicit.EmailIdx || len(byPop.EmailIdx) != 4 {
+		t.Errorf("population=50000 index %q, bits=11 index %q: want the same 11-bit value (4 hex digits)", byPop.EmailIdx, explicit.EmailIdx)
+	}
+
+	warnings, err := crypt.IndexWarnings(&widthLeaky{})
+	if err != nil || len(warnings) != 1 || !strings.Contains(warnings[0], "widthLeaky.EmailIdx") {
+		t.Errorf("IndexWarnings(bits=32, population=1000) = %q, %v; want one warning naming the field", warnings, err)
+	}
+	if err := crypt.Validate(&widthLeaky{}); err != nil {
+		t.Errorf("Validate(bits=32, population=1000) err = %v, want only a warning", err)
+	}
+	if warnings, err := crypt.IndexWarnings(&widthWithin{}); err != nil || len(warnings) != 0 {
+		t.Errorf("IndexWarnings(bits=11, population=50000) = %q, %v; want none", warnings, err)
+	}
+
+	// The programmatic spec takes the same options.
+	spec := crypt.SchemaSpec{Record: "w", IDs: []crypt.ColumnName{{Column: "id", Name: "ID"}},
+		Fields:  []crypt.FieldSpec{{Column: "email", Name: "Email"}},
+		Indexes: []crypt.IndexSpec{{Column: "email_idx", Name: "EmailIdx", Sources: []string{"email"}}}}
+	if _, err := crypt.NewSchema(spec); err == nil || !strings.Contains(err.Error(), "population=") {
+		t.Errorf("NewSchema(index without bits or population) err = %v, want the width refusal", err)
+	}
+	spec.Indexes[0].Population = 50000
+	if _, err := crypt.NewSchema(spec); err != nil {
+		t.Errorf("NewSchema(population 50000) err = %v", err)
+	}
+}
