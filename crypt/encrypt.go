@@ -103,7 +103,11 @@ func (o *op) encryptField(f *encField, rv reflect.Value) error {
 	if err != nil {
 		return fail(err)
 	}
-	if alreadyEncrypted(dk, text, s, b) {
+	stored, err := o.alreadyEncrypted(dk, text, s, b)
+	if err != nil {
+		return fail(err)
+	}
+	if stored {
 		return fail(ErrAlreadyEncrypted)
 	}
 	pt := b

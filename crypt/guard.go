@@ -35,21 +35,30 @@ func storedKeyID(text bool, s string, b []byte) (keyID uint32, ok bool) {
 	return binary.BigEndian.Uint32(ct[1:tinkPrefixLen]), true
 }
 
-// alreadyEncrypted reports whether a value given to Encrypt is one of
-// fieldcrypt's stored values for this scope and class: it parses completely
-// as a stored value (storedKeyID) and names a key of the class's data
-// keyset, in any state. Only such a value is refused (ErrAlreadyEncrypted);
-// any other, whatever its leading bytes, is plaintext and is encrypted. A
-// random well-formed string names one of a keyset's few 32-bit key IDs
-// with a chance of about one in a billion.
-func alreadyEncrypted(keys *keyring.DataKeys, text bool, s string, b []byte) bool {
+// alreadyEncrypted reports whether a value given to Encrypt for a field
+// whose data keyset is keys is one of fieldcrypt's stored values for this
+// scope: it parses completely as a stored value (storedKeyID) and names a
+// key, in any state, of keys or of another existing data keyset of the
+// record's classes (a value copied from a field of another class). Only
+// such a value is refused (ErrAlreadyEncrypted); any other, whatever its
+// leading bytes, is plaintext and is encrypted. A random well-formed string
+// names one of a keyset's few 32-bit key IDs with a chance of about one in
+// a billion. Plaintexts pay one prefix or byte comparison.
+func (o *op) alreadyEncrypted(keys *keyring.DataKeys, text bool, s string, b []byte) (bool, error) {
 	id, ok := storedKeyID(text, s, b)
-	return ok && keys.Status(id) != keyring.KeyUnknown
+	if !ok {
+		return false, nil
+	}
+	if keys.Status(id) != keyring.KeyUnknown {
+		return true, nil
+	}
+	return o.sourceIsStored(text, s, b)
 }
 
-// sourceIsStored is alreadyEncrypted for a blind index's source field,
-// which may belong to any data class of the record: a value is refused when
-// it names a key of one of the scope's existing data keysets. The check
+// sourceIsStored reports whether a value names a key of one of the scope's
+// existing data keysets of the record's classes: the check for a blind
+// index's source field, which may belong to any class, and for a value
+// copied across classes. The check
 // only looks keysets up (it never creates one), and only for values that
 // parse as stored values.
 func (o *op) sourceIsStored(text bool, s string, b []byte) (bool, error) {

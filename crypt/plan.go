@@ -416,7 +416,13 @@ func (b *planner) nested(g *group, parent reflect.Type, f reflect.StructField, f
 		if ptr {
 			et = et.Elem()
 		}
-		if et.Kind() != reflect.Struct || !hasCryptTags(et, nil) {
+		if et.Kind() != reflect.Struct {
+			if containsTagged(et, nil) {
+				return &PlanError{Type: parent, Field: f.Name, Msg: "tagged structs inside " + f.Type.String() + " are not supported: only slices of structs (or of pointers to structs) are"}
+			}
+			return nil
+		}
+		if !hasCryptTags(et, nil) {
 			return nil
 		}
 		if ft.Kind() == reflect.Array || f.Type.Kind() == reflect.Pointer {
@@ -430,23 +436,35 @@ func (b *planner) nested(g *group, parent reflect.Type, f reflect.StructField, f
 			return err
 		}
 		g.slices = append(g.slices, sliceField{index: fi, path: path + f.Name + "[].", ptrElem: ptr, elem: elem})
-	case ft.Kind() == reflect.Map && hasCryptTagsDeep(ft.Elem()):
+	case ft.Kind() == reflect.Map && containsTagged(ft, nil):
 		return &PlanError{Type: parent, Field: f.Name, Msg: "maps of tagged structs are not supported; use a slice"}
+	case containsTagged(ft, nil):
+		// **T, channels and other shapes the planner does not walk: a
+		// tagged struct there would silently stay plaintext.
+		return &PlanError{Type: parent, Field: f.Name, Msg: "tagged structs inside " + f.Type.String() + " are not supported: use a struct, a pointer to one, or a slice of either"}
 	}
 	return nil
+}
+
+// containsTagged reports whether values of type t can hold a struct with a
+// crypt tag: through pointers, slices, arrays, maps (keys and values) and
+// channels, and the fields of structs.
+func containsTagged(t reflect.Type, seen []reflect.Type) bool {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Chan:
+		return containsTagged(t.Elem(), seen)
+	case reflect.Map:
+		return containsTagged(t.Key(), seen) || containsTagged(t.Elem(), seen)
+	case reflect.Struct:
+		return hasCryptTags(t, seen)
+	}
+	return false
 }
 
 // recursive reports field f of parent, whose type leads back to a struct
 // being planned.
 func recursive(parent reflect.Type, f reflect.StructField) error {
 	return &PlanError{Type: parent, Field: f.Name, Msg: "recursive struct types are not supported: " + f.Type.String() + " leads back to a struct that contains it"}
-}
-
-func hasCryptTagsDeep(t reflect.Type) bool {
-	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
-		t = t.Elem()
-	}
-	return t.Kind() == reflect.Struct && hasCryptTags(t, nil)
 }
 
 // hasCryptTags reports whether struct type t or a struct it contains has a
@@ -461,11 +479,7 @@ func hasCryptTags(t reflect.Type, seen []reflect.Type) bool {
 		if _, ok := f.Tag.Lookup(tagKey); ok {
 			return true
 		}
-		ft := f.Type
-		for ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice || ft.Kind() == reflect.Array {
-			ft = ft.Elem()
-		}
-		if ft.Kind() == reflect.Struct && hasCryptTags(ft, seen) {
+		if containsTagged(f.Type, seen) {
 			return true
 		}
 	}

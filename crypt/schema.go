@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"slices"
 	"strconv"
@@ -102,8 +103,8 @@ func NewSchema(spec SchemaSpec) (*Schema, error) {
 	// Names end up inside a generated struct tag: keep them to characters
 	// the tag grammar cannot confuse.
 	checkName := func(what, v string) error {
-		if strings.ContainsAny(v, "\",=+` ") {
-			return fmt.Errorf("crypt: schema %s: %s %q may not contain quotes, commas, '=', '+', spaces or backquotes", spec.Record, what, v)
+		if strings.ContainsAny(v, "\",=+` \\") || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return fmt.Errorf("crypt: schema %s: %s %q may not contain quotes, commas, '=', '+', spaces, backslashes, backquotes or control characters", spec.Record, what, v)
 		}
 		return nil
 	}
@@ -176,6 +177,15 @@ func NewSchema(spec SchemaSpec) (*Schema, error) {
 	p, err := buildPlan(s.typ, &schemaInfo{record: spec.Record, unbound: spec.Unbound, columns: s.columns})
 	if err != nil {
 		return nil, s.renameError(err)
+	}
+	// Every described column must have been planned: a column the
+	// planner skipped would silently stay plaintext.
+	if len(p.root.fields) != len(spec.Fields) || len(p.root.indexes) != len(spec.Indexes) {
+		return nil, fmt.Errorf("crypt: schema %s: %d encrypted columns and %d indexes planned, %d and %d described", spec.Record,
+			len(p.root.fields), len(p.root.indexes), len(spec.Fields), len(spec.Indexes))
+	}
+	for _, w := range p.warnings {
+		slog.Warn("fieldcrypt: blind index width outside the planner's safe range", "schema", spec.Record, "warning", w)
 	}
 	s.plan = p
 	return s, nil
@@ -296,10 +306,14 @@ func (e *Encryptor) RowIndexValues(ctx context.Context, s *Schema, row Row, colu
 	if i < 0 {
 		return nil, fmt.Errorf("%w: schema %s has no column %q", ErrUnknownIndex, s.spec.Record, column)
 	}
-	ix, ok := s.plan.indexes["F"+strconv.Itoa(i)]
-	if !ok {
+	// By the generated field's path only: an index may be named like
+	// another's generated field.
+	path := "F" + strconv.Itoa(i)
+	j := slices.IndexFunc(s.plan.root.indexes, func(ix indexField) bool { return ix.path == path })
+	if j < 0 {
 		return nil, fmt.Errorf("%w: column %s of schema %s is not a blind index", ErrUnknownIndex, column, s.spec.Record)
 	}
+	ix := &s.plan.root.indexes[j]
 	v, err := s.toStruct(row)
 	if err != nil {
 		return nil, err

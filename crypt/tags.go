@@ -2,6 +2,7 @@ package crypt
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -95,8 +96,7 @@ func parseTag(s string) (tag, error) {
 			continue
 		}
 		k, v, _ := strings.Cut(opt, "=")
-		allowed := optionsFor[t.kind]
-		if !strings.Contains(allowed, " "+k+" ") {
+		if !slices.Contains(strings.Fields(optionsFor[t.kind]), k) {
 			return t, fmt.Errorf("option %q does not apply to %s", k, key)
 		}
 		if first, dup := seen[k]; dup {
