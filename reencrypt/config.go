@@ -286,6 +286,9 @@ func (t *Table) Validate() error {
 				fail(ix.Column, "source %q is not an encrypted column of the table", src)
 			}
 		}
+		if ix.Population < 0 {
+			fail(ix.Column, "population %d: want a positive number of distinct values", ix.Population)
+		}
 		if ix.Bits < 0 || ix.Bits > 256 {
 			fail(ix.Column, "bits %d: want 1 to 256 (or give population: and no bits)", ix.Bits)
 		}
@@ -294,7 +297,12 @@ func (t *Table) Validate() error {
 		return errors.Join(errs...)
 	}
 	if _, err := crypt.NewSchema(t.SchemaSpec()); err != nil {
-		return &ConfigError{Table: t.Name, Pos: t.pos, Msg: strings.TrimPrefix(err.Error(), "crypt: "), err: err}
+		pos := t.pos
+		var pe *crypt.PlanError
+		if errors.As(err, &pe) {
+			pos = t.posOf(pe.Field) // the column the planner names
+		}
+		return &ConfigError{Table: t.Name, Pos: pos, Msg: strings.TrimPrefix(err.Error(), "crypt: "), err: err}
 	}
 	return nil
 }

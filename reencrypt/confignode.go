@@ -28,7 +28,7 @@ func ParseConfigNode(n *yaml.Node) (*Config, error) {
 		}
 		n = n.Content[0]
 	}
-	if err := checkKeys(n, reflect.TypeFor[Config](), ""); err != nil {
+	if err := checkKeys(n, reflect.TypeFor[Config](), "", map[aliasCheck]bool{}); err != nil {
 		return nil, err
 	}
 	var c Config
@@ -42,13 +42,26 @@ func ParseConfigNode(n *yaml.Node) (*Config, error) {
 	return &c, nil
 }
 
+// aliasCheck is one alias target checked against one type: each is
+// checked once, so that a document of aliases to aliases costs linear
+// time.
+type aliasCheck struct {
+	n *yaml.Node
+	t reflect.Type
+}
+
 // checkKeys refuses a mapping key that no field of t (a struct, or a
 // slice or pointer of one) is tagged with, naming the key, where it is,
 // and the keys that are allowed there. where is the path so far, for the
-// message ("tables[1].indexes[0]").
-func checkKeys(n *yaml.Node, t reflect.Type, where string) error {
+// message ("tables[1].indexes[0]"). A merge key ("<<") is checked through
+// the mappings it merges.
+func checkKeys(n *yaml.Node, t reflect.Type, where string, done map[aliasCheck]bool) error {
 	for n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
+		if done[aliasCheck{n, t}] {
+			return nil
+		}
+		done[aliasCheck{n, t}] = true
 	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -56,7 +69,7 @@ func checkKeys(n *yaml.Node, t reflect.Type, where string) error {
 	switch {
 	case n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice:
 		for i, item := range n.Content {
-			if err := checkKeys(item, t.Elem(), fmt.Sprintf("%s[%d]", where, i)); err != nil {
+			if err := checkKeys(item, t.Elem(), fmt.Sprintf("%s[%d]", where, i), done); err != nil {
 				return err
 			}
 		}
@@ -64,6 +77,23 @@ func checkKeys(n *yaml.Node, t reflect.Type, where string) error {
 		fields := yamlFields(t)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
+			if k.Tag == "!!merge" || k.Value == "<<" {
+				// The merged value is a mapping, or a list of them.
+				merged := v
+				for merged.Kind == yaml.AliasNode && merged.Alias != nil {
+					merged = merged.Alias
+				}
+				targets := []*yaml.Node{v}
+				if merged.Kind == yaml.SequenceNode {
+					targets = merged.Content
+				}
+				for _, m := range targets {
+					if err := checkKeys(m, t, where, done); err != nil {
+						return err
+					}
+				}
+				continue
+			}
 			ft, ok := fields[k.Value]
 			if !ok {
 				at := "the top level"
@@ -77,7 +107,7 @@ func checkKeys(n *yaml.Node, t reflect.Type, where string) error {
 			if where != "" {
 				next = where + "." + k.Value
 			}
-			if err := checkKeys(v, ft, next); err != nil {
+			if err := checkKeys(v, ft, next, done); err != nil {
 				return err
 			}
 		}
@@ -99,7 +129,7 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 }
 
 // goTypeName matches the Go type names in yaml's decoding errors.
-var goTypeName = regexp.MustCompile(`into (\[\])?(map\[[^\]]+\])?[a-z]*\.?[A-Za-z]+`)
+var goTypeName = regexp.MustCompile(`into (\[\])?(map\[[^\]]+\])?[a-z]*\.?[A-Za-z0-9]+`)
 
 // yamlMessage rewrites a yaml decoding error for an operator: yaml's own
 // line numbers (those of the file the node came from) stay, Go type names
