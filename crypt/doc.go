@@ -44,7 +44,9 @@
 //	crypt:"blind=F,population=N"    N distinct values expected per scope: the planner (blind.Recommend) picks the width
 //	crypt:"blind=F,bits=N"          keep N bits (1 to 256); with population= too, a width outside the
 //	                                planner's safe range is a warning (IndexWarnings). An index states
-//	                                bits= or population=: no default width is safe for every population
+//	                                bits= or population=: no default width is safe for every population.
+//	                                The width is part of the stored index values: changing it (or a
+//	                                population that moves it) needs the re-encryption job to rewrite them
 //	crypt:"blind=F,slow"            the Argon2id tier, for low-entropy sources
 //	crypt:"blind=F,class=C"         use class C's index keyset (default: the source's class)
 //	crypt:"blind=F,name=N"          the index's name in its key derivation (default: the field's path)
