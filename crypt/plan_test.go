@@ -215,37 +215,10 @@ func TestPlanErrors(t *testing.T) {
 			Email string `crypt:"encrypt"`
 		}{}, "", "_", "record"},
 	}
-	ctx := context.Background()
 	e := newEnv(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := crypt.Validate(tt.v)
-			var pe *crypt.PlanError
-			if !errors.As(err, &pe) {
-				t.Fatalf("Validate(%T) err = %v, want *crypt.PlanError", tt.v, err)
-			}
-			if pe.Type == nil || pe.Type.Name() != tt.wantType {
-				t.Errorf("PlanError.Type = %v, want %s", pe.Type, tt.wantType)
-			}
-			if pe.Field != tt.wantField {
-				t.Errorf("PlanError.Field = %q, want %q", pe.Field, tt.wantField)
-			}
-			msg := err.Error()
-			for _, want := range []string{tt.wantType, tt.wantField, tt.wantMsg} {
-				if !strings.Contains(msg, want) {
-					t.Errorf("Validate(%T) err = %q, want it to contain %q", tt.v, msg, want)
-				}
-			}
-			// Encrypt and Decrypt return the same error before touching
-			// the value, and never panic.
-			before := reflect.ValueOf(tt.v).Elem().Interface()
-			if err := e.enc.Encrypt(ctx, tt.v); !errors.As(err, &pe) {
-				t.Errorf("Encrypt(%T) err = %v, want *crypt.PlanError", tt.v, err)
-			}
-			if err := e.enc.Decrypt(ctx, tt.v); !errors.As(err, &pe) {
-				t.Errorf("Decrypt(%T) err = %v, want *crypt.PlanError", tt.v, err)
-			}
-			assert.Equal(t, before, reflect.ValueOf(tt.v).Elem().Interface())
+			assertPlanRefused(t, e, tt.v, tt.wantType, tt.wantField, tt.wantType, tt.wantField, tt.wantMsg)
 		})
 	}
 }
@@ -292,4 +265,40 @@ func TestPlanCached(t *testing.T) {
 	if allocs := testing.AllocsPerRun(100, func() { _ = crypt.Validate(c) }); allocs != 0 {
 		t.Errorf("Validate(*Contact) after the first call allocates %v times, want 0 (plan cached)", allocs)
 	}
+}
+
+// assertPlanRefused checks that Validate refuses v with a *crypt.PlanError
+// on wantType.wantField whose message holds each of wants, and that
+// Encrypt and Decrypt return it too, before touching v and without
+// panicking. It returns the error for further checks.
+func assertPlanRefused(t *testing.T, e *env, v any, wantType, wantField string, wants ...string) *crypt.PlanError {
+	t.Helper()
+	err := crypt.Validate(v)
+	var pe *crypt.PlanError
+	if !errors.As(err, &pe) {
+		t.Fatalf("Validate(%T) err = %v, want *crypt.PlanError", v, err)
+	}
+	if pe.Type == nil || pe.Type.Name() != wantType {
+		t.Errorf("PlanError.Type = %v, want %s", pe.Type, wantType)
+	}
+	if pe.Field != wantField {
+		t.Errorf("PlanError.Field = %q, want %q", pe.Field, wantField)
+	}
+	msg := err.Error()
+	for _, want := range wants {
+		if !strings.Contains(msg, want) {
+			t.Errorf("Validate(%T) err = %q, want it to contain %q", v, msg, want)
+		}
+	}
+	ctx := context.Background()
+	before := reflect.ValueOf(v).Elem().Interface()
+	var again *crypt.PlanError
+	if err := e.enc.Encrypt(ctx, v); !errors.As(err, &again) {
+		t.Errorf("Encrypt(%T) err = %v, want *crypt.PlanError", v, err)
+	}
+	if err := e.enc.Decrypt(ctx, v); !errors.As(err, &again) {
+		t.Errorf("Decrypt(%T) err = %v, want *crypt.PlanError", v, err)
+	}
+	assert.Equal(t, before, reflect.ValueOf(v).Elem().Interface(), "record after a refused Encrypt and Decrypt")
+	return pe
 }

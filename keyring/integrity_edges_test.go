@@ -115,11 +115,7 @@ func TestAnchorMarksShreddedScope(t *testing.T) {
 			t.Fatal(err)
 		}
 		tombs, _ := w.store.List(ctx, "acme")
-		for _, r := range tombs {
-			if err := w.store.Delete(ctx, r.ID); err != nil {
-				t.Fatal(err)
-			}
-		}
+		w.deleteRecords(t, tombs)
 		fresh := w.keyring(t, nil)
 		if _, err := fresh.DataKeys(ctx, "acme", "support"); !errors.Is(err, keyring.ErrScopeShredded) {
 			t.Errorf("fresh DataKeys(class never used) after the tombstones were deleted: err = %v, want ErrScopeShredded", err)
@@ -130,9 +126,7 @@ func TestAnchorMarksShreddedScope(t *testing.T) {
 		if recs, _ := w.store.List(ctx, "acme"); len(recs) != 0 {
 			t.Errorf("%d keysets were created for the shredded tenant, want 0", len(recs))
 		}
-		for _, r := range tombs {
-			teststores.Overwrite(t, w.store, r)
-		}
+		w.putRecords(t, tombs)
 		if _, err := admin.Unshred(ctx, "acme"); err != nil {
 			t.Fatal(err)
 		}
@@ -186,10 +180,15 @@ func TestAnchorOutage(t *testing.T) {
 	}
 	anchor.failReads.Store(false)
 
-	// A shred whose anchor writes failed, then run again.
-	anchor.failWrites.Store(true)
-	w.keyring(t, func(c *keyring.Config) { c.Anchor = nil }).Shred(ctx, "acme") //nolint:errcheck // a run without the anchor
-	anchor.failWrites.Store(false)
+	// A shred that left the anchor behind (run without it, as when its
+	// writes failed), then run again with it: the retry, which finds only
+	// tombstones, still advances the anchor to them.
+	if _, err := w.keyring(t, func(c *keyring.Config) { c.Anchor = nil }).Shred(ctx, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := anchor.MemoryAnchor.Latest(ctx, id); v >= 3 {
+		t.Fatalf("the anchor is at %d before the retry, want it behind the tombstone", v)
+	}
 	if _, err := admin.Shred(ctx, "acme"); err != nil {
 		t.Fatal(err)
 	}

@@ -114,6 +114,24 @@ func (w *storeWorld) get(t *testing.T, id keyring.KeysetID) *keyring.Record {
 	return rec
 }
 
+// deleteRecords deletes recs from the store, as a store writer can.
+func (w *storeWorld) deleteRecords(t *testing.T, recs []*keyring.Record) {
+	t.Helper()
+	for _, r := range recs {
+		if err := w.store.Delete(context.Background(), r.ID); err != nil {
+			t.Fatalf("attacker: Delete(%v) err = %v", r.ID, err)
+		}
+	}
+}
+
+// putRecords writes recs back into the store as they were.
+func (w *storeWorld) putRecords(t *testing.T, recs []*keyring.Record) {
+	t.Helper()
+	for _, r := range recs {
+		teststores.Overwrite(t, w.store, r)
+	}
+}
+
 func forEachStore(t *testing.T, test func(t *testing.T, w *storeWorld)) {
 	for _, kind := range teststores.Kinds() {
 		t.Run(kind.Name, func(t *testing.T) { test(t, newStoreWorld(t, kind.New(t))) })
@@ -158,6 +176,9 @@ func TestAttackPlantUnderAcceptedKEKOfAnotherClass(t *testing.T) {
 		}
 		if _, err := admin.Keys(ctx, plantID); !errors.Is(err, keyring.ErrKEKNotAllowed) {
 			t.Errorf("Keys(planted) err = %v, want ErrKEKNotAllowed", err)
+		}
+		if err := admin.CreateKeysets(ctx, "newco", "pii"); !errors.Is(err, keyring.ErrKEKNotAllowed) {
+			t.Errorf("CreateKeysets(scope with a planted keyset) err = %v, want ErrKEKNotAllowed, not success", err)
 		}
 		if _, err := admin.AddKey(ctx, plantID); !errors.Is(err, keyring.ErrKEKMismatch) && !errors.Is(err, keyring.ErrKEKNotAllowed) {
 			t.Errorf("AddKey(planted) err = %v, want a refusal", err)
@@ -480,11 +501,7 @@ func TestAttackResurrectShredded(t *testing.T) {
 		}
 
 		// The attacker deletes the tombstones.
-		for _, r := range tombs {
-			if err := w.store.Delete(ctx, r.ID); err != nil {
-				t.Fatal(err)
-			}
-		}
+		w.deleteRecords(t, tombs)
 		if _, err := app.DataKeys(ctx, "acme", "pii"); !errors.Is(err, keyring.ErrRollback) && !errors.Is(err, keyring.ErrScopeShredded) {
 			t.Errorf("DataKeys after deleting the tombstones, same process: err = %v, want ErrRollback or ErrScopeShredded", err)
 		}
@@ -507,9 +524,7 @@ func TestAttackResurrectShredded(t *testing.T) {
 
 		// Restore the tombstones, then forge one for a scope never shredded:
 		// it does not authenticate, so the scope fails closed.
-		for _, r := range tombs {
-			teststores.Overwrite(t, w.store, r)
-		}
+		w.putRecords(t, tombs)
 		victim := dataID("globex", "pii")
 		if _, err := admin.DataKeys(ctx, "globex", "pii"); err != nil {
 			t.Fatal(err)
@@ -764,11 +779,7 @@ func TestShredSeenByAnotherProcess(t *testing.T) {
 			t.Fatalf("app DataKeys after the shred err = %v, want ErrScopeShredded", err)
 		}
 		tombs, _ := w.store.List(ctx, "acme")
-		for _, r := range tombs {
-			if err := w.store.Delete(ctx, r.ID); err != nil {
-				t.Fatal(err)
-			}
-		}
+		w.deleteRecords(t, tombs)
 		w.clock.Advance(time.Second)
 		if _, err := app.DataKeys(ctx, "acme", "support"); !errors.Is(err, keyring.ErrScopeShredded) {
 			t.Errorf("app DataKeys(new class) after the tombstones were deleted err = %v, want ErrScopeShredded", err)
@@ -776,9 +787,7 @@ func TestShredSeenByAnotherProcess(t *testing.T) {
 		if recs, _ := w.store.List(ctx, "acme"); len(recs) != 0 {
 			t.Errorf("the app created %d keysets for the shredded tenant, want 0", len(recs))
 		}
-		for _, r := range tombs {
-			teststores.Overwrite(t, w.store, r)
-		}
+		w.putRecords(t, tombs)
 		if _, err := admin.Unshred(ctx, "acme"); err != nil {
 			t.Fatal(err)
 		}

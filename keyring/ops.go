@@ -40,7 +40,8 @@ func (k *Keyring) audit(ctx context.Context, what string, id KeysetID, err error
 }
 
 // CreateKeysets makes sure the data and index keysets of every class exist
-// for scope, creating the missing ones. It is how a security team creates a
+// for scope, creating the missing ones and authenticating the existing ones
+// (one KMS call each). It is how a security team creates a
 // tenant's keys ahead of first use (needed when DisableAutoCreate is set).
 func (k *Keyring) CreateKeysets(ctx context.Context, scope string, classes ...string) error {
 	for _, class := range classes {
@@ -56,7 +57,10 @@ func (k *Keyring) CreateKeysets(ctx context.Context, scope string, classes ...st
 					_, err = k.create(ctx, id)
 				}
 			case err == nil:
-				if st, perr := parseState(rec.Metadata); perr == nil && st.Shredded != nil {
+				// An existing keyset counts only if it authenticates: a
+				// planted or edited one is reported, not taken as created.
+				var o *opened
+				if o, err = k.open(ctx, rec); err == nil && o.tombstone() {
 					err = ErrScopeShredded
 				}
 			}
