@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/fieldcrypt/fieldcrypt/keyring"
 )
 
 // SchemaSpec describes a record by its database columns rather than by a Go
@@ -17,49 +19,67 @@ import (
 // configuration file. A schema produces exactly the values that Encrypt
 // produces for a struct with the equivalent tags, so it must name the same
 // record type, identity names, field paths and index names as that struct.
+//
+// The YAML and JSON keys are those of a table in the re-encryption job's
+// configuration, which embeds a SchemaSpec.
 type SchemaSpec struct {
 	// Record is the record type bound into associated data: the struct's
 	// Go type name, or its record= tag.
-	Record string
+	Record string `yaml:"record" json:"record"`
 	// Scope is the column holding the scope; "" means the default scope.
-	Scope string
+	Scope string `yaml:"scope,omitempty" json:"scope,omitempty"`
 	// IDs are the identity columns, in the struct's field order.
-	IDs []ColumnName
+	IDs []ColumnName `yaml:"ids,omitempty" json:"ids,omitempty"`
 	// Fields are the encrypted columns.
-	Fields []FieldSpec
+	Fields []FieldSpec `yaml:"encrypted" json:"encrypted"`
 	// Indexes are the blind-index columns.
-	Indexes []IndexSpec
+	Indexes []IndexSpec `yaml:"indexes,omitempty" json:"indexes,omitempty"`
 	// Unbound opts a record with no IDs out of identity binding, as the
 	// unbound tag option does: whole rows can then be swapped within a
 	// scope. NewSchema refuses encrypted Fields with no IDs otherwise.
-	Unbound bool
+	Unbound bool `yaml:"unbound,omitempty" json:"unbound,omitempty"`
 }
 
 // ColumnName maps a column to the name bound into associated data (the Go
 // field name, or its name= option). An empty Name means the column name.
 type ColumnName struct {
-	Column string
-	Name   string
+	Column string `yaml:"column" json:"column"`
+	Name   string `yaml:"name,omitempty" json:"name,omitempty"`
 }
 
 // FieldSpec describes an encrypted column.
 type FieldSpec struct {
-	Column string
-	Name   string // the field path bound into associated data; default Column
-	Class  string // default "default"
-	Binary bool   // a []byte column (binary form) rather than text
+	Column string `yaml:"column" json:"column"`
+	// Name is the field path bound into associated data (the Go field
+	// path, or its name= option); default Column.
+	Name string `yaml:"name,omitempty" json:"name,omitempty"`
+	// Class is the field class; default "default".
+	Class string `yaml:"class,omitempty" json:"class,omitempty"`
+	// Binary is set for a binary column (a []byte field: BYTEA, BLOB),
+	// which holds the binary value form rather than text.
+	Binary bool `yaml:"binary,omitempty" json:"binary,omitempty"`
 }
 
 // IndexSpec describes a blind-index column.
 type IndexSpec struct {
-	Column     string
-	Name       string   // the index name in its key derivation (the struct field's path, or its name=); default Column
-	Sources    []string // source columns
-	Transforms string   // such as "lower+trim"
-	Bits       int      // the width; 0 to take the planner's for Population
-	Population int64    // expected distinct values per scope; needed when Bits is 0
-	Slow       bool
-	Class      string // default: the first encrypted source's class
+	Column string `yaml:"column" json:"column"`
+	// Name is the index name in its key derivation (the struct field's
+	// path, or its name= option); default Column.
+	Name string `yaml:"name,omitempty" json:"name,omitempty"`
+	// Sources are the encrypted columns it is computed from.
+	Sources []string `yaml:"sources" json:"sources"`
+	// Transforms, such as "lower+trim" (see package crypt/blind).
+	Transforms string `yaml:"transforms,omitempty" json:"transforms,omitempty"`
+	// Bits is the width; 0 to take the planner's for Population.
+	Bits int `yaml:"bits,omitempty" json:"bits,omitempty"`
+	// Population is the expected number of distinct values per scope;
+	// needed when Bits is 0.
+	Population int64 `yaml:"population,omitempty" json:"population,omitempty"`
+	// Slow selects the Argon2id tier.
+	Slow bool `yaml:"slow,omitempty" json:"slow,omitempty"`
+	// Class is the class whose index keyset computes it; default the
+	// class of its first source.
+	Class string `yaml:"class,omitempty" json:"class,omitempty"`
 }
 
 // Row is one record as column values: string for text columns, []byte for
@@ -333,4 +353,23 @@ func (e *Encryptor) DecryptRowMigrating(ctx context.Context, s *Schema, row Row)
 		s.fromStruct(v, row)
 	}
 	return legacy, err
+}
+
+// DataClass returns the class of the encrypted column f: its Class, or
+// keyring.DefaultClass.
+func (f FieldSpec) DataClass() string { return cmp.Or(f.Class, keyring.DefaultClass) }
+
+// IndexClass returns the class whose index keyset computes ix: its Class,
+// or the class of its first source (NewSchema refuses sources of
+// different classes when ix names none).
+func (s *SchemaSpec) IndexClass(ix IndexSpec) string {
+	if ix.Class != "" {
+		return ix.Class
+	}
+	for _, f := range s.Fields {
+		if len(ix.Sources) > 0 && f.Column == ix.Sources[0] {
+			return f.DataClass()
+		}
+	}
+	return keyring.DefaultClass
 }

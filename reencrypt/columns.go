@@ -162,7 +162,7 @@ func columnRoles(t Table, c string) string {
 			roles = append(roles, "ids")
 		}
 	}
-	for _, f := range t.Encrypted {
+	for _, f := range t.Fields {
 		if f.Column == c {
 			roles = append(roles, "encrypted")
 		}

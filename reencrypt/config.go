@@ -34,24 +34,11 @@ type Table struct {
 	PrimaryKey string `yaml:"primary_key" json:"primary_key"`
 	// KeyType is the primary key's type: KeyInteger (the default) or KeyText.
 	KeyType KeyType `yaml:"key_type,omitempty" json:"key_type,omitempty"`
-	// Record is the record type bound into associated data: the struct's Go
-	// type name or its record= tag.
-	Record string `yaml:"record" json:"record"`
-	// Scope is the column holding each row's scope (tenant); empty means
-	// every row is in keyring.DefaultScope.
-	Scope string `yaml:"scope,omitempty" json:"scope,omitempty"`
-	// IDs are the identity columns bound into associated data, in the
-	// struct's field order, each with the name the struct binds it under.
-	IDs []IDColumn `yaml:"ids,omitempty" json:"ids,omitempty"`
-	// Encrypted are the encrypted columns.
-	Encrypted []EncryptedColumn `yaml:"encrypted" json:"encrypted"`
-	// Indexes are the blind-index columns.
-	Indexes []IndexColumn `yaml:"indexes,omitempty" json:"indexes,omitempty"`
-	// Unbound marks a record that binds no identity on purpose, as the
-	// struct's unbound tag option does: its rows can be swapped whole
-	// within a scope. A table with encrypted columns and no ids is refused
-	// otherwise.
-	Unbound bool `yaml:"unbound,omitempty" json:"unbound,omitempty"`
+	// SchemaSpec describes the rows: the record type, scope and identity
+	// columns bound into associated data, the encrypted columns and the
+	// blind-index columns. It is the description package crypt compiles,
+	// and crypt.SchemaOf derives it from a tagged struct.
+	crypt.SchemaSpec `yaml:",inline"`
 
 	pos       position            // where the table was written (zero when not parsed from YAML)
 	columnPos map[string]position // where each of its columns was written
@@ -67,48 +54,6 @@ const (
 	KeyInteger KeyType = "integer"
 	KeyText    KeyType = "text"
 )
-
-// IDColumn is an identity column and the name it is bound under (the Go
-// field name or its name= option; default the column name).
-type IDColumn struct {
-	Column string `yaml:"column" json:"column"`
-	Name   string `yaml:"name,omitempty" json:"name,omitempty"`
-}
-
-// EncryptedColumn is an encrypted column.
-type EncryptedColumn struct {
-	Column string `yaml:"column" json:"column"`
-	// Name is the field path bound into associated data (the Go field name
-	// or its name= option); default the column name.
-	Name string `yaml:"name,omitempty" json:"name,omitempty"`
-	// Class is the field class; default "default".
-	Class string `yaml:"class,omitempty" json:"class,omitempty"`
-	// Binary is set for a binary column (a []byte field: BYTEA, BLOB),
-	// which holds the binary value form.
-	Binary bool `yaml:"binary,omitempty" json:"binary,omitempty"`
-}
-
-// IndexColumn is a blind-index column.
-type IndexColumn struct {
-	Column string `yaml:"column" json:"column"`
-	// Name is the index's name in its key derivation (the struct field's
-	// path or its name= option); default the column name.
-	Name string `yaml:"name,omitempty" json:"name,omitempty"`
-	// Sources are the encrypted columns it is computed from.
-	Sources []string `yaml:"sources" json:"sources"`
-	// Transforms, such as "lower+trim" (see package crypt/blind).
-	Transforms string `yaml:"transforms,omitempty" json:"transforms,omitempty"`
-	// Bits kept, as the struct's bits= says.
-	Bits int `yaml:"bits,omitempty" json:"bits,omitempty"`
-	// Population is the expected number of distinct values per scope, as
-	// the struct's population= says; with no bits, the planner's width.
-	Population int64 `yaml:"population,omitempty" json:"population,omitempty"`
-	// Slow selects the Argon2id tier.
-	Slow bool `yaml:"slow,omitempty" json:"slow,omitempty"`
-	// Class is the class whose index keyset computes it; default the
-	// class of its first source.
-	Class string `yaml:"class,omitempty" json:"class,omitempty"`
-}
 
 // ConfigError reports a configuration mistake. It names the table and,
 // when the mistake is about one column, the column.
@@ -235,7 +180,7 @@ func (t *Table) Validate() error {
 	default:
 		fail(t.PrimaryKey, "key_type %q: want %q or %q", t.KeyType, KeyInteger, KeyText)
 	}
-	if len(t.Encrypted) == 0 {
+	if len(t.Fields) == 0 {
 		fail("", "no encrypted columns")
 	}
 	// Every column name is a valid identifier; encrypted and index columns
@@ -267,7 +212,7 @@ func (t *Table) Validate() error {
 		claim(id.Column, "id", true)
 	}
 	classes := map[string]string{}
-	for _, f := range t.Encrypted {
+	for _, f := range t.Fields {
 		claim(f.Column, "encrypted", true)
 		classes[f.Column] = cmp.Or(f.Class, keyring.DefaultClass)
 		if f.Class != "" {
@@ -296,7 +241,7 @@ func (t *Table) Validate() error {
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}
-	if _, err := crypt.NewSchema(t.SchemaSpec()); err != nil {
+	if _, err := crypt.NewSchema(t.SchemaSpec); err != nil {
 		pos := t.pos
 		var pe *crypt.PlanError
 		if errors.As(err, &pe) {
@@ -322,36 +267,5 @@ func identProblem(name string) string {
 	return ""
 }
 
-// SchemaSpec returns the crypt schema of the table's rows.
-func (t *Table) SchemaSpec() crypt.SchemaSpec {
-	spec := crypt.SchemaSpec{Record: t.Record, Scope: t.Scope, Unbound: t.Unbound}
-	for _, id := range t.IDs {
-		spec.IDs = append(spec.IDs, crypt.ColumnName{Column: id.Column, Name: id.Name})
-	}
-	for _, f := range t.Encrypted {
-		spec.Fields = append(spec.Fields, crypt.FieldSpec{Column: f.Column, Name: f.Name, Class: f.Class, Binary: f.Binary})
-	}
-	for _, ix := range t.Indexes {
-		spec.Indexes = append(spec.Indexes, crypt.IndexSpec{
-			Column: ix.Column, Name: ix.Name, Sources: ix.Sources, Transforms: ix.Transforms,
-			Bits: ix.Bits, Population: ix.Population, Slow: ix.Slow, Class: ix.Class,
-		})
-	}
-	return spec
-}
-
 // keyType returns the primary key's type, with its default.
 func (t *Table) keyType() KeyType { return cmp.Or(t.KeyType, KeyInteger) }
-
-// indexClass returns the class whose index keyset computes ix.
-func (t *Table) indexClass(ix IndexColumn) string {
-	if ix.Class != "" {
-		return ix.Class
-	}
-	for _, f := range t.Encrypted {
-		if len(ix.Sources) > 0 && f.Column == ix.Sources[0] {
-			return cmp.Or(f.Class, keyring.DefaultClass)
-		}
-	}
-	return keyring.DefaultClass
-}

@@ -12,7 +12,7 @@ import (
 
 func TestLoadConfig(t *testing.T) {
 	tab := contactsTable(t)
-	spec := tab.SchemaSpec()
+	spec := tab.SchemaSpec
 	if spec.Record != "contact" || spec.Scope != "tenant_id" || len(spec.IDs) != 1 || len(spec.Fields) != 4 || len(spec.Indexes) != 2 {
 		t.Errorf("SchemaSpec() = %+v, want the contacts schema", spec)
 	}
@@ -103,7 +103,7 @@ tables:
 		return
 	}
 	for _, t := range cfg.Tables {
-		fmt.Printf("%s: %d encrypted columns, %d blind indexes\n", t.Name, len(t.Encrypted), len(t.Indexes))
+		fmt.Printf("%s: %d encrypted columns, %d blind indexes\n", t.Name, len(t.Fields), len(t.Indexes))
 	}
 
 	_, err = reencrypt.ParseConfig([]byte(`

@@ -119,11 +119,14 @@ func checkKeys(n *yaml.Node, t reflect.Type, where string, done map[aliasCheck]b
 func yamlFields(t reflect.Type) map[string]reflect.Type {
 	out := make(map[string]reflect.Type, t.NumField())
 	for f := range t.Fields() {
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
-		if name == "" || name == "-" || !f.IsExported() {
-			continue
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		switch {
+		case !f.IsExported():
+		case opts == "inline" && f.Type.Kind() == reflect.Struct:
+			maps.Copy(out, yamlFields(f.Type)) // such as Table's crypt.SchemaSpec
+		case name != "" && name != "-":
+			out[name] = f.Type
 		}
-		out[name] = f.Type
 	}
 	return out
 }

@@ -87,17 +87,18 @@ func IndexStatus(ctx context.Context, db *sql.DB, d Dialect, enc *crypt.Encrypto
 	if err := CheckColumns(ctx, db, d, t); err != nil {
 		return nil, err
 	}
-	slim := Table{Name: t.Name, PrimaryKey: t.PrimaryKey, KeyType: t.KeyType, Record: t.Record, Scope: t.Scope, IDs: t.IDs, Unbound: t.Unbound}
+	slim := Table{Name: t.Name, PrimaryKey: t.PrimaryKey, KeyType: t.KeyType,
+		SchemaSpec: crypt.SchemaSpec{Record: t.Record, Scope: t.Scope, IDs: t.IDs, Unbound: t.Unbound}}
 	for _, ix := range t.Indexes {
-		class := t.indexClass(ix)
+		class := t.IndexClass(ix)
 		if o.Class != "" && class != o.Class {
 			continue
 		}
 		ix.Class = class
 		slim.Indexes = append(slim.Indexes, ix)
-		for _, f := range t.Encrypted {
-			if slices.Contains(ix.Sources, f.Column) && !slices.ContainsFunc(slim.Encrypted, func(e EncryptedColumn) bool { return e.Column == f.Column }) {
-				slim.Encrypted = append(slim.Encrypted, f)
+		for _, f := range t.Fields {
+			if slices.Contains(ix.Sources, f.Column) && !slices.ContainsFunc(slim.Fields, func(e crypt.FieldSpec) bool { return e.Column == f.Column }) {
+				slim.Fields = append(slim.Fields, f)
 			}
 		}
 	}
@@ -106,7 +107,7 @@ func IndexStatus(ctx context.Context, db *sql.DB, d Dialect, enc *crypt.Encrypto
 		rep.Duration = time.Since(started)
 		return rep, nil
 	}
-	schema, err := crypt.NewSchema(slim.SchemaSpec())
+	schema, err := crypt.NewSchema(slim.SchemaSpec)
 	if err != nil {
 		return nil, &ConfigError{Table: t.Name, Msg: err.Error()}
 	}

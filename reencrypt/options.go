@@ -5,11 +5,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"go.opentelemetry.io/otel/metric"
 	"log/slog"
 	"os"
 	"strconv"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
 )
 
 // Defaults for [Options].

@@ -62,7 +62,7 @@ func TestConfigRefusesAmbiguity(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ParseConfig(unbound table) err = %v", err)
 	}
-	if spec := cfg.Tables[0].SchemaSpec(); !spec.Unbound {
+	if spec := cfg.Tables[0].SchemaSpec; !spec.Unbound {
 		t.Errorf("SchemaSpec() = %+v, want Unbound", spec)
 	}
 }

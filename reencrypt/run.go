@@ -110,7 +110,7 @@ func newRunner(db *sql.DB, d Dialect, enc *crypt.Encryptor, t *Table, opts *Opti
 	if err := t.Validate(); err != nil {
 		return fail(err)
 	}
-	schema, err := crypt.NewSchema(t.SchemaSpec())
+	schema, err := crypt.NewSchema(t.SchemaSpec)
 	if err != nil {
 		return fail(err)
 	}

@@ -57,12 +57,12 @@ func newLayout(d Dialect, t *Table) *layout {
 	for _, id := range t.IDs {
 		l.ids = append(l.ids, add(id.Column))
 	}
-	for _, f := range t.Encrypted {
+	for _, f := range t.Fields {
 		l.enc = append(l.enc, encCol{pos: add(f.Column), column: f.Column, class: cmp.Or(f.Class, "default"), binary: f.Binary})
 		l.byName[cmp.Or(f.Name, f.Column)] = f.Column
 	}
 	for _, ix := range t.Indexes {
-		l.idx = append(l.idx, idxCol{pos: add(ix.Column), column: ix.Column, class: t.indexClass(ix)})
+		l.idx = append(l.idx, idxCol{pos: add(ix.Column), column: ix.Column, class: t.IndexClass(ix)})
 		l.byName[cmp.Or(ix.Name, ix.Column)] = ix.Column
 	}
 	for i := 1; i < len(l.cols); i++ {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/fieldcrypt/fieldcrypt/crypt"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
 )
 
@@ -79,7 +80,8 @@ func Status(ctx context.Context, db *sql.DB, d Dialect, t Table) (*Report, error
 		return nil, err
 	}
 	// Only the key, the scope and the encrypted columns are read.
-	slim := Table{Name: t.Name, PrimaryKey: t.PrimaryKey, KeyType: t.KeyType, Record: t.Record, Scope: t.Scope, Encrypted: t.Encrypted}
+	slim := Table{Name: t.Name, PrimaryKey: t.PrimaryKey, KeyType: t.KeyType,
+		SchemaSpec: crypt.SchemaSpec{Record: t.Record, Scope: t.Scope, Fields: t.Fields}}
 	l := newLayout(d, &slim)
 	type counts struct {
 		status ColumnStatus
@@ -189,7 +191,7 @@ func KeyUsage(ctx context.Context, db *sql.DB, d Dialect, tables []Table, id key
 	}
 	var n int64
 	for _, t := range tables {
-		uses := slices.ContainsFunc(t.Encrypted, func(c EncryptedColumn) bool { return cmp.Or(c.Class, keyring.DefaultClass) == id.Class })
+		uses := slices.ContainsFunc(t.Fields, func(c crypt.FieldSpec) bool { return c.DataClass() == id.Class })
 		if !uses {
 			continue
 		}

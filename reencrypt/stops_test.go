@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -171,16 +172,16 @@ func TestMissingColumn(t *testing.T) {
 		}{
 			{"index column", func(t *reencrypt.Table) { t.Indexes[0].Column = "email_index" }, "email_index"},
 			{"identity column", func(t *reencrypt.Table) { t.IDs[0].Column = "contact_id" }, "contact_id"},
-			{"encrypted column", func(t *reencrypt.Table) { t.Encrypted[0].Column = "full_name" }, "full_name"},
+			{"encrypted column", func(t *reencrypt.Table) { t.Fields[0].Column = "full_name" }, "full_name"},
 			{"scope column", func(t *reencrypt.Table) { t.Scope = "tenant" }, "tenant"},
 			{"table", func(t *reencrypt.Table) { t.Name = "leads" }, ""},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				tab := good
-				tab.IDs = append([]reencrypt.IDColumn(nil), good.IDs...)
-				tab.Encrypted = append([]reencrypt.EncryptedColumn(nil), good.Encrypted...)
-				tab.Indexes = append([]reencrypt.IndexColumn(nil), good.Indexes...)
+				tab.IDs = slices.Clone(good.IDs)
+				tab.Fields = slices.Clone(good.Fields)
+				tab.Indexes = slices.Clone(good.Indexes)
 				tc.edit(&tab)
 				check := func(what string, err error) {
 					t.Helper()

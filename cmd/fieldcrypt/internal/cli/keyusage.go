@@ -42,7 +42,7 @@ func (a *app) keyUsage(ctx context.Context, kr *keyring.Keyring, id keyring.Keys
 		return a.indexKeyUsage(ctx, kr, jdb, id)
 	}
 	for _, t := range jdb.tables {
-		if !slices.ContainsFunc(t.Encrypted, func(c reencrypt.EncryptedColumn) bool { return classOf(c.Class) == id.Class }) {
+		if !slices.ContainsFunc(t.Fields, func(c crypt.FieldSpec) bool { return c.DataClass() == id.Class }) {
 			continue
 		}
 		rep, err := reencrypt.Status(ctx, jdb.db, jdb.dialect, t)
@@ -73,7 +73,7 @@ func (a *app) indexKeyUsage(ctx context.Context, kr *keyring.Keyring, jdb *jobDB
 	enc := crypt.New(kr, nil)
 	var uses []keyUse
 	for _, t := range jdb.tables {
-		if !slices.ContainsFunc(t.Indexes, func(ix reencrypt.IndexColumn) bool { return indexClassOf(t, ix) == id.Class }) {
+		if !slices.ContainsFunc(t.Indexes, func(ix crypt.IndexSpec) bool { return t.IndexClass(ix) == id.Class }) {
 			continue
 		}
 		rep, err := reencrypt.IndexStatus(ctx, jdb.db, jdb.dialect, enc, t, &reencrypt.IndexStatusOptions{Scope: id.Scope, Class: id.Class})
@@ -92,25 +92,4 @@ func (a *app) indexKeyUsage(ctx context.Context, kr *keyring.Keyring, jdb *jobDB
 		}
 	}
 	return uses, true, nil
-}
-
-func classOf(c string) string {
-	if c == "" {
-		return keyring.DefaultClass
-	}
-	return c
-}
-
-// indexClassOf is the class whose index keyset computes ix: its own, or
-// that of its first source.
-func indexClassOf(t reencrypt.Table, ix reencrypt.IndexColumn) string {
-	if ix.Class != "" {
-		return ix.Class
-	}
-	for _, f := range t.Encrypted {
-		if len(ix.Sources) > 0 && f.Column == ix.Sources[0] {
-			return classOf(f.Class)
-		}
-	}
-	return keyring.DefaultClass
 }
