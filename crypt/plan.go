@@ -1,6 +1,7 @@
 package crypt
 
 import (
+	"cmp"
 	"fmt"
 	"log/slog"
 	"reflect"
@@ -27,6 +28,9 @@ type plan struct {
 	// to them by position, so a call looks each keyset up once.
 	dataClasses, indexClasses []string
 	indexes                   map[string]*indexField // blind indexes outside slices, by Go field path and by name
+
+	// unbound is set when the record opted out of identity binding.
+	unbound bool
 
 	// warnings are the planner's advice on blind-index widths: a bits=
 	// outside the safe range for the index's declared population=.
@@ -73,7 +77,9 @@ type indexField struct {
 	sources    []fieldLoc
 	srcKinds   []fieldKind
 	transforms []blind.Transform
+	spelled    string // the transforms as declared, such as "lower+trim"
 	bits       int
+	population int64 // as declared; 0 when not
 	slow       bool
 }
 
@@ -101,7 +107,7 @@ func planFor(t reflect.Type) (*plan, error) {
 		}
 		return v.(*plan), nil
 	}
-	p, err := buildPlan(t, nil)
+	p, err := buildPlan(t)
 	if err != nil {
 		plans.Store(t, err)
 		return nil, err
@@ -153,9 +159,14 @@ func Validate(v any) error {
 	return err
 }
 
+// A planner compiles a record description into a plan. It has two front
+// ends that declare the same things through the same methods (declareScope,
+// declareID, declareField, declareIndex): the struct-tag walker below, and
+// compileSpec for a SchemaSpec. Every check on bindings, classes and index
+// widths lives in those methods, so tags and specs cannot drift apart.
 type planner struct {
 	p        *plan
-	sch      *schemaInfo // set when planning a SchemaSpec's generated struct
+	spec     bool // compiling a SchemaSpec: fields are columns
 	visiting []reflect.Type
 
 	// The field that holds each binding, so that a second field bound the
@@ -165,68 +176,190 @@ type planner struct {
 	indexNames map[string]origin // blind-index names, in subkey derivation
 	indexPaths map[string]origin // blind-index fields' paths
 	firstEnc   *origin           // the first encrypted field, for the no-identity error
-	unbound    bool              // the record opted out of binding an identity
-}
-
-// schemaInfo is what a SchemaSpec adds to the plan of its generated
-// struct: the record type, the opt-out of identity binding, and the column
-// each generated field holds, so that errors name columns.
-type schemaInfo struct {
-	record  string
-	unbound bool
-	columns []string // generated field "F<i>" holds columns[i]
 }
 
 // origin is a field that binds something: the struct holding it, its Go
 // field name, and its Go path from the record (or slice element), such as
-// "Billing.ZipIdx"; errors give the path when the field is nested.
+// "Billing.ZipIdx"; errors give the path when the field is nested. For a
+// SchemaSpec, typ is nil and field and path are the column.
 type origin struct {
 	typ   reflect.Type
 	field string
 	path  string
 }
 
-// buildPlan walks struct type t. sch is nil for a tagged Go struct.
-func buildPlan(t reflect.Type, sch *schemaInfo) (*plan, error) {
-	b := &planner{
-		p:          &plan{typ: t, record: t.Name(), indexes: make(map[string]*indexField)},
-		sch:        sch,
+func newPlanner(t reflect.Type, spec bool) *planner {
+	return &planner{
+		p:          &plan{typ: t, indexes: make(map[string]*indexField)},
+		spec:       spec,
 		encPaths:   map[string]origin{},
 		idNames:    map[string]origin{},
 		indexNames: map[string]origin{},
 		indexPaths: map[string]origin{},
 	}
-	if sch != nil {
-		b.unbound = sch.unbound
+}
+
+// errAt is a *PlanError about the field o.
+func (b *planner) errAt(o origin, format string, args ...any) *PlanError {
+	pe := &PlanError{Type: o.typ, Field: o.field, Msg: fmt.Sprintf(format, args...)}
+	if b.spec {
+		pe.Schema = b.p.record
 	}
-	g, err := b.group(t, nil, "", false, namespace{typ: t})
-	if err != nil {
-		return nil, err
-	}
-	locateGroup(g, t)
-	b.p.numberClasses(g)
-	if b.p.scope != nil {
-		*b.p.scope = newFieldLoc(t, b.p.scope.index)
-	}
-	for i := range b.p.ids {
-		b.p.ids[i].fieldLoc = newFieldLoc(t, b.p.ids[i].index)
-	}
+	return pe
+}
+
+// finish completes the plan once every field is declared.
+func (b *planner) finish(g *group) (*plan, error) {
 	b.p.root = *g
-	if sch != nil {
-		b.p.record = sch.record
-	}
-	if b.p.record == "" {
-		return nil, &PlanError{Type: t, Field: "_", Msg: "anonymous struct types need a record name: add `_ struct{} `crypt:\"record=NAME\"``"}
-	}
-	if err := b.checkIdentity(t); err != nil {
+	if err := b.checkIdentity(); err != nil {
 		return nil, err
 	}
+	b.p.numberClasses(&b.p.root)
 	for i := range b.p.root.indexes {
 		ix := &b.p.root.indexes[i]
 		b.p.indexes[ix.path] = ix
 		b.p.indexes[ix.name] = ix
 	}
 	return b.p, nil
+}
+
+// declareScope declares the scope field.
+func (b *planner) declareScope(loc fieldLoc, o origin) error {
+	if b.p.scope != nil {
+		return b.errAt(o, "second scope field; a record has one scope")
+	}
+	b.p.scope = &loc
+	return nil
+}
+
+// declareID declares an identity field bound under name.
+func (b *planner) declareID(loc fieldLoc, name string, text bool, o origin) error {
+	if err := b.claim(b.idNames, name, o, idNameTaken); err != nil {
+		return err
+	}
+	b.p.ids = append(b.p.ids, idField{fieldLoc: loc, name: name, text: text})
+	return nil
+}
+
+// declareField declares an encrypted field of g, bound under f.path.
+func (b *planner) declareField(g *group, f encField, o origin) error {
+	f.class = cmp.Or(f.class, keyring.DefaultClass)
+	if err := checkClass(f.class); err != nil {
+		return b.errAt(o, "%v", err)
+	}
+	if err := b.claim(b.encPaths, f.path, o, encPathTaken); err != nil {
+		return err
+	}
+	if b.firstEnc == nil {
+		b.firstEnc = &o
+	}
+	g.fields = append(g.fields, f)
+	return nil
+}
+
+// checkClass refuses a class name no keyset can have, at plan time rather
+// than at the first record.
+func checkClass(class string) error {
+	return keyring.KeysetID{Scope: keyring.DefaultScope, Class: class, Purpose: keyring.PurposeData}.Validate()
+}
+
+// indexDecl is a blind index as a front end declares it.
+type indexDecl struct {
+	dest       fieldLoc
+	path, name string
+	class      string // "": the class of its encrypted sources
+	transforms string
+	bits       int
+	population int64
+	slow       bool
+	sources    []fieldLoc
+	srcKinds   []fieldKind
+	srcClasses []string // each source's class; "" for a source that is not encrypted
+}
+
+// declareIndex declares a blind index of g: it claims its path and name,
+// settles its class from its sources, and settles its width from bits or
+// population.
+func (b *planner) declareIndex(g *group, d indexDecl, o origin) error {
+	ts, err := blind.ParseTransforms(d.transforms)
+	if err != nil {
+		return b.errAt(o, "%v", err)
+	}
+	ix := indexField{
+		fieldLoc: d.dest, path: d.path, name: d.name, class: d.class,
+		sources: d.sources, srcKinds: d.srcKinds,
+		transforms: ts, spelled: d.transforms, bits: d.bits, population: d.population, slow: d.slow,
+	}
+	if err := b.claim(b.indexPaths, ix.path, o, indexPathTaken); err != nil {
+		return err
+	}
+	if err := b.claim(b.indexNames, ix.name, o, indexNameTaken); err != nil {
+		return err
+	}
+	if !b.spec {
+		// BlindIndexValues finds an index by its path or its name: neither
+		// may be another index's. (A SchemaSpec's are found by column.)
+		if prev, ok := b.indexNames[ix.path]; ok && prev != o {
+			return b.conflict(o, prev, indexPathIsName, ix.path)
+		}
+		if prev, ok := b.indexPaths[ix.name]; ok && prev != o {
+			return b.conflict(o, prev, indexNameIsPath, ix.name)
+		}
+	}
+	srcClass := ""
+	for _, c := range d.srcClasses {
+		if c == "" {
+			continue
+		}
+		if srcClass != "" && srcClass != c && d.class == "" {
+			return b.errAt(o, "blind index sources are in classes %q and %q; name the index's class with class=", srcClass, c)
+		}
+		if srcClass == "" {
+			srcClass = c
+		}
+	}
+	ix.class = cmp.Or(ix.class, srcClass, keyring.DefaultClass)
+	if err := checkClass(ix.class); err != nil {
+		return b.errAt(o, "%v", err)
+	}
+	switch {
+	case ix.bits == 0 && ix.population == 0:
+		return b.errAt(o, "blind index needs bits=N (its width) or population=N (the expected number of distinct values per scope; the planner then picks the width): "+
+			"no default fits every population. An index written without bits= by an earlier version used bits=%d", LegacyDefaultBits)
+	case ix.bits == 0:
+		rec := blind.Recommend(float64(ix.population))
+		if len(rec.Warnings) > 0 {
+			return b.errAt(o, "population=%d leaves no safe width: %s", ix.population, strings.Join(rec.Warnings, "; "))
+		}
+		ix.bits = rec.Bits
+	case ix.population > 0:
+		for _, w := range blind.Check(ix.bits, float64(ix.population)).Warnings {
+			b.p.warnings = append(b.p.warnings, b.name(o)+": "+w)
+		}
+	}
+	g.indexes = append(g.indexes, ix)
+	return nil
+}
+
+// buildPlan walks tagged struct type t.
+func buildPlan(t reflect.Type) (*plan, error) {
+	b := newPlanner(t, false)
+	b.p.record = t.Name()
+	g, err := b.group(t, nil, "", false, namespace{typ: t})
+	if err != nil {
+		return nil, err
+	}
+	if b.p.record == "" {
+		return nil, &PlanError{Type: t, Field: "_", Msg: "anonymous struct types need a record name: add `_ struct{} `crypt:\"record=NAME\"``"}
+	}
+	locateGroup(g, t)
+	if b.p.scope != nil {
+		*b.p.scope = newFieldLoc(t, b.p.scope.index)
+	}
+	for i := range b.p.ids {
+		b.p.ids[i].fieldLoc = newFieldLoc(t, b.p.ids[i].index)
+	}
+	return b.finish(g)
 }
 
 func isBytes(t reflect.Type) bool {
@@ -292,7 +425,7 @@ func (b *planner) group(t reflect.Type, index []int, path string, inSlice bool, 
 				return fail("record= belongs on a blank field `_ struct{}` of the top-level struct")
 			}
 			b.p.record = tg.record
-			b.unbound = tg.unbound
+			b.p.unbound = tg.unbound
 			continue
 		}
 		if !f.IsExported() && !f.Anonymous {
@@ -307,6 +440,7 @@ func (b *planner) group(t reflect.Type, index []int, path string, inSlice bool, 
 			name = tg.name
 		}
 		fpath := path + name
+		self := origin{t, f.Name, path + f.Name}
 		if tg.kind != tagNone {
 			if err := b.checkPromoted(ns, t, f, fi); err != nil {
 				return nil, err
@@ -320,10 +454,9 @@ func (b *planner) group(t reflect.Type, index []int, path string, inSlice bool, 
 			if f.Type.Kind() != reflect.String {
 				return fail("scope field must be a string, not %v", f.Type)
 			}
-			if b.p.scope != nil {
-				return fail("second scope field; a record has one scope")
+			if err := b.declareScope(fieldLoc{index: fi}, self); err != nil {
+				return nil, err
 			}
-			b.p.scope = &fieldLoc{index: fi}
 		case tagID:
 			if inSlice {
 				return fail("id field inside a slice element")
@@ -331,26 +464,17 @@ func (b *planner) group(t reflect.Type, index []int, path string, inSlice bool, 
 			if !isIDKind(f.Type.Kind()) {
 				return fail("id field must be a string or an integer, not %v", f.Type)
 			}
-			if err := b.claim(b.idNames, name, origin{t, f.Name, path + f.Name}, idNameTaken); err != nil {
+			if err := b.declareID(fieldLoc{index: fi}, name, f.Type.Kind() == reflect.String, self); err != nil {
 				return nil, err
 			}
-			b.p.ids = append(b.p.ids, idField{fieldLoc: fieldLoc{index: fi}, name: name, text: f.Type.Kind() == reflect.String})
 		case tagEncrypt:
 			kind, ok := encKind(f.Type)
 			if !ok {
 				return fail("encrypt needs a string, []byte, *string or *[]byte field, not %v (encrypted values are stored in place; keep other types in a string field)", f.Type)
 			}
-			class := tg.class
-			if class == "" {
-				class = keyring.DefaultClass
-			}
-			if err := b.claim(b.encPaths, fpath, origin{t, f.Name, path + f.Name}, encPathTaken); err != nil {
+			if err := b.declareField(g, encField{fieldLoc: fieldLoc{index: fi}, path: fpath, class: tg.class, kind: kind}, self); err != nil {
 				return nil, err
 			}
-			if b.firstEnc == nil {
-				b.firstEnc = &origin{t, f.Name, path + f.Name}
-			}
-			g.fields = append(g.fields, encField{fieldLoc: fieldLoc{index: fi}, path: fpath, class: class, kind: kind})
 		case tagBlind:
 			if f.Type.Kind() != reflect.String {
 				return fail("blind index field must be a string (it holds hex), not %v", f.Type)
@@ -486,92 +610,39 @@ func hasCryptTags(t reflect.Type, seen []reflect.Type) bool {
 	return false
 }
 
-// blindIndex adds the blind index declared on field f of struct t.
+// blindIndex declares the blind index tagged on field f of struct t. Its
+// sources are fields of t.
 func (b *planner) blindIndex(g *group, t reflect.Type, f reflect.StructField, tg tag, index []int, path string) error {
-	fail := func(format string, args ...any) error {
-		return &PlanError{Type: t, Field: f.Name, Msg: fmt.Sprintf(format, args...)}
-	}
-	ts, err := blind.ParseTransforms(tg.transforms)
-	if err != nil {
-		return fail("%v", err)
-	}
-	name := path + f.Name
-	if tg.name != "" {
-		name = tg.name
-	}
-	ix := indexField{
-		fieldLoc:   fieldLoc{index: append(slices.Clone(index), f.Index...)},
+	d := indexDecl{
+		dest:       fieldLoc{index: append(slices.Clone(index), f.Index...)},
 		path:       path + f.Name,
-		name:       name,
+		name:       cmp.Or(tg.name, path+f.Name),
 		class:      tg.class,
-		transforms: ts,
+		transforms: tg.transforms,
 		bits:       tg.bits,
+		population: tg.population,
 		slow:       tg.slow,
 	}
-	self := origin{t, f.Name, ix.path}
-	if err := b.claim(b.indexPaths, ix.path, self, indexPathTaken); err != nil {
-		return err
-	}
-	if err := b.claim(b.indexNames, ix.name, self, indexNameTaken); err != nil {
-		return err
-	}
-	if b.sch == nil {
-		// BlindIndexValues finds an index by its path or its name: neither
-		// may be another index's.
-		if prev, ok := b.indexNames[ix.path]; ok && prev != self {
-			return b.conflict(self, prev, indexPathIsName, ix.path)
-		}
-		if prev, ok := b.indexPaths[ix.name]; ok && prev != self {
-			return b.conflict(self, prev, indexNameIsPath, ix.name)
-		}
-	}
-	srcClass := ""
+	self := origin{t, f.Name, d.path}
 	for _, src := range tg.sources {
 		sf, ok := t.FieldByName(src)
 		if !ok || !sf.IsExported() {
-			return fail("blind index source %q is not an exported field of %v", src, t)
+			return b.errAt(self, "blind index source %q is not an exported field of %v", src, t)
 		}
 		kind, ok := encKind(sf.Type)
 		if !ok {
-			return fail("blind index source %s must be a string, []byte, *string or *[]byte, not %v", src, sf.Type)
+			return b.errAt(self, "blind index source %s must be a string, []byte, *string or *[]byte, not %v", src, sf.Type)
 		}
 		si := append(slices.Clone(index), sf.Index...)
-		for _, ef := range g.fields {
-			if slices.Equal(ef.index, si) {
-				if srcClass != "" && srcClass != ef.class && tg.class == "" {
-					return fail("blind index sources are in classes %q and %q; name the index's class with class=", srcClass, ef.class)
-				}
-				srcClass = ef.class
-			}
+		class := ""
+		if k := slices.IndexFunc(g.fields, func(ef encField) bool { return slices.Equal(ef.index, si) }); k >= 0 {
+			class = g.fields[k].class
 		}
-		ix.sources = append(ix.sources, fieldLoc{index: si})
-		ix.srcKinds = append(ix.srcKinds, kind)
+		d.sources = append(d.sources, fieldLoc{index: si})
+		d.srcKinds = append(d.srcKinds, kind)
+		d.srcClasses = append(d.srcClasses, class)
 	}
-	if ix.class == "" {
-		ix.class = srcClass
-	}
-	if ix.class == "" {
-		ix.class = keyring.DefaultClass
-	}
-	switch {
-	case ix.bits == 0 && tg.population == 0:
-		return fail("blind index needs bits=N (its width) or population=N (the expected number of distinct values per scope; the planner then picks the width): "+
-			"no default fits every population. An index written without bits= by an earlier version used bits=%d", LegacyDefaultBits)
-	case ix.bits == 0:
-		plan := blind.Recommend(float64(tg.population))
-		if len(plan.Warnings) > 0 {
-			return fail("population=%d leaves no safe width: %s", tg.population, strings.Join(plan.Warnings, "; "))
-		}
-		ix.bits = plan.Bits
-	default:
-		if tg.population > 0 {
-			for _, w := range blind.Check(ix.bits, float64(tg.population)).Warnings {
-				b.p.warnings = append(b.p.warnings, fmt.Sprintf("%s.%s: %s", typeName(t), f.Name, w))
-			}
-		}
-	}
-	g.indexes = append(g.indexes, ix)
-	return nil
+	return b.declareIndex(g, d, self)
 }
 
 // Ambiguous bindings. Each is refused at plan time with a *PlanError that
@@ -601,19 +672,19 @@ func (b *planner) claim(m map[string]origin, key string, o origin, msg string) e
 // msg formats key and prev's name.
 func (b *planner) conflict(o, prev origin, msg, key string) error {
 	text := fmt.Sprintf(msg, key, b.name(prev))
-	if b.sch == nil && o.path != o.field {
+	if !b.spec && o.path != o.field {
 		text = "at " + o.path + ": " + text
 	}
-	return &PlanError{Type: o.typ, Field: o.field, Other: b.otherName(prev), Msg: text}
+	pe := b.errAt(o, "%s", text)
+	pe.Other = b.otherName(prev)
+	return pe
 }
 
 // name names a field in an error message: "Type.Field", with its path when
 // it is nested, or "column c" for a SchemaSpec's generated struct.
 func (b *planner) name(o origin) string {
-	if b.sch != nil {
-		if col, ok := b.sch.column(o.field); ok {
-			return "column " + col
-		}
+	if b.spec {
+		return "column " + o.field
 	}
 	if o.path != "" && o.path != o.field {
 		return typeName(o.typ) + "." + o.field + " (at " + o.path + ")"
@@ -623,10 +694,8 @@ func (b *planner) name(o origin) string {
 
 // otherName is PlanError.Other for o: "Type.Field", or the bare column.
 func (b *planner) otherName(o origin) string {
-	if b.sch != nil {
-		if col, ok := b.sch.column(o.field); ok {
-			return col
-		}
+	if b.spec {
+		return o.field
 	}
 	return typeName(o.typ) + "." + o.field
 }
@@ -700,24 +769,25 @@ func shadower(root reflect.Type, name string, self []int) (origin, bool) {
 // checkIdentity refuses a record that encrypts fields but binds no
 // identity, unless it opted out with unbound, and an opt-out on a record
 // that does bind one.
-func (b *planner) checkIdentity(t reflect.Type) error {
+func (b *planner) checkIdentity() error {
 	switch {
-	case b.firstEnc != nil && len(b.p.ids) == 0 && !b.unbound:
+	case b.firstEnc != nil && len(b.p.ids) == 0 && !b.p.unbound:
 		optOut := "`_ struct{} `crypt:\"record=" + b.p.record + ",unbound\"``"
-		if b.sch != nil {
+		if b.spec {
 			optOut = "Unbound in the SchemaSpec (unbound: true in a job table)"
 		}
-		return &PlanError{Type: b.firstEnc.typ, Field: b.firstEnc.field, Msg: fmt.Sprintf(
+		return b.errAt(*b.firstEnc,
 			"record %s encrypts fields but binds no identity, so whole rows could be swapped within a scope: add an id field, or opt out with %s",
-			b.p.record, optOut)}
-	case b.unbound && len(b.p.ids) > 0:
+			b.p.record, optOut)
+	case b.p.unbound && len(b.p.ids) > 0:
 		id := b.idNames[b.p.ids[0].name]
-		field := "_" // the record= marker
-		if b.sch != nil {
-			field = id.field
+		at := origin{typ: b.p.typ, field: "_"} // the record= marker
+		if b.spec {
+			at = id
 		}
-		return &PlanError{Type: t, Field: field, Other: b.otherName(id), Msg: fmt.Sprintf(
-			"record %s is marked unbound but binds the identity %s; drop unbound", b.p.record, b.name(id))}
+		pe := b.errAt(at, "record %s is marked unbound but binds the identity %s; drop unbound", b.p.record, b.name(id))
+		pe.Other = b.otherName(id)
+		return pe
 	}
 	return nil
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // Tagged structs the planner cannot walk are refused, never left as
@@ -55,13 +57,41 @@ func TestTagOptionsAreWholeWords(t *testing.T) {
 	}
 }
 
-// TestSchemaNamesCannotEscapeTheTag: a name or class holding a backslash
-// would change the generated tag and leave the column unencrypted.
-func TestSchemaNamesCannotEscapeTheTag(t *testing.T) {
+// TestSchemaNamesAreBoundLiterally: a SchemaSpec compiles without
+// generating struct tags, so a name holding tag syntax (a comma, "class=",
+// a backslash, a newline) is bound as it is spelt: it can neither smuggle in
+// an option nor leave its column plaintext. A class no keyset can have is
+// refused at plan time.
+func TestSchemaNamesAreBoundLiterally(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
 	ids := []crypt.ColumnName{{Column: "id", Name: "ID"}}
-	for _, f := range []crypt.FieldSpec{{Column: "secret", Name: `a\q`}, {Column: "secret", Class: `pii\z`}, {Column: `se\cret`}, {Column: "secret", Name: "a\nb"}} {
-		if _, err := crypt.NewSchema(crypt.SchemaSpec{Record: "r", IDs: ids, Fields: []crypt.FieldSpec{f}}); err == nil {
-			t.Errorf("NewSchema(field %+v) err = nil, want the name refused", f)
+	for _, f := range []crypt.FieldSpec{{Column: "secret", Name: "Email,class=support"}, {Column: "secret", Name: `a\q`},
+		{Column: `se\cret`}, {Column: "secret", Name: "a\nb"}} {
+		s, err := crypt.NewSchema(crypt.SchemaSpec{Record: "r", IDs: ids, Fields: []crypt.FieldSpec{f}})
+		require.NoError(t, err, "NewSchema(field %+v)", f)
+		row := crypt.Row{"id": "1", f.Column: "plaintext"}
+		require.NoError(t, e.enc.EncryptRow(ctx, s, row))
+		assert.NotEqual(t, "plaintext", row[f.Column], "field %+v left plaintext", f)
+		// Bound under the literal name: a schema that spells the name
+		// another way does not decrypt it.
+		other, err := crypt.NewSchema(crypt.SchemaSpec{Record: "r", IDs: ids, Fields: []crypt.FieldSpec{{Column: f.Column, Name: "Email", Class: f.Class}}})
+		require.NoError(t, err)
+		swapped := crypt.Row{"id": "1", f.Column: row[f.Column]}
+		assert.ErrorIs(t, e.enc.DecryptRow(ctx, other, swapped), crypt.ErrDecrypt, "field %+v", f)
+		require.NoError(t, e.enc.DecryptRow(ctx, s, row))
+		assert.Equal(t, "plaintext", row[f.Column])
+	}
+	for _, class := range []string{"pii/x", "a\nb", ""} {
+		_, err := crypt.NewSchema(crypt.SchemaSpec{Record: "r", IDs: ids, Fields: []crypt.FieldSpec{{Column: "secret"}},
+			Indexes: []crypt.IndexSpec{{Column: "secret_idx", Sources: []string{"secret"}, Bits: 8, Class: class}}})
+		if class == "" {
+			require.NoError(t, err)
+			continue
+		}
+		var pe *crypt.PlanError
+		if assert.ErrorAs(t, err, &pe, "class %q", class) {
+			assert.Equal(t, "secret_idx", pe.Field)
 		}
 	}
 }

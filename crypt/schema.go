@@ -1,15 +1,15 @@
 package crypt
 
 import (
+	"bytes"
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"reflect"
 	"slices"
-	"strconv"
-	"strings"
+	"unicode/utf8"
+	"unsafe"
 
 	"github.com/fieldcrypt/fieldcrypt/keyring"
 )
@@ -89,202 +89,216 @@ type Row map[string]any
 // Schema is a compiled SchemaSpec. It is safe for concurrent use.
 type Schema struct {
 	spec    SchemaSpec
-	typ     reflect.Type
 	plan    *plan
-	columns []string // struct field i holds columns[i]
-	binary  []bool
+	cells   reflect.Type // [n]cell: one per column, while the plan runs over a row
+	columns []schemaColumn // cell i holds columns[i]
 }
 
-// NewSchema compiles spec. Errors name the column at fault.
+// schemaColumn is one column of a Schema and the cell member that holds it.
+type schemaColumn struct {
+	name string
+	kind fieldKind // kindString: scope, id, index; kindStringPtr or kindBytesPtr: encrypted
+}
+
+// cell holds one column of a row while a Schema's plan runs over it: s for
+// a scope, identity or blind-index column, ps or pb for an encrypted text
+// or binary column (nil for NULL). The plan reaches the members by offset
+// from the start of an addressable [n]cell array, as it reaches the fields
+// of a struct.
+type cell struct {
+	s  string
+	ps *string
+	pb *[]byte
+}
+
+var cellType = reflect.TypeFor[cell]()
+
+// cellLoc locates the member of cell i that holds a value of kind.
+func cellLoc(i int, kind fieldKind) fieldLoc {
+	var member uintptr
+	switch kind {
+	case kindStringPtr:
+		member = unsafe.Offsetof(cell{}.ps)
+	case kindBytesPtr:
+		member = unsafe.Offsetof(cell{}.pb)
+	default:
+		member = unsafe.Offsetof(cell{}.s)
+	}
+	return fieldLoc{off: uintptr(i)*cellType.Size() + member, direct: true}
+}
+
+// NewSchema compiles spec into the plan a tagged struct compiles to: the
+// same checks on bindings, classes and index widths apply (see
+// [PlanError]). Errors name the column at fault.
 func NewSchema(spec SchemaSpec) (*Schema, error) {
-	if spec.Record == "" {
-		return nil, fmt.Errorf("crypt: schema needs a record type name")
-	}
 	s := &Schema{spec: spec}
-	var fields []reflect.StructField
-	index := map[string]int{}
-	add := func(column string, typ reflect.Type, tag string, binary bool) error {
-		if column == "" {
-			return fmt.Errorf("crypt: schema %s: empty column name", spec.Record)
-		}
-		if _, dup := index[column]; dup {
-			return fmt.Errorf("crypt: schema %s: column %q is listed twice", spec.Record, column)
-		}
-		index[column] = len(fields)
-		fields = append(fields, reflect.StructField{
-			Name: "F" + strconv.Itoa(len(fields)),
-			Type: typ,
-			Tag:  reflect.StructTag(tagKey + `:"` + tag + `"`),
-		})
-		s.columns = append(s.columns, column)
-		s.binary = append(s.binary, binary)
-		return nil
-	}
-	// Names end up inside a generated struct tag: keep them to characters
-	// the tag grammar cannot confuse.
-	checkName := func(what, v string) error {
-		if strings.ContainsAny(v, "\",=+` \\") || strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-			return fmt.Errorf("crypt: schema %s: %s %q may not contain quotes, commas, '=', '+', spaces, backslashes, backquotes or control characters", spec.Record, what, v)
-		}
-		return nil
-	}
-	strType, strPtr, bytesPtr := reflect.TypeFor[string](), reflect.TypeFor[*string](), reflect.TypeFor[*[]byte]()
-	if spec.Scope != "" {
-		if err := add(spec.Scope, strType, "scope", false); err != nil {
-			return nil, err
-		}
-	}
-	for _, id := range spec.IDs {
-		name := cmp.Or(id.Name, id.Column)
-		if err := checkName("id name", name); err != nil {
-			return nil, err
-		}
-		if err := add(id.Column, strType, "id,name="+name, false); err != nil {
-			return nil, err
-		}
-	}
-	for _, f := range spec.Fields {
-		name := cmp.Or(f.Name, f.Column)
-		if err := errors.Join(checkName("field name", name), checkName("class", f.Class)); err != nil {
-			return nil, err
-		}
-		tag := "encrypt,name=" + name
-		if f.Class != "" {
-			tag += ",class=" + f.Class
-		}
-		typ := strPtr
-		if f.Binary {
-			typ = bytesPtr
-		}
-		if err := add(f.Column, typ, tag, f.Binary); err != nil {
-			return nil, err
-		}
-	}
-	for _, ix := range spec.Indexes {
-		var srcs []string
-		for _, src := range ix.Sources {
-			i, ok := index[src]
-			if !ok {
-				return nil, fmt.Errorf("crypt: schema %s: index %s: source column %q is not an encrypted column listed before it", spec.Record, ix.Column, src)
-			}
-			srcs = append(srcs, fields[i].Name)
-		}
-		name := cmp.Or(ix.Name, ix.Column)
-		if err := errors.Join(checkName("index name", name), checkName("class", ix.Class), checkName("transforms", strings.ReplaceAll(ix.Transforms, "+", ""))); err != nil {
-			return nil, err
-		}
-		tag := "blind=" + strings.Join(srcs, "+") + ",name=" + name
-		if ix.Transforms != "" {
-			tag += ",transform=" + ix.Transforms
-		}
-		if ix.Bits != 0 {
-			tag += ",bits=" + strconv.Itoa(ix.Bits)
-		}
-		if ix.Population != 0 {
-			tag += ",population=" + strconv.FormatInt(ix.Population, 10)
-		}
-		if ix.Slow {
-			tag += ",slow"
-		}
-		if ix.Class != "" {
-			tag += ",class=" + ix.Class
-		}
-		if err := add(ix.Column, strType, tag, false); err != nil {
-			return nil, err
-		}
-	}
-	s.typ = reflect.StructOf(fields)
-	p, err := buildPlan(s.typ, &schemaInfo{record: spec.Record, unbound: spec.Unbound, columns: s.columns})
+	p, err := s.compile()
 	if err != nil {
-		return nil, s.renameError(err)
-	}
-	// Every described column must have been planned: a column the
-	// planner skipped would silently stay plaintext.
-	if len(p.root.fields) != len(spec.Fields) || len(p.root.indexes) != len(spec.Indexes) {
-		return nil, fmt.Errorf("crypt: schema %s: %d encrypted columns and %d indexes planned, %d and %d described", spec.Record,
-			len(p.root.fields), len(p.root.indexes), len(spec.Fields), len(spec.Indexes))
+		return nil, err
 	}
 	for _, w := range p.warnings {
 		slog.Warn("fieldcrypt: blind index width outside the planner's safe range", "schema", spec.Record, "warning", w)
 	}
 	s.plan = p
+	s.cells = reflect.ArrayOf(len(s.columns), cellType)
 	return s, nil
 }
 
-// renameError puts column names into plan errors about generated fields.
-// (The planner already names the other column of a conflict.)
-func (s *Schema) renameError(err error) error {
-	if pe, ok := err.(*PlanError); ok {
-		if col, ok := (&schemaInfo{columns: s.columns}).column(pe.Field); ok {
-			out := *pe
-			out.Field, out.Schema = col, s.spec.Record
-			return &out
+// compile declares the spec's columns to a planner, as the struct-tag
+// walker declares a struct's fields.
+func (s *Schema) compile() (*plan, error) {
+	spec := &s.spec
+	if spec.Record == "" {
+		return nil, fmt.Errorf("crypt: schema needs a record type name")
+	}
+	b := newPlanner(nil, true)
+	b.p.record, b.p.unbound = spec.Record, spec.Unbound
+	byColumn := map[string]int{}
+	add := func(name string, kind fieldKind) (fieldLoc, origin, error) {
+		at := origin{field: name, path: name}
+		switch {
+		case name == "":
+			return fieldLoc{}, at, fmt.Errorf("crypt: schema %s: empty column name", spec.Record)
+		case !utf8.ValidString(name):
+			return fieldLoc{}, at, fmt.Errorf("crypt: schema %s: column name %q is not valid UTF-8", spec.Record, name)
+		}
+		if _, dup := byColumn[name]; dup {
+			return fieldLoc{}, at, fmt.Errorf("crypt: schema %s: column %q is listed twice", spec.Record, name)
+		}
+		byColumn[name] = len(s.columns)
+		s.columns = append(s.columns, schemaColumn{name: name, kind: kind})
+		return cellLoc(len(s.columns)-1, kind), at, nil
+	}
+	bound := func(at origin, what, name string) error {
+		if !utf8.ValidString(name) {
+			return b.errAt(at, "%s %q is not valid UTF-8", what, name)
+		}
+		return nil
+	}
+	g := &group{}
+	if spec.Scope != "" {
+		loc, at, err := add(spec.Scope, kindString)
+		if err == nil {
+			err = b.declareScope(loc, at)
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
-	return err
-}
-
-// column returns the column that generated field "F<i>" holds.
-func (si *schemaInfo) column(field string) (string, bool) {
-	i, err := strconv.Atoi(strings.TrimPrefix(field, "F"))
-	if err != nil || !strings.HasPrefix(field, "F") || i < 0 || i >= len(si.columns) {
-		return "", false
+	for _, id := range spec.IDs {
+		loc, at, err := add(id.Column, kindString)
+		if err == nil {
+			err = bound(at, "identity name", cmp.Or(id.Name, id.Column))
+		}
+		if err == nil {
+			err = b.declareID(loc, cmp.Or(id.Name, id.Column), true, at)
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	return si.columns[i], true
+	for _, f := range spec.Fields {
+		kind := kindStringPtr
+		if f.Binary {
+			kind = kindBytesPtr
+		}
+		loc, at, err := add(f.Column, kind)
+		if err == nil {
+			err = bound(at, "field name", cmp.Or(f.Name, f.Column))
+		}
+		if err == nil {
+			err = b.declareField(g, encField{fieldLoc: loc, path: cmp.Or(f.Name, f.Column), class: f.Class, kind: kind}, at)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, ix := range spec.Indexes {
+		loc, at, err := add(ix.Column, kindString)
+		if err == nil {
+			err = bound(at, "index name", cmp.Or(ix.Name, ix.Column))
+		}
+		if err != nil {
+			return nil, err
+		}
+		d := indexDecl{
+			dest: loc, path: ix.Column, name: cmp.Or(ix.Name, ix.Column), class: ix.Class,
+			transforms: ix.Transforms, bits: ix.Bits, population: ix.Population, slow: ix.Slow,
+		}
+		if ix.Bits < 0 || ix.Bits > 256 {
+			return nil, b.errAt(at, "bits=%d is not a number from 1 to 256", ix.Bits)
+		}
+		if ix.Population < 0 || ix.Population > maxPopulation {
+			return nil, b.errAt(at, "population=%d is not a whole number from 1 to %d", ix.Population, int64(maxPopulation))
+		}
+		if len(ix.Sources) == 0 {
+			return nil, b.errAt(at, "blind index has no source columns")
+		}
+		for _, src := range ix.Sources {
+			// g.fields holds spec.Fields, in order.
+			k := slices.IndexFunc(spec.Fields, func(f FieldSpec) bool { return f.Column == src })
+			if k < 0 {
+				return nil, b.errAt(at, "source column %q is not an encrypted column of the schema", src)
+			}
+			d.sources = append(d.sources, g.fields[k].fieldLoc)
+			d.srcKinds = append(d.srcKinds, g.fields[k].kind)
+			d.srcClasses = append(d.srcClasses, g.fields[k].class)
+		}
+		if err := b.declareIndex(g, d, at); err != nil {
+			return nil, err
+		}
+	}
+	return b.finish(g)
 }
 
 // Spec returns the specification the schema was compiled from.
 func (s *Schema) Spec() SchemaSpec { return s.spec }
 
-// toStruct copies row into a new value of the schema's struct type.
-func (s *Schema) toStruct(row Row) (reflect.Value, error) {
-	v := reflect.New(s.typ).Elem()
+// load copies row into a new addressable [n]cell value.
+func (s *Schema) load(row Row) (reflect.Value, error) {
+	v := reflect.New(s.cells).Elem()
+	cells := unsafe.Slice((*cell)(v.Addr().UnsafePointer()), len(s.columns))
 	for i, col := range s.columns {
-		raw, ok := row[col]
+		raw, ok := row[col.name]
 		if !ok || raw == nil {
 			continue
 		}
-		f := v.Field(i)
+		var text string
+		var bin []byte
 		switch x := raw.(type) {
 		case string:
-			if s.binary[i] {
-				b := []byte(x)
-				f.Set(reflect.ValueOf(&b))
-			} else if f.Kind() == reflect.Pointer {
-				f.Set(reflect.ValueOf(&x))
-			} else {
-				f.SetString(x)
-			}
+			text, bin = x, []byte(x)
 		case []byte:
-			if s.binary[i] {
-				b := append([]byte(nil), x...)
-				f.Set(reflect.ValueOf(&b))
-			} else if f.Kind() == reflect.Pointer {
-				str := string(x)
-				f.Set(reflect.ValueOf(&str))
-			} else {
-				f.SetString(string(x))
-			}
+			text, bin = string(x), bytes.Clone(x)
 		default:
-			return reflect.Value{}, fmt.Errorf("crypt: schema %s: column %s holds %T; want string, []byte or nil", s.spec.Record, col, raw)
+			return reflect.Value{}, fmt.Errorf("crypt: schema %s: column %s holds %T; want string, []byte or nil", s.spec.Record, col.name, raw)
+		}
+		switch col.kind {
+		case kindStringPtr:
+			cells[i].ps = &text
+		case kindBytesPtr:
+			cells[i].pb = &bin
+		default:
+			cells[i].s = text
 		}
 	}
 	return v, nil
 }
 
-// fromStruct copies the struct's fields back into row.
-func (s *Schema) fromStruct(v reflect.Value, row Row) {
+// store copies the cells of v back into row.
+func (s *Schema) store(v reflect.Value, row Row) {
+	cells := unsafe.Slice((*cell)(v.Addr().UnsafePointer()), len(s.columns))
 	for i, col := range s.columns {
-		f := v.Field(i)
+		c := &cells[i]
 		switch {
-		case f.Kind() == reflect.String:
-			row[col] = f.String()
-		case f.IsNil():
-			row[col] = nil
-		case s.binary[i]:
-			row[col] = f.Elem().Bytes()
+		case col.kind == kindStringPtr && c.ps == nil, col.kind == kindBytesPtr && c.pb == nil:
+			row[col.name] = nil
+		case col.kind == kindStringPtr:
+			row[col.name] = *c.ps
+		case col.kind == kindBytesPtr:
+			row[col.name] = *c.pb
 		default:
-			row[col] = f.Elem().String()
+			row[col.name] = c.s
 		}
 	}
 }
@@ -292,14 +306,14 @@ func (s *Schema) fromStruct(v reflect.Value, row Row) {
 // EncryptRow is Encrypt for a row described by schema s: it encrypts the
 // row's encrypted columns and computes its blind-index columns, in place.
 func (e *Encryptor) EncryptRow(ctx context.Context, s *Schema, row Row) error {
-	v, err := s.toStruct(row)
+	v, err := s.load(row)
 	if err != nil {
 		return err
 	}
 	if err := e.encryptValue(ctx, s.plan, v); err != nil {
 		return err
 	}
-	s.fromStruct(v, row)
+	s.store(v, row)
 	return nil
 }
 
@@ -307,13 +321,13 @@ func (e *Encryptor) EncryptRow(ctx context.Context, s *Schema, row Row) error {
 // an *AccessError leaves the columns of inaccessible classes encrypted and
 // decrypts the rest.
 func (e *Encryptor) DecryptRow(ctx context.Context, s *Schema, row Row) error {
-	v, err := s.toStruct(row)
+	v, err := s.load(row)
 	if err != nil {
 		return err
 	}
 	_, err = e.decryptValue(ctx, s.plan, v, false)
 	if err == nil || isAccessError(err) {
-		s.fromStruct(v, row)
+		s.store(v, row)
 	}
 	return err
 }
@@ -322,19 +336,18 @@ func (e *Encryptor) DecryptRow(ctx context.Context, s *Schema, row Row) error {
 // column takes for the row's scope and (plaintext) source columns, one per
 // enabled index key, the primary key's first.
 func (e *Encryptor) RowIndexValues(ctx context.Context, s *Schema, row Row, column string) ([]string, error) {
-	i := slices.Index(s.columns, column)
+	i := slices.IndexFunc(s.columns, func(c schemaColumn) bool { return c.name == column })
 	if i < 0 {
 		return nil, fmt.Errorf("%w: schema %s has no column %q", ErrUnknownIndex, s.spec.Record, column)
 	}
-	// By the generated field's path only: an index may be named like
-	// another's generated field.
-	path := "F" + strconv.Itoa(i)
-	j := slices.IndexFunc(s.plan.root.indexes, func(ix indexField) bool { return ix.path == path })
+	// By the index's column only: an index may be named like another
+	// column.
+	j := slices.IndexFunc(s.plan.root.indexes, func(ix indexField) bool { return ix.path == column })
 	if j < 0 {
 		return nil, fmt.Errorf("%w: column %s of schema %s is not a blind index", ErrUnknownIndex, column, s.spec.Record)
 	}
 	ix := &s.plan.root.indexes[j]
-	v, err := s.toStruct(row)
+	v, err := s.load(row)
 	if err != nil {
 		return nil, err
 	}
@@ -344,13 +357,13 @@ func (e *Encryptor) RowIndexValues(ctx context.Context, s *Schema, row Row, colu
 // DecryptRowMigrating is DecryptMigrating for a row: columns holding legacy
 // plaintext are left as they are and reported.
 func (e *Encryptor) DecryptRowMigrating(ctx context.Context, s *Schema, row Row) ([]string, error) {
-	v, err := s.toStruct(row)
+	v, err := s.load(row)
 	if err != nil {
 		return nil, err
 	}
 	legacy, err := e.decryptValue(ctx, s.plan, v, true)
 	if err == nil || isAccessError(err) {
-		s.fromStruct(v, row)
+		s.store(v, row)
 	}
 	return legacy, err
 }
