@@ -1,0 +1,78 @@
+package reencrypt
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"reflect"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt"
+)
+
+// TableOf describes the table name that holds records of the tagged struct
+// type of v, from the struct itself (crypt.SchemaOf names its columns), so
+// that no one copies a struct's tags into a configuration by hand.
+//
+// primaryKey is the column the job pages by; "" takes the record's
+// identity column when it has exactly one. The key's type (KeyInteger or
+// KeyText) comes from its Go field. The result passes Validate.
+func TableOf(name, primaryKey string, v any) (Table, error) {
+	spec, err := crypt.SchemaOf(v)
+	if err != nil {
+		return Table{}, err
+	}
+	if primaryKey == "" {
+		if len(spec.IDs) != 1 {
+			return Table{}, &ConfigError{Table: name, Msg: fmt.Sprintf(
+				"record %s has %d identity columns: name the primary key the job pages by", spec.Record, len(spec.IDs))}
+		}
+		primaryKey = spec.IDs[0].Column
+	}
+	t := Table{Name: name, PrimaryKey: primaryKey, SchemaSpec: spec}
+	typ := reflect.TypeOf(v)
+	for typ.Kind() == reflect.Pointer {
+		typ = typ.Elem()
+	}
+	found := false
+	for _, f := range reflect.VisibleFields(typ) {
+		if col, ok := crypt.ColumnOf(f); ok && col == primaryKey && len(f.Index) > 0 && !f.Anonymous {
+			switch f.Type.Kind() {
+			case reflect.String:
+				t.KeyType = KeyText
+			case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+				reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+				t.KeyType = KeyInteger
+			default:
+				return Table{}, &ConfigError{Table: name, Column: primaryKey, Msg: fmt.Sprintf(
+					"primary key field %s is a %v: the job pages by an integer or text key", f.Name, f.Type)}
+			}
+			found = true
+			break
+		}
+	}
+	if !found {
+		return Table{}, &ConfigError{Table: name, Column: primaryKey, Msg: fmt.Sprintf(
+			"%v has no field stored in column %q to page by", typ, primaryKey)}
+	}
+	if err := t.Validate(); err != nil {
+		return Table{}, err
+	}
+	return t, nil
+}
+
+// WriteConfig writes c as the YAML configuration file LoadConfig reads.
+func WriteConfig(w io.Writer, c *Config) error {
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(c); err != nil {
+		return fmt.Errorf("reencrypt: encoding the configuration: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return fmt.Errorf("reencrypt: encoding the configuration: %w", err)
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}
