@@ -24,6 +24,12 @@ type crm struct {
 
 func newCRM(t *testing.T, h *harness) *crm {
 	t.Helper()
+	return newCRMWith(t, h, contactsTables)
+}
+
+// newCRMWith is newCRM with the tables: description given.
+func newCRMWith(t *testing.T, h *harness, tables string) *crm {
+	t.Helper()
 	path := filepath.Join(h.dir, "crm.db")
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
 	if err != nil {
@@ -37,7 +43,7 @@ func newCRM(t *testing.T, h *harness) *crm {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.writeConfig(t, string(cfg)+"database: sqlite:"+path+"\n"+contactsTables)
+	h.writeConfig(t, string(cfg)+"database: sqlite:"+path+"\n"+tables)
 	return &crm{path: path, db: db}
 }
 
