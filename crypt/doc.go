@@ -97,6 +97,16 @@
 // name= (or a stable record=) before renaming, or old values stop
 // decrypting.
 //
+// # Records described by columns
+//
+// A [SchemaSpec] describes a record by its columns, for code that holds
+// rows rather than structs (the re-encryption job, the CLI). [NewSchema]
+// compiles it through the planner that compiles struct tags, with the same
+// checks, and [Encryptor.EncryptRow], [Encryptor.DecryptRow] and
+// [Encryptor.RowIndexValues] then produce exactly the values Encrypt,
+// Decrypt and BlindIndexValues produce for the struct. [SchemaOf] derives
+// the SchemaSpec of a tagged struct, so no one writes it by hand.
+//
 // # What is stored
 //
 // A string field holds "fc1:" followed by unpadded base64url of a Tink AEAD
