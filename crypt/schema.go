@@ -90,7 +90,7 @@ type Row map[string]any
 type Schema struct {
 	spec    SchemaSpec
 	plan    *plan
-	cells   reflect.Type // [n]cell: one per column, while the plan runs over a row
+	cells   reflect.Type   // [n]cell: one per column, while the plan runs over a row
 	columns []schemaColumn // cell i holds columns[i]
 }
 
