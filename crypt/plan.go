@@ -709,8 +709,9 @@ func typeName(t reflect.Type) string {
 
 // checkPromoted refuses a tagged field f (of struct t, at index fi) that an
 // embedded struct promotes into ns but that is not what ns.Name selects:
-// another field of the same Go name sits at the same or a shallower depth,
-// so Go selectors and encoding/json read that one (or neither) instead.
+// another field of the same Go name sits at a shallower depth, so Go
+// selectors and encoding/json read that one, or at the same depth, so the
+// selector is ambiguous and encoding/json reads neither.
 func (b *planner) checkPromoted(ns namespace, t reflect.Type, f reflect.StructField, fi []int) error {
 	rel := fi[ns.depth:]
 	if len(rel) < 2 {
@@ -719,38 +720,59 @@ func (b *planner) checkPromoted(ns namespace, t reflect.Type, f reflect.StructFi
 	if sf, ok := ns.typ.FieldByName(f.Name); ok && slices.Equal(sf.Index, rel) {
 		return nil
 	}
-	other, ok := shadower(ns.typ, f.Name, rel)
+	other, depth, ok := shadower(ns.typ, f.Name, rel)
 	if !ok { // unreachable: FieldByName found another field or an ambiguity
-		other = origin{typ: ns.typ, field: f.Name}
+		other, depth = origin{typ: ns.typ, field: f.Name, path: f.Name}, 1
 	}
-	name := b.name(other)
-	return &PlanError{Type: t, Field: f.Name, Other: b.otherName(other), Msg: fmt.Sprintf(
-		"promoted into %s from an embedded struct, but %s has the same name at the same or a shallower depth: %s.%s selects that field (as encoding/json does), not this one; rename one, or give the embedded struct a field name",
-		typeName(ns.typ), name, typeName(ns.typ), f.Name)}
+	self := selectorPath(ns.typ, rel)
+	what := fmt.Sprintf("%s.%s selects that field (as encoding/json does), not this one", typeName(ns.typ), f.Name)
+	if depth == len(rel) {
+		what = fmt.Sprintf("%s.%s is ambiguous: Go refuses the selector and encoding/json reads neither", typeName(ns.typ), f.Name)
+	}
+	// The other field is named by its selector on the namespace type,
+	// which tells apart two fields of one embedded type reached two ways.
+	sel := typeName(ns.typ) + "." + other.path
+	return &PlanError{Type: t, Field: f.Name, Other: sel, Msg: fmt.Sprintf(
+		"promoted into %s from an embedded struct (at %s), but %s has the same name at the same or a shallower depth: %s; rename one, or give the embedded struct a field name",
+		typeName(ns.typ), self, sel, what)}
+}
+
+// selectorPath spells the field at index within struct root as a Go
+// selector through embedded structs, such as "Audit.Meta.Name".
+func selectorPath(root reflect.Type, index []int) string {
+	var parts []string
+	t := root
+	for _, x := range index {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		f := t.Field(x)
+		parts = append(parts, f.Name)
+		t = f.Type
+	}
+	return strings.Join(parts, ".")
 }
 
 // shadower finds the field of struct root, other than the one at index
 // self, that shares name and sits at the same or a shallower depth through
-// embedded structs: the field that hides self, or makes it ambiguous.
-func shadower(root reflect.Type, name string, self []int) (origin, bool) {
+// embedded structs: the field that hides self, or makes it ambiguous. It
+// returns the field and its depth (1: declared in root). Every path is
+// walked, even through a struct type embedded twice: the same type reached
+// two ways holds two fields.
+func shadower(root reflect.Type, name string, self []int) (origin, int, bool) {
 	type entry struct {
 		typ   reflect.Type
 		index []int
 	}
 	level := []entry{{root, nil}}
-	seen := map[reflect.Type]bool{}
 	for depth := 1; depth <= len(self) && len(level) > 0; depth++ {
 		var next []entry
 		for _, e := range level {
-			if seen[e.typ] {
-				continue
-			}
-			seen[e.typ] = true
 			for i := range e.typ.NumField() {
 				f := e.typ.Field(i)
 				idx := append(slices.Clone(e.index), i)
 				if f.Name == name && !slices.Equal(idx, self) {
-					return origin{typ: e.typ, field: f.Name}, true
+					return origin{typ: e.typ, field: f.Name, path: selectorPath(root, idx)}, depth, true
 				}
 				ft := f.Type
 				if ft.Kind() == reflect.Pointer {
@@ -763,7 +785,7 @@ func shadower(root reflect.Type, name string, self []int) (origin, bool) {
 		}
 		level = next
 	}
-	return origin{}, false
+	return origin{}, 0, false
 }
 
 // checkIdentity refuses a record that encrypts fields but binds no

@@ -96,6 +96,16 @@ type ambIndexed struct {
 	EmailIdx string `crypt:"blind=Email,bits=16"`
 }
 
+// One embedded struct type reached two ways: its Name is ambiguous in
+// ambTwoWays, so json reads neither and both would bind the path Name.
+type ambWayA struct{ ambPerson }
+type ambWayB struct{ ambPerson }
+type ambTwoWays struct {
+	ID string `crypt:"id"`
+	ambWayA
+	ambWayB
+}
+
 // An embedded index field shadowed by an outer one at the same path.
 type ambIndexPath struct {
 	ID string `crypt:"id"`
@@ -200,7 +210,8 @@ func TestPlanRefusesAmbiguity(t *testing.T) {
 		{"name= spelling a slice element's path", &ambSliceName{}, "ambSliceName", "Note", "ambStreet.Street", `"Addresses[].Street"`},
 		{"embedded field shadowed by an encrypted one", &ambShadowEncrypted{}, "ambPerson", "Name", "ambShadowEncrypted.Name", "shallower"},
 		{"embedded field shadowed by a plain one", &ambShadowPlain{}, "ambPerson", "Name", "ambShadowPlain.Name", "shallower"},
-		{"embedded fields at the same depth", &ambShadowSameDepth{}, "ambPerson", "Name", "ambOtherPerson.Name", "same"},
+		{"embedded fields at the same depth", &ambShadowSameDepth{}, "ambPerson", "Name", "ambShadowSameDepth.ambOtherPerson.Name", "ambiguous"},
+		{"one embedded type reached two ways", &ambTwoWays{}, "ambPerson", "Name", "ambTwoWays.ambWayB.ambPerson.Name", "(at ambWayA.ambPerson.Name)"},
 		{"renamed embedded field shadowed", &ambShadowRenamed{}, "ambRenamedPerson", "Name", "ambShadowRenamed.Name", "encoding/json"},
 		{"embedded index shadowed", &ambIndexPath{}, "ambIndexed", "EmailIdx", "ambIndexPath.EmailIdx", "shallower"},
 		{"two indexes named zip", &ambIndexName{}, "ambAddress", "ZipIdx", "ambAddress.ZipIdx", `at Shipping.ZipIdx: blind index named "zip", as is ambAddress.ZipIdx (at Billing.ZipIdx)`},
