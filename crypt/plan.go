@@ -215,12 +215,79 @@ func (b *planner) finish(g *group) (*plan, error) {
 		return nil, err
 	}
 	b.p.numberClasses(&b.p.root)
+	b.checkCombined(&b.p.root)
 	for i := range b.p.root.indexes {
 		ix := &b.p.root.indexes[i]
 		b.p.indexes[ix.path] = ix
 		b.p.indexes[ix.name] = ix
 	}
 	return b.p, nil
+}
+
+// checkCombined warns when several single-source indexes of one field
+// (such as a full e-mail index and a domain index) together keep more bits
+// than the field's declared population allows: a database reader can
+// intersect them (blind.CheckCombined). The population is the smallest any
+// of them declares; without one there is nothing to check against.
+// Compound indexes are left out: their population is of the combination.
+func (b *planner) checkCombined(g *group) {
+	type field struct {
+		name       string
+		bits       []int
+		population int64
+	}
+	var byField []*field
+	lookup := func(loc fieldLoc) *field {
+		key := fmt.Sprint(loc.index, loc.off)
+		for _, f := range byField {
+			if f.name == key {
+				return f
+			}
+		}
+		return nil
+	}
+	find := func(loc fieldLoc) *field {
+		if f := lookup(loc); f != nil {
+			return f
+		}
+		f := &field{name: fmt.Sprint(loc.index, loc.off)}
+		byField = append(byField, f)
+		return f
+	}
+	for i := range g.indexes {
+		ix := &g.indexes[i]
+		if len(ix.sources) != 1 {
+			continue
+		}
+		f := find(ix.sources[0])
+		f.bits = append(f.bits, ix.bits)
+		if ix.population > 0 && (f.population == 0 || ix.population < f.population) {
+			f.population = ix.population
+		}
+	}
+	for _, f := range byField {
+		if len(f.bits) < 2 || f.population == 0 {
+			continue
+		}
+		var names []string
+		for i := range g.indexes {
+			if ix := &g.indexes[i]; len(ix.sources) == 1 && lookup(ix.sources[0]) == f {
+				names = append(names, ix.path)
+			}
+		}
+		src := "one field"
+		for _, ef := range g.fields {
+			if lookup(ef.fieldLoc) == f {
+				src = ef.path
+			}
+		}
+		for _, w := range blind.CheckCombined(f.bits, float64(f.population)).Warnings {
+			b.p.warnings = append(b.p.warnings, fmt.Sprintf("%s, indexes of %s: %s", strings.Join(names, " and "), src, w))
+		}
+	}
+	for i := range g.slices {
+		b.checkCombined(g.slices[i].elem)
+	}
 }
 
 // declareScope declares the scope field.

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 type widthMissing struct {
@@ -103,4 +105,46 @@ func TestIndexWidth(t *testing.T) {
 	if _, err := crypt.NewSchema(spec); err != nil {
 		t.Errorf("NewSchema(population 50000) err = %v", err)
 	}
+}
+
+// Two 11-bit indexes of one e-mail field: each is within range for 50,000
+// values, but a database reader intersects them, 22 bits together.
+type widthTwoOnOneField struct {
+	_           struct{} `crypt:"record=w"`
+	ID          string   `crypt:"id"`
+	Email       string   `crypt:"encrypt"`
+	Name        string   `crypt:"encrypt"`
+	EmailIdx    string   `crypt:"blind=Email,transform=lower,bits=11,population=50000"`
+	EmailRawIdx string   `crypt:"blind=Email,bits=11"`
+	PairIdx     string   `crypt:"blind=Name+Email,bits=11,population=50000"` // a compound: its population is of pairs
+}
+
+type widthTwoNarrow struct {
+	_         struct{} `crypt:"record=w"`
+	ID        string   `crypt:"id"`
+	Email     string   `crypt:"encrypt"`
+	EmailIdx  string   `crypt:"blind=Email,transform=lower,bits=8,population=50000"`
+	DomainIdx string   `crypt:"blind=Email,transform=trim,bits=6"`
+}
+
+// TestCombinedIndexWidth: several indexes of one field add up, as
+// CipherSweet's planner counts them; the warning names them all and the
+// field's declared population. A compound index is judged on its own.
+func TestCombinedIndexWidth(t *testing.T) {
+	warnings, err := crypt.IndexWarnings(&widthTwoOnOneField{})
+	require.NoError(t, err)
+	require.Len(t, warnings, 1, "%q", warnings)
+	assert.Contains(t, warnings[0], "EmailIdx and EmailRawIdx")
+	assert.Contains(t, warnings[0], "22 bits together")
+	assert.NotContains(t, warnings[0], "PairIdx")
+
+	warnings, err = crypt.IndexWarnings(&widthTwoNarrow{})
+	require.NoError(t, err)
+	assert.Empty(t, warnings, "8+6 bits over 50,000 values")
+
+	// The same through a SchemaSpec.
+	s, err := crypt.SchemaOf(widthTwoOnOneField{})
+	require.NoError(t, err)
+	_, err = crypt.NewSchema(s)
+	require.NoError(t, err, "a warning, not an error")
 }
