@@ -46,7 +46,9 @@
 //	                                planner's safe range is a warning (IndexWarnings). An index states
 //	                                bits= or population=: no default width is safe for every population.
 //	                                The width is part of the stored index values: changing it (or a
-//	                                population that moves it) needs the re-encryption job to rewrite them
+//	                                population that moves it) needs the re-encryption job to rewrite them.
+//	                                Several indexes of one field add up (a reader intersects them):
+//	                                their sum is checked against the smallest population they declare
 //	crypt:"blind=F,slow"            the Argon2id tier, for low-entropy sources
 //	crypt:"blind=F,class=C"         use class C's index keyset (default: the source's class)
 //	crypt:"blind=F,name=N"          the index's name in its key derivation (default: the field's path)
