@@ -1,24 +1,31 @@
 package crypt_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tink-crypto/tink-go/v2/keyset"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/fieldcrypt/fieldcrypt/crypt"
 	"github.com/fieldcrypt/fieldcrypt/crypt/blind"
+	"github.com/fieldcrypt/fieldcrypt/keyring"
+	"github.com/fieldcrypt/fieldcrypt/kms"
+	"github.com/fieldcrypt/fieldcrypt/kms/local"
 )
 
 // Golden vectors for the stored value format, version 1 (docs/FORMAT.md).
@@ -27,9 +34,14 @@ import (
 // tests below decrypt every vector through the public API and, separately,
 // with only crypto/aes, crypto/cipher and x/crypto/chacha20poly1305 given
 // the raw key bytes, as an independent implementation would.
+// testdata/keystatus.json adds wrapped keysets with a disabled and a
+// destroyed key, and values under them with the outcome each must have
+// (see writeKeyStatusVectors).
 //
 // Regenerate with: go test ./crypt -run TestVectors -update
-// (ciphertexts change on every run: nonces are random).
+// (ciphertexts change on every run: nonces are random). It rewrites both
+// files; keep the one you did not mean to change (git checkout), since
+// docs/FORMAT.md quotes bytes of vectors.json.
 
 var update = flag.Bool("update", false, "regenerate testdata/vectors.json through the public API")
 
@@ -148,6 +160,10 @@ type vectorField struct {
 	TinkCiphertextHex string `json:"tink_ciphertext_hex"`
 	NonceHex          string `json:"nonce_hex"`
 	TagHex            string `json:"tag_hex"`
+	// Outcome is what a reader must do with the value (testdata/keystatus.json):
+	// "decrypts", or the error it fails with ("ErrKeyDisabled",
+	// "ErrKeyDestroyed", "ErrKeyNotFound"). Absent means "decrypts".
+	Outcome string `json:"outcome,omitempty"`
 }
 
 type vectorIndex struct {
@@ -161,6 +177,13 @@ type vectorIndex struct {
 	Argon2id   *vectorArgon2id    `json:"argon2id,omitempty"` // set for a slow index
 	Stored     string             `json:"stored"`             // what Encrypt wrote: the primary key's value
 	Values     []vectorIndexValue `json:"values"`             // one per enabled index key, primary first
+	// Set in testdata/keystatus.json, where a stored index value may have
+	// been written by a key that was primary then: that key, its status
+	// now ("ENABLED", "DISABLED" or "DESTROYED"), and whether a query
+	// (Values) still matches the stored value.
+	StoredKeyID      uint32 `json:"stored_key_id,omitempty"`
+	StoredKeyStatus  string `json:"stored_key_status,omitempty"`
+	QueryFindsStored *bool  `json:"query_finds_stored,omitempty"`
 }
 
 // vectorArgon2id are the parameters of a slow index: Argon2id version 0x13.
@@ -296,15 +319,39 @@ func vectorSpecs() []vectorSpec {
 func TestVectors(t *testing.T) {
 	if *update {
 		writeVectors(t)
+		writeKeyStatusVectors(t)
 	}
 	vf := readVectors(t)
 	require.NotEmpty(t, vf.Records)
+	kf := readKeyStatusVectors(t)
+	require.NotEmpty(t, kf.Records)
 
-	t.Run("keysets", func(t *testing.T) { checkVectorKeysets(t, vf) })
-	t.Run("public API", func(t *testing.T) { checkVectorsPublicAPI(t, vf) })
-	t.Run("associated data", func(t *testing.T) { checkVectorsAAD(t, vf) })
-	t.Run("independent decryption", func(t *testing.T) { checkVectorsIndependent(t, vf) })
-	t.Run("independent blind indexes", func(t *testing.T) { checkVectorIndexesIndependent(t, vf) })
+	t.Run("keysets", func(t *testing.T) {
+		checkVectorKeysets(t, vf)
+		t.Run("key status", func(t *testing.T) { checkKeyStatusKEK(t, kf) })
+	})
+	t.Run("public API", func(t *testing.T) {
+		checkVectorsPublicAPI(t, vf)
+		t.Run("key status", func(t *testing.T) { checkKeyStatusPublicAPI(t, kf) })
+	})
+	t.Run("associated data", func(t *testing.T) {
+		checkVectorsAAD(t, vf)
+		for _, r := range kf.Records {
+			for _, f := range r.Fields {
+				if got := hex.EncodeToString(fieldAAD(r.Scope, r.RecordType, r.IDs, f.Path)); got != f.AADHex {
+					t.Errorf("%s %s: independent AAD = %s, vector aad_hex = %s", r.Name, f.Path, got, f.AADHex)
+				}
+			}
+		}
+	})
+	t.Run("independent decryption", func(t *testing.T) {
+		checkVectorsIndependent(t, vf)
+		t.Run("key status", func(t *testing.T) { checkKeyStatusIndependent(t, kf) })
+	})
+	t.Run("independent blind indexes", func(t *testing.T) {
+		checkVectorIndexesIndependent(t, vf)
+		t.Run("key status", func(t *testing.T) { checkKeyStatusIndexesIndependent(t, kf) })
+	})
 }
 
 func readVectors(t *testing.T) *vectorFile {
@@ -719,3 +766,441 @@ var vectorDescription = []string{
 }
 
 func (r vectorRecord) String() string { return fmt.Sprintf("%s (%s)", r.Name, r.GoType) }
+
+// Key status vectors: testdata/keystatus.json holds a tenant whose keysets,
+// wrapped under the committed local test KEK (keyring/testdata/keysets.json)
+// with their authenticated state documents, each hold a primary key, a
+// DISABLED key and the ID of a DESTROYED key, and records whose values were
+// written while those keys were primary. Each field states what a reader
+// must do with it (docs/FORMAT.md sections 6, 7.6 and 8.3).
+
+const keyStatusFile = "testdata/keystatus.json"
+
+// keyStatusVectors is the layout of testdata/keystatus.json.
+type keyStatusVectors struct {
+	Description []string        `json:"description"`
+	KEK         keyStatusKEK    `json:"kek"`
+	Keysets     []wrappedKeyset `json:"keysets"`
+	Records     []vectorRecord  `json:"records"`
+}
+
+// keyStatusKEK is a local:// development KEK: a Tink JSON keyset holding
+// one AES-256-GCM key with a TINK prefix. It is the KEK of
+// keyring/testdata/keysets.json.
+type keyStatusKEK struct {
+	TinkJSON json.RawMessage `json:"tink_json"`
+	KeyID    uint32          `json:"key_id"`
+	KeyHex   string          `json:"key_hex"`
+}
+
+// wrappedKeyset is a stored keyset (docs/FORMAT.md section 7) with what it
+// unwraps to.
+type wrappedKeyset struct {
+	fixedKeyset                 // what the wrapped keyset holds: its primary and keys, with statuses
+	State              string   `json:"state"` // the state document, byte for byte
+	WrapADHex          string   `json:"wrap_associated_data_hex"`
+	EncryptedKeysetHex string   `json:"encrypted_keyset_hex"`
+	Destroyed          []uint32 `json:"destroyed"` // the state document's destroyed IDs
+	// AbsentKeys are keys the records' values name that the wrapped keyset
+	// does not hold, with the bytes they had: public test keys, given only
+	// so that a test can show the refused values are genuine ciphertexts.
+	// A reader never has them.
+	AbsentKeys []absentKey `json:"absent_keys"`
+}
+
+type absentKey struct {
+	KeyID  uint32 `json:"key_id"`
+	Why    string `json:"why"` // "destroyed" or "never in this keyset"
+	KeyHex string `json:"key_hex"`
+}
+
+// Key IDs of the key status vectors (scope "initech", class "pii").
+const (
+	vkKSPrimary        = 0x0a1b2c3d
+	vkKSDisabled       = 0x4e5f6071
+	vkKSDestroyed      = 0x7d8e9fa0
+	vkKSForeign        = 0x5a5b5c5d // never in the keyset
+	vkKSIndexPrimary   = 0x3c4d5e6f
+	vkKSIndexDisabled  = 0x6a7b8c9d
+	vkKSIndexDestroyed = 0x2b3c4d5e
+	vkKEK              = 0x0fc0fc01 // the KEK of keyring/testdata/keysets.json
+)
+
+// Outcomes of a stored value, named after package crypt's sentinels.
+const (
+	outcomeDecrypts  = "decrypts"
+	outcomeDisabled  = "ErrKeyDisabled"
+	outcomeDestroyed = "ErrKeyDestroyed"
+	outcomeNotFound  = "ErrKeyNotFound"
+)
+
+var outcomeErrors = map[string]error{
+	outcomeDisabled:  crypt.ErrKeyDisabled,
+	outcomeDestroyed: crypt.ErrKeyDestroyed,
+	outcomeNotFound:  crypt.ErrKeyNotFound,
+}
+
+// keyStatusKeysets are the keysets before any key was disabled or
+// destroyed: the data keyset also holds the foreign key, which only encrypts
+// the record under a key the stored keyset never had.
+func keyStatusKeysets() (data, index fixedKeyset, foreign fixedKey) {
+	k := func(id uint32, label string) fixedKey {
+		return fixedKey{ID: id, Status: "ENABLED", KeyHex: testKeyHex("key status " + label)}
+	}
+	data = fixedKeyset{Scope: "initech", Class: "pii", Purpose: "data", Algorithm: algAESGCM, PrimaryID: vkKSPrimary,
+		Keys: []fixedKey{k(vkKSPrimary, "initech/pii/data primary"), k(vkKSDisabled, "initech/pii/data disabled"),
+			k(vkKSDestroyed, "initech/pii/data destroyed")}}
+	index = fixedKeyset{Scope: "initech", Class: "pii", Purpose: "index", Algorithm: algHMACPRF, PrimaryID: vkKSIndexPrimary,
+		Keys: []fixedKey{k(vkKSIndexPrimary, "initech/pii/index primary"), k(vkKSIndexDisabled, "initech/pii/index disabled"),
+			k(vkKSIndexDestroyed, "initech/pii/index destroyed")}}
+	return data, index, k(vkKSForeign, "initech/pii/data foreign")
+}
+
+// keyStatusSpecs are the records: each was encrypted while dataKey and
+// indexKey were the primaries (indexKey 0: no index described).
+var keyStatusSpecs = []struct {
+	name              string
+	record            *VectorContact
+	dataKey, indexKey uint32
+	outcome           string
+}{
+	{"written under the primary keys: decrypts, and a query finds it",
+		&VectorContact{ID: "c-10", TenantID: "initech", Name: "Peter Gibbons", Email: "Peter@Initech.example", Phone: ptr("+1 555 0100 0010")},
+		vkKSPrimary, vkKSIndexPrimary, outcomeDecrypts},
+	{"written while the now-disabled keys were primary: refused with ErrKeyDisabled, and a query does not find it",
+		&VectorContact{ID: "c-11", TenantID: "initech", Name: "Samir Nagheenanajar", Email: "samir@initech.example", Phone: ptr("+1 555 0100 0011")},
+		vkKSDisabled, vkKSIndexDisabled, outcomeDisabled},
+	{"written while the now-destroyed keys were primary: refused with ErrKeyDestroyed, and a query does not find it",
+		&VectorContact{ID: "c-12", TenantID: "initech", Name: "Milton Waddams", Email: "milton@initech.example", Phone: ptr("+1 555 0100 0012")},
+		vkKSDestroyed, vkKSIndexDestroyed, outcomeDestroyed},
+	{"written under a key the keyset never had: refused with ErrKeyNotFound",
+		&VectorContact{ID: "c-13", TenantID: "initech", Name: "Bill Lumbergh", Email: "bill@initech.example"},
+		vkKSForeign, 0, outcomeNotFound},
+}
+
+// keyStatusStates are the state documents the keysets are seeded with,
+// before the keyring disables and destroys keys: version 3 (created, two
+// keys added), with the keys' creation times.
+var keyStatusStates = map[string]string{
+	"data": `{"format":"fieldcrypt-keyset-state-v2","version":3,"created":{"` + itoa(vkKSPrimary) + `":"2026-03-01T00:00:00Z","` +
+		itoa(vkKSDisabled) + `":"2026-02-01T00:00:00Z","` + itoa(vkKSDestroyed) + `":"2026-01-01T00:00:00Z"}}`,
+	"index": `{"format":"fieldcrypt-keyset-state-v2","version":3,"created":{"` + itoa(vkKSIndexPrimary) + `":"2026-03-01T00:00:00Z","` +
+		itoa(vkKSIndexDisabled) + `":"2026-02-01T00:00:00Z","` + itoa(vkKSIndexDestroyed) + `":"2026-01-01T00:00:00Z"}}`,
+}
+
+func itoa(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
+
+// keyStatusKEKFile returns the test KEK as Tink JSON and the local:// URI
+// of a key file holding it.
+func keyStatusKEKFile(t *testing.T) (keyStatusKEK, string) {
+	t.Helper()
+	kekSet := fixedKeyset{Algorithm: algAESGCM, PrimaryID: vkKEK,
+		Keys: []fixedKey{{ID: vkKEK, Status: "ENABLED", KeyHex: testKeyHex("local KEK")}}}
+	js, err := kekSet.tinkJSON()
+	require.NoError(t, err)
+	path := filepath.Join(t.TempDir(), "kek.json")
+	require.NoError(t, os.WriteFile(path, js, 0o600))
+	return keyStatusKEK{TinkJSON: json.RawMessage(bytes.TrimSpace(js)), KeyID: vkKEK, KeyHex: kekSet.Keys[0].KeyHex}, local.URI(path)
+}
+
+// writeKeyStatusVectors regenerates testdata/keystatus.json through the
+// public API. Each record is encrypted by crypt.Encrypt while its keys are
+// primary. The keysets are then stored under the test KEK, and the keyring
+// itself disables and destroys the keys, as `fieldcrypt keys disable` and
+// `keys destroy` do: the stored records and their state documents are the
+// keyring's own. The index values a query computes come from
+// crypt.BlindIndexValues against those stored keysets.
+func writeKeyStatusVectors(t *testing.T) {
+	ctx := context.Background()
+	data, index, foreign := keyStatusKeysets()
+	withForeign := data
+	withForeign.Keys = append(slices.Clone(data.Keys), foreign)
+
+	// The stored keysets: seeded, then changed by the keyring.
+	kek, uri := keyStatusKEKFile(t)
+	opener := kms.NewOpener()
+	opener.Register(local.Scheme, local.OpenFunc(nil))
+	store := keyring.NewMemoryStore()
+	for _, s := range []fixedKeyset{data, index} {
+		seedWithState(t, store, opener, uri, s, keyStatusStates[s.Purpose])
+	}
+	kr, err := keyring.New(keyring.Config{Store: store, Opener: opener, KEKs: map[string]string{"pii": uri}, DisableAutoCreate: true})
+	require.NoError(t, err)
+	defer kr.Close()
+	for _, s := range []struct {
+		id                  keyring.KeysetID
+		disabled, destroyed uint32
+	}{{data.id(), vkKSDisabled, vkKSDestroyed}, {index.id(), vkKSIndexDisabled, vkKSIndexDestroyed}} {
+		// The runbook's order: disable the oldest key, destroy it, then
+		// disable the next.
+		require.NoError(t, kr.DisableKey(ctx, s.id, s.destroyed))
+		require.NoError(t, kr.DestroyKey(ctx, s.id, s.destroyed))
+		require.NoError(t, kr.DisableKey(ctx, s.id, s.disabled))
+	}
+	kf := &keyStatusVectors{Description: keyStatusDescription, KEK: kek}
+	for _, s := range []fixedKeyset{data, index} {
+		rec, err := store.Get(ctx, s.id())
+		require.NoError(t, err)
+		w := wrappedKeyset{fixedKeyset: s, State: string(rec.Metadata),
+			WrapADHex:          hex.EncodeToString(keyring.WrapAssociatedData(s.id(), rec.Metadata)),
+			EncryptedKeysetHex: hex.EncodeToString(rec.EncryptedKeyset)}
+		w.Keys = nil
+		for _, k := range s.Keys {
+			switch k.ID {
+			case vkKSDestroyed, vkKSIndexDestroyed:
+				w.Destroyed = append(w.Destroyed, k.ID)
+				w.AbsentKeys = append(w.AbsentKeys, absentKey{KeyID: k.ID, Why: "destroyed", KeyHex: k.KeyHex})
+				continue
+			case vkKSDisabled, vkKSIndexDisabled:
+				k.Status = "DISABLED"
+			}
+			w.Keys = append(w.Keys, k)
+		}
+		if s.Purpose == "data" {
+			w.AbsentKeys = append(w.AbsentKeys, absentKey{KeyID: foreign.ID, Why: "never in this keyset", KeyHex: foreign.KeyHex})
+		}
+		kf.Keysets = append(kf.Keysets, w)
+	}
+
+	query := crypt.New(kr, nil)
+	for _, spec := range keyStatusSpecs {
+		encIndex := index
+		if spec.indexKey != 0 {
+			encIndex = index.withPrimary(spec.indexKey)
+		}
+		e := fixedEnv(t, []fixedKeyset{withForeign.withPrimary(spec.dataKey), encIndex})
+		plain := reflect.ValueOf(spec.record)
+		stored := copyRecord(plain)
+		require.NoError(t, e.enc.Encrypt(ctx, stored.Interface()), "Encrypt(%s)", spec.name)
+
+		r := vectorRecord{Name: spec.name, GoType: plain.Elem().Type().Name()}
+		describeRecord(t, &r, plain.Elem())
+		for _, goField := range []string{"Name", "Email", "Phone"} {
+			pv, sv := fieldByPath(plain.Elem(), goField), fieldByPath(stored.Elem(), goField)
+			if textOf(pv) == "" {
+				continue
+			}
+			f := vectorField{GoField: goField, Path: goField, Class: "pii", Form: "text", Algorithm: algAESGCM,
+				Plaintext: textOf(pv), Stored: textOf(sv), Outcome: spec.outcome,
+				AADHex: hex.EncodeToString(fieldAAD(r.Scope, r.RecordType, r.IDs, goField))}
+			ct, err := parseStoredText(f.Stored)
+			require.NoError(t, err)
+			parts, err := splitTinkCiphertext(algAESGCM, ct)
+			require.NoError(t, err)
+			require.Equal(t, spec.dataKey, parts.keyID)
+			f.KeyID, f.TinkCiphertextHex = parts.keyID, hex.EncodeToString(ct)
+			f.NonceHex, f.TagHex = hex.EncodeToString(parts.nonce), hex.EncodeToString(parts.tag)
+			r.Fields = append(r.Fields, f)
+		}
+		if spec.indexKey != 0 {
+			ix := vectorIndex{GoField: "EmailIdx", IndexName: "EmailIdx", Class: "pii", Sources: []string{"Email"},
+				Inputs: []string{spec.record.Email}, Transforms: contactEmailIdx.transforms, Bits: contactEmailIdx.bits,
+				Stored: fieldByPath(stored.Elem(), "EmailIdx").String(), StoredKeyID: spec.indexKey}
+			q := reflect.New(plain.Elem().Type())
+			q.Elem().Set(plain.Elem())
+			vals, err := query.BlindIndexValues(ctx, q.Interface(), "EmailIdx")
+			require.NoError(t, err)
+			var w wrappedKeyset
+			for _, k := range kf.Keysets {
+				if k.Purpose == "index" {
+					w = k
+				}
+			}
+			ids := indexKeyOrder(w.fixedKeyset)
+			require.Len(t, vals, len(ids), "one query value per enabled index key")
+			for i, id := range ids {
+				key, _ := w.key(id)
+				ix.Values = append(ix.Values, vectorIndexValue{KeyID: id,
+					SubkeyHex: hex.EncodeToString(blindSubkey(key, r.RecordType, ix.IndexName)), Value: vals[i]})
+			}
+			ix.StoredKeyStatus = map[uint32]string{vkKSIndexPrimary: "ENABLED", vkKSIndexDisabled: "DISABLED", vkKSIndexDestroyed: "DESTROYED"}[spec.indexKey]
+			found := slices.Contains(vals, ix.Stored)
+			ix.QueryFindsStored = &found
+			r.Indexes = append(r.Indexes, ix)
+		}
+		kf.Records = append(kf.Records, r)
+	}
+	out, err := json.MarshalIndent(kf, "", "  ")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(keyStatusFile, append(out, '\n'), 0o644))
+	t.Logf("wrote %s: %d keysets, %d records", keyStatusFile, len(kf.Keysets), len(kf.Records))
+}
+
+// seedWithState wraps f under the KEK at uri with the given state document,
+// as the keyring does, and stores it.
+func seedWithState(t *testing.T, store keyring.Store, opener *kms.Opener, uri string, f fixedKeyset, state string) {
+	t.Helper()
+	ctx := context.Background()
+	kek, err := opener.Open(ctx, uri)
+	require.NoError(t, err)
+	h, err := f.handle()
+	require.NoError(t, err)
+	var buf bytes.Buffer
+	require.NoError(t, h.WriteWithContext(ctx, keyset.NewBinaryWriter(&buf), kek, keyring.WrapAssociatedData(f.id(), []byte(state))))
+	now := time.Now().UTC()
+	require.NoError(t, store.Create(ctx, &keyring.Record{ID: f.id(), KEKURI: uri, EncryptedKeyset: buf.Bytes(), Metadata: []byte(state), Created: now, Updated: now}))
+}
+
+func readKeyStatusVectors(t *testing.T) *keyStatusVectors {
+	t.Helper()
+	data, err := os.ReadFile(keyStatusFile)
+	require.NoError(t, err, "read %s (regenerate with -update)", keyStatusFile)
+	var kf keyStatusVectors
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	require.NoError(t, dec.Decode(&kf), "parse %s", keyStatusFile)
+	return &kf
+}
+
+func (kf *keyStatusVectors) keyset(scope, class, purpose string) (wrappedKeyset, bool) {
+	for _, k := range kf.Keysets {
+		if k.Scope == scope && k.Class == class && k.Purpose == purpose {
+			return k, true
+		}
+	}
+	return wrappedKeyset{}, false
+}
+
+// checkKeyStatusKEK checks that the vectors' KEK is the committed local test
+// KEK of keyring/testdata/keysets.json.
+func checkKeyStatusKEK(t *testing.T, kf *keyStatusVectors) {
+	data, err := os.ReadFile(filepath.Join("..", "keyring", "testdata", "keysets.json"))
+	require.NoError(t, err)
+	var other struct {
+		KEK keyStatusKEK `json:"kek"`
+	}
+	require.NoError(t, json.Unmarshal(data, &other))
+	assert.Equal(t, other.KEK.KeyID, kf.KEK.KeyID, "KEK key ID")
+	assert.Equal(t, other.KEK.KeyHex, kf.KEK.KeyHex, "KEK key bytes")
+	assert.JSONEq(t, string(other.KEK.TinkJSON), string(kf.KEK.TinkJSON), "KEK key file")
+}
+
+// checkKeyStatusPublicAPI loads the wrapped keysets into a keyring through a
+// store, with the KEK as a local:// key file, and checks that the library
+// reports each key's status and gives each value its stated outcome.
+func checkKeyStatusPublicAPI(t *testing.T, kf *keyStatusVectors) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "kek.json")
+	require.NoError(t, os.WriteFile(path, kf.KEK.TinkJSON, 0o600))
+	uri := local.URI(path)
+	opener := kms.NewOpener()
+	opener.Register(local.Scheme, local.OpenFunc(nil))
+	store := keyring.NewMemoryStore()
+	for _, w := range kf.Keysets {
+		raw, err := hex.DecodeString(w.EncryptedKeysetHex)
+		require.NoError(t, err)
+		require.NoError(t, store.Create(ctx, &keyring.Record{ID: w.id(), KEKURI: uri, EncryptedKeyset: raw, Metadata: []byte(w.State)}))
+	}
+	kr, err := keyring.New(keyring.Config{Store: store, Opener: opener, KEKs: map[string]string{"pii": uri}, DisableAutoCreate: true})
+	require.NoError(t, err)
+	defer kr.Close()
+	enc := crypt.New(kr, nil)
+
+	for _, w := range kf.Keysets {
+		t.Run("keys of "+w.id().String(), func(t *testing.T) {
+			infos, err := kr.Keys(ctx, w.id())
+			require.NoError(t, err)
+			want := map[uint32]keyring.KeyStatus{}
+			for _, k := range w.Keys {
+				want[k.ID] = map[string]keyring.KeyStatus{"ENABLED": keyring.KeyEnabled, "DISABLED": keyring.KeyDisabled}[k.Status]
+			}
+			for _, id := range w.Destroyed {
+				want[id] = keyring.KeyDestroyed
+			}
+			got := map[uint32]keyring.KeyStatus{}
+			for _, ki := range infos {
+				got[ki.ID] = ki.Status
+				assert.Equal(t, ki.ID == w.PrimaryID, ki.Primary, "key %d primary", ki.ID)
+			}
+			assert.Equal(t, want, got)
+		})
+	}
+
+	for _, r := range kf.Records {
+		t.Run(r.Name, func(t *testing.T) {
+			require.NotEmpty(t, r.Fields)
+			outcome := r.Fields[0].Outcome
+			for _, f := range r.Fields {
+				require.Equal(t, outcome, f.Outcome, "one outcome per record: a record decrypts all or nothing")
+				info, err := crypt.InspectText(f.Stored)
+				require.NoError(t, err)
+				assert.Equal(t, f.KeyID, info.KeyID, "InspectText(%s)", f.GoField)
+			}
+			rec := r.storedRecord(t)
+			err := enc.Decrypt(ctx, rec.Interface())
+			if outcome == outcomeDecrypts {
+				require.NoError(t, err, "Decrypt(%s)", r.Name)
+				for _, f := range r.Fields {
+					assert.Equal(t, f.Plaintext, textOf(fieldByPath(rec.Elem(), f.GoField)), "decrypted %s", f.GoField)
+				}
+			} else {
+				want, ok := outcomeErrors[outcome]
+				require.True(t, ok, "unknown outcome %q", outcome)
+				require.ErrorIs(t, err, want, "Decrypt(%s)", r.Name)
+				for other, e := range outcomeErrors {
+					if other != outcome {
+						assert.NotErrorIs(t, err, e)
+					}
+				}
+				assert.NotErrorIs(t, err, crypt.ErrDecrypt)
+				var fe *crypt.FieldError
+				require.ErrorAs(t, err, &fe)
+				assert.Equal(t, r.Fields[0].KeyID, fe.KeyID, "FieldError.KeyID")
+				for _, f := range r.Fields {
+					assert.Equal(t, f.Stored, textOf(fieldByPath(rec.Elem(), f.GoField)), "%s changed by a failed Decrypt", f.GoField)
+				}
+			}
+			for _, ix := range r.Indexes {
+				vals, err := enc.BlindIndexValues(ctx, r.queryRecord(t, ix).Interface(), ix.GoField)
+				require.NoError(t, err)
+				var want []string
+				for _, v := range ix.Values {
+					want = append(want, v.Value)
+				}
+				assert.Equal(t, want, vals, "BlindIndexValues(%s): one value per enabled index key", ix.GoField)
+				require.NotNil(t, ix.QueryFindsStored)
+				assert.Equal(t, *ix.QueryFindsStored, slices.Contains(vals, ix.Stored), "a query finds the stored %s", ix.GoField)
+				// Writing the record again indexes it under the primary.
+				again := r.plaintextRecord(t)
+				require.NoError(t, enc.Encrypt(ctx, again.Interface()))
+				assert.Equal(t, ix.Values[0].Value, fieldByPath(again.Elem(), ix.GoField).String(), "index %s after Encrypt", ix.GoField)
+			}
+		})
+	}
+
+	// The destroyed IDs are authenticated: a store writer who drops one
+	// from the state document (to make a destroyed key look like one that
+	// never existed) makes the keyset fail to unwrap.
+	t.Run("forged state", func(t *testing.T) {
+		w, ok := kf.keyset("initech", "pii", "data")
+		require.True(t, ok)
+		raw, _ := hex.DecodeString(w.EncryptedKeysetHex)
+		forged := strings.Replace(w.State, fmt.Sprintf(`,"destroyed":[%d]`, vkKSDestroyed), "", 1)
+		require.NotEqual(t, w.State, forged)
+		s2 := keyring.NewMemoryStore()
+		require.NoError(t, s2.Create(ctx, &keyring.Record{ID: w.id(), KEKURI: uri, EncryptedKeyset: raw, Metadata: []byte(forged)}))
+		kr2, err := keyring.New(keyring.Config{Store: s2, Opener: opener, KEKs: map[string]string{"pii": uri}, DisableAutoCreate: true})
+		require.NoError(t, err)
+		defer kr2.Close()
+		for _, r := range kf.Records {
+			if r.Fields[0].Outcome != outcomeDestroyed {
+				continue
+			}
+			err := crypt.New(kr2, nil).Decrypt(ctx, r.storedRecord(t).Interface())
+			assert.ErrorIs(t, err, keyring.ErrIntegrity)
+			assert.NotErrorIs(t, err, crypt.ErrKeyNotFound)
+		}
+	})
+}
+
+var keyStatusDescription = []string{
+	"Key status vectors for fieldcrypt's stored value format, version 1 (docs/FORMAT.md sections 6, 7.6, 8.3 and 9).",
+	"THE KEYS BELOW ARE PUBLIC TEST KEYS. Never use them for real data.",
+	"kek: the local:// development KEK of keyring/testdata/keysets.json (a Tink JSON key file); KEK-Encrypt(pt, ad) = 01 || u32be(key_id) || nonce(12) || AES-256-GCM(key, nonce, pt, ad).",
+	"keysets[]: stored keysets of tenant initech. encrypted_keyset_hex is a Tink EncryptedKeyset message whose field 2 is KEK-Encrypt(serialized Tink Keyset, wrap_associated_data); wrap_associated_data = lp(\"fieldcrypt keyset v2\") || lp(scope) || lp(class) || lp(purpose) || lp(state).",
+	"keysets[].keys and primary_key_id are what the Keyset message holds (status ENABLED or DISABLED); destroyed are the state document's destroyed IDs, whose keys the Keyset no longer holds.",
+	"keysets[].absent_keys: the bytes of keys a value names that the keyset does not hold (destroyed, or never in it). A reader never has them; they are here only to show the refused values are genuine ciphertexts.",
+	"records[].fields[].outcome: what a reader must do: decrypts (the key is ENABLED), ErrKeyDisabled (in the Keyset, DISABLED), ErrKeyDestroyed (not in the Keyset, listed in destroyed), ErrKeyNotFound (in neither).",
+	"records[].indexes[]: values are the query values, one per ENABLED index key (primary first, then by key ID); stored was written when stored_key_id was primary; query_finds_stored says whether a query matches it.",
+	"Regenerate with: go test ./crypt -run TestVectors -update (nonces are random: every ciphertext changes).",
+}
