@@ -180,10 +180,10 @@ func checkDrift(ctx context.Context, db *sql.DB, x *examiner, log *slog.Logger) 
 		}
 		var why []string
 		if ev.noKeyset > 0 {
-			why = append(why, fmt.Sprintf("%d under a scope that has no data keyset of class %q", ev.noKeyset, c.class))
+			why = append(why, fmt.Sprintf("%d values in scopes that have no data keyset of class %q", ev.noKeyset, c.class))
 		}
 		if ev.unknownKey > 0 {
-			why = append(why, fmt.Sprintf("%d under keys that the scope's %q data keyset does not have", ev.unknownKey, c.class))
+			why = append(why, fmt.Sprintf("%d values under keys that their scope's %q data keyset does not have", ev.unknownKey, c.class))
 		}
 		msg := fmt.Sprintf("class %q: the stored values were not written under this class (%s): a misspelt class, or another class than the application's", c.class, strings.Join(why, "; "))
 		if ev.disagree <= ev.agree {
@@ -213,7 +213,7 @@ func checkDrift(ctx context.Context, db *sql.DB, x *examiner, log *slog.Logger) 
 		}
 		msg := fmt.Sprintf("the stored index values equal their recomputation under no enabled index key of class %q: "+
 			"the configuration's transforms (%q), bits (%d), name (%q), sources (%s) or class disagree with the application's, "+
-			"or every sampled row is under an index key that is no longer enabled", c.class, spec.Transforms, want, nameOr(spec.Name, spec.Column), strings.Join(spec.Sources, "+"))
+			"or most sampled rows are under an index key that is no longer enabled (keep an old index key enabled until the job has finished)", c.class, spec.Transforms, want, nameOr(spec.Name, spec.Column), strings.Join(spec.Sources, "+"))
 		if ev.noIndexKS > 0 {
 			msg = fmt.Sprintf("the stored index values cannot be under class %q: %d sampled rows' scopes have no index keyset of that class; "+
 				"the configuration's class disagrees with the application's", c.class, ev.noIndexKS)
