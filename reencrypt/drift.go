@@ -271,7 +271,7 @@ func (x *examiner) driftRow(ctx context.Context, raw []any, slim *crypt.Schema, 
 		if state != valueEncrypted || scope == "" {
 			continue
 		}
-		dk, err := x.dataKeys(ctx, scope, c.class)
+		dk, err := kr.ExistingDataKeys(ctx, scope, c.class) // never creates one
 		switch {
 		case err == nil && dk.Status(keyID) != keyring.KeyUnknown:
 			encEv[i].agree++
@@ -362,12 +362,6 @@ func (x *examiner) driftRow(ctx context.Context, raw []any, slim *crypt.Schema, 
 		}
 	}
 	return nil
-}
-
-// dataKeys returns the existing data keyset of (scope, class); it never
-// creates one.
-func (x *examiner) dataKeys(ctx context.Context, scope, class string) (*keyring.DataKeys, error) {
-	return x.enc.Keyring().ExistingDataKeys(ctx, scope, class)
 }
 
 // anyLegacy reports whether one of the columns holds legacy plaintext.
