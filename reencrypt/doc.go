@@ -46,6 +46,47 @@
 // are not supported (add a unique surrogate key). Identifiers are quoted
 // for the dialect and values are only ever passed as parameters.
 //
+// # The drift check
+//
+// A configuration is copied by hand and can drift from the struct tags the
+// application encrypts with. Before it touches the job tables or reads the
+// table for real, Run (dry runs included) and Verify sample the table and
+// refuse a configuration that disagrees with the stored values, with a
+// [*DriftError] (matching [ErrConfigDrift]) per drifting column: it names
+// the table, the column, its line and column in the YAML, what disagrees,
+// and in how many sampled rows, and never a value. [CheckDrift] makes the
+// same check for other callers (the command-line tool runs it before
+// status and before the evidence of a key destroy, which a misspelt class
+// would blind).
+//
+// The sample is up to 64 rows: 16 at each end of the key order and 16
+// after the points a third and two thirds of the way (integer keys find
+// them from MIN and MAX, text keys with OFFSET). The ends matter: the
+// first rows are often the oldest and the last the newest, and a resumed
+// job has rewritten the first rows itself, from the configuration.
+//
+//   - Class: an encrypted value's key ID must be a key (enabled, disabled
+//     or destroyed) of the data keyset of its row's scope and its column's
+//     configured class. A missing keyset, or one that does not know the
+//     key ID, counts against the configuration. The check only reads
+//     keysets (the keyring's Existing* lookups): it never creates one.
+//   - Blind indexes: a stored index value must equal its recomputation
+//     from the decrypted sources under some enabled index key (a row not
+//     yet moved to a new index key agrees), and be of the configured width,
+//     which the stored value shows by its length and by the bits past the
+//     width that truncation clears.
+//   - No evidence: empty values and empty index values, legacy plaintext,
+//     rows of a shredded scope or without a scope, rows whose sources do
+//     not decrypt, classes this keyring has no KEK for.
+//
+// A column is refused when the sampled values against its configuration
+// outnumber those for it (in particular when none agrees). Fewer are what
+// damaged rows, or rows under an index key disabled before the job
+// finished, look like: they are logged as a warning and the job fails
+// those rows one by one ("index_mismatch", "key_not_found") without
+// writing them. There is no option to skip the check: fix the
+// configuration.
+//
 // # Algorithm
 //
 // Paging. The table is walked in primary-key order, one batch at a time
@@ -114,8 +155,18 @@
 // nothing and says so (Summary.AlreadyComplete, with JobFinished). After
 // another rotation, a new pass needs Options.Restart or a new job name.
 //
+// Fingerprint. A job keeps the [Table.Fingerprint] of the description it
+// started with (column table_sha256 of fieldcrypt_jobs, added to job
+// tables created by earlier versions when a job next runs). A job that has
+// not finished, run with a description of another fingerprint, is refused
+// with [ErrJobChanged]: the rows it rewrote follow the old description.
+// Finish it with that description, or restart it (Options.Restart) for a
+// new pass under the new one. A job recorded before fingerprints were kept
+// adopts the current one.
+//
 // Errors. Before anything else, Run, Verify and Status check that the
-// table and every configured column exist ([CheckColumns]): a missing one
+// table and every configured column exist ([CheckColumns]; Run and Verify
+// then make the drift check above): a missing one
 // is a *ConfigError wrapping [ErrMissingColumn]; a table or column this
 // database role may not read is an error wrapping [ErrPrivilegeRefused],
 // not a missing one. A batch that fails on a transient database or KEK

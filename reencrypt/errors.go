@@ -75,7 +75,7 @@ func kekFailure(err error, kr *keyring.Keyring) bool {
 func permanent(err error) bool {
 	var ce *ConfigError
 	var ke *KEKError
-	return errors.As(err, &ce) || errors.As(err, &ke) || permanentSQL(err)
+	return errors.As(err, &ce) || errors.As(err, &ke) || errors.Is(err, ErrConfigDrift) || errors.Is(err, ErrJobChanged) || permanentSQL(err)
 }
 
 // permanentSQL reports whether err is an SQL error that a retry cannot

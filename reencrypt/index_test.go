@@ -2,6 +2,7 @@ package reencrypt_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -77,14 +78,15 @@ func TestIndexKeyRotation(t *testing.T) {
 		check("after promotion, before the job")
 
 		// A configuration that disagrees with the application about an
-		// index (bits) must not overwrite it: its stored value matches no
-		// enabled key, and the row is left alone.
+		// index (bits) must not overwrite it: the drift check refuses it
+		// before any row is read for real (TestDriftIndexWidth has the
+		// details).
 		wrong := tab
 		wrong.Indexes = slices.Clone(tab.Indexes)
 		wrong.Indexes[0].Bits = 24
 		sum, err := reencrypt.Run(ctx, db.DB, db.d, k.encryptor(t), wrong, jobOptions("wrong-index"))
-		if err != nil || sum.Outcome != reencrypt.Partial || sum.Failed != n || sum.Failures["index_mismatch"] != n {
-			t.Fatalf("Run(wrong index bits) = %s, %v; want every row failed with index_mismatch", js(sum), err)
+		if !errors.Is(err, reencrypt.ErrConfigDrift) || sum.Outcome != reencrypt.Failed || sum.Scanned != 0 {
+			t.Fatalf("Run(wrong index bits) = %s, %v; want failed with ErrConfigDrift, no row scanned", js(sum), err)
 		}
 		if got := db.rewriteCounts(t); got[0] != n {
 			t.Fatalf("Run(wrong index bits) wrote rows: %v", got)

@@ -29,9 +29,21 @@ const (
 // primary key. Choose another job name, or Restart it.
 var ErrJobMismatch = errors.New("reencrypt: a job of this name exists for another table")
 
+// ErrJobChanged means a job that has not finished was started with
+// another description of its table (another [Table.Fingerprint]): the rows
+// it already rewrote follow that description. Finish the job with the
+// description it started with, or restart it (Options.Restart, fieldcrypt
+// reencrypt --restart) for a new pass under the new one.
+var ErrJobChanged = errors.New("reencrypt: the table's description changed since the job started")
+
 // errLeaseLost means another worker took over a range this worker was
 // working on (its lease had expired). The batch was rolled back.
 var errLeaseLost = errors.New("reencrypt: lease on range lost to another worker")
+
+// fingerprintColumn is the column of JobsTable that holds the
+// Table.Fingerprint a job started with; job tables created before it
+// existed gain it when a job next runs (NULL: adopt the current one).
+const fingerprintColumn = "table_sha256"
 
 func jobTablesDDL(d Dialect) []string {
 	text, name, blob, bigint := "TEXT", "TEXT", "TEXT", "BIGINT"
@@ -54,7 +66,8 @@ func jobTablesDDL(d Dialect) []string {
 	ranges      ` + bigint + ` NOT NULL,
 	rows_est    ` + bigint + ` NOT NULL,
 	created_ms  ` + bigint + ` NOT NULL,
-	finished_ms ` + bigint + ` NULL
+	finished_ms ` + bigint + ` NULL,
+	` + fingerprintColumn + ` ` + text + ` NULL
 )` + suffix,
 		`CREATE TABLE IF NOT EXISTS ` + RangesTable + ` (
 	job         ` + name + ` NOT NULL,
@@ -118,6 +131,34 @@ func (j *jobTables) ensure(ctx context.Context) error {
 			}
 		}
 	}
+	return j.upgrade(ctx)
+}
+
+// upgrade adds the fingerprint column to a jobs table created before it
+// existed. The column is probed rather than added with IF NOT EXISTS,
+// which neither MySQL nor SQLite has; when two workers add it at once,
+// the loser's ALTER fails and the probe then finds the column.
+func (j *jobTables) upgrade(ctx context.Context) error {
+	probe := func() error {
+		rows, err := j.db.QueryContext(ctx, "SELECT "+fingerprintColumn+" FROM "+JobsTable+" WHERE 1 = 0")
+		if err != nil {
+			return err
+		}
+		return rows.Close()
+	}
+	if probe() == nil {
+		return nil
+	}
+	typ := "TEXT"
+	if j.d == MySQL {
+		typ = "VARCHAR(200) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+	}
+	if _, err := j.db.ExecContext(ctx, "ALTER TABLE "+JobsTable+" ADD COLUMN "+fingerprintColumn+" "+typ+" NULL"); err != nil {
+		if probe() == nil {
+			return nil
+		}
+		return fmt.Errorf("reencrypt: adding column %s to %s: %w", fingerprintColumn, JobsTable, err)
+	}
 	return nil
 }
 
@@ -146,7 +187,7 @@ func (j *jobTables) open(ctx context.Context, rangeSize int) (complete bool, err
 		return false, err
 	}
 	defer tx.Rollback()
-	insert := "INSERT INTO " + JobsTable + " (name, table_name, primary_key, state, ranges, rows_est, created_ms) VALUES (?, ?, ?, ?, 0, 0, " + j.now() + ")"
+	insert := "INSERT INTO " + JobsTable + " (name, table_name, primary_key, state, ranges, rows_est, created_ms, " + fingerprintColumn + ") VALUES (?, ?, ?, ?, 0, 0, " + j.now() + ", ?)"
 	switch j.d {
 	case Postgres:
 		insert += " ON CONFLICT (name) DO NOTHING"
@@ -155,7 +196,7 @@ func (j *jobTables) open(ctx context.Context, rangeSize int) (complete bool, err
 	case SQLite:
 		insert = strings.Replace(insert, "INSERT", "INSERT OR IGNORE", 1)
 	}
-	res, err := tx.ExecContext(ctx, j.q(insert), j.job, j.l.t.Name, j.l.t.PrimaryKey, stateRunning)
+	res, err := tx.ExecContext(ctx, j.q(insert), j.job, j.l.t.Name, j.l.t.PrimaryKey, stateRunning, j.l.t.Fingerprint())
 	if err != nil {
 		return false, fmt.Errorf("reencrypt: creating job %q: %w", j.job, err)
 	}
@@ -211,18 +252,39 @@ func (j *jobTables) open(ctx context.Context, rangeSize int) (complete bool, err
 	return false, tx.Commit()
 }
 
-// existing checks that the job's row describes this table and reports
-// whether it is complete.
+// existing checks that the job's row describes this table, with the
+// description the job started with, and reports whether it is complete. A
+// job row from before fingerprints were kept (NULL) adopts this run's. A
+// complete job is not checked: it writes nothing more.
 func (j *jobTables) existing(ctx context.Context) (bool, error) {
 	var table, key, state string
-	err := j.db.QueryRowContext(ctx, j.q("SELECT table_name, primary_key, state FROM "+JobsTable+" WHERE name = ?"), j.job).Scan(&table, &key, &state)
+	var started sql.NullString
+	err := j.db.QueryRowContext(ctx, j.q("SELECT table_name, primary_key, state, "+fingerprintColumn+" FROM "+JobsTable+" WHERE name = ?"), j.job).
+		Scan(&table, &key, &state, &started)
 	if err != nil {
 		return false, fmt.Errorf("reencrypt: reading job %q: %w", j.job, err)
 	}
 	if table != j.l.t.Name || key != j.l.t.PrimaryKey {
 		return false, fmt.Errorf("%w: job %q is for %s (key %s), not %s (key %s)", ErrJobMismatch, j.job, table, key, j.l.t.Name, j.l.t.PrimaryKey)
 	}
-	return state == stateDone, nil
+	if state == stateDone {
+		return true, nil
+	}
+	now := j.l.t.Fingerprint()
+	switch {
+	case !started.Valid:
+		_, err := j.db.ExecContext(ctx, j.q("UPDATE "+JobsTable+" SET "+fingerprintColumn+" = ? WHERE name = ? AND "+fingerprintColumn+" IS NULL"), now, j.job)
+		if err != nil {
+			return false, fmt.Errorf("reencrypt: recording the description of job %q: %w", j.job, err)
+		}
+		return j.existing(ctx) // another worker may have recorded its own first
+	case started.String != now:
+		return false, fmt.Errorf("%w: job %q on table %s started with a description of fingerprint %.12s, the configuration now gives %.12s "+
+			"(an encrypted or blind-index column, a class, a transform, a width, a name, the scope or the identities changed); "+
+			"finish the job with the description it started with, or restart it (Options.Restart, fieldcrypt reencrypt --restart) "+
+			"for a new pass under the new one", ErrJobChanged, j.job, table, started.String, now)
+	}
+	return false, nil
 }
 
 // querier is a *sql.DB or a *sql.Tx.

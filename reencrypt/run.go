@@ -26,6 +26,10 @@ import (
 // creates keysets. Start the job after a promotion has reached this
 // process (a fresh process, or longer than the keyring's CacheTTL).
 //
+// Before it touches the job tables or reads the table for real, Run checks
+// a sample of rows against the configuration ([CheckDrift]) and refuses
+// one that disagrees with them (a *DriftError, outcome Failed).
+//
 // The Summary is never nil. The error is non-nil exactly when the outcome
 // is Failed; a cancelled ctx stops the run cleanly with outcome Partial
 // (run again to resume).
@@ -41,6 +45,11 @@ func Run(ctx context.Context, db *sql.DB, d Dialect, enc *crypt.Encryptor, t Tab
 	if err := CheckColumns(ctx, db, d, t); err != nil {
 		return r.finish(ctx, sum, nil, err)
 	}
+	// Before the job tables are touched or a row is read for real: a
+	// configuration that disagrees with the stored values stops here.
+	if err := checkDrift(ctx, db, r.examiner(), r.log); err != nil {
+		return r.finish(ctx, sum, nil, err)
+	}
 	if mode == ModeDryRun {
 		return r.readOnly(ctx, sum)
 	}
@@ -51,7 +60,8 @@ func Run(ctx context.Context, db *sql.DB, d Dialect, enc *crypt.Encryptor, t Tab
 // and is under its primary key, and that every blind index equals its
 // recomputation under the primary index key. It writes nothing. Stale rows
 // count in Summary.Rewritten (what a Run would rewrite), unreadable ones in
-// Failed; the outcome is Done only when every row is right. It uses
+// Failed; the outcome is Done only when every row is right. It first
+// makes the drift check of [CheckDrift], as Run does. It uses
 // Options' BatchSize, Concurrency, RangeSize, Rate, Progress and Logger.
 func Verify(ctx context.Context, db *sql.DB, d Dialect, enc *crypt.Encryptor, t Table, opts *Options) (*Summary, error) {
 	r, sum, err := newRunner(db, d, enc, &t, opts, ModeVerify)
@@ -59,6 +69,9 @@ func Verify(ctx context.Context, db *sql.DB, d Dialect, enc *crypt.Encryptor, t 
 		return sum, err
 	}
 	if err := CheckColumns(ctx, db, d, t); err != nil {
+		return r.finish(ctx, sum, nil, err)
+	}
+	if err := checkDrift(ctx, db, r.examiner(), r.log); err != nil {
 		return r.finish(ctx, sum, nil, err)
 	}
 	return r.readOnly(ctx, sum)

@@ -158,3 +158,23 @@ func (l *layout) selectBoundary(hasAfter bool) string {
 
 // countRows counts the table's rows.
 func (l *layout) countRows() string { return "SELECT COUNT(*) FROM " + l.table }
+
+// selectLast reads the last rows in key order, the last first. Its
+// parameter is the limit.
+func (l *layout) selectLast() string {
+	p := l.d.Placeholders()
+	return "SELECT " + l.selectList() + " FROM " + l.table + " ORDER BY " + l.key() + " DESC LIMIT " + p.Next()
+}
+
+// selectPageAt reads the rows after skipping some in key order. Its
+// parameters are the limit and the number of rows skipped.
+func (l *layout) selectPageAt() string {
+	p := l.d.Placeholders()
+	q := "SELECT " + l.selectList() + " FROM " + l.table + " ORDER BY " + l.key() + " LIMIT " + p.Next()
+	return q + " OFFSET " + p.Next()
+}
+
+// selectKeyBounds reads the smallest and the largest key.
+func (l *layout) selectKeyBounds() string {
+	return "SELECT MIN(" + l.key() + "), MAX(" + l.key() + ") FROM " + l.table
+}

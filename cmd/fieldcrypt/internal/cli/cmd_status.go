@@ -115,6 +115,11 @@ missing KMS credentials) is an error naming the keyset and the KEK (exit
 			states := keyStates{kr: kr, cache: map[keyring.KeysetID]map[uint32]string{}}
 			var rep statusReport
 			for _, t := range jdb.tables {
+				// A description that disagrees with the stored values
+				// would count them under the wrong class.
+				if err := reencrypt.CheckDrift(ctx, jdb.db, jdb.dialect, crypt.New(kr, nil), t); err != nil {
+					return a.keyringHint(tablesError(fmt.Errorf("status of table %s: %w", t.Name, err)), "")
+				}
 				r, err := reencrypt.Status(ctx, jdb.db, jdb.dialect, t)
 				if err != nil {
 					return tablesError(fmt.Errorf("status of table %s: %w", t.Name, err))

@@ -45,6 +45,9 @@ func (a *app) keyUsage(ctx context.Context, kr *keyring.Keyring, id keyring.Keys
 		if !slices.ContainsFunc(t.Fields, func(c crypt.FieldSpec) bool { return c.DataClass() == id.Class }) {
 			continue
 		}
+		if err := reencrypt.CheckDrift(ctx, jdb.db, jdb.dialect, crypt.New(kr, nil), t); err != nil {
+			return nil, false, tablesError(fmt.Errorf("checking table %s: %w", t.Name, err))
+		}
 		rep, err := reencrypt.Status(ctx, jdb.db, jdb.dialect, t)
 		if err != nil {
 			return nil, false, tablesError(fmt.Errorf("status of table %s: %w", t.Name, err))
@@ -75,6 +78,9 @@ func (a *app) indexKeyUsage(ctx context.Context, kr *keyring.Keyring, jdb *jobDB
 	for _, t := range jdb.tables {
 		if !slices.ContainsFunc(t.Indexes, func(ix crypt.IndexSpec) bool { return t.IndexClass(ix) == id.Class }) {
 			continue
+		}
+		if err := reencrypt.CheckDrift(ctx, jdb.db, jdb.dialect, enc, t); err != nil {
+			return nil, false, tablesError(fmt.Errorf("checking table %s: %w", t.Name, err))
 		}
 		rep, err := reencrypt.IndexStatus(ctx, jdb.db, jdb.dialect, enc, t, &reencrypt.IndexStatusOptions{Scope: id.Scope, Class: id.Class})
 		if err != nil {

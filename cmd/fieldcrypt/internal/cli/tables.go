@@ -44,10 +44,11 @@ func (a *app) tables() ([]reencrypt.Table, error) {
 }
 
 // tablesError makes an error that says the tables configuration
-// disagrees with the database (a configured table or column is missing) a
+// disagrees with the database (a configured table or column is missing, or
+// the stored values were written otherwise than it describes) a
 // configuration error, exit 64; other errors pass through.
 func tablesError(err error) error {
-	if errors.Is(err, reencrypt.ErrMissingColumn) {
+	if errors.Is(err, reencrypt.ErrMissingColumn) || errors.Is(err, reencrypt.ErrConfigDrift) {
 		return &usageError{err}
 	}
 	return err
