@@ -23,6 +23,9 @@ var ErrMissingColumn = errors.New("does not exist in the database")
 // ErrPrivilegeRefused, never a missing column. Run, Verify
 // and Status call it before anything else, so that a configuration that
 // disagrees with the database stops them at once.
+//
+// It also checks that the primary key is one the job can page by (see
+// ErrKeyNotUnique).
 func CheckColumns(ctx context.Context, db *sql.DB, d Dialect, t Table) error {
 	if err := checkDialect(d); err != nil {
 		return err
@@ -31,6 +34,14 @@ func CheckColumns(ctx context.Context, db *sql.DB, d Dialect, t Table) error {
 		return err
 	}
 	l := newLayout(d, &t)
+	if err := checkColumnsExist(ctx, db, d, t, l); err != nil {
+		return err
+	}
+	return checkKeyUnique(ctx, db, d, t, l)
+}
+
+// checkColumnsExist is CheckColumns's check that every column exists.
+func checkColumnsExist(ctx context.Context, db *sql.DB, d Dialect, t Table, l *layout) error {
 	if d == SQLite {
 		// SQLite reads a double-quoted name that matches no column as a
 		// string literal: a probe would succeed. Ask the catalog instead.

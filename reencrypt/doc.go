@@ -43,8 +43,13 @@
 // Unknown keys are errors. [ConfigError] names the table and column at
 // fault. Omitted names default to the column name, classes to "default".
 // The primary key must be a single integer or text column; composite keys
-// are not supported (add a unique surrogate key). Identifiers are quoted
-// for the dialect and values are only ever passed as parameters.
+// are not supported (add a unique surrogate key). CheckColumns, which Run,
+// Verify, Status and IndexStatus call first, refuses a key that no PRIMARY
+// KEY or single-column UNIQUE index holds (a view's rows are searched for
+// a repeated key instead) and a key column holding a NULL
+// ([ErrKeyNotUnique]): paging by it would skip rows and still report done.
+// Identifiers are quoted for the dialect and values are only ever passed
+// as parameters.
 //
 // # The drift check
 //
