@@ -16,6 +16,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/fieldcrypt/fieldcrypt/cmd/fieldcrypt/internal/cli"
+	"github.com/fieldcrypt/fieldcrypt/cmd/fieldcrypt/internal/cli/testdata/crmmodel"
 	"github.com/fieldcrypt/fieldcrypt/crypt"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
 	"github.com/fieldcrypt/fieldcrypt/keyring/sqlstore"
@@ -33,15 +34,9 @@ type harness struct {
 	environ []string          // the environment the runs see
 }
 
-// contact is the record the tests encrypt, as an application would.
-type contact struct {
-	_        struct{} `crypt:"record=contact"`
-	ID       string   `crypt:"id"`
-	Tenant   string   `crypt:"scope"`
-	Email    string   `crypt:"encrypt,class=pii"`
-	EmailIdx string   `crypt:"blind=Email,transform=lower,bits=16"`
-	Notes    string   `crypt:"encrypt,class=support"`
-}
+// contact is the record the tests encrypt, as an application would: from
+// a package of its own, which fieldcrypt schema can read too.
+type contact = crmmodel.Contact
 
 // contactsTables describes the contacts table of the job tests, as the
 // contact struct encrypts it.
