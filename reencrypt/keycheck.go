@@ -77,7 +77,9 @@ func checkKeyUnique(ctx context.Context, db *sql.DB, d Dialect, t Table, l *layo
 
 // uniqueIndexOn reports whether a unique index on exactly the primary-key
 // column (a PRIMARY KEY or UNIQUE constraint, or a unique index with no
-// predicate and no expression) exists.
+// predicate and no expression) exists. On PostgreSQL the index must be
+// valid: a CREATE UNIQUE INDEX CONCURRENTLY that failed on duplicates
+// leaves an index marked unique but invalid over a column that has them.
 func uniqueIndexOn(ctx context.Context, db *sql.DB, d Dialect, t Table, l *layout) (bool, error) {
 	schema, table, qualified := strings.Cut(t.Name, ".")
 	if !qualified {
@@ -89,7 +91,8 @@ func uniqueIndexOn(ctx context.Context, db *sql.DB, d Dialect, t Table, l *layou
 		err := db.QueryRowContext(ctx, d.Rebind(`SELECT EXISTS (
 			SELECT 1 FROM pg_catalog.pg_index i
 			JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
-			WHERE i.indrelid = to_regclass(?) AND i.indisunique AND i.indnkeyatts = 1
+			WHERE i.indrelid = to_regclass(?) AND i.indisunique AND i.indisvalid AND i.indisready AND i.indislive
+			  AND i.indnkeyatts = 1
 			  AND i.indpred IS NULL AND i.indexprs IS NULL AND a.attname = ?)`), l.table, t.PrimaryKey).Scan(&found)
 		return found, err
 	case MySQL:

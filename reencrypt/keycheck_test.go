@@ -85,5 +85,26 @@ func TestKeyMustBeUnique(t *testing.T) {
 				}
 			})
 		}
+		if db.d == reencrypt.Postgres {
+			// A CREATE UNIQUE INDEX CONCURRENTLY that failed on duplicate
+			// keys leaves an index marked unique, but invalid.
+			if _, err := db.ExecContext(ctx, fmt.Sprintf("CREATE TABLE keyed_dup (id BIGINT NOT NULL, tenant_id TEXT NOT NULL, name TEXT, email TEXT, email_idx TEXT, phone TEXT, phone_idx TEXT, notes BYTEA);"+
+				"INSERT INTO keyed_dup (id, tenant_id) VALUES (1, 'acme'), (1, 'acme'), (2, 'acme')")); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Exec("DROP TABLE keyed_dup") })
+			if _, err := db.ExecContext(ctx, "CREATE UNIQUE INDEX CONCURRENTLY keyed_dup_id ON keyed_dup (id)"); err == nil {
+				t.Fatal("CREATE UNIQUE INDEX CONCURRENTLY over duplicates succeeded: the test cannot make an invalid index")
+			}
+			var unique, valid bool
+			if err := db.QueryRowContext(ctx, "SELECT indisunique, indisvalid FROM pg_index WHERE indexrelid = 'keyed_dup_id'::regclass").Scan(&unique, &valid); err != nil || !unique || valid {
+				t.Fatalf("the failed index: unique %v, valid %v, %v; want a unique, invalid index", unique, valid, err)
+			}
+			tab := contactsTable(t)
+			tab.Name = "keyed_dup"
+			if err := reencrypt.CheckColumns(ctx, db.DB, db.d, tab); !errors.Is(err, reencrypt.ErrKeyNotUnique) {
+				t.Errorf("CheckColumns(a failed unique index over duplicates) err = %v, want ErrKeyNotUnique", err)
+			}
+		}
 	})
 }
