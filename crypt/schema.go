@@ -263,23 +263,30 @@ func (s *Schema) load(row Row) (reflect.Value, error) {
 		if !ok || raw == nil {
 			continue
 		}
-		var text string
-		var bin []byte
 		switch x := raw.(type) {
 		case string:
-			text, bin = x, []byte(x)
+			switch col.kind {
+			case kindStringPtr:
+				cells[i].ps = &x
+			case kindBytesPtr:
+				b := []byte(x)
+				cells[i].pb = &b
+			default:
+				cells[i].s = x
+			}
 		case []byte:
-			text, bin = string(x), bytes.Clone(x)
+			switch col.kind {
+			case kindStringPtr:
+				str := string(x)
+				cells[i].ps = &str
+			case kindBytesPtr:
+				b := bytes.Clone(x) // the row's slice is the caller's
+				cells[i].pb = &b
+			default:
+				cells[i].s = string(x)
+			}
 		default:
 			return reflect.Value{}, fmt.Errorf("crypt: schema %s: column %s holds %T; want string, []byte or nil", s.spec.Record, col.name, raw)
-		}
-		switch col.kind {
-		case kindStringPtr:
-			cells[i].ps = &text
-		case kindBytesPtr:
-			cells[i].pb = &bin
-		default:
-			cells[i].s = text
 		}
 	}
 	return v, nil
