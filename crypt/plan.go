@@ -162,7 +162,7 @@ func Validate(v any) error {
 // A planner compiles a record description into a plan. It has two front
 // ends that declare the same things through the same methods (declareScope,
 // declareID, declareField, declareIndex): the struct-tag walker below, and
-// compileSpec for a SchemaSpec. Every check on bindings, classes and index
+// Schema.compile for a SchemaSpec. Every check on bindings, classes and index
 // widths lives in those methods, so tags and specs cannot drift apart.
 type planner struct {
 	p        *plan
@@ -748,7 +748,7 @@ func (b *planner) conflict(o, prev origin, msg, key string) error {
 }
 
 // name names a field in an error message: "Type.Field", with its path when
-// it is nested, or "column c" for a SchemaSpec's generated struct.
+// it is nested, or "column c" for a SchemaSpec's column.
 func (b *planner) name(o origin) string {
 	if b.spec {
 		return "column " + o.field

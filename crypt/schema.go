@@ -131,7 +131,7 @@ func cellLoc(i int, kind fieldKind) fieldLoc {
 // same checks on bindings, classes and index widths apply (see
 // [PlanError]). Errors name the column at fault.
 func NewSchema(spec SchemaSpec) (*Schema, error) {
-	s := &Schema{spec: spec}
+	s := &Schema{spec: spec.clone()} // the caller may reuse its slices
 	p, err := s.compile()
 	if err != nil {
 		return nil, err
@@ -251,8 +251,19 @@ func (s *Schema) compile() (*plan, error) {
 	return b.finish(g)
 }
 
-// Spec returns the specification the schema was compiled from.
-func (s *Schema) Spec() SchemaSpec { return s.spec }
+// Spec returns (a copy of) the specification the schema was compiled from.
+func (s *Schema) Spec() SchemaSpec { return s.spec.clone() }
+
+// clone copies spec and the slices it holds.
+func (spec SchemaSpec) clone() SchemaSpec {
+	spec.IDs = slices.Clone(spec.IDs)
+	spec.Fields = slices.Clone(spec.Fields)
+	spec.Indexes = slices.Clone(spec.Indexes)
+	for i := range spec.Indexes {
+		spec.Indexes[i].Sources = slices.Clone(spec.Indexes[i].Sources)
+	}
+	return spec
+}
 
 // load copies row into a new addressable [n]cell value.
 func (s *Schema) load(row Row) (reflect.Value, error) {
