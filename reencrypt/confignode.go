@@ -184,6 +184,14 @@ func (c *Config) recordPositions(n *yaml.Node) {
 				}
 			}
 		}
+		if seq := mappingValue(tn, "rebuild_indexes"); seq != nil && seq.Kind == yaml.SequenceNode {
+			t.rebuildPos = map[string]position{}
+			for _, item := range seq.Content {
+				if _, ok := t.rebuildPos[item.Value]; !ok {
+					t.rebuildPos[item.Value] = nodePos(item)
+				}
+			}
+		}
 		for _, key := range []string{"primary_key", "scope"} {
 			if v := mappingValue(tn, key); v != nil {
 				if _, ok := t.columnPos[v.Value]; !ok {

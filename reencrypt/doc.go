@@ -39,6 +39,12 @@
 //	        # class: pii              # default: the first source's class
 //	    # unbound: true             # no ids on purpose (the struct's unbound option):
 //	                                # rows can then be swapped whole within a scope
+//	    # rebuild_indexes: [email_idx]  # indexes the application changed (width,
+//	                                # transforms, name) or just added: the job
+//	                                # rewrites them from the sources
+//
+// Print this description with `fieldcrypt schema` (or [TableOf]) rather
+// than write it by hand.
 //
 // Unknown keys are errors. [ConfigError] names the table and column at
 // fault. Omitted names default to the column name, classes to "default".

@@ -206,6 +206,56 @@ func TestDriftIndexTransform(t *testing.T) {
 	})
 }
 
+// TestDriftIndexTransformMinority plays the same wrong transform on real
+// data, where trimming matters for a few rows only (3 of 150 addresses end
+// with a space). The sample cannot tell such a description from one with a
+// few damaged rows, so the check only warns; what protects the data is the
+// job's per-row rule: a stored index that equals its recomputation under
+// no enabled key is never overwritten. The job rewrites the rows on which
+// the transforms agree (their values are right either way) and fails the
+// three others with index_mismatch, leaving their indexes as the
+// application wrote them.
+func TestDriftIndexTransformMinority(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *testDB) {
+		ctx := context.Background()
+		const n, tenants = 150, 2
+		k := newKeys(t)
+		app := k.encryptor(t)
+		db.createContacts(t)
+		var cs []*Contact
+		spaced := map[int64]bool{5: true, 55: true, 140: true} // each in a sampled page
+		for i := int64(1); i <= n; i++ {
+			c := contactFor(i, tenants)
+			if !spaced[i] {
+				c.Email = strings.TrimSpace(c.Email)
+			}
+			cs = append(cs, c)
+		}
+		if err := crypt.EncryptAll(ctx, app, cs); err != nil {
+			t.Fatal(err)
+		}
+		db.insert(t, cs)
+		rotate(t, app.Keyring(), keyring.PurposeIndex, tenantNames(tenants), "pii")
+		before := map[int64]string{}
+		for _, c := range db.readContacts(t, "") {
+			before[c.ID] = c.EmailIdx
+		}
+		tab, _ := driftConfig(t, "- {column: email_idx", "- {column: email_idx, name: EmailIdx, sources: [email], transforms: lower, bits: 32} #")
+		if err := reencrypt.CheckDrift(ctx, db.DB, db.d, k.encryptor(t), tab); err != nil {
+			t.Fatalf("CheckDrift err = %v, want a warning only (a minority of rows disagree)", err)
+		}
+		sum, err := reencrypt.Run(ctx, db.DB, db.d, k.encryptor(t), tab, jobOptions("minority"))
+		if err != nil || sum.Outcome != reencrypt.Partial || sum.Failures["index_mismatch"] != int64(len(spaced)) {
+			t.Fatalf("Run = %s, %v; want partial with %d index_mismatch rows", js(sum), err, len(spaced))
+		}
+		for _, c := range db.readContacts(t, "") {
+			if spaced[c.ID] && c.EmailIdx != before[c.ID] {
+				t.Errorf("contact %d: its index, on which the transforms disagree, was overwritten", c.ID)
+			}
+		}
+	})
+}
+
 // TestDriftIndexWidth plays descriptions whose bits disagree with the
 // struct's: one of another byte length (24 for 32: stored values are
 // longer than the configuration's) and one of the same length (11 for 16:

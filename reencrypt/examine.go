@@ -49,6 +49,7 @@ type examiner struct {
 	rotating map[scopeClass]keyFact
 	stale    []bool // per encrypted column of the current row
 	rot      []bool // per blind index of the current row: its index keyset is being rotated
+	rebuild  []bool // per blind index: listed in the table's rebuild_indexes
 }
 
 type scopeClass struct{ scope, class string }
@@ -62,7 +63,7 @@ func newExaminer(l *layout, schema *crypt.Schema, enc *crypt.Encryptor, verify, 
 	return &examiner{
 		l: l, schema: schema, enc: enc, verify: verify, migrate: migrate,
 		primary: map[scopeClass]keyFact{}, rotating: map[scopeClass]keyFact{},
-		stale: make([]bool, len(l.enc)), rot: make([]bool, len(l.idx)),
+		stale: make([]bool, len(l.enc)), rot: make([]bool, len(l.idx)), rebuild: l.rebuildFlags(),
 	}
 }
 
@@ -188,7 +189,7 @@ func (x *examiner) examine(ctx context.Context, raw []any, t *tally) (result, er
 			return x.rowError(r, c.column, err)
 		}
 		x.rot[j] = rotating
-		check = check || rotating
+		check = check || rotating || x.rebuild[j]
 	}
 	if !needed && !check {
 		return r, nil // vCurrent
@@ -232,6 +233,10 @@ func (x *examiner) examine(ctx context.Context, raw []any, t *tally) (result, er
 			set = append(set, raw[c.pos])
 		case stored == "":
 			// Never computed (a migrated or legacy row): compute it.
+			set, changed = append(set, primary), true
+		case x.rebuild[j]:
+			// Written otherwise than the description says, on purpose:
+			// rewrite it from the sources.
 			set, changed = append(set, primary), true
 		case !x.verify && !x.rot[j]:
 			// One enabled index key: the stored value is under it. A

@@ -1,6 +1,9 @@
 package reencrypt
 
-import "context"
+import (
+	"context"
+	"database/sql"
+)
 
 // NoCrypto makes a run rewrite every row with its own values, without
 // inspecting or decrypting anything: the crypto-free baseline of the
@@ -13,3 +16,21 @@ func NoCrypto(o *Options) { o.noCrypto = true }
 // write to them as a concurrent application would. With Concurrency > 1, f
 // is called from several goroutines at once.
 func BeforeWrite(o *Options, f func(ctx context.Context, keys []any)) { o.beforeWrite = f }
+
+// SampleKeys returns the primary keys of the rows the drift check samples,
+// in the order it reads them.
+func SampleKeys(ctx context.Context, db *sql.DB, d Dialect, t Table) ([]string, error) {
+	rows, err := sampleRows(ctx, db, newLayout(d, &t))
+	if err != nil {
+		return nil, err
+	}
+	var keys []string
+	for _, raw := range rows {
+		k, err := keyValue(t.keyType(), raw[0])
+		if err != nil {
+			return nil, err
+		}
+		keys = append(keys, keyString(k))
+	}
+	return keys, nil
+}

@@ -12,7 +12,7 @@ import (
 
 // fingerprintVersion starts the encoding that Fingerprint hashes; a change
 // of the encoding changes it.
-const fingerprintVersion = "fieldcrypt table fingerprint v1"
+const fingerprintVersion = "fieldcrypt table fingerprint v2"
 
 // Fingerprint returns the SHA-256, in lower-case hex, of a canonical
 // encoding of what the table's description decides about the values the
@@ -26,7 +26,7 @@ const fingerprintVersion = "fieldcrypt table fingerprint v1"
 // big-endian; a boolean is one byte, 0 or 1; a list is its length (4
 // bytes) then its items. In order:
 //
-//	"fieldcrypt table fingerprint v1"
+//	"fieldcrypt table fingerprint v2"
 //	primary_key, key_type (default integer)
 //	record, scope, unbound
 //	ids, in order: column, name (default the column)
@@ -34,7 +34,8 @@ const fingerprintVersion = "fieldcrypt table fingerprint v1"
 //	    class (default "default"), binary
 //	indexes, sorted by column: column, name (default the column),
 //	    sources (in order), transforms, bits (population's width when
-//	    bits is 0), slow, class (default the first source's class)
+//	    bits is 0), slow, class (default the first source's class),
+//	    rebuilt (listed in rebuild_indexes)
 //
 // Defaults are resolved and the order of encrypted and index columns does
 // not count, so that two descriptions of the same values have one
@@ -88,6 +89,7 @@ func (t *Table) Fingerprint() string {
 		num(configuredBits(ix))
 		flag(ix.Slow)
 		str(t.IndexClass(ix))
+		flag(slices.Contains(t.RebuildIndexes, ix.Column))
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])

@@ -3,6 +3,7 @@ package reencrypt
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 )
 
@@ -25,12 +26,14 @@ const (
 //     them would agree with any configuration. The last rows are the
 //     application's, until the job reaches them.
 //
-// Every page is an index range scan on the primary key, so the sample
-// costs a few small reads whatever the table's size: integer keys find
-// their inner points from MIN and MAX (WHERE key > point ORDER BY key
-// LIMIT n); text keys cannot be split by arithmetic, so their inner pages
-// skip rows with OFFSET over the key index (a walk of at most two thirds
-// of the index, less than the job's own planning walk). The sample is
+// Every page is an index range scan on the primary key that fetches its
+// own rows only. Integer keys find their inner points from MIN and MAX
+// (WHERE key > point ORDER BY key LIMIT n): a few small reads whatever the
+// table's size. Text keys cannot be split by arithmetic: a COUNT, then for
+// each inner point a walk of the key alone (ORDER BY key LIMIT 1 OFFSET m,
+// which the database can answer from the key's index without reading the
+// rows) finds the key the page starts after; that is at most two thirds of
+// the key index, less than the job's own planning walk. The sample is
 // deterministic: the same table gives the same rows.
 func sampleRows(ctx context.Context, db *sql.DB, l *layout) ([][]any, error) {
 	fail := func(err error) ([][]any, error) {
@@ -98,7 +101,22 @@ func sampleRows(ctx context.Context, db *sql.DB, l *layout) ([][]any, error) {
 		return fail(err)
 	}
 	for i := int64(1); i < driftPages-1; i++ {
-		if err := read(l.selectPageAt(), n, total/(driftPages-1)*i); err != nil {
+		// Find the key before the inner point by walking the key alone,
+		// then read the page after it, so that only the page's rows are
+		// fetched whole.
+		skip := total/(driftPages-1)*i - 1
+		if skip < 0 {
+			continue
+		}
+		var before sql.NullString
+		err := db.QueryRowContext(ctx, l.selectBoundary(false), skip).Scan(&before)
+		switch {
+		case errors.Is(err, sql.ErrNoRows) || (err == nil && !before.Valid):
+			continue // the table shrank meanwhile
+		case err != nil:
+			return fail(err)
+		}
+		if err := read(l.selectBatch(true, false), before.String, n); err != nil {
 			return fail(err)
 		}
 	}

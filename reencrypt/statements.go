@@ -2,6 +2,7 @@ package reencrypt
 
 import (
 	"cmp"
+	"slices"
 	"strings"
 )
 
@@ -166,15 +167,17 @@ func (l *layout) selectLast() string {
 	return "SELECT " + l.selectList() + " FROM " + l.table + " ORDER BY " + l.key() + " DESC LIMIT " + p.Next()
 }
 
-// selectPageAt reads the rows after skipping some in key order. Its
-// parameters are the limit and the number of rows skipped.
-func (l *layout) selectPageAt() string {
-	p := l.d.Placeholders()
-	q := "SELECT " + l.selectList() + " FROM " + l.table + " ORDER BY " + l.key() + " LIMIT " + p.Next()
-	return q + " OFFSET " + p.Next()
-}
-
 // selectKeyBounds reads the smallest and the largest key.
 func (l *layout) selectKeyBounds() string {
 	return "SELECT MIN(" + l.key() + "), MAX(" + l.key() + ") FROM " + l.table
+}
+
+// rebuildFlags marks, per blind-index column of l, whether the table's
+// rebuild_indexes lists it.
+func (l *layout) rebuildFlags() []bool {
+	flags := make([]bool, len(l.idx))
+	for j, c := range l.idx {
+		flags[j] = slices.Contains(l.t.RebuildIndexes, c.column)
+	}
+	return flags
 }
