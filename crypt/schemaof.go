@@ -3,6 +3,7 @@ package crypt
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -13,19 +14,35 @@ import (
 // and `fieldcrypt schema` take their table descriptions from it, so no one
 // copies a struct's tags into a configuration by hand.
 //
-// Each field's column is its db tag (as pgx and sqlx read it), else its
-// gorm column: tag, else the snake_case of its Go name as GORM's default
-// naming strategy spells it ("TenantID" is tenant_id, "EmailIdx" is
-// email_idx). Embedded structs promote their columns; a named struct field
-// does too when tagged gorm:"embedded" (with its embeddedPrefix). Indexes
-// state both the width the planner settled (Bits) and the declared
+// Each field's column is named as ColumnOf names it: its db tag (as pgx and
+// sqlx read it), else its gorm column: setting, else the snake_case of its
+// Go name as GORM's default naming strategy spells it ("TenantID" is
+// tenant_id, "EmailIdx" is email_idx). Without db tags SchemaOf follows
+// GORM's naming, not that of other data layers: pgx's RowToStructByName
+// matches a field without a db tag to a column of the same name compared
+// case-insensitively ("EmailIdx" reads emailidx), and sqlx lower-cases the
+// name, so pgx and sqlx users should give every stored field a db tag.
+//
+// Structs are flattened as GORM flattens them. An anonymous embedded
+// struct promotes its columns, and a named struct field does too when
+// tagged gorm:"embedded"; either applies its gorm embeddedPrefix to the
+// columns it promotes. A field GORM never reads or writes has no column: one
+// tagged db:"-", gorm:"-" or gorm:"-:all" (in any position of the tag), and
+// every field of an unexported embedded struct type, which GORM skips as it
+// skips every unexported field. gorm:"-:migration" only keeps the column out
+// of migrations; the field is stored.
+//
+// Indexes state both the width the planner settled (Bits) and the declared
 // population, so that the job computes exactly the struct's indexes even if
 // a later planner would pick another width.
 //
-// A record whose encrypted fields live in a slice, or in a nested struct
-// with no columns of its own, is stored in a way no column-wise description
-// covers (a JSON column, a child table); SchemaOf refuses it with a
-// *PlanError naming the field.
+// A record that a column-wise description cannot cover is refused with a
+// *PlanError naming the field, rather than described without it: encrypted
+// fields in a slice, or in a nested struct with no columns of its own (a
+// JSON column, a child table); a tagged field that has no column as above;
+// and a blind index over a source field that is not encrypted, since the
+// job, which rewrites encrypted columns, cannot maintain an index over a
+// plaintext column.
 func SchemaOf(v any) (SchemaSpec, error) {
 	t := reflect.TypeOf(v)
 	for t != nil && t.Kind() == reflect.Pointer {
@@ -77,6 +94,13 @@ func SchemaOf(v any) (SchemaSpec, error) {
 			if err != nil {
 				return SchemaSpec{}, err
 			}
+			if !slices.ContainsFunc(p.root.fields, func(f encField) bool { return slices.Equal(f.index, src.index) }) {
+				// NewSchema accepts only encrypted source columns: the
+				// job decrypts a row's sources to recompute its indexes.
+				return SchemaSpec{}, &PlanError{Type: t, Field: ix.path, Msg: fmt.Sprintf(
+					"blind index over %s (column %s), which is not encrypted: a column-wise description such as the re-encryption job's cannot maintain a blind index over a plaintext column; encrypt %s, or keep this record out of the job's tables",
+					fieldPath(t, src.index), sc, fieldPath(t, src.index))}
+			}
 			is.Sources = append(is.Sources, sc)
 		}
 		spec.Indexes = append(spec.Indexes, is)
@@ -93,9 +117,10 @@ func unless(name, column string) string {
 	return name
 }
 
-// columnAt returns the column of the field at index within struct type t.
+// columnAt returns the column of the field at index within struct type t,
+// as GORM flattens embedded structs into columns.
 func columnAt(t reflect.Type, index []int) (string, error) {
-	prefix := ""
+	root, prefix := t, ""
 	for i, x := range index {
 		for t.Kind() == reflect.Pointer {
 			t = t.Elem()
@@ -104,15 +129,24 @@ func columnAt(t reflect.Type, index []int) (string, error) {
 		if i == len(index)-1 {
 			c, ok := ColumnOf(f)
 			if !ok {
-				return "", &PlanError{Type: t, Field: f.Name, Msg: "its column is ignored (db:\"-\" or gorm:\"-\"), so its value is never stored"}
+				return "", &PlanError{Type: t, Field: f.Name, Msg: "its column is ignored (db:\"-\", gorm:\"-\" or gorm:\"-:all\"), so its value is never stored"}
 			}
 			return prefix + c, nil
 		}
 		gorm := gormSettings(f.Tag.Get("gorm"))
 		_, embedded := gorm["EMBEDDED"]
+		db, _, _ := strings.Cut(f.Tag.Get("db"), ",")
 		switch {
-		case f.Anonymous && f.Tag.Get("db") == "":
-		case embedded:
+		case f.Anonymous && !f.IsExported():
+			return "", &PlanError{Type: t, Field: f.Name, Msg: fmt.Sprintf(
+				"it holds %s, but GORM never stores the fields of an unexported embedded struct (it skips unexported fields): export the embedded type, or make it a named field tagged gorm:\"embedded\"",
+				fieldPath(root, index))}
+		case db == "-" || gormIgnored(gorm):
+			return "", &PlanError{Type: t, Field: f.Name, Msg: fmt.Sprintf(
+				"it holds %s, but it is ignored (db:\"-\", gorm:\"-\" or gorm:\"-:all\"), so its fields are never stored", fieldPath(root, index))}
+		case embedded || f.Anonymous && db == "":
+			// GORM applies embeddedPrefix to anonymous embedded structs
+			// as well as to fields tagged embedded.
 			prefix += gorm["EMBEDDEDPREFIX"]
 		default:
 			return "", &PlanError{Type: t, Field: f.Name, Msg: "a nested struct holding tagged fields has no columns of its own: embed it, or tag it gorm:\"embedded\" (with embeddedPrefix), so that its fields are columns of the table"}
@@ -122,10 +156,30 @@ func columnAt(t reflect.Type, index []int) (string, error) {
 	return "", fmt.Errorf("crypt: empty field index") // unreachable: plans locate fields by non-empty indexes
 }
 
+// fieldPath spells the field at index within struct type t as a Go
+// selector, embedded structs included ("Billing.Zip", "audit.CreatedBy").
+func fieldPath(t reflect.Type, index []int) string {
+	var names []string
+	for _, x := range index {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		f := t.Field(x)
+		names = append(names, f.Name)
+		t = f.Type
+	}
+	return strings.Join(names, ".")
+}
+
 // ColumnOf returns the database column of struct field f as SchemaOf names
 // it: the name in its db tag, else its gorm column: setting, else the
-// snake_case of its Go name as GORM's default naming strategy spells it.
-// ok is false for a field either tag marks "-" (not stored).
+// snake_case of its Go name as GORM's default naming strategy spells it. It
+// names the field alone: the prefix of an embedding struct is SchemaOf's to
+// add. ok is false for a field its data layer never stores: one tagged
+// db:"-" (pgx, sqlx), or whose gorm tag holds the setting - or -:all in any
+// position (gorm:"column:x;-" is ignored too, as GORM reads it);
+// gorm:"-:migration" only keeps the column out of GORM's migrations, so such
+// a field has its column.
 func ColumnOf(f reflect.StructField) (column string, ok bool) {
 	if db, has := f.Tag.Lookup("db"); has {
 		name, _, _ := strings.Cut(db, ",")
@@ -137,24 +191,48 @@ func ColumnOf(f reflect.StructField) (column string, ok bool) {
 			return name, true
 		}
 	}
-	gorm := f.Tag.Get("gorm")
-	if gorm == "-" || strings.HasPrefix(gorm, "-:") {
+	gorm := gormSettings(f.Tag.Get("gorm"))
+	if gormIgnored(gorm) {
 		return "", false
 	}
-	if c := gormSettings(gorm)["COLUMN"]; c != "" {
+	if c := gorm["COLUMN"]; c != "" {
 		return c, true
 	}
 	return snakeCase(f.Name), true
 }
 
+// gormIgnored reports whether gorm settings make GORM neither read nor write
+// a field: the setting "-" alone or as "-:all" ("-:migration" only skips
+// migrations), as GORM's field parser decides.
+func gormIgnored(settings map[string]string) bool {
+	v, ok := settings["-"]
+	if !ok {
+		return false
+	}
+	v = strings.ToLower(strings.TrimSpace(v))
+	return v == "-" || v == "all"
+}
+
 // gormSettings parses a gorm tag ("column:email;embedded") into its
-// settings, keys upper-cased as GORM reads them.
+// settings as GORM's ParseTagSetting does: keys upper-cased and trimmed, a
+// key without a value maps to itself, and a separator escaped with a
+// backslash ("default:a\;b") stays in the value.
 func gormSettings(tag string) map[string]string {
 	out := map[string]string{}
-	for part := range strings.SplitSeq(tag, ";") {
-		k, v, _ := strings.Cut(part, ":")
-		if k = strings.ToUpper(strings.TrimSpace(k)); k != "" {
+	parts := strings.Split(tag, ";")
+	for i := 0; i < len(parts); i++ {
+		part := parts[i]
+		for strings.HasSuffix(part, "\\") && i+1 < len(parts) {
+			i++
+			part = part[:len(part)-1] + ";" + parts[i]
+		}
+		k, v, has := strings.Cut(part, ":")
+		k = strings.TrimSpace(strings.ToUpper(k))
+		switch {
+		case has:
 			out[k] = v
+		case k != "":
+			out[k] = k
 		}
 	}
 	return out

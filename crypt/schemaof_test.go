@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -12,8 +13,9 @@ import (
 	"github.com/fieldcrypt/fieldcrypt/crypt"
 )
 
-// audit is embedded: its columns are the record's own.
-type audit struct {
+// Audit is embedded: its columns are the record's own. (GORM stores the
+// fields of exported embedded types only.)
+type Audit struct {
 	CreatedBy string `crypt:"encrypt,class=support"`
 }
 
@@ -31,7 +33,7 @@ type schemaCustomer struct {
 	_        struct{} `crypt:"record=customer"`
 	ID       int64    `crypt:"id"`
 	TenantID string   `crypt:"scope"`
-	audit
+	Audit
 	FullName string  `crypt:"encrypt,class=pii,name=name" db:"full_name"`
 	Email    *string `crypt:"encrypt,class=pii" gorm:"column:email_address;not null"`
 	Notes    []byte  `crypt:"encrypt,class=support"`
@@ -128,25 +130,141 @@ type withIgnored struct {
 	Secret string `crypt:"encrypt" db:"-"`
 }
 
+// withIgnoredLast has gorm's "-" after another setting, where GORM reads
+// it too.
+type withIgnoredLast struct {
+	ID     string `crypt:"id"`
+	Secret string `crypt:"encrypt" gorm:"column:secret;-"`
+}
+
+type withIgnoredAll struct {
+	ID     string `crypt:"id"`
+	Secret string `crypt:"encrypt" gorm:"-:all"`
+}
+
+// withUnexportedEmbed reaches CreatedBy only through an unexported
+// embedded struct, whose fields GORM never stores.
+type withUnexportedEmbed struct {
+	ID string `crypt:"id"`
+	audit
+}
+
+type audit struct {
+	CreatedBy string `crypt:"encrypt"`
+}
+
+// withIgnoredEmbed embeds a struct GORM is told to ignore.
+type withIgnoredEmbed struct {
+	ID    string `crypt:"id"`
+	Audit `gorm:"-"`
+}
+
+// withPlainSource indexes a plaintext field: Encrypt computes the index,
+// but no column-wise description can, since the job recomputes indexes
+// from the encrypted columns it decrypts.
+type withPlainSource struct {
+	ID       string `crypt:"id"`
+	Email    string `crypt:"encrypt"`
+	Phone    string
+	PhoneIdx string `crypt:"blind=Phone,bits=12"`
+}
+
+// withNestedPlainSource has its plaintext-sourced index inside a
+// gorm-embedded struct.
+type withNestedPlainSource struct {
+	ID   string `crypt:"id"`
+	Home struct {
+		Phone  string `crypt:"encrypt"`
+		Zip    string
+		ZipIdx string `crypt:"blind=Zip+Phone,bits=12"`
+	} `gorm:"embedded"`
+}
+
 // TestSchemaOfRefusesWhatColumnsCannotHold: encrypted fields inside a
 // slice, inside a nested struct that is not flattened into columns, or in a
-// field the database layer never stores have no column a table description
-// could name; SchemaOf says which field, rather than describe a table that
-// leaves them out.
+// field the database layer never stores (ignored by its own tag or by the
+// struct that holds it, or behind an unexported embedded struct, which GORM
+// skips) have no column a table description could name; SchemaOf says
+// which field, rather than describe a table that leaves them out. So does
+// an index over a plaintext field: NewSchema takes only encrypted sources,
+// and the plaintext-sourced record's spec would not compile.
+//
+// Every record here plans for Encrypt: only the column-wise description
+// fails.
 func TestSchemaOfRefusesWhatColumnsCannotHold(t *testing.T) {
 	for _, tt := range []struct {
 		v     any
 		field string
-	}{{withSlice{}, "Items"}, {withNested{}, "Billing"}, {withIgnored{}, "Secret"}} {
+		msg   string
+	}{
+		{withSlice{}, "Items", "slice"},
+		{withNested{}, "Billing", "no columns of its own"},
+		{withIgnored{}, "Secret", "never stored"},
+		{withIgnoredLast{}, "Secret", "never stored"},
+		{withIgnoredAll{}, "Secret", "never stored"},
+		{withUnexportedEmbed{}, "audit", "audit.CreatedBy, but GORM never stores the fields of an unexported embedded struct"},
+		{withIgnoredEmbed{}, "Audit", "Audit.CreatedBy, but it is ignored"},
+		{withPlainSource{}, "PhoneIdx", "blind index over Phone (column phone), which is not encrypted: a column-wise description such as the re-encryption job's cannot maintain a blind index over a plaintext column"},
+		{withNestedPlainSource{}, "Home.ZipIdx", "blind index over Home.Zip (column zip), which is not encrypted"},
+	} {
+		require.NoError(t, crypt.Validate(tt.v), "%T", tt.v)
 		_, err := crypt.SchemaOf(tt.v)
 		var pe *crypt.PlanError
 		if assert.True(t, errors.As(err, &pe), "SchemaOf(%T) err = %v, want *PlanError", tt.v, err) {
 			assert.Equal(t, tt.field, pe.Field, "SchemaOf(%T)", tt.v)
+			assert.Contains(t, pe.Error(), tt.msg, "SchemaOf(%T)", tt.v)
 		}
 	}
-	_, err := crypt.SchemaOf(42)
+	// What SchemaOf would have emitted for withPlainSource does not compile.
+	_, err := crypt.NewSchema(crypt.SchemaSpec{Record: "withPlainSource", IDs: []crypt.ColumnName{{Column: "id"}},
+		Fields:  []crypt.FieldSpec{{Column: "email"}},
+		Indexes: []crypt.IndexSpec{{Column: "phone_idx", Sources: []string{"phone"}, Bits: 12}}})
+	assert.Error(t, err, "NewSchema of an index over a plaintext column")
+
+	_, err = crypt.SchemaOf(42)
 	var ia *crypt.InvalidArgumentError
 	assert.ErrorAs(t, err, &ia)
+}
+
+// Contactable is embedded anonymously with an embeddedPrefix, which GORM
+// applies to anonymous embedded structs as to gorm:"embedded" fields.
+type Contactable struct {
+	Phone string `crypt:"encrypt,class=pii"`
+	Geo
+}
+
+// Geo is embedded in Contactable with a prefix of its own: prefixes
+// compose, outermost first.
+type Geo struct {
+	Zip string `crypt:"encrypt,class=pii" gorm:"column:postcode"`
+}
+
+type gormShapes struct {
+	ID          string `crypt:"id"`
+	Contactable `gorm:"embeddedPrefix:work_"`
+	Home        struct {
+		Contactable `gorm:"embeddedPrefix:h_"`
+	} `gorm:"embedded;embeddedPrefix:home_"`
+	// -:migration only keeps the column out of migrations: it is stored.
+	Legacy string `crypt:"encrypt,class=pii" gorm:"-:migration"`
+}
+
+// TestSchemaOfFollowsGORM: columns are the ones GORM reads and writes.
+// Anonymous embedded structs take their embeddedPrefix, prefixes of
+// embedded structs within embedded structs compose, and a field tagged
+// gorm:"-:migration" keeps its column.
+func TestSchemaOfFollowsGORM(t *testing.T) {
+	got, err := crypt.SchemaOf(gormShapes{})
+	require.NoError(t, err)
+	assert.Equal(t, []crypt.FieldSpec{
+		{Column: "work_phone", Name: "Phone", Class: "pii"},
+		{Column: "work_postcode", Name: "Zip", Class: "pii"},
+		{Column: "home_h_phone", Name: "Home.Phone", Class: "pii"},
+		{Column: "home_h_postcode", Name: "Home.Zip", Class: "pii"},
+		{Column: "legacy", Name: "Legacy", Class: "pii"},
+	}, got.Fields)
+	_, err = crypt.NewSchema(got)
+	require.NoError(t, err)
 }
 
 func TestColumnOf(t *testing.T) {
@@ -155,13 +273,20 @@ func TestColumnOf(t *testing.T) {
 		Tagged                                                                  string `db:"tagged_col,omitempty"`
 		Gormed                                                                  string `gorm:"type:text;column:g_col"`
 		Ignored                                                                 string `gorm:"-"`
+		IgnoredLast                                                             string `gorm:"column:x;-"`
+		IgnoredAll                                                              string `gorm:"type:text;-:all"`
+		IgnoredDB                                                               string `db:"-" gorm:"column:y"`
+		Migration                                                               string `gorm:"-:migration;column:m_col"`
+		ReadOnly                                                                string `gorm:"->"`
+		Escaped                                                                 string `gorm:"column:e_col;default:a\\;column:b"`
 	}
 	want := map[string]string{"TenantID": "tenant_id", "EmailIdx": "email_idx", "ID": "id", "HTTPServer": "http_server",
-		"Notes": "notes", "SSN": "ssn", "PhoneLast4Idx": "phone_last4_idx", "UserUUID": "user_uuid", "Tagged": "tagged_col", "Gormed": "g_col"}
+		"Notes": "notes", "SSN": "ssn", "PhoneLast4Idx": "phone_last4_idx", "UserUUID": "user_uuid", "Tagged": "tagged_col", "Gormed": "g_col",
+		"Migration": "m_col", "ReadOnly": "read_only", "Escaped": "e_col"}
 	for f := range reflect.TypeFor[names]().Fields() {
 		got, ok := crypt.ColumnOf(f)
-		if f.Name == "Ignored" {
-			assert.False(t, ok, "ColumnOf(Ignored)")
+		if strings.HasPrefix(f.Name, "Ignored") {
+			assert.False(t, ok, "ColumnOf(%s) = %q", f.Name, got)
 			continue
 		}
 		assert.True(t, ok, f.Name)
