@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"go/token"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"text/template"
 
 	"github.com/spf13/cobra"
@@ -21,21 +23,37 @@ configuration file the re-encryption job reads, so that no one copies a
 struct's crypt tags by hand.
 
 It reads the tags as the application does: it writes a small program into
-a temporary directory inside PACKAGE, runs it with the Go toolchain in
-PACKAGE's module, and deletes it. That program calls reencrypt.TableOf,
-which is crypt.SchemaOf plus the table's name and primary key, in the
-fieldcrypt version the module requires, so the description matches the
-code that writes the data. The module must require
-github.com/fieldcrypt/fieldcrypt, and go must be on PATH.
+a temporary directory _fieldcrypt_schema_* inside PACKAGE's directory (so
+that it may import PACKAGE even when it is internal), runs it with the Go
+toolchain in PACKAGE's module, and deletes it. That program calls
+reencrypt.TableOf, which is crypt.SchemaOf plus the table's name and
+primary key, in the fieldcrypt version the module requires, so the
+description matches the code that writes the data. The module must require
+github.com/fieldcrypt/fieldcrypt (at a version that has reencrypt.TableOf),
+PACKAGE's directory must be writable (not in the module cache), and go must
+be on PATH.
+
+The module's go.mod and go.sum are never written: the toolchain runs with
+-mod=mod on copies of them in another temporary directory, where it adds
+the requirements of package reencrypt that a module importing only crypt
+does not list (from the module cache, or downloaded as go get would). A
+vendor directory is not used. In a workspace (go.work) the workspace's own
+resolution applies. Both temporary directories are removed when the command
+ends, also on SIGINT or SIGTERM; only a killed (SIGKILL) run can leave a
+_fieldcrypt_schema_* directory behind, and it is safe to delete.
 
 Each TYPE=TABLE names a struct type of PACKAGE and the table that holds its
 rows. The primary key the job pages by is the record's identity column
 when it has one; name it with TYPE=TABLE:COLUMN otherwise.
 
-Columns are named by each field's db tag, else its gorm column: setting,
-else GORM's default snake_case. Encrypted fields inside slices, or inside
-nested structs that are not embedded, have no column of their own and are
-refused. Index widths are written out (bits) beside the declared
+Columns are named as GORM names them: by each field's db tag, else its
+gorm column: setting, else GORM's default snake_case, with the
+embeddedPrefix of embedded structs (pgx and sqlx users: give every stored
+field a db tag). Refused, naming the field: encrypted fields inside slices,
+or inside nested structs that are not embedded (they have no column of
+their own), fields GORM never stores (gorm:"-", or behind an unexported
+embedded struct), and a blind index over a plaintext field, which the job
+cannot maintain. Index widths are written out (bits) beside the declared
 population, so the job computes exactly the struct's indexes.`
 
 const schemaExample = `  fieldcrypt schema ./internal/model Contact=contacts Interaction=interactions > tables.yaml
@@ -141,6 +159,18 @@ func main() {
 
 // describeTables runs the generated program in pkg's module and returns
 // what it printed.
+//
+// The program imports reencrypt, whose dependencies an application that
+// imports only crypt does not list in its go.mod: a plain go run would fail
+// (go.mod needs updates), or, with GOFLAGS=-mod=mod, edit the
+// application's go.mod and go.sum. So every go command runs with -mod=mod
+// and -modfile naming a copy of go.mod (with go.sum copied beside it, where
+// the go command reads and writes the checksums of a -modfile) in a
+// temporary directory of its own: the go command resolves the missing
+// requirements in the copy, from the module cache or the module proxy,
+// and the application's files are never written. A vendor directory is
+// ignored. In workspace mode, where -modfile is refused, the workspace's
+// own resolution applies.
 func (a *app) describeTables(ctx context.Context, dir, pkg string, tables []schemaTable) ([]byte, error) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
@@ -150,19 +180,51 @@ func (a *app) describeTables(ctx context.Context, dir, pkg string, tables []sche
 		cmd := exec.CommandContext(ctx, goTool, args...)
 		cmd.Dir = dir
 		// The toolchain runs in the process's own environment (GOPATH,
-		// GOFLAGS, GOPROXY), which Env.Environ does not replace.
+		// GOFLAGS, GOPROXY), which Env.Environ does not replace; flags on
+		// the command line take precedence over GOFLAGS.
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		if err := cmd.Run(); err != nil {
 			msg := strings.TrimSpace(stderr.String())
-			if strings.Contains(msg, "github.com/fieldcrypt/fieldcrypt") && strings.Contains(msg, "no required module") {
-				msg += "\n(the module must require github.com/fieldcrypt/fieldcrypt: go get github.com/fieldcrypt/fieldcrypt)"
+			switch {
+			case strings.Contains(msg, "undefined: reencrypt."),
+				strings.Contains(msg, "does not contain package "+fieldcryptModule+"/reencrypt"):
+				msg += "\n(the module's version of " + fieldcryptModule + " predates fieldcrypt schema, which needs its reencrypt.TableOf: upgrade it, with go get " + fieldcryptModule + "@latest)"
+			case strings.Contains(msg, fieldcryptModule) && strings.Contains(msg, "no required module"):
+				msg += "\n(the module must require " + fieldcryptModule + ": go get " + fieldcryptModule + ")"
 			}
 			return nil, fmt.Errorf("go %s: %w\n%s", args[0], err, msg)
 		}
 		return stdout.Bytes(), nil
 	}
-	listed, err := run(dir, "list", "-f", "{{.ImportPath}}\t{{.Dir}}\t{{.Name}}", "--", pkg)
+
+	env, err := run(dir, "env", "GOMOD", "GOWORK")
+	if err != nil {
+		return nil, usagef("directory %s: %v", dir, err)
+	}
+	gomod, gowork, _ := strings.Cut(strings.TrimSpace(string(env)), "\n")
+	if gomod == "" || gomod == os.DevNull {
+		return nil, usagef("directory %s is not inside a Go module: run fieldcrypt schema in the application's module (or point --dir at it)", dir)
+	}
+	var modFlags []string
+	if gowork = strings.TrimSpace(gowork); gowork == "" || gowork == "off" {
+		modDir, err := os.MkdirTemp("", "fieldcrypt-schema-mod-")
+		if err != nil {
+			return nil, fmt.Errorf("copying %s: %w", gomod, err)
+		}
+		defer os.RemoveAll(modDir)
+		modfile := filepath.Join(modDir, "app.mod")
+		if err := copyFile(gomod, modfile); err != nil {
+			return nil, fmt.Errorf("copying %s: %w", gomod, err)
+		}
+		gosum := strings.TrimSuffix(gomod, ".mod") + ".sum"
+		if err := copyFile(gosum, filepath.Join(modDir, "app.sum")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("copying %s: %w", gosum, err)
+		}
+		modFlags = []string{"-mod=mod", "-modfile=" + modfile}
+	}
+
+	listed, err := run(dir, append(append([]string{"list"}, modFlags...), "-f", "{{.ImportPath}}\t{{.Dir}}\t{{.Name}}", "--", pkg)...)
 	if err != nil {
 		return nil, usagef("package %s: %v", pkg, err)
 	}
@@ -174,11 +236,17 @@ func (a *app) describeTables(ctx context.Context, dir, pkg string, tables []sche
 	if name == "main" {
 		return nil, usagef("package %s is a main package, which no program can import: move the record types to a package of their own", pkg)
 	}
-	// Inside the package's own directory, so that the program may import
-	// it even when it is internal; a leading "_" keeps it out of ./...
+	// Inside the package's own directory, so that the program belongs to
+	// the package's module and may import the package even when it is
+	// internal; a leading "_" keeps it out of ./... It is removed on every
+	// return, and when SIGINT or SIGTERM cancel ctx; only a SIGKILL can
+	// leave one behind, and it is safe to delete.
 	tmp, err := os.MkdirTemp(pkgDir, "_fieldcrypt_schema_")
 	if err != nil {
-		return nil, fmt.Errorf("creating the temporary program: %w", err)
+		if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+			return nil, fmt.Errorf("the directory of package %s is not writable (%w): fieldcrypt schema writes a temporary program beside the package it reads, so it reads only packages in writable directories, not those of the module cache: run it on the package in a checkout of its module", importPath, err)
+		}
+		return nil, fmt.Errorf("creating the temporary program beside package %s: %w", importPath, err)
 	}
 	defer os.RemoveAll(tmp)
 	var src bytes.Buffer
@@ -191,9 +259,21 @@ func (a *app) describeTables(ctx context.Context, dir, pkg string, tables []sche
 	if err := os.WriteFile(filepath.Join(tmp, "main.go"), src.Bytes(), 0o600); err != nil {
 		return nil, fmt.Errorf("writing the temporary program: %w", err)
 	}
-	out, err := run(tmp, "run", ".")
+	out, err := run(tmp, append(append([]string{"run"}, modFlags...), ".")...)
 	if err != nil {
 		return nil, fmt.Errorf("describing the tables of %s: %w", importPath, err)
 	}
 	return append([]byte("# Generated by fieldcrypt schema from the crypt tags of "+importPath+".\n"), out...), nil
+}
+
+// fieldcryptModule is the module the generated program imports.
+const fieldcryptModule = "github.com/fieldcrypt/fieldcrypt"
+
+// copyFile copies the file at from to a new file at to.
+func copyFile(from, to string) error {
+	b, err := os.ReadFile(from)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(to, b, 0o600)
 }

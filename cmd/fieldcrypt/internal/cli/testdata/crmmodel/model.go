@@ -20,3 +20,13 @@ type Line struct {
 	LineNo  int    `crypt:"id"`
 	Memo    string `crypt:"encrypt"`
 }
+
+// Caller indexes a plaintext field: Encrypt computes the index, but the
+// job, which recomputes indexes from the encrypted columns it decrypts,
+// cannot, so fieldcrypt schema refuses it.
+type Caller struct {
+	ID       string `crypt:"id"`
+	Name     string `crypt:"encrypt"`
+	Phone    string
+	PhoneIdx string `crypt:"blind=Phone,bits=12"`
+}
