@@ -163,7 +163,7 @@ func Validate(v any) error {
 // ends that declare the same things through the same methods (declareScope,
 // declareID, declareField, declareIndex): the struct-tag walker below, and
 // Schema.compile for a SchemaSpec. Every check on bindings, classes and index
-// widths lives in those methods, so tags and specs cannot drift apart.
+// widths lives in those methods, so tags and specs are held to the same rules.
 type planner struct {
 	p        *plan
 	spec     bool // compiling a SchemaSpec: fields are columns
