@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net"
 	"strings"
+	"sync"
 	"testing"
 
 	"google.golang.org/grpc/grpclog"
@@ -37,7 +38,11 @@ func TestDriverLogsAreJSON(t *testing.T) {
 			conn.Close()
 		}
 	}()
-	var out, errb bytes.Buffer
+	// The server's goroutine logs through gRPC's process-wide logger while
+	// the command writes to stderr itself: stderr must take concurrent
+	// writes, as an *os.File does.
+	var out bytes.Buffer
+	var errb lockedBuffer
 	code := cli.Run(context.Background(), []string{"--config", h.config, "--log-format", "json",
 		"--store", "mysql://root@" + ln.Addr().String() + "/test", "keys", "list"},
 		cli.Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Environ: h.environ})
@@ -58,4 +63,22 @@ func TestDriverLogsAreJSON(t *testing.T) {
 	if !sources["mysql"] || !sources["grpc"] {
 		t.Errorf("stderr holds JSON records from %v, want the mysql driver's and gRPC's:\n%s", sources, errb.String())
 	}
+}
+
+// lockedBuffer is a bytes.Buffer that takes concurrent writes.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
