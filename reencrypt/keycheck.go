@@ -78,8 +78,11 @@ func checkKeyUnique(ctx context.Context, db *sql.DB, d Dialect, t Table, l *layo
 // uniqueIndexOn reports whether a unique index on exactly the primary-key
 // column (a PRIMARY KEY or UNIQUE constraint, or a unique index with no
 // predicate and no expression) exists. On PostgreSQL the index must be
-// valid: a CREATE UNIQUE INDEX CONCURRENTLY that failed on duplicates
-// leaves an index marked unique but invalid over a column that has them.
+// valid (a CREATE UNIQUE INDEX CONCURRENTLY that failed on duplicates
+// leaves an index marked unique but invalid over a column that has them)
+// and use the column's collation, by which the job compares keys: a
+// unique index under "C" says nothing of keys that a case-insensitive
+// collation holds equal.
 func uniqueIndexOn(ctx context.Context, db *sql.DB, d Dialect, t Table, l *layout) (bool, error) {
 	schema, table, qualified := strings.Cut(t.Name, ".")
 	if !qualified {
@@ -92,7 +95,7 @@ func uniqueIndexOn(ctx context.Context, db *sql.DB, d Dialect, t Table, l *layou
 			SELECT 1 FROM pg_catalog.pg_index i
 			JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
 			WHERE i.indrelid = to_regclass(?) AND i.indisunique AND i.indisvalid AND i.indisready AND i.indislive
-			  AND i.indnkeyatts = 1
+			  AND i.indnkeyatts = 1 AND i.indcollation[0] = a.attcollation
 			  AND i.indpred IS NULL AND i.indexprs IS NULL AND a.attname = ?)`), l.table, t.PrimaryKey).Scan(&found)
 		return found, err
 	case MySQL:

@@ -102,6 +102,18 @@ func TestKeyMustBeUnique(t *testing.T) {
 			}
 			tab := contactsTable(t)
 			tab.Name = "keyed_dup"
+			// A unique index under another collation than the column's.
+			if _, err := db.ExecContext(ctx, `CREATE COLLATION IF NOT EXISTS fc_ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+				CREATE TABLE keyed_coll (id TEXT COLLATE fc_ci NOT NULL, tenant_id TEXT NOT NULL, name TEXT, email TEXT, email_idx TEXT, phone TEXT, phone_idx TEXT, notes BYTEA);
+				CREATE UNIQUE INDEX keyed_coll_id ON keyed_coll (id COLLATE "C")`); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Exec("DROP TABLE keyed_coll") })
+			coll := contactsTable(t)
+			coll.Name, coll.KeyType = "keyed_coll", reencrypt.KeyText
+			if err := reencrypt.CheckColumns(ctx, db.DB, db.d, coll); !errors.Is(err, reencrypt.ErrKeyNotUnique) {
+				t.Errorf("CheckColumns(a unique index under another collation than the key's) err = %v, want ErrKeyNotUnique", err)
+			}
 			if err := reencrypt.CheckColumns(ctx, db.DB, db.d, tab); !errors.Is(err, reencrypt.ErrKeyNotUnique) {
 				t.Errorf("CheckColumns(a failed unique index over duplicates) err = %v, want ErrKeyNotUnique", err)
 			}
