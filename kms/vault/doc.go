@@ -60,7 +60,7 @@
 //
 // Rotating the Transit key (transit/keys/<name>/rotate) adds a key version;
 // new ciphertexts use it and old ones still decrypt. [KeyVersion] reads the
-// version a ciphertext was made with; [Rewrapper.Rewrap] moves a ciphertext
+// version a ciphertext was made with; [kms.Keeper.Rewrap] moves a ciphertext
 // to the latest version. Transit's rewrap endpoint ignores associated data,
 // so for ciphertexts that have some, Rewrap detects that and decrypts and
 // encrypts instead (see [RewrapMode]). Once every ciphertext is rewrapped,
