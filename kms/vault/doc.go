@@ -30,6 +30,11 @@
 //	}))
 //	kek, err := opener.Open(ctx, "hcvault://transit/keys/pii")
 //
+// Both return a [*kms.Keeper], fieldcrypt's one KEK type, which can rewrap
+// ([kms.Keeper.Rewrap]). Closing a Keeper makes later calls fail with
+// kms.ErrClosed and leaves the API client alone: it is the caller's, or the
+// [Conn] that an opener shares between its Keepers.
+//
 // # Authentication
 //
 // [Options] take a token (else VAULT_TOKEN) or AppRole credentials. With
