@@ -12,7 +12,7 @@ const (
 // Driver is what a backend implements: the calls to one key in one
 // key-management system, and nothing else. A [Keeper] wraps a Driver and does
 // the rest once, for every backend: it checks the context before each call,
-// refuses calls after Close, rejects an empty ciphertext, counts the calls,
+// refuses calls after Close, rejects empty input, counts the calls,
 // and turns every error into an [*Error] that names the operation, the
 // backend and the key.
 //
@@ -22,12 +22,12 @@ const (
 // A Driver must be safe for concurrent use and must bind associatedData, so
 // that a ciphertext does not decrypt under other associated data.
 type Driver interface {
-	// Encrypt wraps plaintext, bound to associatedData. Plaintexts are never
-	// empty.
+	// Encrypt wraps plaintext, bound to associatedData. The Keeper never
+	// passes an empty plaintext.
 	Encrypt(ctx context.Context, plaintext, associatedData []byte) ([]byte, error)
 
 	// Decrypt unwraps a ciphertext that Encrypt returned, under the same
-	// associatedData. The ciphertext is never empty.
+	// associatedData. The Keeper never passes an empty ciphertext.
 	Decrypt(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error)
 
 	// ErrorCode classifies an error that Encrypt, Decrypt or Rewrap returned

@@ -19,7 +19,8 @@ import (
 //     classified by the context, whatever the backend answered;
 //   - every error is an [*Error] naming the operation, the backend and the
 //     key URI, with a [Code] that says whether to retry;
-//   - an empty ciphertext is CodeInvalidCiphertext without a call;
+//   - an empty ciphertext is CodeInvalidCiphertext, and an empty plaintext
+//     CodeInvalidArgument, without a call;
 //   - the calls that reach the backend are counted ([Keeper.Calls]);
 //   - [Keeper.Close] is final: it waits for calls in flight, releases what
 //     the backend owns, and every later call fails with [ErrClosed].
@@ -60,7 +61,7 @@ func (k *Keeper) String() string { return "KEK " + k.uri }
 
 // Calls returns how many calls of this Keeper reached its backend: one per
 // Encrypt, Decrypt or Rewrap that was not refused beforehand (ended
-// context, empty ciphertext, closed Keeper). A backend may make more than
+// context, empty input, closed Keeper). A backend may make more than
 // one request for a call (its own retries, Vault's rewrap fallback).
 func (k *Keeper) Calls() int64 { return k.calls.Load() }
 
@@ -119,6 +120,8 @@ func (k *Keeper) Close() error {
 
 // call is the one path of every operation: closed check, context check,
 // empty input check, count, driver call, error classification.
+// isCiphertext says whether data is a ciphertext (decrypt, rewrap) or a
+// plaintext (encrypt).
 func (k *Keeper) call(ctx context.Context, op string, isCiphertext bool, data, associatedData []byte,
 	do func(context.Context, []byte, []byte) ([]byte, error)) ([]byte, error) {
 	k.mu.RLock()
@@ -130,8 +133,11 @@ func (k *Keeper) call(ctx context.Context, op string, isCiphertext bool, data, a
 		code, _ := ContextCode(err)
 		return nil, k.error(op, code, err)
 	}
-	if isCiphertext && len(data) == 0 {
-		return nil, k.error(op, CodeInvalidCiphertext, errors.New("ciphertext is empty"))
+	if len(data) == 0 {
+		if isCiphertext {
+			return nil, k.error(op, CodeInvalidCiphertext, errors.New("ciphertext is empty"))
+		}
+		return nil, k.error(op, CodeInvalidArgument, errors.New("plaintext is empty"))
 	}
 	k.calls.Add(1)
 	out, err := do(ctx, data, associatedData)

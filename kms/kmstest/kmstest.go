@@ -317,8 +317,11 @@ func testCalls(t *testing.T, h Harness) {
 	cancel()
 	_, _ = kek.EncryptWithContext(canceled, plaintext, aad)
 	_, _ = kek.DecryptWithContext(ctx, nil, aad)
+	if _, err := kek.EncryptWithContext(ctx, nil, aad); kms.CodeOf(err) != kms.CodeInvalidArgument {
+		t.Errorf("EncryptWithContext(empty plaintext) code = %v, want %v (err = %v)", kms.CodeOf(err), kms.CodeInvalidArgument, err)
+	}
 	if got := kek.Calls(); got != 3 {
-		t.Errorf("Calls() after a cancelled and an empty call = %d, want 3", got)
+		t.Errorf("Calls() after a cancelled call and two with empty input = %d, want 3", got)
 	}
 }
 
