@@ -88,12 +88,12 @@ func TestKeysetLoadsCollapse(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			opener := kms.NewOpener()
-			opener.Register(local.Scheme, func(ctx context.Context, uri string) (kms.KEK, error) {
+			opener.Register(local.Scheme, func(ctx context.Context, uri string) (*kms.Keeper, error) {
 				kek, err := local.OpenFunc(nil)(ctx, uri)
 				if err != nil {
 					return nil, err
 				}
-				return &slowKEK{kek: kek, latency: tt.latency}, nil
+				return kms.NewKeeper(uri, &slowKEK{kek: kek, latency: tt.latency}), nil
 			})
 			for round := range tt.rounds {
 				kr, err := keyring.New(keyring.Config{Store: e.store, Opener: opener, KEKs: e.keks})
@@ -152,18 +152,22 @@ func firstCalls(t *testing.T, enc *crypt.Encryptor, n int) {
 	}
 }
 
-// slowKEK adds latency to every call of a KEK, as a remote KMS has.
+// slowKEK is a kms.Driver that adds latency to every call of a KEK, as a
+// remote KMS has.
 type slowKEK struct {
-	kek     kms.KEK
+	kek     *kms.Keeper
 	latency time.Duration
 }
 
-func (s *slowKEK) EncryptWithContext(ctx context.Context, pt, ad []byte) ([]byte, error) {
+func (s *slowKEK) Encrypt(ctx context.Context, pt, ad []byte) ([]byte, error) {
 	time.Sleep(s.latency)
 	return s.kek.EncryptWithContext(ctx, pt, ad)
 }
 
-func (s *slowKEK) DecryptWithContext(ctx context.Context, ct, ad []byte) ([]byte, error) {
+func (s *slowKEK) Decrypt(ctx context.Context, ct, ad []byte) ([]byte, error) {
 	time.Sleep(s.latency)
 	return s.kek.DecryptWithContext(ctx, ct, ad)
 }
+
+func (s *slowKEK) ErrorCode(_ string, err error) kms.Code { return kms.CodeOf(err) }
+func (s *slowKEK) Close() error                           { return s.kek.Close() }

@@ -105,7 +105,7 @@ func TestRewrapToNewKEK(t *testing.T) {
 
 	// A second KEK with its own key.
 	newKEK := newFixture(t).kek
-	f.opener.Register("test2", func(context.Context, string) (kms.KEK, error) { return newKEK, nil })
+	f.opener.Register("test2", func(_ context.Context, uri string) (*kms.Keeper, error) { return kms.NewKeeper(uri, newKEK), nil })
 	moved := f.keyring(t, func(c *keyring.Config) {
 		c.DefaultKEK = "test2://kek"
 		c.AcceptKEKs = map[string][]string{"pii": {f.uri}}

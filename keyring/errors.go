@@ -55,6 +55,10 @@ var (
 	// wrapped under another key.
 	ErrCorruptKeyset = errors.New("keyring: stored keyset does not unwrap")
 
+	// ErrClosed means the keyring was closed: its KEKs are closed and it
+	// opens no other.
+	ErrClosed = errors.New("keyring: closed")
+
 	// ErrUnknownKey means a key ID is not in the keyset.
 	ErrUnknownKey = errors.New("keyring: no such key in keyset")
 

@@ -125,8 +125,9 @@ type Keyring struct {
 	cache *cache
 	loads singleflight.Group
 
-	keksMu sync.Mutex
-	keks   map[string]kms.KEK // opened KEKs by URI
+	keksMu     sync.Mutex
+	keks       map[string]*kms.Keeper // opened KEKs by URI; the keyring closes them
+	keksClosed bool                   // Close ran: no KEK is opened again
 
 	versions *versions // newest state versions seen, shredded scopes
 
@@ -135,6 +136,7 @@ type Keyring struct {
 
 	stats   counters
 	metrics metric.Registration
+	close   closer
 	coarse  *coarseClock // nil when Config.Now is set
 }
 
@@ -197,11 +199,12 @@ func New(cfg Config) (*Keyring, error) {
 		clock:    clock,
 		coarse:   coarse,
 		log:      cfg.Logger,
-		keks:     make(map[string]kms.KEK),
+		keks:     make(map[string]*kms.Keeper),
 		usage:    make(map[usageKey]*atomic.Int64),
 		versions: newVersions(),
 	}
 	if err := k.openKEKs(); err != nil {
+		k.closeKEKs()
 		return nil, err
 	}
 	if cfg.Anchor != nil {
@@ -211,6 +214,7 @@ func New(cfg Config) (*Keyring, error) {
 		_, err := cfg.Anchor.Latest(ctx, scopeMarker(DefaultScope))
 		cancel()
 		if err != nil {
+			k.closeKEKs()
 			return nil, fmt.Errorf("keyring: Config.Anchor cannot be read: %w", err)
 		}
 	}
@@ -222,6 +226,7 @@ func New(cfg Config) (*Keyring, error) {
 	}
 	reg, err := k.registerMetrics(cfg.MeterProvider)
 	if err != nil {
+		k.closeKEKs()
 		return nil, fmt.Errorf("keyring: register metrics: %w", err)
 	}
 	k.metrics = reg
@@ -282,36 +287,50 @@ func (k *Keyring) openKEKs() error {
 	return nil
 }
 
-// kek opens (once) and returns the KEK at uri, counting its calls.
-func (k *Keyring) kek(ctx context.Context, uri string) (kms.KEK, error) {
+// kek opens (once) and returns the KEK at uri. The keyring owns what it
+// opens, and Close closes it; after Close no KEK is opened again.
+func (k *Keyring) kek(ctx context.Context, uri string) (*kms.Keeper, error) {
 	k.keksMu.Lock()
 	defer k.keksMu.Unlock()
 	if kek, ok := k.keks[uri]; ok {
 		return kek, nil
 	}
+	if k.keksClosed {
+		return nil, fmt.Errorf("%w: cannot open KEK %s", ErrClosed, uri)
+	}
 	kek, err := k.cfg.Opener.Open(ctx, uri)
 	if err != nil {
 		return nil, err
 	}
-	kek = &countingKEK{kek: kek, calls: &k.stats.kmsCalls}
 	k.keks[uri] = kek
 	return kek, nil
 }
 
-// countingKEK counts the calls made to a KEK.
-type countingKEK struct {
-	kek   kms.KEK
-	calls *atomic.Int64
+// kmsCalls is the number of calls the keyring's KEKs have made, counted by
+// each Keeper.
+func (k *Keyring) kmsCalls() int64 {
+	k.keksMu.Lock()
+	defer k.keksMu.Unlock()
+	var n int64
+	for _, kek := range k.keks {
+		n += kek.Calls()
+	}
+	return n
 }
 
-func (c *countingKEK) EncryptWithContext(ctx context.Context, pt, ad []byte) ([]byte, error) {
-	c.calls.Add(1)
-	return c.kek.EncryptWithContext(ctx, pt, ad)
-}
-
-func (c *countingKEK) DecryptWithContext(ctx context.Context, ct, ad []byte) ([]byte, error) {
-	c.calls.Add(1)
-	return c.kek.DecryptWithContext(ctx, ct, ad)
+// closeKEKs closes every KEK the keyring opened, once, and stops it opening
+// more. It returns the first error.
+func (k *Keyring) closeKEKs() error {
+	k.keksMu.Lock()
+	defer k.keksMu.Unlock()
+	k.keksClosed = true
+	var errs []error
+	for _, uri := range slices.Sorted(maps.Keys(k.keks)) {
+		if err := k.keks[uri].Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // usageCounter returns the process-wide encryption counter of one key.

@@ -15,9 +15,12 @@ import (
 )
 
 // switchableKEK wraps a real local KEK and can be made to fail, as a KMS
-// outage would, or to block, as a slow KMS would.
+// outage would, or to block, as a slow KMS would. It is a kms.Driver, so
+// the fixture's opener gives every keyring a Keeper of its own on it (which
+// the keyring closes), and a tink.AEADWithContext for tests that unwrap
+// stored keysets themselves.
 type switchableKEK struct {
-	kms.KEK
+	real  *kms.Keeper
 	down  atomic.Bool
 	calls atomic.Int64
 	gate  chan struct{} // when non-nil, calls wait for it
@@ -32,7 +35,7 @@ func (s *switchableKEK) EncryptWithContext(ctx context.Context, pt, ad []byte) (
 	if s.down.Load() {
 		return nil, s.fail("encrypt")
 	}
-	return s.KEK.EncryptWithContext(ctx, pt, ad)
+	return s.real.EncryptWithContext(ctx, pt, ad)
 }
 
 func (s *switchableKEK) DecryptWithContext(ctx context.Context, ct, ad []byte) ([]byte, error) {
@@ -43,8 +46,22 @@ func (s *switchableKEK) DecryptWithContext(ctx context.Context, ct, ad []byte) (
 	if s.down.Load() {
 		return nil, s.fail("decrypt")
 	}
-	return s.KEK.DecryptWithContext(ctx, ct, ad)
+	return s.real.DecryptWithContext(ctx, ct, ad)
 }
+
+func (s *switchableKEK) Encrypt(ctx context.Context, pt, ad []byte) ([]byte, error) {
+	return s.EncryptWithContext(ctx, pt, ad)
+}
+
+func (s *switchableKEK) Decrypt(ctx context.Context, ct, ad []byte) ([]byte, error) {
+	return s.DecryptWithContext(ctx, ct, ad)
+}
+
+// ErrorCode is not reached: every error is a *kms.Error already.
+func (s *switchableKEK) ErrorCode(_ string, err error) kms.Code { return kms.CodeOf(err) }
+
+// Close leaves the real KEK open: the fixture shares it between keyrings.
+func (s *switchableKEK) Close() error { return nil }
 
 // clock is a manual clock for TTL tests.
 type clock struct {
@@ -77,9 +94,9 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{store: keyring.NewMemoryStore(), opener: kms.NewOpener(), kek: &switchableKEK{KEK: real},
+	f := &fixture{store: keyring.NewMemoryStore(), opener: kms.NewOpener(), kek: &switchableKEK{real: real},
 		uri: "test://kek", clock: &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}}
-	f.opener.Register("test", func(context.Context, string) (kms.KEK, error) { return f.kek, nil })
+	f.opener.Register("test", func(_ context.Context, uri string) (*kms.Keeper, error) { return kms.NewKeeper(uri, f.kek), nil })
 	return f
 }
 
@@ -256,7 +273,7 @@ func TestKEKPermissionDeniedIsNoAccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	denied := kms.NewOpener()
-	denied.Register("test", func(context.Context, string) (kms.KEK, error) { return deniedKEK{}, nil })
+	denied.Register("test", func(_ context.Context, uri string) (*kms.Keeper, error) { return kms.NewKeeper(uri, deniedKEK{}), nil })
 	kr := f.keyring(t, func(c *keyring.Config) { c.Opener = denied })
 	_, err := kr.DataKeys(ctx, "acme", "pii")
 	if !errors.Is(err, keyring.ErrNoAccess) || !errors.Is(err, keyring.ErrKEKRefused) || !errors.Is(err, kms.ErrPermissionDenied) {
@@ -264,14 +281,17 @@ func TestKEKPermissionDeniedIsNoAccess(t *testing.T) {
 	}
 }
 
+// deniedKEK is a kms.Driver whose KMS refuses every call.
 type deniedKEK struct{}
 
-func (deniedKEK) EncryptWithContext(context.Context, []byte, []byte) ([]byte, error) {
-	return nil, &kms.Error{Code: kms.CodePermissionDenied, Op: "encrypt", Backend: "test"}
+func (deniedKEK) Encrypt(context.Context, []byte, []byte) ([]byte, error) {
+	return nil, errors.New("403 permission denied")
 }
-func (deniedKEK) DecryptWithContext(context.Context, []byte, []byte) ([]byte, error) {
-	return nil, &kms.Error{Code: kms.CodePermissionDenied, Op: "decrypt", Backend: "test"}
+func (deniedKEK) Decrypt(context.Context, []byte, []byte) ([]byte, error) {
+	return nil, errors.New("403 permission denied")
 }
+func (deniedKEK) ErrorCode(string, error) kms.Code { return kms.CodePermissionDenied }
+func (deniedKEK) Close() error                     { return nil }
 
 func TestMovedKeysetDoesNotUnwrap(t *testing.T) {
 	ctx := context.Background()

@@ -48,10 +48,9 @@ func (k *Keyring) registerMetrics(mp metric.MeterProvider) (metric.Registration,
 	}, observables...)
 }
 
-// Close stops reporting the keyring's metrics and stops the goroutine of
-// its cache clock. Call it when a keyring is dropped while the program goes
-// on; a keyring that is used after Close keeps working.
-func (k *Keyring) Close() error {
+// stopMetrics stops reporting the keyring's metrics and stops the goroutine
+// of its cache clock. Close calls it.
+func (k *Keyring) stopMetrics() error {
 	if k.coarse != nil {
 		k.coarse.halt()
 	}

@@ -7,8 +7,6 @@ import (
 
 	tinkpb "github.com/tink-crypto/tink-go/v2/proto/tink_go_proto"
 	"google.golang.org/protobuf/proto"
-
-	"github.com/fieldcrypt/fieldcrypt/kms"
 )
 
 // RewrapReport says what Rewrap did.
@@ -22,8 +20,9 @@ type RewrapReport struct {
 // DefaultKEK, at its newest version. No data row is touched.
 //
 //   - KEK-version rotation (the same URI, a new key version in the KMS): one
-//     KMS call per keyset when the KEK can rewrap in place (kms.Rewrapper,
-//     such as Vault Transit); otherwise an unwrap and a wrap.
+//     KMS call per keyset when the KEK can rewrap in place
+//     (kms.Keeper.Rewrap: Vault Transit, AWS KMS); otherwise an unwrap and
+//     a wrap.
 //   - A move to another KEK: list the old URI in Config.AcceptKEKs so the
 //     keyring may unwrap with it, set the class's new URI in Config.KEKs,
 //     and run Rewrap; each keyset is unwrapped with the old KEK and wrapped
@@ -33,8 +32,8 @@ type RewrapReport struct {
 // applications use the keyring; it stops at the first failure, and running
 // it again finishes the job.
 func (k *Keyring) Rewrap(ctx context.Context, scope string) (rep RewrapReport, err error) {
-	start := k.stats.kmsCalls.Load()
-	defer func() { rep.KMSCalls = k.stats.kmsCalls.Load() - start }()
+	start := k.kmsCalls()
+	defer func() { rep.KMSCalls = k.kmsCalls() - start }()
 	recs, err := k.cfg.Store.List(ctx, scope)
 	if err != nil {
 		return rep, fmt.Errorf("keyring: rewrap: %w", err)
@@ -133,27 +132,22 @@ func (k *Keyring) checkBeforeRewrap(ctx context.Context, rec *Record) (*state, e
 	return st, nil
 }
 
-// rewrapInPlace asks a KEK that implements kms.Rewrapper to move the wrapped
-// keyset to its newest key version: one KMS call, no plaintext out of the KMS.
+// rewrapInPlace asks the KEK to move the wrapped keyset to its newest key
+// version (kms.Keeper.Rewrap): one KMS call, no plaintext out of the KMS. A
+// KEK whose system has no such call is errNoInPlaceRewrap, without a call.
 func (k *Keyring) rewrapInPlace(ctx context.Context, rec *Record) ([]byte, error) {
 	kek, err := k.kek(ctx, rec.KEKURI)
 	if err != nil {
 		return nil, classifyKEKError(rec.ID.Class, err)
 	}
-	counting, ok := kek.(*countingKEK)
-	if !ok {
-		return nil, errNoInPlaceRewrap
-	}
-	rw, ok := counting.kek.(kms.Rewrapper)
-	if !ok {
-		return nil, errNoInPlaceRewrap
-	}
 	var eks tinkpb.EncryptedKeyset
 	if err := proto.Unmarshal(rec.EncryptedKeyset, &eks); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrCorruptKeyset, err)
 	}
-	counting.calls.Add(1)
-	ct, err := rw.Rewrap(ctx, eks.GetEncryptedKeyset(), WrapAssociatedData(rec.ID, rec.Metadata))
+	ct, err := kek.Rewrap(ctx, eks.GetEncryptedKeyset(), WrapAssociatedData(rec.ID, rec.Metadata))
+	if errors.Is(err, errors.ErrUnsupported) {
+		return nil, errNoInPlaceRewrap
+	}
 	if err != nil {
 		return nil, classifyKEKError(rec.ID.Class, err)
 	}

@@ -19,7 +19,7 @@ type counters struct {
 // Stats returns a snapshot of the keyring's counters.
 func (k *Keyring) Stats() Stats {
 	return Stats{
-		KMSCalls:    k.stats.kmsCalls.Load(),
+		KMSCalls:    k.kmsCalls(),
 		CacheHits:   k.stats.hits.Load(),
 		CacheMisses: k.stats.misses.Load(),
 		Loads:       k.stats.loads.Load(),

@@ -49,7 +49,7 @@ func WrapAssociatedData(id KeysetID, state []byte) []byte {
 // errorCapturingKEK remembers the KEK's own error, which Tink's keyset
 // reader and writer flatten into a string.
 type errorCapturingKEK struct {
-	kek kms.KEK
+	kek *kms.Keeper
 	err error
 }
 

@@ -20,6 +20,7 @@ const (
 	CodeUnavailable                   // the service cannot be reached or is sealed; transient
 	CodeThrottled                     // the service rate-limited the call; transient
 	CodeDeadlineExceeded              // the call ran out of time; transient
+	CodeClosed                        // the Keeper was closed; permanent
 )
 
 var codeNames = [...]string{
@@ -32,6 +33,7 @@ var codeNames = [...]string{
 	CodeUnavailable:       "unavailable",
 	CodeThrottled:         "throttled",
 	CodeDeadlineExceeded:  "deadline exceeded",
+	CodeClosed:            "closed",
 }
 
 // String returns the code's name, such as "permission denied".
@@ -60,23 +62,25 @@ var (
 	ErrUnavailable       = &sentinel{CodeUnavailable}
 	ErrThrottled         = &sentinel{CodeThrottled}
 	ErrDeadlineExceeded  = &sentinel{CodeDeadlineExceeded}
+	// ErrClosed matches every call made after [Keeper.Close].
+	ErrClosed = &sentinel{CodeClosed}
 )
 
 var sentinels = [...]*sentinel{
 	ErrUnknown, ErrNotFound, ErrPermissionDenied, ErrInvalidCiphertext,
-	ErrInvalidArgument, ErrCanceled, ErrUnavailable, ErrThrottled, ErrDeadlineExceeded,
+	ErrInvalidArgument, ErrCanceled, ErrUnavailable, ErrThrottled, ErrDeadlineExceeded, ErrClosed,
 }
 
 type sentinel struct{ code Code }
 
 func (s *sentinel) Error() string { return "kms: " + s.code.String() }
 
-// Error is the error every backend returns. Its message names the operation,
+// Error is the error every [Keeper] returns. Its message names the operation,
 // the backend and the key URI (never plaintext, key bytes or credentials);
 // Err is the vendor's error, reachable with errors.As.
 type Error struct {
 	Code    Code   // what kind of failure this is
-	Op      string // "encrypt" or "decrypt"
+	Op      string // OpEncrypt, OpDecrypt, OpRewrap, or "open", "close"
 	Backend string // the URI scheme, such as "hcvault"
 	KeyURI  string // the KEK's URI
 	Err     error  // the underlying cause; may be nil
@@ -138,8 +142,8 @@ func IsTransient(err error) bool {
 
 // ContextCode maps a context error to its code: CodeDeadlineExceeded for
 // context.DeadlineExceeded, CodeCanceled for context.Canceled, and ok=false
-// for anything else. Backends use it to classify a failed call whose context
-// has ended.
+// for anything else. The Keeper uses it to classify a call whose context has
+// ended; backends, a failure to open or dial.
 func ContextCode(err error) (code Code, ok bool) {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):

@@ -8,10 +8,12 @@ import (
 )
 
 // OpenFunc opens the KEK that uri names. The opener has already checked that
-// uri has the scheme the function was registered for.
-type OpenFunc func(ctx context.Context, uri string) (KEK, error)
+// uri has the scheme the function was registered for. Each call returns a
+// new [*Keeper], which the caller owns: closing it must not close a Keeper
+// that another call returned (a client shared between them stays open).
+type OpenFunc func(ctx context.Context, uri string) (*Keeper, error)
 
-// Opener turns KEK URIs into KEKs, dispatching on the URI scheme. It holds no
+// Opener turns KEK URIs into [Keeper]s, dispatching on the URI scheme. It holds no
 // global state: a program registers exactly the backends it links. The zero
 // value is not usable; call [NewOpener]. An Opener is safe for concurrent use.
 type Opener struct {
@@ -43,9 +45,10 @@ func (o *Opener) Schemes() []string {
 	return out
 }
 
-// Open returns the KEK that uri names. An unknown or missing scheme is an
-// [*Error] with CodeInvalidArgument.
-func (o *Opener) Open(ctx context.Context, uri string) (KEK, error) {
+// Open returns the KEK that uri names, as a new Keeper that the caller owns
+// and closes. An unknown or missing scheme is an [*Error] with
+// CodeInvalidArgument.
+func (o *Opener) Open(ctx context.Context, uri string) (*Keeper, error) {
 	scheme, _, ok := strings.Cut(uri, "://")
 	if !ok || scheme == "" {
 		return nil, &Error{Code: CodeInvalidArgument, Op: "open", Backend: "opener", KeyURI: uri,

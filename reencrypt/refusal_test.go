@@ -23,30 +23,32 @@ const refusingScheme = "refusing"
 // refusingKEK is a real local KEK that, once refuse is set, refuses every
 // call with kms.CodePermissionDenied, as a KMS does after the process's
 // grant on the key is revoked.
+// It is a kms.Driver around the local KEK's Keeper.
 type refusingKEK struct {
-	kms.KEK
-	uri    string
+	kek    *kms.Keeper
 	refuse *atomic.Bool
 }
 
-func (k *refusingKEK) denied(op string) error {
-	return &kms.Error{Code: kms.CodePermissionDenied, Op: op, Backend: refusingScheme, KeyURI: k.uri,
-		Err: errors.New("the grant on the key was revoked")}
+var errRevoked = errors.New("the grant on the key was revoked")
+
+func (k *refusingKEK) Encrypt(ctx context.Context, plaintext, ad []byte) ([]byte, error) {
+	if k.refuse.Load() {
+		return nil, errRevoked
+	}
+	return k.kek.EncryptWithContext(ctx, plaintext, ad)
 }
 
-func (k *refusingKEK) EncryptWithContext(ctx context.Context, plaintext, ad []byte) ([]byte, error) {
+func (k *refusingKEK) Decrypt(ctx context.Context, ciphertext, ad []byte) ([]byte, error) {
 	if k.refuse.Load() {
-		return nil, k.denied("encrypt")
+		return nil, errRevoked
 	}
-	return k.KEK.EncryptWithContext(ctx, plaintext, ad)
+	return k.kek.DecryptWithContext(ctx, ciphertext, ad)
 }
 
-func (k *refusingKEK) DecryptWithContext(ctx context.Context, ciphertext, ad []byte) ([]byte, error) {
-	if k.refuse.Load() {
-		return nil, k.denied("decrypt")
-	}
-	return k.KEK.DecryptWithContext(ctx, ciphertext, ad)
-}
+// ErrorCode classifies errRevoked; the local KEK's errors are *kms.Error
+// already and keep their code.
+func (k *refusingKEK) ErrorCode(string, error) kms.Code { return kms.CodePermissionDenied }
+func (k *refusingKEK) Close() error                     { return k.kek.Close() }
 
 // TestKEKRefusalStopsRun: when the KEK configured for pii refuses
 // (permission denied, a revoked grant), the class has a KEK, so this is
@@ -66,12 +68,12 @@ func TestKEKRefusalStopsRun(t *testing.T) {
 	var refuse atomic.Bool
 	opener := kms.NewOpener()
 	opener.Register(local.Scheme, local.OpenFunc(nil))
-	opener.Register(refusingScheme, func(ctx context.Context, uri string) (kms.KEK, error) {
+	opener.Register(refusingScheme, func(ctx context.Context, uri string) (*kms.Keeper, error) {
 		kek, err := local.OpenFunc(nil)(ctx, local.Scheme+"://"+strings.TrimPrefix(uri, refusingScheme+"://"))
 		if err != nil {
 			return nil, err
 		}
-		return &refusingKEK{KEK: kek, uri: uri, refuse: &refuse}, nil
+		return kms.NewKeeper(uri, &refusingKEK{kek: kek, refuse: &refuse}), nil
 	})
 	keks := map[string]string{"pii": refusingScheme + "://" + piiFile, "support": supportKEK}
 	open := func() *crypt.Encryptor {

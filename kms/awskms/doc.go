@@ -12,7 +12,7 @@
 // partitions (aws-cn, aws-us-gov) work the same way. An alias ARN follows the
 // alias: re-pointing the alias to another key changes the key used for new
 // wraps, and old wraps still decrypt only while the alias points at the key
-// that made them. Prefer key ARNs for KEKs and [KEK.ReEncrypt] for moves.
+// that made them. Prefer key ARNs for KEKs.
 //
 // # Opening
 //
@@ -28,6 +28,9 @@
 //	kek, err := awskms.New(client, uri, nil)
 //
 // [New] accepts any *kms.Client of aws-sdk-go-v2, configured as you like.
+// Both return a [*kms.Keeper], fieldcrypt's one KEK type; closing it makes
+// later calls fail with kms.ErrClosed and leaves the client alone (an AWS
+// client holds nothing to close, and an opener shares one per region).
 //
 // # Authentication
 //
@@ -42,7 +45,8 @@
 //
 // A service that reads and writes one field class needs only Encrypt and
 // Decrypt on that class's key; the security team's tool also needs
-// ReEncryptFrom/ReEncryptTo to move keysets between keys. The condition
+// ReEncryptFrom/ReEncryptTo on it to rewrap keysets (`fieldcrypt keys
+// rewrap`). The condition
 // allows no encryption-context key other than fieldcrypt's:
 //
 //	{
@@ -81,9 +85,13 @@
 //
 // AWS automatic key rotation (or on-demand RotateKeyOnDemand) adds key
 // material under the same ARN: nothing in fieldcrypt changes, old wraps keep
-// decrypting, new wraps use the new material. Moving a keyset to a different
-// key (another ARN in the same region) is [KEK.ReEncrypt], one AWS KMS
-// ReEncrypt call per keyset; the plaintext keyset never leaves AWS.
+// decrypting, new wraps use the new material. [kms.Keeper.Rewrap] moves a
+// wrapped keyset to the current material with one AWS KMS ReEncrypt call to
+// the same key (kms:ReEncryptFrom and kms:ReEncryptTo on it); the plaintext
+// keyset never leaves AWS. `fieldcrypt keys rewrap` does that for every
+// keyset. Moving keysets to a different key is the keyring's Rewrap with the
+// old URI in Config.AcceptKEKs: a decrypt with the old key and an encrypt
+// with the new one per keyset.
 //
 // # Errors
 //

@@ -1,7 +1,6 @@
 package awskms
 
 import (
-	"context"
 	"errors"
 	"net"
 
@@ -61,27 +60,17 @@ var apiErrorCodes = map[string]kms.Code{
 	"ServiceUnavailableException": kms.CodeUnavailable,
 }
 
-// classify turns an error of the AWS SDK into an [*kms.Error] that keeps it
-// as the cause, so errors.As still reaches the smithy.APIError and the
-// typed AWS KMS exception.
-func (k *KEK) classify(ctx context.Context, op string, err error) error {
-	return k.fail(op, classifyCode(ctx, op, err), err)
-}
+// ErrorCode implements [kms.Driver]: it classifies an error of the AWS SDK
+// (the Keeper has already classified an ended context). The Keeper keeps
+// the error as the cause, so errors.As still reaches the smithy.APIError
+// and the typed AWS KMS exception.
+func (k *driver) ErrorCode(op string, err error) kms.Code { return errorCode(op, err) }
 
-func classifyCode(ctx context.Context, op string, err error) kms.Code {
-	// A call whose context ended fails because it ended, whatever the SDK
-	// wrapped around that.
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		code, _ := kms.ContextCode(ctxErr)
-		return code
-	}
-	if code, ok := kms.ContextCode(err); ok {
-		return code
-	}
+func errorCode(op string, err error) kms.Code {
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		if code, ok := apiErrorCodes[apiErr.ErrorCode()]; ok {
-			if op != "encrypt" && apiErr.ErrorCode() == "ValidationException" {
+			if op != kms.OpEncrypt && apiErr.ErrorCode() == "ValidationException" {
 				// The only variable input of a decryption that AWS
 				// validates is the ciphertext (size and form).
 				return kms.CodeInvalidCiphertext

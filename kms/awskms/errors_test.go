@@ -31,13 +31,13 @@ func closedPort(t *testing.T) string {
 }
 
 // openWith opens arn through a client built from opts.
-func openWith(t *testing.T, arn string, opts *awskms.Options) *awskms.KEK {
+func openWith(t *testing.T, arn string, opts *awskms.Options) *kms.Keeper {
 	t.Helper()
 	kek, err := awskms.OpenFunc(opts)(context.Background(), awskms.URI(arn))
 	if err != nil {
 		t.Fatalf("OpenFunc()(%s) err = %v", arn, err)
 	}
-	return kek.(*awskms.KEK)
+	return kek
 }
 
 func TestUnreachableIsUnavailable(t *testing.T) {
@@ -55,7 +55,7 @@ func TestUnreachableIsUnavailable(t *testing.T) {
 		}{
 			{"EncryptWithContext", func() error { _, err := kek.EncryptWithContext(ctx, []byte("keyset"), nil); return err }},
 			{"DecryptWithContext", func() error { _, err := kek.DecryptWithContext(ctx, []byte("ciphertext"), nil); return err }},
-			{"ReEncrypt", func() error { _, err := kek.ReEncrypt(ctx, []byte("ciphertext"), nil, kek); return err }},
+			{"Rewrap", func() error { _, err := kek.Rewrap(ctx, []byte("ciphertext"), nil); return err }},
 		} {
 			t.Run(call.name, func(t *testing.T) {
 				err := call.do()
@@ -122,8 +122,8 @@ func TestContextEnded(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, encErr := kek.EncryptWithContext(tc.ctx, []byte("keyset"), nil)
 			_, decErr := kek.DecryptWithContext(tc.ctx, ct, nil)
-			_, reErr := kek.ReEncrypt(tc.ctx, ct, nil, kek)
-			for name, err := range map[string]error{"EncryptWithContext": encErr, "DecryptWithContext": decErr, "ReEncrypt": reErr} {
+			_, reErr := kek.Rewrap(tc.ctx, ct, nil)
+			for name, err := range map[string]error{"EncryptWithContext": encErr, "DecryptWithContext": decErr, "Rewrap": reErr} {
 				if got := kms.CodeOf(err); got != tc.want {
 					t.Errorf("%s(%s) code = %v, want %v (err = %v)", name, tc.name, got, tc.want, err)
 				}

@@ -33,22 +33,22 @@ func ExampleOpenFunc() {
 	_ = wrapped
 }
 
-func ExampleKEK_ReEncrypt() {
+// A KEK rewraps a keyset under its key's current key material with AWS KMS
+// ReEncrypt, without the keyset leaving AWS KMS. The keyring does this for
+// every keyset in `fieldcrypt keys rewrap`.
+func ExampleNew_rewrap() {
 	ctx := context.Background()
 	client, err := awskms.NewClient(ctx, "eu-west-1", nil)
 	if err != nil {
 		log.Fatal(err)
 	}
-	oldKEK, err := awskms.New(client, "aws-kms://arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", nil)
+	kek, err := awskms.New(client, "aws-kms://arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab", nil)
 	if err != nil {
 		log.Fatal(err)
 	}
-	newKEK, err := awskms.New(client, "aws-kms://arn:aws:kms:eu-west-1:111122223333:key/5678efab-56ef-78ab-90cd-5678901234ef", nil)
-	if err != nil {
-		log.Fatal(err)
-	}
-	var wrapped []byte // a keyset wrapped by oldKEK, read from the keyring's store
-	rewrapped, err := oldKEK.ReEncrypt(ctx, wrapped, []byte("tenant-a|pii|data"), newKEK)
+	defer kek.Close()
+	var wrapped []byte // a keyset wrapped by kek, read from the keyring's store
+	rewrapped, err := kek.Rewrap(ctx, wrapped, []byte("tenant-a|pii|data"))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -22,21 +22,26 @@ const (
 	MaxCiphertext = 6144
 )
 
-// KEK is a key-encryption key held in AWS KMS: a symmetric encryption key,
-// named by its key ARN or an alias ARN. It implements [kms.KEK] and adds
-// [KEK.ReEncrypt]. A KEK is safe for concurrent use.
-type KEK struct {
+// driver is the [kms.Driver] on one AWS KMS symmetric encryption key, named
+// by its key ARN or an alias ARN.
+type driver struct {
 	client      *awskms.Client
 	ref         keyRef
 	grantTokens []string
 }
 
-var _ kms.KEK = (*KEK)(nil)
+var (
+	_ kms.Driver    = (*driver)(nil)
+	_ kms.Rewrapper = (*driver)(nil)
+)
 
-// New returns the KEK that keyURI names, calling AWS through client. opts
-// may be nil; of its fields New uses only GrantTokens (the client carries
-// region, endpoint, credentials and retries). New makes no call.
-func New(client *awskms.Client, keyURI string, opts *Options) (*KEK, error) {
+// New returns the KEK that keyURI names, calling AWS through client, which
+// the caller keeps (an AWS client holds nothing to close). opts may be nil;
+// of its fields New uses only GrantTokens (the client carries region,
+// endpoint, credentials and retries). New makes no call.
+//
+// The Keeper can rewrap ([kms.Keeper.Rewrap]) with AWS KMS ReEncrypt.
+func New(client *awskms.Client, keyURI string, opts *Options) (*kms.Keeper, error) {
 	ref, err := parseURI(keyURI)
 	if err != nil {
 		return nil, err
@@ -45,11 +50,11 @@ func New(client *awskms.Client, keyURI string, opts *Options) (*KEK, error) {
 		return nil, &kms.Error{Code: kms.CodeInvalidArgument, Op: "open", Backend: Scheme, KeyURI: keyURI,
 			Err: errors.New("nil AWS KMS client (build one with NewClient)")}
 	}
-	k := &KEK{client: client, ref: ref}
+	d := &driver{client: client, ref: ref}
 	if opts != nil {
-		k.grantTokens = slices.Clone(opts.GrantTokens)
+		d.grantTokens = slices.Clone(opts.GrantTokens)
 	}
-	return k, nil
+	return kms.NewKeeper(keyURI, d), nil
 }
 
 // OpenFunc returns the [kms.OpenFunc] for aws-kms:// URIs. It builds one
@@ -60,7 +65,7 @@ func OpenFunc(opts *Options) kms.OpenFunc {
 		mu      sync.Mutex
 		clients = make(map[string]*awskms.Client)
 	)
-	return func(ctx context.Context, uri string) (kms.KEK, error) {
+	return func(ctx context.Context, uri string) (*kms.Keeper, error) {
 		ref, err := parseURI(uri)
 		if err != nil {
 			return nil, err
@@ -83,23 +88,13 @@ func OpenFunc(opts *Options) kms.OpenFunc {
 	}
 }
 
-// URI returns the KEK's aws-kms:// URI.
-func (k *KEK) URI() string { return k.ref.uri }
-
-// String names the KEK.
-func (k *KEK) String() string { return "AWS KMS KEK " + k.ref.uri }
-
-// EncryptWithContext encrypts plaintext under the key with AWS KMS Encrypt,
-// binding associatedData as the encryption context (see
-// [EncryptionContext]). The ciphertext is AWS's ciphertext blob.
-func (k *KEK) EncryptWithContext(ctx context.Context, plaintext, associatedData []byte) ([]byte, error) {
-	const op = "encrypt"
-	if err := ctx.Err(); err != nil {
-		return nil, k.contextError(op, err)
-	}
+// Encrypt encrypts plaintext under the key with AWS KMS Encrypt, binding
+// associatedData as the encryption context (see [EncryptionContext]). The
+// ciphertext is AWS's ciphertext blob.
+func (k *driver) Encrypt(ctx context.Context, plaintext, associatedData []byte) ([]byte, error) {
 	if len(plaintext) == 0 || len(plaintext) > MaxPlaintext {
-		return nil, k.fail(op, kms.CodeInvalidArgument,
-			fmt.Errorf("plaintext is %d bytes; AWS KMS encrypts 1 to %d bytes", len(plaintext), MaxPlaintext))
+		return nil, &kms.Error{Code: kms.CodeInvalidArgument,
+			Err: fmt.Errorf("plaintext is %d bytes; AWS KMS encrypts 1 to %d bytes", len(plaintext), MaxPlaintext)}
 	}
 	out, err := k.client.Encrypt(ctx, &awskms.EncryptInput{
 		KeyId:             aws.String(k.ref.arn),
@@ -108,25 +103,20 @@ func (k *KEK) EncryptWithContext(ctx context.Context, plaintext, associatedData 
 		GrantTokens:       k.grantTokens,
 	})
 	if err != nil {
-		return nil, k.classify(ctx, op, err)
+		return nil, err
 	}
 	if len(out.CiphertextBlob) == 0 {
-		return nil, k.fail(op, kms.CodeUnknown, errors.New("AWS KMS returned an empty ciphertext"))
+		return nil, &kms.Error{Code: kms.CodeUnknown, Err: errors.New("AWS KMS returned an empty ciphertext")}
 	}
 	return out.CiphertextBlob, nil
 }
 
-// DecryptWithContext decrypts ciphertext with AWS KMS Decrypt. It always
-// names the key (KeyId), so a ciphertext of another key fails with
-// CodeInvalidCiphertext instead of being decrypted under that key.
-func (k *KEK) DecryptWithContext(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error) {
-	const op = "decrypt"
-	if err := ctx.Err(); err != nil {
-		return nil, k.contextError(op, err)
-	}
-	if len(ciphertext) == 0 || len(ciphertext) > MaxCiphertext {
-		return nil, k.fail(op, kms.CodeInvalidCiphertext,
-			fmt.Errorf("ciphertext is %d bytes; AWS KMS ciphertexts are 1 to %d bytes", len(ciphertext), MaxCiphertext))
+// Decrypt decrypts ciphertext with AWS KMS Decrypt. It always names the key
+// (KeyId), so a ciphertext of another key fails with CodeInvalidCiphertext
+// instead of being decrypted under that key.
+func (k *driver) Decrypt(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error) {
+	if err := checkCiphertextSize(ciphertext); err != nil {
+		return nil, err
 	}
 	out, err := k.client.Decrypt(ctx, &awskms.DecryptInput{
 		KeyId:             aws.String(k.ref.arn),
@@ -135,32 +125,34 @@ func (k *KEK) DecryptWithContext(ctx context.Context, ciphertext, associatedData
 		GrantTokens:       k.grantTokens,
 	})
 	if err != nil {
-		return nil, k.classify(ctx, op, err)
+		return nil, err
 	}
 	if err := k.checkKeyID(out.KeyId); err != nil {
-		return nil, k.fail(op, kms.CodeInvalidCiphertext, err)
+		return nil, &kms.Error{Code: kms.CodeInvalidCiphertext, Err: err}
 	}
 	if len(out.Plaintext) == 0 {
-		return nil, k.fail(op, kms.CodeUnknown, errors.New("AWS KMS returned an empty plaintext"))
+		return nil, &kms.Error{Code: kms.CodeUnknown, Err: errors.New("AWS KMS returned an empty plaintext")}
 	}
 	return out.Plaintext, nil
+}
+
+// Close does nothing: an AWS client holds no connection of its own to close.
+func (k *driver) Close() error { return nil }
+
+func checkCiphertextSize(ciphertext []byte) error {
+	if len(ciphertext) > MaxCiphertext {
+		return &kms.Error{Code: kms.CodeInvalidCiphertext,
+			Err: fmt.Errorf("ciphertext is %d bytes; AWS KMS ciphertexts are 1 to %d bytes", len(ciphertext), MaxCiphertext)}
+	}
+	return nil
 }
 
 // checkKeyID verifies, for a KEK named by key ARN, that AWS used that key.
 // AWS reports the key ARN even when the request named an alias, so an alias
 // KEK cannot be checked this way; AWS itself enforces the KeyId it was sent.
-func (k *KEK) checkKeyID(used *string) error {
+func (k *driver) checkKeyID(used *string) error {
 	if k.ref.alias || used == nil || *used == k.ref.arn {
 		return nil
 	}
 	return fmt.Errorf("AWS KMS used key %s, not this KEK's key", *used)
-}
-
-func (k *KEK) fail(op string, code kms.Code, err error) error {
-	return &kms.Error{Code: code, Op: op, Backend: Scheme, KeyURI: k.ref.uri, Err: err}
-}
-
-func (k *KEK) contextError(op string, err error) error {
-	code, _ := kms.ContextCode(err)
-	return k.fail(op, code, err)
 }

@@ -11,6 +11,7 @@ import (
 	sdkkms "github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/fieldcrypt/fieldcrypt/internal/testenv"
+	"github.com/fieldcrypt/fieldcrypt/kms"
 	"github.com/fieldcrypt/fieldcrypt/kms/awskms"
 )
 
@@ -85,7 +86,7 @@ func createAlias(t *testing.T, keyARN string) string {
 }
 
 // newKEK opens a KEK on arn through local-kms.
-func newKEK(t *testing.T, arn string) *awskms.KEK {
+func newKEK(t *testing.T, arn string) *kms.Keeper {
 	t.Helper()
 	kek, err := awskms.New(localKMS(t), awskms.URI(arn), nil)
 	if err != nil {

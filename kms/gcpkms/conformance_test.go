@@ -14,7 +14,7 @@ func TestConformance(t *testing.T) {
 	srv := startFake(t)
 	opener := kms.NewOpener()
 	opener.Register(gcpkms.Scheme, gcpkms.OpenFunc(fakeOptions(srv)))
-	kmstest.Run(t, kmstest.Harness{NewKEK: func(t *testing.T) kms.KEK {
+	kmstest.Run(t, kmstest.Harness{NewKeeper: func(t *testing.T) *kms.Keeper {
 		_, uri := createKey(t, srv)
 		kek, err := opener.Open(t.Context(), uri)
 		if err != nil {
@@ -30,7 +30,7 @@ func TestConformance(t *testing.T) {
 func TestConformanceSharedClient(t *testing.T) {
 	srv := startFake(t)
 	client := dial(t, srv)
-	kmstest.Run(t, kmstest.Harness{NewKEK: func(t *testing.T) kms.KEK {
+	kmstest.Run(t, kmstest.Harness{NewKeeper: func(t *testing.T) *kms.Keeper {
 		kek, _ := newKEK(t, srv, client, nil)
 		return kek
 	}})

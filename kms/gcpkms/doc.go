@@ -24,6 +24,12 @@
 //	opener := kms.NewOpener()
 //	opener.Register(gcpkms.Scheme, gcpkms.OpenFunc(nil))
 //	kek, err := opener.Open(ctx, "gcp-kms://projects/p/locations/europe-west1/keyRings/crm/cryptoKeys/pii")
+//	defer kek.Close()
+//
+// Both return a [*kms.Keeper], fieldcrypt's one KEK type. A Keeper that
+// [OpenFunc] built a client for owns it: closing the Keeper (or the keyring
+// that opened it) closes the client and its gRPC connection. A client passed
+// to [New] or set as Options.Client stays the caller's, who closes it.
 //
 // [Options] build the client: an endpoint, a service-account key file, any
 // option.ClientOption, and, for a test server on the loopback interface only,
@@ -95,6 +101,10 @@
 // or key material, only the key URI and the service's message.
 //
 // # Key rotation
+//
+// Cloud KMS has no call that rewraps a ciphertext in place: the Keeper's
+// Rewrap answers errors.ErrUnsupported, and the keyring decrypts and
+// encrypts each keyset instead.
 //
 // Rotating the CryptoKey in Cloud KMS (a new primary version) needs nothing
 // here: new keysets are wrapped under the new primary, and ciphertexts of

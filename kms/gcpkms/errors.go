@@ -1,8 +1,6 @@
 package gcpkms
 
 import (
-	"context"
-
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -15,9 +13,9 @@ const (
 	opDecrypt = "decrypt"
 )
 
-// codeOf classifies an error of the client library. A call whose context has
-// ended is classified by the context, whatever the library answered; anything
-// else by its gRPC status code:
+// ErrorCode implements [kms.Driver]: it classifies an error of the client
+// library by its gRPC status code (the Keeper has already classified an
+// ended context):
 //
 //	InvalidArgument     decrypt: CodeInvalidCiphertext; encrypt: CodeInvalidArgument
 //	NotFound            CodeNotFound
@@ -30,13 +28,7 @@ const (
 //	DeadlineExceeded    CodeDeadlineExceeded
 //	Canceled            CodeCanceled
 //	anything else       CodeUnknown
-func codeOf(ctx context.Context, op string, err error) kms.Code {
-	if code, ok := kms.ContextCode(ctx.Err()); ok {
-		return code
-	}
-	if code, ok := kms.ContextCode(err); ok {
-		return code
-	}
+func (k *driver) ErrorCode(op string, err error) kms.Code {
 	st, ok := status.FromError(err)
 	if !ok {
 		return kms.CodeUnknown

@@ -9,9 +9,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/fieldcrypt/fieldcrypt/internal/fakekms"
 	"github.com/fieldcrypt/fieldcrypt/kms"
 	"github.com/fieldcrypt/fieldcrypt/kms/gcpkms"
-	"github.com/fieldcrypt/fieldcrypt/kms/gcpkms/fakekms"
 )
 
 // wantCode fails t unless err is a *kms.Error with code want whose vendor
@@ -127,10 +127,10 @@ func TestServiceConditions(t *testing.T) {
 	}
 
 	type call func() ([]byte, error)
-	encrypt := func(k kms.KEK) call {
+	encrypt := func(k *kms.Keeper) call {
 		return func() ([]byte, error) { return k.EncryptWithContext(ctx, secretPlaintext, keysetAAD) }
 	}
-	decrypt := func(k kms.KEK, ad []byte) call {
+	decrypt := func(k *kms.Keeper, ad []byte) call {
 		return func() ([]byte, error) { return k.DecryptWithContext(ctx, ct, ad) }
 	}
 	for _, tc := range []struct {

@@ -3,12 +3,11 @@ package gcpkms_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"log"
 
+	"github.com/fieldcrypt/fieldcrypt/internal/fakekms"
 	"github.com/fieldcrypt/fieldcrypt/kms"
 	"github.com/fieldcrypt/fieldcrypt/kms/gcpkms"
-	"github.com/fieldcrypt/fieldcrypt/kms/gcpkms/fakekms"
 )
 
 // Opening a Cloud KMS KEK by URI. In production the Options are nil (or name
@@ -35,7 +34,7 @@ func ExampleOpenFunc() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer kek.(io.Closer).Close()
+	defer kek.Close()
 
 	aad := []byte("fieldcrypt keyset v1|tenant-a|pii|data")
 	wrapped, err := kek.EncryptWithContext(ctx, []byte("a serialized keyset"), aad)

@@ -10,9 +10,9 @@ package gcpkms_test
 
 import (
 	"fmt"
-	"io"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	cloudkms "cloud.google.com/go/kms/apiv1"
 	"github.com/googleapis/gax-go/v2"
@@ -20,9 +20,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/fieldcrypt/fieldcrypt/internal/fakekms"
 	"github.com/fieldcrypt/fieldcrypt/kms"
 	"github.com/fieldcrypt/fieldcrypt/kms/gcpkms"
-	"github.com/fieldcrypt/fieldcrypt/kms/gcpkms/fakekms"
 )
 
 // startFake starts a fake Cloud KMS that t stops.
@@ -74,7 +74,7 @@ func createKey(t *testing.T, srv *fakekms.Server) (name, uri string) {
 }
 
 // newKEK returns a KEK for a fresh key on srv, called through client.
-func newKEK(t *testing.T, srv *fakekms.Server, client *cloudkms.KeyManagementClient, opts *gcpkms.Options) (kek kms.KEK, name string) {
+func newKEK(t *testing.T, srv *fakekms.Server, client *cloudkms.KeyManagementClient, opts *gcpkms.Options) (kek *kms.Keeper, name string) {
 	t.Helper()
 	name, uri := createKey(t, srv)
 	kek, err := gcpkms.New(client, uri, opts)
@@ -84,13 +84,22 @@ func newKEK(t *testing.T, srv *fakekms.Server, client *cloudkms.KeyManagementCli
 	return kek, name
 }
 
-func closeKEK(t *testing.T, kek kms.KEK) {
+func closeKEK(t *testing.T, kek *kms.Keeper) {
 	t.Helper()
-	c, ok := kek.(io.Closer)
-	if !ok {
-		t.Fatalf("%T does not implement io.Closer", kek)
-	}
-	if err := c.Close(); err != nil {
+	if err := kek.Close(); err != nil {
 		t.Errorf("Close() err = %v", err)
+	}
+}
+
+// waitConns waits until srv holds want client connections, and fails t if
+// it does not within a few seconds.
+func waitConns(t *testing.T, srv *fakekms.Server, want int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for srv.OpenConns() != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("server holds %d client connections, want %d", srv.OpenConns(), want)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -8,9 +8,9 @@ import (
 	"github.com/googleapis/gax-go/v2/apierror"
 	"google.golang.org/grpc/codes"
 
+	"github.com/fieldcrypt/fieldcrypt/internal/fakekms"
 	"github.com/fieldcrypt/fieldcrypt/kms"
 	"github.com/fieldcrypt/fieldcrypt/kms/gcpkms"
-	"github.com/fieldcrypt/fieldcrypt/kms/gcpkms/fakekms"
 )
 
 var (
@@ -118,7 +118,7 @@ func TestRequestCorruptedInTransit(t *testing.T) {
 
 // wantRoundTrip checks the output of a successful call: a ciphertext that
 // decrypts to secretPlaintext, or secretPlaintext itself.
-func wantRoundTrip(t *testing.T, kek kms.KEK, op string, out []byte) {
+func wantRoundTrip(t *testing.T, kek *kms.Keeper, op string, out []byte) {
 	t.Helper()
 	if op == "encrypt" {
 		pt, err := kek.DecryptWithContext(t.Context(), out, keysetAAD)

@@ -4,27 +4,30 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"google.golang.org/protobuf/types/known/wrapperspb"
-	"io"
 	"strings"
 
 	cloudkms "cloud.google.com/go/kms/apiv1"
 	"cloud.google.com/go/kms/apiv1/kmspb"
 	"github.com/googleapis/gax-go/v2"
+	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"github.com/fieldcrypt/fieldcrypt/kms"
 )
 
 // New returns the KEK that keyURI (gcp-kms://projects/…/cryptoKeys/…) names,
-// using client for its calls. The caller keeps ownership of client. opts may
-// be nil; only its CallOptions and IntegrityAttempts are used here. New makes
-// no call to the service: a missing key or a missing permission shows on the
-// first Encrypt or Decrypt.
-func New(client *cloudkms.KeyManagementClient, keyURI string, opts *Options) (kms.KEK, error) {
-	return newKEK(client, keyURI, opts)
+// using client for its calls. The caller keeps ownership of client: closing
+// the Keeper leaves it open. opts may be nil; only its CallOptions and
+// IntegrityAttempts are used here. New makes no call to the service: a
+// missing key or a missing permission shows on the first Encrypt or Decrypt.
+func New(client *cloudkms.KeyManagementClient, keyURI string, opts *Options) (*kms.Keeper, error) {
+	d, err := newDriver(client, keyURI, opts)
+	if err != nil {
+		return nil, err
+	}
+	return kms.NewKeeper(keyURI, d), nil
 }
 
-func newKEK(client *cloudkms.KeyManagementClient, keyURI string, opts *Options) (*kek, error) {
+func newDriver(client *cloudkms.KeyManagementClient, keyURI string, opts *Options) (*driver, error) {
 	name, err := KeyName(keyURI)
 	if err != nil {
 		return nil, err
@@ -33,8 +36,7 @@ func newKEK(client *cloudkms.KeyManagementClient, keyURI string, opts *Options) 
 		return nil, &kms.Error{Code: kms.CodeInvalidArgument, Op: "open", Backend: Scheme, KeyURI: keyURI,
 			Err: errors.New("nil *KeyManagementClient")}
 	}
-	return &kek{
-		uri:      keyURI,
+	return &driver{
 		name:     name,
 		client:   client,
 		callOpts: opts.callOptions(),
@@ -44,17 +46,17 @@ func newKEK(client *cloudkms.KeyManagementClient, keyURI string, opts *Options) 
 
 // OpenFunc returns the [kms.OpenFunc] for gcp-kms:// URIs. opts may be nil.
 //
-// When opts.Client is nil, each KEK it opens gets its own client built by
-// [NewClient] from opts, and owns it: the KEK implements [io.Closer], and
-// Close releases the client. When opts.Client is set, every KEK shares it and
-// Close does nothing.
+// When opts.Client is nil, each Keeper it opens gets its own client built by
+// [NewClient] from opts, and owns it: closing the Keeper closes the client
+// (its gRPC connection). When opts.Client is set, every Keeper shares it,
+// and the caller closes it.
 func OpenFunc(opts *Options) kms.OpenFunc {
-	return func(ctx context.Context, uri string) (kms.KEK, error) {
+	return func(ctx context.Context, uri string) (*kms.Keeper, error) {
 		if _, err := KeyName(uri); err != nil {
 			return nil, err
 		}
 		if opts != nil && opts.Client != nil {
-			return newKEK(opts.Client, uri, opts)
+			return New(opts.Client, uri, opts)
 		}
 		client, err := NewClient(ctx, opts)
 		if err != nil {
@@ -64,18 +66,18 @@ func OpenFunc(opts *Options) kms.OpenFunc {
 			}
 			return nil, err
 		}
-		k, err := newKEK(client, uri, opts)
+		d, err := newDriver(client, uri, opts)
 		if err != nil {
 			client.Close()
 			return nil, err
 		}
-		k.ownsClient = true
-		return k, nil
+		d.ownsClient = true
+		return kms.NewKeeper(uri, d), nil
 	}
 }
 
-type kek struct {
-	uri        string // gcp-kms://…
+// driver is the [kms.Driver] on one CryptoKey.
+type driver struct {
 	name       string // the CryptoKey resource name
 	client     *cloudkms.KeyManagementClient
 	ownsClient bool
@@ -83,17 +85,11 @@ type kek struct {
 	attempts   int
 }
 
-var (
-	_ kms.KEK   = (*kek)(nil)
-	_ io.Closer = (*kek)(nil)
-)
+var _ kms.Driver = (*driver)(nil)
 
-// EncryptWithContext encrypts plaintext with the key's primary version,
-// binding associatedData as Cloud KMS additional authenticated data.
-func (k *kek) EncryptWithContext(ctx context.Context, plaintext, associatedData []byte) ([]byte, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, k.contextError(opEncrypt, err)
-	}
+// Encrypt encrypts plaintext with the key's primary version, binding
+// associatedData as Cloud KMS additional authenticated data.
+func (k *driver) Encrypt(ctx context.Context, plaintext, associatedData []byte) ([]byte, error) {
 	req := &kmspb.EncryptRequest{
 		Name:            k.name,
 		Plaintext:       plaintext,
@@ -106,7 +102,7 @@ func (k *kek) EncryptWithContext(ctx context.Context, plaintext, associatedData 
 	return withIntegrityRetries(ctx, k, opEncrypt, func() ([]byte, *IntegrityError, error) {
 		resp, err := k.client.Encrypt(ctx, req, k.callOpts...)
 		if err != nil {
-			ierr, err := k.callError(ctx, opEncrypt, err, req.Plaintext, req.PlaintextCrc32C, req.AdditionalAuthenticatedData, req.AdditionalAuthenticatedDataCrc32C)
+			ierr, err := k.callError(opEncrypt, err, req.Plaintext, req.PlaintextCrc32C, req.AdditionalAuthenticatedData, req.AdditionalAuthenticatedDataCrc32C)
 			return nil, ierr, err
 		}
 		if ierr := k.checkEncryptResponse(req, resp); ierr != nil {
@@ -119,7 +115,7 @@ func (k *kek) EncryptWithContext(ctx context.Context, plaintext, associatedData 
 // checkEncryptResponse applies Google's checks to an Encrypt response: the
 // service verified both request checksums, used a version of this key, and
 // the ciphertext matches its checksum.
-func (k *kek) checkEncryptResponse(req *kmspb.EncryptRequest, resp *kmspb.EncryptResponse) *IntegrityError {
+func (k *driver) checkEncryptResponse(req *kmspb.EncryptRequest, resp *kmspb.EncryptResponse) *IntegrityError {
 	fail := func(check, detail string) *IntegrityError {
 		return &IntegrityError{Op: opEncrypt, Check: check, Detail: detail}
 	}
@@ -143,15 +139,9 @@ func isVersionOf(versionName, keyName string) bool {
 	return ok && id != "" && !strings.Contains(id, "/")
 }
 
-// DecryptWithContext decrypts a ciphertext of this key, whichever version
-// encrypted it, checking associatedData.
-func (k *kek) DecryptWithContext(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, k.contextError(opDecrypt, err)
-	}
-	if len(ciphertext) == 0 {
-		return nil, k.fail(opDecrypt, kms.CodeInvalidCiphertext, errors.New("ciphertext is empty"))
-	}
+// Decrypt decrypts a ciphertext of this key, whichever version encrypted
+// it, checking associatedData.
+func (k *driver) Decrypt(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error) {
 	req := &kmspb.DecryptRequest{
 		Name:             k.name,
 		Ciphertext:       ciphertext,
@@ -164,7 +154,7 @@ func (k *kek) DecryptWithContext(ctx context.Context, ciphertext, associatedData
 	return withIntegrityRetries(ctx, k, opDecrypt, func() ([]byte, *IntegrityError, error) {
 		resp, err := k.client.Decrypt(ctx, req, k.callOpts...)
 		if err != nil {
-			ierr, err := k.callError(ctx, opDecrypt, err, req.Ciphertext, req.CiphertextCrc32C, req.AdditionalAuthenticatedData, req.AdditionalAuthenticatedDataCrc32C)
+			ierr, err := k.callError(opDecrypt, err, req.Ciphertext, req.CiphertextCrc32C, req.AdditionalAuthenticatedData, req.AdditionalAuthenticatedDataCrc32C)
 			return nil, ierr, err
 		}
 		if !checksumMatches(resp.GetPlaintext(), resp.GetPlaintextCrc32C()) {
@@ -178,11 +168,11 @@ func (k *kek) DecryptWithContext(ctx context.Context, ciphertext, associatedData
 // withIntegrityRetries makes up to k.attempts calls of attempt, retrying only
 // when one fails an integrity check (its *IntegrityError result): data
 // corrupted on its way to or from the service. Any other error ends it.
-func withIntegrityRetries(ctx context.Context, k *kek, op string, attempt func() ([]byte, *IntegrityError, error)) ([]byte, error) {
+func withIntegrityRetries(ctx context.Context, k *driver, op string, attempt func() ([]byte, *IntegrityError, error)) ([]byte, error) {
 	var last *IntegrityError
 	for range k.attempts {
 		if err := ctx.Err(); err != nil {
-			return nil, k.contextError(op, err)
+			return nil, err // the Keeper classifies it
 		}
 		out, ierr, err := attempt()
 		switch {
@@ -200,49 +190,39 @@ func withIntegrityRetries(ctx context.Context, k *kek, op string, attempt func()
 // callError classifies a failed call. When the service rejected a request
 // checksum, the result is an *IntegrityError worth retrying if this
 // process's own checksums of the data it sent are right, and a permanent
-// local fault if they are not; any other failure is a *kms.Error.
-func (k *kek) callError(ctx context.Context, op string, err error, data []byte, dataCRC *wrapperspb.Int64Value, aad []byte, aadCRC *wrapperspb.Int64Value) (*IntegrityError, error) {
+// local fault if they are not; any other failure is returned as it is, for
+// ErrorCode.
+func (k *driver) callError(op string, err error, data []byte, dataCRC *wrapperspb.Int64Value, aad []byte, aadCRC *wrapperspb.Int64Value) (*IntegrityError, error) {
 	field, ok := rejectedChecksum(err)
 	switch {
 	case !ok:
-		return nil, k.fail(op, codeOf(ctx, op, err), err)
+		return nil, err
 	case !checksumMatches(data, dataCRC) || (aadCRC != nil && !checksumMatches(aad, aadCRC)):
 		return nil, k.localChecksumError(op, err)
 	}
 	return &IntegrityError{Op: op, Check: field, Err: err, Detail: "the service found the request corrupted on its way"}, nil
 }
 
-func (k *kek) fail(op string, code kms.Code, err error) error {
-	return &kms.Error{Code: code, Op: op, Backend: Scheme, KeyURI: k.uri, Err: err}
-}
-
-func (k *kek) contextError(op string, err error) error {
-	code, _ := kms.ContextCode(err)
-	return k.fail(op, code, err)
-}
-
 // integrityFailure is the error after every attempt failed an integrity
 // check: transient, since corruption in transit is not a property of the data.
-func (k *kek) integrityFailure(last *IntegrityError) error {
+func (k *driver) integrityFailure(last *IntegrityError) error {
 	last.Attempts = k.attempts
-	return k.fail(last.Op, kms.CodeUnavailable, last)
+	return &kms.Error{Code: kms.CodeUnavailable, Op: last.Op, Err: last}
 }
 
 // localChecksumError is the error when the service rejected a checksum and
 // this process finds that its own checksum does not match the data it sent:
 // the fault is here, so retrying does not help.
-func (k *kek) localChecksumError(op string, err error) error {
-	return k.fail(op, kms.CodeUnknown, &IntegrityError{Op: op, Check: "request checksum", Attempts: 1, Err: err,
-		Detail: "the checksum this process computed does not match the data it sent"})
+func (k *driver) localChecksumError(op string, err error) error {
+	return &kms.Error{Code: kms.CodeUnknown, Op: op, Err: &IntegrityError{Op: op, Check: "request checksum", Attempts: 1, Err: err,
+		Detail: "the checksum this process computed does not match the data it sent"}}
 }
 
-// Close releases the client when this KEK built it (see [OpenFunc]).
-func (k *kek) Close() error {
+// Close closes the client when the Keeper's opener built it (see
+// [OpenFunc]), and does nothing when the caller owns it.
+func (k *driver) Close() error {
 	if !k.ownsClient {
 		return nil
 	}
 	return k.client.Close()
 }
-
-// String names the KEK; a Cloud KMS key name is not a secret.
-func (k *kek) String() string { return "Google Cloud KMS KEK " + k.uri }

@@ -77,9 +77,9 @@ func (o *Options) integrityAttempts() int {
 	return o.IntegrityAttempts
 }
 
-// ClientOptionsOf returns the client options that opts describes, in the
+// clientOptions returns the client options that opts describes, in the
 // order NewClient applies them. opts may be nil.
-func ClientOptionsOf(opts *Options) ([]option.ClientOption, error) {
+func clientOptions(opts *Options) ([]option.ClientOption, error) {
 	if opts == nil {
 		return nil, nil
 	}
@@ -110,7 +110,7 @@ func ClientOptionsOf(opts *Options) ([]option.ClientOption, error) {
 // options are [kms.CodeInvalidArgument]; credentials that cannot be found or
 // read are [kms.CodePermissionDenied].
 func NewClient(ctx context.Context, opts *Options) (*cloudkms.KeyManagementClient, error) {
-	copts, err := ClientOptionsOf(opts)
+	copts, err := clientOptions(opts)
 	if err != nil {
 		return nil, &kms.Error{Code: kms.CodeInvalidArgument, Op: "open", Backend: Scheme, Err: err}
 	}

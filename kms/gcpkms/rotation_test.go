@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"testing"
 
+	"github.com/fieldcrypt/fieldcrypt/internal/fakekms"
 	"github.com/fieldcrypt/fieldcrypt/kms"
-	"github.com/fieldcrypt/fieldcrypt/kms/gcpkms/fakekms"
 )
 
 // TestKeyRotation rotates the CryptoKey in Cloud KMS: new encryptions use the

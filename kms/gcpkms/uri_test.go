@@ -2,6 +2,7 @@ package gcpkms_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -142,5 +143,26 @@ func TestOpenWithUnreadableKeyFile(t *testing.T) {
 		if strings.Contains(err.Error(), secret) {
 			t.Errorf("OpenFunc() err quotes the key file: %v", err)
 		}
+	}
+}
+
+// TestOpenFuncClientClosedWithKeeper checks that a Keeper opened with a
+// client of its own (Options.Client nil) closes that client, and so its
+// gRPC connection, when it is closed.
+func TestOpenFuncClientClosedWithKeeper(t *testing.T) {
+	srv := startFake(t)
+	_, uri := createKey(t, srv)
+	kek, err := gcpkms.OpenFunc(fakeOptions(srv))(t.Context(), uri)
+	if err != nil {
+		t.Fatalf("OpenFunc()(%q) err = %v", uri, err)
+	}
+	if _, err := kek.EncryptWithContext(t.Context(), secretPlaintext, keysetAAD); err != nil {
+		t.Fatalf("EncryptWithContext() err = %v", err)
+	}
+	waitConns(t, srv, 1)
+	closeKEK(t, kek)
+	waitConns(t, srv, 0)
+	if _, err := kek.EncryptWithContext(t.Context(), secretPlaintext, keysetAAD); !errors.Is(err, kms.ErrClosed) {
+		t.Errorf("EncryptWithContext() after Close: err = %v, want kms.ErrClosed", err)
 	}
 }

@@ -4,14 +4,17 @@
 // emulated server and calls [Run]:
 //
 //	func TestConformance(t *testing.T) {
-//		kmstest.Run(t, kmstest.Harness{NewKEK: func(t *testing.T) kms.KEK { ... }})
+//		kmstest.Run(t, kmstest.Harness{NewKeeper: func(t *testing.T) *kms.Keeper { ... }})
 //	}
 //
-// The suite checks the contract documented on [kms.KEK]: round trip,
-// non-determinism, associated-data binding, rejection of tampered, truncated
-// and empty ciphertexts with a permanent [kms.CodeInvalidCiphertext] error,
-// key separation, prompt return on a cancelled context, and safety under
-// concurrent use.
+// The suite drives the backend through the [*kms.Keeper] its New or URI
+// opener returns, as users do, and checks the contract documented on
+// [kms.Driver] and [kms.Keeper]: round trip, non-determinism,
+// associated-data binding, rejection of tampered, truncated and empty
+// ciphertexts with a permanent [kms.CodeInvalidCiphertext] error, key
+// separation, prompt return on a cancelled context, safety under concurrent
+// use, call counting, and a final Close after which every call fails with
+// [kms.ErrClosed].
 package kmstest
 
 import (
@@ -28,9 +31,11 @@ import (
 
 // Harness supplies a backend to the suite.
 type Harness struct {
-	// NewKEK returns a KEK for a key that no other call returned: two calls
-	// must give two different keys. It fails t if it cannot.
-	NewKEK func(t *testing.T) kms.KEK
+	// NewKeeper returns a Keeper for a key that no other call returned: two
+	// calls must give two different keys. It fails t if it cannot. The
+	// suite closes some of the Keepers it gets; the harness closes the rest
+	// if it must (closing twice is allowed).
+	NewKeeper func(t *testing.T) *kms.Keeper
 
 	// CancelTimeout bounds how long a call with a cancelled context may take
 	// before the suite calls it hung. Zero means 5 seconds.
@@ -40,8 +45,8 @@ type Harness struct {
 // Run runs the conformance suite as subtests of t.
 func Run(t *testing.T, h Harness) {
 	t.Helper()
-	if h.NewKEK == nil {
-		t.Fatal("kmstest: Harness.NewKEK is nil")
+	if h.NewKeeper == nil {
+		t.Fatal("kmstest: Harness.NewKeeper is nil")
 	}
 	if h.CancelTimeout == 0 {
 		h.CancelTimeout = 5 * time.Second
@@ -53,6 +58,8 @@ func Run(t *testing.T, h Harness) {
 	t.Run("KeySeparation", func(t *testing.T) { testKeySeparation(t, h) })
 	t.Run("CanceledContext", func(t *testing.T) { testCanceledContext(t, h) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, h) })
+	t.Run("Calls", func(t *testing.T) { testCalls(t, h) })
+	t.Run("Close", func(t *testing.T) { testClose(t, h) })
 }
 
 var (
@@ -62,7 +69,7 @@ var (
 
 func testRoundTrip(t *testing.T, h Harness) {
 	ctx := context.Background()
-	kek := h.NewKEK(t)
+	kek := h.NewKeeper(t)
 	for _, tc := range []struct {
 		name string
 		pt   []byte
@@ -94,7 +101,7 @@ func testRoundTrip(t *testing.T, h Harness) {
 
 func testNonDeterministic(t *testing.T, h Harness) {
 	ctx := context.Background()
-	kek := h.NewKEK(t)
+	kek := h.NewKeeper(t)
 	a, err := kek.EncryptWithContext(ctx, plaintext, aad)
 	if err != nil {
 		t.Fatalf("EncryptWithContext() err = %v", err)
@@ -130,7 +137,7 @@ func wantPermanent(t *testing.T, what string, err error, want kms.Code) {
 
 func testWrongAssociatedData(t *testing.T, h Harness) {
 	ctx := context.Background()
-	kek := h.NewKEK(t)
+	kek := h.NewKeeper(t)
 	ct, err := kek.EncryptWithContext(ctx, plaintext, aad)
 	if err != nil {
 		t.Fatalf("EncryptWithContext() err = %v", err)
@@ -155,7 +162,7 @@ func testWrongAssociatedData(t *testing.T, h Harness) {
 
 func testMalformedCiphertext(t *testing.T, h Harness) {
 	ctx := context.Background()
-	kek := h.NewKEK(t)
+	kek := h.NewKeeper(t)
 	ct, err := kek.EncryptWithContext(ctx, plaintext, aad)
 	if err != nil {
 		t.Fatalf("EncryptWithContext() err = %v", err)
@@ -186,7 +193,7 @@ func testMalformedCiphertext(t *testing.T, h Harness) {
 
 func testKeySeparation(t *testing.T, h Harness) {
 	ctx := context.Background()
-	a, b := h.NewKEK(t), h.NewKEK(t)
+	a, b := h.NewKeeper(t), h.NewKeeper(t)
 	ctA, err := a.EncryptWithContext(ctx, plaintext, aad)
 	if err != nil {
 		t.Fatalf("A.EncryptWithContext() err = %v", err)
@@ -208,7 +215,7 @@ func testKeySeparation(t *testing.T, h Harness) {
 }
 
 func testCanceledContext(t *testing.T, h Harness) {
-	kek := h.NewKEK(t)
+	kek := h.NewKeeper(t)
 	ct, err := kek.EncryptWithContext(context.Background(), plaintext, aad)
 	if err != nil {
 		t.Fatalf("EncryptWithContext() err = %v", err)
@@ -245,7 +252,7 @@ func testCanceledContext(t *testing.T, h Harness) {
 
 func testConcurrent(t *testing.T, h Harness) {
 	ctx := context.Background()
-	kek := h.NewKEK(t)
+	kek := h.NewKeeper(t)
 	const workers, rounds = 8, 5
 	var wg sync.WaitGroup
 	errs := make(chan error, workers*rounds)
@@ -284,4 +291,77 @@ func flip(b []byte, i int) []byte {
 	out := bytes.Clone(b)
 	out[i] ^= 0x01
 	return out
+}
+
+func testCalls(t *testing.T, h Harness) {
+	ctx := context.Background()
+	kek := h.NewKeeper(t)
+	if got := kek.Calls(); got != 0 {
+		t.Errorf("Calls() of a new Keeper = %d, want 0", got)
+	}
+	ct, err := kek.EncryptWithContext(ctx, plaintext, aad)
+	if err != nil {
+		t.Fatalf("EncryptWithContext() err = %v", err)
+	}
+	if _, err := kek.DecryptWithContext(ctx, ct, aad); err != nil {
+		t.Fatalf("DecryptWithContext() err = %v", err)
+	}
+	if _, err := kek.DecryptWithContext(ctx, flip(ct, len(ct)-1), aad); err == nil {
+		t.Fatalf("DecryptWithContext(tampered) err = nil, want error")
+	}
+	if got := kek.Calls(); got != 3 {
+		t.Errorf("Calls() after encrypt, decrypt and a failed decrypt = %d, want 3", got)
+	}
+	// Calls refused before the backend are not counted.
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, _ = kek.EncryptWithContext(canceled, plaintext, aad)
+	_, _ = kek.DecryptWithContext(ctx, nil, aad)
+	if _, err := kek.EncryptWithContext(ctx, nil, aad); kms.CodeOf(err) != kms.CodeInvalidArgument {
+		t.Errorf("EncryptWithContext(empty plaintext) code = %v, want %v (err = %v)", kms.CodeOf(err), kms.CodeInvalidArgument, err)
+	}
+	if got := kek.Calls(); got != 3 {
+		t.Errorf("Calls() after a cancelled call and two with empty input = %d, want 3", got)
+	}
+}
+
+func testClose(t *testing.T, h Harness) {
+	ctx := context.Background()
+	kek := h.NewKeeper(t)
+	ct, err := kek.EncryptWithContext(ctx, plaintext, aad)
+	if err != nil {
+		t.Fatalf("EncryptWithContext() err = %v", err)
+	}
+	if err := kek.Close(); err != nil {
+		t.Fatalf("Close() err = %v", err)
+	}
+	if err := kek.Close(); err != nil {
+		t.Errorf("second Close() err = %v, want nil", err)
+	}
+	calls := kek.Calls()
+	for _, op := range []struct {
+		name string
+		call func() ([]byte, error)
+	}{
+		{"encrypt", func() ([]byte, error) { return kek.EncryptWithContext(ctx, plaintext, aad) }},
+		{"decrypt", func() ([]byte, error) { return kek.DecryptWithContext(ctx, ct, aad) }},
+		{"rewrap", func() ([]byte, error) { return kek.Rewrap(ctx, ct, aad) }},
+	} {
+		t.Run(op.name, func(t *testing.T) {
+			out, err := op.call()
+			if out != nil {
+				t.Errorf("%s after Close returned %d bytes", op.name, len(out))
+			}
+			if errors.Is(err, errors.ErrUnsupported) {
+				return // a backend without rewrap says so first
+			}
+			if !errors.Is(err, kms.ErrClosed) {
+				t.Fatalf("%s after Close: err = %v, want kms.ErrClosed", op.name, err)
+			}
+			wantPermanent(t, op.name+" after Close", err, kms.CodeClosed)
+		})
+	}
+	if got := kek.Calls(); got != calls {
+		t.Errorf("Calls() went from %d to %d after Close, want no call to reach the backend", calls, got)
+	}
 }

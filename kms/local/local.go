@@ -8,8 +8,12 @@
 // kms/awskms).
 //
 // As a guard, opening a local KEK fails with [ErrProduction] when the
-// environment variable FIELDCRYPT_ENV is "production" (or "prod"), and fails
-// when the key file can be read by other users.
+// environment variable FIELDCRYPT_ENV is "production" (or "prod") or
+// [Options].Production is set, and fails when the key file can be read by
+// other users.
+//
+// Like every backend, it returns a [*kms.Keeper]; closing it does nothing
+// but make later calls fail with [kms.ErrClosed].
 //
 // # URI
 //
@@ -58,20 +62,32 @@ var ErrInsecureKeyFile = errors.New("kms/local: key file is accessible to other 
 
 // Options configures the local backend. The zero value is ready to use.
 type Options struct {
-	// Getenv reads the environment; nil means os.Getenv. Tests set it.
-	Getenv func(string) string
+	// Production marks this process as production whatever FIELDCRYPT_ENV
+	// says: opening then fails with [ErrProduction]. A program that reads its
+	// environment from somewhere other than the process environment (a
+	// config file, a test) sets it from there.
+	Production bool
 }
 
-func (o *Options) getenv(k string) string {
-	if o == nil || o.Getenv == nil {
-		return os.Getenv(k)
+// production reports whether the process is marked as production, by opts
+// or by FIELDCRYPT_ENV.
+func (o *Options) production() bool {
+	if o != nil && o.Production {
+		return true
 	}
-	return o.Getenv(k)
+	return IsProduction(os.Getenv(EnvVar))
+}
+
+// IsProduction reports whether value, read from FIELDCRYPT_ENV, marks a
+// production process: "production" or "prod", in any case.
+func IsProduction(value string) bool {
+	v := strings.ToLower(value)
+	return v == "production" || v == "prod"
 }
 
 // OpenFunc returns the [kms.OpenFunc] for local:// URIs. opts may be nil.
 func OpenFunc(opts *Options) kms.OpenFunc {
-	return func(_ context.Context, uri string) (kms.KEK, error) {
+	return func(_ context.Context, uri string) (*kms.Keeper, error) {
 		path, err := PathOf(uri)
 		if err != nil {
 			return nil, err
@@ -95,12 +111,12 @@ func URI(path string) string { return Scheme + "://" + path }
 
 // OpenInsecure opens the development KEK stored in the key file at path. The
 // name says what it is: the key sits in cleartext on disk. opts may be nil.
-func OpenInsecure(path string, opts *Options) (kms.KEK, error) {
-	if env := strings.ToLower(opts.getenv(EnvVar)); env == "production" || env == "prod" {
+func OpenInsecure(path string, opts *Options) (*kms.Keeper, error) {
+	if opts.production() {
 		return nil, ErrProduction
 	}
 	uri := URI(path)
-	fail := func(code kms.Code, err error) (kms.KEK, error) {
+	fail := func(code kms.Code, err error) (*kms.Keeper, error) {
 		return nil, &kms.Error{Code: code, Op: "open", Backend: Scheme, KeyURI: uri, Err: err}
 	}
 	info, err := os.Stat(path)
@@ -126,7 +142,7 @@ func OpenInsecure(path string, opts *Options) (kms.KEK, error) {
 	if err != nil {
 		return fail(kms.CodeInvalidArgument, fmt.Errorf("key file does not hold AEAD keys: %w", err))
 	}
-	return &kek{uri: uri, aead: primitive}, nil
+	return kms.NewKeeper(uri, &driver{aead: primitive}), nil
 }
 
 // CreateInsecureKeyFile writes a new development KEK (one AES-256-GCM key) to
@@ -162,41 +178,31 @@ func CreateInsecureKeyFile(path string) (string, error) {
 	return URI(path), nil
 }
 
-type kek struct {
-	uri  string
+// driver is the [kms.Driver] on a cleartext Tink AEAD.
+type driver struct {
 	aead tink.AEAD
 }
 
-var _ kms.KEK = (*kek)(nil)
+var _ kms.Driver = (*driver)(nil)
 
-func (k *kek) EncryptWithContext(ctx context.Context, plaintext, associatedData []byte) ([]byte, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, k.contextError("encrypt", err)
-	}
-	ct, err := k.aead.Encrypt(plaintext, associatedData)
-	if err != nil {
-		return nil, &kms.Error{Code: kms.CodeUnknown, Op: "encrypt", Backend: Scheme, KeyURI: k.uri, Err: err}
-	}
-	return ct, nil
+func (d *driver) Encrypt(_ context.Context, plaintext, associatedData []byte) ([]byte, error) {
+	return d.aead.Encrypt(plaintext, associatedData)
 }
 
-func (k *kek) DecryptWithContext(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, k.contextError("decrypt", err)
-	}
-	pt, err := k.aead.Decrypt(ciphertext, associatedData)
+func (d *driver) Decrypt(_ context.Context, ciphertext, associatedData []byte) ([]byte, error) {
+	pt, err := d.aead.Decrypt(ciphertext, associatedData)
 	if err != nil {
 		// Tink's decryption error is deliberately opaque; keep it that way.
-		return nil, &kms.Error{Code: kms.CodeInvalidCiphertext, Op: "decrypt", Backend: Scheme, KeyURI: k.uri,
+		return nil, &kms.Error{Code: kms.CodeInvalidCiphertext,
 			Err: errors.New("ciphertext does not decrypt under this key and associated data")}
 	}
 	return pt, nil
 }
 
-func (k *kek) contextError(op string, err error) error {
-	code, _ := kms.ContextCode(err)
-	return &kms.Error{Code: code, Op: op, Backend: Scheme, KeyURI: k.uri, Err: err}
-}
+// ErrorCode classifies an error of Encrypt: Tink fails only on a broken
+// primitive, which a retry does not mend.
+func (d *driver) ErrorCode(string, error) kms.Code { return kms.CodeUnknown }
 
-// String names the KEK without revealing its key.
-func (k *kek) String() string { return "local development KEK " + k.uri }
+// Close does nothing: the key lives in this process's memory until the
+// Keeper is collected.
+func (d *driver) Close() error { return nil }

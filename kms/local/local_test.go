@@ -16,7 +16,7 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	kmstest.Run(t, kmstest.Harness{NewKEK: func(t *testing.T) kms.KEK {
+	kmstest.Run(t, kmstest.Harness{NewKeeper: func(t *testing.T) *kms.Keeper {
 		path := filepath.Join(t.TempDir(), "kek.json")
 		uri, err := local.CreateInsecureKeyFile(path)
 		if err != nil {
@@ -38,16 +38,22 @@ func TestRefusesProduction(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, env := range []string{"production", "PROD"} {
-		opts := &local.Options{Getenv: func(k string) string {
-			if k == local.EnvVar {
-				return env
+		t.Run(env, func(t *testing.T) {
+			t.Setenv(local.EnvVar, env)
+			if _, err := local.OpenInsecure(path, nil); !errors.Is(err, local.ErrProduction) {
+				t.Errorf("OpenInsecure() with %s=%s: err = %v, want ErrProduction", local.EnvVar, env, err)
 			}
-			return ""
-		}}
-		if _, err := local.OpenInsecure(path, opts); !errors.Is(err, local.ErrProduction) {
-			t.Errorf("OpenInsecure() with %s=%s: err = %v, want ErrProduction", local.EnvVar, env, err)
-		}
+		})
 	}
+	t.Run("Options.Production", func(t *testing.T) {
+		t.Setenv(local.EnvVar, "")
+		if _, err := local.OpenInsecure(path, &local.Options{Production: true}); !errors.Is(err, local.ErrProduction) {
+			t.Errorf("OpenInsecure(Production: true) err = %v, want ErrProduction", err)
+		}
+		if _, err := local.OpenInsecure(path, nil); err != nil {
+			t.Errorf("OpenInsecure() in a development process err = %v", err)
+		}
+	})
 }
 
 func TestRefusesSharedKeyFile(t *testing.T) {

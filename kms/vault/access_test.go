@@ -32,7 +32,7 @@ func writePolicy(t *testing.T, root *api.Client, uri string) string {
 // checkAccess checks that kek (of the key the policy allows) can encrypt,
 // decrypt and rewrap, and that other (a key the policy does not name) is
 // denied on every operation.
-func checkAccess(t *testing.T, kek, other kms.KEK, otherCT []byte) {
+func checkAccess(t *testing.T, kek, other *kms.Keeper, otherCT []byte) {
 	t.Helper()
 	ctx := context.Background()
 	pt, ad := []byte("keyset"), []byte("tenant-a|pii")
@@ -44,10 +44,10 @@ func checkAccess(t *testing.T, kek, other kms.KEK, otherCT []byte) {
 	if err != nil || !bytes.Equal(got, pt) {
 		t.Fatalf("DecryptWithContext(allowed key) = %q, %v; want %q, nil", got, err, pt)
 	}
-	if _, err := kek.(vault.Rewrapper).Rewrap(ctx, ct, ad); err != nil {
+	if _, err := kek.Rewrap(ctx, ct, ad); err != nil {
 		t.Errorf("Rewrap(allowed key, with associated data) err = %v", err)
 	}
-	if _, err := kek.(vault.Rewrapper).Rewrap(ctx, ct[:0:0], nil); kms.CodeOf(err) != kms.CodeInvalidCiphertext {
+	if _, err := kek.Rewrap(ctx, ct[:0:0], nil); kms.CodeOf(err) != kms.CodeInvalidCiphertext {
 		t.Errorf("Rewrap(allowed key, empty) err = %v, want invalid ciphertext", err)
 	}
 	for _, op := range []struct {
@@ -56,7 +56,7 @@ func checkAccess(t *testing.T, kek, other kms.KEK, otherCT []byte) {
 	}{
 		{"encrypt", func() error { _, err := other.EncryptWithContext(ctx, pt, ad); return err }},
 		{"decrypt", func() error { _, err := other.DecryptWithContext(ctx, otherCT, ad); return err }},
-		{"rewrap", func() error { _, err := other.(vault.Rewrapper).Rewrap(ctx, otherCT, ad); return err }},
+		{"rewrap", func() error { _, err := other.Rewrap(ctx, otherCT, ad); return err }},
 	} {
 		err := op.call()
 		if !errors.Is(err, kms.ErrPermissionDenied) || kms.IsTransient(err) {

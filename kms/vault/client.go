@@ -64,7 +64,7 @@ func (c *Conn) Client() *api.Client { return c.client }
 
 // Open returns the KEK that keyURI names, on this connection, with the
 // connection's options.
-func (c *Conn) Open(keyURI string) (kms.KEK, error) { return New(c.client, keyURI, c.opts) }
+func (c *Conn) Open(keyURI string) (*kms.Keeper, error) { return New(c.client, keyURI, c.opts) }
 
 // Close stops token renewal. It does not revoke the token. It is safe to call
 // more than once.

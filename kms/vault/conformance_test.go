@@ -14,7 +14,7 @@ func TestConformance(t *testing.T) {
 	root := rootClient(t)
 	opener := kms.NewOpener()
 	opener.Register(vault.Scheme, vault.OpenFunc(rootOptions()))
-	kmstest.Run(t, kmstest.Harness{NewKEK: func(t *testing.T) kms.KEK {
+	kmstest.Run(t, kmstest.Harness{NewKeeper: func(t *testing.T) *kms.Keeper {
 		uri := newKey(t, root, "transit")
 		kek, err := opener.Open(context.Background(), uri)
 		if err != nil {

@@ -30,6 +30,11 @@
 //	}))
 //	kek, err := opener.Open(ctx, "hcvault://transit/keys/pii")
 //
+// Both return a [*kms.Keeper], fieldcrypt's one KEK type, which can rewrap
+// ([kms.Keeper.Rewrap]). Closing a Keeper makes later calls fail with
+// kms.ErrClosed and leaves the API client alone: it is the caller's, or the
+// [Conn] that an opener shares between its Keepers.
+//
 // # Authentication
 //
 // [Options] take a token (else VAULT_TOKEN) or AppRole credentials. With
@@ -60,7 +65,7 @@
 //
 // Rotating the Transit key (transit/keys/<name>/rotate) adds a key version;
 // new ciphertexts use it and old ones still decrypt. [KeyVersion] reads the
-// version a ciphertext was made with; [Rewrapper.Rewrap] moves a ciphertext
+// version a ciphertext was made with; [kms.Keeper.Rewrap] moves a ciphertext
 // to the latest version. Transit's rewrap endpoint ignores associated data,
 // so for ciphertexts that have some, Rewrap detects that and decrypts and
 // encrypts instead (see [RewrapMode]). Once every ciphertext is rewrapped,

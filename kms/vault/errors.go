@@ -56,12 +56,15 @@ var notFoundMessages = []string{
 	"no such key version",
 }
 
-// classify turns the error of a Vault call into a [*kms.Error] whose code
-// says what the caller should do. ctx is the caller's context: when it has
-// ended, the code is Canceled or DeadlineExceeded whatever the transport
-// reported.
-func (k *transitKEK) classify(ctx context.Context, op string, err error) error {
-	return &kms.Error{Code: codeOf(ctx, err), Op: op, Backend: Scheme, KeyURI: k.ref.uri(), Err: cause(err)}
+// ErrorCode implements [kms.Driver]: it says what the caller should do about
+// the error of a Vault call (the Keeper has already classified an ended
+// context).
+func (k *transit) ErrorCode(_ string, err error) kms.Code {
+	var rerr *responseError
+	if errors.As(err, &rerr) {
+		return kms.CodeUnknown
+	}
+	return errorCode(err)
 }
 
 // cause makes a one-line error of a Vault response error, keeping it
@@ -74,11 +77,18 @@ func cause(err error) error {
 	return err
 }
 
+// codeOf classifies the error of a call made outside a Keeper (login): ctx
+// is the caller's context, and when it has ended the code is Canceled or
+// DeadlineExceeded whatever the transport reported.
 func codeOf(ctx context.Context, err error) kms.Code {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		code, _ := kms.ContextCode(ctxErr)
+	if code, ok := kms.ContextCode(ctx.Err()); ok {
 		return code
 	}
+	return errorCode(err)
+}
+
+// errorCode classifies the error of a Vault call whose context is live.
+func errorCode(err error) kms.Code {
 	var re *api.ResponseError
 	if errors.As(err, &re) {
 		return responseCode(re)

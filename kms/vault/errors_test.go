@@ -28,7 +28,7 @@ func TestErrorCodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	open := func(uri string) kms.KEK {
+	open := func(uri string) *kms.Keeper {
 		k, err := vault.New(root, uri, nil)
 		if err != nil {
 			t.Fatalf("New(%q) err = %v", uri, err)
@@ -57,7 +57,7 @@ func TestErrorCodes(t *testing.T) {
 	}{
 		{"encrypt, missing key", func() ([]byte, error) { return missingKey.EncryptWithContext(ctx, pt, ad) }, kms.CodeNotFound, 400},
 		{"decrypt, missing key", func() ([]byte, error) { return missingKey.DecryptWithContext(ctx, ct, ad) }, kms.CodeNotFound, 400},
-		{"rewrap, missing key", func() ([]byte, error) { return missingKey.(vault.Rewrapper).Rewrap(ctx, ct, ad) }, kms.CodeNotFound, 400},
+		{"rewrap, missing key", func() ([]byte, error) { return missingKey.Rewrap(ctx, ct, ad) }, kms.CodeNotFound, 400},
 		{"encrypt, missing mount", func() ([]byte, error) { return missingMount.EncryptWithContext(ctx, pt, ad) }, kms.CodeNotFound, 404},
 		{"decrypt, wrong associated data", func() ([]byte, error) { return kek.DecryptWithContext(ctx, ct, []byte("tenant-b")) }, kms.CodeInvalidCiphertext, 400},
 		{"decrypt, version too new", func() ([]byte, error) {
@@ -138,7 +138,7 @@ func TestUnreachable(t *testing.T) {
 	}{
 		{"encrypt", func() ([]byte, error) { return kek.EncryptWithContext(ctx, []byte("pt"), nil) }},
 		{"decrypt", func() ([]byte, error) { return kek.DecryptWithContext(ctx, ct, nil) }},
-		{"rewrap", func() ([]byte, error) { return kek.(vault.Rewrapper).Rewrap(ctx, ct, nil) }},
+		{"rewrap", func() ([]byte, error) { return kek.Rewrap(ctx, ct, nil) }},
 	} {
 		t.Run(op.name, func(t *testing.T) {
 			start := time.Now()

@@ -13,8 +13,8 @@ import (
 	"github.com/fieldcrypt/fieldcrypt/kms"
 )
 
-// transitKEK is a KEK on one Transit key.
-type transitKEK struct {
+// transit is the [kms.Driver] on one Transit key.
+type transit struct {
 	client *api.Client
 	ref    keyRef
 	mode   RewrapMode
@@ -24,17 +24,18 @@ type transitKEK struct {
 }
 
 var (
-	_ kms.KEK   = (*transitKEK)(nil)
-	_ Rewrapper = (*transitKEK)(nil)
+	_ kms.Driver    = (*transit)(nil)
+	_ kms.Rewrapper = (*transit)(nil)
 )
 
 // New returns the KEK on the Transit key that keyURI names
-// (hcvault://<mount>/keys/<name>), calling Vault through client. opts may be
-// nil; New uses only its KEK fields (Rewrap). New does not call Vault: a
-// missing key shows on the first call, as CodeNotFound.
+// (hcvault://<mount>/keys/<name>), calling Vault through client, which the
+// caller keeps: closing the Keeper leaves it alone. opts may be nil; New
+// uses only its KEK fields (Rewrap). New does not call Vault: a missing key
+// shows on the first call, as CodeNotFound.
 //
-// The KEK also implements [Rewrapper].
-func New(client *api.Client, keyURI string, opts *Options) (kms.KEK, error) {
+// The Keeper can rewrap ([kms.Keeper.Rewrap]); see [RewrapMode].
+func New(client *api.Client, keyURI string, opts *Options) (*kms.Keeper, error) {
 	ref, err := parseURI(keyURI)
 	if err != nil {
 		return nil, err
@@ -43,20 +44,21 @@ func New(client *api.Client, keyURI string, opts *Options) (kms.KEK, error) {
 		return nil, &kms.Error{Code: kms.CodeInvalidArgument, Op: "open", Backend: Scheme, KeyURI: keyURI,
 			Err: errors.New("nil Vault client (use Dial to build one)")}
 	}
-	return &transitKEK{client: client, ref: ref, mode: opts.orZero().Rewrap}, nil
+	return kms.NewKeeper(ref.uri(), &transit{client: client, ref: ref, mode: opts.orZero().Rewrap}), nil
 }
 
 // OpenFunc returns the [kms.OpenFunc] for hcvault:// URIs. On the first Open
 // it dials Vault with opts (see [Dial]); every KEK it opens then shares that
-// connection, whose token renewal runs for the life of the process. A failed
-// dial is not remembered: the next Open dials again. Programs that must stop
-// renewal use [Dial], [Conn.Open] and [Conn.Close] instead.
+// connection, whose token renewal runs for the life of the process, so
+// closing a KEK leaves the connection open. A failed dial is not remembered:
+// the next Open dials again. Programs that must stop renewal use [Dial],
+// [Conn.Open] and [Conn.Close] instead.
 func OpenFunc(opts *Options) kms.OpenFunc {
 	var (
 		mu   sync.Mutex
 		conn *Conn
 	)
-	return func(ctx context.Context, uri string) (kms.KEK, error) {
+	return func(ctx context.Context, uri string) (*kms.Keeper, error) {
 		if _, err := parseURI(uri); err != nil {
 			return nil, err
 		}
@@ -73,57 +75,43 @@ func OpenFunc(opts *Options) kms.OpenFunc {
 	}
 }
 
-// EncryptWithContext wraps plaintext under the Transit key, bound to
-// associatedData, and returns Vault's ciphertext ("vault:v<version>:…") as
-// bytes.
-func (k *transitKEK) EncryptWithContext(ctx context.Context, plaintext, associatedData []byte) ([]byte, error) {
-	const op = "encrypt"
-	if err := ctx.Err(); err != nil {
-		return nil, k.classify(ctx, op, err)
-	}
-	ct, err := k.encrypt(ctx, plaintext, associatedData)
-	if err != nil {
-		return nil, k.fail(ctx, op, err)
-	}
-	return ct, nil
+// Encrypt wraps plaintext under the Transit key, bound to associatedData,
+// and returns Vault's ciphertext ("vault:v<version>:…") as bytes.
+func (k *transit) Encrypt(ctx context.Context, plaintext, associatedData []byte) ([]byte, error) {
+	return k.encrypt(ctx, plaintext, associatedData)
 }
 
-// DecryptWithContext unwraps a ciphertext that EncryptWithContext returned,
-// under the same associatedData. A ciphertext that is not of Transit's form
-// is rejected without calling Vault.
-func (k *transitKEK) DecryptWithContext(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error) {
-	const op = "decrypt"
+// Decrypt unwraps a ciphertext that Encrypt returned, under the same
+// associatedData. A ciphertext that is not of Transit's form is rejected
+// without calling Vault.
+func (k *transit) Decrypt(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error) {
 	if _, ok := parseCiphertext(ciphertext); !ok {
-		return nil, &kms.Error{Code: kms.CodeInvalidCiphertext, Op: op, Backend: Scheme, KeyURI: k.ref.uri(), Err: errMalformed}
+		return nil, &kms.Error{Code: kms.CodeInvalidCiphertext, Err: errMalformed}
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, k.classify(ctx, op, err)
-	}
-	pt, err := k.decrypt(ctx, ciphertext, associatedData)
-	if err != nil {
-		return nil, k.fail(ctx, op, err)
-	}
-	return pt, nil
+	return k.decrypt(ctx, ciphertext, associatedData)
 }
 
-// encrypt calls transit/encrypt. Its errors are raw: the caller classifies.
-func (k *transitKEK) encrypt(ctx context.Context, plaintext, associatedData []byte) ([]byte, error) {
+// Close does nothing: the API client is the caller's, or the [Conn]'s.
+func (k *transit) Close() error { return nil }
+
+// encrypt calls transit/encrypt. Its errors are raw, for ErrorCode.
+func (k *transit) encrypt(ctx context.Context, plaintext, associatedData []byte) ([]byte, error) {
 	body := map[string]any{"plaintext": base64.StdEncoding.EncodeToString(plaintext)}
 	addAssociatedData(body, associatedData)
 	secret, err := k.client.Logical().WriteWithContext(ctx, k.ref.path("encrypt"), body)
 	if err != nil {
-		return nil, err
+		return nil, cause(err)
 	}
 	return ciphertextField(secret)
 }
 
-// decrypt calls transit/decrypt. Its errors are raw: the caller classifies.
-func (k *transitKEK) decrypt(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error) {
+// decrypt calls transit/decrypt. Its errors are raw, for ErrorCode.
+func (k *transit) decrypt(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error) {
 	body := map[string]any{"ciphertext": string(ciphertext)}
 	addAssociatedData(body, associatedData)
 	secret, err := k.client.Logical().WriteWithContext(ctx, k.ref.path("decrypt"), body)
 	if err != nil {
-		return nil, err
+		return nil, cause(err)
 	}
 	s, err := stringField(secret, "plaintext")
 	if err != nil {
@@ -175,17 +163,4 @@ func ciphertextField(secret *api.Secret) ([]byte, error) {
 		return nil, &responseError{msg: "field \"ciphertext\" is not a Transit ciphertext"}
 	}
 	return []byte(s), nil
-}
-
-// fail classifies an error of encrypt, decrypt or rewrap.
-func (k *transitKEK) fail(ctx context.Context, op string, err error) error {
-	var kerr *kms.Error
-	if errors.As(err, &kerr) {
-		return err
-	}
-	var rerr *responseError
-	if errors.As(err, &rerr) {
-		return &kms.Error{Code: kms.CodeUnknown, Op: op, Backend: Scheme, KeyURI: k.ref.uri(), Err: err}
-	}
-	return k.classify(ctx, op, err)
 }

@@ -54,7 +54,7 @@ type Options struct {
 	// Nil discards them.
 	Logger *slog.Logger
 
-	// Rewrap chooses how [Rewrapper.Rewrap] rewraps; see [RewrapMode].
+	// Rewrap chooses how [kms.Keeper.Rewrap] rewraps; see [RewrapMode].
 	Rewrap RewrapMode
 }
 
@@ -111,7 +111,7 @@ func (o Options) String() string {
 // GoString implements fmt.GoStringer without secrets.
 func (o Options) GoString() string { return o.String() }
 
-// RewrapMode chooses how [Rewrapper.Rewrap] moves a ciphertext to the latest
+// RewrapMode chooses how [kms.Keeper.Rewrap] moves a ciphertext to the latest
 // key version.
 type RewrapMode int
 

@@ -6,7 +6,7 @@ import "fmt"
 // (the capability Transit's POST endpoints need) on the encrypt, decrypt and
 // rewrap paths of the one key keyURI names, and nothing else: no read of the
 // key, no rotation, no other key. Rewrap needs decrypt and encrypt too, for
-// ciphertexts with associated data (see [Rewrapper]).
+// ciphertexts with associated data (see [kms.Keeper.Rewrap]).
 //
 // For hcvault://transit/keys/pii it returns:
 //

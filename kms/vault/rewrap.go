@@ -6,19 +6,7 @@ import (
 	"github.com/fieldcrypt/fieldcrypt/kms"
 )
 
-// Rewrapper is implemented by the KEKs of this package. A type assertion
-// reaches it:
-//
-//	if rw, ok := kek.(vault.Rewrapper); ok { ct, err = rw.Rewrap(ctx, ct, ad) }
-type Rewrapper interface {
-	// Rewrap returns ciphertext wrapped under the latest version of the
-	// Transit key, bound to the same associatedData, which must be the
-	// associated data ciphertext was made with. The old ciphertext stays
-	// valid until the key's min_decryption_version passes its version.
-	Rewrap(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error)
-}
-
-// Rewrap implements [Rewrapper].
+// Rewrap implements [kms.Rewrapper], for [kms.Keeper.Rewrap].
 //
 // With [RewrapAuto] (the default) it calls transit/rewrap and, when
 // associatedData is not empty, checks that the result decrypts under it:
@@ -27,20 +15,16 @@ type Rewrapper interface {
 // on the way out, yields a ciphertext bound to none. Either way Rewrap falls
 // back to decrypt and encrypt, and uses that directly for the rest of this
 // KEK's life. With [RewrapDecryptEncrypt] it always decrypts and encrypts.
-func (k *transitKEK) Rewrap(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error) {
-	const op = "rewrap"
+func (k *transit) Rewrap(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error) {
 	if _, ok := parseCiphertext(ciphertext); !ok {
-		return nil, &kms.Error{Code: kms.CodeInvalidCiphertext, Op: op, Backend: Scheme, KeyURI: k.ref.uri(), Err: errMalformed}
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, k.classify(ctx, op, err)
+		return nil, &kms.Error{Code: kms.CodeInvalidCiphertext, Err: errMalformed}
 	}
 	if k.mode == RewrapDecryptEncrypt || (len(associatedData) > 0 && k.rewrapDropsAD.Load()) {
 		return k.decryptEncrypt(ctx, ciphertext, associatedData)
 	}
 	out, err := k.rewrap(ctx, ciphertext, associatedData)
 	if err != nil {
-		if len(associatedData) > 0 && kms.CodeOf(err) == kms.CodeInvalidCiphertext {
+		if len(associatedData) > 0 && codeOf(ctx, err) == kms.CodeInvalidCiphertext {
 			// Transit may have ignored associated_data on the way in.
 			return k.fallBack(ctx, ciphertext, associatedData)
 		}
@@ -53,8 +37,8 @@ func (k *transitKEK) Rewrap(ctx context.Context, ciphertext, associatedData []by
 	pt, err := k.decrypt(ctx, out, associatedData)
 	clear(pt)
 	if err != nil {
-		if kerr := k.fail(ctx, op, err); kms.CodeOf(kerr) != kms.CodeInvalidCiphertext {
-			return nil, kerr
+		if codeOf(ctx, err) != kms.CodeInvalidCiphertext {
+			return nil, err
 		}
 		return k.fallBack(ctx, ciphertext, associatedData)
 	}
@@ -62,24 +46,20 @@ func (k *transitKEK) Rewrap(ctx context.Context, ciphertext, associatedData []by
 }
 
 // rewrap calls transit/rewrap, passing associated_data for a server that
-// takes it.
-func (k *transitKEK) rewrap(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error) {
+// takes it. Its errors are raw, for ErrorCode.
+func (k *transit) rewrap(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error) {
 	body := map[string]any{"ciphertext": string(ciphertext)}
 	addAssociatedData(body, associatedData)
 	secret, err := k.client.Logical().WriteWithContext(ctx, k.ref.path("rewrap"), body)
 	if err != nil {
-		return nil, k.fail(ctx, "rewrap", err)
+		return nil, cause(err)
 	}
-	out, err := ciphertextField(secret)
-	if err != nil {
-		return nil, k.fail(ctx, "rewrap", err)
-	}
-	return out, nil
+	return ciphertextField(secret)
 }
 
 // fallBack rewraps by decrypt and encrypt and, when that works where Transit's
 // rewrap did not, remembers that Transit's rewrap loses associated data.
-func (k *transitKEK) fallBack(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error) {
+func (k *transit) fallBack(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error) {
 	out, err := k.decryptEncrypt(ctx, ciphertext, associatedData)
 	if err == nil {
 		k.rewrapDropsAD.Store(true)
@@ -89,16 +69,11 @@ func (k *transitKEK) fallBack(ctx context.Context, ciphertext, associatedData []
 
 // decryptEncrypt rewraps through this process: the plaintext is held only for
 // the two calls and then cleared.
-func (k *transitKEK) decryptEncrypt(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error) {
-	const op = "rewrap"
+func (k *transit) decryptEncrypt(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error) {
 	pt, err := k.decrypt(ctx, ciphertext, associatedData)
 	if err != nil {
-		return nil, k.fail(ctx, op, err)
+		return nil, err
 	}
 	defer clear(pt)
-	out, err := k.encrypt(ctx, pt, associatedData)
-	if err != nil {
-		return nil, k.fail(ctx, op, err)
-	}
-	return out, nil
+	return k.encrypt(ctx, pt, associatedData)
 }

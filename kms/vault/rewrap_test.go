@@ -68,10 +68,7 @@ func TestRewrap(t *testing.T) {
 			if err != nil {
 				t.Fatalf("New() err = %v", err)
 			}
-			rw, ok := kek.(vault.Rewrapper)
-			if !ok {
-				t.Fatalf("New() returned a %T, which is not a Rewrapper", kek)
-			}
+			rw := kek
 			ct1, err := kek.EncryptWithContext(ctx, pt, tc.ad)
 			if err != nil {
 				t.Fatalf("EncryptWithContext() err = %v", err)
@@ -128,7 +125,7 @@ func TestRewrapRejects(t *testing.T) {
 		t.Fatal(err)
 	}
 	rotate(t, root, uri)
-	rw := kek.(vault.Rewrapper)
+	rw := kek
 	for _, tc := range []struct {
 		name string
 		ct   []byte
@@ -168,7 +165,7 @@ func TestMinDecryptionVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	rotate(t, root, uri)
-	rewrapped, err := kek.(vault.Rewrapper).Rewrap(ctx, old, ad)
+	rewrapped, err := kek.Rewrap(ctx, old, ad)
 	if err != nil {
 		t.Fatalf("Rewrap() err = %v", err)
 	}

@@ -148,7 +148,7 @@ func TestMalformedAnswers(t *testing.T) {
 			case "decrypt":
 				out, err = kek.DecryptWithContext(ctx, ct, nil)
 			case "rewrap":
-				out, err = kek.(vault.Rewrapper).Rewrap(ctx, ct, nil)
+				out, err = kek.Rewrap(ctx, ct, nil)
 			}
 			if err == nil {
 				t.Fatalf("%s = %q, nil; want error", tc.op, out)

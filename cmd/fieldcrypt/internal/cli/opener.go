@@ -35,6 +35,6 @@ func newOpener(cfg *config, env Env, log *slog.Logger) *kms.Opener {
 		Region:   cfg.AWSRegion,
 		Endpoint: cfg.AWSEndpoint,
 	}))
-	o.Register(local.Scheme, local.OpenFunc(&local.Options{Getenv: env.getenv}))
+	o.Register(local.Scheme, local.OpenFunc(&local.Options{Production: local.IsProduction(env.getenv(local.EnvVar))}))
 	return o
 }

@@ -21,7 +21,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
-	"github.com/fieldcrypt/fieldcrypt/kms/gcpkms/fakekms"
+	"github.com/fieldcrypt/fieldcrypt/internal/fakekms"
 )
 
 const keyName = "projects/p/locations/global/keyRings/r/cryptoKeys/k"

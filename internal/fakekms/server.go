@@ -13,9 +13,10 @@ import (
 // Server is a running fake Cloud KMS. It is safe for concurrent use: a test
 // may create keys, rotate them and inject faults while clients call it.
 type Server struct {
-	lis  net.Listener
-	grpc *grpc.Server
-	done chan struct{}
+	lis   net.Listener
+	grpc  *grpc.Server
+	done  chan struct{}
+	conns *connCounter
 
 	mu     sync.Mutex
 	keys   map[string]*cryptoKey // by CryptoKey resource name
@@ -36,9 +37,11 @@ func Start() (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fakekms: listen: %w", err)
 	}
+	conns := &connCounter{}
 	s := &Server{
 		lis:    lis,
-		grpc:   grpc.NewServer(),
+		conns:  conns,
+		grpc:   grpc.NewServer(grpc.StatsHandler(conns)),
 		done:   make(chan struct{}),
 		keys:   make(map[string]*cryptoKey),
 		denied: make(map[string]bool),

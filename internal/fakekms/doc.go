@@ -3,6 +3,10 @@
 // KeyManagementService (kmspb) and answers the real client library over a
 // real gRPC connection.
 //
+// It lives under internal/ because it is the project's test server, not an
+// API: applications test against their own Cloud KMS project or Google's
+// client library mocks, and this package may change with the tests' needs.
+//
 // It is the one fake the project allows. Google publishes no Cloud KMS
 // emulator, and tests cannot reach Google; every other KEK backend is tested
 // against a real server or a third-party emulator. fakekms stands in only for
@@ -42,6 +46,8 @@
 // byte flipped after its checksum was computed, a wrong response checksum,
 // missing verified_* flags, or a response naming another key. A client that
 // follows Google's integrity guidelines rejects every one of them.
+// [Server.OpenConns] counts the client connections the server holds, so a
+// test can see a client's Close end its connection.
 // [Server.OmitErrorDetails] drops the BadRequest detail from checksum errors,
 // leaving the message alone.
 package fakekms
