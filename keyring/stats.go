@@ -13,7 +13,7 @@ type Stats struct {
 }
 
 type counters struct {
-	kmsCalls, hits, misses, loads, stale, loadErrors atomic.Int64
+	hits, misses, loads, stale, loadErrors atomic.Int64
 }
 
 // Stats returns a snapshot of the keyring's counters.
