@@ -128,3 +128,57 @@ func useClient(t *testing.T, client *cloudkms.KeyManagementClient) {
 		t.Errorf("EncryptWithContext() through the caller's client after keyring Close: err = %v", err)
 	}
 }
+
+// hangingDriver is a KEK driver whose Encrypt waits until release is
+// closed, as a KMS that stopped answering.
+type hangingDriver struct {
+	started, release chan struct{}
+}
+
+func (d *hangingDriver) Encrypt(ctx context.Context, pt, _ []byte) ([]byte, error) {
+	close(d.started)
+	<-d.release
+	return nil, errors.New("the KMS did not answer")
+}
+func (d *hangingDriver) Decrypt(context.Context, []byte, []byte) ([]byte, error) {
+	return nil, errors.New("unused")
+}
+func (d *hangingDriver) ErrorCode(string, error) kms.Code { return kms.CodeUnavailable }
+func (d *hangingDriver) Close() error                      { return nil }
+
+// TestCloseDoesNotStallTheKeyring: Close waits for a KEK call in flight
+// (here one that hangs, as a KMS that stopped answering does until the load
+// times out), but Stats, the metrics callback and the lookups of other KEKs
+// must not wait with it.
+func TestCloseDoesNotStallTheKeyring(t *testing.T) {
+	drv := &hangingDriver{started: make(chan struct{}), release: make(chan struct{})}
+	opener := kms.NewOpener()
+	opener.Register("hang", func(_ context.Context, uri string) (*kms.Keeper, error) { return kms.NewKeeper(uri, drv), nil })
+	kr, err := keyring.New(keyring.Config{Store: keyring.NewMemoryStore(), Opener: opener, DefaultKEK: "hang://pii"})
+	if err != nil {
+		t.Fatalf("keyring.New() err = %v", err)
+	}
+	go kr.DataKeys(context.Background(), "acme", "pii") // creates: one Encrypt, which hangs
+	<-drv.started
+	closed := make(chan error, 1)
+	go func() { closed <- kr.Close() }()
+	stats := make(chan keyring.Stats, 1)
+	go func() { stats <- kr.Stats() }()
+	select {
+	case s := <-stats:
+		if s.KMSCalls != 1 {
+			t.Errorf("Stats().KMSCalls = %d during Close, want 1 (the hanging call)", s.KMSCalls)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Stats() waited for Close, which waits for a hanging KMS call")
+	}
+	select {
+	case <-closed:
+		t.Fatal("Close() returned while a KEK call was in flight")
+	default:
+	}
+	close(drv.release)
+	if err := <-closed; err != nil {
+		t.Errorf("Close() err = %v", err)
+	}
+}

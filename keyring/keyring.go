@@ -320,13 +320,18 @@ func (k *Keyring) kmsCalls() int64 {
 
 // closeKEKs closes every KEK the keyring opened, once, and stops it opening
 // more. It returns the first error.
+//
+// The KEKs are closed outside keksMu: a Close waits for the calls in
+// flight, and Stats and KEK lookups must not wait with it. Once
+// keksClosed is set the map no longer changes.
 func (k *Keyring) closeKEKs() error {
 	k.keksMu.Lock()
-	defer k.keksMu.Unlock()
 	k.keksClosed = true
+	keks := maps.Clone(k.keks)
+	k.keksMu.Unlock()
 	var errs []error
-	for _, uri := range slices.Sorted(maps.Keys(k.keks)) {
-		if err := k.keks[uri].Close(); err != nil {
+	for _, uri := range slices.Sorted(maps.Keys(keks)) {
+		if err := keks[uri].Close(); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -36,11 +36,14 @@ type Keeper struct {
 
 	calls atomic.Int64
 
-	// mu is held for reading by every call in flight, and for writing by
-	// Close, which so waits for them.
-	mu       sync.RWMutex
-	closed   bool
-	closeErr error
+	// mu guards closed; inflight counts the calls past the closed check,
+	// which Close waits for. No call holds mu while it runs, so a call
+	// started while Close waits is refused at once rather than queued.
+	mu        sync.Mutex
+	closed    bool
+	inflight  sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
 }
 
 var _ tink.AEADWithContext = (*Keeper)(nil)
@@ -86,6 +89,9 @@ func (k *Keeper) DecryptWithContext(ctx context.Context, ciphertext, associatedD
 // wraps [errors.ErrUnsupported], without a call; decrypt and encrypt
 // instead.
 func (k *Keeper) Rewrap(ctx context.Context, ciphertext, associatedData []byte) ([]byte, error) {
+	if k.isClosed() {
+		return nil, k.error(OpRewrap, CodeClosed, errClosed)
+	}
 	if k.rw == nil {
 		return nil, k.error(OpRewrap, CodeInvalidArgument, errRewrapUnsupported)
 	}
@@ -103,19 +109,38 @@ func (*unsupportedError) Unwrap() error { return errors.ErrUnsupported }
 
 // Close releases what the backend owns for this key (a client that its URI
 // opener built for it), after waiting for the calls in flight. It is final:
-// every later call fails with [ErrClosed]. Calling it again does nothing and
-// returns the first call's result.
+// every later call fails with [ErrClosed] at once, including calls made
+// while Close waits. Calling it again waits for the first Close and
+// returns its result. Close must not be called from within a call of the
+// same Keeper's driver.
 func (k *Keeper) Close() error {
+	k.mu.Lock()
+	k.closed = true
+	k.mu.Unlock()
+	k.closeOnce.Do(func() {
+		k.inflight.Wait()
+		if err := k.drv.Close(); err != nil {
+			k.closeErr = &Error{Code: CodeUnknown, Op: "close", Backend: k.backend, KeyURI: k.uri, Err: err}
+		}
+	})
+	return k.closeErr
+}
+
+func (k *Keeper) isClosed() bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.closed
+}
+
+// begin admits a call: false once Close has begun.
+func (k *Keeper) begin() bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.closed {
-		return k.closeErr
+		return false
 	}
-	k.closed = true
-	if err := k.drv.Close(); err != nil {
-		k.closeErr = &Error{Code: CodeUnknown, Op: "close", Backend: k.backend, KeyURI: k.uri, Err: err}
-	}
-	return k.closeErr
+	k.inflight.Add(1)
+	return true
 }
 
 // call is the one path of every operation: closed check, context check,
@@ -124,11 +149,10 @@ func (k *Keeper) Close() error {
 // plaintext (encrypt).
 func (k *Keeper) call(ctx context.Context, op string, isCiphertext bool, data, associatedData []byte,
 	do func(context.Context, []byte, []byte) ([]byte, error)) ([]byte, error) {
-	k.mu.RLock()
-	defer k.mu.RUnlock()
-	if k.closed {
+	if !k.begin() {
 		return nil, k.error(op, CodeClosed, errClosed)
 	}
+	defer k.inflight.Done()
 	if err := ctx.Err(); err != nil {
 		code, _ := ContextCode(err)
 		return nil, k.error(op, code, err)
@@ -149,7 +173,7 @@ func (k *Keeper) call(ctx context.Context, op string, isCiphertext bool, data, a
 
 // classify turns a driver's error into an *Error.
 func (k *Keeper) classify(ctx context.Context, op string, err error) error {
-	if e, ok := err.(*Error); ok {
+	if e := (*Error)(nil); errors.As(err, &e) {
 		out := *e
 		if out.Op == "" {
 			out.Op = op

@@ -146,6 +146,21 @@ func TestKeeperCloseWaitsAndIsFinal(t *testing.T) {
 		t.Fatal("Close() returned while a call was in flight")
 	case <-time.After(50 * time.Millisecond):
 	}
+	// A call made while Close waits is refused at once, not queued behind
+	// the call in flight (whose KMS request may take its whole timeout).
+	refused := make(chan error, 1)
+	go func() {
+		_, err := k.DecryptWithContext(context.Background(), []byte("ct"), nil)
+		refused <- err
+	}()
+	select {
+	case err := <-refused:
+		if !errors.Is(err, kms.ErrClosed) {
+			t.Errorf("a call made while Close waited: err = %v, want kms.ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a call made while Close waited was blocked behind it")
+	}
 	close(drv.block)
 	if err := <-inFlight; err != nil {
 		t.Errorf("the call in flight during Close: err = %v, want nil", err)
@@ -167,5 +182,8 @@ func TestKeeperCloseWaitsAndIsFinal(t *testing.T) {
 	}
 	if k.Calls() != calls {
 		t.Errorf("a call after Close reached the driver")
+	}
+	if _, err := k.Rewrap(context.Background(), []byte("ct"), nil); !errors.Is(err, kms.ErrClosed) {
+		t.Errorf("Rewrap() after Close err = %v, want kms.ErrClosed (before any other refusal)", err)
 	}
 }

@@ -16,7 +16,9 @@ func (a *app) keysRewrapCommand() *cobra.Command {
 		Short: "Re-encrypt stored keysets under the configured KEK (KEK rotation)",
 		Long: `rewrap re-encrypts every stored keyset (of one scope, with --scope) under its
 class's configured KEK: one KMS call per keyset where the KMS can rewrap in
-place (Vault Transit), an unwrap and a wrap otherwise. No data row is
+place (Vault Transit's rewrap, AWS KMS's ReEncrypt to the same key, which
+needs kms:ReEncryptFrom and kms:ReEncryptTo on that key), an unwrap and a
+wrap otherwise. No data row is
 touched, and applications keep working while it runs.
 
   - After rotating a KEK inside its KMS (a new key version, same URI), rewrap
