@@ -144,7 +144,7 @@ func (d *hangingDriver) Decrypt(context.Context, []byte, []byte) ([]byte, error)
 	return nil, errors.New("unused")
 }
 func (d *hangingDriver) ErrorCode(string, error) kms.Code { return kms.CodeUnavailable }
-func (d *hangingDriver) Close() error                      { return nil }
+func (d *hangingDriver) Close() error                     { return nil }
 
 // TestCloseDoesNotStallTheKeyring: Close waits for a KEK call in flight
 // (here one that hangs, as a KMS that stopped answering does until the load
