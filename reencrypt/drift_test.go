@@ -129,6 +129,22 @@ func refusedUnchanged(t *testing.T, db *testDB, k *keys, enc *crypt.Encryptor, t
 	}
 }
 
+// seededTenants is how many tenants seededMidRotation's contacts have.
+const seededTenants = 2
+
+// seededMidRotation seeds the contacts table with 150 contacts of two
+// tenants and rotates their keysets of the given purpose and classes, so
+// that a run has rows to rewrite.
+func seededMidRotation(t *testing.T, db *testDB, purpose keyring.Purpose, cls ...string) *keys {
+	t.Helper()
+	k := newKeys(t)
+	app := k.encryptor(t)
+	db.createContacts(t)
+	db.seed(t, app, 150, seededTenants)
+	rotate(t, app.Keyring(), purpose, tenantNames(seededTenants), cls...)
+	return k
+}
+
 // TestDriftClassTypo plays a security engineer who copied the table
 // description by hand and wrote `class: suport` for the notes column,
 // which the application encrypts under `support`. Every run mode refuses
@@ -138,12 +154,7 @@ func refusedUnchanged(t *testing.T, db *testDB, k *keys, enc *crypt.Encryptor, t
 // create keysets for any class).
 func TestDriftClassTypo(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *testDB) {
-		const n, tenants = 150, 2
-		k := newKeys(t)
-		app := k.encryptor(t)
-		db.createContacts(t)
-		db.seed(t, app, n, tenants)
-		rotate(t, app.Keyring(), keyring.PurposeData, tenantNames(tenants), classes...) // the job has work to do
+		k := seededMidRotation(t, db, keyring.PurposeData, classes...) // the job has work to do
 		tab, line := driftConfig(t, "- {column: notes", "- {column: notes, name: Notes, class: suport, binary: true} #")
 
 		refusedUnchanged(t, db, k, k.encryptor(t), tab, "notes", reencrypt.DriftClass, line, `class "suport"`)
@@ -155,7 +166,7 @@ func TestDriftClassTypo(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, tenant := range tenantNames(tenants) {
+			for _, tenant := range tenantNames(seededTenants) {
 				list, err := store.List(context.Background(), tenant)
 				if err != nil {
 					t.Fatal(err)
@@ -195,12 +206,7 @@ func (k *keys) keyringWithDefault(t *testing.T, defaultKEK string) *keyring.Keyr
 // next rotation; now every mode refuses it.
 func TestDriftIndexTransform(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *testDB) {
-		const n, tenants = 150, 2
-		k := newKeys(t)
-		app := k.encryptor(t)
-		db.createContacts(t)
-		db.seed(t, app, n, tenants)
-		rotate(t, app.Keyring(), keyring.PurposeIndex, tenantNames(tenants), "pii")
+		k := seededMidRotation(t, db, keyring.PurposeIndex, "pii")
 		tab, line := driftConfig(t, "- {column: email_idx", "- {column: email_idx, name: EmailIdx, sources: [email], transforms: lower, bits: 32} #")
 		refusedUnchanged(t, db, k, k.encryptor(t), tab, "email_idx", reencrypt.DriftIndex, line, `transforms ("lower")`)
 	})
@@ -263,12 +269,7 @@ func TestDriftIndexTransformMinority(t *testing.T) {
 // refused and its width named from the stored values themselves.
 func TestDriftIndexWidth(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *testDB) {
-		const n, tenants = 150, 2
-		k := newKeys(t)
-		app := k.encryptor(t)
-		db.createContacts(t)
-		db.seed(t, app, n, tenants)
-		rotate(t, app.Keyring(), keyring.PurposeIndex, tenantNames(tenants), "pii")
+		k := seededMidRotation(t, db, keyring.PurposeIndex, "pii")
 		for _, c := range []struct {
 			name, from, to, column, want string
 		}{
@@ -300,7 +301,7 @@ func TestDriftMatchingConfigRunsClean(t *testing.T) {
 		app := k.encryptor(t)
 		tab, _ := driftConfig(t, "record:", "record:")
 		db.createContacts(t)
-		for _, tenant := range tenantNames(2) {
+		for _, tenant := range tenantNames(seededTenants) {
 			if err := app.Keyring().CreateKeysets(ctx, tenant, classes...); err != nil {
 				t.Fatal(err)
 			}
