@@ -1,26 +1,49 @@
 package keyring
 
 import (
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
-	"time"
+
+	"github.com/maypok86/otter/v2"
 )
 
-// cache holds unwrapped keysets by ID, bounded in size. Expiry decisions
+// cache holds unwrapped keysets by ID, bounded in number. Expiry decisions
 // are the keyring's; the cache only stores, finds and evicts.
 //
-// Reads take no lock: they go through view, an immutable two-level index
-// (scope, then a short list of class and purpose) that writers replace
-// copy-on-write under mu. Writes happen once per keyset load; reads happen
-// for every field of every record.
+// It has two parts that hold the same entries:
+//
+//   - front serves reads without a lock: a concurrent map from scope to
+//     that scope's short, copy-on-write list of (class, purpose) slots. A
+//     read hashes one string and scans a list of two or three.
+//   - bound decides what stays: an otter cache (W-TinyLFU: a frequency
+//     sketch admits a newcomer only over a colder victim, so a scan or a
+//     cyclic working set larger than the cache does not flush the hot
+//     keysets, and every operation is O(1) amortised). A read tells it of
+//     its keyset at most once per tick of the keyring clock: the sketch
+//     counts the ticks in which a keyset was used, which ranks the keysets
+//     at the eviction boundary (used now and then) exactly and saturates
+//     for the hot ones, and a hit pays one atomic load instead of a call
+//     into the policy and a store to a shared cache line.
+//
+// Writes to both parts for one keyset run inside bound's per-key Compute,
+// so they are ordered; the front list of a scope changes under mu. An
+// eviction reaches front through bound's deletion event, which removes
+// the slot only if it still holds the evicted entry. Nothing calls bound
+// while holding mu, so the two locks cannot deadlock.
 type cache struct {
-	max int
+	max   int
+	front sync.Map // scope -> *scopeSlots
+	bound *otter.Cache[KeysetID, *entry]
 
-	view atomic.Pointer[map[string]*scopeSlots]
+	mu sync.Mutex // orders changes to front's slot lists
 
-	mu       sync.Mutex
-	entries  map[KeysetID]*entry  // the same entries, for writers
-	failures map[KeysetID]failure // recent load failures, for RetryBackoff
+	failMu    sync.Mutex
+	failures  map[KeysetID]failure // recent load failures, for RetryBackoff
+	failSweep int                  // sweep expired failures at this size
+
+	evictions atomic.Int64
+	ghosts    ghosts
 }
 
 // scopeSlots holds the cached keysets of one scope.
@@ -40,8 +63,8 @@ type entry struct {
 	version    int64 // the store version it was unwrapped from
 	expires    int64 // fresh until (keyring clock, nanoseconds)
 	staleUntil int64 // may serve until, while reloads fail
-	lastUsed   atomic.Int64
-	refreshing atomic.Bool // a background reload is in flight
+	reported   atomic.Int64 // when a hit was last told to the eviction policy
+	refreshing atomic.Bool  // a background reload is in flight
 	failing    atomic.Bool // the last background reload failed
 }
 
@@ -52,26 +75,42 @@ type failure struct {
 	until int64 // keyring clock
 }
 
-// touch records a use of e for the eviction order. It writes at most once
-// a second, so that concurrent readers do not fight over the cache line.
-func (e *entry) touch(now int64) {
-	if now-e.lastUsed.Load() > int64(time.Second) {
-		e.lastUsed.Store(now)
+func newCache(max int) (*cache, error) {
+	c := &cache{max: max, failures: make(map[KeysetID]failure), failSweep: minFailSweep}
+	c.ghosts.init(max)
+	bound, err := otter.New(&otter.Options[KeysetID, *entry]{
+		MaximumSize: max,
+		OnDeletion: func(ev otter.DeletionEvent[KeysetID, *entry]) {
+			if ev.WasEvicted() {
+				c.evicted(ev.Key, ev.Value)
+			}
+		},
+	})
+	if err != nil {
+		return nil, err
 	}
+	c.bound = bound
+	return c, nil
 }
 
-func newCache(max int) *cache {
-	c := &cache{max: max, entries: make(map[KeysetID]*entry), failures: make(map[KeysetID]failure)}
-	c.view.Store(&map[string]*scopeSlots{})
-	return c
+// get returns the cached keyset id, or nil, and tells the eviction policy
+// of the use if it has not heard of one at now.
+func (c *cache) get(id KeysetID, now int64) *entry {
+	e := c.lookup(id)
+	if e != nil && e.reported.Load() != now {
+		e.reported.Store(now)
+		c.bound.GetIfPresent(id) // feeds the frequency sketch
+	}
+	return e
 }
 
-func (c *cache) get(id KeysetID) *entry {
-	ss := (*c.view.Load())[id.Scope]
-	if ss == nil {
+// lookup is get without telling the eviction policy.
+func (c *cache) lookup(id KeysetID) *entry {
+	v, ok := c.front.Load(id.Scope)
+	if !ok {
 		return nil
 	}
-	for _, s := range *ss.slots.Load() {
+	for _, s := range *v.(*scopeSlots).slots.Load() {
 		if s.class == id.Class && s.purpose == id.Purpose {
 			return s.e
 		}
@@ -79,115 +118,195 @@ func (c *cache) get(id KeysetID) *entry {
 	return nil
 }
 
-// setSlot publishes e (or, when e is nil, the absence of id) in the read
-// view. c.mu must be held.
-func (c *cache) setSlot(id KeysetID, e *entry) {
-	view := *c.view.Load()
-	ss := view[id.Scope]
-	if ss == nil {
+// setSlot publishes e (or, when e is nil, the absence of id) in front. It
+// returns the entry it replaced. c.mu must be held.
+func (c *cache) setSlot(id KeysetID, e *entry) (old *entry) {
+	var ss *scopeSlots
+	if v, ok := c.front.Load(id.Scope); ok {
+		ss = v.(*scopeSlots)
+	} else {
 		if e == nil {
-			return
-		}
-		next := make(map[string]*scopeSlots, len(view)+1)
-		for k, v := range view {
-			next[k] = v
+			return nil
 		}
 		ss = &scopeSlots{}
 		ss.slots.Store(&[]slot{})
-		next[id.Scope] = ss
-		c.view.Store(&next)
+		c.front.Store(id.Scope, ss)
 	}
-	old := *ss.slots.Load()
-	slots := make([]slot, 0, len(old)+1)
-	for _, s := range old {
-		if s.class != id.Class || s.purpose != id.Purpose {
+	cur := *ss.slots.Load()
+	slots := make([]slot, 0, len(cur)+1)
+	for _, s := range cur {
+		if s.class == id.Class && s.purpose == id.Purpose {
+			old = s.e
+		} else {
 			slots = append(slots, s)
 		}
 	}
 	if e != nil {
 		slots = append(slots, slot{class: id.Class, purpose: id.Purpose, e: e})
 	}
+	if len(slots) == 0 {
+		c.front.Delete(id.Scope)
+	}
 	ss.slots.Store(&slots)
+	return old
 }
 
-// put stores e under id, evicting the least recently used entry when the
-// cache is full, and clears any remembered failure.
-func (c *cache) put(id KeysetID, e *entry) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.failures, id)
-	if _, ok := c.entries[id]; !ok && len(c.entries) >= c.max {
-		var oldest KeysetID
-		var oldestUse int64
-		first := true
-		for k, v := range c.entries {
-			if u := v.lastUsed.Load(); first || u < oldestUse {
-				oldest, oldestUse, first = k, u, false
-			}
-		}
-		delete(c.entries, oldest)
-		c.setSlot(oldest, nil)
+// put stores e under id and clears any remembered failure. When the cache
+// is full, the eviction policy drops a colder keyset, or e itself if e is
+// colder than every resident (e still serves the caller that loaded it).
+// It reports whether id was evicted lately: a reload.
+func (c *cache) put(id KeysetID, e *entry) (reload bool) {
+	c.clearFailure(id)
+	c.bound.Compute(id, func(*entry, bool) (*entry, otter.ComputeOp) {
+		c.mu.Lock()
+		c.setSlot(id, e)
+		c.mu.Unlock()
+		return e, otter.WriteOp
+	})
+	if c.ghosts.forget(id) {
+		c.ghosts.reloads.Add(1)
+		return true
 	}
-	c.entries[id] = e
-	c.setSlot(id, e)
+	return false
 }
 
 // remove drops the cached keyset id and any remembered load failure, after
 // the keyset changed or failed for good.
 func (c *cache) remove(id KeysetID) {
-	c.mu.Lock()
-	delete(c.entries, id)
-	delete(c.failures, id)
-	c.setSlot(id, nil)
-	c.mu.Unlock()
+	c.clearFailure(id)
+	c.bound.Compute(id, func(*entry, bool) (*entry, otter.ComputeOp) {
+		c.mu.Lock()
+		c.setSlot(id, nil)
+		c.mu.Unlock()
+		return nil, otter.InvalidateOp
+	})
 }
 
 // removeScope drops every cached keyset of scope.
 func (c *cache) removeScope(scope string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for id := range c.entries {
-		if id.Scope == scope {
-			delete(c.entries, id)
+	var ids []KeysetID
+	if v, ok := c.front.Load(scope); ok {
+		for _, s := range *v.(*scopeSlots).slots.Load() {
+			ids = append(ids, KeysetID{Scope: scope, Class: s.class, Purpose: s.purpose})
 		}
 	}
+	for _, id := range ids {
+		c.remove(id)
+	}
+	c.failMu.Lock()
 	for id := range c.failures {
 		if id.Scope == scope {
 			delete(c.failures, id)
 		}
 	}
-	view := *c.view.Load()
-	if _, ok := view[scope]; ok {
-		next := make(map[string]*scopeSlots, len(view))
-		for k, v := range view {
-			if k != scope {
-				next[k] = v
-			}
-		}
-		c.view.Store(&next)
+	c.failMu.Unlock()
+}
+
+// evicted removes an entry the eviction policy dropped from front, unless
+// front already holds a newer one.
+func (c *cache) evicted(id KeysetID, e *entry) {
+	c.evictions.Add(1)
+	c.ghosts.add(id)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.lookup(id) == e {
+		c.setSlot(id, nil)
 	}
 }
 
-func (c *cache) fail(id KeysetID, err error, until int64) {
-	c.mu.Lock()
+// minFailSweep is the smallest size of the failure map that triggers a
+// sweep of expired failures.
+const minFailSweep = 1024
+
+func (c *cache) fail(id KeysetID, err error, until, now int64) {
+	c.failMu.Lock()
+	defer c.failMu.Unlock()
 	c.failures[id] = failure{err: err, until: until}
-	c.mu.Unlock()
+	if len(c.failures) >= c.failSweep {
+		// Failures outlive RetryBackoff only until here: lookups of
+		// ever more unknown scopes must not grow the map for good. The
+		// threshold doubles with what survives, so sweeps cost O(1) per
+		// failure amortised.
+		for k, f := range c.failures {
+			if now >= f.until {
+				delete(c.failures, k)
+			}
+		}
+		c.failSweep = max(minFailSweep, 2*len(c.failures))
+	}
+}
+
+func (c *cache) clearFailure(id KeysetID) {
+	c.failMu.Lock()
+	delete(c.failures, id)
+	c.failMu.Unlock()
 }
 
 // recentFailure returns the error of a load that failed less than
 // RetryBackoff ago.
 func (c *cache) recentFailure(id KeysetID, now int64) error {
-	c.mu.Lock()
+	c.failMu.Lock()
 	f, ok := c.failures[id]
-	c.mu.Unlock()
+	c.failMu.Unlock()
 	if ok && now < f.until {
 		return f.err
 	}
 	return nil
 }
 
-func (c *cache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.entries)
+func (c *cache) len() int { return c.bound.EstimatedSize() }
+
+// ghosts remembers the most recently evicted keysets (hashes of their IDs:
+// twice as many as the cache holds, within [minGhosts, maxGhosts]), so
+// that a load of one of them counts as a reload: the sign that the working
+// set exceeds the cache.
+type ghosts struct {
+	seed    maphash.Seed
+	mu      sync.Mutex
+	ring    []uint64
+	next    int
+	set     map[uint64]int // hash -> its latest position in ring
+	reloads atomic.Int64
+}
+
+const (
+	minGhosts = 4096
+	maxGhosts = 1 << 16
+)
+
+func (g *ghosts) init(n int) {
+	g.seed = maphash.MakeSeed()
+	g.ring = make([]uint64, 0, min(max(2*n, minGhosts), maxGhosts))
+	g.set = make(map[uint64]int)
+}
+
+func (g *ghosts) hash(id KeysetID) uint64 { return maphash.Comparable(g.seed, id) }
+
+func (g *ghosts) add(id KeysetID) {
+	h := g.hash(id)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	pos := len(g.ring)
+	if pos < cap(g.ring) {
+		g.ring = append(g.ring, h)
+	} else {
+		pos = g.next
+		if p, ok := g.set[g.ring[pos]]; ok && p == pos {
+			delete(g.set, g.ring[pos])
+		}
+		g.ring[pos] = h
+		g.next = (pos + 1) % len(g.ring)
+	}
+	g.set[h] = pos
+}
+
+// forget reports whether id was evicted lately, and forgets it, so that a
+// keyset counts as reloaded once per eviction.
+func (g *ghosts) forget(id KeysetID) bool {
+	h := g.hash(id)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	_, ok := g.set[h]
+	delete(g.set, h)
+	return ok
 }

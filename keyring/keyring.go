@@ -135,6 +135,8 @@ type Keyring struct {
 	usage   map[usageKey]*atomic.Int64
 
 	stats   counters
+	kmsRate rateWindow
+	warned  atomic.Int64 // keyring clock of the last thrash warning, +1
 	metrics metric.Registration
 	close   closer
 	coarse  *coarseClock // nil when Config.Now is set
@@ -218,7 +220,12 @@ func New(cfg Config) (*Keyring, error) {
 			return nil, fmt.Errorf("keyring: Config.Anchor cannot be read: %w", err)
 		}
 	}
-	k.cache = newCache(cfg.MaxKeysets)
+	cache, err := newCache(cfg.MaxKeysets)
+	if err != nil {
+		k.closeKEKs()
+		return nil, fmt.Errorf("keyring: cache: %w", err)
+	}
+	k.cache = cache
 	if coarse != nil {
 		// The clock's goroutine holds only the clock, so an abandoned
 		// keyring is still collected, and its clock stopped then.

@@ -475,22 +475,6 @@ func TestShred(t *testing.T) {
 	}
 }
 
-func TestCacheBound(t *testing.T) {
-	ctx := context.Background()
-	f := newFixture(t)
-	kr := f.keyring(t, func(c *keyring.Config) { c.MaxKeysets = 2 })
-	for _, s := range []string{"a", "b", "c", "a"} {
-		if _, err := kr.DataKeys(ctx, s, "pii"); err != nil {
-			t.Fatal(err)
-		}
-		f.clock.Advance(2 * time.Second) // recency is tracked to the second
-	}
-	// "a" was evicted when "c" came in, so its second lookup loaded again.
-	if got := kr.Stats().Loads; got != 4 {
-		t.Errorf("Loads = %d, want 4 (a, b, c, then a again after eviction)", got)
-	}
-}
-
 func TestInvalidNames(t *testing.T) {
 	f := newFixture(t)
 	kr := f.keyring(t, nil)

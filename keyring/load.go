@@ -69,10 +69,9 @@ func (k *Keyring) ExistingIndexKeys(ctx context.Context, scope, class string) (*
 // A missing keyset is created when create is set.
 func (k *Keyring) get(ctx context.Context, id KeysetID, create bool) (any, error) {
 	now := k.clock()
-	if e := k.cache.get(id); e != nil {
+	if e := k.cache.get(id, now); e != nil {
 		if now < e.expires {
 			k.stats.hits.Add(1)
-			e.touch(now)
 			return e.value, nil
 		}
 		if now < e.staleUntil {
@@ -80,7 +79,6 @@ func (k *Keyring) get(ctx context.Context, id KeysetID, create bool) (any, error
 			if e.failing.Load() {
 				k.stats.stale.Add(1)
 			}
-			e.touch(now)
 			k.refreshInBackground(id, e, now)
 			return e.value, nil
 		}
@@ -99,7 +97,7 @@ func (k *Keyring) get(ctx context.Context, id KeysetID, create bool) (any, error
 	ch := k.loads.DoChan(flight, func() (any, error) {
 		// A load that finished between the cache check above and this
 		// call has cached the keyset: use it rather than load again.
-		if e := k.cache.get(id); e != nil && k.clock() < e.expires {
+		if e := k.cache.lookup(id); e != nil && k.clock() < e.expires {
 			return e.value, nil
 		}
 		// The load is shared: it must not die with the first caller's ctx.
@@ -149,7 +147,7 @@ func (k *Keyring) loadAndCache(ctx context.Context, id KeysetID, create bool) (a
 	now := k.clock()
 	if err != nil {
 		k.stats.loadErrors.Add(1)
-		k.cache.fail(id, err, now+int64(k.cfg.RetryBackoff))
+		k.cache.fail(id, err, now+int64(k.cfg.RetryBackoff), now)
 		return nil, err
 	}
 	e := &entry{
@@ -158,9 +156,33 @@ func (k *Keyring) loadAndCache(ctx context.Context, id KeysetID, create bool) (a
 		expires:    now + int64(k.cfg.CacheTTL),
 		staleUntil: now + int64(k.cfg.CacheTTL+k.cfg.StalePeriod),
 	}
-	e.lastUsed.Store(now)
-	k.cache.put(id, e)
+	if k.cache.put(id, e) {
+		k.warnThrash(now)
+	}
 	return v, nil
+}
+
+// thrashWarnEvery is the least time between two thrash warnings.
+const thrashWarnEvery = time.Minute
+
+// warnThrash logs, at most once per thrashWarnEvery, that keysets the
+// cache evicted are being loaded again: the working set exceeds
+// MaxKeysets, and each reload is a KMS call.
+func (k *Keyring) warnThrash(now int64) {
+	last := k.warned.Load()
+	if last != 0 && now-(last-1) < int64(thrashWarnEvery) {
+		return
+	}
+	if !k.warned.CompareAndSwap(last, now+1) {
+		return // another load is warning
+	}
+	s := k.Stats()
+	k.log.Warn("keyring: the keyset cache is thrashing: keysets it evicted for room are being loaded again, each with a KMS call; the working set exceeds Config.MaxKeysets, raise it",
+		"max_keysets", k.cfg.MaxKeysets,
+		"cached_keysets", s.CachedKeysets,
+		"evictions", s.Evictions,
+		"reloads", s.Reloads,
+		"kms_calls_per_second", s.KMSCallsPerSecond)
 }
 
 // load reads, authenticates and builds the keyset id, creating it if it
