@@ -59,13 +59,13 @@ type slot struct {
 
 // entry is one cached keyset.
 type entry struct {
-	value      any   // *DataKeys or *IndexKeys
-	version    int64 // the store version it was unwrapped from
-	expires    int64 // fresh until (keyring clock, nanoseconds)
-	staleUntil int64 // may serve until, while reloads fail
+	value      any          // *DataKeys or *IndexKeys
+	version    int64        // the store version it was unwrapped from
+	expires    int64        // fresh until (keyring clock, nanoseconds)
+	staleUntil int64        // may serve until, while reloads fail
 	reported   atomic.Int64 // when a hit was last told to the eviction policy
 	refreshing atomic.Bool  // a background reload is in flight
-	failing    atomic.Bool // the last background reload failed
+	failing    atomic.Bool  // the last background reload failed
 }
 
 // failure remembers a failed load so that callers within RetryBackoff get
