@@ -71,12 +71,11 @@ func (w *storeWorld) keyring(t *testing.T, mod func(*keyring.Config)) *keyring.K
 		Anchor:     w.anchor,
 		CacheTTL:   time.Minute, StalePeriod: -1, RetryBackoff: time.Nanosecond,
 		Logger: slog.New(slog.NewJSONHandler(w.logs, nil)),
-		Now:    w.clock.Now,
 	}
 	if mod != nil {
 		mod(&cfg)
 	}
-	kr, err := keyring.New(cfg)
+	kr, err := keyring.NewWithClock(cfg, w.clock.Now)
 	if err != nil {
 		t.Fatalf("keyring.New() err = %v", err)
 	}

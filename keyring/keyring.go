@@ -109,9 +109,6 @@ type Config struct {
 	// does nothing until one is installed. The counters are read only at
 	// collection, so they cost nothing on the hot path.
 	MeterProvider metric.MeterProvider
-
-	// Now returns the current time. Default time.Now. Tests set it.
-	Now func() time.Time
 }
 
 // Keyring hands out unwrapped keysets per (scope, class, purpose), creating
@@ -137,7 +134,7 @@ type Keyring struct {
 	stats   counters
 	metrics metric.Registration
 	close   closer
-	coarse  *coarseClock // nil when Config.Now is set
+	coarse  *coarseClock // nil when a test set the clock
 }
 
 type usageKey struct {
@@ -147,6 +144,13 @@ type usageKey struct {
 
 // New returns a Keyring for cfg.
 func New(cfg Config) (*Keyring, error) {
+	return newKeyring(cfg, nil)
+}
+
+// newKeyring returns a Keyring for cfg whose clock is now, or the real
+// clock (read coarsely for cache expiry) when now is nil. Only tests set
+// now (export_test.go).
+func newKeyring(cfg Config, now func() time.Time) (*Keyring, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("keyring: Config.Store is nil")
 	}
@@ -182,12 +186,12 @@ func New(cfg Config) (*Keyring, error) {
 	}
 	var coarse *coarseClock
 	var clock func() int64
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if now == nil {
+		now = time.Now
 		coarse = startCoarseClock(time.Now())
 		clock = coarse.read
 	} else {
-		now, start := cfg.Now, cfg.Now()
+		start := now()
 		clock = func() int64 { return int64(now().Sub(start)) }
 	}
 	if cfg.Logger == nil {
@@ -195,7 +199,7 @@ func New(cfg Config) (*Keyring, error) {
 	}
 	k := &Keyring{
 		cfg:      cfg,
-		now:      cfg.Now,
+		now:      now,
 		clock:    clock,
 		coarse:   coarse,
 		log:      cfg.Logger,

@@ -105,12 +105,11 @@ func (f *fixture) keyring(t testing.TB, mod func(*keyring.Config)) *keyring.Keyr
 	cfg := keyring.Config{
 		Store: f.store, Opener: f.opener, DefaultKEK: f.uri,
 		CacheTTL: time.Minute, StalePeriod: 10 * time.Minute, RetryBackoff: time.Second,
-		Now: f.clock.Now,
 	}
 	if mod != nil {
 		mod(&cfg)
 	}
-	kr, err := keyring.New(cfg)
+	kr, err := keyring.NewWithClock(cfg, f.clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

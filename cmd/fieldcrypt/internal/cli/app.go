@@ -166,7 +166,6 @@ func (a *app) keyringOn(store keyring.Store, anchor keyring.Anchor, log *slog.Lo
 		CacheTTL:          cfg.CacheTTL,
 		DisableAutoCreate: true,
 		Logger:            log,
-		Now:               a.env.Now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("setting up the keyring: %w", err)
