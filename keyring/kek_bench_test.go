@@ -111,7 +111,7 @@ func benchKeyringLoad(b *testing.B, uri string, kek *kms.Keeper) {
 		b.Fatalf("keyring.New() err = %v", err)
 	}
 	b.Cleanup(func() { kr.Close() })
-	if err := kr.CreateKeysets(ctx, "acme", "pii"); err != nil {
+	if err := keyring.NewManager(kr).CreateKeysets(ctx, "acme", "pii"); err != nil {
 		b.Fatalf("CreateKeysets() err = %v", err)
 	}
 	before := kr.Stats()
