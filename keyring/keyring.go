@@ -91,8 +91,8 @@ type Config struct {
 	// (DataKeys and IndexKeys, which Encrypt uses) ever create keysets;
 	// reads (ExistingDataKeys, ExistingIndexKeys) never do. Run a fleet
 	// with it set and create each tenant's keysets ahead with
-	// CreateKeysets (`fieldcrypt keys init`) so that no request path can
-	// make keysets at all.
+	// [Manager.CreateKeysets] (`fieldcrypt keys init`) so that no request
+	// path can make keysets at all.
 	DisableAutoCreate bool
 
 	// DataKeyTemplate is the template for new data keys. Default Tink's
@@ -113,7 +113,8 @@ type Config struct {
 
 // Keyring hands out unwrapped keysets per (scope, class, purpose), creating
 // them on first use, caching them, and keeping the KMS off the hot path. It
-// is safe for concurrent use.
+// is safe for concurrent use. Key administration is on a [Manager] made
+// from it.
 type Keyring struct {
 	cfg   Config
 	now   func() time.Time // wall clock, for records and audit events

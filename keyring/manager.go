@@ -14,6 +14,10 @@ package keyring
 // change is authenticated under the KEK and written with compare-and-swap,
 // so several Managers, in one process or many, may work on one store.
 //
+// The split is one of API, not of access: any holder of a Keyring can
+// make a Manager. What keeps a service from changing keysets is what its
+// store credentials and KEKs allow.
+//
 // A Manager is safe for concurrent use. It does not own the keyring:
 // closing the keyring ends the Manager's use too.
 type Manager struct {
