@@ -68,7 +68,7 @@ func TestKeysetLoadsCollapse(t *testing.T) {
 	e := newEnv(t)
 	// The keysets exist already (another process created them), so loading
 	// one is exactly one unwrap.
-	require.NoError(t, e.keyring.CreateKeysets(ctx, "acme", "pii", "support"))
+	require.NoError(t, e.admin.CreateKeysets(ctx, "acme", "pii", "support"))
 	// Encrypt of a Contact needs acme/pii/data, acme/pii/index and
 	// acme/support/data.
 	const keysetsUsed = 3

@@ -121,13 +121,14 @@ func Example_keyCreation() {
 	ctx := context.Background()
 	kr, cleanup := exampleKeyring(false) // no keysets are created implicitly
 	defer cleanup()
+	admin := keyring.NewManager(kr) // key administration; Encrypt and Decrypt need only kr
 
-	if err := kr.CreateKeysets(ctx, "acme", "pii", "support"); err != nil {
+	if err := admin.CreateKeysets(ctx, "acme", "pii", "support"); err != nil {
 		log.Fatal(err)
 	}
 	pii := keyring.KeysetID{Scope: "acme", Class: "pii", Purpose: keyring.PurposeData}
 	list := func(when string) {
-		keys, err := kr.Keys(ctx, pii)
+		keys, err := admin.Keys(ctx, pii)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -138,12 +139,12 @@ func Example_keyCreation() {
 	}
 	list("after CreateKeysets:")
 
-	newKey, err := kr.AddKey(ctx, pii) // phase 1: enabled, not primary
+	newKey, err := admin.AddKey(ctx, pii) // phase 1: enabled, not primary
 	if err != nil {
 		log.Fatal(err)
 	}
 	list("after AddKey:")
-	if err := kr.PromoteKey(ctx, pii, newKey); err != nil { // phase 2, after the cache TTL
+	if err := admin.PromoteKey(ctx, pii, newKey); err != nil { // phase 2, after the cache TTL
 		log.Fatal(err)
 	}
 	list("after PromoteKey:")

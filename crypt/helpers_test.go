@@ -36,6 +36,7 @@ type env struct {
 	opener  *kms.Opener
 	keks    map[string]string
 	keyring *keyring.Keyring
+	admin   *keyring.Manager // the key operations, on keyring
 	enc     *crypt.Encryptor
 }
 
@@ -54,6 +55,7 @@ func newEnv(t testing.TB) *env {
 		e.keks[class] = uri
 	}
 	e.keyring = e.newKeyring(t, e.keks)
+	e.admin = keyring.NewManager(e.keyring)
 	e.enc = crypt.New(e.keyring, nil)
 	return e
 }

@@ -75,7 +75,7 @@ func TestBlindIndexRotation(t *testing.T) {
 	require.Equal(t, []string{oldRow.EmailIdx}, query(), "before rotation")
 
 	id := indexID("acme", "pii")
-	newKey, err := e.keyring.AddKey(ctx, id)
+	newKey, err := e.admin.AddKey(ctx, id)
 	require.NoError(t, err, "AddKey(%v)", id)
 
 	// Phase 1: the new key is enabled, not primary. Writes keep the old
@@ -87,7 +87,7 @@ func TestBlindIndexRotation(t *testing.T) {
 	assert.Equal(t, oldRow.EmailIdx, midRow.EmailIdx, "rows written before PromoteKey")
 
 	// Phase 2: promoted. New rows get the new value; both are found.
-	require.NoError(t, e.keyring.PromoteKey(ctx, id, newKey), "PromoteKey")
+	require.NoError(t, e.admin.PromoteKey(ctx, id, newKey), "PromoteKey")
 	newRow := e.mustEncrypt(t, sampleContact())
 	assert.NotEqual(t, oldRow.EmailIdx, newRow.EmailIdx, "rows written after PromoteKey")
 	vals = query()
@@ -98,11 +98,11 @@ func TestBlindIndexRotation(t *testing.T) {
 
 	// The re-encryption job rewrites old rows; once the old key is
 	// disabled, queries carry only the new value.
-	keys, err := e.keyring.Keys(ctx, id)
+	keys, err := e.admin.Keys(ctx, id)
 	require.NoError(t, err)
 	for _, k := range keys {
 		if k.ID != newKey {
-			require.NoError(t, e.keyring.DisableKey(ctx, id, k.ID), "DisableKey(old)")
+			require.NoError(t, e.admin.DisableKey(ctx, id, k.ID), "DisableKey(old)")
 		}
 	}
 	assert.Equal(t, []string{newRow.EmailIdx}, query(), "after the old key is disabled")

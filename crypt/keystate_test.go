@@ -21,11 +21,11 @@ func TestDecryptKeyStates(t *testing.T) {
 	oldKey := textKeyID(t, old.Name)
 
 	id := dataID("acme", "pii")
-	newKey, err := e.keyring.AddKey(ctx, id)
+	newKey, err := e.admin.AddKey(ctx, id)
 	if err != nil {
 		t.Fatalf("AddKey(%v) err = %v", id, err)
 	}
-	if err := e.keyring.PromoteKey(ctx, id, newKey); err != nil {
+	if err := e.admin.PromoteKey(ctx, id, newKey); err != nil {
 		t.Fatalf("PromoteKey(%v, %d) err = %v", id, newKey, err)
 	}
 	cur := e.mustEncrypt(t, secretContact("c-new"))
@@ -39,9 +39,9 @@ func TestDecryptKeyStates(t *testing.T) {
 		want   error // for values under the old key; nil: they decrypt
 	}{
 		{"old key enabled", func() error { return nil }, nil},
-		{"old key disabled", func() error { return e.keyring.DisableKey(ctx, id, oldKey) }, crypt.ErrKeyDisabled},
-		{"old key enabled again", func() error { return e.keyring.EnableKey(ctx, id, oldKey) }, nil},
-		{"old key destroyed", func() error { return e.keyring.DestroyKey(ctx, id, oldKey) }, crypt.ErrKeyDestroyed},
+		{"old key disabled", func() error { return e.admin.DisableKey(ctx, id, oldKey) }, crypt.ErrKeyDisabled},
+		{"old key enabled again", func() error { return e.admin.EnableKey(ctx, id, oldKey) }, nil},
+		{"old key destroyed", func() error { return e.admin.DestroyKey(ctx, id, oldKey) }, crypt.ErrKeyDestroyed},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
@@ -83,14 +83,14 @@ func TestDecryptDestroyedBinaryKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	newKey, err := e.keyring.AddKey(ctx, id)
+	newKey, err := e.admin.AddKey(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.keyring.PromoteKey(ctx, id, newKey); err != nil {
+	if err := e.admin.PromoteKey(ctx, id, newKey); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.keyring.DestroyKey(ctx, id, info.KeyID); err != nil {
+	if err := e.admin.DestroyKey(ctx, id, info.KeyID); err != nil {
 		t.Fatalf("DestroyKey(%v, %d) err = %v", id, info.KeyID, err)
 	}
 	c := clone(old)

@@ -38,7 +38,7 @@ func TestDecryptCreatesNoKeyset(t *testing.T) {
 
 	// After a shred, the tenant's rows fail as destroyed, and the store
 	// holds only the tombstones the shred left.
-	if _, err := e.keyring.Shred(ctx, "acme"); err != nil {
+	if _, err := e.admin.Shred(ctx, "acme"); err != nil {
 		t.Fatal(err)
 	}
 	tombs, _ := e.store.List(ctx, "acme")

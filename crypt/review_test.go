@@ -135,11 +135,11 @@ func TestGuardRefusesStoredValuesOfEveryKind(t *testing.T) {
 	e := newEnv(t)
 	old := e.mustEncrypt(t, secretContact("c-1"))
 	id := dataID("acme", "pii")
-	newKey, err := e.keyring.AddKey(ctx, id)
+	newKey, err := e.admin.AddKey(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.keyring.PromoteKey(ctx, id, newKey); err != nil {
+	if err := e.admin.PromoteKey(ctx, id, newKey); err != nil {
 		t.Fatal(err)
 	}
 	oldKey := textKeyID(t, old.Name)
@@ -167,8 +167,8 @@ func TestGuardRefusesStoredValuesOfEveryKind(t *testing.T) {
 		name string
 		do   func() error
 	}{
-		{"disabled", func() error { return e.keyring.DisableKey(ctx, id, oldKey) }},
-		{"destroyed", func() error { return e.keyring.DestroyKey(ctx, id, oldKey) }},
+		{"disabled", func() error { return e.admin.DisableKey(ctx, id, oldKey) }},
+		{"destroyed", func() error { return e.admin.DestroyKey(ctx, id, oldKey) }},
 	} {
 		if err := step.do(); err != nil {
 			t.Fatal(err)

@@ -47,7 +47,7 @@ func TestShredIsFinal(t *testing.T) {
 			if err := enc.Encrypt(ctx, stored); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := kr.Shred(ctx, "acme"); err != nil {
+			if _, err := keyring.NewManager(kr).Shred(ctx, "acme"); err != nil {
 				t.Fatal(err)
 			}
 			tombs, _ := store.List(ctx, "acme")

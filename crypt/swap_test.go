@@ -44,7 +44,7 @@ func TestSwapAttackContact(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	// globex's keysets exist, so a value moved there meets a real keyset.
-	if err := e.keyring.CreateKeysets(ctx, "globex", "pii", "support"); err != nil {
+	if err := e.admin.CreateKeysets(ctx, "globex", "pii", "support"); err != nil {
 		t.Fatal(err)
 	}
 	// shared holds acme and globex keysets with the same key bytes and key

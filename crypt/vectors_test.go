@@ -927,15 +927,16 @@ func writeKeyStatusVectors(t *testing.T) {
 	kr, err := keyring.New(keyring.Config{Store: store, Opener: opener, KEKs: map[string]string{"pii": uri}, DisableAutoCreate: true})
 	require.NoError(t, err)
 	defer kr.Close()
+	m := keyring.NewManager(kr)
 	for _, s := range []struct {
 		id                  keyring.KeysetID
 		disabled, destroyed uint32
 	}{{data.id(), vkKSDisabled, vkKSDestroyed}, {index.id(), vkKSIndexDisabled, vkKSIndexDestroyed}} {
 		// The runbook's order: disable the oldest key, destroy it, then
 		// disable the next.
-		require.NoError(t, kr.DisableKey(ctx, s.id, s.destroyed))
-		require.NoError(t, kr.DestroyKey(ctx, s.id, s.destroyed))
-		require.NoError(t, kr.DisableKey(ctx, s.id, s.disabled))
+		require.NoError(t, m.DisableKey(ctx, s.id, s.destroyed))
+		require.NoError(t, m.DestroyKey(ctx, s.id, s.destroyed))
+		require.NoError(t, m.DisableKey(ctx, s.id, s.disabled))
 	}
 	kf := &keyStatusVectors{Description: keyStatusDescription, KEK: kek}
 	for _, s := range []fixedKeyset{data, index} {
@@ -1098,7 +1099,7 @@ func checkKeyStatusPublicAPI(t *testing.T, kf *keyStatusVectors) {
 
 	for _, w := range kf.Keysets {
 		t.Run("keys of "+w.id().String(), func(t *testing.T) {
-			infos, err := kr.Keys(ctx, w.id())
+			infos, err := keyring.NewManager(kr).Keys(ctx, w.id())
 			require.NoError(t, err)
 			want := map[uint32]keyring.KeyStatus{}
 			for _, k := range w.Keys {

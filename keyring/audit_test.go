@@ -44,35 +44,36 @@ func TestAuditEvents(t *testing.T) {
 	f := newFixture(t)
 	var logs syncBuffer
 	kr := f.keyring(t, func(c *keyring.Config) { c.Logger = slog.New(slog.NewJSONHandler(&logs, nil)) })
+	m := keyring.NewManager(kr)
 	id := keyring.KeysetID{Scope: "acme", Class: "pii", Purpose: keyring.PurposeData}
 
-	if err := kr.CreateKeysets(ctx, "acme", "pii"); err != nil {
+	if err := m.CreateKeysets(ctx, "acme", "pii"); err != nil {
 		t.Fatal(err)
 	}
 	old, err := kr.DataKeys(ctx, "acme", "pii")
 	if err != nil {
 		t.Fatal(err)
 	}
-	newID, err := kr.AddKey(ctx, id)
+	newID, err := m.AddKey(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, step := range []func() error{
-		func() error { return kr.PromoteKey(ctx, id, newID) },
-		func() error { return kr.DisableKey(ctx, id, old.PrimaryID) },
-		func() error { return kr.EnableKey(ctx, id, old.PrimaryID) },
-		func() error { return kr.DestroyKey(ctx, id, old.PrimaryID) },
-		func() error { _, err := kr.Rewrap(ctx, "acme"); return err },
+		func() error { return m.PromoteKey(ctx, id, newID) },
+		func() error { return m.DisableKey(ctx, id, old.PrimaryID) },
+		func() error { return m.EnableKey(ctx, id, old.PrimaryID) },
+		func() error { return m.DestroyKey(ctx, id, old.PrimaryID) },
+		func() error { _, err := m.Rewrap(ctx, "acme"); return err },
 	} {
 		if err := step(); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var export bytes.Buffer
-	if _, err := kr.Export(ctx, &export, "acme"); err != nil {
+	if _, err := m.Export(ctx, &export, "acme"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := kr.Import(ctx, bytes.NewReader(export.Bytes()), keyring.ImportOptions{Overwrite: true}); err != nil {
+	if _, err := m.Import(ctx, bytes.NewReader(export.Bytes()), keyring.ImportOptions{Overwrite: true}); err != nil {
 		t.Fatal(err)
 	}
 	// The key material, read the way only a test may.
@@ -84,10 +85,10 @@ func TestAuditEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := kr.DisableKey(ctx, id, newID); err == nil {
+	if err := m.DisableKey(ctx, id, newID); err == nil {
 		t.Fatal("DisableKey(primary) err = nil, want a refusal") // a failed operation is audited too
 	}
-	if _, err := kr.Shred(ctx, "acme"); err != nil {
+	if _, err := m.Shred(ctx, "acme"); err != nil {
 		t.Fatal(err)
 	}
 

@@ -40,7 +40,8 @@ type exportedRecord struct {
 // neither its class's nor accepted for its class is refused
 // (ErrKEKNotAllowed) before anything is written. It returns how many
 // keysets it wrote. docs/FORMAT.md section 7 specifies the document.
-func (k *Keyring) Export(ctx context.Context, w io.Writer, scope string) (int, error) {
+func (m *Manager) Export(ctx context.Context, w io.Writer, scope string) (int, error) {
+	k := m.k
 	recs, err := k.cfg.Store.List(ctx, scope)
 	if err != nil {
 		return 0, fmt.Errorf("keyring: export: %w", err)
@@ -88,7 +89,8 @@ var ErrBadExport = errors.New("keyring: not a fieldcrypt keyset export")
 // or than its anchor records (ErrRollback), nor replace a tombstone
 // (ErrScopeShredded). With Verify it also unwraps every keyset, which
 // authenticates its state. It returns how many keysets it stored.
-func (k *Keyring) Import(ctx context.Context, r io.Reader, opts ImportOptions) (int, error) {
+func (m *Manager) Import(ctx context.Context, r io.Reader, opts ImportOptions) (int, error) {
+	k := m.k
 	var doc export
 	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()

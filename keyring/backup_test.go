@@ -37,7 +37,7 @@ func TestExportImportRestoreDrill(t *testing.T) {
 	}
 
 	var buf bytes.Buffer
-	n, err := kr.Export(ctx, &buf, "acme")
+	n, err := keyring.NewManager(kr).Export(ctx, &buf, "acme")
 	if err != nil || n != 2 {
 		t.Fatalf("Export() = %d, %v; want 2 keysets", n, err)
 	}
@@ -63,7 +63,8 @@ func TestExportImportRestoreDrill(t *testing.T) {
 	// Restore into an empty store and decrypt.
 	restored := &fixture{store: keyring.NewMemoryStore(), opener: f.opener, kek: f.kek, uri: f.uri, clock: f.clock}
 	kr2 := restored.keyring(t, func(c *keyring.Config) { c.DisableAutoCreate = true })
-	got, err := kr2.Import(ctx, bytes.NewReader(buf.Bytes()), keyring.ImportOptions{Verify: true})
+	m := keyring.NewManager(kr2)
+	got, err := m.Import(ctx, bytes.NewReader(buf.Bytes()), keyring.ImportOptions{Verify: true})
 	if err != nil || got != 2 {
 		t.Fatalf("Import() = %d, %v; want 2", got, err)
 	}
@@ -77,14 +78,14 @@ func TestExportImportRestoreDrill(t *testing.T) {
 	}
 
 	// A second import without Overwrite refuses, and writes nothing.
-	if _, err := kr2.Import(ctx, bytes.NewReader(buf.Bytes()), keyring.ImportOptions{}); !errors.Is(err, keyring.ErrKeysetExists) {
+	if _, err := m.Import(ctx, bytes.NewReader(buf.Bytes()), keyring.ImportOptions{}); !errors.Is(err, keyring.ErrKeysetExists) {
 		t.Errorf("Import(existing) err = %v, want ErrKeysetExists", err)
 	}
-	if _, err := kr2.Import(ctx, bytes.NewReader(buf.Bytes()), keyring.ImportOptions{Overwrite: true}); err != nil {
+	if _, err := m.Import(ctx, bytes.NewReader(buf.Bytes()), keyring.ImportOptions{Overwrite: true}); err != nil {
 		t.Errorf("Import(Overwrite) err = %v", err)
 	}
 	for _, bad := range []string{"", "{}", `{"format":"other","keysets":[]}`, `{"format":"fieldcrypt-keysets-v1","keysets":[{"scope":"","class":"x","purpose":"data"}]}`} {
-		if _, err := kr2.Import(ctx, strings.NewReader(bad), keyring.ImportOptions{}); !errors.Is(err, keyring.ErrBadExport) {
+		if _, err := m.Import(ctx, strings.NewReader(bad), keyring.ImportOptions{}); !errors.Is(err, keyring.ErrBadExport) {
 			t.Errorf("Import(%q) err = %v, want ErrBadExport", bad, err)
 		}
 	}
@@ -110,7 +111,7 @@ func TestRewrapToNewKEK(t *testing.T) {
 		c.DefaultKEK = "test2://kek"
 		c.AcceptKEKs = map[string][]string{"pii": {f.uri}}
 	})
-	rep, err := moved.Rewrap(ctx, "")
+	rep, err := keyring.NewManager(moved).Rewrap(ctx, "")
 	if err != nil {
 		t.Fatalf("Rewrap() err = %v", err)
 	}

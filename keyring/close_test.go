@@ -59,7 +59,7 @@ func TestCloseClosesOpenedCloudKMSClient(t *testing.T) {
 	if err != nil {
 		t.Fatalf("keyring.New() err = %v", err)
 	}
-	if err := kr.CreateKeysets(ctx, "acme", "pii"); err != nil {
+	if err := keyring.NewManager(kr).CreateKeysets(ctx, "acme", "pii"); err != nil {
 		t.Fatalf("CreateKeysets() err = %v", err)
 	}
 	if got := kr.Stats().KMSCalls; got == 0 || int64(srv.Calls()) != got {
@@ -108,7 +108,7 @@ func TestCloseLeavesCallersClient(t *testing.T) {
 	if err != nil {
 		t.Fatalf("keyring.New() err = %v", err)
 	}
-	if err := kr.CreateKeysets(ctx, "acme", "pii"); err != nil {
+	if err := keyring.NewManager(kr).CreateKeysets(ctx, "acme", "pii"); err != nil {
 		t.Fatalf("CreateKeysets() err = %v", err)
 	}
 	if err := kr.Close(); err != nil {

@@ -2,6 +2,25 @@
 // class, purpose), stored only wrapped under the class's KEK, unwrapped on
 // demand and cached so that the hot path never calls a KMS.
 //
+// # Services and administration
+//
+// A service holds a [Keyring], made with [New]: [Keyring.DataKeys] and
+// [Keyring.IndexKeys] for writes, [Keyring.ExistingDataKeys] and
+// [Keyring.ExistingIndexKeys] for reads, [Keyring.Stats], [Keyring.KEKURI]
+// and [Keyring.Close]. Package crypt needs nothing more.
+//
+// Everything else changes keysets and belongs to a [Manager], made with
+// [NewManager] from a keyring: [Manager.CreateKeysets] (keys ahead of
+// traffic, `fieldcrypt keys init`), [Manager.Keys], the key operations
+// ([Manager.AddKey], [Manager.PromoteKey], [Manager.DisableKey],
+// [Manager.EnableKey], [Manager.DestroyKey]), [Manager.Rewrap],
+// [Manager.Shred] and [Manager.Unshred], [Manager.Export] and
+// [Manager.Import], and [Manager.UpgradeLegacy]. The `fieldcrypt keys`
+// commands use it. A Manager shares its keyring's store, KEKs, cache and
+// record of versions seen, so its changes reach that keyring at once and
+// other processes within [Config.CacheTTL]. The split separates APIs, not
+// privileges: any holder of a Keyring can make a Manager.
+//
 // # Keysets
 //
 // A scope is a tenant, or [DefaultScope]. A field class groups fields by who
@@ -24,8 +43,8 @@
 // [ErrKEKNotAllowed] ([Config.AcceptKEKs] is per class). The state version
 // only grows: a keyring refuses a version lower than one it has seen, and
 // with a [Config.Anchor] outside the store (sqlstore.Anchor) also across
-// restarts, with [ErrRollback]. [Keyring.Keys] reads only authenticated
-// state. Only [Keyring.Rewrap] moves a keyset to another KEK; the other
+// restarts, with [ErrRollback]. [Manager.Keys] reads only authenticated
+// state. Only [Manager.Rewrap] moves a keyset to another KEK; the other
 // key operations refuse with [ErrKEKMismatch]. docs/SECURITY.md has the
 // threat table, docs/FORMAT.md section 7 the bytes.
 //
@@ -34,10 +53,10 @@
 // [Keyring.ExistingDataKeys] and [Keyring.ExistingIndexKeys] (used by
 // decryption and blind-index lookups) never create a keyset or call a KMS
 // to wrap one; only writes do, and [Config.DisableAutoCreate] turns that
-// off. [Keyring.Shred] replaces each keyset of a scope with an
+// off. [Manager.Shred] replaces each keyset of a scope with an
 // authenticated tombstone; afterwards every read and write of the scope
 // fails with [ErrScopeShredded] and nothing is created, until an
-// administrator runs [Keyring.Unshred], which makes new keys.
+// administrator runs [Manager.Unshred], which makes new keys.
 //
 // # Stores
 //
@@ -66,18 +85,18 @@
 //
 // # Key rotation
 //
-// Data-key rotation is two-phase and safe for a fleet: [Keyring.AddKey] adds
+// Data-key rotation is two-phase and safe for a fleet: [Manager.AddKey] adds
 // a key that is enabled but not primary; after every instance has reloaded
-// (wait longer than CacheTTL) [Keyring.PromoteKey] makes it primary. Old
+// (wait longer than CacheTTL) [Manager.PromoteKey] makes it primary. Old
 // values keep decrypting by key ID until the re-encryption job has moved
-// them; then [Keyring.DisableKey] and [Keyring.DestroyKey] retire the old key.
+// them; then [Manager.DisableKey] and [Manager.DestroyKey] retire the old key.
 // Index keys rotate the same way: queries compute index values under every
-// enabled key. [Keyring.Shred] destroys a whole scope (crypto-shredding).
+// enabled key. [Manager.Shred] destroys a whole scope (crypto-shredding).
 //
 // # Nonce budget
 //
 // AES-GCM with random 96-bit nonces allows about 2^32 encryptions per key
-// ([NonceBudget]). [Keyring.Keys] reports each key's age and this process's
+// ([NonceBudget]). [Manager.Keys] reports each key's age and this process's
 // encryption count; rotate data keys at least yearly, and sooner for
 // write-heavy tables (a fleet writing 100 values per second reaches 2^32 in
 // about 16 months).

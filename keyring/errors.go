@@ -47,7 +47,7 @@ var (
 
 	// ErrScopeShredded means the scope's keysets were shredded. Its data is
 	// unreadable for good, and no keyset is created for it until an
-	// administrator brings the scope back with Unshred.
+	// administrator brings the scope back with [Manager.Unshred].
 	ErrScopeShredded = errors.New("keyring: scope was shredded")
 
 	// ErrCorruptKeyset means a stored keyset could not be unwrapped or parsed:

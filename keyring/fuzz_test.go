@@ -16,11 +16,12 @@ func FuzzImport(f *testing.F) {
 	ctx := context.Background()
 	seed := newFixture(f)
 	kr := seed.keyring(f, nil)
-	if err := kr.CreateKeysets(ctx, "acme", "pii"); err != nil {
+	m := keyring.NewManager(kr)
+	if err := m.CreateKeysets(ctx, "acme", "pii"); err != nil {
 		f.Fatal(err)
 	}
 	var export bytes.Buffer
-	if _, err := kr.Export(ctx, &export, ""); err != nil {
+	if _, err := m.Export(ctx, &export, ""); err != nil {
 		f.Fatal(err)
 	}
 	f.Add(export.Bytes())
@@ -32,7 +33,7 @@ func FuzzImport(f *testing.F) {
 		store := keyring.NewMemoryStore()
 		target := seed.keyring(t, func(c *keyring.Config) { c.Store, c.DisableAutoCreate = store, true })
 		defer target.Close()
-		n, err := target.Import(ctx, bytes.NewReader(doc), keyring.ImportOptions{})
+		n, err := keyring.NewManager(target).Import(ctx, bytes.NewReader(doc), keyring.ImportOptions{})
 		stored, lerr := store.List(ctx, "")
 		if lerr != nil {
 			t.Fatal(lerr)

@@ -37,7 +37,8 @@ type KeyInfo struct {
 // ErrIntegrity or ErrCorruptKeyset, a rolled-back one with ErrRollback, a
 // shredded one with ErrScopeShredded). Destroyed keys are listed with
 // status KeyDestroyed. Keys are sorted by creation time, then ID.
-func (k *Keyring) Keys(ctx context.Context, id KeysetID) ([]KeyInfo, error) {
+func (m *Manager) Keys(ctx context.Context, id KeysetID) ([]KeyInfo, error) {
+	k := m.k
 	fail := func(err error) ([]KeyInfo, error) { return nil, &Error{Op: "list keys", ID: id, Err: err} }
 	rec, err := k.cfg.Store.Get(ctx, id)
 	if errors.Is(err, ErrKeysetNotFound) {

@@ -43,12 +43,13 @@ func TestShredOfTamperedKeyset(t *testing.T) {
 	forEachStore(t, func(t *testing.T, w *storeWorld) {
 		ctx := context.Background()
 		admin := w.keyring(t, nil)
+		m := keyring.NewManager(admin)
 		id := dataID("acme", "pii")
-		if err := admin.CreateKeysets(ctx, "acme", "pii"); err != nil {
+		if err := m.CreateKeysets(ctx, "acme", "pii"); err != nil {
 			t.Fatal(err)
 		}
 		for range 3 {
-			if _, err := admin.AddKey(ctx, id); err != nil {
+			if _, err := m.AddKey(ctx, id); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -58,7 +59,7 @@ func TestShredOfTamperedKeyset(t *testing.T) {
 		teststores.Overwrite(t, w.store, &tampered)
 
 		shredder := w.keyring(t, nil) // a fresh admin process: it saw no version yet
-		if _, err := shredder.Shred(ctx, "acme"); err != nil {
+		if _, err := keyring.NewManager(shredder).Shred(ctx, "acme"); err != nil {
 			t.Fatalf("Shred(tampered keyset) err = %v, want the shred to go through", err)
 		}
 		if v, _ := keyringState(t, w.get(t, id)); v <= 4 {
@@ -79,10 +80,11 @@ func TestShredMemoryNotFooledByFakeKeysets(t *testing.T) {
 	forEachStore(t, func(t *testing.T, w *storeWorld) {
 		ctx := context.Background()
 		admin := w.keyring(t, nil)
-		if err := admin.CreateKeysets(ctx, "acme", "pii"); err != nil {
+		m := keyring.NewManager(admin)
+		if err := m.CreateKeysets(ctx, "acme", "pii"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := admin.Shred(ctx, "acme"); err != nil {
+		if _, err := m.Shred(ctx, "acme"); err != nil {
 			t.Fatal(err)
 		}
 		tombs, _ := w.store.List(ctx, "acme")
@@ -108,10 +110,11 @@ func TestAnchorMarksShreddedScope(t *testing.T) {
 		ctx := context.Background()
 		w.anchor = teststores.SQLiteAnchor(t)
 		admin := w.keyring(t, nil)
-		if err := admin.CreateKeysets(ctx, "acme", "pii"); err != nil {
+		m := keyring.NewManager(admin)
+		if err := m.CreateKeysets(ctx, "acme", "pii"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := admin.Shred(ctx, "acme"); err != nil {
+		if _, err := m.Shred(ctx, "acme"); err != nil {
 			t.Fatal(err)
 		}
 		tombs, _ := w.store.List(ctx, "acme")
@@ -127,7 +130,7 @@ func TestAnchorMarksShreddedScope(t *testing.T) {
 			t.Errorf("%d keysets were created for the shredded tenant, want 0", len(recs))
 		}
 		w.putRecords(t, tombs)
-		if _, err := admin.Unshred(ctx, "acme"); err != nil {
+		if _, err := m.Unshred(ctx, "acme"); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := w.keyring(t, nil).DataKeys(ctx, "acme", "support"); err != nil {
@@ -146,12 +149,13 @@ func TestAnchorOutage(t *testing.T) {
 	anchor := &flakyAnchor{}
 	w.anchor = anchor
 	admin := w.keyring(t, func(c *keyring.Config) { c.StalePeriod = time.Hour })
+	m := keyring.NewManager(admin)
 	id := dataID("acme", "pii")
 	if _, err := admin.DataKeys(ctx, "acme", "pii"); err != nil {
 		t.Fatal(err)
 	}
 	anchor.failWrites.Store(true)
-	if _, err := admin.AddKey(ctx, id); err != nil {
+	if _, err := m.AddKey(ctx, id); err != nil {
 		t.Errorf("AddKey with the anchor unwritable err = %v, want the durable change reported as done", err)
 	}
 	if !strings.Contains(w.logs.String(), `"event":"anchor lagging"`) {
@@ -161,7 +165,7 @@ func TestAnchorOutage(t *testing.T) {
 		t.Errorf("DataKeys with the anchor unwritable err = %v, want a load", err)
 	}
 	anchor.failWrites.Store(false)
-	if _, err := admin.Keys(ctx, id); err != nil {
+	if _, err := m.Keys(ctx, id); err != nil {
 		t.Fatal(err)
 	}
 	if v, _ := anchor.MemoryAnchor.Latest(ctx, id); v != 2 {
@@ -183,13 +187,13 @@ func TestAnchorOutage(t *testing.T) {
 	// A shred that left the anchor behind (run without it, as when its
 	// writes failed), then run again with it: the retry, which finds only
 	// tombstones, still advances the anchor to them.
-	if _, err := w.keyring(t, func(c *keyring.Config) { c.Anchor = nil }).Shred(ctx, "acme"); err != nil {
+	if _, err := keyring.NewManager(w.keyring(t, func(c *keyring.Config) { c.Anchor = nil })).Shred(ctx, "acme"); err != nil {
 		t.Fatal(err)
 	}
 	if v, _ := anchor.MemoryAnchor.Latest(ctx, id); v >= 3 {
 		t.Fatalf("the anchor is at %d before the retry, want it behind the tombstone", v)
 	}
-	if _, err := admin.Shred(ctx, "acme"); err != nil {
+	if _, err := m.Shred(ctx, "acme"); err != nil {
 		t.Fatal(err)
 	}
 	tomb, _ := keyringState(t, w.get(t, id))
@@ -233,14 +237,15 @@ func TestUpgradeLegacyRefusesRollback(t *testing.T) {
 	w := newStoreWorld(t, teststores.SQLite(t))
 	w.anchor = &keyring.MemoryAnchor{}
 	admin := w.keyring(t, nil)
+	m := keyring.NewManager(admin)
 	id := dataID("acme", "pii")
-	if err := admin.CreateKeysets(ctx, "acme", "pii"); err != nil {
+	if err := m.CreateKeysets(ctx, "acme", "pii"); err != nil {
 		t.Fatal(err)
 	}
 	legacy := *w.get(t, id)
 	legacy.Metadata = []byte(`{"created":{}}`) // what a version 1 row held
 	teststores.Overwrite(t, w.store, &legacy)
-	if _, err := admin.UpgradeLegacy(ctx, ""); !errors.Is(err, keyring.ErrRollback) {
+	if _, err := m.UpgradeLegacy(ctx, ""); !errors.Is(err, keyring.ErrRollback) {
 		t.Errorf("UpgradeLegacy(v1 row over a v2 keyset) err = %v, want ErrRollback", err)
 	}
 }
@@ -254,11 +259,12 @@ func TestImportUnverifiedDoesNotAdvanceAnchor(t *testing.T) {
 	anchor := &keyring.MemoryAnchor{}
 	w.anchor = anchor
 	src := w.keyring(t, func(c *keyring.Config) { c.Store = keyring.NewMemoryStore(); c.Anchor = nil })
-	if err := src.CreateKeysets(ctx, "acme", "pii"); err != nil {
+	srcMgr := keyring.NewManager(src)
+	if err := srcMgr.CreateKeysets(ctx, "acme", "pii"); err != nil {
 		t.Fatal(err)
 	}
 	var doc bytes.Buffer
-	if _, err := src.Export(ctx, &doc, ""); err != nil {
+	if _, err := srcMgr.Export(ctx, &doc, ""); err != nil {
 		t.Fatal(err)
 	}
 	// The document's state edited to claim a huge version.
@@ -272,7 +278,7 @@ func TestImportUnverifiedDoesNotAdvanceAnchor(t *testing.T) {
 	}
 	edited, _ := json.Marshal(d)
 	admin := w.keyring(t, nil)
-	if _, err := admin.Import(ctx, bytes.NewReader(edited), keyring.ImportOptions{}); err != nil {
+	if _, err := keyring.NewManager(admin).Import(ctx, bytes.NewReader(edited), keyring.ImportOptions{}); err != nil {
 		t.Fatalf("Import(unverified) err = %v", err)
 	}
 	if v, _ := anchor.Latest(ctx, dataID("acme", "pii")); v != 0 {
@@ -290,18 +296,19 @@ func TestImportAndInitOnShreddedScope(t *testing.T) {
 	ctx := context.Background()
 	w := newStoreWorld(t, teststores.SQLite(t))
 	src := w.keyring(t, func(c *keyring.Config) { c.Store = keyring.NewMemoryStore() })
-	if err := src.CreateKeysets(ctx, "acme", "pii", "support"); err != nil {
+	srcMgr := keyring.NewManager(src)
+	if err := srcMgr.CreateKeysets(ctx, "acme", "pii", "support"); err != nil {
 		t.Fatal(err)
 	}
 	var before bytes.Buffer
-	if _, err := src.Export(ctx, &before, ""); err != nil {
+	if _, err := srcMgr.Export(ctx, &before, ""); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := src.Shred(ctx, "acme"); err != nil {
+	if _, err := srcMgr.Shred(ctx, "acme"); err != nil {
 		t.Fatal(err)
 	}
 	var after bytes.Buffer
-	if _, err := src.Export(ctx, &after, ""); err != nil {
+	if _, err := srcMgr.Export(ctx, &after, ""); err != nil {
 		t.Fatal(err)
 	}
 	// Mix: the tombstones of pii, the live keysets of support.
@@ -322,16 +329,17 @@ func TestImportAndInitOnShreddedScope(t *testing.T) {
 	a["keysets"] = mixed
 	doc, _ := json.Marshal(a)
 	admin := w.keyring(t, nil)
-	if _, err := admin.Import(ctx, bytes.NewReader(doc), keyring.ImportOptions{}); !errors.Is(err, keyring.ErrScopeShredded) {
+	adminMgr := keyring.NewManager(admin)
+	if _, err := adminMgr.Import(ctx, bytes.NewReader(doc), keyring.ImportOptions{}); !errors.Is(err, keyring.ErrScopeShredded) {
 		t.Errorf("Import(tombstones and live keysets of one scope) err = %v, want ErrScopeShredded", err)
 	}
 	if recs, _ := w.store.List(ctx, ""); len(recs) != 0 {
 		t.Errorf("a refused import stored %d keysets", len(recs))
 	}
-	if _, err := admin.Import(ctx, bytes.NewReader(after.Bytes()), keyring.ImportOptions{Verify: true}); err != nil {
+	if _, err := adminMgr.Import(ctx, bytes.NewReader(after.Bytes()), keyring.ImportOptions{Verify: true}); err != nil {
 		t.Fatalf("Import(tombstones) err = %v", err)
 	}
-	if err := admin.CreateKeysets(ctx, "acme", "pii"); !errors.Is(err, keyring.ErrScopeShredded) {
+	if err := adminMgr.CreateKeysets(ctx, "acme", "pii"); !errors.Is(err, keyring.ErrScopeShredded) {
 		t.Errorf("CreateKeysets(shredded scope) err = %v, want ErrScopeShredded", err)
 	}
 }

@@ -71,12 +71,11 @@ func (w *storeWorld) keyring(t *testing.T, mod func(*keyring.Config)) *keyring.K
 		Anchor:     w.anchor,
 		CacheTTL:   time.Minute, StalePeriod: -1, RetryBackoff: time.Nanosecond,
 		Logger: slog.New(slog.NewJSONHandler(w.logs, nil)),
-		Now:    w.clock.Now,
 	}
 	if mod != nil {
 		mod(&cfg)
 	}
-	kr, err := keyring.New(cfg)
+	kr, err := keyring.NewWithClock(cfg, w.clock.Now)
 	if err != nil {
 		t.Fatalf("keyring.New() err = %v", err)
 	}
@@ -95,7 +94,7 @@ func (w *storeWorld) forge(t *testing.T, id keyring.KeysetID, kekURI string) *ke
 		t.Fatal(err)
 	}
 	defer kr.Close()
-	if err := kr.CreateKeysets(context.Background(), id.Scope, id.Class); err != nil {
+	if err := keyring.NewManager(kr).CreateKeysets(context.Background(), id.Scope, id.Class); err != nil {
 		t.Fatalf("attacker: CreateKeysets() err = %v", err)
 	}
 	rec, err := scratch.Get(context.Background(), id)
@@ -150,6 +149,7 @@ func TestAttackPlantUnderAcceptedKEKOfAnotherClass(t *testing.T) {
 	forEachStore(t, func(t *testing.T, w *storeWorld) {
 		ctx := context.Background()
 		admin := w.keyring(t, nil)
+		m := keyring.NewManager(admin)
 
 		// Control: the old support KEK is accepted for support keysets.
 		supportID := dataID("acme", "support")
@@ -174,23 +174,23 @@ func TestAttackPlantUnderAcceptedKEKOfAnotherClass(t *testing.T) {
 		if _, err := admin.DataKeys(ctx, "newco", "pii"); !errors.Is(err, keyring.ErrKEKNotAllowed) {
 			t.Errorf("DataKeys(planted pii keyset) err = %v, want ErrKEKNotAllowed", err)
 		}
-		if _, err := admin.Keys(ctx, plantID); !errors.Is(err, keyring.ErrKEKNotAllowed) {
+		if _, err := m.Keys(ctx, plantID); !errors.Is(err, keyring.ErrKEKNotAllowed) {
 			t.Errorf("Keys(planted) err = %v, want ErrKEKNotAllowed", err)
 		}
-		if err := admin.CreateKeysets(ctx, "newco", "pii"); !errors.Is(err, keyring.ErrKEKNotAllowed) {
+		if err := m.CreateKeysets(ctx, "newco", "pii"); !errors.Is(err, keyring.ErrKEKNotAllowed) {
 			t.Errorf("CreateKeysets(scope with a planted keyset) err = %v, want ErrKEKNotAllowed, not success", err)
 		}
-		if _, err := admin.AddKey(ctx, plantID); !errors.Is(err, keyring.ErrKEKMismatch) && !errors.Is(err, keyring.ErrKEKNotAllowed) {
+		if _, err := m.AddKey(ctx, plantID); !errors.Is(err, keyring.ErrKEKMismatch) && !errors.Is(err, keyring.ErrKEKNotAllowed) {
 			t.Errorf("AddKey(planted) err = %v, want a refusal", err)
 		}
-		if _, err := admin.Rewrap(ctx, "newco"); !errors.Is(err, keyring.ErrKEKNotAllowed) {
+		if _, err := m.Rewrap(ctx, "newco"); !errors.Is(err, keyring.ErrKEKNotAllowed) {
 			t.Errorf("Rewrap(newco) err = %v, want ErrKEKNotAllowed", err)
 		}
 		if got := w.get(t, plantID); got.KEKURI != w.oldSupport || !bytes.Equal(got.EncryptedKeyset, plant.EncryptedKeyset) {
 			t.Errorf("after Rewrap the planted keyset is wrapped by %s, want it left as planted (%s)", got.KEKURI, w.oldSupport)
 		}
 		var export bytes.Buffer
-		if _, err := admin.Export(ctx, &export, ""); !errors.Is(err, keyring.ErrKEKNotAllowed) {
+		if _, err := m.Export(ctx, &export, ""); !errors.Is(err, keyring.ErrKEKNotAllowed) {
 			t.Errorf("Export() err = %v, want ErrKEKNotAllowed", err)
 		}
 		if export.Len() != 0 {
@@ -201,7 +201,7 @@ func TestAttackPlantUnderAcceptedKEKOfAnotherClass(t *testing.T) {
 		withPlant := exportOf(t, w, plant)
 		fresh := keyring.NewMemoryStore()
 		importer := w.keyring(t, func(c *keyring.Config) { c.Store = fresh })
-		if _, err := importer.Import(ctx, bytes.NewReader(withPlant), keyring.ImportOptions{}); !errors.Is(err, keyring.ErrKEKNotAllowed) {
+		if _, err := keyring.NewManager(importer).Import(ctx, bytes.NewReader(withPlant), keyring.ImportOptions{}); !errors.Is(err, keyring.ErrKEKNotAllowed) {
 			t.Errorf("Import(export with the plant) err = %v, want ErrKEKNotAllowed", err)
 		}
 		if recs, _ := fresh.List(ctx, ""); len(recs) != 0 {
@@ -225,7 +225,7 @@ func exportOf(t *testing.T, w *storeWorld, rec *keyring.Record) []byte {
 	}
 	defer kr.Close()
 	var buf bytes.Buffer
-	if _, err := kr.Export(context.Background(), &buf, ""); err != nil {
+	if _, err := keyring.NewManager(kr).Export(context.Background(), &buf, ""); err != nil {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
@@ -241,6 +241,7 @@ func TestAttackRollback(t *testing.T) {
 		ctx := context.Background()
 		w.anchor = teststores.SQLiteAnchor(t) // a database apart from the store
 		admin := w.keyring(t, nil)
+		m := keyring.NewManager(admin)
 		id := dataID("acme", "pii")
 		old, err := admin.DataKeys(ctx, "acme", "pii")
 		if err != nil {
@@ -249,21 +250,21 @@ func TestAttackRollback(t *testing.T) {
 		leaked := old.PrimaryID
 		before := w.get(t, id) // the attacker's copy
 
-		newID, err := admin.AddKey(ctx, id)
+		newID, err := m.AddKey(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := admin.PromoteKey(ctx, id, newID); err != nil {
+		if err := m.PromoteKey(ctx, id, newID); err != nil {
 			t.Fatal(err)
 		}
-		if err := admin.DestroyKey(ctx, id, leaked); err != nil {
+		if err := m.DestroyKey(ctx, id, leaked); err != nil {
 			t.Fatal(err)
 		}
 
 		teststores.Overwrite(t, w.store, before)
 
 		// In process: the admin keyring saw version 4.
-		if _, err := admin.Keys(ctx, id); !errors.Is(err, keyring.ErrRollback) {
+		if _, err := m.Keys(ctx, id); !errors.Is(err, keyring.ErrRollback) {
 			t.Errorf("Keys(rolled back) in the same process err = %v, want ErrRollback", err)
 		}
 		w.clock.Advance(2 * time.Minute) // past the cache TTL
@@ -280,7 +281,7 @@ func TestAttackRollback(t *testing.T) {
 		if _, err := restarted.DataKeys(ctx, "acme", "pii"); !errors.Is(err, keyring.ErrRollback) {
 			t.Errorf("DataKeys(rolled back) after a restart with the anchor err = %v, want ErrRollback", err)
 		}
-		if _, err := restarted.AddKey(ctx, id); !errors.Is(err, keyring.ErrRollback) {
+		if _, err := keyring.NewManager(restarted).AddKey(ctx, id); !errors.Is(err, keyring.ErrRollback) {
 			t.Errorf("AddKey(rolled back) err = %v, want ErrRollback", err)
 		}
 
@@ -313,12 +314,13 @@ func TestAttackRollbackAnchorInPostgres(t *testing.T) {
 	w := newStoreWorld(t, teststores.SQLite(t))
 	w.anchor = teststores.PostgresAnchor(t)
 	admin := w.keyring(t, nil)
+	m := keyring.NewManager(admin)
 	id := dataID("acme", "pii")
-	if err := admin.CreateKeysets(ctx, "acme", "pii"); err != nil {
+	if err := m.CreateKeysets(ctx, "acme", "pii"); err != nil {
 		t.Fatal(err)
 	}
 	before := w.get(t, id)
-	if _, err := admin.AddKey(ctx, id); err != nil {
+	if _, err := m.AddKey(ctx, id); err != nil {
 		t.Fatal(err)
 	}
 	teststores.Overwrite(t, w.store, before)
@@ -337,22 +339,23 @@ func TestAttackSteerKeys(t *testing.T) {
 	forEachStore(t, func(t *testing.T, w *storeWorld) {
 		ctx := context.Background()
 		admin := w.keyring(t, nil)
+		m := keyring.NewManager(admin)
 		id := dataID("acme", "pii")
-		if err := admin.CreateKeysets(ctx, "acme", "pii"); err != nil {
+		if err := m.CreateKeysets(ctx, "acme", "pii"); err != nil {
 			t.Fatal(err)
 		}
-		newer, err := admin.AddKey(ctx, id)
+		newer, err := m.AddKey(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		third, err := admin.AddKey(ctx, id)
+		third, err := m.AddKey(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := admin.DisableKey(ctx, id, third); err != nil {
+		if err := m.DisableKey(ctx, id, third); err != nil {
 			t.Fatal(err)
 		}
-		want, err := admin.Keys(ctx, id)
+		want, err := m.Keys(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -382,7 +385,7 @@ func TestAttackSteerKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 		teststores.Overwrite(t, w.store, &steered)
-		got, err := w.keyring(t, nil).Keys(ctx, id)
+		got, err := keyring.NewManager(w.keyring(t, nil)).Keys(ctx, id)
 		if err != nil {
 			t.Fatalf("Keys() after editing the cleartext keyset info err = %v, want the authenticated list", err)
 		}
@@ -413,7 +416,7 @@ func TestAttackSteerKeys(t *testing.T) {
 				}
 				teststores.Overwrite(t, w.store, &tampered)
 				fresh := w.keyring(t, nil)
-				if _, err := fresh.Keys(ctx, id); !errors.Is(err, keyring.ErrIntegrity) {
+				if _, err := keyring.NewManager(fresh).Keys(ctx, id); !errors.Is(err, keyring.ErrIntegrity) {
 					t.Errorf("Keys() after %s err = %v, want ErrIntegrity", name, err)
 				}
 				if _, err := fresh.DataKeys(ctx, "acme", "pii"); !errors.Is(err, keyring.ErrIntegrity) {
@@ -425,13 +428,13 @@ func TestAttackSteerKeys(t *testing.T) {
 		// A state document moved from another keyset, with its own valid
 		// format, does not fit this keyset's wrap either.
 		other := dataID("globex", "pii")
-		if err := admin.CreateKeysets(ctx, "globex", "pii"); err != nil {
+		if err := m.CreateKeysets(ctx, "globex", "pii"); err != nil {
 			t.Fatal(err)
 		}
 		moved := *orig
 		moved.Metadata = w.get(t, other).Metadata
 		teststores.Overwrite(t, w.store, &moved)
-		if _, err := w.keyring(t, nil).Keys(ctx, id); !errors.Is(err, keyring.ErrIntegrity) {
+		if _, err := keyring.NewManager(w.keyring(t, nil)).Keys(ctx, id); !errors.Is(err, keyring.ErrIntegrity) {
 			t.Errorf("Keys() with another keyset's state err = %v, want ErrIntegrity", err)
 		}
 	})
@@ -463,7 +466,8 @@ func TestAttackResurrectShredded(t *testing.T) {
 		ctx := context.Background()
 		w.anchor = teststores.SQLiteAnchor(t)
 		admin := w.keyring(t, nil)
-		if err := admin.CreateKeysets(ctx, "acme", "pii", "support"); err != nil {
+		adminMgr := keyring.NewManager(admin)
+		if err := adminMgr.CreateKeysets(ctx, "acme", "pii", "support"); err != nil {
 			t.Fatal(err)
 		}
 		old, err := admin.DataKeys(ctx, "acme", "pii")
@@ -471,7 +475,7 @@ func TestAttackResurrectShredded(t *testing.T) {
 			t.Fatal(err)
 		}
 		preShred := w.get(t, dataID("acme", "pii")) // a backup of the store
-		n, err := admin.Shred(ctx, "acme")
+		n, err := adminMgr.Shred(ctx, "acme")
 		if err != nil || n != 4 {
 			t.Fatalf("Shred(acme) = %d, %v; want 4 keysets", n, err)
 		}
@@ -480,6 +484,7 @@ func TestAttackResurrectShredded(t *testing.T) {
 			t.Fatalf("after Shred the store holds %d records of acme, want 4 tombstones", len(tombs))
 		}
 		app := w.keyring(t, nil)
+		appMgr := keyring.NewManager(app)
 		for _, call := range []struct {
 			name string
 			do   func() error
@@ -488,9 +493,9 @@ func TestAttackResurrectShredded(t *testing.T) {
 			{"IndexKeys", func() error { _, err := app.IndexKeys(ctx, "acme", "pii"); return err }},
 			{"ExistingIndexKeys", func() error { _, err := app.ExistingIndexKeys(ctx, "acme", "support"); return err }},
 			{"DataKeys of a class never used", func() error { _, err := app.DataKeys(ctx, "acme", "billing"); return err }},
-			{"CreateKeysets", func() error { return app.CreateKeysets(ctx, "acme", "marketing") }},
-			{"AddKey", func() error { _, err := app.AddKey(ctx, dataID("acme", "pii")); return err }},
-			{"Keys", func() error { _, err := app.Keys(ctx, dataID("acme", "pii")); return err }},
+			{"CreateKeysets", func() error { return appMgr.CreateKeysets(ctx, "acme", "marketing") }},
+			{"AddKey", func() error { _, err := appMgr.AddKey(ctx, dataID("acme", "pii")); return err }},
+			{"Keys", func() error { _, err := appMgr.Keys(ctx, dataID("acme", "pii")); return err }},
 		} {
 			if err := call.do(); !errors.Is(err, keyring.ErrScopeShredded) {
 				t.Errorf("%s(shredded scope) err = %v, want ErrScopeShredded", call.name, err)
@@ -537,7 +542,7 @@ func TestAttackResurrectShredded(t *testing.T) {
 		}
 
 		// Only Unshred brings acme back, with new keys.
-		restored, err := admin.Unshred(ctx, "acme")
+		restored, err := adminMgr.Unshred(ctx, "acme")
 		if err != nil || restored != 4 {
 			t.Fatalf("Unshred(acme) = %d, %v; want 4 keysets", restored, err)
 		}
@@ -595,11 +600,12 @@ func TestAttackKEKMismatch(t *testing.T) {
 	forEachStore(t, func(t *testing.T, w *storeWorld) {
 		ctx := context.Background()
 		admin := w.keyring(t, nil)
+		adminMgr := keyring.NewManager(admin)
 		id := dataID("t1", "pii")
-		if err := admin.CreateKeysets(ctx, "t1", "pii"); err != nil {
+		if err := adminMgr.CreateKeysets(ctx, "t1", "pii"); err != nil {
 			t.Fatal(err)
 		}
-		second, err := admin.AddKey(ctx, id)
+		second, err := adminMgr.AddKey(ctx, id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -608,13 +614,14 @@ func TestAttackKEKMismatch(t *testing.T) {
 			c.KEKs = map[string]string{"pii": w.support, "support": w.support}
 			c.AcceptKEKs = map[string][]string{"pii": {w.pii}} // as during a move
 		})
+		typoMgr := keyring.NewManager(typo)
 		w.logs.Reset()
 		ops := map[string]func() error{
-			"add":     func() error { _, err := typo.AddKey(ctx, id); return err },
-			"promote": func() error { return typo.PromoteKey(ctx, id, second) },
-			"disable": func() error { return typo.DisableKey(ctx, id, second) },
-			"enable":  func() error { return typo.EnableKey(ctx, id, second) },
-			"destroy": func() error { return typo.DestroyKey(ctx, id, second) },
+			"add":     func() error { _, err := typoMgr.AddKey(ctx, id); return err },
+			"promote": func() error { return typoMgr.PromoteKey(ctx, id, second) },
+			"disable": func() error { return typoMgr.DisableKey(ctx, id, second) },
+			"enable":  func() error { return typoMgr.EnableKey(ctx, id, second) },
+			"destroy": func() error { return typoMgr.DestroyKey(ctx, id, second) },
 		}
 		for name, op := range ops {
 			err := op()
@@ -635,7 +642,7 @@ func TestAttackKEKMismatch(t *testing.T) {
 		}
 		// Rewrap is the one way to move it, and it says so.
 		w.logs.Reset()
-		if _, err := typo.Rewrap(ctx, "t1"); err != nil {
+		if _, err := typoMgr.Rewrap(ctx, "t1"); err != nil {
 			t.Fatalf("Rewrap() err = %v", err)
 		}
 		if got := w.get(t, id); got.KEKURI != w.support {
@@ -689,28 +696,29 @@ func TestImportRefusesRollbackAndResurrection(t *testing.T) {
 	forEachStore(t, func(t *testing.T, w *storeWorld) {
 		ctx := context.Background()
 		admin := w.keyring(t, nil)
+		m := keyring.NewManager(admin)
 		for _, scope := range []string{"acme", "globex"} {
-			if err := admin.CreateKeysets(ctx, scope, "pii"); err != nil {
+			if err := m.CreateKeysets(ctx, scope, "pii"); err != nil {
 				t.Fatal(err)
 			}
 		}
 		var backup bytes.Buffer
-		if _, err := admin.Export(ctx, &backup, ""); err != nil {
+		if _, err := m.Export(ctx, &backup, ""); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := admin.AddKey(ctx, dataID("globex", "pii")); err != nil {
+		if _, err := m.AddKey(ctx, dataID("globex", "pii")); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := admin.Shred(ctx, "acme"); err != nil {
+		if _, err := m.Shred(ctx, "acme"); err != nil {
 			t.Fatal(err)
 		}
 		before, _ := w.store.List(ctx, "")
 
-		_, err := admin.Import(ctx, bytes.NewReader(backup.Bytes()), keyring.ImportOptions{Overwrite: true})
+		_, err := m.Import(ctx, bytes.NewReader(backup.Bytes()), keyring.ImportOptions{Overwrite: true})
 		if !errors.Is(err, keyring.ErrScopeShredded) && !errors.Is(err, keyring.ErrRollback) {
 			t.Errorf("Import(--overwrite, backup from before the shred) err = %v, want ErrScopeShredded or ErrRollback", err)
 		}
-		if _, err := admin.Import(ctx, bytes.NewReader(oldGlobex(t, backup.Bytes())), keyring.ImportOptions{Overwrite: true}); !errors.Is(err, keyring.ErrRollback) {
+		if _, err := m.Import(ctx, bytes.NewReader(oldGlobex(t, backup.Bytes())), keyring.ImportOptions{Overwrite: true}); !errors.Is(err, keyring.ErrRollback) {
 			t.Errorf("Import(--overwrite, globex from before its rotation) err = %v, want ErrRollback", err)
 		}
 		if after, _ := w.store.List(ctx, ""); !sameRecordSet(after, before) {
@@ -722,7 +730,7 @@ func TestImportRefusesRollbackAndResurrection(t *testing.T) {
 			c.KEKs = map[string]string{"pii": w.stranger}
 			c.AcceptKEKs = map[string][]string{"pii": {w.pii}}
 		})
-		if _, err := moved.Rewrap(ctx, ""); err != nil {
+		if _, err := keyring.NewManager(moved).Rewrap(ctx, ""); err != nil {
 			t.Fatalf("Rewrap() err = %v", err)
 		}
 		onlyNew := w.keyring(t, func(c *keyring.Config) {
@@ -764,14 +772,15 @@ func TestShredSeenByAnotherProcess(t *testing.T) {
 	forEachStore(t, func(t *testing.T, w *storeWorld) {
 		ctx := context.Background()
 		admin := w.keyring(t, nil)
-		if err := admin.CreateKeysets(ctx, "acme", "pii"); err != nil {
+		m := keyring.NewManager(admin)
+		if err := m.CreateKeysets(ctx, "acme", "pii"); err != nil {
 			t.Fatal(err)
 		}
 		app := w.keyring(t, nil)
 		if _, err := app.DataKeys(ctx, "acme", "pii"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := admin.Shred(ctx, "acme"); err != nil {
+		if _, err := m.Shred(ctx, "acme"); err != nil {
 			t.Fatal(err)
 		}
 		w.clock.Advance(2 * time.Minute) // past the app's cache TTL
@@ -788,7 +797,7 @@ func TestShredSeenByAnotherProcess(t *testing.T) {
 			t.Errorf("the app created %d keysets for the shredded tenant, want 0", len(recs))
 		}
 		w.putRecords(t, tombs)
-		if _, err := admin.Unshred(ctx, "acme"); err != nil {
+		if _, err := m.Unshred(ctx, "acme"); err != nil {
 			t.Fatal(err)
 		}
 		w.clock.Advance(time.Second)
@@ -807,6 +816,7 @@ func TestKeyOperationKMSCalls(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	kr := f.keyring(t, nil)
+	m := keyring.NewManager(kr)
 	id := keyring.KeysetID{Scope: "acme", Class: "pii", Purpose: keyring.PurposeData}
 	var newID uint32
 	steps := []struct {
@@ -814,12 +824,12 @@ func TestKeyOperationKMSCalls(t *testing.T) {
 		do   func() error
 		want int64
 	}{
-		{"CreateKeysets (2 keysets)", func() error { return kr.CreateKeysets(ctx, "acme", "pii") }, 2},
-		{"AddKey", func() (err error) { newID, err = kr.AddKey(ctx, id); return err }, 2},
-		{"PromoteKey", func() error { return kr.PromoteKey(ctx, id, newID) }, 2},
-		{"Keys", func() error { _, err := kr.Keys(ctx, id); return err }, 1},
-		{"Rewrap (2 keysets, no in-place rewrap)", func() error { _, err := kr.Rewrap(ctx, "acme"); return err }, 4},
-		{"Shred (2 keysets)", func() error { _, err := kr.Shred(ctx, "acme"); return err }, 4},
+		{"CreateKeysets (2 keysets)", func() error { return m.CreateKeysets(ctx, "acme", "pii") }, 2},
+		{"AddKey", func() (err error) { newID, err = m.AddKey(ctx, id); return err }, 2},
+		{"PromoteKey", func() error { return m.PromoteKey(ctx, id, newID) }, 2},
+		{"Keys", func() error { _, err := m.Keys(ctx, id); return err }, 1},
+		{"Rewrap (2 keysets, no in-place rewrap)", func() error { _, err := m.Rewrap(ctx, "acme"); return err }, 4},
+		{"Shred (2 keysets)", func() error { _, err := m.Shred(ctx, "acme"); return err }, 4},
 	}
 	for _, s := range steps {
 		before := kr.Stats().KMSCalls

@@ -103,16 +103,15 @@ func benchKeyringLoad(b *testing.B, uri string, kek *kms.Keeper) {
 	opener.Register(kms.Scheme(uri), func(context.Context, string) (*kms.Keeper, error) { return kek, nil })
 	var elapsed atomic.Int64
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	kr, err := keyring.New(keyring.Config{
+	kr, err := keyring.NewWithClock(keyring.Config{
 		Store: keyring.NewMemoryStore(), Opener: opener, DefaultKEK: uri,
 		CacheTTL: time.Minute, StalePeriod: -1,
-		Now: func() time.Time { return start.Add(time.Duration(elapsed.Load())) },
-	})
+	}, func() time.Time { return start.Add(time.Duration(elapsed.Load())) })
 	if err != nil {
 		b.Fatalf("keyring.New() err = %v", err)
 	}
 	b.Cleanup(func() { kr.Close() })
-	if err := kr.CreateKeysets(ctx, "acme", "pii"); err != nil {
+	if err := keyring.NewManager(kr).CreateKeysets(ctx, "acme", "pii"); err != nil {
 		b.Fatalf("CreateKeysets() err = %v", err)
 	}
 	before := kr.Stats()

@@ -91,8 +91,8 @@ type Config struct {
 	// (DataKeys and IndexKeys, which Encrypt uses) ever create keysets;
 	// reads (ExistingDataKeys, ExistingIndexKeys) never do. Run a fleet
 	// with it set and create each tenant's keysets ahead with
-	// CreateKeysets (`fieldcrypt keys init`) so that no request path can
-	// make keysets at all.
+	// [Manager.CreateKeysets] (`fieldcrypt keys init`) so that no request
+	// path can make keysets at all.
 	DisableAutoCreate bool
 
 	// DataKeyTemplate is the template for new data keys. Default Tink's
@@ -109,14 +109,12 @@ type Config struct {
 	// does nothing until one is installed. The counters are read only at
 	// collection, so they cost nothing on the hot path.
 	MeterProvider metric.MeterProvider
-
-	// Now returns the current time. Default time.Now. Tests set it.
-	Now func() time.Time
 }
 
 // Keyring hands out unwrapped keysets per (scope, class, purpose), creating
 // them on first use, caching them, and keeping the KMS off the hot path. It
-// is safe for concurrent use.
+// is safe for concurrent use. Key administration is on a [Manager] made
+// from it.
 type Keyring struct {
 	cfg   Config
 	now   func() time.Time // wall clock, for records and audit events
@@ -139,7 +137,7 @@ type Keyring struct {
 	warned  atomic.Int64 // keyring clock of the last thrash warning, +1
 	metrics metric.Registration
 	close   closer
-	coarse  *coarseClock // nil when Config.Now is set
+	coarse  *coarseClock // nil when a test set the clock
 }
 
 type usageKey struct {
@@ -149,6 +147,13 @@ type usageKey struct {
 
 // New returns a Keyring for cfg.
 func New(cfg Config) (*Keyring, error) {
+	return newKeyring(cfg, nil)
+}
+
+// newKeyring returns a Keyring for cfg whose clock is now, or the real
+// clock (read coarsely for cache expiry) when now is nil. Only tests set
+// now (export_test.go).
+func newKeyring(cfg Config, now func() time.Time) (*Keyring, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("keyring: Config.Store is nil")
 	}
@@ -184,12 +189,12 @@ func New(cfg Config) (*Keyring, error) {
 	}
 	var coarse *coarseClock
 	var clock func() int64
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if now == nil {
+		now = time.Now
 		coarse = startCoarseClock(time.Now())
 		clock = coarse.read
 	} else {
-		now, start := cfg.Now, cfg.Now()
+		start := now()
 		clock = func() int64 { return int64(now().Sub(start)) }
 	}
 	if cfg.Logger == nil {
@@ -197,7 +202,7 @@ func New(cfg Config) (*Keyring, error) {
 	}
 	k := &Keyring{
 		cfg:      cfg,
-		now:      cfg.Now,
+		now:      now,
 		clock:    clock,
 		coarse:   coarse,
 		log:      cfg.Logger,

@@ -105,12 +105,11 @@ func (f *fixture) keyring(t testing.TB, mod func(*keyring.Config)) *keyring.Keyr
 	cfg := keyring.Config{
 		Store: f.store, Opener: f.opener, DefaultKEK: f.uri,
 		CacheTTL: time.Minute, StalePeriod: 10 * time.Minute, RetryBackoff: time.Second,
-		Now: f.clock.Now,
 	}
 	if mod != nil {
 		mod(&cfg)
 	}
-	kr, err := keyring.New(cfg)
+	kr, err := keyring.NewWithClock(cfg, f.clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +159,7 @@ func TestDisableAutoCreate(t *testing.T) {
 	if !errors.Is(err, keyring.ErrKeysetNotFound) {
 		t.Errorf("DataKeys() err = %v, want ErrKeysetNotFound", err)
 	}
-	if err := kr.CreateKeysets(context.Background(), "acme", "pii"); err != nil {
+	if err := keyring.NewManager(kr).CreateKeysets(context.Background(), "acme", "pii"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := kr.DataKeys(context.Background(), "acme", "pii"); err != nil {
@@ -170,7 +169,7 @@ func TestDisableAutoCreate(t *testing.T) {
 
 func TestConcurrentLoadsCollapse(t *testing.T) {
 	f := newFixture(t)
-	if err := f.keyring(t, nil).CreateKeysets(context.Background(), "acme", "pii"); err != nil {
+	if err := keyring.NewManager(f.keyring(t, nil)).CreateKeysets(context.Background(), "acme", "pii"); err != nil {
 		t.Fatal(err)
 	}
 	f.kek.gate = make(chan struct{})
@@ -250,7 +249,7 @@ func TestNoAccessWithoutKEK(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	admin := f.keyring(t, nil)
-	if err := admin.CreateKeysets(ctx, "acme", "pii", "support"); err != nil {
+	if err := keyring.NewManager(admin).CreateKeysets(ctx, "acme", "pii", "support"); err != nil {
 		t.Fatal(err)
 	}
 	support := f.keyring(t, func(c *keyring.Config) {
@@ -269,7 +268,7 @@ func TestNoAccessWithoutKEK(t *testing.T) {
 func TestKEKPermissionDeniedIsNoAccess(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	if err := f.keyring(t, nil).CreateKeysets(ctx, "acme", "pii"); err != nil {
+	if err := keyring.NewManager(f.keyring(t, nil)).CreateKeysets(ctx, "acme", "pii"); err != nil {
 		t.Fatal(err)
 	}
 	denied := kms.NewOpener()
@@ -297,7 +296,7 @@ func TestMovedKeysetDoesNotUnwrap(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	kr := f.keyring(t, nil)
-	if err := kr.CreateKeysets(ctx, "acme", "pii"); err != nil {
+	if err := keyring.NewManager(kr).CreateKeysets(ctx, "acme", "pii"); err != nil {
 		t.Fatal(err)
 	}
 	src, err := f.store.Get(ctx, keyring.KeysetID{Scope: "acme", Class: "pii", Purpose: keyring.PurposeData})
@@ -333,7 +332,7 @@ func TestForeignKEKRefused(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	kr := f.keyring(t, nil)
-	if err := kr.CreateKeysets(ctx, "acme", "pii"); err != nil {
+	if err := keyring.NewManager(kr).CreateKeysets(ctx, "acme", "pii"); err != nil {
 		t.Fatal(err)
 	}
 	id := keyring.KeysetID{Scope: "acme", Class: "pii", Purpose: keyring.PurposeData}
@@ -355,6 +354,7 @@ func TestRotationOperations(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	kr := f.keyring(t, nil)
+	m := keyring.NewManager(kr)
 	id := keyring.KeysetID{Scope: "acme", Class: "pii", Purpose: keyring.PurposeData}
 	old, err := kr.DataKeys(ctx, id.Scope, id.Class)
 	if err != nil {
@@ -362,7 +362,7 @@ func TestRotationOperations(t *testing.T) {
 	}
 	oldCT, _ := old.AEAD.Encrypt([]byte("old"), nil)
 
-	newID, err := kr.AddKey(ctx, id)
+	newID, err := m.AddKey(ctx, id)
 	if err != nil {
 		t.Fatalf("AddKey() err = %v", err)
 	}
@@ -370,10 +370,10 @@ func TestRotationOperations(t *testing.T) {
 	if dk.PrimaryID != old.PrimaryID || dk.Status(newID) != keyring.KeyEnabled {
 		t.Errorf("after AddKey: primary %d (want %d), new key status %v (want enabled)", dk.PrimaryID, old.PrimaryID, dk.Status(newID))
 	}
-	if err := kr.DisableKey(ctx, id, old.PrimaryID); !errors.Is(err, keyring.ErrKeyIsPrimary) {
+	if err := m.DisableKey(ctx, id, old.PrimaryID); !errors.Is(err, keyring.ErrKeyIsPrimary) {
 		t.Errorf("DisableKey(primary) err = %v, want ErrKeyIsPrimary", err)
 	}
-	if err := kr.PromoteKey(ctx, id, newID); err != nil {
+	if err := m.PromoteKey(ctx, id, newID); err != nil {
 		t.Fatalf("PromoteKey() err = %v", err)
 	}
 	dk, _ = kr.DataKeys(ctx, id.Scope, id.Class)
@@ -383,17 +383,17 @@ func TestRotationOperations(t *testing.T) {
 	if _, err := dk.AEAD.Decrypt(oldCT, nil); err != nil {
 		t.Errorf("old ciphertext after promotion: %v", err)
 	}
-	if err := kr.DisableKey(ctx, id, old.PrimaryID); err != nil {
+	if err := m.DisableKey(ctx, id, old.PrimaryID); err != nil {
 		t.Fatalf("DisableKey(old) err = %v", err)
 	}
 	dk, _ = kr.DataKeys(ctx, id.Scope, id.Class)
 	if dk.Status(old.PrimaryID) != keyring.KeyDisabled {
 		t.Errorf("status after DisableKey = %v, want disabled", dk.Status(old.PrimaryID))
 	}
-	if err := kr.EnableKey(ctx, id, old.PrimaryID); err != nil {
+	if err := m.EnableKey(ctx, id, old.PrimaryID); err != nil {
 		t.Fatalf("EnableKey() err = %v", err)
 	}
-	if err := kr.DestroyKey(ctx, id, old.PrimaryID); err != nil {
+	if err := m.DestroyKey(ctx, id, old.PrimaryID); err != nil {
 		t.Fatalf("DestroyKey() err = %v", err)
 	}
 	dk, _ = kr.DataKeys(ctx, id.Scope, id.Class)
@@ -403,10 +403,10 @@ func TestRotationOperations(t *testing.T) {
 	if _, err := dk.AEAD.Decrypt(oldCT, nil); err == nil {
 		t.Errorf("old ciphertext decrypts after DestroyKey")
 	}
-	if err := kr.PromoteKey(ctx, id, 12345); !errors.Is(err, keyring.ErrUnknownKey) {
+	if err := m.PromoteKey(ctx, id, 12345); !errors.Is(err, keyring.ErrUnknownKey) {
 		t.Errorf("PromoteKey(unknown) err = %v, want ErrUnknownKey", err)
 	}
-	infos, err := kr.Keys(ctx, id)
+	infos, err := m.Keys(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -424,17 +424,18 @@ func TestPromotionReachesOtherProcessWithinTTL(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	admin := f.keyring(t, nil)
+	m := keyring.NewManager(admin)
 	app := f.keyring(t, nil)
 	id := keyring.KeysetID{Scope: "acme", Class: "pii", Purpose: keyring.PurposeData}
 	before, err := app.DataKeys(ctx, id.Scope, id.Class)
 	if err != nil {
 		t.Fatal(err)
 	}
-	newID, err := admin.AddKey(ctx, id)
+	newID, err := m.AddKey(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := admin.PromoteKey(ctx, id, newID); err != nil {
+	if err := m.PromoteKey(ctx, id, newID); err != nil {
 		t.Fatal(err)
 	}
 	if dk, _ := app.DataKeys(ctx, id.Scope, id.Class); dk.PrimaryID != before.PrimaryID {
@@ -458,12 +459,13 @@ func TestShred(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	kr := f.keyring(t, func(c *keyring.Config) { c.DisableAutoCreate = true })
+	m := keyring.NewManager(kr)
 	for _, scope := range []string{"acme", "globex"} {
-		if err := kr.CreateKeysets(ctx, scope, "pii"); err != nil {
+		if err := m.CreateKeysets(ctx, scope, "pii"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	n, err := kr.Shred(ctx, "acme")
+	n, err := m.Shred(ctx, "acme")
 	if err != nil || n != 2 {
 		t.Fatalf("Shred() = %d, %v; want 2 keysets", n, err)
 	}

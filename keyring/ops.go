@@ -43,7 +43,8 @@ func (k *Keyring) audit(ctx context.Context, what string, id KeysetID, err error
 // for scope, creating the missing ones and authenticating the existing ones
 // (one KMS call each). It is how a security team creates a
 // tenant's keys ahead of first use (needed when DisableAutoCreate is set).
-func (k *Keyring) CreateKeysets(ctx context.Context, scope string, classes ...string) error {
+func (m *Manager) CreateKeysets(ctx context.Context, scope string, classes ...string) error {
+	k := m.k
 	for _, class := range classes {
 		for _, p := range []Purpose{PurposeData, PurposeIndex} {
 			id := KeysetID{Scope: scope, Class: class, Purpose: p}
@@ -174,9 +175,10 @@ func isPrimary(m *keyset.Manager, keyID uint32) bool {
 // returns its ID. This is phase one of a fleet-safe rotation: once every
 // instance has reloaded the keyset (wait longer than CacheTTL), promote the
 // key with PromoteKey. Until then instances can already decrypt under it.
-func (k *Keyring) AddKey(ctx context.Context, id KeysetID) (uint32, error) {
-	return k.modify(ctx, "add key", id, 0, func(m *keyset.Manager, meta *state) (uint32, error) {
-		keyID, err := m.Add(k.template(id.Purpose))
+func (m *Manager) AddKey(ctx context.Context, id KeysetID) (uint32, error) {
+	k := m.k
+	return k.modify(ctx, "add key", id, 0, func(ks *keyset.Manager, meta *state) (uint32, error) {
+		keyID, err := ks.Add(k.template(id.Purpose))
 		if err != nil {
 			return 0, err
 		}
@@ -187,12 +189,12 @@ func (k *Keyring) AddKey(ctx context.Context, id KeysetID) (uint32, error) {
 
 // PromoteKey makes keyID the primary key of the keyset id: new values are
 // encrypted (or indexed) under it. Old values still decrypt by key ID.
-func (k *Keyring) PromoteKey(ctx context.Context, id KeysetID, keyID uint32) error {
-	_, err := k.modify(ctx, "promote key", id, keyID, func(m *keyset.Manager, _ *state) (uint32, error) {
-		if err := keyExists(m, keyID); err != nil {
+func (m *Manager) PromoteKey(ctx context.Context, id KeysetID, keyID uint32) error {
+	_, err := m.k.modify(ctx, "promote key", id, keyID, func(ks *keyset.Manager, _ *state) (uint32, error) {
+		if err := keyExists(ks, keyID); err != nil {
 			return 0, err
 		}
-		return keyID, m.SetPrimary(keyID)
+		return keyID, ks.SetPrimary(keyID)
 	})
 	return err
 }
@@ -200,26 +202,26 @@ func (k *Keyring) PromoteKey(ctx context.Context, id KeysetID, keyID uint32) err
 // DisableKey disables keyID: values under it stop decrypting (with
 // ErrKeyDisabled in package crypt) until EnableKey. The primary key cannot
 // be disabled.
-func (k *Keyring) DisableKey(ctx context.Context, id KeysetID, keyID uint32) error {
-	_, err := k.modify(ctx, "disable key", id, keyID, func(m *keyset.Manager, _ *state) (uint32, error) {
-		if err := keyExists(m, keyID); err != nil {
+func (m *Manager) DisableKey(ctx context.Context, id KeysetID, keyID uint32) error {
+	_, err := m.k.modify(ctx, "disable key", id, keyID, func(ks *keyset.Manager, _ *state) (uint32, error) {
+		if err := keyExists(ks, keyID); err != nil {
 			return 0, err
 		}
-		if isPrimary(m, keyID) {
+		if isPrimary(ks, keyID) {
 			return 0, ErrKeyIsPrimary
 		}
-		return keyID, m.Disable(keyID)
+		return keyID, ks.Disable(keyID)
 	})
 	return err
 }
 
 // EnableKey re-enables a disabled key.
-func (k *Keyring) EnableKey(ctx context.Context, id KeysetID, keyID uint32) error {
-	_, err := k.modify(ctx, "enable key", id, keyID, func(m *keyset.Manager, _ *state) (uint32, error) {
-		if err := keyExists(m, keyID); err != nil {
+func (m *Manager) EnableKey(ctx context.Context, id KeysetID, keyID uint32) error {
+	_, err := m.k.modify(ctx, "enable key", id, keyID, func(ks *keyset.Manager, _ *state) (uint32, error) {
+		if err := keyExists(ks, keyID); err != nil {
 			return 0, err
 		}
-		return keyID, m.Enable(keyID)
+		return keyID, ks.Enable(keyID)
 	})
 	return err
 }
@@ -228,15 +230,15 @@ func (k *Keyring) EnableKey(ctx context.Context, id KeysetID, keyID uint32) erro
 // becomes permanently unreadable (ErrKeyDestroyed in package crypt), in
 // every backup of the data. The primary key cannot be destroyed. Check with
 // `fieldcrypt status` that no stored value still uses the key first.
-func (k *Keyring) DestroyKey(ctx context.Context, id KeysetID, keyID uint32) error {
-	_, err := k.modify(ctx, "destroy key", id, keyID, func(m *keyset.Manager, meta *state) (uint32, error) {
-		if err := keyExists(m, keyID); err != nil {
+func (m *Manager) DestroyKey(ctx context.Context, id KeysetID, keyID uint32) error {
+	_, err := m.k.modify(ctx, "destroy key", id, keyID, func(ks *keyset.Manager, meta *state) (uint32, error) {
+		if err := keyExists(ks, keyID); err != nil {
 			return 0, err
 		}
-		if isPrimary(m, keyID) {
+		if isPrimary(ks, keyID) {
 			return 0, ErrKeyIsPrimary
 		}
-		if err := m.Delete(keyID); err != nil {
+		if err := ks.Delete(keyID); err != nil {
 			return 0, err
 		}
 		meta.markDestroyed(keyID)
@@ -257,7 +259,8 @@ func (k *Keyring) DestroyKey(ctx context.Context, id KeysetID, keyID uint32) err
 // Backups of the keyset store taken before the shred still hold the
 // keysets; shredding is complete only once those expire. It returns how
 // many keysets it shredded (tombstones already there are not counted).
-func (k *Keyring) Shred(ctx context.Context, scope string) (int, error) {
+func (m *Manager) Shred(ctx context.Context, scope string) (int, error) {
+	k := m.k
 	if err := validateName("scope", scope); err != nil {
 		return 0, err
 	}
@@ -395,7 +398,8 @@ func (k *Keyring) shredOne(ctx context.Context, id KeysetID, rec *Record) (bool,
 // unreadable for good; only new writes use the new keys. It is an explicit
 // administrative act (`fieldcrypt keys unshred --yes`), audited per keyset.
 // It returns how many keysets it created.
-func (k *Keyring) Unshred(ctx context.Context, scope string) (int, error) {
+func (m *Manager) Unshred(ctx context.Context, scope string) (int, error) {
+	k := m.k
 	if err := validateName("scope", scope); err != nil {
 		return 0, err
 	}

@@ -31,7 +31,8 @@ type RewrapReport struct {
 // Each keyset is written with compare-and-swap, so Rewrap can run while
 // applications use the keyring; it stops at the first failure, and running
 // it again finishes the job.
-func (k *Keyring) Rewrap(ctx context.Context, scope string) (rep RewrapReport, err error) {
+func (m *Manager) Rewrap(ctx context.Context, scope string) (rep RewrapReport, err error) {
+	k := m.k
 	start := k.kmsCalls()
 	defer func() { rep.KMSCalls = k.kmsCalls() - start }()
 	recs, err := k.cfg.Store.List(ctx, scope)

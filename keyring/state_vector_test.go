@@ -60,11 +60,12 @@ func TestStoredRecordMatchesSpec(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	kr := f.keyring(t, nil)
+	m := keyring.NewManager(kr)
 	id := keyring.KeysetID{Scope: "acme", Class: "pii", Purpose: keyring.PurposeData}
 	if _, err := kr.DataKeys(ctx, "acme", "pii"); err != nil {
 		t.Fatal(err)
 	}
-	newID, err := kr.AddKey(ctx, id)
+	newID, err := m.AddKey(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +102,7 @@ func TestStoredRecordMatchesSpec(t *testing.T) {
 		t.Errorf("Tink's reader under the spec's associated data: %v", err)
 	}
 
-	if _, err := kr.Shred(ctx, "acme"); err != nil {
+	if _, err := m.Shred(ctx, "acme"); err != nil {
 		t.Fatal(err)
 	}
 	tomb, err := f.store.Get(ctx, id)

@@ -35,7 +35,8 @@ type legacyMetadata struct {
 // version 1 keyring did: run it once, from a trusted host, right after
 // deploying this version. Statuses and the primary come from the
 // encrypted keyset and were always authenticated.
-func (k *Keyring) UpgradeLegacy(ctx context.Context, scope string) (int, error) {
+func (m *Manager) UpgradeLegacy(ctx context.Context, scope string) (int, error) {
+	k := m.k
 	recs, err := k.cfg.Store.List(ctx, scope)
 	if err != nil {
 		return 0, fmt.Errorf("keyring: upgrade: %w", err)

@@ -52,14 +52,15 @@ func TestUpgradeLegacy(t *testing.T) {
 	}
 
 	kr := f.keyring(t, nil)
+	m := keyring.NewManager(kr)
 	if _, err := kr.DataKeys(ctx, "acme", "pii"); !errors.Is(err, keyring.ErrIntegrity) {
 		t.Fatalf("DataKeys(version 1 record) err = %v, want ErrIntegrity", err)
 	}
-	n, err := kr.UpgradeLegacy(ctx, "")
+	n, err := m.UpgradeLegacy(ctx, "")
 	if err != nil || n != 1 {
 		t.Fatalf("UpgradeLegacy() = %d, %v; want 1 keyset", n, err)
 	}
-	if n, err := kr.UpgradeLegacy(ctx, ""); err != nil || n != 0 {
+	if n, err := m.UpgradeLegacy(ctx, ""); err != nil || n != 0 {
 		t.Errorf("second UpgradeLegacy() = %d, %v; want 0 (nothing left to upgrade)", n, err)
 	}
 	fresh := f.keyring(t, nil)

@@ -19,7 +19,7 @@ package keyring_test
 // tests, so each test starts a Vault server of its own from the binary that
 // script builds: not in dev mode, with file storage in a temporary folder,
 // so that it can be killed, restarted and unsealed and its Transit key
-// survives. A manual clock (Config.Now) moves through CacheTTL and
+// survives. A manual clock (keyring.NewWithClock) moves through CacheTTL and
 // StalePeriod instead of sleeping for minutes.
 
 import (
@@ -64,9 +64,8 @@ func TestVaultOutage(t *testing.T) {
 		StalePeriod:  keyring.DefaultStalePeriod,
 		RetryBackoff: keyring.DefaultRetryBackoff,
 		LoadTimeout:  keyring.DefaultLoadTimeout,
-		Now:          clk.Now,
 	}
-	kr, err := keyring.New(cfg)
+	kr, err := keyring.NewWithClock(cfg, clk.Now)
 	if err != nil {
 		t.Fatalf("keyring.New() err = %v", err)
 	}
@@ -190,9 +189,8 @@ func TestVaultSlowKEK(t *testing.T) {
 		StalePeriod:  keyring.DefaultStalePeriod,
 		RetryBackoff: keyring.DefaultRetryBackoff,
 		LoadTimeout:  500 * time.Millisecond,
-		Now:          clk.Now,
 	}
-	kr, err := keyring.New(cfg)
+	kr, err := keyring.NewWithClock(cfg, clk.Now)
 	if err != nil {
 		t.Fatalf("keyring.New() err = %v", err)
 	}
@@ -332,7 +330,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// outageClock is a manual clock for Config.Now.
+// outageClock is a manual clock for keyring.NewWithClock.
 type outageClock struct {
 	mu  sync.Mutex
 	now time.Time

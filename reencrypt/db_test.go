@@ -22,6 +22,7 @@ import (
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
 	"github.com/fieldcrypt/fieldcrypt/internal/testenv"
+	"github.com/fieldcrypt/fieldcrypt/keyring"
 	"github.com/fieldcrypt/fieldcrypt/reencrypt"
 )
 
@@ -227,7 +228,7 @@ func (db *testDB) seed(t testing.TB, enc *crypt.Encryptor, n, tenants int) {
 	t.Helper()
 	ctx := context.Background()
 	for _, tenant := range tenantNames(tenants) {
-		if err := enc.Keyring().CreateKeysets(ctx, tenant, classes...); err != nil {
+		if err := keyring.NewManager(enc.Keyring()).CreateKeysets(ctx, tenant, classes...); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -302,7 +302,7 @@ func TestDriftMatchingConfigRunsClean(t *testing.T) {
 		tab, _ := driftConfig(t, "record:", "record:")
 		db.createContacts(t)
 		for _, tenant := range tenantNames(seededTenants) {
-			if err := app.Keyring().CreateKeysets(ctx, tenant, classes...); err != nil {
+			if err := keyring.NewManager(app.Keyring()).CreateKeysets(ctx, tenant, classes...); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -131,7 +131,7 @@ func TestIndexKeyRotation(t *testing.T) {
 
 		for _, s := range scopes {
 			id := keyring.KeysetID{Scope: s, Class: "pii", Purpose: keyring.PurposeIndex}
-			if err := app.Keyring().DisableKey(ctx, id, oldIndex[s]); err != nil {
+			if err := keyring.NewManager(app.Keyring()).DisableKey(ctx, id, oldIndex[s]); err != nil {
 				t.Fatalf("DisableKey(%v) err = %v", id, err)
 			}
 		}

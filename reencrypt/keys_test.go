@@ -122,15 +122,16 @@ func dataPrimaries(t testing.TB, kr *keyring.Keyring, scopes []string) primaries
 func rotate(t testing.TB, kr *keyring.Keyring, purpose keyring.Purpose, scopes []string, cls ...string) primaries {
 	t.Helper()
 	ctx := context.Background()
+	m := keyring.NewManager(kr)
 	p := primaries{}
 	for _, s := range scopes {
 		for _, c := range cls {
 			id := keyring.KeysetID{Scope: s, Class: c, Purpose: purpose}
-			keyID, err := kr.AddKey(ctx, id)
+			keyID, err := m.AddKey(ctx, id)
 			if err != nil {
 				t.Fatalf("AddKey(%v) err = %v", id, err)
 			}
-			if err := kr.PromoteKey(ctx, id, keyID); err != nil {
+			if err := m.PromoteKey(ctx, id, keyID); err != nil {
 				t.Fatalf("PromoteKey(%v, %d) err = %v", id, keyID, err)
 			}
 			p[[2]string{s, c}] = keyID

@@ -26,7 +26,7 @@ func TestProgressAndLogs(t *testing.T) {
 	app := k.encryptor(t)
 	db.createContacts(t)
 	for _, s := range tenantNames(tenants) {
-		if err := app.Keyring().CreateKeysets(ctx, s, classes...); err != nil {
+		if err := keyring.NewManager(app.Keyring()).CreateKeysets(ctx, s, classes...); err != nil {
 			t.Fatal(err)
 		}
 	}

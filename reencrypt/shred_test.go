@@ -27,7 +27,7 @@ func TestJobAfterShred(t *testing.T) {
 		rotate(t, app.Keyring(), keyring.PurposeData, tenantNames(tenants), classes...)
 
 		admin := k.keyring(t)
-		if _, err := admin.Shred(ctx, "tenant-0"); err != nil {
+		if _, err := keyring.NewManager(admin).Shred(ctx, "tenant-0"); err != nil {
 			t.Fatal(err)
 		}
 		store, err := filestore.Open(filepath.Join(k.Dir, "keysets"))

@@ -349,7 +349,7 @@ func TestJobAfterShredCountsRows(t *testing.T) {
 		app := k.encryptor(t)
 		db.createContacts(t)
 		db.seed(t, app, n, tenants)
-		if _, err := app.Keyring().Shred(ctx, "tenant-0"); err != nil {
+		if _, err := keyring.NewManager(app.Keyring()).Shred(ctx, "tenant-0"); err != nil {
 			t.Fatalf("Shred(tenant-0) err = %v", err)
 		}
 		rotate(t, app.Keyring(), keyring.PurposeData, []string{"tenant-1"}, classes...)
@@ -379,7 +379,7 @@ func TestJobAfterShredCountsRows(t *testing.T) {
 		}
 		for _, p := range []keyring.Purpose{keyring.PurposeData, keyring.PurposeIndex} {
 			id := keyring.KeysetID{Scope: "tenant-0", Class: "pii", Purpose: p}
-			if _, err := k.keyring(t).Keys(ctx, id); !errors.Is(err, keyring.ErrScopeShredded) {
+			if _, err := keyring.NewManager(k.keyring(t)).Keys(ctx, id); !errors.Is(err, keyring.ErrScopeShredded) {
 				t.Errorf("Keys(%s) after the job err = %v, want ErrScopeShredded", id, err)
 			}
 		}

@@ -45,7 +45,7 @@ func TestTextPrimaryKey(t *testing.T) {
 		if _, err := db.Exec("CREATE TABLE notes (k " + keyType + " PRIMARY KEY, tenant TEXT NOT NULL, body TEXT)"); err != nil {
 			t.Fatal(err)
 		}
-		if err := app.Keyring().CreateKeysets(ctx, "acme", "pii"); err != nil {
+		if err := keyring.NewManager(app.Keyring()).CreateKeysets(ctx, "acme", "pii"); err != nil {
 			t.Fatal(err)
 		}
 		var marks []string

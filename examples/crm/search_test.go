@@ -149,11 +149,12 @@ func TestSearchDuringIndexKeyRotation(t *testing.T) {
 
 	id := keyring.KeysetID{Scope: "acme", Class: classPII, Purpose: keyring.PurposeIndex}
 	kr := ts.s.enc.Keyring()
-	keyID, err := kr.AddKey(t.Context(), id)
+	m := keyring.NewManager(kr)
+	keyID, err := m.AddKey(t.Context(), id)
 	if err != nil {
 		t.Fatalf("AddKey(%v): %v", id, err)
 	}
-	if err := kr.PromoteKey(t.Context(), id, keyID); err != nil {
+	if err := m.PromoteKey(t.Context(), id, keyID); err != nil {
 		t.Fatalf("PromoteKey(%v, %d): %v", id, keyID, err)
 	}
 	after := ts.createContact(t, "acme", contactInput{Name: "After", Email: "SAME@example.com", Phone: "555 0100"})

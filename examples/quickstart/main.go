@@ -101,20 +101,21 @@ func run(ctx context.Context, out io.Writer, keep bool) error {
 	if err != nil {
 		return err
 	}
+	admin := keyring.NewManager(kr) // key administration; a service needs only kr
 	enc := crypt.New(kr, nil)
 	if err := crypt.Validate(&Contact{}); err != nil {
 		return err
 	}
 
 	// 3. Create the tenant's keys (they would also be created on first use).
-	if err := kr.CreateKeysets(ctx, "acme", "pii", "support"); err != nil {
+	if err := admin.CreateKeysets(ctx, "acme", "pii", "support"); err != nil {
 		return err
 	}
 	say("== keys for tenant acme")
 	for _, class := range []string{"pii", "support"} {
 		for _, purpose := range []keyring.Purpose{keyring.PurposeData, keyring.PurposeIndex} {
 			id := keyring.KeysetID{Scope: "acme", Class: class, Purpose: purpose}
-			keys, err := kr.Keys(ctx, id)
+			keys, err := admin.Keys(ctx, id)
 			if err != nil {
 				return err
 			}

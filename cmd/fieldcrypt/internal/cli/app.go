@@ -103,7 +103,8 @@ func (a *app) warnLocalKEKs() {
 
 // keyring opens the store and returns a keyring over it. Keysets are never
 // created implicitly: only keys init creates them. With create, a missing
-// store (table or directory) is created.
+// store (table or directory) is created. The keys commands change keysets
+// through a keyring.Manager on the returned keyring.
 func (a *app) keyring(ctx context.Context, create bool) (*keyring.Keyring, keyring.Store, error) {
 	_, err := a.config()
 	if err != nil {
@@ -166,7 +167,6 @@ func (a *app) keyringOn(store keyring.Store, anchor keyring.Anchor, log *slog.Lo
 		CacheTTL:          cfg.CacheTTL,
 		DisableAutoCreate: true,
 		Logger:            log,
-		Now:               a.env.Now,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("setting up the keyring: %w", err)

@@ -112,7 +112,7 @@ missing KMS credentials) is an error naming the keyset and the KEK (exit
 			if err != nil {
 				return err
 			}
-			states := keyStates{kr: kr, cache: map[keyring.KeysetID]map[uint32]string{}}
+			states := keyStates{kr: kr, admin: keyring.NewManager(kr), cache: map[keyring.KeysetID]map[uint32]string{}}
 			var rep statusReport
 			for _, t := range jdb.tables {
 				// A description that disagrees with the stored values
@@ -225,6 +225,7 @@ missing KMS credentials) is an error naming the keyset and the KEK (exit
 // from the keyset's authenticated state: one KMS call per keyset.
 type keyStates struct {
 	kr    *keyring.Keyring
+	admin *keyring.Manager // of kr
 	cache map[keyring.KeysetID]map[uint32]string
 }
 
@@ -235,7 +236,7 @@ func (s *keyStates) of(ctx context.Context, id keyring.KeysetID, keyID uint32) (
 	m, ok := s.cache[id]
 	if !ok {
 		m = map[uint32]string{}
-		keys, err := s.kr.Keys(ctx, id)
+		keys, err := s.admin.Keys(ctx, id)
 		switch {
 		case errors.Is(err, keyring.ErrKeysetNotFound):
 			m = nil

@@ -34,11 +34,12 @@ the wait in between.`,
 			if err != nil {
 				return err
 			}
+			admin := keyring.NewManager(kr)
 			recs, err := sel.resolve(ctx, store)
 			if err != nil {
 				return err
 			}
-			added, err := a.addKeys(ctx, kr, recs, cmd.OutOrStdout())
+			added, err := a.addKeys(ctx, admin, recs, cmd.OutOrStdout())
 			if err != nil {
 				return err
 			}
@@ -63,10 +64,10 @@ type addedKey struct {
 // the keys it did add, so they can be promoted or disabled; interrupted
 // after adding some, it prints their promote commands and fails with
 // ExitPartial.
-func (a *app) addKeys(ctx context.Context, kr *keyring.Keyring, recs []*keyring.Record, out io.Writer) ([]addedKey, error) {
+func (a *app) addKeys(ctx context.Context, admin *keyring.Manager, recs []*keyring.Record, out io.Writer) ([]addedKey, error) {
 	var added []addedKey
 	for _, rec := range recs {
-		keyID, err := kr.AddKey(ctx, rec.ID)
+		keyID, err := admin.AddKey(ctx, rec.ID)
 		if err != nil {
 			err = a.keyringHint(fmt.Errorf("adding a key to %s: %w", rec.ID, err), rec.ID.Class)
 			if len(added) > 0 {
@@ -141,6 +142,7 @@ reloaded the keyset since the add (every instance was restarted).`,
 			if err != nil {
 				return err
 			}
+			admin := keyring.NewManager(kr)
 			recs, err := sel.resolve(ctx, store)
 			if err != nil {
 				return err
@@ -149,7 +151,7 @@ reloaded the keyset since the add (every instance was restarted).`,
 			// refusal leaves every keyset as it was.
 			targets := make([]keyring.KeyInfo, len(recs))
 			for i, rec := range recs {
-				ki, err := promotionCandidate(ctx, kr, rec.ID, keyID, newest)
+				ki, err := promotionCandidate(ctx, admin, rec.ID, keyID, newest)
 				if err != nil {
 					return a.keyringHint(err, rec.ID.Class)
 				}
@@ -162,7 +164,7 @@ reloaded the keyset since the add (every instance was restarted).`,
 			}
 			for i, rec := range recs {
 				target := targets[i].ID
-				if err := kr.PromoteKey(ctx, rec.ID, target); err != nil {
+				if err := admin.PromoteKey(ctx, rec.ID, target); err != nil {
 					return a.keyringHint(fmt.Errorf("promoting key %d of %s: %w", target, rec.ID, err), rec.ID.Class)
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "promoted key %d of %s to primary\n", target, rec.ID)
@@ -199,8 +201,8 @@ func (a *app) checkPropagated(id keyring.KeysetID, ki keyring.KeyInfo) error {
 
 // promotionCandidate returns the key to promote in keyset id: keyID, or
 // with newest the most recently added enabled key that is not the primary.
-func promotionCandidate(ctx context.Context, kr *keyring.Keyring, id keyring.KeysetID, keyID uint32, newest bool) (keyring.KeyInfo, error) {
-	keys, err := kr.Keys(ctx, id)
+func promotionCandidate(ctx context.Context, admin *keyring.Manager, id keyring.KeysetID, keyID uint32, newest bool) (keyring.KeyInfo, error) {
+	keys, err := admin.Keys(ctx, id)
 	if err != nil {
 		return keyring.KeyInfo{}, fmt.Errorf("reading the keys of %s: %w", id, err)
 	}

@@ -45,6 +45,7 @@ without --force. --out - writes to stdout.`,
 			if err != nil {
 				return err
 			}
+			admin := keyring.NewManager(kr)
 			var w io.Writer = cmd.OutOrStdout()
 			var f *os.File
 			if out != "-" {
@@ -62,7 +63,7 @@ without --force. --out - writes to stdout.`,
 				defer f.Close()
 				w = f
 			}
-			n, err := kr.Export(ctx, w, scope)
+			n, err := admin.Export(ctx, w, scope)
 			if err != nil {
 				return fmt.Errorf("exporting keysets: %w", err)
 			}
@@ -138,7 +139,7 @@ class of each keyset (keks, default_kek, or accept_keks for that class).`,
 			if err != nil {
 				return err
 			}
-			if _, err := check.Import(ctx, bytes.NewReader(data), keyring.ImportOptions{Verify: verify}); err != nil {
+			if _, err := keyring.NewManager(check).Import(ctx, bytes.NewReader(data), keyring.ImportOptions{Verify: verify}); err != nil {
 				return a.keyringHint(fmt.Errorf("importing keysets: %w (nothing was written)", err), "")
 			}
 			kmsCalls := check.Stats().KMSCalls
@@ -146,9 +147,10 @@ class of each keyset (keks, default_kek, or accept_keks for that class).`,
 			if err != nil {
 				return err
 			}
+			admin := keyring.NewManager(kr)
 			// Verify again on the real import: only verified (authenticated)
 			// versions advance the rollback anchor.
-			n, err := kr.Import(ctx, bytes.NewReader(data), keyring.ImportOptions{Overwrite: overwrite, Verify: verify})
+			n, err := admin.Import(ctx, bytes.NewReader(data), keyring.ImportOptions{Overwrite: overwrite, Verify: verify})
 			if errors.Is(err, keyring.ErrKeysetExists) {
 				return fmt.Errorf("importing keysets: %w (nothing was written; pass --overwrite to replace existing keysets)", err)
 			}

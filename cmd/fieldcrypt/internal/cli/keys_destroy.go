@@ -48,7 +48,8 @@ Disable the key first and leave it disabled for a while: that is reversible.`,
 			if err != nil {
 				return err
 			}
-			id, ki, err := kf.resolveKey(ctx, kr, store)
+			admin := keyring.NewManager(kr)
+			id, ki, err := kf.resolveKey(ctx, admin, store)
 			if err != nil {
 				return a.keyringHint(err, "")
 			}
@@ -108,7 +109,7 @@ Disable the key first and leave it disabled for a while: that is reversible.`,
 					return err
 				}
 			}
-			if err := kr.DestroyKey(ctx, id, ki.ID); err != nil {
+			if err := admin.DestroyKey(ctx, id, ki.ID); err != nil {
 				return a.keyringHint(fmt.Errorf("destroying key %d of %s: %w", ki.ID, id, err), id.Class)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "destroyed key %d of %s\n", ki.ID, id)

@@ -57,6 +57,7 @@ first: for development only.`,
 			if err != nil {
 				return err
 			}
+			admin := keyring.NewManager(kr)
 			out := cmd.OutOrStdout()
 			for _, class := range classes {
 				uri, err := kr.KEKURI(class)
@@ -76,7 +77,7 @@ first: for development only.`,
 					}
 					existed[i] = err == nil
 				}
-				if err := kr.CreateKeysets(ctx, scope, class); err != nil {
+				if err := admin.CreateKeysets(ctx, scope, class); err != nil {
 					return a.keyringHint(fmt.Errorf("creating keysets of %s/%s: %w", scope, class, err), class)
 				}
 				for i, p := range purposes {

@@ -83,6 +83,7 @@ KEK (exit 1).`,
 			if err != nil {
 				return err
 			}
+			admin := keyring.NewManager(kr)
 			recs, err := store.List(ctx, scope)
 			if err != nil {
 				return fmt.Errorf("listing keysets: %w", err)
@@ -90,7 +91,7 @@ KEK (exit 1).`,
 			var rows []listedKey
 			noAccess := map[string]bool{}
 			for _, rec := range recs {
-				keys, err := kr.Keys(ctx, rec.ID)
+				keys, err := admin.Keys(ctx, rec.ID)
 				if state := unlistedState(err, kr, rec.ID.Class); state != "" {
 					rows = append(rows, listedKey{Scope: rec.ID.Scope, Class: rec.ID.Class, Purpose: string(rec.ID.Purpose), Status: state, KEKURI: rec.KEKURI})
 					if state == stateNoAccess {

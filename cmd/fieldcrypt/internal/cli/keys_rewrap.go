@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/fieldcrypt/fieldcrypt/keyring"
 )
 
 func (a *app) keysRewrapCommand() *cobra.Command {
@@ -53,6 +55,7 @@ unlike "reencrypt --dry-run", which exits 2 when rows would be rewritten.`,
 			if err != nil {
 				return err
 			}
+			admin := keyring.NewManager(kr)
 			recs, err := store.List(ctx, scope)
 			if err != nil {
 				return fmt.Errorf("listing keysets: %w", err)
@@ -73,7 +76,7 @@ unlike "reencrypt --dry-run", which exits 2 when rows would be rewritten.`,
 				fmt.Fprintf(out, "dry run: %d keysets would be rewrapped\n", len(recs))
 				return nil
 			}
-			rep, err := kr.Rewrap(ctx, scope)
+			rep, err := admin.Rewrap(ctx, scope)
 			if err != nil {
 				return interrupted(ctx, len(rep.Rewrapped), a.keyringHint(fmt.Errorf("rewrap stopped after %d of %d keysets (%d KMS calls made; run it again to finish): %w",
 					len(rep.Rewrapped), len(recs), rep.KMSCalls, err), ""))

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/fieldcrypt/fieldcrypt/keyring"
 )
 
 func (a *app) keysRotateCommand() *cobra.Command {
@@ -47,6 +49,7 @@ columns. Then disable the old index key.`,
 			if err != nil {
 				return err
 			}
+			admin := keyring.NewManager(kr)
 			wait := a.cfg.propagation()
 			if cmd.Flags().Changed("propagation") {
 				wait = propagation
@@ -64,7 +67,7 @@ columns. Then disable the old index key.`,
 				return err
 			}
 			out := cmd.OutOrStdout()
-			added, err := a.addKeys(ctx, kr, recs, out)
+			added, err := a.addKeys(ctx, admin, recs, out)
 			if err != nil {
 				return err
 			}
@@ -76,7 +79,7 @@ columns. Then disable the old index key.`,
 				return &exitError{code: ExitPartial, err: fmt.Errorf("rotation interrupted before promotion (the keys were added, not promoted): %w", err)}
 			}
 			for i, ak := range added {
-				if err := kr.PromoteKey(ctx, ak.id, ak.keyID); err != nil {
+				if err := admin.PromoteKey(ctx, ak.id, ak.keyID); err != nil {
 					err = fmt.Errorf("promoting key %d of %s: %w", ak.keyID, ak.id, err)
 					rest := added[i:]
 					err = fmt.Errorf("%w (not promoted: %s)", err, describeAdded(rest))

@@ -50,6 +50,7 @@ destroyed too.`,
 			if err != nil {
 				return err
 			}
+			admin := keyring.NewManager(kr)
 			recs, err := store.List(ctx, scope)
 			if err != nil {
 				return fmt.Errorf("listing keysets of scope %q: %w", scope, err)
@@ -67,7 +68,7 @@ destroyed too.`,
 					return err
 				}
 			}
-			n, err := kr.Shred(ctx, scope)
+			n, err := admin.Shred(ctx, scope)
 			if err != nil {
 				return interrupted(ctx, n, a.keyringHint(fmt.Errorf("shredding scope %q (%d of %d keysets destroyed; run it again to finish): %w", scope, n, len(recs), err), ""))
 			}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/fieldcrypt/fieldcrypt/keyring"
 )
 
 func (a *app) keysDisableCommand() *cobra.Command {
@@ -28,11 +30,12 @@ dual-index window: queries stop computing index values under it.`,
 			if err != nil {
 				return err
 			}
-			id, _, err := kf.resolveKey(ctx, kr, store)
+			admin := keyring.NewManager(kr)
+			id, _, err := kf.resolveKey(ctx, admin, store)
 			if err != nil {
 				return a.keyringHint(err, "")
 			}
-			if err := kr.DisableKey(ctx, id, kf.keyID); err != nil {
+			if err := admin.DisableKey(ctx, id, kf.keyID); err != nil {
 				return a.keyringHint(fmt.Errorf("disabling key %d of %s: %w", kf.keyID, id, err), id.Class)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "disabled key %d of %s\n", kf.keyID, id)
@@ -58,11 +61,12 @@ destroyed key cannot be enabled; its material is gone.`,
 			if err != nil {
 				return err
 			}
-			id, _, err := kf.resolveKey(ctx, kr, store)
+			admin := keyring.NewManager(kr)
+			id, _, err := kf.resolveKey(ctx, admin, store)
 			if err != nil {
 				return a.keyringHint(err, "")
 			}
-			if err := kr.EnableKey(ctx, id, kf.keyID); err != nil {
+			if err := admin.EnableKey(ctx, id, kf.keyID); err != nil {
 				return a.keyringHint(fmt.Errorf("enabling key %d of %s: %w", kf.keyID, id, err), id.Class)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "enabled key %d of %s\n", kf.keyID, id)

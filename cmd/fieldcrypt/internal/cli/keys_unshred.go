@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/fieldcrypt/fieldcrypt/keyring"
 )
 
 // errUnshredNeedsYes refuses an unshred without --yes.
@@ -45,6 +47,7 @@ without --yes, and the keyring writes one audit event per keyset
 			if err != nil {
 				return err
 			}
+			admin := keyring.NewManager(kr)
 			recs, err := store.List(ctx, scope)
 			if err != nil {
 				return fmt.Errorf("listing keysets of scope %q: %w", scope, err)
@@ -52,7 +55,7 @@ without --yes, and the keyring writes one audit event per keyset
 			if len(recs) == 0 {
 				return fmt.Errorf("scope %q has no keysets and was never shredded: nothing to bring back (create keysets with `fieldcrypt keys init --scope %s`)", scope, scope)
 			}
-			n, err := kr.Unshred(ctx, scope)
+			n, err := admin.Unshred(ctx, scope)
 			if err != nil {
 				return a.keyringHint(fmt.Errorf("unshredding scope %q (%d keysets brought back before the failure; run it again to finish): %w", scope, n, err), "")
 			}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/fieldcrypt/fieldcrypt/keyring"
 )
 
 func (a *app) keysUpgradeCommand() *cobra.Command {
@@ -33,7 +35,8 @@ It prints how many keysets it upgraded. Each costs one unwrap and one wrap.`,
 			if err != nil {
 				return err
 			}
-			n, err := kr.UpgradeLegacy(ctx, scope)
+			admin := keyring.NewManager(kr)
+			n, err := admin.UpgradeLegacy(ctx, scope)
 			if err != nil {
 				return a.keyringHint(fmt.Errorf("upgrade stopped after %d keysets (run it again to finish): %w", n, err), "")
 			}

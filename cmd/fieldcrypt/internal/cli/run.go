@@ -31,7 +31,10 @@ type Env struct {
 	// terminal.
 	IsTerminal func(w io.Writer) bool
 
-	// Now returns the current time; nil means time.Now.
+	// Now returns the current time for the command's own decisions, such
+	// as whether a key was added longer than the propagation wait ago;
+	// nil means time.Now. The keyring records creation times with the
+	// real clock, so a test that sets Now moves it relative to time.Now.
 	Now func() time.Time
 }
 

@@ -109,7 +109,7 @@ func (k *keyFlags) register(fs *pflag.FlagSet) {
 }
 
 // resolveKey returns the selected keyset and checks the key is in it.
-func (k *keyFlags) resolveKey(ctx context.Context, kr *keyring.Keyring, store keyring.Store) (keyring.KeysetID, keyring.KeyInfo, error) {
+func (k *keyFlags) resolveKey(ctx context.Context, admin *keyring.Manager, store keyring.Store) (keyring.KeysetID, keyring.KeyInfo, error) {
 	if k.keyID == 0 {
 		return keyring.KeysetID{}, keyring.KeyInfo{}, usagef("--key-id is required (see `fieldcrypt keys list`)")
 	}
@@ -118,7 +118,7 @@ func (k *keyFlags) resolveKey(ctx context.Context, kr *keyring.Keyring, store ke
 		return keyring.KeysetID{}, keyring.KeyInfo{}, err
 	}
 	id := recs[0].ID
-	keys, err := kr.Keys(ctx, id)
+	keys, err := admin.Keys(ctx, id)
 	if err != nil {
 		return id, keyring.KeyInfo{}, fmt.Errorf("reading the keys of %s: %w", id, err)
 	}
