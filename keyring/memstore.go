@@ -14,6 +14,7 @@ import (
 type MemoryStore struct {
 	mu      sync.Mutex
 	records map[KeysetID]*Record
+	scopes  map[string]map[KeysetID]struct{} // the IDs of each scope, for List
 }
 
 var _ Store = (*MemoryStore)(nil)
@@ -51,9 +52,16 @@ func (s *MemoryStore) Create(_ context.Context, rec *Record) error {
 	}
 	if s.records == nil {
 		s.records = make(map[KeysetID]*Record)
+		s.scopes = make(map[string]map[KeysetID]struct{})
 	}
 	rec.Version = 1
 	s.records[rec.ID] = cloneRecord(rec)
+	ids := s.scopes[rec.ID.Scope]
+	if ids == nil {
+		ids = make(map[KeysetID]struct{})
+		s.scopes[rec.ID.Scope] = ids
+	}
+	ids[rec.ID] = struct{}{}
 	return nil
 }
 
@@ -81,17 +89,27 @@ func (s *MemoryStore) Delete(_ context.Context, id KeysetID) error {
 		return fmt.Errorf("%w: %v", ErrKeysetNotFound, id)
 	}
 	delete(s.records, id)
+	if ids := s.scopes[id.Scope]; len(ids) == 1 {
+		delete(s.scopes, id.Scope)
+	} else {
+		delete(ids, id)
+	}
 	return nil
 }
 
-// List implements [Store].
+// List implements [Store]. Listing one scope costs O(its keysets), not
+// O(all keysets).
 func (s *MemoryStore) List(_ context.Context, scope string) ([]*Record, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []*Record
-	for id, r := range s.records {
-		if scope == "" || id.Scope == scope {
+	if scope == "" {
+		for _, r := range s.records {
 			out = append(out, cloneRecord(r))
+		}
+	} else {
+		for id := range s.scopes[scope] {
+			out = append(out, cloneRecord(s.records[id]))
 		}
 	}
 	slices.SortFunc(out, func(a, b *Record) int { return CompareIDs(a.ID, b.ID) })
