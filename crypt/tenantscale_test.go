@@ -1,0 +1,350 @@
+package crypt_test
+
+import (
+	"container/list"
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt"
+	"github.com/fieldcrypt/fieldcrypt/keyring"
+	"github.com/fieldcrypt/fieldcrypt/kms"
+	"github.com/fieldcrypt/fieldcrypt/kms/local"
+)
+
+// The tenant-scale benchmarks encrypt a BenchContact (three keysets per
+// tenant: pii data, support data, pii index) for many tenants, and report
+// each figure as a ratio against one tenant in the same run: batches of
+// the two alternate, so both see the same machine load. See BENCHMARKS.md.
+//
+//	go test ./crypt -run '^$' -bench 'Tenants|TenantWarmup' -benchtime 200000x -args -tenants 1000,10000,100000,1000000
+var tenantsFlag = flag.String("tenants", "1000,10000,100000", "tenant counts for the tenant-scale benchmarks")
+
+// keysetsPerTenant is how many keysets encrypting a BenchContact uses.
+const keysetsPerTenant = 3
+
+func tenantCounts(b *testing.B) []int {
+	var ns []int
+	for f := range strings.SplitSeq(*tenantsFlag, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			b.Fatalf("-tenants: %q is not a tenant count", f)
+		}
+		ns = append(ns, n)
+	}
+	return ns
+}
+
+// tenantWorld is a keyset store holding the keysets of n tenants, built
+// once per n and shared by the benchmarks, each of which opens its own
+// keyring (and so its own cache) over it.
+type tenantWorld struct {
+	n       int
+	names   []string
+	store   *keyring.MemoryStore
+	opener  *kms.Opener
+	kek     string
+	once    sync.Once
+	created time.Duration
+}
+
+var (
+	worldsMu sync.Mutex
+	worlds   = map[int]*tenantWorld{}
+	kekDir   string
+)
+
+func world(b *testing.B, n int) *tenantWorld {
+	worldsMu.Lock()
+	w := worlds[n]
+	if w == nil {
+		if kekDir == "" {
+			// Outlives any one benchmark: the worlds are shared. The
+			// files go when the process ends (TestMain is not worth it
+			// for a benchmark's key file).
+			dir, err := os.MkdirTemp("", "fieldcrypt-tenants")
+			if err != nil {
+				b.Fatal(err)
+			}
+			kekDir = dir
+		}
+		w = &tenantWorld{n: n}
+		worlds[n] = w
+	}
+	worldsMu.Unlock()
+	w.once.Do(func() { w.build(b) })
+	if w.store == nil {
+		b.Fatal("building the tenant world failed")
+	}
+	return w
+}
+
+func (w *tenantWorld) build(b *testing.B) {
+	uri, err := local.CreateInsecureKeyFile(filepath.Join(kekDir, fmt.Sprintf("kek-%d.json", w.n)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	w.opener = kms.NewOpener()
+	w.opener.Register(local.Scheme, local.OpenFunc(nil))
+	w.kek = uri
+	w.names = make([]string, w.n)
+	for i := range w.names {
+		w.names[i] = fmt.Sprintf("tenant-%07d", i)
+	}
+	store := keyring.NewMemoryStore()
+	kr, enc := w.open(b, store, 3*w.n)
+	defer kr.Close()
+	ctx := context.Background()
+	start := time.Now()
+	c := benchPlain()
+	for _, name := range w.names {
+		c = benchPlain()
+		c.TenantID = name
+		if err := enc.Encrypt(ctx, &c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	w.created = time.Since(start)
+	w.store = store
+}
+
+func (w *tenantWorld) open(b *testing.B, store keyring.Store, maxKeysets int) (*keyring.Keyring, *crypt.Encryptor) {
+	kr, err := keyring.New(keyring.Config{
+		Store: store, Opener: w.opener, DefaultKEK: w.kek,
+		MaxKeysets: maxKeysets,
+		CacheTTL:   time.Hour, // the runs outlast the default TTL at 1M tenants
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return kr, crypt.New(kr, nil)
+}
+
+// trace records the tenants the records of a run belong to, drawn as the
+// run goes (b.Loop does not say ahead how many records it will run).
+type trace struct {
+	n    int
+	zipf *rand.Zipf // nil: round robin
+	perm []int
+	t    []int32
+}
+
+// newTrace returns a round-robin trace over n tenants, or with zipf set,
+// one that draws tenants with Zipf-distributed popularity (s = 1.1), the
+// shape of tenant traffic: a few large tenants and a long tail. Ranks are
+// shuffled onto tenants so that popularity says nothing about the name.
+func newTrace(n int, zipf bool) *trace {
+	tr := &trace{n: n}
+	if zipf {
+		r := rand.New(rand.NewPCG(1, 2))
+		tr.zipf = rand.NewZipf(r, 1.1, 1, uint64(n-1))
+		tr.perm = r.Perm(n)
+	}
+	return tr
+}
+
+func (tr *trace) next() int32 {
+	x := int32(len(tr.t) % tr.n)
+	if tr.zipf != nil {
+		x = int32(tr.perm[tr.zipf.Uint64()])
+	}
+	tr.t = append(tr.t, x)
+	return x
+}
+
+// lruMisses counts the misses of an exact LRU cache of size tenants
+// replaying t (a tenant's three keysets are always used together, so an
+// LRU over keysets behaves as one over tenants with a third the room).
+func lruMisses(t []int32, size int) int {
+	l := list.New()
+	at := make(map[int32]*list.Element, size)
+	misses := 0
+	for _, x := range t {
+		if e, ok := at[x]; ok {
+			l.MoveToFront(e)
+			continue
+		}
+		misses++
+		at[x] = l.PushFront(x)
+		if l.Len() > size {
+			last := l.Back()
+			l.Remove(last)
+			delete(at, last.Value.(int32))
+		}
+	}
+	return misses
+}
+
+// BenchmarkTenants encrypts records spread over many tenants:
+//
+//   - access: round robin over every tenant (uniform), or Zipf;
+//   - cache: MaxKeysets holding every tenant's keysets (fits), or a tenth
+//     of them (10pct).
+//
+// It reports the cost per record, its ratio against one tenant (ratio),
+// the KMS calls per million records after warm-up, and the keyring's
+// keyset hit rate against that of an exact LRU of the same size on the
+// same trace.
+func BenchmarkTenants(b *testing.B) {
+	for _, n := range tenantCounts(b) {
+		for _, access := range []string{"uniform", "zipf"} {
+			for _, fit := range []string{"fits", "10pct"} {
+				b.Run(fmt.Sprintf("n=%d/access=%s/cache=%s", n, access, fit), func(b *testing.B) {
+					benchTenants(b, world(b, n), access, fit)
+				})
+			}
+		}
+	}
+}
+
+func benchTenants(b *testing.B, w *tenantWorld, access, fit string) {
+	ctx := context.Background()
+	maxKeysets := keysetsPerTenant * w.n
+	if fit == "10pct" {
+		maxKeysets = max(keysetsPerTenant, maxKeysets/10)
+	}
+	kr, enc := w.open(b, w.store, maxKeysets)
+	defer kr.Close()
+	one, oneEnc := w.open(b, w.store, 0)
+	defer one.Close()
+
+	// Warm-up touches every tenant once, then (Zipf) draws as many
+	// records again for the frequencies to settle. The trace records it
+	// all, so that the LRU replays exactly what the keyring saw.
+	t := newTrace(w.n, access == "zipf")
+	warm := w.n
+	if access == "zipf" {
+		warm = 2 * w.n
+	}
+	c := new(BenchContact)
+	plain := benchPlain()
+	encrypt := func(e *crypt.Encryptor, tenant string) {
+		*c = plain
+		c.TenantID = tenant
+		if err := e.Encrypt(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range w.n {
+		t.t = append(t.t, int32(i))
+		encrypt(enc, w.names[i])
+	}
+	for range warm - w.n {
+		encrypt(enc, w.names[t.next()])
+	}
+	encrypt(oneEnc, w.names[0])
+	runtime.GC()
+	before := kr.Stats()
+
+	// Batches of the two alternate, so that both see the same load.
+	var libNS, oneNS int64
+	i := warm
+	batchStart := time.Now()
+	oneBatch := func(k int) {
+		mid := time.Now()
+		libNS += mid.Sub(batchStart).Nanoseconds()
+		for range k {
+			encrypt(oneEnc, w.names[0])
+		}
+		batchStart = time.Now()
+		oneNS += batchStart.Sub(mid).Nanoseconds()
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		encrypt(enc, w.names[t.next()])
+		i++
+		if (i-warm)%pairedBatch == 0 {
+			oneBatch(pairedBatch)
+		}
+	}
+	oneBatch((i - warm) % pairedBatch)
+	b.StopTimer()
+	records := i - warm
+	after := kr.Stats()
+	b.ReportMetric(float64(libNS)/float64(records), "tenants-ns/record")
+	b.ReportMetric(float64(oneNS)/float64(records), "one-tenant-ns/record")
+	b.ReportMetric(float64(libNS)/float64(oneNS), "ratio")
+	b.ReportMetric(float64(after.KMSCalls-before.KMSCalls)*1e6/float64(records), "kms-calls/1M-records")
+	lookups := float64(keysetsPerTenant * records)
+	b.ReportMetric(100*(1-float64(after.Loads-before.Loads)/lookups), "hit-%")
+	b.ReportMetric(100*(1-float64(lruMissesAfter(t.t, warm, warm+records, maxKeysets/keysetsPerTenant))/float64(records)), "lru-hit-%")
+}
+
+// lruMissesAfter replays t[:end] through an exact LRU of size tenants and
+// counts the misses from t[from] on.
+func lruMissesAfter(t []int32, from, end, size int) int {
+	return lruMisses(t[:end], size) - lruMisses(t[:from], size)
+}
+
+// BenchmarkTenantWarmup measures a fresh keyring's first use of tenants
+// whose keysets are stored (each tenant: three loads, each a store read and
+// a KMS unwrap): one iteration is one tenant, and after every n of them
+// the keyring is replaced by a fresh one. It reports the heap the cached
+// keysets of one tenant take, measured after the first pass. Warm-up is
+// linear when the cost per tenant does not grow with n.
+func BenchmarkTenantWarmup(b *testing.B) {
+	for _, n := range tenantCounts(b) {
+		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
+			w := world(b, n)
+			ctx := context.Background()
+			plain := benchPlain()
+			c := new(BenchContact)
+			var (
+				kr    *keyring.Keyring
+				enc   *crypt.Encryptor
+				base  uint64
+				heap  float64
+				calls int64
+			)
+			heapNow := func() uint64 {
+				var ms runtime.MemStats
+				runtime.GC()
+				runtime.ReadMemStats(&ms)
+				return ms.HeapAlloc
+			}
+			closeRing := func() {
+				calls += kr.Stats().KMSCalls
+				kr.Close()
+			}
+			i := 0
+			for b.Loop() {
+				if i%n == 0 {
+					b.StopTimer()
+					if kr != nil {
+						closeRing()
+					}
+					base = heapNow()
+					kr, enc = w.open(b, w.store, keysetsPerTenant*w.n)
+					b.StartTimer()
+				}
+				*c = plain
+				c.TenantID = w.names[i%n]
+				if err := enc.Encrypt(ctx, c); err != nil {
+					b.Fatal(err)
+				}
+				i++
+				if i == n {
+					b.StopTimer()
+					heap = float64(heapNow()-base) / float64(i)
+					b.StartTimer()
+				}
+			}
+			if i < n {
+				b.StopTimer()
+				heap = float64(heapNow()-base) / float64(i)
+			}
+			closeRing()
+			b.ReportMetric(heap, "heap-B/tenant")
+			b.ReportMetric(float64(calls)/float64(i), "kms-calls/tenant")
+		})
+	}
+}
