@@ -55,6 +55,7 @@ type Encryptor struct {
 	slow     blind.SlowParams
 	failures metric.Int64Counter
 	last     atomic.Pointer[plan] // the plan of the last record type seen
+	indexers indexerCache         // per loaded index keyset
 }
 
 // New returns an Encryptor that takes its keys from keys, normally a

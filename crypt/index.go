@@ -13,16 +13,16 @@ import (
 )
 
 // indexers holds one blind.Indexer per enabled index key for one blind
-// index, the primary first. It is memoized on the loaded index keyset, so
-// subkeys are derived once per keyset load, not per record.
+// index, the primary first. The Encryptor memoizes it per loaded index
+// keyset (see indexerCache), so subkeys are derived once per keyset load,
+// not per record.
 type indexers struct {
-	slow blind.SlowParams
 	list []*blind.Indexer // primary first, then by key ID
 }
 
 // indexersFor returns the indexers of ix under the keyset ik.
 func (e *Encryptor) indexersFor(ik *keyring.IndexKeys, record string, ix *indexField) (*indexers, error) {
-	derive := func() (any, error) {
+	return e.indexers.get(ik, ix, func() (*indexers, error) {
 		ids := make([]uint32, 0, len(ik.PRFs))
 		for id := range ik.PRFs {
 			ids = append(ids, id)
@@ -36,11 +36,14 @@ func (e *Encryptor) indexersFor(ik *keyring.IndexKeys, record string, ix *indexF
 			}
 			return cmp.Compare(a, b)
 		})
-		set := &indexers{slow: e.slow}
+		if len(ids) == 0 || ids[0] != ik.PrimaryID {
+			return nil, fmt.Errorf("index keyset has no enabled primary key")
+		}
 		var slow *blind.SlowParams
 		if ix.slow {
-			slow = &set.slow
+			slow = &e.slow
 		}
+		set := &indexers{list: make([]*blind.Indexer, 0, len(ids))}
 		for _, id := range ids {
 			sub, err := blind.DeriveSubkey(ik.PRFs[id], record, ix.name)
 			if err != nil {
@@ -53,26 +56,8 @@ func (e *Encryptor) indexersFor(ik *keyring.IndexKeys, record string, ix *indexF
 			}
 			set.list = append(set.list, ixr)
 		}
-		if len(set.list) == 0 || ik.PRFs[ik.PrimaryID] == nil {
-			return nil, fmt.Errorf("index keyset has no enabled primary key")
-		}
 		return set, nil
-	}
-	v, err := ik.Derived(ix, derive)
-	if err != nil {
-		return nil, err
-	}
-	set := v.(*indexers)
-	if ix.slow && set.slow != e.slow {
-		// Another Encryptor with other Argon2id parameters shares the
-		// keyring: derive privately rather than share its memo.
-		v, err = derive()
-		if err != nil {
-			return nil, err
-		}
-		set = v.(*indexers)
-	}
-	return set, nil
+	})
 }
 
 // sourceValues reads and transforms the source fields of ix. present is
