@@ -1,7 +1,6 @@
 package crypt
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,20 +22,8 @@ type indexers struct {
 // indexersFor returns the indexers of ix under the keyset ik.
 func (e *Encryptor) indexersFor(ik *keyring.IndexKeys, record string, ix *indexField) (*indexers, error) {
 	return e.indexers.get(ik, ix, func() (*indexers, error) {
-		ids := make([]uint32, 0, len(ik.PRFs))
-		for id := range ik.PRFs {
-			ids = append(ids, id)
-		}
-		slices.SortFunc(ids, func(a, b uint32) int {
-			switch ik.PrimaryID {
-			case a:
-				return -1 // primary first
-			case b:
-				return 1
-			}
-			return cmp.Compare(a, b)
-		})
-		if len(ids) == 0 || ids[0] != ik.PrimaryID {
+		ids := ik.KeyIDs() // primary first, then ascending
+		if len(ids) == 0 || ids[0] != ik.PrimaryID() {
 			return nil, fmt.Errorf("index keyset has no enabled primary key")
 		}
 		var slow *blind.SlowParams
@@ -45,7 +32,7 @@ func (e *Encryptor) indexersFor(ik *keyring.IndexKeys, record string, ix *indexF
 		}
 		set := &indexers{list: make([]*blind.Indexer, 0, len(ids))}
 		for _, id := range ids {
-			sub, err := blind.DeriveSubkey(ik.PRFs[id], record, ix.name)
+			sub, err := blind.DeriveSubkey(indexKey{ik, id}, record, ix.name)
 			if err != nil {
 				return nil, err
 			}
@@ -58,6 +45,17 @@ func (e *Encryptor) indexersFor(ik *keyring.IndexKeys, record string, ix *indexF
 		}
 		return set, nil
 	})
+}
+
+// indexKey is one key of an index keyset, as the PRF that
+// blind.DeriveSubkey takes.
+type indexKey struct {
+	keys *keyring.IndexKeys
+	id   uint32
+}
+
+func (k indexKey) ComputePRF(input []byte, outputLength uint32) ([]byte, error) {
+	return k.keys.Compute(k.id, input, int(outputLength))
 }
 
 // sourceValues reads and transforms the source fields of ix. present is

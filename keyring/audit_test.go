@@ -59,9 +59,9 @@ func TestAuditEvents(t *testing.T) {
 	}
 	for _, step := range []func() error{
 		func() error { return kr.PromoteKey(ctx, id, newID) },
-		func() error { return kr.DisableKey(ctx, id, old.PrimaryID) },
-		func() error { return kr.EnableKey(ctx, id, old.PrimaryID) },
-		func() error { return kr.DestroyKey(ctx, id, old.PrimaryID) },
+		func() error { return kr.DisableKey(ctx, id, old.PrimaryID()) },
+		func() error { return kr.EnableKey(ctx, id, old.PrimaryID()) },
+		func() error { return kr.DestroyKey(ctx, id, old.PrimaryID()) },
 		func() error { _, err := kr.Rewrap(ctx, "acme"); return err },
 	} {
 		if err := step(); err != nil {

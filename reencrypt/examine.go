@@ -84,7 +84,7 @@ func (x *examiner) primaryID(ctx context.Context, scope, class string) (uint32, 
 		dk, err := x.enc.Keys().ExistingDataKeys(ctx, scope, class)
 		switch {
 		case err == nil:
-			f.id = dk.PrimaryID
+			f.id = dk.PrimaryID()
 		case errors.Is(err, keyring.ErrKeysetNotFound):
 			err = nil
 		}
@@ -103,7 +103,7 @@ func (x *examiner) indexRotating(ctx context.Context, scope, class string) (bool
 	if !ok {
 		ik, err := x.enc.Keys().ExistingIndexKeys(ctx, scope, class)
 		switch {
-		case err == nil && len(ik.PRFs) > 1:
+		case err == nil && len(ik.KeyIDs()) > 1:
 			f.id = 1
 		case errors.Is(err, keyring.ErrKeysetNotFound):
 			err = nil // no index keyset: nothing rotating
