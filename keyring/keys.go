@@ -37,10 +37,10 @@ func (s KeyStatus) String() string {
 }
 
 // DataKeys is an unwrapped "data" keyset, ready for field encryption: an
-// opaque handle whose key material never leaves it. It is immutable and
-// safe for concurrent use. The keyring replaces it when the stored keyset
-// changes or its cache entry is reloaded: hold one for a call or a batch,
-// then ask the keyring again, so that rotations are seen.
+// opaque handle whose keys never leave it. It is immutable and safe for
+// concurrent use. The keyring replaces it when the stored keyset changes or
+// its cache entry is reloaded: hold one for a call or a batch, then ask the
+// keyring again, so that rotations are seen.
 type DataKeys struct {
 	aead        tink.AEAD // encrypts with the primary; decrypts with any enabled key
 	primary     uint32
@@ -77,7 +77,7 @@ func (d *DataKeys) PrimaryID() uint32 { return d.primary }
 func (d *DataKeys) Status(keyID uint32) KeyStatus { return d.status[keyID] }
 
 // IndexKeys is an unwrapped "index" keyset, a set of PRF keys that compute
-// blind indexes: an opaque handle whose key material never leaves it. It is
+// blind indexes: an opaque handle whose keys never leave it. It is
 // immutable and safe for concurrent use; the keyring replaces it when the
 // stored keyset changes or its cache entry is reloaded.
 type IndexKeys struct {
