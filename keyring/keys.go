@@ -55,11 +55,10 @@ type DataKeys struct {
 // primary's key ID (4 bytes, big-endian), then the AEAD output.
 func (d *DataKeys) Encrypt(plaintext, associatedData []byte) ([]byte, error) {
 	ct, err := d.aead.Encrypt(plaintext, associatedData)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		d.encryptions.Add(1)
 	}
-	d.encryptions.Add(1)
-	return ct, nil
+	return ct, err
 }
 
 // Decrypt decrypts a ciphertext from [DataKeys.Encrypt] with the enabled key
