@@ -133,10 +133,10 @@ func (d *decryption) field(f *encField, rv reflect.Value) error {
 	case err != nil:
 		return fail(err)
 	}
-	pt, err := dk.AEAD.Decrypt(ct, d.aad.forField(f.path))
+	pt, err := dk.Decrypt(ct, d.aad.forField(f.path))
 	if err != nil {
-		// Tink's primitive holds only enabled keys: say why the key was
-		// missing, or else fail opaquely (Tink's error is not passed on).
+		// Only enabled keys decrypt: say why the key was missing, or
+		// else fail opaquely (the keyring's error is not passed on).
 		switch dk.Status(keyID) {
 		case keyring.KeyUnknown:
 			return fail(ErrKeyNotFound)

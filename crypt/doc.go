@@ -20,8 +20,9 @@
 //	err := enc.Encrypt(ctx, &contact)     // then INSERT contact
 //	err = enc.Decrypt(ctx, &contact)      // after SELECT
 //
-// Keys come from a [keyring.Keyring]; after warm-up neither call touches a
-// KMS.
+// Keys come from a [KeySource], normally a [keyring.Keyring], as opaque
+// handles ([keyring.DataKeys], [keyring.IndexKeys]); after warm-up neither
+// call touches a KMS.
 //
 // # Tags
 //

@@ -114,11 +114,10 @@ func (o *op) encryptField(f *encField, rv reflect.Value) error {
 	if text {
 		pt = stringToBytes(s)
 	}
-	ct, err := dk.AEAD.Encrypt(pt, o.aad.forField(f.path))
+	ct, err := dk.Encrypt(pt, o.aad.forField(f.path)) // counted for the nonce budget
 	if err != nil {
 		return fail(err)
 	}
-	dk.CountEncryption()
 	a := assignment{field: fv, kind: f.kind}
 	if text {
 		a.s = encodeText(ct)

@@ -1,6 +1,7 @@
 package crypt
 
 import (
+	"context"
 	"reflect"
 	"strconv"
 	"sync/atomic"
@@ -24,18 +25,43 @@ type Options struct {
 	MeterProvider metric.MeterProvider
 }
 
+// KeySource is where an [Encryptor] gets its keys: the unwrapped keysets of
+// a scope and field class, as opaque handles. [*keyring.Keyring] is one; a
+// wrapper around a keyring (to count or trace lookups, say) is another.
+//
+// DataKeys and IndexKeys serve writes and may create a missing keyset;
+// ExistingDataKeys and ExistingIndexKeys serve reads (Decrypt, blind-index
+// lookups, the re-encryption job's checks) and must never create one,
+// failing with an error that matches [keyring.ErrKeysetNotFound] instead.
+// Errors otherwise are the keyring's: [keyring.ErrNoAccess] for a class
+// this process may not read, [keyring.ErrScopeShredded], and the rest.
+// The methods are called on every Encrypt and Decrypt, once per class of
+// the record: they must be safe for concurrent use and must not call a KMS
+// once the keysets are loaded.
+type KeySource interface {
+	DataKeys(ctx context.Context, scope, class string) (*keyring.DataKeys, error)
+	ExistingDataKeys(ctx context.Context, scope, class string) (*keyring.DataKeys, error)
+	IndexKeys(ctx context.Context, scope, class string) (*keyring.IndexKeys, error)
+	ExistingIndexKeys(ctx context.Context, scope, class string) (*keyring.IndexKeys, error)
+}
+
+var _ KeySource = (*keyring.Keyring)(nil)
+
 // Encryptor encrypts and decrypts the tagged fields of structs with keys
-// from a [keyring.Keyring]. It is safe for concurrent use.
+// from a [KeySource], normally a [keyring.Keyring]. It is safe for
+// concurrent use.
 type Encryptor struct {
-	keys     *keyring.Keyring
+	keys     KeySource
 	slow     blind.SlowParams
 	failures metric.Int64Counter
 	last     atomic.Pointer[plan] // the plan of the last record type seen
+	indexers indexerCache         // per loaded index keyset
 }
 
-// New returns an Encryptor that takes its keys from kr. opts may be nil.
-func New(kr *keyring.Keyring, opts *Options) *Encryptor {
-	e := &Encryptor{keys: kr, slow: blind.DefaultSlowParams}
+// New returns an Encryptor that takes its keys from keys, normally a
+// *keyring.Keyring. opts may be nil.
+func New(keys KeySource, opts *Options) *Encryptor {
+	e := &Encryptor{keys: keys, slow: blind.DefaultSlowParams}
 	var mp metric.MeterProvider
 	if opts != nil {
 		if opts.SlowParams != nil {
@@ -47,8 +73,15 @@ func New(kr *keyring.Keyring, opts *Options) *Encryptor {
 	return e
 }
 
-// Keyring returns the keyring the Encryptor uses.
-func (e *Encryptor) Keyring() *keyring.Keyring { return e.keys }
+// Keys returns the key source the Encryptor was made with.
+func (e *Encryptor) Keys() KeySource { return e.keys }
+
+// Keyring returns the keyring the Encryptor uses, or nil when its
+// [KeySource] is not a *keyring.Keyring.
+func (e *Encryptor) Keyring() *keyring.Keyring {
+	kr, _ := e.keys.(*keyring.Keyring)
+	return kr
+}
 
 // record resolves v (a non-nil pointer to a struct) to its plan and value.
 // The plan of the last type seen is kept at hand: a service mostly

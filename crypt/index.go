@@ -1,7 +1,6 @@
 package crypt
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,36 +12,27 @@ import (
 )
 
 // indexers holds one blind.Indexer per enabled index key for one blind
-// index, the primary first. It is memoized on the loaded index keyset, so
-// subkeys are derived once per keyset load, not per record.
+// index, the primary first. The Encryptor memoizes it per loaded index
+// keyset (see indexerCache), so subkeys are derived once per keyset load,
+// not per record.
 type indexers struct {
-	slow blind.SlowParams
 	list []*blind.Indexer // primary first, then by key ID
 }
 
 // indexersFor returns the indexers of ix under the keyset ik.
 func (e *Encryptor) indexersFor(ik *keyring.IndexKeys, record string, ix *indexField) (*indexers, error) {
-	derive := func() (any, error) {
-		ids := make([]uint32, 0, len(ik.PRFs))
-		for id := range ik.PRFs {
-			ids = append(ids, id)
+	return e.indexers.get(ik, ix, func() (*indexers, error) {
+		ids := ik.KeyIDs() // primary first, then ascending
+		if len(ids) == 0 || ids[0] != ik.PrimaryID() {
+			return nil, fmt.Errorf("index keyset has no enabled primary key")
 		}
-		slices.SortFunc(ids, func(a, b uint32) int {
-			switch ik.PrimaryID {
-			case a:
-				return -1 // primary first
-			case b:
-				return 1
-			}
-			return cmp.Compare(a, b)
-		})
-		set := &indexers{slow: e.slow}
 		var slow *blind.SlowParams
 		if ix.slow {
-			slow = &set.slow
+			slow = &e.slow
 		}
+		set := &indexers{list: make([]*blind.Indexer, 0, len(ids))}
 		for _, id := range ids {
-			sub, err := blind.DeriveSubkey(ik.PRFs[id], record, ix.name)
+			sub, err := blind.DeriveSubkey(indexKey{ik, id}, record, ix.name)
 			if err != nil {
 				return nil, err
 			}
@@ -53,26 +43,19 @@ func (e *Encryptor) indexersFor(ik *keyring.IndexKeys, record string, ix *indexF
 			}
 			set.list = append(set.list, ixr)
 		}
-		if len(set.list) == 0 || ik.PRFs[ik.PrimaryID] == nil {
-			return nil, fmt.Errorf("index keyset has no enabled primary key")
-		}
 		return set, nil
-	}
-	v, err := ik.Derived(ix, derive)
-	if err != nil {
-		return nil, err
-	}
-	set := v.(*indexers)
-	if ix.slow && set.slow != e.slow {
-		// Another Encryptor with other Argon2id parameters shares the
-		// keyring: derive privately rather than share its memo.
-		v, err = derive()
-		if err != nil {
-			return nil, err
-		}
-		set = v.(*indexers)
-	}
-	return set, nil
+	})
+}
+
+// indexKey is one key of an index keyset, as the PRF that
+// blind.DeriveSubkey takes.
+type indexKey struct {
+	keys *keyring.IndexKeys
+	id   uint32
+}
+
+func (k indexKey) ComputePRF(input []byte, outputLength uint32) ([]byte, error) {
+	return k.keys.Compute(k.id, input, int(outputLength))
 }
 
 // sourceValues reads and transforms the source fields of ix. present is

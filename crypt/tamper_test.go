@@ -228,11 +228,11 @@ func TestInspect(t *testing.T) {
 		if err != nil {
 			t.Fatalf("InspectText(%q) err = %v", s, err)
 		}
-		assert.Equal(t, crypt.ValueInfo{Version: 1, Binary: false, KeyID: pii.PrimaryID}, info)
+		assert.Equal(t, crypt.ValueInfo{Version: 1, Binary: false, KeyID: pii.PrimaryID()}, info)
 	}
 	info, err := crypt.InspectBinary(c.Notes)
 	if err != nil {
 		t.Fatalf("InspectBinary(notes) err = %v", err)
 	}
-	assert.Equal(t, crypt.ValueInfo{Version: 1, Binary: true, KeyID: support.PrimaryID}, info)
+	assert.Equal(t, crypt.ValueInfo{Version: 1, Binary: true, KeyID: support.PrimaryID()}, info)
 }

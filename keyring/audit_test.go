@@ -60,9 +60,9 @@ func TestAuditEvents(t *testing.T) {
 	}
 	for _, step := range []func() error{
 		func() error { return m.PromoteKey(ctx, id, newID) },
-		func() error { return m.DisableKey(ctx, id, old.PrimaryID) },
-		func() error { return m.EnableKey(ctx, id, old.PrimaryID) },
-		func() error { return m.DestroyKey(ctx, id, old.PrimaryID) },
+		func() error { return m.DisableKey(ctx, id, old.PrimaryID()) },
+		func() error { return m.EnableKey(ctx, id, old.PrimaryID()) },
+		func() error { return m.DestroyKey(ctx, id, old.PrimaryID()) },
 		func() error { _, err := m.Rewrap(ctx, "acme"); return err },
 	} {
 		if err := step(); err != nil {

@@ -28,7 +28,7 @@ func TestExportImportRestoreDrill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ct, err := dk.AEAD.Encrypt([]byte("ada@example.com"), []byte("ad"))
+	ct, err := dk.Encrypt([]byte("ada@example.com"), []byte("ad"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestExportImportRestoreDrill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pt, err := dk2.AEAD.Decrypt(ct, []byte("ad"))
+	pt, err := dk2.Decrypt(ct, []byte("ad"))
 	if err != nil || string(pt) != "ada@example.com" {
 		t.Errorf("restored keyring Decrypt() = %q, %v", pt, err)
 	}
@@ -99,7 +99,7 @@ func TestRewrapToNewKEK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ct, _ := dk.AEAD.Encrypt([]byte("x"), nil)
+	ct, _ := dk.Encrypt([]byte("x"), nil)
 	if _, err := kr.IndexKeys(ctx, "globex", "pii"); err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestRewrapToNewKEK(t *testing.T) {
 	if err != nil {
 		t.Fatalf("DataKeys() with only the new KEK err = %v", err)
 	}
-	if pt, err := dk2.AEAD.Decrypt(ct, nil); err != nil || string(pt) != "x" {
+	if pt, err := dk2.Decrypt(ct, nil); err != nil || string(pt) != "x" {
 		t.Errorf("data encrypted before the rewrap: Decrypt() = %q, %v", pt, err)
 	}
 	onlyOld := f.keyring(t, nil)

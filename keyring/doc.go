@@ -31,6 +31,17 @@
 // scope, class and purpose ([WrapAssociatedData]), so a stored keyset copied
 // to another tenant or class does not unwrap.
 //
+// # Key handles
+//
+// [Keyring.DataKeys] and [Keyring.IndexKeys] return an unwrapped keyset as
+// an opaque, immutable handle: its keys never leave it.
+// [DataKeys.Encrypt] encrypts with the primary key and counts the
+// encryption for the nonce budget ([NonceBudget]); [DataKeys.Decrypt] finds
+// the key by the ID in the ciphertext. [IndexKeys.Compute] computes the PRF
+// of one enabled key, and [IndexKeys.KeyIDs] lists those keys, the primary
+// first. A reload, a rotation or a cache eviction replaces a handle rather
+// than changing it.
+//
 // # Integrity against writers of the store
 //
 // The store is assumed writable by an attacker (it usually lives in the

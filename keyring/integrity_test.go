@@ -247,7 +247,7 @@ func TestAttackRollback(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		leaked := old.PrimaryID
+		leaked := old.PrimaryID()
 		before := w.get(t, id) // the attacker's copy
 
 		newID, err := m.AddKey(ctx, id)
@@ -289,7 +289,7 @@ func TestAttackRollback(t *testing.T) {
 		// limit (docs/SECURITY.md), checked so that the table stays true.
 		noAnchor := w.keyring(t, func(c *keyring.Config) { c.Anchor = nil })
 		dk, err := noAnchor.DataKeys(ctx, "acme", "pii")
-		if err != nil || dk.PrimaryID != leaked {
+		if err != nil || dk.PrimaryID() != leaked {
 			t.Errorf("without an anchor a fresh process loaded (%v, %v); the documented limit says it accepts the old keyset", dk, err)
 		}
 
@@ -550,8 +550,8 @@ func TestAttackResurrectShredded(t *testing.T) {
 		if err != nil {
 			t.Fatalf("DataKeys after Unshred err = %v", err)
 		}
-		if dk.PrimaryID == old.PrimaryID || dk.Status(old.PrimaryID) != keyring.KeyUnknown {
-			t.Errorf("after Unshred the keyset holds the shredded key %d, want only new keys", old.PrimaryID)
+		if dk.PrimaryID() == old.PrimaryID() || dk.Status(old.PrimaryID()) != keyring.KeyUnknown {
+			t.Errorf("after Unshred the keyset holds the shredded key %d, want only new keys", old.PrimaryID())
 		}
 		if !strings.Contains(w.logs.String(), `"event":"keyset unshredded"`) {
 			t.Errorf("Unshred left no audit event")

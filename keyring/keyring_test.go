@@ -124,7 +124,7 @@ func TestCreatesOnFirstUseAndCaches(t *testing.T) {
 	if err != nil {
 		t.Fatalf("DataKeys() err = %v", err)
 	}
-	ct, err := dk.AEAD.Encrypt([]byte("x"), nil)
+	ct, err := dk.Encrypt([]byte("x"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestCreatesOnFirstUseAndCaches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := dk2.AEAD.Decrypt(ct, nil); err != nil {
+	if _, err := dk2.Decrypt(ct, nil); err != nil {
 		t.Errorf("second keyring cannot decrypt the first one's ciphertext: %v", err)
 	}
 }
@@ -360,47 +360,47 @@ func TestRotationOperations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	oldCT, _ := old.AEAD.Encrypt([]byte("old"), nil)
+	oldCT, _ := old.Encrypt([]byte("old"), nil)
 
 	newID, err := m.AddKey(ctx, id)
 	if err != nil {
 		t.Fatalf("AddKey() err = %v", err)
 	}
 	dk, _ := kr.DataKeys(ctx, id.Scope, id.Class)
-	if dk.PrimaryID != old.PrimaryID || dk.Status(newID) != keyring.KeyEnabled {
-		t.Errorf("after AddKey: primary %d (want %d), new key status %v (want enabled)", dk.PrimaryID, old.PrimaryID, dk.Status(newID))
+	if dk.PrimaryID() != old.PrimaryID() || dk.Status(newID) != keyring.KeyEnabled {
+		t.Errorf("after AddKey: primary %d (want %d), new key status %v (want enabled)", dk.PrimaryID(), old.PrimaryID(), dk.Status(newID))
 	}
-	if err := m.DisableKey(ctx, id, old.PrimaryID); !errors.Is(err, keyring.ErrKeyIsPrimary) {
+	if err := m.DisableKey(ctx, id, old.PrimaryID()); !errors.Is(err, keyring.ErrKeyIsPrimary) {
 		t.Errorf("DisableKey(primary) err = %v, want ErrKeyIsPrimary", err)
 	}
 	if err := m.PromoteKey(ctx, id, newID); err != nil {
 		t.Fatalf("PromoteKey() err = %v", err)
 	}
 	dk, _ = kr.DataKeys(ctx, id.Scope, id.Class)
-	if dk.PrimaryID != newID {
-		t.Errorf("after PromoteKey: primary = %d, want %d", dk.PrimaryID, newID)
+	if dk.PrimaryID() != newID {
+		t.Errorf("after PromoteKey: primary = %d, want %d", dk.PrimaryID(), newID)
 	}
-	if _, err := dk.AEAD.Decrypt(oldCT, nil); err != nil {
+	if _, err := dk.Decrypt(oldCT, nil); err != nil {
 		t.Errorf("old ciphertext after promotion: %v", err)
 	}
-	if err := m.DisableKey(ctx, id, old.PrimaryID); err != nil {
+	if err := m.DisableKey(ctx, id, old.PrimaryID()); err != nil {
 		t.Fatalf("DisableKey(old) err = %v", err)
 	}
 	dk, _ = kr.DataKeys(ctx, id.Scope, id.Class)
-	if dk.Status(old.PrimaryID) != keyring.KeyDisabled {
-		t.Errorf("status after DisableKey = %v, want disabled", dk.Status(old.PrimaryID))
+	if dk.Status(old.PrimaryID()) != keyring.KeyDisabled {
+		t.Errorf("status after DisableKey = %v, want disabled", dk.Status(old.PrimaryID()))
 	}
-	if err := m.EnableKey(ctx, id, old.PrimaryID); err != nil {
+	if err := m.EnableKey(ctx, id, old.PrimaryID()); err != nil {
 		t.Fatalf("EnableKey() err = %v", err)
 	}
-	if err := m.DestroyKey(ctx, id, old.PrimaryID); err != nil {
+	if err := m.DestroyKey(ctx, id, old.PrimaryID()); err != nil {
 		t.Fatalf("DestroyKey() err = %v", err)
 	}
 	dk, _ = kr.DataKeys(ctx, id.Scope, id.Class)
-	if dk.Status(old.PrimaryID) != keyring.KeyDestroyed {
-		t.Errorf("status after DestroyKey = %v, want destroyed", dk.Status(old.PrimaryID))
+	if dk.Status(old.PrimaryID()) != keyring.KeyDestroyed {
+		t.Errorf("status after DestroyKey = %v, want destroyed", dk.Status(old.PrimaryID()))
 	}
-	if _, err := dk.AEAD.Decrypt(oldCT, nil); err == nil {
+	if _, err := dk.Decrypt(oldCT, nil); err == nil {
 		t.Errorf("old ciphertext decrypts after DestroyKey")
 	}
 	if err := m.PromoteKey(ctx, id, 12345); !errors.Is(err, keyring.ErrUnknownKey) {
@@ -413,7 +413,7 @@ func TestRotationOperations(t *testing.T) {
 	var sawPrimary, sawDestroyed bool
 	for _, ki := range infos {
 		sawPrimary = sawPrimary || ki.Primary && ki.ID == newID
-		sawDestroyed = sawDestroyed || ki.ID == old.PrimaryID && ki.Status == keyring.KeyDestroyed
+		sawDestroyed = sawDestroyed || ki.ID == old.PrimaryID() && ki.Status == keyring.KeyDestroyed
 	}
 	if !sawPrimary || !sawDestroyed || len(infos) != 2 {
 		t.Errorf("Keys() = %+v, want the new primary and the destroyed old key", infos)
@@ -438,14 +438,14 @@ func TestPromotionReachesOtherProcessWithinTTL(t *testing.T) {
 	if err := m.PromoteKey(ctx, id, newID); err != nil {
 		t.Fatal(err)
 	}
-	if dk, _ := app.DataKeys(ctx, id.Scope, id.Class); dk.PrimaryID != before.PrimaryID {
+	if dk, _ := app.DataKeys(ctx, id.Scope, id.Class); dk.PrimaryID() != before.PrimaryID() {
 		t.Errorf("app saw the promotion before its cache expired")
 	}
 	f.clock.Advance(2 * time.Minute)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		dk, err := app.DataKeys(ctx, id.Scope, id.Class) // background reload after the TTL
-		if err == nil && dk.PrimaryID == newID {
+		if err == nil && dk.PrimaryID() == newID {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -338,8 +338,8 @@ func TestKeysetVectors(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if dk.PrimaryID != v.PrimaryKeyID {
-					t.Errorf("primary = %d, want %d", dk.PrimaryID, v.PrimaryKeyID)
+				if dk.PrimaryID() != v.PrimaryKeyID {
+					t.Errorf("primary = %d, want %d", dk.PrimaryID(), v.PrimaryKeyID)
 				}
 				for _, k := range v.Keys {
 					want := keyring.KeyEnabled
@@ -360,8 +360,8 @@ func TestKeysetVectors(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if ik.PrimaryID != v.PrimaryKeyID || len(ik.PRFs) != len(v.Keys) {
-					t.Errorf("index keyset primary %d with %d keys, want %d with %d", ik.PrimaryID, len(ik.PRFs), v.PrimaryKeyID, len(v.Keys))
+				if ik.PrimaryID() != v.PrimaryKeyID || len(ik.KeyIDs()) != len(v.Keys) {
+					t.Errorf("index keyset primary %d with %d keys, want %d with %d", ik.PrimaryID(), len(ik.KeyIDs()), v.PrimaryKeyID, len(v.Keys))
 				}
 			}
 		})

@@ -265,8 +265,8 @@ func (k *Keyring) build(id KeysetID, handle *keyset.Handle, meta *state) (any, e
 			return nil, fmt.Errorf("data keyset is not an AEAD keyset: %w", err)
 		}
 		return &DataKeys{
-			AEAD:        a,
-			PrimaryID:   primary.KeyID(),
+			aead:        a,
+			primary:     primary.KeyID(),
 			status:      status,
 			encryptions: k.usageCounter(id, primary.KeyID()),
 			primaryAt:   meta.created(primary.KeyID()),
@@ -276,7 +276,7 @@ func (k *Keyring) build(id KeysetID, handle *keyset.Handle, meta *state) (any, e
 		if err != nil {
 			return nil, fmt.Errorf("index keyset is not a PRF keyset: %w", err)
 		}
-		return &IndexKeys{PrimaryID: set.PrimaryID, PRFs: set.PRFs, status: status}, nil
+		return newIndexKeys(set, status), nil
 	}
 	return nil, fmt.Errorf("unknown purpose %q", id.Purpose)
 }

@@ -68,7 +68,7 @@ func TestUpgradeLegacy(t *testing.T) {
 	if err != nil {
 		t.Fatalf("DataKeys(upgraded) err = %v", err)
 	}
-	if pt, err := dk.AEAD.Decrypt(ct, []byte("ad")); err != nil || string(pt) != "a value from before" {
+	if pt, err := dk.Decrypt(ct, []byte("ad")); err != nil || string(pt) != "a value from before" {
 		t.Errorf("upgraded keyset decrypts an old value to %q, %v", pt, err)
 	}
 	if dk.Status(7) != keyring.KeyDestroyed {

@@ -273,14 +273,14 @@ func warmKeysets(t *testing.T, kr *keyring.Keyring, scope, class string) *warmKe
 	if err != nil {
 		t.Fatalf("DataKeys(%s, %s) with Vault up err = %v", scope, class, err)
 	}
-	if w.ciphertext, err = dk.AEAD.Encrypt(w.plaintext, []byte(scope)); err != nil {
+	if w.ciphertext, err = dk.Encrypt(w.plaintext, []byte(scope)); err != nil {
 		t.Fatal(err)
 	}
 	ik, err := kr.IndexKeys(context.Background(), scope, class)
 	if err != nil {
 		t.Fatalf("IndexKeys(%s, %s) with Vault up err = %v", scope, class, err)
 	}
-	if w.index, err = ik.PRFs[ik.PrimaryID].ComputePRF(w.plaintext, 16); err != nil {
+	if w.index, err = ik.Compute(ik.PrimaryID(), w.plaintext, 16); err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -296,17 +296,17 @@ func (w *warmKeyset) check(t *testing.T, kr *keyring.Keyring, when string) {
 	if err != nil {
 		t.Fatalf("DataKeys(%s, %s) %s err = %v, want the keyset", w.scope, w.class, when, err)
 	}
-	if pt, err := dk.AEAD.Decrypt(w.ciphertext, []byte(w.scope)); err != nil || !bytes.Equal(pt, w.plaintext) {
+	if pt, err := dk.Decrypt(w.ciphertext, []byte(w.scope)); err != nil || !bytes.Equal(pt, w.plaintext) {
 		t.Fatalf("Decrypt() %s = %q, %v; want the value written at warm-up", when, pt, err)
 	}
-	if _, err := dk.AEAD.Encrypt(w.plaintext, []byte(w.scope)); err != nil {
+	if _, err := dk.Encrypt(w.plaintext, []byte(w.scope)); err != nil {
 		t.Fatalf("Encrypt() %s err = %v", when, err)
 	}
 	ik, err := kr.IndexKeys(ctx, w.scope, w.class)
 	if err != nil {
 		t.Fatalf("IndexKeys(%s, %s) %s err = %v, want the keyset", w.scope, w.class, when, err)
 	}
-	if got, err := ik.PRFs[ik.PrimaryID].ComputePRF(w.plaintext, 16); err != nil || !bytes.Equal(got, w.index) {
+	if got, err := ik.Compute(ik.PrimaryID(), w.plaintext, 16); err != nil || !bytes.Equal(got, w.index) {
 		t.Fatalf("index value %s = %x, %v; want %x, as at warm-up", when, got, err, w.index)
 	}
 }

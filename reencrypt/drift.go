@@ -262,7 +262,7 @@ func indexSchema(t *Table) (*crypt.Schema, error) {
 // driftRow adds what one sampled row shows to the evidence.
 func (x *examiner) driftRow(ctx context.Context, raw []any, slim *crypt.Schema, encEv, idxEv []columnEvidence) error {
 	l := x.l
-	kr := x.enc.Keyring()
+	keys := x.enc.Keys()
 	scope := keyring.DefaultScope
 	if l.scope >= 0 {
 		scope, _ = textOf(raw[l.scope])
@@ -274,7 +274,7 @@ func (x *examiner) driftRow(ctx context.Context, raw []any, slim *crypt.Schema, 
 		if state != valueEncrypted || scope == "" {
 			continue
 		}
-		dk, err := kr.ExistingDataKeys(ctx, scope, c.class) // never creates one
+		dk, err := keys.ExistingDataKeys(ctx, scope, c.class) // never creates one
 		switch {
 		case err == nil && dk.Status(keyID) != keyring.KeyUnknown:
 			encEv[i].agree++
@@ -286,7 +286,7 @@ func (x *examiner) driftRow(ctx context.Context, raw []any, slim *crypt.Schema, 
 		case errors.Is(err, keyring.ErrKeysetNotFound):
 			encEv[i].disagree++
 			encEv[i].noKeyset++
-		case kekFailure(err, kr):
+		case kekFailure(err, keys):
 			return &KEKError{Table: l.t.Name, Err: err}
 		case rowReason(err) != "":
 			// No KEK for the class (this process may not read it), an
@@ -329,7 +329,7 @@ func (x *examiner) driftRow(ctx context.Context, raw []any, slim *crypt.Schema, 
 	}
 	if _, err := x.enc.DecryptRowMigrating(ctx, slim, row); err != nil {
 		switch {
-		case kekFailure(err, kr):
+		case kekFailure(err, keys):
 			return &KEKError{Table: l.t.Name, Err: err}
 		case errors.Is(err, crypt.ErrNoAccess):
 			// The readable sources are decrypted; the others stay
@@ -353,10 +353,10 @@ func (x *examiner) driftRow(ctx context.Context, raw []any, slim *crypt.Schema, 
 			ev.agree++
 		case err == nil:
 			ev.disagree++
-			if _, kerr := kr.ExistingIndexKeys(ctx, scope, c.class); errors.Is(kerr, keyring.ErrKeysetNotFound) {
+			if _, kerr := keys.ExistingIndexKeys(ctx, scope, c.class); errors.Is(kerr, keyring.ErrKeysetNotFound) {
 				ev.noIndexKS++
 			}
-		case kekFailure(err, kr):
+		case kekFailure(err, keys):
 			return &KEKError{Table: l.t.Name, Err: err}
 		case rowReason(err) != "":
 			// Sources left encrypted (no access to their class): no evidence.

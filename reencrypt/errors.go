@@ -35,11 +35,19 @@ func (e *KEKError) Error() string {
 
 func (e *KEKError) Unwrap() error { return e.Err }
 
+// kekNamer is what kekFailure asks of the job's keys: *keyring.Keyring has
+// it, and so does a crypt.KeySource that embeds one.
+type kekNamer interface {
+	KEKURI(class string) (string, error)
+}
+
 // kekFailure reports whether err means a keyset cannot be opened at all
-// (see KEKError), as opposed to one row being unreadable. kr is the job's
-// keyring: ErrNoAccess is a KEK failure when kr has a KEK for the class
-// (the KEK refused), and the per-row "no_access" case when it has none.
-func kekFailure(err error, kr *keyring.Keyring) bool {
+// (see KEKError), as opposed to one row being unreadable. keys are the
+// job's keys: ErrNoAccess is a KEK failure when they have a KEK for the
+// class (the KEK refused), and the per-row "no_access" case when they have
+// none. Keys that cannot say (no KEKURI method) count as having one, so
+// the run stops rather than skipping rows it might have read.
+func kekFailure(err error, keys crypt.KeySource) bool {
 	if errors.Is(err, keyring.ErrNoAccess) {
 		var classes []string
 		var ae *crypt.AccessError
@@ -50,11 +58,12 @@ func kekFailure(err error, kr *keyring.Keyring) bool {
 		case errors.As(err, &ke):
 			classes = []string{ke.ID.Class}
 		}
-		if len(classes) == 0 {
+		kn, ok := keys.(kekNamer)
+		if len(classes) == 0 || !ok {
 			return true
 		}
 		for _, class := range classes {
-			if _, noKEK := kr.KEKURI(class); noKEK == nil {
+			if _, noKEK := kn.KEKURI(class); noKEK == nil {
 				return true // the class has a KEK, and it refused
 			}
 		}

@@ -81,10 +81,10 @@ func (x *examiner) primaryID(ctx context.Context, scope, class string) (uint32, 
 		// Examining reads: it never creates a keyset for a scope a row
 		// names. A scope without a data keyset has no primary (0), so
 		// none of its values counts as current.
-		dk, err := x.enc.Keyring().ExistingDataKeys(ctx, scope, class)
+		dk, err := x.enc.Keys().ExistingDataKeys(ctx, scope, class)
 		switch {
 		case err == nil:
-			f.id = dk.PrimaryID
+			f.id = dk.PrimaryID()
 		case errors.Is(err, keyring.ErrKeysetNotFound):
 			err = nil
 		}
@@ -101,9 +101,9 @@ func (x *examiner) indexRotating(ctx context.Context, scope, class string) (bool
 	k := scopeClass{scope, class}
 	f, ok := x.rotating[k]
 	if !ok {
-		ik, err := x.enc.Keyring().ExistingIndexKeys(ctx, scope, class)
+		ik, err := x.enc.Keys().ExistingIndexKeys(ctx, scope, class)
 		switch {
-		case err == nil && len(ik.PRFs) > 1:
+		case err == nil && len(ik.KeyIDs()) > 1:
 			f.id = 1
 		case errors.Is(err, keyring.ErrKeysetNotFound):
 			err = nil // no index keyset: nothing rotating
@@ -306,7 +306,7 @@ func (x *examiner) fail(r result, column, reason string) result {
 // rowError turns a crypt or keyring error about this row into a failed
 // row, or returns it when it is not about the row.
 func (x *examiner) rowError(r result, column string, err error) (result, error) {
-	if kekFailure(err, x.enc.Keyring()) {
+	if kekFailure(err, x.enc.Keys()) {
 		return r, &KEKError{Table: x.l.t.Name, Err: err}
 	}
 	reason := rowReason(err)

@@ -70,7 +70,7 @@ func TestIndexKeyRotation(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			oldIndex[s] = ik.PrimaryID
+			oldIndex[s] = ik.PrimaryID()
 		}
 		before := db.readContacts(t, "")
 

@@ -219,7 +219,7 @@ func indexRow(ctx context.Context, x *examiner, raw []any, scope string, count f
 		return err
 	}
 	if err := x.enc.DecryptRow(ctx, x.schema, row); err != nil {
-		if kekFailure(err, x.enc.Keyring()) {
+		if kekFailure(err, x.enc.Keys()) {
 			return &KEKError{Table: l.t.Name, Err: err}
 		}
 		if rowReason(err) == "" {
@@ -236,7 +236,7 @@ func indexRow(ctx context.Context, x *examiner, raw []any, scope string, count f
 		}
 		vals, err := x.enc.RowIndexValues(ctx, x.schema, row, c.column)
 		switch {
-		case err != nil && kekFailure(err, x.enc.Keyring()):
+		case err != nil && kekFailure(err, x.enc.Keys()):
 			return &KEKError{Table: l.t.Name, Err: err}
 		case err != nil && rowReason(err) == "":
 			return fmt.Errorf("reencrypt: index status of %s: %w", l.t.Name, err)

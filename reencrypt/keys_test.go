@@ -111,7 +111,7 @@ func dataPrimaries(t testing.TB, kr *keyring.Keyring, scopes []string) primaries
 			if err != nil {
 				t.Fatalf("DataKeys(%s, %s) err = %v", s, c, err)
 			}
-			p[[2]string{s, c}] = dk.PrimaryID
+			p[[2]string{s, c}] = dk.PrimaryID()
 		}
 	}
 	return p

@@ -1,0 +1,127 @@
+package crypt
+
+// An internal test: the memo of indexers is unexported, and what matters
+// about it (entries die with their handles, a stale entry is never served)
+// cannot be seen from outside.
+
+import (
+	"context"
+	"path/filepath"
+	"runtime"
+	"testing"
+	"time"
+	"unsafe"
+	"weak"
+
+	"github.com/fieldcrypt/fieldcrypt/keyring"
+	"github.com/fieldcrypt/fieldcrypt/kms"
+	"github.com/fieldcrypt/fieldcrypt/kms/local"
+)
+
+type cachedContact struct {
+	ID       string `crypt:"id"`
+	TenantID string `crypt:"scope"`
+	Email    string `crypt:"encrypt,class=pii"`
+	EmailIdx string `crypt:"blind=Email,transform=lower,bits=32"`
+	DomainIx string `crypt:"blind=Email,transform=emaildomain,bits=16"`
+}
+
+func testKeyring(t *testing.T) *keyring.Keyring {
+	t.Helper()
+	uri, err := local.CreateInsecureKeyFile(filepath.Join(t.TempDir(), "kek.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opener := kms.NewOpener()
+	opener.Register(local.Scheme, local.OpenFunc(nil))
+	kr, err := keyring.New(keyring.Config{Store: keyring.NewMemoryStore(), Opener: opener, DefaultKEK: uri})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { kr.Close() })
+	return kr
+}
+
+func (c *indexerCache) len() int {
+	n := 0
+	c.m.Range(func(any, any) bool { n++; return true })
+	return n
+}
+
+// TestIndexerCacheForgetsReloadedKeysets: every index-key rotation gives
+// the Encryptor a new index handle; the entries of the old handles go once
+// the keyring has dropped them, so the memo does not grow with reloads.
+func TestIndexerCacheForgetsReloadedKeysets(t *testing.T) {
+	ctx := context.Background()
+	kr := testKeyring(t)
+	e := New(kr, nil)
+	id := keyring.KeysetID{Scope: "acme", Class: "pii", Purpose: keyring.PurposeIndex}
+	const rotations = 20
+	for i := range rotations {
+		c := cachedContact{ID: "c-1", TenantID: "acme", Email: "ada@example.com"}
+		if err := e.Encrypt(ctx, &c); err != nil {
+			t.Fatalf("Encrypt() after %d rotations err = %v", i, err)
+		}
+		keyID, err := keyring.NewManager(kr).AddKey(ctx, id)
+		if err != nil {
+			t.Fatalf("AddKey() err = %v", err)
+		}
+		if err := keyring.NewManager(kr).PromoteKey(ctx, id, keyID); err != nil {
+			t.Fatalf("PromoteKey() err = %v", err)
+		}
+	}
+	// The live handle is the keyring's current one; it has no entries yet
+	// (no Encrypt since the last rotation). Cleanups run after a GC, on
+	// their own goroutine.
+	deadline := time.Now().Add(10 * time.Second)
+	for e.indexers.len() > 0 && time.Now().Before(deadline) {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := e.indexers.len(); n > 0 {
+		t.Errorf("after %d rotations and GC, the memo holds %d entries, want 0", rotations, n)
+	}
+	// And the Encryptor still works, under the current keyset.
+	c := cachedContact{ID: "c-1", TenantID: "acme", Email: "ada@example.com"}
+	if err := e.Encrypt(ctx, &c); err != nil {
+		t.Fatalf("Encrypt() err = %v", err)
+	}
+	if n := e.indexers.len(); n != 2 {
+		t.Errorf("after one Encrypt the memo holds %d entries, want 2 (one per index)", n)
+	}
+}
+
+// TestIndexerCacheStaleAddress: an entry filed under a handle's address
+// whose weak pointer names another handle (as when the collector freed
+// the first and the allocator reused its memory before the cleanup ran) is
+// a miss, never served.
+func TestIndexerCacheStaleAddress(t *testing.T) {
+	ctx := context.Background()
+	kr := testKeyring(t)
+	ik, err := kr.IndexKeys(ctx, "acme", "pii")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := kr.IndexKeys(ctx, "globex", "pii")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c indexerCache
+	ix := &indexField{}
+	stale := &indexers{}
+	c.m.Store(indexerKey{keys: uintptr(unsafe.Pointer(ik)), ix: ix}, &indexerEntry{keys: weak.Make(other), set: stale})
+
+	fresh := &indexers{}
+	derived := 0
+	derive := func() (*indexers, error) { derived++; return fresh, nil }
+	for range 2 {
+		got, err := c.get(ik, ix, derive)
+		if err != nil || got != fresh {
+			t.Fatalf("get() = %p, %v; want the freshly derived %p (stale %p)", got, err, fresh, stale)
+		}
+	}
+	if derived != 1 {
+		t.Errorf("derive ran %d times, want 1 (a miss, then a hit)", derived)
+	}
+	runtime.KeepAlive(other)
+}
