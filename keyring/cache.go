@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/maypok86/otter/v2"
 )
@@ -19,12 +20,14 @@ import (
 //   - bound decides what stays: an otter cache (W-TinyLFU: a frequency
 //     sketch admits a newcomer only over a colder victim, so a scan or a
 //     cyclic working set larger than the cache does not flush the hot
-//     keysets, and every operation is O(1) amortised). A read tells it of
+//     keysets, and every operation is O(1) amortised). While the cache is
+//     evicting (within pressureWindow of an eviction), a read tells it of
 //     its keyset at most once per tick of the keyring clock: the sketch
 //     counts the ticks in which a keyset was used, which ranks the keysets
 //     at the eviction boundary (used now and then) exactly and saturates
-//     for the hot ones, and a hit pays one atomic load instead of a call
-//     into the policy and a store to a shared cache line.
+//     for the hot ones. A working set that fits makes no eviction, and
+//     then a hit pays two atomic loads and never calls into the policy,
+//     whose read buffer costs microseconds a hit when every hit feeds it.
 //
 // Writes to both parts for one keyset run inside bound's per-key Compute,
 // so they are ordered; the front list of a scope changes under mu. An
@@ -33,6 +36,7 @@ import (
 // while holding mu, so the two locks cannot deadlock.
 type cache struct {
 	max   int
+	clock func() int64 // the keyring clock
 	front sync.Map // scope -> *scopeSlots
 	bound *otter.Cache[KeysetID, *entry]
 
@@ -43,8 +47,13 @@ type cache struct {
 	failSweep int                  // sweep expired failures at this size
 
 	evictions atomic.Int64
+	lastEvict atomic.Int64 // keyring clock of the last eviction, +1; 0: none
 	ghosts    ghosts
 }
+
+// pressureWindow is how long after an eviction hits keep feeding the
+// eviction policy's frequency sketch.
+const pressureWindow = int64(time.Minute)
 
 // scopeSlots holds the cached keysets of one scope.
 type scopeSlots struct {
@@ -75,8 +84,8 @@ type failure struct {
 	until int64 // keyring clock
 }
 
-func newCache(max int) (*cache, error) {
-	c := &cache{max: max, failures: make(map[KeysetID]failure), failSweep: minFailSweep}
+func newCache(max int, clock func() int64) (*cache, error) {
+	c := &cache{max: max, clock: clock, failures: make(map[KeysetID]failure), failSweep: minFailSweep}
 	c.ghosts.init(max)
 	bound, err := otter.New(&otter.Options[KeysetID, *entry]{
 		MaximumSize: max,
@@ -93,13 +102,15 @@ func newCache(max int) (*cache, error) {
 	return c, nil
 }
 
-// get returns the cached keyset id, or nil, and tells the eviction policy
-// of the use if it has not heard of one at now.
+// get returns the cached keyset id, or nil. While the cache is evicting it
+// tells the eviction policy of the use, if it has not heard of one at now.
 func (c *cache) get(id KeysetID, now int64) *entry {
 	e := c.lookup(id)
 	if e != nil && e.reported.Load() != now {
-		e.reported.Store(now)
-		c.bound.GetIfPresent(id) // feeds the frequency sketch
+		if last := c.lastEvict.Load(); last != 0 && now-last < pressureWindow {
+			e.reported.Store(now)
+			c.bound.GetIfPresent(id) // feeds the frequency sketch
+		}
 	}
 	return e
 }
@@ -206,6 +217,7 @@ func (c *cache) removeScope(scope string) {
 // front already holds a newer one.
 func (c *cache) evicted(id KeysetID, e *entry) {
 	c.evictions.Add(1)
+	c.lastEvict.Store(c.clock() + 1)
 	c.ghosts.add(id)
 	c.mu.Lock()
 	defer c.mu.Unlock()

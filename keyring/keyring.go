@@ -233,7 +233,7 @@ func newKeyring(cfg Config, now func() time.Time) (*Keyring, error) {
 			return nil, fmt.Errorf("keyring: Config.Anchor cannot be read: %w", err)
 		}
 	}
-	cache, err := newCache(cfg.MaxKeysets)
+	cache, err := newCache(cfg.MaxKeysets, clock)
 	if err != nil {
 		k.closeKEKs()
 		return nil, fmt.Errorf("keyring: cache: %w", err)
