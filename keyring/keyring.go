@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -137,7 +136,6 @@ type Keyring struct {
 	stats   counters
 	metrics metric.Registration
 	close   closer
-	coarse  *coarseClock // nil when Config.Now is set
 }
 
 type usageKey struct {
@@ -180,12 +178,15 @@ func New(cfg Config) (*Keyring, error) {
 	if cfg.DataKeyTemplate.GetOutputPrefixType() != tinkpb.OutputPrefixType_TINK {
 		return nil, errors.New("keyring: Config.DataKeyTemplate must use Tink's TINK output prefix, so ciphertexts carry their key ID")
 	}
-	var coarse *coarseClock
 	var clock func() int64
 	if cfg.Now == nil {
 		cfg.Now = time.Now
-		coarse = startCoarseClock(time.Now())
-		clock = coarse.read
+		// One monotonic clock read per lookup. A coarse clock kept by a
+		// ticker goroutine saved 1.5% of an Encrypt or a Decrypt: not
+		// worth a goroutine per keyring waking 100 times a second
+		// (BENCHMARKS.md, "Hot-path tricks").
+		start := time.Now()
+		clock = func() int64 { return int64(time.Since(start)) }
 	} else {
 		now, start := cfg.Now, cfg.Now()
 		clock = func() int64 { return int64(now().Sub(start)) }
@@ -197,7 +198,6 @@ func New(cfg Config) (*Keyring, error) {
 		cfg:      cfg,
 		now:      cfg.Now,
 		clock:    clock,
-		coarse:   coarse,
 		log:      cfg.Logger,
 		keks:     make(map[string]*kms.Keeper),
 		usage:    make(map[usageKey]*atomic.Int64),
@@ -219,11 +219,6 @@ func New(cfg Config) (*Keyring, error) {
 		}
 	}
 	k.cache = newCache(cfg.MaxKeysets)
-	if coarse != nil {
-		// The clock's goroutine holds only the clock, so an abandoned
-		// keyring is still collected, and its clock stopped then.
-		runtime.AddCleanup(k, (*coarseClock).halt, coarse)
-	}
 	reg, err := k.registerMetrics(cfg.MeterProvider)
 	if err != nil {
 		k.closeKEKs()
