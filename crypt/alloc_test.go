@@ -7,7 +7,8 @@ import (
 
 // TestAllocsMatchByHand checks that Encrypt and Decrypt allocate no more
 // than the same Tink and HMAC calls written by hand (bench_test.go): the
-// library's own bookkeeping must stay allocation-free.
+// library's own bookkeeping must stay allocation-free. The
+// fieldcrypt_purego build may add only its copies (purego_on_test.go).
 func TestAllocsMatchByHand(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates; make test runs this without it")
@@ -23,17 +24,19 @@ func TestAllocsMatchByHand(t *testing.T) {
 			}
 		})
 	}
+	const textFields = 5 // BenchContact's encrypted string fields
 	for _, tc := range []struct {
 		name      string
 		src       *BenchContact
 		lib, hand func(*BenchContact) error
+		copies    float64
 	}{
-		{"Encrypt", &be.plain, func(c *BenchContact) error { return be.enc.Encrypt(ctx, c) }, be.h.encrypt},
-		{"Decrypt", &be.stored, func(c *BenchContact) error { return be.enc.Decrypt(ctx, c) }, be.h.decrypt},
+		{"Encrypt", &be.plain, func(c *BenchContact) error { return be.enc.Encrypt(ctx, c) }, be.h.encrypt, encryptCopies * textFields},
+		{"Decrypt", &be.stored, func(c *BenchContact) error { return be.enc.Decrypt(ctx, c) }, be.h.decrypt, decryptCopies * textFields},
 	} {
 		lib, hand := measure(tc.src, tc.lib), measure(tc.src, tc.hand)
-		if lib > hand {
-			t.Errorf("%s allocates %.0f times per record, the same calls by hand %.0f", tc.name, lib, hand)
+		if lib > hand+tc.copies {
+			t.Errorf("%s allocates %.0f times per record, the same calls by hand %.0f (+%.0f copies allowed)", tc.name, lib, hand, tc.copies)
 		}
 	}
 }

@@ -1,14 +1,12 @@
 package crypt
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"reflect"
 	"slices"
-	"unsafe"
 
 	"github.com/fieldcrypt/fieldcrypt/keyring"
 )
@@ -147,13 +145,9 @@ func (d *decryption) field(f *encField, rv reflect.Value) error {
 		}
 		return fail(ErrDecrypt)
 	}
-	if text && overlaps(pt, d.ctBuf) {
-		// The next field reuses ctBuf: keep no plaintext in it.
-		pt = bytes.Clone(pt)
-	}
 	a := assignment{field: fv, kind: f.kind}
 	if text {
-		a.s = bytesToString(pt)
+		a.s = stringApart(pt, d.ctBuf) // the next field reuses ctBuf
 	} else {
 		a.b = pt
 	}
@@ -169,13 +163,4 @@ func (d *decryption) noAccess(f *encField, err error) {
 	if !slices.Contains(d.access.Classes, f.class) {
 		d.access.Classes = append(d.access.Classes, f.class)
 	}
-}
-
-// overlaps reports whether a and b share memory.
-func overlaps(a, b []byte) bool {
-	if cap(a) == 0 || cap(b) == 0 {
-		return false
-	}
-	a0, b0 := uintptr(unsafe.Pointer(unsafe.SliceData(a))), uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	return a0 < b0+uintptr(cap(b)) && b0 < a0+uintptr(cap(a))
 }

@@ -156,4 +156,13 @@
 // keyring.ErrKEKUnavailable, which is worth retrying). Encrypt and Decrypt
 // are all or nothing: after an error (other than an AccessError) the record
 // is unchanged.
+//
+// # Build tags
+//
+// By default the package uses unsafe on its hot path: it reaches fields at
+// offsets computed once per type, and passes strings to Tink and stores its
+// results without copying them. Build with -tags fieldcrypt_purego for a
+// package without unsafe, which reaches fields through reflection and
+// copies; it stores and reads the same values, and Encrypt and Decrypt cost
+// about 16% and 8% more.
 package crypt

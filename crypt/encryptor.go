@@ -85,7 +85,8 @@ func (e *Encryptor) Keyring() *keyring.Keyring {
 
 // record resolves v (a non-nil pointer to a struct) to its plan and value.
 // The plan of the last type seen is kept at hand: a service mostly
-// encrypts one record type at a time.
+// encrypts one record type at a time. Skipping planFor's sync.Map lookup
+// saves 2% of a Decrypt (BENCHMARKS.md, "Hot-path tricks").
 func (e *Encryptor) record(v any) (*plan, reflect.Value, error) {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {

@@ -9,7 +9,6 @@ import (
 	"reflect"
 	"slices"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/fieldcrypt/fieldcrypt/keyring"
 )
@@ -100,31 +99,31 @@ type schemaColumn struct {
 	kind fieldKind // kindString: scope, id, index; kindStringPtr or kindBytesPtr: encrypted
 }
 
-// cell holds one column of a row while a Schema's plan runs over it: s for
-// a scope, identity or blind-index column, ps or pb for an encrypted text
-// or binary column (nil for NULL). The plan reaches the members by offset
-// from the start of an addressable [n]cell array, as it reaches the fields
-// of a struct.
+// cell holds one column of a row while a Schema's plan runs over it: Str
+// for a scope, identity or blind-index column, StrPtr or BytesPtr for an
+// encrypted text or binary column (nil for NULL). The plan reaches the
+// members of an addressable [n]cell array as it reaches the fields of a
+// struct: by byte offset from the array's start, or by reflection through
+// the index path (cell, member), which is why the members are exported.
 type cell struct {
-	s  string
-	ps *string
-	pb *[]byte
+	Str      string
+	StrPtr   *string
+	BytesPtr *[]byte
 }
 
 var cellType = reflect.TypeFor[cell]()
 
 // cellLoc locates the member of cell i that holds a value of kind.
 func cellLoc(i int, kind fieldKind) fieldLoc {
-	var member uintptr
+	member := "Str"
 	switch kind {
 	case kindStringPtr:
-		member = unsafe.Offsetof(cell{}.ps)
+		member = "StrPtr"
 	case kindBytesPtr:
-		member = unsafe.Offsetof(cell{}.pb)
-	default:
-		member = unsafe.Offsetof(cell{}.s)
+		member = "BytesPtr"
 	}
-	return fieldLoc{off: uintptr(i)*cellType.Size() + member, direct: true}
+	f, _ := cellType.FieldByName(member)
+	return fieldLoc{index: []int{i, f.Index[0]}, off: uintptr(i)*cellType.Size() + f.Offset, direct: true}
 }
 
 // NewSchema compiles spec into the plan a tagged struct compiles to: the
@@ -268,7 +267,7 @@ func (spec SchemaSpec) clone() SchemaSpec {
 // load copies row into a new addressable [n]cell value.
 func (s *Schema) load(row Row) (reflect.Value, error) {
 	v := reflect.New(s.cells).Elem()
-	cells := unsafe.Slice((*cell)(v.Addr().UnsafePointer()), len(s.columns))
+	cells := cellsOf(v)
 	for i, col := range s.columns {
 		raw, ok := row[col.name]
 		if !ok || raw == nil {
@@ -278,23 +277,23 @@ func (s *Schema) load(row Row) (reflect.Value, error) {
 		case string:
 			switch col.kind {
 			case kindStringPtr:
-				cells[i].ps = &x
+				cells[i].StrPtr = &x
 			case kindBytesPtr:
 				b := []byte(x)
-				cells[i].pb = &b
+				cells[i].BytesPtr = &b
 			default:
-				cells[i].s = x
+				cells[i].Str = x
 			}
 		case []byte:
 			switch col.kind {
 			case kindStringPtr:
 				str := string(x)
-				cells[i].ps = &str
+				cells[i].StrPtr = &str
 			case kindBytesPtr:
 				b := bytes.Clone(x) // the row's slice is the caller's
-				cells[i].pb = &b
+				cells[i].BytesPtr = &b
 			default:
-				cells[i].s = string(x)
+				cells[i].Str = string(x)
 			}
 		default:
 			return reflect.Value{}, fmt.Errorf("crypt: schema %s: column %s holds %T; want string, []byte or nil", s.spec.Record, col.name, raw)
@@ -305,18 +304,18 @@ func (s *Schema) load(row Row) (reflect.Value, error) {
 
 // store copies the cells of v back into row.
 func (s *Schema) store(v reflect.Value, row Row) {
-	cells := unsafe.Slice((*cell)(v.Addr().UnsafePointer()), len(s.columns))
+	cells := cellsOf(v)
 	for i, col := range s.columns {
 		c := &cells[i]
 		switch {
-		case col.kind == kindStringPtr && c.ps == nil, col.kind == kindBytesPtr && c.pb == nil:
+		case col.kind == kindStringPtr && c.StrPtr == nil, col.kind == kindBytesPtr && c.BytesPtr == nil:
 			row[col.name] = nil
 		case col.kind == kindStringPtr:
-			row[col.name] = *c.ps
+			row[col.name] = *c.StrPtr
 		case col.kind == kindBytesPtr:
-			row[col.name] = *c.pb
+			row[col.name] = *c.BytesPtr
 		default:
-			row[col.name] = c.s
+			row[col.name] = c.Str
 		}
 	}
 }

@@ -22,11 +22,11 @@ import (
 //     cyclic working set larger than the cache does not flush the hot
 //     keysets, and every operation is O(1) amortised). While the cache is
 //     evicting (within pressureWindow of an eviction), a read tells it of
-//     its keyset at most once per tick of the keyring clock: the sketch
+//     its keyset at most once per reportTick (10 ms): the sketch
 //     counts the ticks in which a keyset was used, which ranks the keysets
 //     at the eviction boundary (used now and then) exactly and saturates
 //     for the hot ones. A working set that fits makes no eviction, and
-//     then a hit pays two atomic loads and never calls into the policy,
+//     then a hit pays one atomic load and never calls into the policy,
 //     whose read buffer costs microseconds a hit when every hit feeds it.
 //
 // Writes to both parts for one keyset run inside bound's per-key Compute,
@@ -37,7 +37,7 @@ import (
 type cache struct {
 	max   int
 	clock func() int64 // the keyring clock
-	front sync.Map // scope -> *scopeSlots
+	front sync.Map     // scope -> *scopeSlots
 	bound *otter.Cache[KeysetID, *entry]
 
 	mu sync.Mutex // orders changes to front's slot lists
@@ -72,7 +72,7 @@ type entry struct {
 	version    int64        // the store version it was unwrapped from
 	expires    int64        // fresh until (keyring clock, nanoseconds)
 	staleUntil int64        // may serve until, while reloads fail
-	reported   atomic.Int64 // when a hit was last told to the eviction policy
+	reported   atomic.Int64 // the reportTick in which a hit was last told to the policy
 	refreshing atomic.Bool  // a background reload is in flight
 	failing    atomic.Bool  // the last background reload failed
 }
@@ -106,14 +106,21 @@ func newCache(max int, clock func() int64) (*cache, error) {
 // tells the eviction policy of the use, if it has not heard of one at now.
 func (c *cache) get(id KeysetID, now int64) *entry {
 	e := c.lookup(id)
-	if e != nil && e.reported.Load() != now {
-		if last := c.lastEvict.Load(); last != 0 && now-last < pressureWindow {
-			e.reported.Store(now)
+	if e == nil {
+		return nil
+	}
+	if last := c.lastEvict.Load(); last != 0 && now-last < pressureWindow {
+		if tick := now / reportTick; e.reported.Load() != tick {
+			e.reported.Store(tick)
 			c.bound.GetIfPresent(id) // feeds the frequency sketch
 		}
 	}
 	return e
 }
+
+// reportTick is the granularity at which hits feed the eviction policy:
+// one report per keyset per tick at most.
+const reportTick = int64(10 * time.Millisecond)
 
 // lookup is get without telling the eviction policy.
 func (c *cache) lookup(id KeysetID) *entry {

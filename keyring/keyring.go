@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -145,7 +144,6 @@ type Keyring struct {
 	warned  atomic.Int64 // keyring clock of the last thrash warning, +1
 	metrics metric.Registration
 	close   closer
-	coarse  *coarseClock // nil when a test set the clock
 }
 
 type usageKey struct {
@@ -159,8 +157,7 @@ func New(cfg Config) (*Keyring, error) {
 }
 
 // newKeyring returns a Keyring for cfg whose clock is now, or the real
-// clock (read coarsely for cache expiry) when now is nil. Only tests set
-// now (export_test.go).
+// clock when now is nil. Only tests set now (export_test.go).
 func newKeyring(cfg Config, now func() time.Time) (*Keyring, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("keyring: Config.Store is nil")
@@ -195,12 +192,15 @@ func newKeyring(cfg Config, now func() time.Time) (*Keyring, error) {
 	if cfg.DataKeyTemplate.GetOutputPrefixType() != tinkpb.OutputPrefixType_TINK {
 		return nil, errors.New("keyring: Config.DataKeyTemplate must use Tink's TINK output prefix, so ciphertexts carry their key ID")
 	}
-	var coarse *coarseClock
 	var clock func() int64
 	if now == nil {
 		now = time.Now
-		coarse = startCoarseClock(time.Now())
-		clock = coarse.read
+		// One monotonic clock read per lookup. A coarse clock kept by a
+		// ticker goroutine saved 1.5% of an Encrypt or a Decrypt: not
+		// worth a goroutine per keyring waking 100 times a second
+		// (BENCHMARKS.md, "Hot-path tricks").
+		start := time.Now()
+		clock = func() int64 { return int64(time.Since(start)) }
 	} else {
 		start := now()
 		clock = func() int64 { return int64(now().Sub(start)) }
@@ -212,7 +212,6 @@ func newKeyring(cfg Config, now func() time.Time) (*Keyring, error) {
 		cfg:      cfg,
 		now:      now,
 		clock:    clock,
-		coarse:   coarse,
 		log:      cfg.Logger,
 		keks:     make(map[string]*kms.Keeper),
 		usage:    make(map[usageKey]*atomic.Int64),
@@ -239,11 +238,6 @@ func newKeyring(cfg Config, now func() time.Time) (*Keyring, error) {
 		return nil, fmt.Errorf("keyring: cache: %w", err)
 	}
 	k.cache = cache
-	if coarse != nil {
-		// The clock's goroutine holds only the clock, so an abandoned
-		// keyring is still collected, and its clock stopped then.
-		runtime.AddCleanup(k, (*coarseClock).halt, coarse)
-	}
 	reg, err := k.registerMetrics(cfg.MeterProvider)
 	if err != nil {
 		k.closeKEKs()

@@ -63,12 +63,8 @@ func (k *Keyring) registerMetrics(mp metric.MeterProvider) (metric.Registration,
 	}, observables...)
 }
 
-// stopMetrics stops reporting the keyring's metrics and stops the goroutine
-// of its cache clock. Close calls it.
+// stopMetrics stops reporting the keyring's metrics. Close calls it.
 func (k *Keyring) stopMetrics() error {
-	if k.coarse != nil {
-		k.coarse.halt()
-	}
 	if k.metrics == nil {
 		return nil
 	}
