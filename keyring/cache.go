@@ -1,7 +1,6 @@
 package keyring
 
 import (
-	"hash/maphash"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,9 +45,15 @@ type cache struct {
 	failures  map[KeysetID]failure // recent load failures, for RetryBackoff
 	failSweep int                  // sweep expired failures at this size
 
+	// epoch counts invalidations (remove, removeScope). A load notes it
+	// before reading the store, and put refuses to cache what it loaded
+	// if an invalidation ran meanwhile: the load may have read the
+	// keyset as it was before a key change or a shred that has returned.
+	epoch atomic.Uint64
+
 	evictions atomic.Int64
+	reloads   atomic.Int64
 	lastEvict atomic.Int64 // keyring clock of the last eviction, +1; 0: none
-	ghosts    ghosts
 }
 
 // pressureWindow is how long after an eviction hits keep feeding the
@@ -86,10 +91,12 @@ type failure struct {
 
 func newCache(max int, clock func() int64) (*cache, error) {
 	c := &cache{max: max, clock: clock, failures: make(map[KeysetID]failure), failSweep: minFailSweep}
-	c.ghosts.init(max)
 	bound, err := otter.New(&otter.Options[KeysetID, *entry]{
 		MaximumSize: max,
-		OnDeletion: func(ev otter.DeletionEvent[KeysetID, *entry]) {
+		// Atomic: front drops an evicted keyset as otter does, with no
+		// goroutine per eviction. It runs under otter's bucket lock and
+		// takes c.mu; nothing calls otter while holding c.mu.
+		OnAtomicDeletion: func(ev otter.DeletionEvent[KeysetID, *entry]) {
 			if ev.WasEvicted() {
 				c.evicted(ev.Key, ev.Value)
 			}
@@ -169,31 +176,35 @@ func (c *cache) setSlot(id KeysetID, e *entry) (old *entry) {
 	return old
 }
 
-// put stores e under id and clears any remembered failure. When the cache
-// is full, the eviction policy drops a colder keyset, or e itself if e is
-// colder than every resident (e still serves the caller that loaded it).
-// It reports whether id was evicted lately: a reload.
-func (c *cache) put(id KeysetID, e *entry) (reload bool) {
+// put stores e under id and clears any remembered failure, unless an
+// invalidation ran since epoch (read before the load read the store): then
+// it drops id instead and reports false. When the cache is full, the
+// eviction policy drops a colder keyset, or e itself if e is colder than
+// every resident (e still serves the caller that loaded it).
+func (c *cache) put(id KeysetID, e *entry, epoch uint64) (cached bool) {
 	c.clearFailure(id)
 	c.bound.Compute(id, func(*entry, bool) (*entry, otter.ComputeOp) {
 		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.epoch.Load() != epoch {
+			c.setSlot(id, nil)
+			return nil, otter.InvalidateOp
+		}
 		c.setSlot(id, e)
-		c.mu.Unlock()
+		cached = true
 		return e, otter.WriteOp
 	})
-	if c.ghosts.forget(id) {
-		c.ghosts.reloads.Add(1)
-		return true
-	}
-	return false
+	return cached
 }
 
 // remove drops the cached keyset id and any remembered load failure, after
-// the keyset changed or failed for good.
+// the keyset changed or failed for good. A load in flight does not cache
+// what it read.
 func (c *cache) remove(id KeysetID) {
 	c.clearFailure(id)
 	c.bound.Compute(id, func(*entry, bool) (*entry, otter.ComputeOp) {
 		c.mu.Lock()
+		c.epoch.Add(1)
 		c.setSlot(id, nil)
 		c.mu.Unlock()
 		return nil, otter.InvalidateOp
@@ -202,12 +213,17 @@ func (c *cache) remove(id KeysetID) {
 
 // removeScope drops every cached keyset of scope.
 func (c *cache) removeScope(scope string) {
+	// Under c.mu, a put either came first (and its slot is in ids) or
+	// sees the new epoch and caches nothing.
 	var ids []KeysetID
+	c.mu.Lock()
+	c.epoch.Add(1)
 	if v, ok := c.front.Load(scope); ok {
 		for _, s := range *v.(*scopeSlots).slots.Load() {
 			ids = append(ids, KeysetID{Scope: scope, Class: s.class, Purpose: s.purpose})
 		}
 	}
+	c.mu.Unlock()
 	for _, id := range ids {
 		c.remove(id)
 	}
@@ -225,7 +241,6 @@ func (c *cache) removeScope(scope string) {
 func (c *cache) evicted(id KeysetID, e *entry) {
 	c.evictions.Add(1)
 	c.lastEvict.Store(c.clock() + 1)
-	c.ghosts.add(id)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.lookup(id) == e {
@@ -274,58 +289,3 @@ func (c *cache) recentFailure(id KeysetID, now int64) error {
 }
 
 func (c *cache) len() int { return c.bound.EstimatedSize() }
-
-// ghosts remembers the most recently evicted keysets (hashes of their IDs:
-// twice as many as the cache holds, within [minGhosts, maxGhosts]), so
-// that a load of one of them counts as a reload: the sign that the working
-// set exceeds the cache.
-type ghosts struct {
-	seed    maphash.Seed
-	mu      sync.Mutex
-	ring    []uint64
-	next    int
-	set     map[uint64]int // hash -> its latest position in ring
-	reloads atomic.Int64
-}
-
-const (
-	minGhosts = 4096
-	maxGhosts = 1 << 16
-)
-
-func (g *ghosts) init(n int) {
-	g.seed = maphash.MakeSeed()
-	g.ring = make([]uint64, 0, min(max(2*n, minGhosts), maxGhosts))
-	g.set = make(map[uint64]int)
-}
-
-func (g *ghosts) hash(id KeysetID) uint64 { return maphash.Comparable(g.seed, id) }
-
-func (g *ghosts) add(id KeysetID) {
-	h := g.hash(id)
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	pos := len(g.ring)
-	if pos < cap(g.ring) {
-		g.ring = append(g.ring, h)
-	} else {
-		pos = g.next
-		if p, ok := g.set[g.ring[pos]]; ok && p == pos {
-			delete(g.set, g.ring[pos])
-		}
-		g.ring[pos] = h
-		g.next = (pos + 1) % len(g.ring)
-	}
-	g.set[h] = pos
-}
-
-// forget reports whether id was evicted lately, and forgets it, so that a
-// keyset counts as reloaded once per eviction.
-func (g *ghosts) forget(id KeysetID) bool {
-	h := g.hash(id)
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	_, ok := g.set[h]
-	delete(g.set, h)
-	return ok
-}

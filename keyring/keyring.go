@@ -139,11 +139,12 @@ type Keyring struct {
 	usageMu sync.Mutex
 	usage   map[usageKey]*atomic.Int64
 
-	stats   counters
-	kmsRate rateWindow
-	warned  atomic.Int64 // keyring clock of the last thrash warning, +1
-	metrics metric.Registration
-	close   closer
+	stats    counters
+	kmsRate  rateWindow
+	warned   atomic.Int64 // keyring clock of the last thrash warning, +1
+	warnedAt atomic.Int64 // Reloads at the last thrash warning
+	metrics  metric.Registration
+	close    closer
 }
 
 type usageKey struct {

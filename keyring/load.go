@@ -143,6 +143,10 @@ func (k *Keyring) refreshInBackground(id KeysetID, e *entry, now int64) {
 // remembered for RetryBackoff.
 func (k *Keyring) loadAndCache(ctx context.Context, id KeysetID, create bool) (any, error) {
 	k.stats.loads.Add(1)
+	epoch := k.cache.epoch.Load() // before the store is read: see cache.put
+	// A keyset this process has loaded before and no longer caches was
+	// dropped: by the eviction policy, or by a key change.
+	reload := k.cache.lookup(id) == nil && k.versions.latest(id) > 0
 	v, version, err := k.load(ctx, id, create)
 	now := k.clock()
 	if err != nil {
@@ -156,26 +160,37 @@ func (k *Keyring) loadAndCache(ctx context.Context, id KeysetID, create bool) (a
 		expires:    now + int64(k.cfg.CacheTTL),
 		staleUntil: now + int64(k.cfg.CacheTTL+k.cfg.StalePeriod),
 	}
-	if k.cache.put(id, e) {
+	k.cache.put(id, e, epoch)
+	if reload && k.cache.evictions.Load() > 0 {
+		k.cache.reloads.Add(1)
 		k.warnThrash(now)
 	}
 	return v, nil
 }
 
-// thrashWarnEvery is the least time between two thrash warnings.
-const thrashWarnEvery = time.Minute
+// Thrash warnings: at most one per thrashWarnEvery, and only after
+// thrashMinReloads reloads since the last one, so that a new tenant the
+// full cache turned away once does not warn.
+const (
+	thrashWarnEvery  = time.Minute
+	thrashMinReloads = 16
+)
 
-// warnThrash logs, at most once per thrashWarnEvery, that keysets the
-// cache evicted are being loaded again: the working set exceeds
-// MaxKeysets, and each reload is a KMS call.
+// warnThrash logs that keysets the cache evicted are being loaded again:
+// the working set exceeds MaxKeysets, and each reload is a KMS call.
 func (k *Keyring) warnThrash(now int64) {
 	last := k.warned.Load()
 	if last != 0 && now-(last-1) < int64(thrashWarnEvery) {
 		return
 	}
+	reloads := k.cache.reloads.Load()
+	if reloads-k.warnedAt.Load() < thrashMinReloads {
+		return
+	}
 	if !k.warned.CompareAndSwap(last, now+1) {
 		return // another load is warning
 	}
+	k.warnedAt.Store(reloads)
 	s := k.Stats()
 	k.log.Warn("keyring: the keyset cache is thrashing: keysets it evicted for room are being loaded again, each with a KMS call; the working set exceeds Config.MaxKeysets, raise it",
 		"max_keysets", k.cfg.MaxKeysets,

@@ -15,16 +15,19 @@ type Stats struct {
 	StaleServed int64 // lookups served past CacheTTL because reloading failed
 	LoadErrors  int64 // failed loads
 
-	// CachedKeysets is how many unwrapped keysets the cache holds now
-	// (at most Config.MaxKeysets).
+	// CachedKeysets is how many unwrapped keysets the cache holds now.
+	// The eviction policy trims to Config.MaxKeysets in a maintenance
+	// pass, so right after a burst of loads it may be over it briefly.
 	CachedKeysets int64
 	// Evictions counts keysets dropped to keep the cache within
 	// MaxKeysets, including new keysets the eviction policy judged colder
 	// than every cached one.
 	Evictions int64
-	// Reloads counts loads of keysets the cache had evicted lately: each
-	// is a KMS call a larger cache would have saved. A steady rise means
-	// the working set exceeds MaxKeysets (the keyring also logs a warning).
+	// Reloads counts, once the cache has evicted, loads of keysets this
+	// process had loaded before and no longer cached: nearly all were
+	// evicted for room (a key change drops its keyset too), and each is
+	// a KMS call a larger cache would have saved. A steady rise means the
+	// working set exceeds MaxKeysets; the keyring then logs a warning.
 	Reloads int64
 
 	// KMSCallsPerSecond is the mean KMS call rate over about the last
@@ -49,7 +52,7 @@ func (k *Keyring) Stats() Stats {
 		LoadErrors:        k.stats.loadErrors.Load(),
 		CachedKeysets:     int64(k.cache.len()),
 		Evictions:         k.cache.evictions.Load(),
-		Reloads:           k.cache.ghosts.reloads.Load(),
+		Reloads:           k.cache.reloads.Load(),
 		KMSCallsPerSecond: k.kmsRate.observe(k.clock(), calls),
 	}
 }
