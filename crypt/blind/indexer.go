@@ -1,8 +1,8 @@
 package blind
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
+	"encoding"
 	"encoding/binary"
 	"encoding/hex"
 	"hash"
@@ -58,23 +58,43 @@ func (p SlowParams) validate() error {
 
 // Indexer computes the values of one blind index under one subkey. It is
 // safe for concurrent use. Build one per (index, key) with [NewIndexer] and
-// keep it: the fast tier pools keyed HMAC states, so that computing a value
-// allocates nothing once warm.
+// keep it: computing a value allocates nothing once warm.
+//
+// The fast tier keeps the subkey's HMAC-SHA-256 state after the inner and
+// outer pad blocks, as crypto/hmac does, and computes each value on
+// scratch hash states from a pool shared by every Indexer. A service with
+// many tenants holds an Indexer per tenant and index; a pool of keyed
+// states per Indexer would cost memory for each, and the garbage
+// collector empties pools, so an Indexer not used since the last cycle
+// would key a new HMAC (several allocations and two compressions).
 type Indexer struct {
 	bits   int
 	size   int  // ceil(bits/8) bytes of output
 	mask   byte // applied to the last output byte
 	subkey []byte
 	slow   *SlowParams // nil for the fast tier
-	states sync.Pool   // of *indexState
+
+	// The SHA-256 states after absorbing subkey⊕ipad and subkey⊕opad
+	// (crypto/sha256's MarshalBinary form); fast tier only.
+	inner, outer []byte
 }
 
-// indexState is the per-call scratch space, pooled.
-type indexState struct {
-	mac hash.Hash // keyed HMAC-SHA-256; nil in the slow tier
-	msg []byte    // the encoded message; cleared after each use
-	sum [outputSize]byte
+// hashState is a SHA-256 whose state can be set from a marshaled one.
+type hashState interface {
+	hash.Hash
+	encoding.BinaryUnmarshaler
 }
+
+// indexState is the per-call scratch space, pooled across Indexers.
+type indexState struct {
+	inner, outer hashState
+	msg          []byte // the encoded message; cleared after each use
+	sum          [outputSize]byte
+}
+
+var scratch = sync.Pool{New: func() any {
+	return &indexState{inner: sha256.New().(hashState), outer: sha256.New().(hashState)}
+}}
 
 // NewIndexer returns an Indexer that keeps bits bits (1..[MaxBits]) of each
 // index value, keyed by subkey (at least [MinSubkeySize] bytes, normally from
@@ -100,17 +120,40 @@ func NewIndexer(subkey []byte, bits int, slow *SlowParams) (*Indexer, error) {
 		}
 		p := *slow
 		ix.slow = &p
+		return ix, nil
 	}
-	ix.states.New = ix.newState
+	ix.inner, ix.outer = hmacPads(ix.subkey)
 	return ix, nil
 }
 
-func (ix *Indexer) newState() any {
-	st := &indexState{}
-	if ix.slow == nil {
-		st.mac = hmac.New(sha256.New, ix.subkey)
+// hmacPads returns the marshaled SHA-256 states of HMAC-SHA-256 under key
+// after its inner and outer pad blocks (RFC 2104: a key longer than the
+// block is hashed first, a shorter one padded with zeros).
+func hmacPads(key []byte) (inner, outer []byte) {
+	var block [sha256.BlockSize]byte
+	if len(key) > sha256.BlockSize {
+		sum := sha256.Sum256(key)
+		copy(block[:], sum[:])
+	} else {
+		copy(block[:], key)
 	}
-	return st
+	pad := func(b byte) []byte {
+		var p [sha256.BlockSize]byte
+		for i := range p {
+			p[i] = block[i] ^ b
+		}
+		h := sha256.New()
+		h.Write(p[:])
+		clear(p[:])
+		state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+		if err != nil {
+			panic("blind: crypto/sha256 cannot marshal its state: " + err.Error()) // never: it always can
+		}
+		return state
+	}
+	inner, outer = pad(0x36), pad(0x5c)
+	clear(block[:])
+	return inner, outer
 }
 
 // Bits returns the number of bits the index keeps.
@@ -137,7 +180,7 @@ func (ix *Indexer) Slow() bool { return ix.slow != nil }
 // [Indexer.HexLen] more bytes. If a value is longer than [MaxValueLen] it
 // has no encoding, and dst is returned unchanged.
 func (ix *Indexer) AppendHex(dst []byte, values ...string) []byte {
-	st := ix.states.Get().(*indexState)
+	st := scratch.Get().(*indexState)
 	if out := ix.compute(st, values); out != nil {
 		dst = hex.AppendEncode(dst, out)
 	}
@@ -149,7 +192,7 @@ func (ix *Indexer) AppendHex(dst []byte, values ...string) []byte {
 // them: the bytes that [Indexer.AppendHex] hex-encodes. It returns nil if a
 // value is longer than [MaxValueLen].
 func (ix *Indexer) Sum(values ...string) []byte {
-	st := ix.states.Get().(*indexState)
+	st := scratch.Get().(*indexState)
 	var sum []byte
 	if out := ix.compute(st, values); out != nil {
 		sum = append(make([]byte, 0, len(out)), out...)
@@ -174,9 +217,18 @@ func (ix *Indexer) compute(st *indexState, values []string) []byte {
 	st.msg = msg
 	var full []byte
 	if ix.slow == nil {
-		st.mac.Reset()
-		st.mac.Write(msg)
-		full = st.mac.Sum(st.sum[:0])
+		// HMAC-SHA-256: H(key⊕opad || H(key⊕ipad || msg)), from the
+		// states after the pad blocks.
+		if err := st.inner.UnmarshalBinary(ix.inner); err != nil {
+			panic("blind: restore the HMAC inner state: " + err.Error()) // never: it was marshaled by the same package
+		}
+		st.inner.Write(msg)
+		innerSum := st.inner.Sum(st.sum[:0])
+		if err := st.outer.UnmarshalBinary(ix.outer); err != nil {
+			panic("blind: restore the HMAC outer state: " + err.Error()) // never
+		}
+		st.outer.Write(innerSum)
+		full = st.outer.Sum(st.sum[:0])
 	} else {
 		p := ix.slow
 		full = st.sum[:copy(st.sum[:], argon2.IDKey(msg, ix.subkey, p.Time, p.MemoryKiB, p.Threads, outputSize))]
@@ -186,11 +238,15 @@ func (ix *Indexer) compute(st *indexState, values []string) []byte {
 	return out
 }
 
-// release wipes the plaintext from st and returns it to the pool.
+// release wipes the plaintext and the keyed states from st and returns it
+// to the pool.
 func (ix *Indexer) release(st *indexState) {
 	clear(st.msg)
 	if cap(st.msg) > maxPooledMessage {
 		st.msg = nil
 	}
-	ix.states.Put(st)
+	st.inner.Reset()
+	st.outer.Reset()
+	clear(st.sum[:])
+	scratch.Put(st)
 }
