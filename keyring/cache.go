@@ -74,7 +74,6 @@ type slot struct {
 // entry is one cached keyset.
 type entry struct {
 	value      any          // *DataKeys or *IndexKeys
-	version    int64        // the store version it was unwrapped from
 	expires    int64        // fresh until (keyring clock, nanoseconds)
 	staleUntil int64        // may serve until, while reloads fail
 	reported   atomic.Int64 // the reportTick in which a hit was last told to the policy

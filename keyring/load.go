@@ -147,7 +147,7 @@ func (k *Keyring) loadAndCache(ctx context.Context, id KeysetID, create bool) (a
 	// A keyset this process has loaded before and no longer caches was
 	// dropped: by the eviction policy, or by a key change.
 	reload := k.cache.lookup(id) == nil && k.versions.latest(id) > 0
-	v, version, err := k.load(ctx, id, create)
+	v, err := k.load(ctx, id, create)
 	now := k.clock()
 	if err != nil {
 		k.stats.loadErrors.Add(1)
@@ -156,7 +156,6 @@ func (k *Keyring) loadAndCache(ctx context.Context, id KeysetID, create bool) (a
 	}
 	e := &entry{
 		value:      v,
-		version:    version,
 		expires:    now + int64(k.cfg.CacheTTL),
 		staleUntil: now + int64(k.cfg.CacheTTL+k.cfg.StalePeriod),
 	}
@@ -202,7 +201,7 @@ func (k *Keyring) warnThrash(now int64) {
 
 // load reads, authenticates and builds the keyset id, creating it if it
 // is missing and create is set.
-func (k *Keyring) load(ctx context.Context, id KeysetID, create bool) (any, int64, error) {
+func (k *Keyring) load(ctx context.Context, id KeysetID, create bool) (any, error) {
 	rec, err := k.cfg.Store.Get(ctx, id)
 	if errors.Is(err, ErrKeysetNotFound) {
 		err = k.checkNotVanished(ctx, id, err)
@@ -219,22 +218,22 @@ func (k *Keyring) load(ctx context.Context, id KeysetID, create bool) (any, int6
 		}
 	}
 	if err != nil {
-		return nil, 0, &Error{Op: "load", ID: id, Err: err}
+		return nil, &Error{Op: "load", ID: id, Err: err}
 	}
 	o, err := k.open(ctx, rec)
 	if err != nil {
-		return nil, 0, &Error{Op: "unwrap", ID: id, Err: err}
+		return nil, &Error{Op: "unwrap", ID: id, Err: err}
 	}
 	k.observe(ctx, id, o.state.Version)
 	if o.tombstone() {
 		k.versions.observeTombstone(id, o.state.Version)
-		return nil, 0, &Error{Op: "load", ID: id, Err: fmt.Errorf("%w on %s", ErrScopeShredded, o.state.Shredded.Format(time.RFC3339))}
+		return nil, &Error{Op: "load", ID: id, Err: fmt.Errorf("%w on %s", ErrScopeShredded, o.state.Shredded.Format(time.RFC3339))}
 	}
 	v, err := k.build(id, o.handle, o.state)
 	if err != nil {
-		return nil, 0, &Error{Op: "load", ID: id, Err: err}
+		return nil, &Error{Op: "load", ID: id, Err: err}
 	}
-	return v, rec.Version, nil
+	return v, nil
 }
 
 // checkNotVanished turns the store's "not found" into ErrRollback when this
