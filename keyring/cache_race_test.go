@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -112,11 +111,7 @@ func TestLoadRacingDestroyKeyIsNotCached(t *testing.T) {
 func TestThrashDetectedBeyondAnyWindow(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	var logs syncBuffer
-	kr := f.keyring(t, func(c *keyring.Config) {
-		c.MaxKeysets = 50
-		c.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
-	})
+	kr, logs := thrashKeyring(t, f, 50)
 	const W = 6000
 	for round := range 3 {
 		for i := range W {

@@ -11,17 +11,28 @@ import (
 	"github.com/fieldcrypt/fieldcrypt/keyring"
 )
 
-// eventually polls cond until it holds or a few seconds pass: the cache
-// evicts in a maintenance pass that runs beside the lookups.
-func eventually(t *testing.T, what string, cond func() bool) {
+// waitFor polls cond for up to 15 seconds of real time.
+func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("never: %s", what)
+			t.Fatalf("waited 15s for %s", what)
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// thrashKeyring returns a keyring over f that caches max keysets and logs
+// as text into the returned buffer.
+func thrashKeyring(t *testing.T, f *fixture, max int) (*keyring.Keyring, *syncBuffer) {
+	t.Helper()
+	logs := new(syncBuffer)
+	kr := f.keyring(t, func(c *keyring.Config) {
+		c.MaxKeysets = max
+		c.Logger = slog.New(slog.NewTextHandler(logs, nil))
+	})
+	return kr, logs
 }
 
 func TestCacheStaysWithinMaxKeysets(t *testing.T) {
@@ -34,7 +45,7 @@ func TestCacheStaysWithinMaxKeysets(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	eventually(t, fmt.Sprintf("CachedKeysets <= %d", max), func() bool { return kr.Stats().CachedKeysets <= max })
+	waitFor(t, fmt.Sprintf("CachedKeysets <= %d", max), func() bool { return kr.Stats().CachedKeysets <= max })
 	s := kr.Stats()
 	if s.Evictions < 400-max {
 		t.Errorf("Evictions = %d, want at least %d", s.Evictions, 400-max)
@@ -87,7 +98,7 @@ func TestHotKeysetsSurviveAScan(t *testing.T) {
 	if hotLoads != 0 || hotCalls != 0 {
 		t.Errorf("during a scan of 3000 cold tenants, hot tenants loaded %d times with %d KMS calls, want 0", hotLoads, hotCalls)
 	}
-	eventually(t, "the cache back within MaxKeysets", func() bool { return kr.Stats().CachedKeysets <= size })
+	waitFor(t, "the cache back within MaxKeysets", func() bool { return kr.Stats().CachedKeysets <= size })
 }
 
 // TestThrashWarning drives a round robin over more tenants than the cache
@@ -97,11 +108,7 @@ func TestHotKeysetsSurviveAScan(t *testing.T) {
 func TestThrashWarning(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	var logs syncBuffer
-	kr := f.keyring(t, func(c *keyring.Config) {
-		c.MaxKeysets = 20
-		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	})
+	kr, logs := thrashKeyring(t, f, 20)
 	roundRobin := func(rounds int) {
 		for range rounds {
 			for i := range 60 {
@@ -110,7 +117,7 @@ func TestThrashWarning(t *testing.T) {
 				}
 			}
 			// Let the maintenance pass evict before the next round.
-			eventually(t, "the cache back within MaxKeysets", func() bool { return kr.Stats().CachedKeysets <= 20 })
+			waitFor(t, "the cache back within MaxKeysets", func() bool { return kr.Stats().CachedKeysets <= 20 })
 		}
 	}
 	roundRobin(1)
@@ -150,11 +157,7 @@ func TestThrashWarning(t *testing.T) {
 func TestCacheFitsNoThrash(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
-	var logs syncBuffer
-	kr := f.keyring(t, func(c *keyring.Config) {
-		c.MaxKeysets = 200
-		c.Logger = slog.New(slog.NewTextHandler(&logs, nil))
-	})
+	kr, logs := thrashKeyring(t, f, 200)
 	var warm keyring.Stats
 	for round := range 5 {
 		for i := range 100 {

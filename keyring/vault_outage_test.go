@@ -318,18 +318,6 @@ func vaultOpener(addr, token string) *kms.Opener {
 	return o
 }
 
-// waitFor polls cond for up to 15 seconds of real time.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 15s for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 // outageClock is a manual clock for keyring.NewWithClock.
 type outageClock struct {
 	mu  sync.Mutex
