@@ -26,8 +26,12 @@ import (
 // each figure as a ratio against one tenant in the same run: batches of
 // the two alternate, so both see the same machine load. See BENCHMARKS.md.
 //
-//	go test ./crypt -run '^$' -bench 'Tenants|TenantWarmup' -benchtime 200000x -args -tenants 1000,10000,100000,1000000
-var tenantsFlag = flag.String("tenants", "1000,10000,100000", "tenant counts for the tenant-scale benchmarks")
+//	go test ./crypt -run '^$' -bench 'Tenants|TenantWarmup' -benchtime 200000x -args -tenants 1000,10000,100000
+//	go test ./crypt -run '^$' -bench 'Tenants$' -benchtime 1000000x -timeout 120m -args -tenants 1000000 -cases uniform/fits,zipf/10pct
+var (
+	tenantsFlag = flag.String("tenants", "1000,10000,100000", "tenant counts for the tenant-scale benchmarks")
+	casesFlag   = flag.String("cases", "uniform/fits,uniform/10pct,zipf/fits,zipf/10pct", "access/cache cases of BenchmarkTenants")
+)
 
 // keysetsPerTenant is how many keysets encrypting a BenchContact uses.
 const keysetsPerTenant = 3
@@ -196,12 +200,14 @@ func lruMisses(t []int32, size int) int {
 // same trace.
 func BenchmarkTenants(b *testing.B) {
 	for _, n := range tenantCounts(b) {
-		for _, access := range []string{"uniform", "zipf"} {
-			for _, fit := range []string{"fits", "10pct"} {
-				b.Run(fmt.Sprintf("n=%d/access=%s/cache=%s", n, access, fit), func(b *testing.B) {
-					benchTenants(b, world(b, n), access, fit)
-				})
+		for c := range strings.SplitSeq(*casesFlag, ",") {
+			access, fit, _ := strings.Cut(strings.TrimSpace(c), "/")
+			if (access != "uniform" && access != "zipf") || (fit != "fits" && fit != "10pct") {
+				b.Fatalf("-cases: %q is not uniform|zipf / fits|10pct", c)
 			}
+			b.Run(fmt.Sprintf("n=%d/access=%s/cache=%s", n, access, fit), func(b *testing.B) {
+				benchTenants(b, world(b, n), access, fit)
+			})
 		}
 	}
 }
