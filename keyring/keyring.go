@@ -75,9 +75,9 @@ type Config struct {
 	StalePeriod time.Duration
 
 	// MaxKeysets bounds how many unwrapped keysets are cached. A cached
-	// keyset takes about 2.1 KB of heap (BENCHMARKS.md), so the default,
+	// keyset takes about 2.3 KB of heap (BENCHMARKS.md), so the default,
 	// 300,000, holds the working set of 100,000 tenants with three
-	// classes in about 640 MB when full. Size it to the tenants active
+	// classes in about 700 MB when full. Size it to the tenants active
 	// within CacheTTL times the classes each uses. When it is too small,
 	// keysets the cache evicted are loaded again, each with a KMS call:
 	// Stats().Reloads rises and the keyring logs a warning once a minute.
