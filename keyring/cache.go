@@ -30,11 +30,11 @@ import (
 //
 // Writes to both parts for one keyset run inside bound's per-key Compute,
 // so they are ordered; the front list of a scope changes under mu. An
-// eviction reaches front through bound's deletion event, which removes
-// the slot only if it still holds the evicted entry. Nothing calls bound
-// while holding mu, so the two locks cannot deadlock.
+// eviction reaches front through bound's atomic deletion event, which
+// removes the slot only if it still holds the evicted entry. Locks are
+// taken bound's bucket first, then mu; nothing calls bound while holding
+// mu, so they cannot deadlock.
 type cache struct {
-	max   int
 	clock func() int64 // the keyring clock
 	front sync.Map     // scope -> *scopeSlots
 	bound *otter.Cache[KeysetID, *entry]
@@ -89,7 +89,7 @@ type failure struct {
 }
 
 func newCache(max int, clock func() int64) (*cache, error) {
-	c := &cache{max: max, clock: clock, failures: make(map[KeysetID]failure), failSweep: minFailSweep}
+	c := &cache{clock: clock, failures: make(map[KeysetID]failure), failSweep: minFailSweep}
 	bound, err := otter.New(&otter.Options[KeysetID, *entry]{
 		MaximumSize: max,
 		// Atomic: front drops an evicted keyset as otter does, with no
