@@ -236,11 +236,12 @@ func TestByHandMatchesEncryptor(t *testing.T) {
 }
 
 type benchEnv struct {
-	enc    *crypt.Encryptor
-	kr     *keyring.Keyring
-	h      *byHand
-	plain  BenchContact
-	stored BenchContact
+	enc     *crypt.Encryptor
+	kr      *keyring.Keyring
+	h       *byHand
+	careful *careful
+	plain   BenchContact
+	stored  BenchContact
 }
 
 func newBenchEnv(b testing.TB) *benchEnv {
@@ -251,6 +252,7 @@ func newBenchEnv(b testing.TB) *benchEnv {
 		b.Fatal(err)
 	}
 	be.h = newByHand(b, e.keyring)
+	be.careful = newCareful(b, e.keyring)
 	return be
 }
 
