@@ -47,6 +47,20 @@ func (e *Encryptor) decrypt(ctx context.Context, v any, migrating bool) ([]strin
 
 // decryptValue decrypts the struct value rv, whose plan is p.
 func (e *Encryptor) decryptValue(ctx context.Context, p *plan, rv reflect.Value, migrating bool) ([]string, error) {
+	if len(p.assocs) > 0 {
+		var t tree
+		defer t.release()
+		var access *AccessError
+		legacy, err := e.decryptTree(ctx, p, rv, &t, migrating, "", &access)
+		if err != nil {
+			return nil, err
+		}
+		t.apply()
+		if access != nil {
+			return legacy, access
+		}
+		return legacy, nil
+	}
 	o, err := e.newOp(ctx, p, rv)
 	if err != nil {
 		return nil, err

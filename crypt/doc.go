@@ -100,6 +100,26 @@
 // name= (or a stable record=) before renaming, or old values stop
 // decrypting.
 //
+// # Records that hold records
+//
+// A struct type that declares record= is a record of its own, stored in
+// its own row: what GORM calls an association. A field of another record
+// that holds one (T, *T, []T or []*T) is not among the holder's fields:
+// Encrypt and Decrypt of the holder encrypt and decrypt each held record
+// under its own plan and binding (its own scope, identity and record
+// type), and a record reached twice (a back reference) is done once. The
+// whole tree is all or nothing. A held record inside a plain slice element
+// is refused at plan time.
+//
+// # Keeping the caller's plaintext
+//
+// Encrypt works in place. [Encryptor.EncryptedCopy] (and the generic
+// [Encrypted]) return an encrypted copy instead and write nothing the
+// caller holds, for code that uses the struct again after writing it.
+// After a search, [Matches] compares a decrypted record with the query's
+// values through the index's own transforms, to drop the rows a blind
+// index found that hold another value.
+//
 // # Records described by columns
 //
 // A [SchemaSpec] describes a record by its columns, for code that holds

@@ -26,6 +26,15 @@ func (e *Encryptor) Encrypt(ctx context.Context, v any) error {
 
 // encryptValue encrypts the struct value rv, whose plan is p.
 func (e *Encryptor) encryptValue(ctx context.Context, p *plan, rv reflect.Value) error {
+	if len(p.assocs) > 0 {
+		var t tree
+		defer t.release()
+		if err := e.encryptTree(ctx, p, rv, &t); err != nil {
+			return err
+		}
+		t.apply()
+		return nil
+	}
 	o, err := e.newOp(ctx, p, rv)
 	if err != nil {
 		return err

@@ -57,6 +57,10 @@ var (
 	// ErrUnknownIndex means a blind-index query named no blind-index field
 	// of the record type.
 	ErrUnknownIndex = errors.New("crypt: no such blind index")
+
+	// ErrTypeMismatch means two values that must be of one record type
+	// (a record and its probe) are not.
+	ErrTypeMismatch = errors.New("crypt: values of different record types")
 )
 
 // FieldError reports a failure on one field of one record. It names the

@@ -32,6 +32,9 @@ type plan struct {
 	// unbound is set when the record opted out of identity binding.
 	unbound bool
 
+	// assocs are the fields that hold records of their own (assoc.go).
+	assocs []assocField
+
 	// warnings are the planner's advice on blind-index widths: a bits=
 	// outside the safe range for the index's declared population=.
 	warnings []string
@@ -144,7 +147,9 @@ func IndexWarnings(v any) ([]string, error) {
 
 // Validate checks that the type of v (a struct or a pointer to one) has
 // valid crypt tags and supported field types, and caches its plan. Call it
-// at startup to fail fast; Encrypt and Decrypt call it too. A blind index
+// at startup to fail fast; Encrypt and Decrypt call it too. The record
+// types v holds (fields of types that declare their own record=) are
+// validated with it. A blind index
 // whose bits= is outside the safe range for its population= is not an
 // error: Validate logs the planner's warning (see IndexWarnings).
 func Validate(v any) error {
@@ -155,8 +160,35 @@ func Validate(v any) error {
 	if t == nil || t.Kind() != reflect.Struct {
 		return &InvalidArgumentError{Type: reflect.TypeOf(v)}
 	}
-	_, err := planFor(t)
-	return err
+	return validateTree(t, nil)
+}
+
+// validateTree plans t and every record type it holds.
+func validateTree(t reflect.Type, seen []reflect.Type) error {
+	if slices.Contains(seen, t) {
+		return nil
+	}
+	p, err := planFor(t)
+	if err != nil {
+		return err
+	}
+	seen = append(seen, t)
+	for _, a := range p.assocs {
+		ft := t.FieldByIndex(a.index[:1]).Type
+		for _, x := range a.index[1:] {
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			ft = ft.Field(x).Type
+		}
+		for ft.Kind() == reflect.Pointer || ft.Kind() == reflect.Slice {
+			ft = ft.Elem()
+		}
+		if err := validateTree(ft, seen); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // A planner compiles a record description into a plan. It has two front
@@ -580,6 +612,15 @@ func (b *planner) nested(g *group, parent reflect.Type, f reflect.StructField, f
 	ft := f.Type
 	if ft.Kind() == reflect.Pointer {
 		ft = ft.Elem()
+	}
+	if !f.Anonymous {
+		if held, ok := holdsRecords(f.Type); ok {
+			if inSlice {
+				return &PlanError{Type: parent, Field: f.Name, Msg: "a field holding records of their own (" + f.Type.String() + ") inside a slice element is not supported"}
+			}
+			b.p.assocs = append(b.p.assocs, assocField{index: fi, path: path + f.Name, shape: held})
+			return nil
+		}
 	}
 	childPath := path + f.Name + "."
 	childNS := namespace{typ: ft, depth: len(fi)}
