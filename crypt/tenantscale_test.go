@@ -358,3 +358,59 @@ func BenchmarkTenantWarmup(b *testing.B) {
 		})
 	}
 }
+
+var warmupFlag = flag.String("warmup", "10000,100000", "the two tenant counts BenchmarkTenantWarmupPaired compares")
+
+// BenchmarkTenantWarmupPaired measures whether warm-up is linear: each
+// iteration warms up a fresh keyring over the smaller world (every tenant
+// once, three keyset loads each), then a fresh keyring over the larger
+// one, so both see the same machine load. It reports the cost per tenant
+// of each and "ratio", the larger warm-up's total cost over the smaller's:
+// linear means the ratio of the tenant counts (10 for the default 10,000
+// and 100,000). A full GC runs, untimed, before each warm-up, so one
+// keyring's garbage is not collected on the next one's time.
+func BenchmarkTenantWarmupPaired(b *testing.B) {
+	var ns []int
+	for f := range strings.SplitSeq(*warmupFlag, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			b.Fatalf("-warmup: %q is not a tenant count", f)
+		}
+		ns = append(ns, n)
+	}
+	if len(ns) != 2 {
+		b.Fatalf("-warmup: want two tenant counts, got %d", len(ns))
+	}
+	small, large := world(b, ns[0]), world(b, ns[1])
+	ctx := context.Background()
+	plain := benchPlain()
+	warm := func(w *tenantWorld) time.Duration {
+		runtime.GC()
+		kr, enc := w.open(b, w.store, keysetsPerTenant*w.n)
+		defer kr.Close()
+		c := new(BenchContact)
+		start := time.Now()
+		for _, name := range w.names {
+			*c = plain
+			c.TenantID = name
+			if err := enc.Encrypt(ctx, c); err != nil {
+				b.Fatal(err)
+			}
+		}
+		d := time.Since(start)
+		if loads := kr.Stats().Loads; loads != int64(keysetsPerTenant*w.n) {
+			b.Fatalf("warm-up of %d tenants made %d keyset loads, want %d", w.n, loads, keysetsPerTenant*w.n)
+		}
+		return d
+	}
+	var smallT, largeT time.Duration
+	rounds := 0
+	for b.Loop() {
+		smallT += warm(small)
+		largeT += warm(large)
+		rounds++
+	}
+	b.ReportMetric(float64(smallT.Nanoseconds())/float64(rounds*small.n), "small-ns/tenant")
+	b.ReportMetric(float64(largeT.Nanoseconds())/float64(rounds*large.n), "large-ns/tenant")
+	b.ReportMetric(float64(largeT)/float64(smallT), "ratio")
+}
