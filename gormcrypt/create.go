@@ -33,7 +33,11 @@ type pair struct{ caller, copy reflect.Value }
 
 func (p *Plugin) encryptCreate(db *gorm.DB) {
 	stmt := db.Statement
-	if db.Error != nil || stmt.Schema == nil {
+	if db.Error != nil {
+		return
+	}
+	if stmt.Schema == nil {
+		p.checkTableWrite(db, "create")
 		return
 	}
 	m := p.modelOf(stmt.Schema)
@@ -242,20 +246,20 @@ func (m *model) checkUpsert(stmt *gorm.Statement) error {
 			return refuse(first, "the conflict target is not the record's identity ("+strings.Join(ids, ", ")+"): the row updated on conflict could be another record, whose identity the new ciphertexts do not bind")
 		}
 	}
-	if m.scope != nil && !target[m.scope.DBName] && !updated[m.scope.DBName] {
-		return refuse(first, "an upsert that updates encrypted columns must also update the scope column "+m.scope.DBName+" (or have it in the conflict target): the new ciphertexts bind the new row's scope")
-	}
-	if m.scope != nil && updated[m.scope.DBName] {
-		for col := range m.enc {
-			if !updated[col] {
-				return refuse(col, "an upsert that changes the scope must rewrite every encrypted column: this one would stay bound to the old scope")
-			}
-		}
-	}
 	for col, ix := range m.indexes {
 		for _, src := range ix.sources {
 			if updated[src.DBName] && !updated[col] {
 				return refuse(col, "the upsert updates its source "+src.DBName+" but not this blind index, which would go stale")
+			}
+		}
+	}
+	if m.scope != nil && !target[m.scope.DBName] && !updated[m.scope.DBName] {
+		return refuse(first, "an upsert that updates encrypted columns must also update the scope column "+m.scope.DBName+" (or have it in the conflict target): the new ciphertexts bind the new row's scope")
+	}
+	if m.scope != nil && updated[m.scope.DBName] {
+		for _, f := range stmt.Schema.Fields {
+			if col := f.DBName; m.sensitive(col) && !updated[col] {
+				return refuse(col, "an upsert that changes the scope must rewrite every encrypted column: this one would stay bound to the old scope")
 			}
 		}
 	}

@@ -14,6 +14,7 @@ import (
 // which fields bind the record (scope and identity). It is computed once
 // per GORM schema from the model's crypt tags.
 type model struct {
+	schema  *schema.Schema
 	name    string
 	typ     reflect.Type
 	tagged  bool  // crypt tags anywhere in the type: its values are encrypted and decrypted
@@ -45,11 +46,16 @@ func (p *Plugin) modelOf(s *schema.Schema) *model {
 	}
 	m := buildModel(s)
 	actual, _ := p.models.LoadOrStore(s, m)
-	return actual.(*model)
+	m = actual.(*model)
+	if m.tagged && s.Table != "" {
+		p.tables.Store(s.Table, m)
+	}
+	return m
 }
 
 func buildModel(s *schema.Schema) *model {
 	m := &model{
+		schema:  s,
 		name:    s.ModelType.String(),
 		typ:     s.ModelType,
 		tagged:  containsTagged(s.ModelType, nil),
@@ -184,4 +190,9 @@ func containsTagged(t reflect.Type, seen []reflect.Type) bool {
 		}
 	}
 	return false
+}
+
+// fieldByName finds a field by Go name or column, as GORM's LookUpField.
+func (m *model) fieldByName(name string) *schema.Field {
+	return m.schema.LookUpField(name)
 }

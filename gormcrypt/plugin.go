@@ -18,6 +18,7 @@ type Plugin struct {
 	enc    *crypt.Encryptor
 	models sync.Map // *schema.Schema -> *model
 	tagged sync.Map // reflect.Type -> bool: has crypt tags
+	tables sync.Map // table name -> *model, for the tagged models seen so far
 }
 
 // New returns the plugin that encrypts with enc.

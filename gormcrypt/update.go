@@ -21,7 +21,11 @@ type setKey struct{ stmt *gorm.Statement }
 
 func (p *Plugin) encryptUpdate(db *gorm.DB) {
 	stmt := db.Statement
-	if db.Error != nil || stmt.Schema == nil {
+	if db.Error != nil {
+		return
+	}
+	if stmt.Schema == nil {
+		p.checkTableWrite(db, "update")
 		return
 	}
 	if s := searchOf(stmt); s != nil {
@@ -190,5 +194,52 @@ func (p *Plugin) useSet(stmt *gorm.Statement, set clause.Set) {
 func (p *Plugin) cleanupUpdate(db *gorm.DB) {
 	if _, ok := db.Statement.Settings.LoadAndDelete(setKey{db.Statement}); ok {
 		delete(db.Statement.Clauses, "SET")
+	}
+}
+
+// checkTableWrite refuses a write through db.Table(name), with no model,
+// that sets an encrypted or blind-index column of a tagged model the plugin
+// has seen stored in that table: without a model there is no record to
+// encrypt. Tables whose model the process has not used yet are not known.
+func (p *Plugin) checkTableWrite(db *gorm.DB, op string) {
+	stmt := db.Statement
+	if db.Error != nil || stmt.Schema != nil || stmt.Table == "" {
+		return
+	}
+	v, ok := p.tables.Load(stmt.Table)
+	if !ok {
+		return
+	}
+	m := v.(*model)
+	var keys []string
+	switch d := stmt.Dest.(type) {
+	case map[string]any:
+		for k := range d {
+			keys = append(keys, k)
+		}
+	case []map[string]any:
+		for _, mp := range d {
+			for k := range mp {
+				keys = append(keys, k)
+			}
+		}
+	}
+	if c, ok := stmt.Clauses["SET"]; ok {
+		if set, ok := c.Expression.(clause.Set); ok {
+			for _, a := range set {
+				keys = append(keys, a.Column.Name)
+			}
+		}
+	}
+	for _, k := range keys {
+		col := k
+		if f := m.fieldByName(k); f != nil {
+			col = f.DBName
+		}
+		if m.sensitive(col) || (op == "update" && m.binds() && m.binding(col)) {
+			db.AddError(&Error{Op: op, Model: m.name, Column: col, Err: ErrUnknownIdentity,
+				Reason: "a write through db.Table(" + stmt.Table + ") has no model to encrypt: use db.Model(&record)"})
+			return
+		}
 	}
 }
