@@ -115,7 +115,7 @@ func buildModel(s *schema.Schema) *model {
 		m.restore = append(m.restore, f)
 	}
 	for _, rel := range s.Relationships.Relations {
-		if rel.Field != nil && containsTagged(rel.Field.FieldType, nil) {
+		if rel.Field != nil && rel.Field.Schema == s && containsTagged(rel.Field.FieldType, nil) { // GORM also lists back references, whose field is another schema's
 			m.assocs = append(m.assocs, rel.Field)
 		}
 	}

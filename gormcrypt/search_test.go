@@ -1,0 +1,114 @@
+package gormcrypt_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"gorm.io/gorm"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt"
+	"github.com/fieldcrypt/fieldcrypt/gormcrypt"
+)
+
+func TestMatching(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
+		// Sixteen names under a one-bit index: about half share each
+		// index value, so the query finds false positives to drop.
+		var cs []*Contact
+		for i := range 16 {
+			c := newContact("acme")
+			c.Name = fmt.Sprintf("Name %02d", i)
+			cs = append(cs, c)
+		}
+		twin := newContact("globex") // another tenant, same e-mail as cs[3]
+		twin.Email = cs[3].Email
+		if err := db.Create(&cs).Error; err != nil {
+			t.Fatal(err)
+		}
+		mustCreate(t, db, twin)
+
+		var out []Contact
+		if err := db.Scopes(gormcrypt.Matching(&Contact{TenantID: "acme", Name: "name 05"}, "NameIdx")).Find(&out).Error; err != nil {
+			t.Fatalf("search by a one-bit index: %v", err)
+		}
+		if len(out) != 1 || out[0].ID != cs[5].ID || out[0].Name != "Name 05" {
+			t.Errorf("search for name 05 found %d rows (%v), want contact %s alone", len(out), ids(out), cs[5].ID)
+		}
+		var raw int64
+		if err := db.Raw("SELECT COUNT(*) FROM contacts WHERE tenant_id = ? AND name_idx = ?", "acme", cs[5].NameIdx).Row().Scan(&raw); err != nil {
+			t.Fatal(err)
+		}
+		if raw < 2 {
+			t.Errorf("only %d rows share the one-bit index value: the test drops no false positive", raw)
+		}
+
+		assertFindsByEmail(t, db, "acme", " "+cs[3].Email+" ", cs[3].ID) // the index's transforms apply
+		assertFindsByEmail(t, db, "globex", cs[3].Email, twin.ID)
+
+		var none []Contact
+		if err := db.Scopes(gormcrypt.Matching(&Contact{TenantID: "initech", Email: cs[3].Email}, "EmailIdx")).Find(&none).Error; err != nil || len(none) != 0 {
+			t.Errorf("search in a tenant with no keys = %d rows, %v; want none", len(none), err)
+		}
+		var byColumn []*Contact
+		if err := db.Scopes(gormcrypt.Matching(&Contact{TenantID: "acme", Email: cs[7].Email}, "email_idx")).Order("id").Find(&byColumn).Error; err != nil || len(byColumn) != 1 {
+			t.Errorf("search naming the index by column = %d rows, %v; want 1", len(byColumn), err)
+		}
+
+		refused := []struct {
+			name string
+			run  func(q *gorm.DB) error
+		}{
+			{"First", func(q *gorm.DB) error { var c Contact; return q.First(&c).Error }},
+			{"Take", func(q *gorm.DB) error { var c Contact; return q.Take(&c).Error }},
+			{"Limit", func(q *gorm.DB) error { var c []Contact; return q.Limit(10).Find(&c).Error }},
+			{"Count", func(q *gorm.DB) error { var n int64; return q.Model(&Contact{}).Count(&n).Error }},
+			{"Find into a struct", func(q *gorm.DB) error { var c Contact; return q.Find(&c).Error }},
+			{"Delete", func(q *gorm.DB) error { return q.Delete(&Contact{}).Error }},
+			{"Update", func(q *gorm.DB) error { return q.Model(&Contact{}).Update("stage", "lost").Error }},
+			{"Rows", func(q *gorm.DB) error {
+				rows, err := q.Model(&Contact{}).Rows()
+				if err == nil {
+					rows.Close()
+				}
+				return err
+			}},
+		}
+		for _, tc := range refused {
+			t.Run(tc.name, func(t *testing.T) {
+				q := db.Scopes(gormcrypt.Matching(&Contact{TenantID: "acme", Name: "name 05"}, "NameIdx"))
+				if err := tc.run(q); !errors.Is(err, gormcrypt.ErrUnsupportedSearch) {
+					t.Errorf("%s through a search: err = %v, want ErrUnsupportedSearch", tc.name, err)
+				}
+			})
+		}
+		if n := countRows(t, db, "contacts"); n != 17 {
+			t.Errorf("%d contacts after the refused searches, want 17", n)
+		}
+
+		var bad []Contact
+		if err := db.Scopes(gormcrypt.Matching(&Contact{Email: cs[3].Email}, "EmailIdx")).Find(&bad).Error; !errors.Is(err, gormcrypt.ErrUnsupportedSearch) {
+			t.Errorf("search without a tenant: err = %v, want ErrUnsupportedSearch", err)
+		}
+		if err := db.Scopes(gormcrypt.Matching(&Contact{TenantID: "acme"}, "NoSuchIdx")).Find(&bad).Error; !errors.Is(err, crypt.ErrUnknownIndex) {
+			t.Errorf("search by an unknown index: err = %v, want crypt.ErrUnknownIndex", err)
+		}
+	})
+}
+
+func ids(cs []Contact) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.ID)
+	}
+	return out
+}
+
+func TestNotRegistered(t *testing.T) {
+	db := openSQLite(t)
+	var out []Contact
+	err := db.Scopes(gormcrypt.Matching(&Contact{TenantID: "acme", Email: "x"}, "EmailIdx")).Find(&out).Error
+	if !errors.Is(err, gormcrypt.ErrNotRegistered) {
+		t.Errorf("search on a db without the plugin: err = %v, want ErrNotRegistered", err)
+	}
+}
