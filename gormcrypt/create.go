@@ -57,7 +57,8 @@ func (p *Plugin) encryptCreate(db *gorm.DB) {
 	sw := &swapped{m: m, dest: stmt.Dest, rv: rv}
 	switch rv.Kind() {
 	case reflect.Struct:
-		if rv.Type() != m.typ || !rv.CanAddr() {
+		if rv.Type() != m.typ {
+			db.AddError(m.typeMismatch(rv.Type()))
 			return
 		}
 		cp, err := p.writeCopy(ctx, m, rv)
@@ -79,7 +80,8 @@ func (p *Plugin) encryptCreate(db *gorm.DB) {
 				}
 				ev, isPtr = ev.Elem(), true
 			}
-			if ev.Type() != m.typ || !ev.CanAddr() {
+			if ev.Type() != m.typ {
+				db.AddError(m.typeMismatch(ev.Type()))
 				return
 			}
 			cp, err := p.writeCopy(ctx, m, ev)
@@ -115,6 +117,11 @@ func (p *Plugin) writeCopy(ctx context.Context, m *model, rv reflect.Value) (ref
 			}
 		}
 	}
+	if !rv.CanAddr() { // a record passed by value
+		v := reflect.New(m.typ).Elem()
+		v.Set(rv)
+		rv = v
+	}
 	src := rv.Addr()
 	if len(m.assocs) > 0 {
 		// Held records are saved by GORM through their own statements,
@@ -149,6 +156,9 @@ func (p *Plugin) restoreCreate(db *gorm.DB) {
 	}
 	ctx := stmt.Context
 	for _, pr := range sw.pairs {
+		if !pr.caller.CanSet() {
+			continue // passed by value: GORM cannot write into it either
+		}
 		for _, f := range sw.m.restore {
 			f.ReflectValueOf(ctx, pr.caller).Set(f.ReflectValueOf(ctx, pr.copy))
 		}
@@ -264,4 +274,11 @@ func (m *model) checkUpsert(stmt *gorm.Statement) error {
 		}
 	}
 	return nil
+}
+
+// typeMismatch refuses a value whose type is not the statement's model:
+// the plugin would not know how to encrypt it.
+func (m *model) typeMismatch(t reflect.Type) error {
+	return &Error{Op: "create", Model: m.name, Err: ErrUnsupportedWrite,
+		Reason: "the value written is a " + t.String() + ", not the model's type"}
 }

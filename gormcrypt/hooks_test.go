@@ -75,3 +75,21 @@ func TestFailedCreateLeavesCaller(t *testing.T) {
 		assertReadsBack(t, db, c)
 	})
 }
+
+// TestCreateByValue: a record passed by value is encrypted too (or GORM
+// refuses it), never stored as plaintext.
+func TestCreateByValue(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
+		c := newContact("acme")
+		err := db.Create(*c).Error
+		if n := countRows(t, db, "contacts"); err != nil {
+			if n != 0 {
+				t.Errorf("failed Create by value wrote %d rows", n)
+			}
+			return
+		}
+		c.EmailIdx = stored(t, db, c.ID).EmailIdx
+		assertStoredEncrypted(t, db, c)
+		assertReadsBack(t, db, c)
+	})
+}
