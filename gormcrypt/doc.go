@@ -24,7 +24,10 @@
 // the blind-index values, and after a failed write it is as it was.
 // Associations that are records of their own (a field whose type declares
 // record=) are saved by GORM through statements of their own, which the
-// plugin encrypts under their own binding.
+// plugin encrypts under their own binding. Declare them as pointers or
+// slices (*Company, []Interaction): GORM leaves an association held by
+// value zero when it is not loaded, and a zero record has no scope, so
+// such a model is refused with [ErrUnsupportedModel].
 //
 // Save of an existing row, Updates (struct or map), Update, UpdateColumn,
 // UpdateColumns and the update of FirstOrCreate with Assign encrypt the
@@ -66,7 +69,8 @@
 // loads associations with queries of their own, which are decrypted in
 // turn. A value moved from another row, field or tenant fails with
 // crypt.ErrDecrypt (or crypt.ErrKeyNotFound when its key belongs to another
-// tenant), reported as the query's error. GORM's Scan (and Row, Rows,
+// tenant), reported as the query's error. A process without access to a
+// field's class gets crypt.ErrNoAccess, with its other fields decrypted. GORM's Scan (and Row, Rows,
 // Pluck into strings) runs no query callbacks and returns stored values:
 // use [Scan], which scans and decrypts, or Find.
 //
@@ -108,8 +112,8 @@
 // # Errors
 //
 // Refusals are [*Error] values naming the model, the column and the Go
-// field, matching [ErrUnknownIdentity], [ErrUnsupportedWrite] or
-// [ErrUnsupportedSearch]; crypt's errors (crypt.ErrDecrypt,
+// field, matching [ErrUnknownIdentity], [ErrUnsupportedWrite],
+// [ErrUnsupportedModel] or [ErrUnsupportedSearch]; crypt's errors (crypt.ErrDecrypt,
 // crypt.ErrAlreadyEncrypted, crypt.ErrNoAccess, ...) come wrapped in an
 // [*Error] and match with errors.Is. No error carries a plaintext value,
 // key or token. A db without the plugin fails searches with

@@ -24,6 +24,11 @@ var (
 	// whose sources are not all written, a change of identity or scope.
 	ErrUnsupportedWrite = errors.New("gormcrypt: write to an encrypted column refused")
 
+	// ErrUnsupportedModel means a model's shape cannot be encrypted
+	// through GORM: an association that holds a record of its own by value
+	// (declare it as a pointer or a slice).
+	ErrUnsupportedModel = errors.New("gormcrypt: model not supported")
+
 	// ErrUnsupportedSearch means a blind-index search ([Matching]) was used
 	// where its false positives could not be dropped: with a LIMIT (First,
 	// Take, Last, Limit), into something other than a slice of the

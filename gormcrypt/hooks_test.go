@@ -1,6 +1,7 @@
 package gormcrypt_test
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -9,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
+	"github.com/fieldcrypt/fieldcrypt/gormcrypt"
 )
 
 var noteIDs atomic.Int64
@@ -92,4 +94,33 @@ func TestCreateByValue(t *testing.T) {
 		assertStoredEncrypted(t, db, c)
 		assertReadsBack(t, db, c)
 	})
+}
+
+// Account holds a record of its own by value, which GORM leaves zero when
+// it is not loaded: refused with a clear error instead of failing deep in
+// crypt on an empty scope.
+type Account struct {
+	ID        string  `gorm:"primaryKey;size:64" crypt:"id"`
+	TenantID  string  `gorm:"size:64" crypt:"scope"`
+	Name      string  `crypt:"encrypt"`
+	CompanyID *string `gorm:"size:64"`
+	Company   Company
+}
+
+func TestValueAssociationRefused(t *testing.T) {
+	db, _ := setup(t, backends[0])
+	if err := db.AutoMigrate(&Account{}); err != nil {
+		t.Fatal(err)
+	}
+	err := db.Create(&Account{ID: "a-1", TenantID: "acme", Name: "secret account"}).Error
+	if !errors.Is(err, gormcrypt.ErrUnsupportedModel) || !strings.Contains(err.Error(), "Company") {
+		t.Errorf("Create of a model holding a record by value: err = %v, want ErrUnsupportedModel naming Company", err)
+	}
+	if n := countRows(t, db, "accounts"); n != 0 {
+		t.Errorf("refused Create wrote %d rows", n)
+	}
+	var out []Account
+	if err := db.Find(&out).Error; !errors.Is(err, gormcrypt.ErrUnsupportedModel) {
+		t.Errorf("Find: err = %v, want ErrUnsupportedModel", err)
+	}
 }

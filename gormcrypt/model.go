@@ -117,6 +117,10 @@ func buildModel(s *schema.Schema) *model {
 	for _, rel := range s.Relationships.Relations {
 		if rel.Field != nil && rel.Field.Schema == s && containsTagged(rel.Field.FieldType, nil) { // GORM also lists back references, whose field is another schema's
 			m.assocs = append(m.assocs, rel.Field)
+			if rel.Field.FieldType.Kind() == reflect.Struct && m.err == nil {
+				m.err = &Error{Op: "plan", Model: m.name, Field: rel.Field.Name, Err: ErrUnsupportedModel,
+					Reason: "the association holds a record of its own by value: GORM leaves it zero when it is not loaded or saved with the row, and a zero record has no scope to encrypt or decrypt under; declare it as *" + rel.Field.FieldType.Name()}
+			}
 		}
 	}
 	return m

@@ -21,6 +21,12 @@ func (p *Plugin) decryptQuery(db *gorm.DB) {
 	if stmt.ReflectValue.Kind() == reflect.Struct && db.RowsAffected == 0 {
 		return // nothing was read into it
 	}
+	if stmt.Schema != nil {
+		if m := p.modelOf(stmt.Schema); m.err != nil && m.typ == indirectType(stmt.ReflectValue.Type()) {
+			db.AddError(m.err)
+			return
+		}
+	}
 	if err := p.decryptValue(stmt.Context, stmt.ReflectValue); err != nil {
 		db.AddError(err)
 		return
@@ -99,4 +105,13 @@ func Scan(tx *gorm.DB, dest any) *gorm.DB {
 		res.AddError(err)
 	}
 	return res
+}
+
+// indirectType returns the struct type t holds: through pointers, slices
+// and arrays.
+func indirectType(t reflect.Type) reflect.Type {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+		t = t.Elem()
+	}
+	return t
 }

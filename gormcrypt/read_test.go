@@ -139,6 +139,16 @@ func TestReadPaths(t *testing.T) {
 			}
 			assertSamePlaintext(t, &got[0], c)
 		})
+		t.Run("Joins with no joined row", func(t *testing.T) {
+			var got []Contact
+			if err := db.Joins("Company").Where("contacts.id = ?", other.ID).Find(&got).Error; err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || got[0].Company != nil {
+				t.Fatalf("joined = %+v, want one contact and no company", got)
+			}
+			assertSamePlaintext(t, &got[0], other)
+		})
 		t.Run("Joins and Preload", func(t *testing.T) {
 			var got Contact
 			if err := db.Joins("Company").Preload("Interactions").First(&got, "contacts.id = ?", c.ID).Error; err != nil {

@@ -79,6 +79,19 @@ func TestSave(t *testing.T) {
 		}
 		assertStoredEncrypted(t, db, c)
 		assertReadsBack(t, db, c)
+
+		// Save of a slice: an upsert on the primary key.
+		d := newContact("acme")
+		batch := []Contact{*c, *d}
+		batch[0].Email = "Batch@secret-mail.example"
+		if err := db.Save(&batch).Error; err != nil {
+			t.Fatalf("Save(slice): %v", err)
+		}
+		assertCallerPlain(t, &batch[0], c.Name, "Batch@secret-mail.example")
+		for i := range batch {
+			assertStoredEncrypted(t, db, &batch[i])
+			assertReadsBack(t, db, &batch[i])
+		}
 	})
 }
 
