@@ -48,7 +48,9 @@
 //     the sources of a compound index;
 //   - a change of the scope or of an identity field of a record with
 //     encrypted columns: its ciphertexts would stay bound to the old values;
-//   - a Create from a map that sets an encrypted or blind-index column.
+//   - a Create from a map that sets an encrypted or blind-index column;
+//   - a RETURNING clause on an Update or Delete of a model with encrypted
+//     columns, which would scan ciphertexts into the model.
 //
 // An upsert (clause.OnConflict) that updates encrypted or blind-index
 // columns must have the record's identity fields as its conflict target,

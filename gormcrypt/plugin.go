@@ -42,7 +42,7 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 		cb.Update().After("gorm:update").Register("fieldcrypt:cleanup", p.cleanupUpdate),
 		cb.Query().Before("gorm:query").Register("fieldcrypt:check_search", p.checkSearch),
 		cb.Query().After("gorm:query").Before("gorm:preload").Register("fieldcrypt:decrypt", p.decryptQuery),
-		cb.Delete().Before("gorm:delete").Register("fieldcrypt:check_search", refuseSearch("delete")),
+		cb.Delete().Before("gorm:delete").Register("fieldcrypt:check", p.checkDelete),
 		cb.Row().Before("gorm:row").Register("fieldcrypt:check_search", refuseSearch("rows")),
 	}
 	for _, err := range steps {

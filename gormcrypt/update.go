@@ -40,6 +40,10 @@ func (p *Plugin) encryptUpdate(db *gorm.DB) {
 		db.AddError(m.err)
 		return
 	}
+	if err := m.checkReturning(stmt, "update"); err != nil {
+		db.AddError(err)
+		return
+	}
 	if c, ok := stmt.Clauses["SET"]; ok {
 		// A SET clause given by hand (clause.Set through Clauses).
 		if set, ok := c.Expression.(clause.Set); ok {
@@ -240,6 +244,35 @@ func (p *Plugin) checkTableWrite(db *gorm.DB, op string) {
 			db.AddError(&Error{Op: op, Model: m.name, Column: col, Err: ErrUnknownIdentity,
 				Reason: "a write through db.Table(" + stmt.Table + ") has no model to encrypt: use db.Model(&record)"})
 			return
+		}
+	}
+}
+
+// checkReturning refuses a RETURNING clause on an update or delete of a
+// model with encrypted columns: GORM scans the returned row into the model,
+// which would then hold ciphertexts. Reload the record instead.
+func (m *model) checkReturning(stmt *gorm.Statement, op string) error {
+	if _, ok := stmt.Clauses["RETURNING"]; !ok || len(m.enc)+len(m.opaque) == 0 {
+		return nil
+	}
+	return &Error{Op: op, Model: m.name, Err: ErrUnsupportedWrite,
+		Reason: "RETURNING would scan the stored ciphertexts into the model; reload the record with First instead"}
+}
+
+// checkDelete refuses a delete through a blind-index search, and one with
+// a RETURNING clause.
+func (p *Plugin) checkDelete(db *gorm.DB) {
+	stmt := db.Statement
+	if db.Error != nil {
+		return
+	}
+	if s := searchOf(stmt); s != nil {
+		db.AddError(searchRefused(s, "delete", "it would act on the rows the blind index finds that hold another value"))
+		return
+	}
+	if stmt.Schema != nil {
+		if m := p.modelOf(stmt.Schema); m.tagged {
+			db.AddError(m.checkReturning(stmt, "delete"))
 		}
 	}
 }

@@ -286,6 +286,9 @@ func TestUpdateRefused(t *testing.T) {
 			{"Updates of a slice of models", func() error {
 				return db.Model(&[]Contact{*c}).Updates(map[string]any{"name": plain}).Error
 			}, gormcrypt.ErrUnknownIdentity, "name"},
+			{"Update with RETURNING", func() error {
+				return db.Model(c).Clauses(clause.Returning{}).Update("stage", "won").Error
+			}, gormcrypt.ErrUnsupportedWrite, ""},
 			{"compound index, one source", func() error {
 				return db.Model(lead).Update("first", "Augusta").Error
 			}, gormcrypt.ErrUnsupportedWrite, "full_idx"},
