@@ -119,7 +119,7 @@ func gormConfig() *gorm.Config {
 }
 
 func openSQLite(t *testing.T) *gorm.DB {
-	db, err := gorm.Open(sqlite.Open(filepath.Join(t.TempDir(), "test.db")+"?_pragma=foreign_keys(1)"), gormConfig())
+	db, err := gorm.Open(sqlite.Open(filepath.Join(t.TempDir(), "test.db")+"?_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)"), gormConfig())
 	if err != nil {
 		t.Fatal(err)
 	}

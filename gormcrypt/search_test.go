@@ -3,6 +3,7 @@ package gormcrypt_test
 import (
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 
 	"gorm.io/gorm"
@@ -53,6 +54,12 @@ func TestMatching(t *testing.T) {
 		var byColumn []*Contact
 		if err := db.Scopes(gormcrypt.Matching(&Contact{TenantID: "acme", Email: cs[7].Email}, "email_idx")).Order("id").Find(&byColumn).Error; err != nil || len(byColumn) != 1 {
 			t.Errorf("search naming the index by column = %d rows, %v; want 1", len(byColumn), err)
+		}
+
+		var withPreload []Contact
+		q := db.Scopes(gormcrypt.Matching(&Contact{TenantID: "acme", Email: cs[9].Email}, "EmailIdx"))
+		if err := q.Preload("Interactions").Joins("Company").Find(&withPreload).Error; err != nil || len(withPreload) != 1 || withPreload[0].Email != cs[9].Email {
+			t.Errorf("search with Preload and Joins = %d rows, %v; want contact %s", len(withPreload), err, cs[9].ID)
 		}
 
 		refused := []struct {
@@ -106,9 +113,49 @@ func ids(cs []Contact) []string {
 
 func TestNotRegistered(t *testing.T) {
 	db := openSQLite(t)
+	if err := db.AutoMigrate(&Contact{}); err != nil {
+		t.Fatal(err)
+	}
 	var out []Contact
 	err := db.Scopes(gormcrypt.Matching(&Contact{TenantID: "acme", Email: "x"}, "EmailIdx")).Find(&out).Error
 	if !errors.Is(err, gormcrypt.ErrNotRegistered) {
 		t.Errorf("search on a db without the plugin: err = %v, want ErrNotRegistered", err)
+	}
+	if err := gormcrypt.Scan(db.Table("contacts"), &out).Error; !errors.Is(err, gormcrypt.ErrNotRegistered) {
+		t.Errorf("Scan on a db without the plugin: err = %v, want ErrNotRegistered", err)
+	}
+	if _, err := gormcrypt.Encryptor(db); !errors.Is(err, gormcrypt.ErrNotRegistered) {
+		t.Errorf("Encryptor of a db without the plugin: err = %v, want ErrNotRegistered", err)
+	}
+}
+
+// TestConcurrent writes and reads from several goroutines on one *gorm.DB,
+// for the race detector.
+func TestConcurrent(t *testing.T) {
+	db, _ := setup(t, backends[0])
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 10 {
+				c := &Contact{ID: fmt.Sprintf("g%d-%d", g, i), TenantID: fmt.Sprintf("t%d", g%2), Name: "n", Email: fmt.Sprintf("e%d-%d@x.example", g, i)}
+				if err := db.Create(c).Error; err != nil {
+					errs <- err
+					return
+				}
+				var out []Contact
+				if err := db.Scopes(gormcrypt.Matching(&Contact{TenantID: c.TenantID, Email: c.Email}, "EmailIdx")).Find(&out).Error; err != nil || len(out) != 1 {
+					errs <- fmt.Errorf("search for %s: %d rows, %v", c.ID, len(out), err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
