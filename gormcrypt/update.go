@@ -73,12 +73,15 @@ func (p *Plugin) encryptAssignments(db *gorm.DB, m *model) error {
 		binding = append(binding, m.scope)
 	}
 	binding = append(binding, m.ids...)
+	// The model as it was: GORM writes the new values into it, and a
+	// refused update puts it back.
+	var saved reflect.Value
 	var before []reflect.Value
 	if single {
+		saved = reflect.New(m.typ).Elem()
+		saved.Set(rv)
 		for _, f := range binding {
-			v := reflect.New(f.FieldType).Elem()
-			v.Set(f.ReflectValueOf(ctx, rv))
-			before = append(before, v)
+			before = append(before, f.ReflectValueOf(ctx, saved))
 		}
 	}
 	set := callbacks.ConvertToAssignments(stmt)
@@ -86,6 +89,9 @@ func (p *Plugin) encryptAssignments(db *gorm.DB, m *model) error {
 		return nil
 	}
 	refuse := func(col string, sentinel error, reason string) error {
+		if single {
+			rv.Set(saved)
+		}
 		e := &Error{Op: "update", Model: m.name, Column: col, Err: sentinel, Reason: reason}
 		if f := stmt.Schema.LookUpField(col); f != nil {
 			e.Field = f.Name
@@ -164,6 +170,7 @@ func (p *Plugin) encryptAssignments(db *gorm.DB, m *model) error {
 		}
 	}
 	if err := p.enc.Encrypt(ctx, fresh.Addr().Interface()); err != nil {
+		rv.Set(saved)
 		return &Error{Op: "update", Model: m.name, Err: err}
 	}
 	for _, i := range touched {

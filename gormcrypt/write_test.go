@@ -294,12 +294,16 @@ func TestUpdateRefused(t *testing.T) {
 			}, gormcrypt.ErrUnsupportedWrite, "full_idx"},
 		}
 		before := stored(t, db, c.ID)
+		model := *c
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
 				err := tc.run()
 				assertRefused(t, err, tc.sentinel, tc.column)
 				if after := stored(t, db, c.ID); !reflect.DeepEqual(after, before) {
 					t.Errorf("refused write changed the row")
+				}
+				if !reflect.DeepEqual(*c, model) {
+					t.Errorf("refused write changed the model: %+v, want %+v", *c, model)
 				}
 			})
 		}
