@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
+	mysqldriver "github.com/go-sql-driver/mysql"
 	"gorm.io/driver/mysql"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -177,12 +178,12 @@ func openMariaDB(t *testing.T) *gorm.DB {
 		_, _ = admin.Exec("DROP DATABASE " + name)
 		_ = admin.Close()
 	})
-	dsn := strings.Replace(testenv.MySQLDSN, "/test", "/"+name, 1)
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
+	cfg, err := mysqldriver.ParseDSN(testenv.MySQLDSN)
+	if err != nil {
+		t.Fatal(err)
 	}
-	db, err := gorm.Open(mysql.Open(dsn+sep+"parseTime=true&loc=UTC"), gormConfig())
+	cfg.DBName, cfg.ParseTime, cfg.Loc = name, true, time.UTC
+	db, err := gorm.Open(mysql.Open(cfg.FormatDSN()), gormConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
