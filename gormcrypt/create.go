@@ -1,0 +1,284 @@
+package gormcrypt
+
+import (
+	"context"
+	"reflect"
+	"strings"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+// Creates. The plugin encrypts a copy of the caller's records
+// (crypt.EncryptedCopy) and swaps it into the statement for the INSERT;
+// restoreCreate swaps the caller's records back and copies into them what
+// the INSERT assigned (IDs, timestamps, defaults) and the blind-index
+// values, so the caller's struct keeps its plaintext.
+
+// swapKey keys a statement's swapped state in its Settings. The
+// statement's address is part of the key, so a statement cloned from it
+// (a later query on the same *gorm.DB) does not inherit it.
+type swapKey struct{ stmt *gorm.Statement }
+
+// swapped is a Create's state between encryptCreate and restoreCreate.
+type swapped struct {
+	m     *model
+	dest  any
+	rv    reflect.Value
+	pairs []pair
+}
+
+// pair is a caller's record and its encrypted copy.
+type pair struct{ caller, copy reflect.Value }
+
+func (p *Plugin) encryptCreate(db *gorm.DB) {
+	stmt := db.Statement
+	if db.Error != nil {
+		return
+	}
+	if stmt.Schema == nil {
+		p.checkTableWrite(db, "create")
+		return
+	}
+	m := p.modelOf(stmt.Schema)
+	if !m.tagged {
+		return
+	}
+	if m.err != nil {
+		db.AddError(m.err)
+		return
+	}
+	if err := m.checkUpsert(stmt); err != nil {
+		db.AddError(err)
+		return
+	}
+	ctx := stmt.Context
+	rv := stmt.ReflectValue
+	sw := &swapped{m: m, dest: stmt.Dest, rv: rv}
+	switch rv.Kind() {
+	case reflect.Struct:
+		if rv.Type() != m.typ {
+			db.AddError(m.typeMismatch(rv.Type()))
+			return
+		}
+		cp, err := p.writeCopy(ctx, m, rv)
+		if err != nil {
+			db.AddError(err)
+			return
+		}
+		sw.pairs = append(sw.pairs, pair{rv, cp.Elem()})
+		stmt.Dest, stmt.ReflectValue = cp.Interface(), cp.Elem()
+	case reflect.Slice, reflect.Array:
+		n := reflect.New(reflect.SliceOf(rv.Type().Elem())).Elem()
+		n.Set(reflect.MakeSlice(n.Type(), rv.Len(), rv.Len()))
+		sw.pairs = make([]pair, 0, rv.Len())
+		for i := range rv.Len() {
+			ev, isPtr := rv.Index(i), false
+			if ev.Kind() == reflect.Pointer {
+				if ev.IsNil() {
+					continue
+				}
+				ev, isPtr = ev.Elem(), true
+			}
+			if ev.Type() != m.typ {
+				db.AddError(m.typeMismatch(ev.Type()))
+				return
+			}
+			cp, err := p.writeCopy(ctx, m, ev)
+			if err != nil {
+				db.AddError(err)
+				return
+			}
+			if isPtr {
+				n.Index(i).Set(cp)
+			} else {
+				n.Index(i).Set(cp.Elem())
+			}
+			sw.pairs = append(sw.pairs, pair{ev, cp.Elem()})
+		}
+		stmt.Dest, stmt.ReflectValue = n.Addr().Interface(), n
+	case reflect.Map:
+		db.AddError(m.checkMapCreate(stmt))
+		return
+	default:
+		return
+	}
+	stmt.Settings.Store(swapKey{stmt}, sw)
+}
+
+// writeCopy returns a pointer to an encrypted copy of the record rv, after
+// checking that its identity is known.
+func (p *Plugin) writeCopy(ctx context.Context, m *model, rv reflect.Value) (reflect.Value, error) {
+	if m.binds() {
+		for _, f := range m.ids {
+			if _, zero := f.ValueOf(ctx, rv); zero {
+				return reflect.Value{}, &Error{Op: "create", Model: m.name, Column: f.DBName, Field: f.Name, Err: ErrUnknownIdentity,
+					Reason: "the identity field is zero: every ciphertext binds the record's identity, and a key the database assigns (auto-increment) is not known before the INSERT; generate IDs in the application, or set them in a BeforeCreate hook"}
+			}
+		}
+	}
+	if !rv.CanAddr() { // a record passed by value
+		v := reflect.New(m.typ).Elem()
+		v.Set(rv)
+		rv = v
+	}
+	src := rv.Addr()
+	if len(m.assocs) > 0 {
+		// Held records are saved by GORM through their own statements,
+		// which encrypt them: the parent's copy leaves them out.
+		sh := reflect.New(m.typ)
+		sh.Elem().Set(rv)
+		for _, f := range m.assocs {
+			f.ReflectValueOf(ctx, sh.Elem()).SetZero()
+		}
+		src = sh
+	}
+	cp, err := p.enc.EncryptedCopy(ctx, src.Interface())
+	if err != nil {
+		return reflect.Value{}, &Error{Op: "create", Model: m.name, Err: err}
+	}
+	return reflect.ValueOf(cp), nil
+}
+
+// restoreCreate puts the caller's records back into the statement, whether
+// the INSERT succeeded or not, and on success copies into them the columns
+// the INSERT assigned or fieldcrypt computed, leaving their plaintext.
+func (p *Plugin) restoreCreate(db *gorm.DB) {
+	stmt := db.Statement
+	v, ok := stmt.Settings.LoadAndDelete(swapKey{stmt})
+	if !ok {
+		return
+	}
+	sw := v.(*swapped)
+	stmt.Dest, stmt.ReflectValue = sw.dest, sw.rv
+	if db.Error != nil {
+		return
+	}
+	ctx := stmt.Context
+	for _, pr := range sw.pairs {
+		if !pr.caller.CanSet() {
+			continue // passed by value: GORM cannot write into it either
+		}
+		for _, f := range sw.m.restore {
+			f.ReflectValueOf(ctx, pr.caller).Set(f.ReflectValueOf(ctx, pr.copy))
+		}
+	}
+}
+
+// checkMapCreate refuses a Create from a map that sets an encrypted or
+// blind-index column: a map holds no record to encrypt.
+func (m *model) checkMapCreate(stmt *gorm.Statement) error {
+	var maps []map[string]any
+	switch d := stmt.Dest.(type) {
+	case map[string]any:
+		maps = []map[string]any{d}
+	case *map[string]any:
+		maps = []map[string]any{*d}
+	case []map[string]any:
+		maps = d
+	case *[]map[string]any:
+		maps = *d
+	}
+	for _, mp := range maps {
+		for k := range mp {
+			col := k
+			if f := stmt.Schema.LookUpField(k); f != nil {
+				col = f.DBName
+			}
+			if m.sensitive(col) {
+				return &Error{Op: "create", Model: m.name, Column: col, Err: ErrUnsupportedWrite,
+					Reason: "a Create from a map is not encrypted; create from the struct"}
+			}
+		}
+	}
+	return nil
+}
+
+// checkUpsert refuses an ON CONFLICT clause that would write an encrypted
+// or blind-index column of a row other than the one whose identity the
+// new ciphertexts bind, or write it with anything but the inserted value.
+func (m *model) checkUpsert(stmt *gorm.Statement) error {
+	c, ok := stmt.Clauses["ON CONFLICT"]
+	if !ok {
+		return nil
+	}
+	oc, ok := c.Expression.(clause.OnConflict)
+	if !ok || oc.DoNothing || (!oc.UpdateAll && len(oc.DoUpdates) == 0) {
+		return nil
+	}
+	refuse := func(col, reason string) error {
+		return &Error{Op: "upsert", Model: m.name, Column: col, Err: ErrUnsupportedWrite, Reason: reason}
+	}
+	updated := map[string]bool{}
+	if oc.UpdateAll {
+		for _, f := range stmt.Schema.Fields {
+			if f.DBName != "" && !f.PrimaryKey && f.Updatable {
+				updated[f.DBName] = true
+			}
+		}
+	}
+	for _, a := range oc.DoUpdates {
+		col := a.Column.Name
+		if m.sensitive(col) {
+			if v, ok := a.Value.(clause.Column); !ok || v.Table != "excluded" || v.Name != col {
+				return refuse(col, "on conflict it may only be set to the inserted row's value (clause.AssignmentColumns), which fieldcrypt encrypted for that row")
+			}
+		}
+		updated[col] = true
+	}
+	first := ""
+	for _, f := range stmt.Schema.Fields {
+		if updated[f.DBName] && m.sensitive(f.DBName) {
+			first = f.DBName
+			break
+		}
+	}
+	if first == "" {
+		return nil
+	}
+	target := map[string]bool{}
+	for _, col := range oc.Columns {
+		target[col.Name] = true
+	}
+	if len(target) == 0 {
+		for _, f := range stmt.Schema.PrimaryFields {
+			target[f.DBName] = true
+		}
+	}
+	if m.binds() {
+		same := len(target) == len(m.ids)
+		var ids []string
+		for _, f := range m.ids {
+			same = same && target[f.DBName]
+			ids = append(ids, f.DBName)
+		}
+		if !same {
+			return refuse(first, "the conflict target is not the record's identity ("+strings.Join(ids, ", ")+"): the row updated on conflict could be another record, whose identity the new ciphertexts do not bind")
+		}
+	}
+	for col, ix := range m.indexes {
+		for _, src := range ix.sources {
+			if updated[src.DBName] && !updated[col] {
+				return refuse(col, "the upsert updates its source "+src.DBName+" but not this blind index, which would go stale")
+			}
+		}
+	}
+	if m.scope != nil && !target[m.scope.DBName] && !updated[m.scope.DBName] {
+		return refuse(first, "an upsert that updates encrypted columns must also update the scope column "+m.scope.DBName+" (or have it in the conflict target): the new ciphertexts bind the new row's scope")
+	}
+	if m.scope != nil && updated[m.scope.DBName] {
+		for _, f := range stmt.Schema.Fields {
+			if col := f.DBName; m.sensitive(col) && !updated[col] {
+				return refuse(col, "an upsert that changes the scope must rewrite every encrypted column: this one would stay bound to the old scope")
+			}
+		}
+	}
+	return nil
+}
+
+// typeMismatch refuses a value whose type is not the statement's model:
+// the plugin would not know how to encrypt it.
+func (m *model) typeMismatch(t reflect.Type) error {
+	return &Error{Op: "create", Model: m.name, Err: ErrUnsupportedWrite,
+		Reason: "the value written is a " + t.String() + ", not the model's type"}
+}

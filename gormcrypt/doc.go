@@ -1,0 +1,123 @@
+// Package gormcrypt is fieldcrypt's GORM integration: once registered on a
+// *gorm.DB, models tagged for package crypt are encrypted on every write
+// and decrypted on every read, and their blind-index columns are filled,
+// with no call to Encrypt or Decrypt in application code.
+//
+// # Registering
+//
+// A service registers the plugin once, with the Encryptor of its keyring:
+//
+//	db, err := gorm.Open(postgres.Open(dsn), &gorm.Config{})
+//	err = db.Use(gormcrypt.New(crypt.New(kr, nil)))
+//
+// Sessions and transactions derived from db share the registration. Every
+// call uses the statement's context (db.WithContext), for the keyring too.
+// Models are described by their crypt tags alone (see package crypt):
+// columns are found through GORM's own schema, so custom column names and
+// naming strategies work.
+//
+// # Writes
+//
+// Create, CreateInBatches and Save of new rows encrypt a copy of each record
+// (crypt.EncryptedCopy) and write that. The caller's struct keeps its
+// plaintext; it receives what the INSERT assigned (timestamps, defaults) and
+// the blind-index values, and after a failed write it is as it was.
+// Associations that are records of their own (a field whose type declares
+// record=) are saved by GORM through statements of their own, which the
+// plugin encrypts under their own binding. Declare them as pointers or
+// slices (*Company, []Interaction): GORM leaves an association held by
+// value zero when it is not loaded, and a zero record has no scope, so
+// such a model is refused with [ErrUnsupportedModel].
+//
+// Save of an existing row, Updates (struct or map), Update, UpdateColumn,
+// UpdateColumns and the update of FirstOrCreate with Assign encrypt the
+// values they write to encrypted columns, bound to the identity and scope
+// of the model they are called on (db.Model(&record)), recompute the blind
+// indexes whose sources they write, and restrict the UPDATE to the row with
+// that identity and scope. Map keys may be column names or Go field names.
+// The model receives the new plaintext values and index values, as GORM
+// always writes an update's values into its model. Refused, with an
+// [*Error] that names the column, and with nothing written:
+//
+//   - a write to an encrypted column when the statement's model is not one
+//     record with its identity and scope set (db.Model(&Contact{}).Where(...),
+//     a slice of models, db.Table without a model);
+//   - an SQL expression (gorm.Expr, a subquery) as an encrypted column's
+//     value, and a SET clause given by hand;
+//   - a write to a blind-index column, and a write to some but not all of
+//     the sources of a compound index;
+//   - a change of the scope or of an identity field of a record with
+//     encrypted columns: its ciphertexts would stay bound to the old values;
+//   - a Create from a map that sets an encrypted or blind-index column;
+//   - a RETURNING clause on an Update or Delete of a model with encrypted
+//     columns, which would scan ciphertexts into the model.
+//
+// An upsert (clause.OnConflict) that updates encrypted or blind-index
+// columns must have the record's identity fields as its conflict target,
+// set them only to the inserted row's values (clause.AssignmentColumns or
+// UpdateAll), update the scope too (then every encrypted column), and
+// update a blind index along with its sources; otherwise the row updated on
+// conflict could be another record, bound to an identity its new
+// ciphertexts do not name, and the upsert is refused. MySQL and MariaDB
+// have no conflict target: ON DUPLICATE KEY UPDATE fires on any unique key,
+// so a model whose table has a unique key other than its identity must not
+// be upserted there with encrypted columns in the update.
+//
+// # Reads
+//
+// First, Take, Last, Find, FirstOrInit, FirstOrCreate and Raw(...).Find
+// decrypt what they scanned, including records that Joins filled into the
+// result (decrypted as held records, under their own binding). Preload
+// loads associations with queries of their own, which are decrypted in
+// turn. A value moved from another row, field or tenant fails with
+// crypt.ErrDecrypt (or crypt.ErrKeyNotFound when its key belongs to another
+// tenant), reported as the query's error. A process without access to a
+// field's class gets crypt.ErrNoAccess, with its other fields decrypted. GORM's Scan (and Row, Rows,
+// Pluck into strings) runs no query callbacks and returns stored values:
+// use [Scan], which scans and decrypts, or Find.
+//
+// # Search
+//
+// [Matching] is a scope that finds records by a blind index:
+//
+//	var out []Contact
+//	err := db.Scopes(gormcrypt.Matching(&Contact{TenantID: t, Email: e}, "EmailIdx")).Find(&out).Error
+//
+// It queries the index's values under every enabled index key and the
+// probe's scope, and drops the rows a blind index finds that hold another
+// value after decrypting them (crypt.Matches). A search with a LIMIT or
+// OFFSET (First, Take, Last), into anything but a slice, or in Count,
+// Pluck, Rows, Scan, Update or Delete would return, count or change those
+// rows, or miss a match: it is refused with [ErrUnsupportedSearch].
+//
+// # Keys the database assigns
+//
+// Every ciphertext binds its record's identity fields, and an
+// auto-increment key is not known before the INSERT. Create refuses a
+// record whose identity field is zero, with an [*Error] matching
+// [ErrUnknownIdentity] that names the field: generate IDs in the
+// application (UUIDs, ULIDs, a sequence read first), or set them in a
+// BeforeCreate hook, which runs before the plugin encrypts. A record
+// declared unbound (crypt:"record=R,unbound") binds no identity and is not
+// refused.
+//
+// # Raw SQL
+//
+// Raw and Exec send SQL as written: the plugin cannot see which values go
+// to encrypted columns, so Exec("UPDATE contacts SET email = ?", v) stores
+// v as given. Write encrypted columns through models, or encrypt by hand
+// (crypt.Encrypted, Encryptor.BlindIndexValues). Raw(...).Find(&records)
+// is decrypted, as above; Raw(...).Scan through [Scan]. Writes through
+// db.Table(name) without a model are refused for the tables of tagged
+// models the process has already used, and unseen otherwise.
+//
+// # Errors
+//
+// Refusals are [*Error] values naming the model, the column and the Go
+// field, matching [ErrUnknownIdentity], [ErrUnsupportedWrite],
+// [ErrUnsupportedModel] or [ErrUnsupportedSearch]; crypt's errors (crypt.ErrDecrypt,
+// crypt.ErrAlreadyEncrypted, crypt.ErrNoAccess, ...) come wrapped in an
+// [*Error] and match with errors.Is. No error carries a plaintext value,
+// key or token. A db without the plugin fails searches with
+// [ErrNotRegistered].
+package gormcrypt

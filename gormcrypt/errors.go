@@ -1,0 +1,76 @@
+package gormcrypt
+
+import (
+	"errors"
+	"strings"
+)
+
+// Sentinel errors. Match them with errors.Is; the concrete error is [*Error],
+// which names the model and the column.
+var (
+	// ErrNotRegistered means the *gorm.DB has no gormcrypt plugin: call
+	// db.Use(gormcrypt.New(enc)) once when the service starts.
+	ErrNotRegistered = errors.New("gormcrypt: plugin not registered on this *gorm.DB")
+
+	// ErrUnknownIdentity means a write would store a ciphertext whose
+	// record identity or scope is not known: a Create whose identity field
+	// is zero (a key the database would assign), or an update of an
+	// encrypted column that does not name one row by its model.
+	ErrUnknownIdentity = errors.New("gormcrypt: the row's identity or scope is not known")
+
+	// ErrUnsupportedWrite means a write to an encrypted or blind-index
+	// column that gormcrypt cannot encrypt correctly: an SQL expression,
+	// an upsert that would bind a ciphertext to another row, a blind index
+	// whose sources are not all written, a change of identity or scope.
+	ErrUnsupportedWrite = errors.New("gormcrypt: write to an encrypted column refused")
+
+	// ErrUnsupportedModel means a model's shape cannot be encrypted
+	// through GORM: an association that holds a record of its own by value
+	// (declare it as a pointer or a slice).
+	ErrUnsupportedModel = errors.New("gormcrypt: model not supported")
+
+	// ErrUnsupportedSearch means a blind-index search ([Matching]) was used
+	// where its false positives could not be dropped: with a LIMIT (First,
+	// Take, Last, Limit), into something other than a slice of the
+	// record type, or in Count, Pluck, Rows, Scan, Update or Delete.
+	ErrUnsupportedSearch = errors.New("gormcrypt: blind-index search refused")
+)
+
+// Error reports a refused or failed operation on one model. It names the
+// model and the column, never a value.
+type Error struct {
+	Op     string // "create", "update", "upsert", "search", ...
+	Model  string // the Go type of the model
+	Column string // the column concerned, or ""
+	Field  string // the Go field of the column, or ""
+	Reason string // what went wrong and what to do instead
+	Err    error  // one of the sentinels, or the crypt error
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("gormcrypt: ")
+	b.WriteString(e.Op)
+	b.WriteString(" ")
+	b.WriteString(e.Model)
+	if e.Column != "" {
+		b.WriteString(", column ")
+		b.WriteString(e.Column)
+		if e.Field != "" && e.Field != e.Column {
+			b.WriteString(" (field ")
+			b.WriteString(e.Field)
+			b.WriteString(")")
+		}
+	}
+	if e.Reason != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Reason)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }

@@ -1,0 +1,202 @@
+package gormcrypt
+
+import (
+	"reflect"
+	"strings"
+
+	"gorm.io/gorm/schema"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt"
+)
+
+// model is what gormcrypt knows about one GORM model: which of its
+// columns are encrypted, which are blind indexes over which sources, and
+// which fields bind the record (scope and identity). It is computed once
+// per GORM schema from the model's crypt tags.
+type model struct {
+	schema  *schema.Schema
+	name    string
+	typ     reflect.Type
+	tagged  bool  // crypt tags anywhere in the type: its values are encrypted and decrypted
+	err     error // the crypt plan's error, if the tags are invalid
+	scope   *schema.Field
+	ids     []*schema.Field
+	unbound bool                     // record=...,unbound: no identity is bound
+	enc     map[string]*schema.Field // encrypted columns, by column name
+	opaque  map[string]*schema.Field // columns that store a value holding encrypted fields (a JSON column)
+	indexes map[string]*index        // blind-index columns, by column name
+	byName  map[string]*index        // blind indexes, by Go field name and name= option
+	assocs  []*schema.Field          // association fields holding records of their own
+	restore []*schema.Field          // columns copied back to the caller's struct after a write
+}
+
+// index is one blind-index column.
+type index struct {
+	field   *schema.Field
+	sources []*schema.Field
+	// unresolved names a source that is not a column of the model (a
+	// field in a nested struct): updates of the index are refused.
+	unresolved string
+}
+
+// modelOf returns the model of a GORM schema, computing it once.
+func (p *Plugin) modelOf(s *schema.Schema) *model {
+	if m, ok := p.models.Load(s); ok {
+		return m.(*model)
+	}
+	m := buildModel(s)
+	actual, _ := p.models.LoadOrStore(s, m)
+	m = actual.(*model)
+	if m.tagged && s.Table != "" {
+		p.tables.Store(s.Table, m)
+	}
+	return m
+}
+
+func buildModel(s *schema.Schema) *model {
+	m := &model{
+		schema:  s,
+		name:    s.ModelType.String(),
+		typ:     s.ModelType,
+		tagged:  containsTagged(s.ModelType, nil),
+		enc:     map[string]*schema.Field{},
+		opaque:  map[string]*schema.Field{},
+		indexes: map[string]*index{},
+		byName:  map[string]*index{},
+	}
+	if !m.tagged {
+		return m
+	}
+	m.err = crypt.Validate(reflect.New(s.ModelType).Interface())
+	if blank, ok := s.ModelType.FieldByName("_"); ok {
+		m.unbound = strings.Contains(","+blank.Tag.Get("crypt")+",", ",unbound,")
+	}
+	for _, f := range s.Fields {
+		if f.DBName == "" {
+			continue
+		}
+		directive, options := parseTag(f.Tag.Get("crypt"))
+		switch {
+		case directive == "scope":
+			m.scope = f
+		case directive == "id":
+			m.ids = append(m.ids, f)
+		case directive == "encrypt":
+			m.enc[f.DBName] = f
+		case strings.HasPrefix(directive, "blind="):
+			ix := &index{field: f}
+			for _, src := range strings.Split(strings.TrimPrefix(directive, "blind="), "+") {
+				sf := s.LookUpField(src)
+				if sf == nil || sf.DBName == "" {
+					ix.unresolved = src
+					continue
+				}
+				ix.sources = append(ix.sources, sf)
+			}
+			m.indexes[f.DBName] = ix
+			m.byName[f.Name] = ix
+			if n := options["name"]; n != "" {
+				m.byName[n] = ix
+			}
+		case directive == "" && containsTagged(f.FieldType, nil):
+			m.opaque[f.DBName] = f
+		}
+	}
+	for _, f := range s.Fields {
+		if f.DBName == "" {
+			continue
+		}
+		if _, ok := m.enc[f.DBName]; ok {
+			continue
+		}
+		if _, ok := m.opaque[f.DBName]; ok {
+			continue
+		}
+		m.restore = append(m.restore, f)
+	}
+	for _, rel := range s.Relationships.Relations {
+		if rel.Field != nil && rel.Field.Schema == s && containsTagged(rel.Field.FieldType, nil) { // GORM also lists back references, whose field is another schema's
+			m.assocs = append(m.assocs, rel.Field)
+			if rel.Field.FieldType.Kind() == reflect.Struct && m.err == nil {
+				m.err = &Error{Op: "plan", Model: m.name, Field: rel.Field.Name, Err: ErrUnsupportedModel,
+					Reason: "the association holds a record of its own by value: GORM leaves it zero when it is not loaded or saved with the row, and a zero record has no scope to encrypt or decrypt under; declare it as *" + rel.Field.FieldType.Name()}
+			}
+		}
+	}
+	return m
+}
+
+// binds reports whether the model's ciphertexts are bound to its identity.
+func (m *model) binds() bool { return len(m.enc)+len(m.opaque) > 0 && !m.unbound }
+
+// sensitive reports whether a column is encrypted, holds encrypted
+// fields, or is a blind index: a column gormcrypt must write itself.
+func (m *model) sensitive(column string) bool {
+	if _, ok := m.enc[column]; ok {
+		return true
+	}
+	if _, ok := m.opaque[column]; ok {
+		return true
+	}
+	_, ok := m.indexes[column]
+	return ok
+}
+
+// binding reports whether a column holds the scope or an identity field.
+func (m *model) binding(column string) bool {
+	if m.scope != nil && m.scope.DBName == column {
+		return true
+	}
+	for _, f := range m.ids {
+		if f.DBName == column {
+			return true
+		}
+	}
+	return false
+}
+
+// parseTag splits a crypt tag into its directive and its key=value options.
+func parseTag(tag string) (string, map[string]string) {
+	directive, rest, _ := strings.Cut(tag, ",")
+	if rest == "" {
+		return strings.TrimSpace(directive), nil
+	}
+	opts := map[string]string{}
+	for _, o := range strings.Split(rest, ",") {
+		k, v, _ := strings.Cut(o, "=")
+		opts[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return strings.TrimSpace(directive), opts
+}
+
+// containsTagged reports whether type t has crypt tags, in itself or in the
+// structs it reaches through fields, pointers, slices and arrays.
+func containsTagged(t reflect.Type, seen []reflect.Type) bool {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return false
+	}
+	for _, s := range seen {
+		if s == t {
+			return false
+		}
+	}
+	seen = append(seen, t)
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if tag, ok := f.Tag.Lookup("crypt"); ok && tag != "-" {
+			return true
+		}
+		if containsTagged(f.Type, seen) {
+			return true
+		}
+	}
+	return false
+}
+
+// fieldByName finds a field by Go name or column, as GORM's LookUpField.
+func (m *model) fieldByName(name string) *schema.Field {
+	return m.schema.LookUpField(name)
+}

@@ -1,0 +1,117 @@
+package gormcrypt
+
+import (
+	"context"
+	"reflect"
+
+	"gorm.io/gorm"
+)
+
+// Reads. decryptQuery runs after gorm:query and before gorm:preload: the
+// records a query scanned are decrypted, with the records Joins filled in
+// them (held records, which their holder's Decrypt decrypts under their own
+// binding); preloaded records are loaded by queries of their own, which
+// this callback decrypts in turn.
+
+func (p *Plugin) decryptQuery(db *gorm.DB) {
+	stmt := db.Statement
+	if db.Error != nil || !stmt.ReflectValue.IsValid() {
+		return
+	}
+	if stmt.ReflectValue.Kind() == reflect.Struct && db.RowsAffected == 0 {
+		return // nothing was read into it
+	}
+	if stmt.Schema != nil {
+		if m := p.modelOf(stmt.Schema); m.err != nil && m.typ == indirectType(stmt.ReflectValue.Type()) {
+			db.AddError(m.err)
+			return
+		}
+	}
+	if err := p.decryptValue(stmt.Context, stmt.ReflectValue); err != nil {
+		db.AddError(err)
+		return
+	}
+	if s := searchOf(stmt); s != nil {
+		db.AddError(s.filter(db))
+	}
+}
+
+// decryptValue decrypts the records rv holds: a struct, or a slice or
+// array of structs or pointers to structs, of a tagged type. Every record
+// is tried; the first error is returned.
+func (p *Plugin) decryptValue(ctx context.Context, rv reflect.Value) error {
+	switch rv.Kind() {
+	case reflect.Pointer:
+		if rv.IsNil() {
+			return nil
+		}
+		return p.decryptValue(ctx, rv.Elem())
+	case reflect.Struct:
+		if !p.taggedType(rv.Type()) || !rv.CanAddr() {
+			return nil
+		}
+		if err := p.enc.Decrypt(ctx, rv.Addr().Interface()); err != nil {
+			return &Error{Op: "decrypt", Model: rv.Type().String(), Err: err}
+		}
+		return nil
+	case reflect.Slice, reflect.Array:
+		et := rv.Type().Elem()
+		for et.Kind() == reflect.Pointer {
+			et = et.Elem()
+		}
+		if !p.taggedType(et) {
+			return nil
+		}
+		var first error
+		for i := range rv.Len() {
+			if err := p.decryptValue(ctx, rv.Index(i)); err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	}
+	return nil
+}
+
+// taggedType reports whether struct type t has crypt tags, once per type.
+func (p *Plugin) taggedType(t reflect.Type) bool {
+	if t.Kind() != reflect.Struct {
+		return false
+	}
+	if v, ok := p.tagged.Load(t); ok {
+		return v.(bool)
+	}
+	v := containsTagged(t, nil)
+	p.tagged.Store(t, v)
+	return v
+}
+
+// Scan runs tx.Scan(dest) and decrypts what it scanned. GORM's Scan (and
+// Raw(...).Scan) runs no query callbacks, so the plugin cannot decrypt
+// behind it: scan tagged structs through this function, or use Find, which
+// takes the same Select, Joins, Table and Raw.
+func Scan(tx *gorm.DB, dest any) *gorm.DB {
+	p, err := pluginOf(tx)
+	if err != nil {
+		tx = tx.Session(&gorm.Session{})
+		tx.AddError(err)
+		return tx
+	}
+	res := tx.Scan(dest)
+	if res.Error != nil || res.RowsAffected == 0 {
+		return res
+	}
+	if err := p.decryptValue(res.Statement.Context, reflect.ValueOf(dest)); err != nil {
+		res.AddError(err)
+	}
+	return res
+}
+
+// indirectType returns the struct type t holds: through pointers, slices
+// and arrays.
+func indirectType(t reflect.Type) reflect.Type {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array {
+		t = t.Elem()
+	}
+	return t
+}

@@ -1,0 +1,175 @@
+package gormcrypt
+
+import (
+	"reflect"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt"
+)
+
+// searchKey keys a search's state in its statement's Settings.
+type searchKey struct{ stmt *gorm.Statement }
+
+// search is a blind-index search on one statement.
+type search struct {
+	m     *model
+	probe any
+	index string // the index's Go field name
+}
+
+// Matching returns a GORM scope that finds the records of probe's type
+// whose blind index named index holds probe's value, in probe's scope:
+//
+//	var out []Contact
+//	err := db.Scopes(gormcrypt.Matching(&Contact{TenantID: t, Email: e}, "EmailIdx")).Find(&out).Error
+//
+// probe is a pointer to the record type with its scope and the index's
+// source fields set; index is the blind-index field's Go name, its name=
+// option or its column. The query asks for the index's value under every
+// enabled index key (so it keeps working during an index-key rotation) and
+// the probe's scope; after decryption, the rows that hold another value
+// (the index's false positives) are dropped with crypt.Matches.
+//
+// Dropping rows after the query is only correct over all of them: Find into
+// a slice of the record type is supported, First, Take, Last, Limit,
+// Offset, Count, Pluck, Rows, Scan, Update and Delete are refused with
+// ErrUnsupportedSearch. The Encryptor is the plugin's registered on the
+// *gorm.DB, and the statement's context is used.
+func Matching(probe any, index string) func(*gorm.DB) *gorm.DB {
+	return func(db *gorm.DB) *gorm.DB {
+		p, err := pluginOf(db)
+		if err != nil {
+			db.AddError(err)
+			return db
+		}
+		pv := reflect.ValueOf(probe)
+		if pv.Kind() != reflect.Pointer || pv.IsNil() || pv.Elem().Kind() != reflect.Struct {
+			db.AddError(&Error{Op: "search", Model: reflect.TypeOf(probe).String(), Err: &crypt.InvalidArgumentError{Type: reflect.TypeOf(probe)}})
+			return db
+		}
+		ps := &gorm.Statement{DB: db}
+		if err := ps.Parse(probe); err != nil {
+			db.AddError(err)
+			return db
+		}
+		m := p.modelOf(ps.Schema)
+		ix := m.byName[index]
+		if ix == nil {
+			ix = m.indexes[index]
+		}
+		if ix == nil {
+			db.AddError(&Error{Op: "search", Model: m.name, Err: crypt.ErrUnknownIndex, Reason: "no blind index named " + index})
+			return db
+		}
+		ctx := db.Statement.Context
+		var scopeValue any
+		if m.scope != nil {
+			v, zero := m.scope.ValueOf(ctx, pv.Elem())
+			if zero {
+				db.AddError(&Error{Op: "search", Model: m.name, Column: m.scope.DBName, Field: m.scope.Name, Err: ErrUnsupportedSearch,
+					Reason: "the probe's scope is empty: a search names the tenant it searches"})
+				return db
+			}
+			scopeValue = v
+		}
+		values, err := p.enc.BlindIndexValues(ctx, probe, ix.field.Name)
+		if err != nil {
+			db.AddError(&Error{Op: "search", Model: m.name, Column: ix.field.DBName, Err: err})
+			return db
+		}
+		if len(values) == 0 {
+			// No value to look for, or a scope with no index keys: no
+			// stored row can match.
+			db = db.Where("1 = 0")
+		} else {
+			in := make([]any, len(values))
+			for i, v := range values {
+				in[i] = v
+			}
+			db = db.Where(clause.IN{Column: clause.Column{Table: clause.CurrentTable, Name: ix.field.DBName}, Values: in})
+		}
+		if m.scope != nil {
+			db = db.Where(clause.Eq{Column: clause.Column{Table: clause.CurrentTable, Name: m.scope.DBName}, Value: scopeValue})
+		}
+		db.Statement.Settings.Store(searchKey{db.Statement}, &search{m: m, probe: probe, index: ix.field.Name})
+		return db
+	}
+}
+
+func searchOf(stmt *gorm.Statement) *search {
+	if v, ok := stmt.Settings.Load(searchKey{stmt}); ok {
+		return v.(*search)
+	}
+	return nil
+}
+
+func searchRefused(s *search, op, reason string) error {
+	return &Error{Op: "search", Model: s.m.name, Column: s.m.byName[s.index].field.DBName, Err: ErrUnsupportedSearch, Reason: op + ": " + reason}
+}
+
+// checkSearch refuses a search whose false positives could not all be
+// dropped: one with a LIMIT or OFFSET, or into anything but a slice of the
+// record type.
+func (p *Plugin) checkSearch(db *gorm.DB) {
+	stmt := db.Statement
+	s := searchOf(stmt)
+	if s == nil || db.Error != nil {
+		return
+	}
+	if c, ok := stmt.Clauses["LIMIT"]; ok {
+		if l, ok := c.Expression.(clause.Limit); !ok || l.Limit != nil || l.Offset != 0 {
+			db.AddError(searchRefused(s, "query", "a LIMIT or OFFSET (First, Take, Last, Limit, Offset) would apply before the blind index's false positives are dropped, and could miss a match; Find into a slice, then take its first element"))
+			return
+		}
+	}
+	rv := stmt.ReflectValue
+	if rv.Kind() == reflect.Slice && rv.CanSet() {
+		et := rv.Type().Elem()
+		if et.Kind() == reflect.Pointer {
+			et = et.Elem()
+		}
+		if et == s.m.typ {
+			return
+		}
+	}
+	db.AddError(searchRefused(s, "query", "a search reads into a slice of the record type ([]"+s.m.typ.Name()+"), where its false positives are dropped after decryption; Count, Pluck and single structs would count or return them"))
+}
+
+// refuseSearch returns a callback that refuses a search in an operation
+// that cannot drop its false positives.
+func refuseSearch(op string) func(*gorm.DB) {
+	return func(db *gorm.DB) {
+		if s := searchOf(db.Statement); s != nil {
+			db.AddError(searchRefused(s, op, "it would act on the rows the blind index finds that hold another value"))
+		}
+	}
+}
+
+// filter drops the records that do not match the search's probe.
+func (s *search) filter(db *gorm.DB) error {
+	rv := db.Statement.ReflectValue
+	if rv.Kind() != reflect.Slice {
+		return nil
+	}
+	kept := 0
+	for i := range rv.Len() {
+		ok, err := crypt.Matches(rv.Index(i).Interface(), s.probe, s.index)
+		if err != nil {
+			return &Error{Op: "search", Model: s.m.name, Err: err}
+		}
+		if ok {
+			if i != kept {
+				rv.Index(kept).Set(rv.Index(i))
+			}
+			kept++
+		}
+	}
+	for i := kept; i < rv.Len(); i++ {
+		rv.Index(i).SetZero()
+	}
+	rv.SetLen(kept)
+	db.RowsAffected = int64(kept)
+	return nil
+}

@@ -1,0 +1,209 @@
+package gormcrypt
+
+import (
+	"reflect"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/callbacks"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
+)
+
+// Updates. The plugin builds the SET clause the way GORM does
+// (callbacks.ConvertToAssignments, which also writes the new plaintext
+// values into the model, as GORM always does), then replaces the values of
+// encrypted columns by ciphertexts bound to the model's identity and scope,
+// recomputes the blind indexes whose sources change, and restricts the
+// UPDATE to the row with that identity and scope.
+
+// setKey marks a statement whose SET clause the plugin added.
+type setKey struct{ stmt *gorm.Statement }
+
+func (p *Plugin) encryptUpdate(db *gorm.DB) {
+	stmt := db.Statement
+	if db.Error != nil {
+		return
+	}
+	if stmt.Schema == nil {
+		p.checkTableWrite(db, "update")
+		return
+	}
+	if s := searchOf(stmt); s != nil {
+		db.AddError(searchRefused(s, "update", "an update through a blind-index search would also change the rows it finds that hold another value"))
+		return
+	}
+	m := p.modelOf(stmt.Schema)
+	if !m.tagged {
+		return
+	}
+	if m.err != nil {
+		db.AddError(m.err)
+		return
+	}
+	if err := m.checkReturning(stmt, "update"); err != nil {
+		db.AddError(err)
+		return
+	}
+	if c, ok := stmt.Clauses["SET"]; ok {
+		// A SET clause given by hand (clause.Set through Clauses).
+		if set, ok := c.Expression.(clause.Set); ok {
+			for _, a := range set {
+				if m.sensitive(a.Column.Name) || m.binding(a.Column.Name) {
+					db.AddError(&Error{Op: "update", Model: m.name, Column: a.Column.Name, Err: ErrUnsupportedWrite,
+						Reason: "a SET clause given by hand is not encrypted; use Update, Updates or Save"})
+					return
+				}
+			}
+		}
+		return
+	}
+	if err := p.encryptAssignments(db, m); err != nil {
+		db.AddError(err)
+	}
+}
+
+func (p *Plugin) encryptAssignments(db *gorm.DB, m *model) error {
+	stmt := db.Statement
+	ctx := stmt.Context
+	rv := stmt.ReflectValue
+	single := rv.Kind() == reflect.Struct && rv.Type() == m.typ && rv.CanAddr()
+	// The model's binding before GORM writes the new values into it.
+	var binding []*schema.Field
+	if m.scope != nil {
+		binding = append(binding, m.scope)
+	}
+	binding = append(binding, m.ids...)
+	// The model as it was: GORM writes the new values into it, and a
+	// refused update puts it back.
+	var saved reflect.Value
+	var before []reflect.Value
+	if single {
+		saved = reflect.New(m.typ).Elem()
+		saved.Set(rv)
+		for _, f := range binding {
+			before = append(before, f.ReflectValueOf(ctx, saved))
+		}
+	}
+	set := callbacks.ConvertToAssignments(stmt)
+	if db.Error != nil || len(set) == 0 {
+		return nil
+	}
+	refuse := func(col string, sentinel error, reason string) error {
+		if single {
+			rv.Set(saved)
+		}
+		e := &Error{Op: "update", Model: m.name, Column: col, Err: sentinel, Reason: reason}
+		if f := stmt.Schema.LookUpField(col); f != nil {
+			e.Field = f.Name
+		}
+		return e
+	}
+	hasSecrets := len(m.enc)+len(m.opaque)+len(m.indexes) > 0
+	var touched []int
+	assigned := map[string]bool{}
+	for i, a := range set {
+		col := a.Column.Name
+		if hasSecrets && m.binding(col) {
+			if !single {
+				return refuse(col, ErrUnsupportedWrite, "changing the scope or identity of records with encrypted columns would leave their ciphertexts bound to the old values; re-create the records")
+			}
+			for k, f := range binding {
+				if f.DBName == col && !reflect.DeepEqual(before[k].Interface(), f.ReflectValueOf(ctx, rv).Interface()) {
+					return refuse(col, ErrUnsupportedWrite, "changing the scope or identity of a record with encrypted columns would leave its ciphertexts bound to the old values; re-create the record")
+				}
+			}
+		}
+		if m.sensitive(col) {
+			touched = append(touched, i)
+			assigned[col] = true
+		}
+	}
+	if len(touched) == 0 {
+		p.useSet(stmt, set)
+		return nil
+	}
+	first := set[touched[0]].Column.Name
+	if !single {
+		return refuse(first, ErrUnknownIdentity, "an update of an encrypted column must name one row by its model, db.Model(&record) with the record's identity and scope set, so that the ciphertext binds them")
+	}
+	for k, f := range binding {
+		if before[k].IsZero() {
+			return refuse(first, ErrUnknownIdentity, "the model's "+f.Name+" is zero: an update of an encrypted column needs the model's identity and scope")
+		}
+	}
+	// A fresh record holding the binding and the new plaintext values.
+	fresh := reflect.New(m.typ).Elem()
+	for k, f := range binding {
+		f.ReflectValueOf(ctx, fresh).Set(before[k])
+	}
+	for _, i := range touched {
+		col := set[i].Column.Name
+		if _, isIndex := m.indexes[col]; isIndex {
+			continue
+		}
+		switch set[i].Value.(type) {
+		case clause.Expression, *gorm.DB, []any:
+			return refuse(col, ErrUnsupportedWrite, "an SQL expression cannot be encrypted; pass the value")
+		}
+		f := stmt.Schema.LookUpField(col)
+		if err := f.Set(ctx, fresh, set[i].Value); err != nil {
+			// GORM's error may quote the value: it is not passed on.
+			return refuse(col, ErrUnsupportedWrite, "the value does not fit the field's type")
+		}
+	}
+	var recompute []*index
+	for col, ix := range m.indexes {
+		written := 0
+		for _, src := range ix.sources {
+			if assigned[src.DBName] {
+				written++
+			}
+		}
+		switch {
+		case written == 0 && assigned[col]:
+			return refuse(col, ErrUnsupportedWrite, "a blind-index column is computed from its sources; write them instead")
+		case written == 0:
+		case written < len(ix.sources) || ix.unresolved != "":
+			return refuse(col, ErrUnsupportedWrite, "a compound blind index is recomputed only when the update writes all of its sources")
+		default:
+			recompute = append(recompute, ix)
+		}
+	}
+	if err := p.enc.Encrypt(ctx, fresh.Addr().Interface()); err != nil {
+		rv.Set(saved)
+		return &Error{Op: "update", Model: m.name, Err: err}
+	}
+	for _, i := range touched {
+		f := stmt.Schema.LookUpField(set[i].Column.Name)
+		set[i].Value, _ = f.ValueOf(ctx, fresh)
+	}
+	for _, ix := range recompute {
+		v := ix.field.ReflectValueOf(ctx, fresh)
+		ix.field.ReflectValueOf(ctx, rv).Set(v) // the model holds the new index value, as after a Create
+		if !assigned[ix.field.DBName] {
+			set = append(set, clause.Assignment{Column: clause.Column{Name: ix.field.DBName}, Value: v.Interface()})
+		}
+	}
+	// Only the row whose identity and scope the ciphertexts bind.
+	where := make([]clause.Expression, 0, len(binding))
+	for k, f := range binding {
+		where = append(where, clause.Eq{Column: clause.Column{Table: clause.CurrentTable, Name: f.DBName}, Value: before[k].Interface()})
+	}
+	stmt.AddClause(clause.Where{Exprs: where})
+	p.useSet(stmt, set)
+	return nil
+}
+
+// useSet makes set the statement's SET clause, for cleanupUpdate to remove.
+func (p *Plugin) useSet(stmt *gorm.Statement, set clause.Set) {
+	stmt.AddClause(set)
+	stmt.Settings.Store(setKey{stmt}, true)
+}
+
+// cleanupUpdate removes the SET clause encryptUpdate added, as GORM removes
+// the one it builds.
+func (p *Plugin) cleanupUpdate(db *gorm.DB) {
+	if _, ok := db.Statement.Settings.LoadAndDelete(setKey{db.Statement}); ok {
+		delete(db.Statement.Clauses, "SET")
+	}
+}
