@@ -1,0 +1,146 @@
+package sqlcrypt
+
+import (
+	"context"
+	"reflect"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt"
+)
+
+// CollectRows reads every row of rows with scan, decrypts each record, and
+// closes rows: pgx.CollectRows that decrypts. scan is any pgx.RowToFunc
+// that returns a record or a pointer to one, such as
+// pgx.RowToStructByName[Contact] or pgx.RowToAddrOfStructByNameLax[Contact].
+//
+// A record with fields of a class this process cannot read (a
+// [*crypt.AccessError]) keeps those fields encrypted and does not stop the
+// others: CollectRows returns every record and the first AccessError,
+// wrapped in a [*RowError] with its row number. Any other failure (a scan
+// error, a value that does not decrypt) is a *RowError too, returned with
+// no records.
+func CollectRows[T any](ctx context.Context, enc *crypt.Encryptor, rows pgx.Rows, scan pgx.RowToFunc[T]) ([]T, error) {
+	_, ptr, err := structType[T]()
+	if err != nil {
+		rows.Close()
+		return nil, err
+	}
+	b := &batch{ctx: ctx, enc: enc}
+	n := 0
+	out, err := pgx.AppendRows([]T{}, rows, func(row pgx.CollectableRow) (T, error) {
+		i := n
+		n++
+		v, err := scan(row)
+		if err != nil {
+			return v, &RowError{Row: i, Err: err}
+		}
+		return v, b.decrypt(i, addr(&v, ptr))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, b.access
+}
+
+// Decrypting returns a pgx.RowToFunc that reads a row with scan and
+// decrypts the record, for pgx.CollectOneRow and
+// pgx.CollectExactlyOneRow:
+//
+//	c, err := pgx.CollectExactlyOneRow(rows, sqlcrypt.Decrypting(ctx, enc, pgx.RowToStructByName[Contact]))
+//
+// On a [*crypt.AccessError] it returns the record, its readable fields
+// decrypted, with the error; on any other error, the zero T. Use
+// [CollectRows] for many rows: pgx.CollectRows stops at the first error a
+// RowToFunc returns, an AccessError included.
+func Decrypting[T any](ctx context.Context, enc *crypt.Encryptor, scan pgx.RowToFunc[T]) pgx.RowToFunc[T] {
+	return func(row pgx.CollectableRow) (T, error) {
+		var zero T
+		_, ptr, err := structType[T]()
+		if err != nil {
+			return zero, err
+		}
+		v, err := scan(row)
+		if err != nil {
+			return zero, err
+		}
+		b := &batch{ctx: ctx, enc: enc}
+		if err := b.decrypt(0, addr(&v, ptr)); err != nil {
+			return zero, err
+		}
+		return v, b.access
+	}
+}
+
+// CopyFrom returns the rows of records, encrypted, for pgx's CopyFrom:
+//
+//	n, err := pool.CopyFrom(ctx, pgx.Identifier{"contacts"}, cols, sqlcrypt.CopyFrom(ctx, enc, contacts, cols))
+//
+// Each record is encrypted as a copy ([crypt.Encryptor.EncryptedCopy]), so
+// records keep their plaintext, and its blind indexes are computed. A row
+// holds the values of the fields whose columns are columnNames, in that
+// order (see "Column names" in the package documentation); a name no field
+// has is a [*ColumnError]. A failure ends the copy, and pgx returns it.
+func CopyFrom[T any](ctx context.Context, enc *crypt.Encryptor, records []T, columnNames []string) pgx.CopyFromSource {
+	return &copySource[T]{ctx: ctx, enc: enc, records: records, names: columnNames}
+}
+
+type copySource[T any] struct {
+	ctx     context.Context
+	enc     *crypt.Encryptor
+	records []T
+	names   []string
+
+	cols   *columns // nil until the first Next
+	ptr    bool
+	fields []int
+	next   int
+	values []any
+	err    error
+}
+
+func (s *copySource[T]) Next() bool {
+	if s.err != nil || s.next >= len(s.records) {
+		return false
+	}
+	if s.cols == nil {
+		if s.err = s.init(); s.err != nil {
+			return false
+		}
+	}
+	i := s.next
+	s.next++
+	rec := s.records[i]
+	cp, err := s.enc.EncryptedCopy(s.ctx, addr(&rec, s.ptr))
+	if err != nil {
+		s.err = &RowError{Row: i, Err: err}
+		return false
+	}
+	rv := reflect.ValueOf(cp).Elem()
+	s.values = make([]any, len(s.fields))
+	for k, f := range s.fields {
+		s.values[k] = s.cols.field(rv, f).Interface()
+	}
+	return true
+}
+
+func (s *copySource[T]) init() error {
+	t, ptr, err := structType[T]()
+	if err != nil {
+		return err
+	}
+	cols, err := columnsOf(t)
+	if err != nil {
+		return err
+	}
+	fields, _, err := cols.fieldsFor(s.names, false)
+	if err != nil {
+		return err
+	}
+	s.cols, s.ptr, s.fields = cols, ptr, fields
+	return nil
+}
+
+func (s *copySource[T]) Values() ([]any, error) { return s.values, nil }
+
+func (s *copySource[T]) Err() error { return s.err }
