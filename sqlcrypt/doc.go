@@ -35,11 +35,11 @@
 // # Writing
 //
 // Encrypt a copy with [crypt.Encrypted] (the caller's struct keeps its
-// plaintext) and pass its fields to INSERT or UPDATE. For pgx's bulk
-// CopyFrom, [CopyFrom] encrypts each record on the way:
+// plaintext) and pass its fields to INSERT or UPDATE. [CopyFrom] writes
+// many records with pgx's CopyFrom, encrypting each on the way:
 //
 //	cols := []string{"id", "tenant_id", "email", "email_idx", "company"}
-//	_, err := pool.CopyFrom(ctx, pgx.Identifier{"contacts"}, cols, sqlcrypt.CopyFrom(ctx, enc, contacts, cols))
+//	n, err := sqlcrypt.CopyFrom(ctx, enc, pool, pgx.Identifier{"contacts"}, cols, contacts)
 //
 // # Searching
 //

@@ -72,26 +72,46 @@ func Decrypting[T any](ctx context.Context, enc *crypt.Encryptor, scan pgx.RowTo
 	}
 }
 
-// CopyFrom returns the rows of records, encrypted, for pgx's CopyFrom:
+// Copier is what [CopyFrom] copies into: a *pgx.Conn, a *pgxpool.Pool or a
+// pgx.Tx.
+type Copier interface {
+	CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error)
+}
+
+// CopyFrom writes records into table with pgx's CopyFrom (COPY ... FROM
+// STDIN, the bulk path), each encrypted on the way, and returns the number
+// of rows written:
 //
-//	n, err := pool.CopyFrom(ctx, pgx.Identifier{"contacts"}, cols, sqlcrypt.CopyFrom(ctx, enc, contacts, cols))
+//	cols := []string{"id", "tenant_id", "email", "email_idx", "company"}
+//	n, err := sqlcrypt.CopyFrom(ctx, enc, pool, pgx.Identifier{"contacts"}, cols, contacts)
 //
 // Each record is encrypted as a copy ([crypt.Encryptor.EncryptedCopy]), so
 // records keep their plaintext, and its blind indexes are computed. A row
 // holds the values of the fields whose columns are columnNames, in that
 // order (see "Column names" in the package documentation); a name no field
-// has is a [*ColumnError]. A failure ends the copy, and pgx returns it.
-func CopyFrom[T any](ctx context.Context, enc *crypt.Encryptor, records []T, columnNames []string) pgx.CopyFromSource {
-	return &copySource[T]{ctx: ctx, enc: enc, records: records, names: columnNames}
+// has is a [*ColumnError], returned before anything is sent. A record that
+// fails to encrypt aborts the copy, so that no row is written, and is
+// returned as a [*RowError] (pgx alone would report it as the server's
+// error about the aborted COPY).
+func CopyFrom[T any](ctx context.Context, enc *crypt.Encryptor, conn Copier, table pgx.Identifier, columnNames []string, records []T) (int64, error) {
+	src := &copySource[T]{ctx: ctx, enc: enc, records: records}
+	if err := src.init(columnNames); err != nil {
+		return 0, err
+	}
+	n, err := conn.CopyFrom(ctx, table, columnNames, src)
+	if src.err != nil {
+		return 0, src.err
+	}
+	return n, err
 }
 
+// copySource is the pgx.CopyFromSource of CopyFrom.
 type copySource[T any] struct {
 	ctx     context.Context
 	enc     *crypt.Encryptor
 	records []T
-	names   []string
 
-	cols   *columns // nil until the first Next
+	cols   *columns
 	ptr    bool
 	fields []int
 	next   int
@@ -102,11 +122,6 @@ type copySource[T any] struct {
 func (s *copySource[T]) Next() bool {
 	if s.err != nil || s.next >= len(s.records) {
 		return false
-	}
-	if s.cols == nil {
-		if s.err = s.init(); s.err != nil {
-			return false
-		}
 	}
 	i := s.next
 	s.next++
@@ -124,7 +139,8 @@ func (s *copySource[T]) Next() bool {
 	return true
 }
 
-func (s *copySource[T]) init() error {
+// init maps the column names to the fields of T.
+func (s *copySource[T]) init(names []string) error {
 	t, ptr, err := structType[T]()
 	if err != nil {
 		return err
@@ -133,7 +149,7 @@ func (s *copySource[T]) init() error {
 	if err != nil {
 		return err
 	}
-	fields, _, err := cols.fieldsFor(s.names, false)
+	fields, _, err := cols.fieldsFor(names, false)
 	if err != nil {
 		return err
 	}
