@@ -47,19 +47,25 @@
 // index column. [Lookup] writes the condition and arguments for the
 // dialect, the scope (tenant) column included, under every enabled index
 // key so that rows written before and after an index-key rotation are all
-// found; [Matching] then drops the rows the index found that hold another
-// value, with the index's own transforms:
+// found; the [Match] filter then drops the rows the index found that hold
+// another value, with the index's own transforms:
 //
 //	probe := &Contact{TenantID: tenant, Email: email}
 //	cond, args, err := sqlcrypt.Lookup(ctx, enc, sqlcrypt.Postgres, probe, "EmailIdx", 1)
 //	rows, _ := pool.Query(ctx, "SELECT * FROM contacts WHERE "+cond, args...)
-//	found, err := sqlcrypt.CollectRows(ctx, enc, rows, pgx.RowToStructByName[Contact])
-//	found, err = sqlcrypt.Matching(found, probe, "EmailIdx")
+//	found, err := sqlcrypt.CollectRows(ctx, enc, rows, pgx.RowToStructByName[Contact], sqlcrypt.Match(probe, "EmailIdx"))
 //
 // On PostgreSQL the condition is "tenant_id" = $1 AND "email_idx" =
 // ANY($2), whose shape does not depend on the number of index keys; on
-// MySQL and SQLite it is an IN list. A probe that can match no row gives a
-// condition that matches nothing, not an SQL error.
+// MySQL and SQLite it is an IN list, with a byte-wise comparison of the
+// tenant whatever the column's collation. A probe that can match no row
+// gives a condition that matches nothing, not an SQL error.
+//
+// A collector given a filter stops at a record it could not fully decrypt
+// (an AccessError): a filter that compares a field left encrypted would
+// drop a row that holds the value sought, and a search never misses a row
+// silently. [Matching] filters records read some other way, such as
+// through sqlc's generated queries.
 //
 // # Column names
 //

@@ -115,11 +115,7 @@ func ExampleLookup() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	candidates, err := sqlcrypt.ScanAll[Customer](ctx, enc, rows)
-	if err != nil {
-		log.Fatal(err)
-	}
-	found, err := sqlcrypt.Matching(candidates, probe, "EmailIdx")
+	found, err := sqlcrypt.ScanAll[Customer](ctx, enc, rows, sqlcrypt.Match(probe, "EmailIdx"))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -41,8 +41,8 @@ import (
 // an empty array on PostgreSQL, "1 = 0" and no arguments elsewhere.
 //
 // A blind index finds other values too; that is what limits what it
-// leaks. Decrypt what the condition finds and keep the records [Matching]
-// keeps.
+// leaks. Decrypt what the condition finds and keep the records [Match]
+// accepts.
 //
 // Column names follow "Column names" in the package documentation and are
 // quoted for the dialect. An invalid dialect or firstArg, or an index or
@@ -129,39 +129,55 @@ func Lookup(ctx context.Context, enc *crypt.Encryptor, d Dialect, probe any, ind
 	return b.String(), args, nil
 }
 
-// Matching returns, in order, the records that hold the probe's value:
-// those in the probe's scope that [crypt.Matches] matches on the blind
-// index index, with the index's own transforms. It drops the other rows a
-// blind index finds by design. records are decrypted, as [CollectRows] and
-// [ScanAll] return them; T is the record type or a pointer to it, and
-// probe is what [Lookup] was given.
+// Match returns a [Filter] that keeps the records that hold the probe's
+// value: those in the probe's scope that [crypt.Matches] matches on the
+// blind index index, with the index's own transforms. It drops the other
+// rows a blind index finds by design:
 //
-// A record whose index sources are still encrypted (read without access to
-// their class: CollectRows and ScanAll then return an AccessError) cannot
-// be compared and never matches. The scope is compared exactly, so a
-// record of another tenant never matches, even when a query failed to
-// keep to the probe's tenant.
-func Matching[T any](records []T, probe any, index string) ([]T, error) {
+//	found, err := sqlcrypt.CollectRows(ctx, enc, rows, pgx.RowToStructByName[Contact], sqlcrypt.Match(probe, "EmailIdx"))
+//
+// probe is what [Lookup] was given. The scope is compared exactly, so a
+// record of another tenant never matches, even from a query that did not
+// keep to the probe's tenant. A probe that is no pointer to a record, or
+// an index the record does not have, makes the filter fail on the first
+// record, with crypt's error.
+func Match(probe any, index string) Filter {
 	pv := structValue(probe)
+	var cols *columns
+	var err error
 	if !pv.IsValid() {
-		return nil, &crypt.InvalidArgumentError{Type: reflect.TypeOf(probe)}
+		err = &crypt.InvalidArgumentError{Type: reflect.TypeOf(probe)}
+	} else {
+		cols, err = columnsOf(pv.Type())
 	}
-	cols, err := columnsOf(pv.Type())
-	if err != nil {
-		return nil, err
+	return func(record any) (bool, error) {
+		if err != nil {
+			return false, err
+		}
+		ok, err := crypt.Matches(record, probe, index)
+		if err != nil || !ok || cols.scopePath == nil {
+			return ok, err
+		}
+		return sameField(structValue(record), pv, cols.scopePath), nil
 	}
+}
+
+// Matching returns, in order, the records that [Match] keeps: for records
+// that were not read by a collector, such as those of sqlc's generated
+// queries, once they are decrypted. T is the record type or a pointer to
+// it.
+//
+// Records must have decrypted without error: one whose index sources are
+// still encrypted (read without access to their class) cannot be compared,
+// and never matches.
+func Matching[T any](records []T, probe any, index string) ([]T, error) {
+	match := Match(probe, index)
+	ptr := reflect.TypeFor[T]().Kind() == reflect.Pointer
 	out := []T{}
 	for i := range records {
-		rec := any(&records[i])
-		if reflect.TypeFor[T]().Kind() == reflect.Pointer {
-			rec = records[i]
-		}
-		ok, err := crypt.Matches(rec, probe, index)
+		ok, err := match(addr(&records[i], ptr))
 		if err != nil {
 			return nil, err
-		}
-		if ok && cols.scopePath != nil {
-			ok = sameField(structValue(rec), pv, cols.scopePath)
 		}
 		if ok {
 			out = append(out, records[i])

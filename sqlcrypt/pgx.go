@@ -9,35 +9,42 @@ import (
 	"github.com/fieldcrypt/fieldcrypt/crypt"
 )
 
-// CollectRows reads every row of rows with scan, decrypts each record, and
-// closes rows: pgx.CollectRows that decrypts. scan is any pgx.RowToFunc
-// that returns a record or a pointer to one, such as
-// pgx.RowToStructByName[Contact] or pgx.RowToAddrOfStructByNameLax[Contact].
+// CollectRows reads every row of rows with scan, decrypts each record,
+// keeps those every filter accepts, and closes rows: pgx.CollectRows that
+// decrypts. scan is any pgx.RowToFunc that returns a record or a pointer
+// to one, such as pgx.RowToStructByName[Contact] or
+// pgx.RowToAddrOfStructByNameLax[Contact]. A search passes [Match] as a
+// filter, to drop the rows a blind index finds that hold another value.
 //
 // A record with fields of a class this process cannot read (a
 // [*crypt.AccessError]) keeps those fields encrypted and does not stop the
 // others: CollectRows returns every record and the first AccessError,
 // wrapped in a [*RowError] with its row number. Any other failure (a scan
 // error, a value that does not decrypt) is a *RowError too, returned with
-// no records.
-func CollectRows[T any](ctx context.Context, enc *crypt.Encryptor, rows pgx.Rows, scan pgx.RowToFunc[T]) ([]T, error) {
+// no records; so is an AccessError when there are filters, which could
+// not be trusted on fields left encrypted.
+func CollectRows[T any](ctx context.Context, enc *crypt.Encryptor, rows pgx.Rows, scan pgx.RowToFunc[T], filters ...Filter) ([]T, error) {
+	defer rows.Close()
 	_, ptr, err := structType[T]()
 	if err != nil {
-		rows.Close()
 		return nil, err
 	}
-	b := &batch{ctx: ctx, enc: enc}
-	n := 0
-	out, err := pgx.AppendRows([]T{}, rows, func(row pgx.CollectableRow) (T, error) {
-		i := n
-		n++
-		v, err := scan(row)
+	b := &batch{ctx: ctx, enc: enc, decrypt: true, filters: filters}
+	out := []T{}
+	for i := 0; rows.Next(); i++ {
+		v, err := scan(rows)
 		if err != nil {
-			return v, &RowError{Row: i, Err: err}
+			return nil, &RowError{Row: i, Err: err}
 		}
-		return v, b.decrypt(i, addr(&v, ptr))
-	})
-	if err != nil {
+		keep, err := b.record(i, addr(&v, ptr))
+		if err != nil {
+			return nil, err
+		}
+		if keep {
+			out = append(out, v)
+		}
+	}
+	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	return out, b.access
@@ -64,8 +71,8 @@ func Decrypting[T any](ctx context.Context, enc *crypt.Encryptor, scan pgx.RowTo
 		if err != nil {
 			return zero, err
 		}
-		b := &batch{ctx: ctx, enc: enc}
-		if err := b.decrypt(0, addr(&v, ptr)); err != nil {
+		b := &batch{ctx: ctx, enc: enc, decrypt: true}
+		if _, err := b.record(0, addr(&v, ptr)); err != nil {
 			return zero, err
 		}
 		return v, b.access

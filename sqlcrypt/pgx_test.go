@@ -84,9 +84,10 @@ func TestPgx(t *testing.T) {
 		if err != nil {
 			t.Fatalf("CollectRows(lookup %q) err = %v", q, err)
 		}
-		found, err := sqlcrypt.Matching(candidates, probe, "EmailIdx")
+		rows, _ = db.pool.Query(ctx, "SELECT * FROM contacts WHERE "+cond+" ORDER BY id", args...)
+		found, err := sqlcrypt.CollectRows(ctx, e.enc, rows, pgx.RowToStructByName[Contact], sqlcrypt.Match(probe, "EmailIdx"))
 		if err != nil {
-			t.Fatalf("Matching(%q) err = %v", q, err)
+			t.Fatalf("CollectRows(lookup %q, Match) err = %v", q, err)
 		}
 		var wantIDs []int64
 		for _, c := range want {
@@ -123,6 +124,12 @@ func TestCollectRowsErrors(t *testing.T) {
 	}
 	if got[3].Name != "Contact 4" {
 		t.Errorf("record 3 name = %q, want it decrypted", got[3].Name)
+	}
+	rows, _ = db.pool.Query(ctx, "SELECT * FROM contacts ORDER BY id")
+	probe := &Contact{TenantID: "acme", Email: "person1@example.com"}
+	got, err = sqlcrypt.CollectRows(ctx, piiOnly, rows, pgx.RowToStructByName[Contact], sqlcrypt.Match(probe, "EmailIdx"))
+	if !errors.As(err, &access) || got != nil {
+		t.Errorf("CollectRows(Match) without the support KEK = %d records, %v; want none and the AccessError", len(got), err)
 	}
 	rows, _ = db.pool.Query(ctx, "SELECT * FROM contacts WHERE id = 1")
 	one, err := pgx.CollectOneRow(rows, sqlcrypt.Decrypting(ctx, piiOnly, pgx.RowToStructByName[Contact]))

@@ -10,7 +10,8 @@ import (
 
 // ScanAll reads every row of rows into a new T (a struct or a pointer to
 // one), matching result columns to fields by name (see "Column names" in
-// the package documentation), decrypts each record, and closes rows.
+// the package documentation), decrypts each record, keeps those every
+// filter accepts (such as [Match]), and closes rows.
 //
 // Every result column needs a field; fields the result lacks keep their
 // zero value, except that a result holding an encrypted column must hold
@@ -18,10 +19,10 @@ import (
 // has nothing to decrypt. A mismatch is a [*ColumnError],
 // returned before any row is read.
 //
-// AccessErrors are handled as [CollectRows] handles them: every record is
-// returned, with the first [*crypt.AccessError] in a [*RowError]. Any
-// other failure is a *RowError returned with no records.
-func ScanAll[T any](ctx context.Context, enc *crypt.Encryptor, rows *sql.Rows) ([]T, error) {
+// Errors are handled as [CollectRows] handles them: without filters, every
+// record is returned with the first [*crypt.AccessError] in a [*RowError];
+// any other failure is a *RowError returned with no records.
+func ScanAll[T any](ctx context.Context, enc *crypt.Encryptor, rows *sql.Rows, filters ...Filter) ([]T, error) {
 	defer rows.Close()
 	t, ptr, err := structType[T]()
 	if err != nil {
@@ -39,7 +40,7 @@ func ScanAll[T any](ctx context.Context, enc *crypt.Encryptor, rows *sql.Rows) (
 	if err != nil {
 		return nil, err
 	}
-	b := &batch{ctx: ctx, enc: enc}
+	b := &batch{ctx: ctx, enc: enc, decrypt: encrypted, filters: filters}
 	dest := make([]any, len(fields))
 	out := []T{}
 	for i := 0; rows.Next(); i++ {
@@ -55,12 +56,13 @@ func ScanAll[T any](ctx context.Context, enc *crypt.Encryptor, rows *sql.Rows) (
 		if err := rows.Scan(dest...); err != nil {
 			return nil, &RowError{Row: i, Err: err}
 		}
-		if encrypted {
-			if err := b.decrypt(i, addr(&v, ptr)); err != nil {
-				return nil, err
-			}
+		keep, err := b.record(i, addr(&v, ptr))
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, v)
+		if keep {
+			out = append(out, v)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

@@ -287,6 +287,54 @@ func TestScanAllNoAccess(t *testing.T) {
 	}
 }
 
+// TestScanAllFilters: ScanAll with Match keeps what Matching keeps; an
+// AccessError stops a filtered scan, and a filter's error stops it too.
+func TestScanAllFilters(t *testing.T) {
+	db := openDB(t, sqlcrypt.SQLite)
+	e := newEnv(t)
+	contacts := sampleContacts("acme", 1, 12)
+	contacts[5].Email = "PERSON2@example.com"
+	db.insert(t, e.enc, contacts...)
+	probe := &Contact{TenantID: "acme", Email: "person2@example.com"}
+	query := func() *sql.Rows {
+		rows, err := db.db.QueryContext(t.Context(), "SELECT * FROM contacts ORDER BY id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+
+	got, err := sqlcrypt.ScanAll[Contact](t.Context(), e.enc, query(), sqlcrypt.Match(probe, "EmailIdx"))
+	if ids := ids(got); err != nil || !slices.Equal(ids, []int64{2, 6}) {
+		t.Errorf("ScanAll(Match) = %v, %v; want [2 6]", ids, err)
+	}
+
+	piiOnly := crypt.New(e.newKeyring(t, map[string]string{"pii": e.keks["pii"]}), nil)
+	got, err = sqlcrypt.ScanAll[Contact](t.Context(), piiOnly, query(), sqlcrypt.Match(probe, "EmailIdx"))
+	var rowErr *sqlcrypt.RowError
+	if !errors.Is(err, crypt.ErrNoAccess) || !errors.As(err, &rowErr) || rowErr.Row != 0 || got != nil {
+		t.Errorf("ScanAll(Match) without the support KEK = %v, %v; want no records and crypt.ErrNoAccess for row 0", ids(got), err)
+	}
+
+	boom := errors.New("filter failed")
+	calls := 0
+	failing := func(record any) (bool, error) {
+		calls++
+		if record.(*Contact).ID == 3 {
+			return false, boom
+		}
+		return true, nil
+	}
+	got, err = sqlcrypt.ScanAll[Contact](t.Context(), e.enc, query(), failing)
+	if !errors.Is(err, boom) || !errors.As(err, &rowErr) || rowErr.Row != 2 || got != nil || calls != 3 {
+		t.Errorf("ScanAll(failing filter) = %v, %v after %d calls; want no records and the filter's error for row 2 after 3", ids(got), err, calls)
+	}
+
+	if _, err := sqlcrypt.ScanAll[Contact](t.Context(), e.enc, query(), sqlcrypt.Match(*probe, "EmailIdx")); !errors.As(err, new(*crypt.InvalidArgumentError)) {
+		t.Errorf("ScanAll(Match(a struct, not a pointer)) err = %v, want a crypt.InvalidArgumentError", err)
+	}
+}
+
 // TestScanAllColumnErrors: results that do not fit the struct are refused
 // before any row is read, with a ColumnError naming the column.
 func TestScanAllColumnErrors(t *testing.T) {
