@@ -81,9 +81,9 @@
 // db tags and both agree by construction.
 //
 // Result columns match fields by exact name, else ignoring case. A result
-// column no field reads, a repeated one, and a result holding an encrypted
+// column no field reads, a repeated one, or a result holding an encrypted
 // column without the scope and identity columns bound into its
-// ciphertexts are [*ColumnError]s, returned before any row is read.
+// ciphertexts is a [*ColumnError], returned before any row is read.
 //
 // # Errors
 //
@@ -91,6 +91,7 @@
 // crypt's error, which names the record type and field: errors.Is(err,
 // crypt.ErrDecrypt) is true for a value that was tampered with or moved
 // from another row, field or tenant. [*ColumnError] and [*LookupError]
-// name the type and the column or index. No error holds a value, a key or
-// an index value.
+// name the type and the column or index. No error of sqlcrypt or crypt
+// holds a value, a key or an index value; a scan error in a RowError is
+// the driver's own.
 package sqlcrypt
