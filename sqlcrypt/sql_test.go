@@ -231,34 +231,56 @@ func TestLookupUnknownTenant(t *testing.T) {
 	})
 }
 
-// TestScanAllRefusesMovedCiphertext: a ciphertext copied into another row
-// fails with crypt.ErrDecrypt, in a RowError naming the row and no value.
-func TestScanAllRefusesMovedCiphertext(t *testing.T) {
+// TestScanAllRefusesTampering: a ciphertext tampered with, or copied into
+// another row or another column, fails with crypt.ErrDecrypt, in a
+// RowError naming the row and holding no value.
+func TestScanAllRefusesTampering(t *testing.T) {
+	const secret = "zebulon.q7731@secret-mail.example"
+	cases := []struct {
+		name   string
+		from   int64  // the contact whose stored e-mail is taken
+		tamper bool   // flip one base64url character inside its ciphertext
+		update string // writes it into contact 2
+	}{
+		{"e-mail moved to another row", 1, false, "UPDATE contacts SET email = ? WHERE id = 2"},
+		{"e-mail moved to another column", 1, false, "UPDATE contacts SET name = ? WHERE id = 2"},
+		{"e-mail tampered with", 2, true, "UPDATE contacts SET email = ? WHERE id = 2"},
+	}
 	forEachDialect(t, func(t *testing.T, db *testDB) {
-		e := newEnv(t)
-		const secret = "zebulon.q7731@secret-mail.example"
-		db.insert(t, e.enc,
-			&Contact{ID: 1, TenantID: "acme", Name: "One", Email: secret},
-			&Contact{ID: 2, TenantID: "acme", Name: "Two", Email: "two@example.com"})
-		var stolen string
-		if err := db.db.QueryRowContext(t.Context(), db.d.Rebind("SELECT email FROM contacts WHERE id = ?"), 1).Scan(&stolen); err != nil {
-			t.Fatal(err)
-		}
-		db.exec(t, "UPDATE contacts SET email = ? WHERE id = ?", stolen, 2)
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				e := newEnv(t)
+				db.exec(t, "DELETE FROM contacts")
+				db.insert(t, e.enc,
+					&Contact{ID: 1, TenantID: "acme", Name: "One", Email: secret},
+					&Contact{ID: 2, TenantID: "acme", Name: "Two", Email: "two@example.com"})
+				var stolen string
+				if err := db.db.QueryRowContext(t.Context(), db.d.Rebind("SELECT email FROM contacts WHERE id = ?"), tc.from).Scan(&stolen); err != nil {
+					t.Fatal(err)
+				}
+				if tc.tamper {
+					b := []byte(stolen)
+					k := len(b) - 5
+					b[k] = map[bool]byte{true: 'A', false: 'B'}[b[k] != 'A']
+					stolen = string(b)
+				}
+				db.exec(t, tc.update, stolen)
 
-		got, err := db.scanAll(t, e.enc, "SELECT * FROM contacts ORDER BY id")
-		if !errors.Is(err, crypt.ErrDecrypt) {
-			t.Fatalf("ScanAll(moved ciphertext) err = %v, want crypt.ErrDecrypt", err)
-		}
-		var rowErr *sqlcrypt.RowError
-		if !errors.As(err, &rowErr) || rowErr.Row != 1 {
-			t.Errorf("ScanAll(moved ciphertext) err = %v, want a RowError for row 1", err)
-		}
-		if got != nil {
-			t.Errorf("ScanAll(moved ciphertext) returned %d records with the error, want none", len(got))
-		}
-		if strings.Contains(err.Error(), "zebulon") || strings.Contains(err.Error(), stolen[:12]) {
-			t.Errorf("ScanAll error %q holds a value", err)
+				got, err := db.scanAll(t, e.enc, "SELECT * FROM contacts ORDER BY id")
+				if !errors.Is(err, crypt.ErrDecrypt) {
+					t.Fatalf("ScanAll(%s) err = %v, want crypt.ErrDecrypt", tc.name, err)
+				}
+				var rowErr *sqlcrypt.RowError
+				if !errors.As(err, &rowErr) || rowErr.Row != 1 {
+					t.Errorf("ScanAll(%s) err = %v, want a RowError for row 1", tc.name, err)
+				}
+				if got != nil {
+					t.Errorf("ScanAll(%s) returned %d records with the error, want none", tc.name, len(got))
+				}
+				if strings.Contains(err.Error(), "zebulon") || strings.Contains(err.Error(), stolen[4:16]) {
+					t.Errorf("ScanAll(%s) error %q holds a value", tc.name, err)
+				}
+			})
 		}
 	})
 }
