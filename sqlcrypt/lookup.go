@@ -25,11 +25,13 @@ import (
 // after an index-key rotation are both found.
 //
 // The condition holds the scope (tenant) column: another tenant's row whose
-// index column holds the same value is not found. The comparison is exact
-// on every dialect (byte-wise on MySQL and SQLite, whatever the column's
-// collation), so a tenant whose name differs only in case or trailing
-// spaces is another tenant. A record without a scope field is in the
-// default scope, and the condition has no scope column.
+// index column holds the same value is not found. The comparison is
+// byte-wise on MySQL and SQLite whatever the column's collation, so a
+// tenant whose name differs only in case or trailing spaces is another
+// tenant; on PostgreSQL it is exact under any deterministic collation
+// (the default). [Match] compares the scope exactly once more, after
+// decryption. A record without a scope field is in the default scope, and
+// the condition has no scope column.
 //
 // firstArg is the number of the condition's first parameter on PostgreSQL
 // ($firstArg), for a condition that follows other parameters; the other
