@@ -415,3 +415,48 @@ func TestScanAllTypeErrors(t *testing.T) {
 		t.Errorf("ScanAll[twoFieldsOneColumn] err = %v, want a ColumnError for \"email\"", err)
 	}
 }
+
+// Audit is embedded in lead: its fields are columns of the lead.
+type Audit struct {
+	CreatedBy string
+}
+
+// lead names its columns without db tags: crypt.ColumnOf's snake_case.
+type lead struct {
+	LeadID   int64  `crypt:"id"`
+	TenantID string `crypt:"scope"`
+	Email    string `crypt:"encrypt,class=pii"`
+	EmailIdx string `crypt:"blind=Email,bits=8"`
+	Audit
+	Ignored string `db:"-"`
+}
+
+// TestScanAllColumnNames: untagged fields read their snake_case columns,
+// embedded structs are flattened, and result columns match in any case.
+func TestScanAllColumnNames(t *testing.T) {
+	db := openDB(t, sqlcrypt.SQLite)
+	e := newEnv(t)
+	db.exec(t, "CREATE TABLE leads (lead_id INTEGER PRIMARY KEY, tenant_id TEXT, email TEXT, email_idx TEXT, created_by TEXT)")
+	l, err := crypt.Encrypted(t.Context(), e.enc, &lead{LeadID: 7, TenantID: "acme", Email: "ada@example.com", Audit: Audit{CreatedBy: "bob"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.exec(t, "INSERT INTO leads VALUES (?, ?, ?, ?, ?)", l.LeadID, l.TenantID, l.Email, l.EmailIdx, l.CreatedBy)
+
+	rows, err := db.db.QueryContext(t.Context(), "SELECT LEAD_ID, Tenant_Id, email, email_idx, created_by FROM leads")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := sqlcrypt.ScanAll[lead](t.Context(), e.enc, rows)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("ScanAll[lead] = %v, %v; want one lead", got, err)
+	}
+	if want := (lead{LeadID: 7, TenantID: "acme", Email: "ada@example.com", EmailIdx: l.EmailIdx, Audit: Audit{CreatedBy: "bob"}}); got[0] != want {
+		t.Errorf("ScanAll[lead] = %+v, want %+v", got[0], want)
+	}
+
+	cond, _, err := sqlcrypt.Lookup(t.Context(), e.enc, sqlcrypt.SQLite, &lead{TenantID: "acme", Email: "ada@example.com"}, "EmailIdx", 1)
+	if want := `"tenant_id" = ? COLLATE BINARY AND "email_idx" IN (?)`; err != nil || cond != want {
+		t.Errorf("Lookup(lead) = %q, %v; want %s", cond, err, want)
+	}
+}
