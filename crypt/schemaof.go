@@ -18,10 +18,11 @@ import (
 // sqlx read it), else its gorm column: setting, else the snake_case of its
 // Go name as GORM's default naming strategy spells it ("TenantID" is
 // tenant_id, "EmailIdx" is email_idx). Without db tags SchemaOf follows
-// GORM's naming, not that of other data layers: pgx's RowToStructByName
-// matches a field without a db tag to a column of the same name compared
-// case-insensitively ("EmailIdx" reads emailidx), and sqlx lower-cases the
-// name, so pgx and sqlx users should give every stored field a db tag.
+// GORM's naming. pgx's RowToStructByName agrees for such columns: it
+// matches a field without a db tag to a column whose name, underscores
+// removed, equals the field's case-insensitively ("EmailIdx" reads
+// email_idx, and emailidx too). sqlx lower-cases the name ("emailidx"), so
+// sqlx users should give every stored field a db tag.
 //
 // Structs are flattened as GORM flattens them. An anonymous embedded
 // struct promotes its columns, and a named struct field does too when
