@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
 )
@@ -124,5 +126,24 @@ func TestLogsHoldNoPlaintext(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOldSchemaRefused: a data directory whose tables an earlier version
+// keyed (tenant_id, id) is refused at start with a message saying what to
+// do, rather than run with keys the re-encryption job cannot page by.
+func TestOldSchemaRefused(t *testing.T) {
+	cfg := testConfig(t, "")
+	d, err := openDatabase(t.Context(), cfg, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Exec(`CREATE TABLE contacts (tenant_id TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY (tenant_id, id))`).Error
+	d.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newServer(t.Context(), cfg, newLogger(&syncBuffer{}, "text")); !errors.Is(err, errOldSchema) {
+		t.Errorf("newServer(old tables) err = %v, want errOldSchema", err)
 	}
 }
