@@ -145,7 +145,7 @@ func TestInteractions(t *testing.T) {
 		// Deleting the contact deletes its history.
 		ts.mustStatus(t, http.StatusNoContent, "DELETE", "/tenants/acme/contacts/"+c.ID, nil)
 		var n int
-		if err := ts.s.db.QueryRow(ts.s.db.q(`SELECT COUNT(*) FROM interactions WHERE tenant_id = ? AND contact_id = ?`), "acme", c.ID).Scan(&n); err != nil {
+		if err := ts.raw(`SELECT COUNT(*) FROM interactions WHERE tenant_id = ? AND contact_id = ?`, "acme", c.ID).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		if n != 0 {

@@ -3,38 +3,46 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+	"github.com/glebarez/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 
+	"github.com/fieldcrypt/fieldcrypt/crypt"
+	"github.com/fieldcrypt/fieldcrypt/gormcrypt"
 	"github.com/fieldcrypt/fieldcrypt/keyring/sqlstore"
 )
 
-// database is the service's connection pool and its SQL dialect. One pool
-// holds both the contacts and the wrapped keysets (sqlstore's table).
+// database is the service's GORM handle. Its connection pool holds both
+// the CRM's tables and the wrapped keysets (sqlstore's table): the keyset
+// store is opened on the same *sql.DB, so SQLite has one driver (the
+// glebarez driver, registered as "sqlite", that GORM uses) and one file.
 type database struct {
-	*sql.DB
+	*gorm.DB
+	pool    *sql.DB
 	dialect sqlstore.Dialect
-	where   string // what to tell the user: a file path, or "PostgreSQL"
+	where   string // what to tell the user: a file path, or "PostgreSQL at ..."
 }
 
-// openDatabase opens and pings the database cfg names.
-func openDatabase(ctx context.Context, cfg Config) (*database, error) {
+// openDatabase opens and pings the database cfg names. now is the clock
+// GORM fills CreatedAt and UpdatedAt from.
+func openDatabase(ctx context.Context, cfg Config, now func() time.Time) (*database, error) {
 	kind, target, err := databaseKind(cfg.DB)
 	if err != nil {
 		return nil, err
 	}
 	d := &database{}
+	var dialector gorm.Dialector
 	switch kind {
 	case "postgres":
 		d.dialect, d.where = sqlstore.Postgres, "PostgreSQL at "+redactDSN(target)
-		d.DB, err = sql.Open("pgx", target)
+		dialector = postgres.Open(target)
 	default:
 		if target == "" {
 			target = filepath.Join(cfg.DataDir, "crm.db")
@@ -43,18 +51,38 @@ func openDatabase(ctx context.Context, cfg Config) (*database, error) {
 		// WAL and a busy timeout let the admin and support processes share
 		// the file; foreign_keys makes deleting a contact delete its history.
 		q := url.Values{"_pragma": {"busy_timeout(5000)", "journal_mode(WAL)", "foreign_keys(1)"}}
-		d.DB, err = sql.Open("sqlite", "file:"+target+"?"+q.Encode())
+		dialector = sqlite.Open("file:" + target + "?" + q.Encode())
 	}
+	d.DB, err = gorm.Open(dialector, &gorm.Config{
+		// GORM's logger prints statements with their arguments: blind-index
+		// values and ciphertexts have no place in logs.
+		Logger:  logger.Discard,
+		NowFunc: func() time.Time { return now().UTC().Truncate(time.Microsecond) },
+		// Ping below, with a deadline.
+		DisableAutomaticPing: true,
+	})
 	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", d.where, err)
+	}
+	if d.pool, err = d.DB.DB(); err != nil {
 		return nil, fmt.Errorf("open %s: %w", d.where, err)
 	}
 	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := d.PingContext(pingCtx); err != nil {
-		d.Close()
+	if err := d.pool.PingContext(pingCtx); err != nil {
+		d.pool.Close()
 		return nil, fmt.Errorf("connect to %s: %w", d.where, err)
 	}
 	return d, nil
+}
+
+// Close closes the connection pool.
+func (d *database) Close() error { return d.pool.Close() }
+
+// use registers fieldcrypt's GORM plugin: from then on Contact and
+// Interaction are encrypted on every write and decrypted on every read.
+func (d *database) use(enc *crypt.Encryptor) error {
+	return d.Use(gormcrypt.New(enc))
 }
 
 // redactDSN drops the password from a PostgreSQL URL.
@@ -66,107 +94,30 @@ func redactDSN(dsn string) string {
 	return u.Redacted()
 }
 
-// q rewrites the '?' placeholders of query for the dialect.
-func (d *database) q(query string) string {
-	if d.dialect != sqlstore.Postgres {
-		return query
-	}
-	var b strings.Builder
-	n := 0
-	for _, r := range query {
-		if r == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
-// placeholders returns "?, ?, ..." for n values.
-func placeholders(n int) string { return strings.TrimSuffix(strings.Repeat("?, ", n), ", ") }
+// errOldSchema: the tables are from an earlier version of this example,
+// keyed (tenant_id, id).
+var errOldSchema = errors.New("the contacts table is keyed (tenant_id, id), as an earlier version of this example made it; " +
+	"this version keys it by id alone: remove the data directory (or drop the tables) and start again")
 
 // migrate creates the keyset table and the CRM's tables if they are missing.
 func (d *database) migrate(ctx context.Context, store *sqlstore.Store) error {
 	if err := store.Migrate(ctx); err != nil {
 		return fmt.Errorf("create the keyset table: %w", err)
 	}
-	ts := "TEXT" // SQLite: UTC text that sorts as time (see timeArg)
-	if d.dialect == sqlstore.Postgres {
-		ts = "TIMESTAMPTZ"
-	}
-	for _, stmt := range []string{
-		// Every encrypted column holds "fc1:..." text; the index columns
-		// hold short hex strings. Empty optional fields stay ''.
-		`CREATE TABLE IF NOT EXISTS contacts (
-			tenant_id       TEXT NOT NULL,
-			id              TEXT NOT NULL,
-			name            TEXT NOT NULL,
-			email           TEXT NOT NULL,
-			email_idx       TEXT NOT NULL,
-			phone           TEXT NOT NULL,
-			phone_last4_idx TEXT NOT NULL,
-			company         TEXT NOT NULL,
-			notes           TEXT NOT NULL,
-			created_at      ` + ts + ` NOT NULL,
-			updated_at      ` + ts + ` NOT NULL,
-			PRIMARY KEY (tenant_id, id))`,
-		`CREATE INDEX IF NOT EXISTS contacts_by_email ON contacts (tenant_id, email_idx)`,
-		`CREATE INDEX IF NOT EXISTS contacts_by_phone_last4 ON contacts (tenant_id, phone_last4_idx)`,
-		`CREATE TABLE IF NOT EXISTS interactions (
-			tenant_id  TEXT NOT NULL,
-			id         TEXT NOT NULL,
-			contact_id TEXT NOT NULL,
-			channel    TEXT NOT NULL,
-			summary    TEXT NOT NULL,
-			at         ` + ts + ` NOT NULL,
-			PRIMARY KEY (tenant_id, id),
-			FOREIGN KEY (tenant_id, contact_id) REFERENCES contacts (tenant_id, id) ON DELETE CASCADE)`,
-		`CREATE INDEX IF NOT EXISTS interactions_by_contact ON interactions (tenant_id, contact_id, at)`,
-	} {
-		if _, err := d.ExecContext(ctx, stmt); err != nil {
-			return fmt.Errorf("create the CRM tables: %w", err)
+	db := d.WithContext(ctx)
+	if db.Migrator().HasTable(&Contact{}) {
+		cols, err := db.Migrator().ColumnTypes(&Contact{})
+		if err != nil {
+			return fmt.Errorf("read the contacts table: %w", err)
+		}
+		for _, c := range cols {
+			if pk, ok := c.PrimaryKey(); ok && pk && c.Name() == "tenant_id" {
+				return errOldSchema
+			}
 		}
 	}
-	return nil
-}
-
-// sqliteTime is how SQLite rows hold times: UTC text with microseconds,
-// fixed width so that it sorts as time.
-const sqliteTime = "2006-01-02T15:04:05.000000Z"
-
-// timeArg returns t as a query argument for the dialect, truncated to the
-// microsecond that both databases keep.
-func (d *database) timeArg(t time.Time) any {
-	t = t.UTC().Truncate(time.Microsecond)
-	if d.dialect == sqlstore.SQLite {
-		return t.Format(sqliteTime)
+	if err := db.AutoMigrate(&Contact{}, &Interaction{}); err != nil {
+		return fmt.Errorf("create the CRM tables: %w", err)
 	}
-	return t
-}
-
-// dbTime scans a time column of either dialect.
-type dbTime struct{ t *time.Time }
-
-func (s dbTime) Scan(src any) error {
-	switch v := src.(type) {
-	case time.Time:
-		*s.t = v.UTC()
-		return nil
-	case string:
-		return s.parse(v)
-	case []byte:
-		return s.parse(string(v))
-	}
-	return fmt.Errorf("time column holds %T, want a time or text", src)
-}
-
-func (s dbTime) parse(v string) error {
-	t, err := time.Parse(time.RFC3339Nano, v)
-	if err != nil {
-		return fmt.Errorf("time column: %w", err)
-	}
-	*s.t = t.UTC()
 	return nil
 }

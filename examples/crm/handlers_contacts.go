@@ -11,9 +11,12 @@ import (
 	"github.com/fieldcrypt/fieldcrypt/crypt"
 )
 
-// newID returns a random ID such as "c_3f9a0c1e5b7d2a46".
+// newID returns a random ID such as "c_3f9a0c1e5b7d2a46e1c07b9f": 96
+// random bits, unique across tenants, as the tables' single-column primary
+// keys need. It is generated before the INSERT because every ciphertext of
+// the record is bound to it.
 func newID(prefix string) string {
-	b := make([]byte, 8)
+	b := make([]byte, 12)
 	rand.Read(b) // never fails
 	return prefix + "_" + hex.EncodeToString(b)
 }
@@ -40,16 +43,13 @@ func (s *server) createContact(w http.ResponseWriter, r *http.Request) {
 	now := s.nowMicros()
 	c := Contact{ID: newID("c"), TenantID: tenant, Name: in.Name, Email: in.Email, Phone: in.Phone,
 		Company: in.Company, Notes: in.Notes, CreatedAt: now, UpdatedAt: now}
-	plain := c
-	if err := s.enc.Encrypt(r.Context(), &c); err != nil {
-		s.fail(w, r, err) // a role without the pii KEK: 403
-		return
-	}
-	if err := s.db.insertContact(r.Context(), &c); err != nil {
+	// The plugin writes an encrypted copy; c keeps its plaintext. A role
+	// without the pii KEK fails here: 403.
+	if err := s.db.WithContext(r.Context()).Create(&c).Error; err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	v, err := newContactView(&plain, nil)
+	v, err := newContactView(&c, nil)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -65,12 +65,7 @@ func (s *server) getContact(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	c, err := s.db.getContact(r.Context(), tenant, id)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	v, err := s.openContact(r.Context(), &c)
+	v, err := s.readContact(r.Context(), tenant, id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -78,17 +73,27 @@ func (s *server) getContact(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, v)
 }
 
-// openContact decrypts a contact read from the database. Fields of classes
-// the role cannot read come back null and listed in "redacted": a support
+// readContact reads a contact and returns its view. Fields of classes the
+// role cannot read come back null and listed in "redacted": a support
 // process reads a contact's notes, not its personal data, and that is a
 // normal answer, not an error.
-func (s *server) openContact(ctx context.Context, c *Contact) (contactView, error) {
-	err := s.enc.Decrypt(ctx, c)
-	var access *crypt.AccessError
-	if err != nil && !errors.As(err, &access) {
+func (s *server) readContact(ctx context.Context, tenant, id string) (contactView, error) {
+	c, err := s.db.contact(ctx, tenant, id)
+	access, err := accessOnly(err)
+	if err != nil {
 		return contactView{}, err
 	}
-	return newContactView(c, access)
+	return newContactView(&c, access)
+}
+
+// accessOnly splits the error of a read: an *crypt.AccessError (fields of
+// a class this process holds no key for, left encrypted while the others
+// were decrypted) is returned as access, any other error as err.
+func accessOnly(readErr error) (access *crypt.AccessError, err error) {
+	if readErr != nil && errors.As(readErr, &access) {
+		return access, nil
+	}
+	return nil, readErr
 }
 
 // PUT /tenants/{tenant}/contacts/{id}
@@ -107,23 +112,12 @@ func (s *server) updateContact(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	old, err := s.db.getContact(r.Context(), tenant, id)
-	if err != nil {
-		s.fail(w, r, err)
+	if err := s.db.updateContact(r.Context(), tenant, id, in); err != nil {
+		s.fail(w, r, err) // a role without the pii KEK: 403
 		return
 	}
-	c := Contact{ID: id, TenantID: tenant, Name: in.Name, Email: in.Email, Phone: in.Phone,
-		Company: in.Company, Notes: in.Notes, CreatedAt: old.CreatedAt, UpdatedAt: s.nowMicros()}
-	plain := c
-	if err := s.enc.Encrypt(r.Context(), &c); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	if err := s.db.updateContact(r.Context(), &c); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	v, err := newContactView(&plain, nil)
+	// Read it back: the answer is what is stored, decrypted.
+	v, err := s.readContact(r.Context(), tenant, id)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"errors"
 	"net/http"
 	"time"
-
-	"github.com/fieldcrypt/fieldcrypt/crypt"
 )
 
 // interactionList is the answer of GET .../interactions.
@@ -26,21 +23,15 @@ func (s *server) listInteractions(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	rows, err := s.db.listInteractions(r.Context(), tenant, id)
+	rows, err := s.db.interactions(r.Context(), tenant, id)
+	access, err := accessOnly(err)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	list := interactionList{Interactions: []interactionView{}}
 	for i := range rows {
-		in := &rows[i]
-		err := s.enc.Decrypt(r.Context(), in)
-		var access *crypt.AccessError
-		if err != nil && !errors.As(err, &access) {
-			s.fail(w, r, err)
-			return
-		}
-		v, err := newInteractionView(in, access)
+		v, err := newInteractionView(&rows[i], access)
 		if err != nil {
 			s.fail(w, r, err)
 			return
@@ -75,16 +66,11 @@ func (s *server) addInteraction(w http.ResponseWriter, r *http.Request) {
 	if body.At != nil {
 		in.At = body.At.UTC().Truncate(time.Microsecond)
 	}
-	plain := in
-	if err := s.enc.Encrypt(r.Context(), &in); err != nil {
+	if err := s.db.WithContext(r.Context()).Create(&in).Error; err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if err := s.db.insertInteraction(r.Context(), &in); err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	v, err := newInteractionView(&plain, nil)
+	v, err := newInteractionView(&in, nil)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
 )
@@ -14,11 +15,6 @@ import (
 // contactList is the answer of GET /tenants/{tenant}/contacts.
 type contactList struct {
 	Contacts []contactView `json:"contacts"`
-
-	// IndexCandidates is how many rows the blind index matched, before they
-	// were decrypted and compared: the false positives that keep the index
-	// from identifying values. Lookups only.
-	IndexCandidates *int `json:"index_candidates,omitempty"`
 
 	// NextAfter, in a listing, is the after= of the next page.
 	NextAfter string `json:"next_after,omitempty"`
@@ -87,56 +83,39 @@ func onlyParams(q url.Values, allowed ...string) error {
 }
 
 func (s *server) findByEmail(ctx context.Context, tenant, email string) (contactList, error) {
-	want := s.email.apply(email)
-	if want == "" || len(email) > 254 {
+	if strings.TrimSpace(email) == "" || len(email) > 254 {
 		return contactList{}, badRequest("invalid_query", "email= must be a non-empty address of at most 254 bytes")
 	}
-	probe := &Contact{TenantID: tenant, Email: email}
-	return s.lookup(ctx, "e-mail", probe, "EmailIdx", columnEmailIdx, func(c *Contact) bool {
-		return s.email.apply(c.Email) == want
-	})
+	return s.lookup(ctx, "e-mail", &Contact{TenantID: tenant, Email: email}, "EmailIdx")
 }
 
 func (s *server) findByPhoneLast4(ctx context.Context, tenant, last4 string) (contactList, error) {
 	if !last4Pattern.MatchString(last4) {
 		return contactList{}, badRequest("invalid_query", "phone_last4= must be exactly four digits")
 	}
-	probe := &Contact{TenantID: tenant, Phone: last4}
-	return s.lookup(ctx, "phone", probe, "PhoneLast4Idx", columnPhoneLast4Idx, func(c *Contact) bool {
-		return c.Phone != "" && s.last4.apply(c.Phone) == last4
-	})
+	return s.lookup(ctx, "phone", &Contact{TenantID: tenant, Phone: last4}, "PhoneLast4Idx")
 }
 
-// lookup finds contacts through a blind index: it computes the probe's
-// index values under every enabled index key (so lookups keep working
-// during an index-key rotation), reads the rows that hold one of them,
-// decrypts them and keeps those that match. The index alone is not enough:
-// by design it also matches other values.
-func (s *server) lookup(ctx context.Context, what string, probe *Contact, index, column string, match func(*Contact) bool) (contactList, error) {
-	values, err := s.enc.BlindIndexValues(ctx, probe, index)
+// lookup finds contacts through a blind index (gormcrypt.Matching): the
+// query asks for the probe's index values under every enabled index key (so
+// lookups keep working during an index-key rotation), and the plugin
+// decrypts the rows found and drops those that hold another value. The
+// index alone is not enough: by design it also matches other values.
+func (s *server) lookup(ctx context.Context, what string, probe *Contact, index string) (contactList, error) {
+	rows, err := s.db.findContacts(ctx, probe, index)
 	if errors.Is(err, crypt.ErrNoAccess) {
+		// Computing the index values needs the index keys of class pii;
+		// and without the plaintext there would be no telling a match from
+		// a false positive anyway.
 		return contactList{}, &httpError{status: http.StatusForbidden, code: "no_access",
 			msg: "searching by " + what + " needs the index keys of class pii, which role " + string(s.cfg.Role) + " does not hold"}
 	}
 	if err != nil {
 		return contactList{}, err
 	}
-	rows, err := s.db.contactsByIndex(ctx, probe.TenantID, column, values)
-	if err != nil {
-		return contactList{}, err
-	}
-	list := contactList{Contacts: []contactView{}, IndexCandidates: new(len(rows))}
+	list := contactList{Contacts: []contactView{}}
 	for i := range rows {
-		c := &rows[i]
-		if err := s.enc.Decrypt(ctx, c); err != nil {
-			// Including an AccessError: without the plaintext there is no
-			// telling a match from a false positive.
-			return contactList{}, err
-		}
-		if !match(c) {
-			continue
-		}
-		v, err := newContactView(c, nil)
+		v, err := newContactView(&rows[i], nil)
 		if err != nil {
 			return contactList{}, err
 		}
@@ -159,12 +138,13 @@ func (s *server) list(ctx context.Context, tenant, after, limitParam string) (co
 		return contactList{}, badRequest("invalid_query", "after= must be a contact ID")
 	}
 	rows, err := s.db.listContacts(ctx, tenant, after, limit)
+	access, err := accessOnly(err)
 	if err != nil {
 		return contactList{}, err
 	}
 	list := contactList{Contacts: []contactView{}}
 	for i := range rows {
-		v, err := s.openContact(ctx, &rows[i])
+		v, err := newContactView(&rows[i], access)
 		if err != nil {
 			return contactList{}, err
 		}

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for the schema's admin connection
+
 	"github.com/fieldcrypt/fieldcrypt/internal/testenv"
 )
 
@@ -62,6 +64,22 @@ func postgresSchema(t *testing.T) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// raw runs a query as written, through the service's connection (GORM
+// rewrites the ? placeholders for PostgreSQL): no plugin sees the result,
+// so encrypted columns read as stored.
+func (ts *testServer) raw(query string, args ...any) *sql.Row {
+	return ts.s.db.Raw(query, args...).Row()
+}
+
+// exec runs a statement as written, as someone with write access to the
+// database could, bypassing the plugin.
+func (ts *testServer) exec(t *testing.T, query string, args ...any) {
+	t.Helper()
+	if err := ts.s.db.Exec(query, args...).Error; err != nil {
+		t.Fatalf("Exec(%s): %v", query, err)
+	}
 }
 
 // testServer is a CRM service running in-process on 127.0.0.1:0.

@@ -1,11 +1,5 @@
 package main
 
-import (
-	"fmt"
-
-	"github.com/fieldcrypt/fieldcrypt/crypt/blind"
-)
-
 // Blind-index planning. The widths in Contact's tags come from
 // blind.Recommend for the populations below; TestIndexWidths fails if a tag
 // and its plan drift apart.
@@ -51,23 +45,11 @@ const (
 	phoneLast4IndexBits = 9
 )
 
-// The transforms of the two indexes, as in Contact's tags. A lookup
-// compares decrypted rows through the same transforms, so the post-filter
-// agrees with the index on what "equal" means.
+// The transforms of the two indexes, as in Contact's tags (TestIndexWidths
+// checks them). A lookup's false positives are dropped by comparing the
+// decrypted rows through the same transforms (gormcrypt.Matching, with
+// crypt.Matches), so "equal" means the same to the index and the filter.
 const (
 	emailTransforms      = "lower+trim"
 	phoneLast4Transforms = "digits+last4"
 )
-
-// normalizer applies an index's transforms to a plaintext.
-type normalizer []blind.Transform
-
-func newNormalizer(spec string) (normalizer, error) {
-	ts, err := blind.ParseTransforms(spec)
-	if err != nil {
-		return nil, fmt.Errorf("index transforms %q: %w", spec, err)
-	}
-	return normalizer(ts), nil
-}
-
-func (n normalizer) apply(s string) string { return blind.Apply(n, s) }

@@ -12,12 +12,9 @@ import (
 // could.
 func copyContactRow(t *testing.T, ts *testServer, fromTenant, fromID, toTenant, toID string) {
 	t.Helper()
-	_, err := ts.s.db.Exec(ts.s.db.q(`INSERT INTO contacts (`+contactColumns+`)
+	ts.exec(t, `INSERT INTO contacts (tenant_id, id, name, email, email_idx, phone, phone_last4_idx, company, notes, created_at, updated_at)
 		SELECT CAST(? AS TEXT), CAST(? AS TEXT), name, email, email_idx, phone, phone_last4_idx, company, notes, created_at, updated_at
-		FROM contacts WHERE tenant_id = ? AND id = ?`), toTenant, toID, fromTenant, fromID)
-	if err != nil {
-		t.Fatalf("copy row %s/%s to %s/%s: %v", fromTenant, fromID, toTenant, toID, err)
-	}
+		FROM contacts WHERE tenant_id = ? AND id = ?`, toTenant, toID, fromTenant, fromID)
 }
 
 // checkNoPlaintext fails if body holds any of secrets or a ciphertext.
@@ -64,12 +61,13 @@ func TestTenantIsolation(t *testing.T) {
 		ts.mustStatus(t, http.StatusOK, "GET", "/tenants/alpha/contacts/"+a.ID, nil).decode(t, &got)
 		checkContact(t, "alpha's GET after beta's attempts", got, in)
 
-		// The swap attack: the stored row copied into beta, or into another
-		// ID of alpha, does not decrypt. The answer is an error that shows
-		// neither plaintext nor ciphertext.
-		copyContactRow(t, ts, "alpha", a.ID, "beta", a.ID)
+		// The swap attack: the stored row copied into another ID of alpha,
+		// or into beta (under another ID: IDs are the primary key), does not
+		// decrypt. The answer is an error that shows neither plaintext nor
+		// ciphertext. (The row moved to beta under its own ID is below.)
 		copyContactRow(t, ts, "alpha", a.ID, "alpha", "c_swapped")
-		for _, path := range []string{"/tenants/beta/contacts/" + a.ID, "/tenants/alpha/contacts/c_swapped"} {
+		copyContactRow(t, ts, "alpha", a.ID, "beta", "c_swapped_beta")
+		for _, path := range []string{"/tenants/alpha/contacts/c_swapped", "/tenants/beta/contacts/c_swapped_beta"} {
 			r := ts.do(t, "GET", path, nil)
 			if r.status != http.StatusInternalServerError || r.errorCode() != "undecryptable" {
 				t.Errorf("GET %s of a copied row: %d %s, want 500 undecryptable", path, r.status, r.body)
@@ -80,15 +78,25 @@ func TestTenantIsolation(t *testing.T) {
 		// An interaction moved to another contact does not decrypt either:
 		// the contact's ID is in its associated data.
 		other := ts.createContact(t, "alpha", contactInput{Name: "Other"})
-		if _, err := ts.s.db.Exec(ts.s.db.q(`UPDATE interactions SET contact_id = ? WHERE tenant_id = ? AND contact_id = ?`),
-			other.ID, "alpha", a.ID); err != nil {
-			t.Fatal(err)
-		}
+		ts.exec(t, `UPDATE interactions SET contact_id = ? WHERE tenant_id = ? AND contact_id = ?`, other.ID, "alpha", a.ID)
 		r := ts.do(t, "GET", "/tenants/alpha/contacts/"+other.ID+"/interactions", nil)
 		if r.status != http.StatusInternalServerError || r.errorCode() != "undecryptable" {
 			t.Errorf("GET history holding a moved interaction: %d %s, want 500 undecryptable", r.status, r.body)
 		}
 		checkNoPlaintext(t, "GET moved interaction", r.body, "alpha's history")
+
+		// The row itself moved to beta, keeping its ID: the tenant is the
+		// scope of its ciphertexts (and selects beta's keys), so it does not
+		// decrypt there either, and alpha no longer has it.
+		ts.exec(t, `UPDATE contacts SET tenant_id = ? WHERE tenant_id = ? AND id = ?`, "beta", "alpha", a.ID)
+		r = ts.do(t, "GET", "/tenants/beta/contacts/"+a.ID, nil)
+		if r.status != http.StatusInternalServerError || r.errorCode() != "undecryptable" {
+			t.Errorf("GET of alpha's row moved to beta: %d %s, want 500 undecryptable", r.status, r.body)
+		}
+		checkNoPlaintext(t, "GET moved row", r.body, in.Name, in.Email, in.Phone, in.Notes)
+		if r := ts.do(t, "GET", "/tenants/alpha/contacts/"+a.ID, nil); r.status != http.StatusNotFound {
+			t.Errorf("GET of alpha's contact after the move: status %d, want 404", r.status)
+		}
 		if !strings.Contains(ts.logs.String(), "stored data does not decrypt") {
 			t.Errorf("log does not report the undecryptable rows:\n%s", ts.logs)
 		}

@@ -10,7 +10,8 @@
 // (-data, default fieldcrypt-crm in the system's temporary directory), seeds
 // sample contacts, listens on 127.0.0.1:8080 and prints curl lines to try.
 // With -db postgres://... it keeps the contacts and the keysets in
-// PostgreSQL instead. Every flag has an environment variable (CRM_ADDR,
+// PostgreSQL instead. The data layer is GORM with fieldcrypt's plugin
+// (package gormcrypt): models in model.go, queries in store.go. Every flag has an environment variable (CRM_ADDR,
 // CRM_DB, CRM_DATA, CRM_ROLE, CRM_KEK_PII, CRM_KEK_SUPPORT, CRM_SEED,
 // CRM_LOG); run with -h for the list.
 //

@@ -12,33 +12,44 @@ const (
 	classSupport = "support" // what support may read: notes, interaction history
 )
 
-// Contact is one row of the contacts table. The personal fields are class
-// pii; the notes are class support; the company is a business name, kept in
-// clear so that it can be listed and sorted.
+// Contact is one row of the contacts table, and its GORM model. The
+// personal fields are class pii; the notes are class support; the company
+// is a business name, kept in clear so that it can be listed and sorted.
+//
+// The primary key is the ID alone: IDs are random and globally unique
+// (newID), generated before the INSERT because every ciphertext is bound to
+// them, and a single-column key is what the re-encryption job pages by. The
+// tenant is an indexed column and the scope of every ciphertext, so a row
+// moved to another tenant no longer decrypts.
 //
 // Every encrypted field and index carries name=, so renaming a Go field
 // never changes the associated data of stored values.
 type Contact struct {
 	_        struct{} `crypt:"record=contact"`
-	ID       string   `crypt:"id,name=id"`
-	TenantID string   `crypt:"scope"`
+	ID       string   `gorm:"primaryKey;index:contacts_by_tenant,priority:2" crypt:"id,name=id"`
+	TenantID string   `gorm:"not null;index:contacts_by_tenant,priority:1;index:contacts_by_email,priority:1;index:contacts_by_phone_last4,priority:1" crypt:"scope"`
 
-	Name  string `crypt:"encrypt,class=pii,name=name"`
-	Email string `crypt:"encrypt,class=pii,name=email"`
-	Phone string `crypt:"encrypt,class=pii,name=phone"`
-	Notes string `crypt:"encrypt,class=support,name=notes"`
+	Name  string `gorm:"not null" crypt:"encrypt,class=pii,name=name"`
+	Email string `gorm:"not null" crypt:"encrypt,class=pii,name=email"`
+	Phone string `gorm:"not null" crypt:"encrypt,class=pii,name=phone"`
+	Notes string `gorm:"not null" crypt:"encrypt,class=support,name=notes"`
 
 	// EmailIdx finds a contact by e-mail, whatever its case and surrounding
 	// spaces. Its width is emailIndexBits (see indexes.go).
-	EmailIdx string `crypt:"blind=Email,transform=lower+trim,bits=11,name=email_idx"`
+	EmailIdx string `gorm:"not null;index:contacts_by_email,priority:2" crypt:"blind=Email,transform=lower+trim,bits=11,name=email_idx"`
 
 	// PhoneLast4Idx finds contacts by the last four digits of their phone
 	// number, however it was written. Its width is phoneLast4IndexBits.
-	PhoneLast4Idx string `crypt:"blind=Phone,transform=digits+last4,bits=9,name=phone_last4_idx"`
+	PhoneLast4Idx string `gorm:"not null;index:contacts_by_phone_last4,priority:2" crypt:"blind=Phone,transform=digits+last4,bits=9,name=phone_last4_idx"`
 
-	Company   string
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Company   string    `gorm:"not null"`
+	CreatedAt time.Time `gorm:"not null"`
+	UpdatedAt time.Time `gorm:"not null"`
+
+	// Interactions is the contact's history (has-many). Each interaction
+	// is a record of its own, encrypted under its own binding when GORM
+	// saves it; deleting the contact deletes them (ON DELETE CASCADE).
+	Interactions []Interaction `gorm:"constraint:OnDelete:CASCADE"`
 }
 
 // Interaction is one entry of a contact's history: a call, an e-mail, a
@@ -47,14 +58,14 @@ type Contact struct {
 // in the database no longer decrypts.
 type Interaction struct {
 	_         struct{} `crypt:"record=interaction"`
-	ID        string   `crypt:"id,name=id"`
-	ContactID string   `crypt:"id,name=contact_id"`
-	TenantID  string   `crypt:"scope"`
+	ID        string   `gorm:"primaryKey" crypt:"id,name=id"`
+	ContactID string   `gorm:"not null;index:interactions_by_contact,priority:2" crypt:"id,name=contact_id"`
+	TenantID  string   `gorm:"not null;index:interactions_by_contact,priority:1" crypt:"scope"`
 
-	Summary string `crypt:"encrypt,class=support,name=summary"`
+	Summary string `gorm:"not null" crypt:"encrypt,class=support,name=summary"`
 
-	Channel string // "email", "phone", "meeting", "chat" or "ticket": kept in clear for reporting
-	At      time.Time
+	Channel string    `gorm:"not null"` // "email", "phone", "meeting", "chat" or "ticket": kept in clear for reporting
+	At      time.Time `gorm:"not null;index:interactions_by_contact,priority:3"`
 }
 
 // channels are the values Interaction.Channel may take.

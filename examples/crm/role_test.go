@@ -8,7 +8,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/fieldcrypt/fieldcrypt/crypt"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
 )
 
@@ -49,6 +51,29 @@ func TestSupportRole(t *testing.T) {
 			}
 		})
 
+		// The same through the data layer: the plugin's read returns an
+		// AccessError naming class pii, the support fields decrypted and
+		// the pii fields as stored.
+		t.Run("read through GORM", func(t *testing.T) {
+			got, err := support.s.db.contact(t.Context(), "acme", c.ID)
+			var access *crypt.AccessError
+			if !errors.Is(err, crypt.ErrNoAccess) || !errors.As(err, &access) {
+				t.Fatalf("support read err = %v, want a *crypt.AccessError matching crypt.ErrNoAccess", err)
+			}
+			if fields := slices.Sorted(slices.Values(access.Fields)); !slices.Equal(access.Classes, []string{classPII}) ||
+				!slices.Equal(fields, []string{"email", "name", "phone"}) {
+				t.Errorf("AccessError classes %v fields %v, want [pii] and [email name phone]", access.Classes, fields)
+			}
+			if got.Notes != in.Notes {
+				t.Errorf("support read: notes %q, want %q decrypted", got.Notes, in.Notes)
+			}
+			for _, v := range []string{got.Name, got.Email, got.Phone} {
+				if _, err := crypt.InspectText(v); err != nil {
+					t.Errorf("support read: pii field %q, want it left as stored ciphertext", v)
+				}
+			}
+		})
+
 		t.Run("list", func(t *testing.T) {
 			r := support.mustStatus(t, http.StatusOK, "GET", "/tenants/acme/contacts", nil)
 			checkNoPlaintext(t, "support list", r.body, secrets...)
@@ -56,6 +81,37 @@ func TestSupportRole(t *testing.T) {
 			r.decode(t, &list)
 			if len(list.Contacts) != 1 || list.Contacts[0].Name != nil || len(list.Contacts[0].Redacted) != 3 {
 				t.Errorf("support list = %s, want one contact with its personal fields redacted", r.body)
+			}
+		})
+
+		// A listing reports the classes it could not read once, for all of
+		// its rows; each row redacts its own non-empty fields of those
+		// classes. The first row has no phone, the second has one.
+		t.Run("list with empty fields", func(t *testing.T) {
+			now := time.Now().UTC().Truncate(time.Microsecond)
+			for _, c := range []Contact{
+				{ID: "c_list_1", TenantID: "beta", Name: "No Phone", Email: "nophone@example.com", Notes: "n1", CreatedAt: now, UpdatedAt: now},
+				{ID: "c_list_2", TenantID: "beta", Name: "Has Phone", Phone: "+1 555 010 2233", CreatedAt: now, UpdatedAt: now},
+			} {
+				if err := admin.s.db.WithContext(t.Context()).Create(&c).Error; err != nil {
+					t.Fatalf("Create(%s): %v", c.ID, err)
+				}
+			}
+			r := support.mustStatus(t, http.StatusOK, "GET", "/tenants/beta/contacts", nil)
+			checkNoPlaintext(t, "support list", r.body, "No Phone", "nophone@", "Has Phone", "2233")
+			var list contactList
+			r.decode(t, &list)
+			want := map[string][]string{"c_list_1": {"email", "name"}, "c_list_2": {"name", "phone"}}
+			if len(list.Contacts) != 2 {
+				t.Fatalf("support list = %s, want two contacts", r.body)
+			}
+			for _, c := range list.Contacts {
+				if !slices.Equal(c.Redacted, want[c.ID]) {
+					t.Errorf("support list: %s redacted %v, want %v", c.ID, c.Redacted, want[c.ID])
+				}
+			}
+			if n := list.Contacts[0]; str(n.Phone) != "" || str(n.Notes) != "n1" {
+				t.Errorf("support list: c_list_1 phone %q notes %q, want the empty phone and the notes", str(n.Phone), str(n.Notes))
 			}
 		})
 

@@ -107,7 +107,7 @@ func TestRunSeedsAndRestarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if n, err := s.db.countContacts(t.Context()); err != nil || n != len(sampleContacts) {
+	if n, err := s.db.countContacts(t.Context()); err != nil || n != int64(len(sampleContacts)) {
 		t.Errorf("after three starts: %d contacts (err %v), want the %d samples once", n, err, len(sampleContacts))
 	}
 }

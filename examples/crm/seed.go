@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/fieldcrypt/fieldcrypt/crypt"
 )
 
 // seedTenant is the tenant the sample contacts and the printed curl lines
@@ -28,8 +26,9 @@ type sampleInteraction struct {
 
 // sampleContacts are fictional people, with e-mail addresses under the
 // example domains and phone numbers from the ranges set aside for drama.
-// Ada and Alan share the last four digits of their phones; c_0001 exists in
-// both tenants, and each tenant reads only its own.
+// Ada and Alan share the last four digits of their phones. IDs are unique
+// across tenants (they are the tables' primary key): globex's contacts are
+// c_0101 and up, and globex asking for acme's c_0001 finds nothing.
 var sampleContacts = []sampleContact{
 	{seedTenant, "c_0001", "Ada Lovelace", "ada@example.com", "+44 20 7946 0018", "Analytical Engines Ltd",
 		"Prefers e-mail. Evaluating the enterprise plan.", []sampleInteraction{
@@ -56,11 +55,11 @@ var sampleContacts = []sampleContact{
 		"No phone on file; write only.", []sampleInteraction{
 			{3, "email", "Asked that the API stop returning GOTO in error messages."},
 		}},
-	{seedOtherTenant, "c_0001", "Hank Scorpio", "hank@example.net", "+1 202 555 0199", "Globex Corporation",
-		"Globex's own contact with the same ID as Ada's.", []sampleInteraction{
+	{seedOtherTenant, "c_0101", "Hank Scorpio", "hank@example.net", "+1 202 555 0199", "Globex Corporation",
+		"Globex's own contact.", []sampleInteraction{
 			{1, "phone", "Wants a hammock district in the office plan."},
 		}},
-	{seedOtherTenant, "c_0002", "Frank Grimes", "frank@example.net", "+1 202 555 0107", "Globex Corporation",
+	{seedOtherTenant, "c_0102", "Frank Grimes", "frank@example.net", "+1 202 555 0107", "Globex Corporation",
 		"", nil},
 }
 
@@ -77,27 +76,19 @@ func (s *server) seed(ctx context.Context) error {
 		return nil
 	}
 	now := s.nowMicros()
+	db := s.db.WithContext(ctx)
 	for _, sc := range sampleContacts {
 		c := Contact{ID: sc.id, TenantID: sc.tenant, Name: sc.name, Email: sc.email, Phone: sc.phone,
 			Company: sc.company, Notes: sc.notes, CreatedAt: now, UpdatedAt: now}
-		if err := s.enc.Encrypt(ctx, &c); err != nil {
-			return err
-		}
-		if err := s.db.insertContact(ctx, &c); err != nil {
-			return err
-		}
-		history := make([]Interaction, len(sc.history))
 		for i, h := range sc.history {
-			history[i] = Interaction{ID: fmt.Sprintf("i_%s_%d", sc.id[2:], i+1), ContactID: sc.id, TenantID: sc.tenant,
-				Channel: h.channel, Summary: h.summary, At: now.Add(-time.Duration(h.daysAgo) * 24 * time.Hour)}
+			c.Interactions = append(c.Interactions, Interaction{ID: fmt.Sprintf("i_%s_%d", sc.id[2:], i+1), TenantID: sc.tenant,
+				Channel: h.channel, Summary: h.summary, At: now.Add(-time.Duration(h.daysAgo) * 24 * time.Hour)})
 		}
-		if err := crypt.EncryptAll(ctx, s.enc, history); err != nil {
+		// One Create writes the contact and, through the has-many
+		// association, its history; each record is encrypted under its own
+		// binding (an interaction's includes the contact_id GORM sets).
+		if err := db.Create(&c).Error; err != nil {
 			return err
-		}
-		for i := range history {
-			if err := s.db.insertInteraction(ctx, &history[i]); err != nil {
-				return err
-			}
 		}
 	}
 	s.log.Info("seeded sample contacts", "contacts", len(sampleContacts), "tenants", 2)

@@ -19,14 +19,12 @@ import (
 // server is the CRM service: its database, its role's keyring and the
 // encryptor built on it.
 type server struct {
-	cfg   Config
-	db    *database
-	kr    *keyring.Keyring
-	enc   *crypt.Encryptor
-	log   *slog.Logger
-	email normalizer // the e-mail index's transforms, for the post-filter
-	last4 normalizer // the phone index's transforms
-	now   func() time.Time
+	cfg Config
+	db  *database // GORM, with fieldcrypt's plugin registered
+	kr  *keyring.Keyring
+	enc *crypt.Encryptor
+	log *slog.Logger
+	now func() time.Time
 }
 
 // newServer opens the database, creates the tables, builds the role's
@@ -45,12 +43,6 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger) (_ *server, er
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	s := &server{cfg: cfg, log: log, now: time.Now}
-	if s.email, err = newNormalizer(emailTransforms); err != nil {
-		return nil, err
-	}
-	if s.last4, err = newNormalizer(phoneLast4Transforms); err != nil {
-		return nil, err
-	}
 	if err := crypt.Validate(&Contact{}); err != nil {
 		return nil, err
 	}
@@ -58,7 +50,7 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger) (_ *server, er
 		return nil, err
 	}
 
-	if s.db, err = openDatabase(ctx, cfg); err != nil {
+	if s.db, err = openDatabase(ctx, cfg, func() time.Time { return s.now() }); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -66,7 +58,8 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger) (_ *server, er
 			s.Close()
 		}
 	}()
-	store, err := sqlstore.New(s.db.DB, s.db.dialect, nil)
+	// The keyset store shares the database, through GORM's connection pool.
+	store, err := sqlstore.New(s.db.pool, s.db.dialect, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +70,9 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger) (_ *server, er
 		return nil, err
 	}
 	s.enc = crypt.New(s.kr, nil)
+	if err := s.db.use(s.enc); err != nil {
+		return nil, err
+	}
 
 	tenant, err := s.db.someTenant(ctx)
 	if err != nil {
@@ -133,7 +129,7 @@ func (s *server) routes() http.Handler {
 }
 
 func (s *server) health(w http.ResponseWriter, r *http.Request) {
-	if err := s.db.PingContext(r.Context()); err != nil {
+	if err := s.db.pool.PingContext(r.Context()); err != nil {
 		s.fail(w, r, err)
 		return
 	}

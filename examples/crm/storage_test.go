@@ -1,11 +1,13 @@
 package main
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
 )
@@ -23,12 +25,12 @@ func TestStoredValuesAreCiphertext(t *testing.T) {
 			interactionInput{Channel: "email", Summary: summary})
 
 		var name, email, emailIdx, phone, phoneIdx, company, notes, stored string
-		err := ts.s.db.QueryRow(ts.s.db.q(`SELECT name, email, email_idx, phone, phone_last4_idx, company, notes
-			FROM contacts WHERE tenant_id = ? AND id = ?`), "acme", c.ID).Scan(&name, &email, &emailIdx, &phone, &phoneIdx, &company, &notes)
+		err := ts.raw(`SELECT name, email, email_idx, phone, phone_last4_idx, company, notes
+			FROM contacts WHERE tenant_id = ? AND id = ?`, "acme", c.ID).Scan(&name, &email, &emailIdx, &phone, &phoneIdx, &company, &notes)
 		if err != nil {
 			t.Fatalf("SELECT contact: %v", err)
 		}
-		if err := ts.s.db.QueryRow(ts.s.db.q(`SELECT summary FROM interactions WHERE tenant_id = ? AND contact_id = ?`),
+		if err := ts.raw(`SELECT summary FROM interactions WHERE tenant_id = ? AND contact_id = ?`,
 			"acme", c.ID).Scan(&stored); err != nil {
 			t.Fatalf("SELECT interaction: %v", err)
 		}
@@ -62,7 +64,7 @@ func TestStoredValuesAreCiphertext(t *testing.T) {
 
 		// The keysets sit in the same database, wrapped: no column of the
 		// keyset table holds a Tink key in clear.
-		rows, err := ts.s.db.Query(`SELECT class, purpose, kek_uri FROM fieldcrypt_keysets WHERE scope = 'acme' ORDER BY class, purpose`)
+		rows, err := ts.s.db.pool.Query(`SELECT class, purpose, kek_uri FROM fieldcrypt_keysets WHERE scope = 'acme' ORDER BY class, purpose`)
 		if err != nil {
 			t.Fatalf("SELECT keysets: %v", err)
 		}
@@ -124,5 +126,24 @@ func TestLogsHoldNoPlaintext(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestOldSchemaRefused: a data directory whose tables an earlier version
+// keyed (tenant_id, id) is refused at start with a message saying what to
+// do, rather than run with keys the re-encryption job cannot page by.
+func TestOldSchemaRefused(t *testing.T) {
+	cfg := testConfig(t, "")
+	d, err := openDatabase(t.Context(), cfg, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Exec(`CREATE TABLE contacts (tenant_id TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY (tenant_id, id))`).Error
+	d.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newServer(t.Context(), cfg, newLogger(&syncBuffer{}, "text")); !errors.Is(err, errOldSchema) {
+		t.Errorf("newServer(old tables) err = %v, want errOldSchema", err)
 	}
 }

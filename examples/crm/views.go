@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -60,8 +61,9 @@ type contactView struct {
 	Redacted  []string  `json:"redacted,omitempty"`
 }
 
-// newContactView builds the view of a decrypted contact. access is the
-// error Decrypt returned for the fields left encrypted, or nil.
+// newContactView builds the view of a contact read from the database.
+// access is the error the read returned for the fields it left encrypted,
+// or nil.
 func newContactView(c *Contact, access *crypt.AccessError) (contactView, error) {
 	v := contactView{
 		ID: c.ID, Tenant: c.TenantID, Company: c.Company,
@@ -71,23 +73,47 @@ func newContactView(c *Contact, access *crypt.AccessError) (contactView, error) 
 	// The field paths are the name= of Contact's tags, which are also the
 	// JSON names.
 	fields := map[string]**string{"name": &v.Name, "email": &v.Email, "phone": &v.Phone, "notes": &v.Notes}
-	if err := redact(fields, access, &v.Redacted); err != nil {
+	if err := redact(contactClasses, fields, access, &v.Redacted); err != nil {
 		return contactView{}, fmt.Errorf("contact %s: %w", c.ID, err)
 	}
 	return v, nil
 }
 
-// redact sets to nil each field that access lists, records its name in
-// redacted, and makes sure no other field still holds a ciphertext.
-func redact(fields map[string]**string, access *crypt.AccessError, redacted *[]string) error {
+// The classes of the encrypted fields of Contact and Interaction, by field
+// path (the name= of their tags), read from the tags themselves.
+var (
+	contactClasses     = mustFieldClasses(&Contact{})
+	interactionClasses = mustFieldClasses(&Interaction{})
+)
+
+func mustFieldClasses(record any) map[string]string {
+	spec, err := crypt.SchemaOf(record)
+	if err != nil {
+		panic(err) // the tags of model.go are wrong: every test of this package fails here
+	}
+	classes := map[string]string{}
+	for _, f := range spec.Fields {
+		classes[cmp.Or(f.Name, f.Column)] = f.DataClass()
+	}
+	return classes
+}
+
+// redact sets to nil each field of a class that access says this process
+// cannot read, records its name in redacted, and makes sure no other field
+// still holds a ciphertext.
+//
+// A read of several records (a listing) returns the first record's
+// AccessError. Access is decided per class and tenant, and a listing is one
+// tenant's, so the classes it names hold for every record; its field list
+// may not, because empty fields are stored empty and not listed. Hence the
+// classes. An empty field is left as it is: it holds nothing to hide.
+func redact(classes map[string]string, fields map[string]**string, access *crypt.AccessError, redacted *[]string) error {
 	if access != nil {
-		for _, path := range access.Fields {
-			p, ok := fields[path]
-			if !ok {
-				return fmt.Errorf("field %s left encrypted has no place in the response", path)
+		for path, p := range fields {
+			if slices.Contains(access.Classes, classes[path]) && **p != "" {
+				*p = nil
+				*redacted = append(*redacted, path)
 			}
-			*p = nil
-			*redacted = append(*redacted, path)
 		}
 		slices.Sort(*redacted)
 	}
@@ -96,10 +122,10 @@ func redact(fields map[string]**string, access *crypt.AccessError, redacted *[]s
 			continue
 		}
 		// Encrypt refuses plaintexts in the stored format, so a decrypted
-		// value never parses as one: if this one does, something is wrong,
-		// and ciphertext must not go out dressed as data.
+		// value never parses as one: if this one does, the record did not
+		// decrypt, and ciphertext must not go out dressed as data.
 		if _, err := crypt.InspectText(**p); err == nil {
-			return fmt.Errorf("field %s is still encrypted after Decrypt", name)
+			return fmt.Errorf("field %s is still encrypted after decryption: %w", name, crypt.ErrDecrypt)
 		}
 	}
 	return nil
@@ -137,7 +163,7 @@ type interactionView struct {
 
 func newInteractionView(in *Interaction, access *crypt.AccessError) (interactionView, error) {
 	v := interactionView{ID: in.ID, ContactID: in.ContactID, Channel: in.Channel, Summary: &in.Summary, At: in.At}
-	if err := redact(map[string]**string{"summary": &v.Summary}, access, &v.Redacted); err != nil {
+	if err := redact(interactionClasses, map[string]**string{"summary": &v.Summary}, access, &v.Redacted); err != nil {
 		return interactionView{}, fmt.Errorf("interaction %s: %w", in.ID, err)
 	}
 	return v, nil

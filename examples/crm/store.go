@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"errors"
+
+	"gorm.io/gorm"
+
+	"github.com/fieldcrypt/fieldcrypt/gormcrypt"
+)
+
+// The data layer: GORM calls on the models of model.go. The plugin
+// registered in newServer encrypts what they write and decrypts what they
+// read; a read by a role without some class's KEK returns its other fields
+// decrypted and an error matching crypt.ErrNoAccess.
+
+// errNotFound means no row has the tenant and ID asked for.
+var errNotFound = errors.New("not found")
+
+func notFound(err error) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return errNotFound
+	}
+	return err
+}
+
+// contact reads and decrypts one contact of tenant.
+func (d *database) contact(ctx context.Context, tenant, id string) (Contact, error) {
+	var c Contact
+	err := d.WithContext(ctx).Where("id = ? AND tenant_id = ?", id, tenant).Take(&c).Error
+	return c, notFound(err)
+}
+
+// contactExists reports whether tenant has a contact id, without reading
+// any encrypted column.
+func (d *database) contactExists(ctx context.Context, tenant, id string) (bool, error) {
+	var n int64
+	err := d.WithContext(ctx).Model(&Contact{}).Where("id = ? AND tenant_id = ?", id, tenant).Count(&n).Error
+	return n > 0, err
+}
+
+// updateContact replaces the mutable fields of tenant's contact id. The
+// plugin encrypts the new values bound to the contact's ID and tenant,
+// recomputes both blind indexes and restricts the UPDATE to that row.
+func (d *database) updateContact(ctx context.Context, tenant, id string, in contactInput) error {
+	res := d.WithContext(ctx).Model(&Contact{ID: id, TenantID: tenant}).Updates(map[string]any{
+		"name": in.Name, "email": in.Email, "phone": in.Phone, "company": in.Company, "notes": in.Notes,
+	})
+	if res.Error == nil && res.RowsAffected == 0 {
+		return errNotFound
+	}
+	return res.Error
+}
+
+// deleteContact deletes a contact and, by cascade, its interactions.
+func (d *database) deleteContact(ctx context.Context, tenant, id string) error {
+	res := d.WithContext(ctx).Where("tenant_id = ?", tenant).Delete(&Contact{ID: id})
+	if res.Error == nil && res.RowsAffected == 0 {
+		return errNotFound
+	}
+	return res.Error
+}
+
+// findContacts finds the contacts whose blind index holds probe's value, in
+// probe's tenant, in ID order. The plugin drops the index's false
+// positives after decrypting.
+func (d *database) findContacts(ctx context.Context, probe *Contact, index string) ([]Contact, error) {
+	var out []Contact
+	err := d.WithContext(ctx).Scopes(gormcrypt.Matching(probe, index)).Order("id").Find(&out).Error
+	return out, err
+}
+
+// listContacts reads up to limit contacts of tenant with IDs after after,
+// in ID order.
+func (d *database) listContacts(ctx context.Context, tenant, after string, limit int) ([]Contact, error) {
+	var out []Contact
+	err := d.WithContext(ctx).Where("tenant_id = ? AND id > ?", tenant, after).Order("id").Limit(limit).Find(&out).Error
+	return out, err
+}
+
+// interactions reads a contact's history, oldest first.
+func (d *database) interactions(ctx context.Context, tenant, contactID string) ([]Interaction, error) {
+	var out []Interaction
+	err := d.WithContext(ctx).Where("tenant_id = ? AND contact_id = ?", tenant, contactID).Order("at, id").Find(&out).Error
+	return out, err
+}
+
+// countContacts counts the contacts of every tenant.
+func (d *database) countContacts(ctx context.Context) (int64, error) {
+	var n int64
+	err := d.WithContext(ctx).Model(&Contact{}).Count(&n).Error
+	return n, err
+}
+
+// someTenant returns the tenant of one stored contact, or "" when there are
+// none.
+func (d *database) someTenant(ctx context.Context) (string, error) {
+	var tenants []string
+	err := d.WithContext(ctx).Model(&Contact{}).Order("tenant_id").Limit(1).Pluck("tenant_id", &tenants).Error
+	if err != nil || len(tenants) == 0 {
+		return "", err
+	}
+	return tenants[0], nil
+}
