@@ -2,10 +2,12 @@ package sqlcrypt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
 )
@@ -81,6 +83,18 @@ func Lookup(ctx context.Context, enc *crypt.Encryptor, d Dialect, probe any, ind
 	}
 	if cols.scopePath != nil && (cols.scope < 0 || !slices.Equal(cols.list[cols.scope].index, cols.scopePath)) {
 		return fail("the scope field has no column (it is ignored, or in a nested struct that is not embedded), so the condition could not keep to the probe's tenant")
+	}
+
+	// Quoting keeps a quote inside the identifier; what it cannot make
+	// safe (an empty name, control characters: a NUL ends the statement
+	// on PostgreSQL's wire protocol) is refused, as QuoteIdent asks.
+	for _, i := range []int{cols.scope, ix} {
+		if i < 0 {
+			continue
+		}
+		if err := checkColumnName(cols.list[i].name); err != nil {
+			return fail("the column of field %s: %v", cols.list[i].field, err)
+		}
 	}
 
 	p := d.Placeholders()
@@ -207,4 +221,21 @@ func structValue(v any) reflect.Value {
 		return reflect.Value{}
 	}
 	return rv.Elem()
+}
+
+// checkColumnName accepts a column name that quoting makes one identifier
+// on every dialect: not empty, valid UTF-8, no control characters.
+func checkColumnName(name string) error {
+	if name == "" {
+		return errors.New("empty column name")
+	}
+	if !utf8.ValidString(name) {
+		return fmt.Errorf("column name %q is not valid UTF-8", name)
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("column name %q holds a control character", name)
+		}
+	}
+	return nil
 }
