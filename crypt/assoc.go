@@ -74,9 +74,11 @@ func holdsRecords(t reflect.Type) (assocShape, bool) {
 }
 
 // heldRecords calls fn with each record that the association field a of
-// rv holds (addressable struct values), skipping nil pointers, and the
-// step that reaches it from rv: the field's path, with the element's
-// index for a slice.
+// rv holds (addressable struct values), and the step that reaches it from
+// rv: the field's path, with the element's index for a slice. It skips nil
+// pointers and zero records (an association that was not loaded, such as
+// a T field left as it is): a zero record holds no value to encrypt or
+// decrypt, and no scope to look keys up in.
 func heldRecords(rv reflect.Value, a *assocField, fn func(ev reflect.Value, step string) error) error {
 	fv, ok := fieldAt(rv, a.index)
 	if !ok {
@@ -84,9 +86,12 @@ func heldRecords(rv reflect.Value, a *assocField, fn func(ev reflect.Value, step
 	}
 	switch a.shape {
 	case assocValue:
+		if fv.IsZero() {
+			return nil
+		}
 		return fn(fv, a.path)
 	case assocPointer:
-		if fv.IsNil() {
+		if fv.IsNil() || fv.Elem().IsZero() {
 			return nil
 		}
 		return fn(fv.Elem(), a.path)
@@ -98,6 +103,9 @@ func heldRecords(rv reflect.Value, a *assocField, fn func(ev reflect.Value, step
 					continue
 				}
 				ev = ev.Elem()
+			}
+			if ev.IsZero() {
+				continue
 			}
 			if err := fn(ev, a.path+"["+strconv.Itoa(i)+"]"); err != nil {
 				return err

@@ -232,3 +232,56 @@ func TestHeldRecordLegacyPaths(t *testing.T) {
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []string{"Email", "Employer.Name", "HQ.Name", "Interactions[0].Note", "Interactions[1].Note", "Pinned[0].Note"}, legacy)
 }
+
+// TestHeldRecordsConcurrentCopies: holders that share a held record are
+// copied and encrypted concurrently (run with -race): EncryptedCopy only
+// reads what the caller holds.
+func TestHeldRecordsConcurrentCopies(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	shared := &company{ID: 7, TenantID: "acme", Name: "Analytical Engines Ltd"}
+	done := make(chan error, 8)
+	for i := range 8 {
+		go func() {
+			c := &customer{ID: int64(i), TenantID: "acme", Email: "x@example.com", Employer: shared}
+			cp, err := crypt.Encrypted(ctx, e.enc, c)
+			if err == nil && !strings.HasPrefix(cp.Employer.Name, "fc1:") {
+				err = errors.New("held record not encrypted in the copy")
+			}
+			done <- err
+		}()
+	}
+	for range 8 {
+		require.NoError(t, <-done)
+	}
+	assert.Equal(t, "Analytical Engines Ltd", shared.Name)
+}
+
+// TestSchemaOfHolder: a holder's schema describes its own columns only;
+// each held record type is a table of its own, with a schema of its own.
+func TestSchemaOfHolder(t *testing.T) {
+	spec, err := crypt.SchemaOf(&customer{})
+	require.NoError(t, err)
+	var cols []string
+	for _, f := range spec.Fields {
+		cols = append(cols, f.Column)
+	}
+	assert.Equal(t, []string{"email"}, cols)
+	held, err := crypt.SchemaOf(&company{})
+	require.NoError(t, err)
+	assert.Equal(t, "company", held.Record)
+}
+
+// TestZeroHeldRecord: an association that was not loaded (a zero T, a
+// pointer to a zero T, zero elements) holds nothing: the holder encrypts
+// and decrypts without it, instead of failing on its empty scope.
+func TestZeroHeldRecord(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	c := &customer{ID: 1, TenantID: "acme", Email: "x@example.com", Employer: &company{}, Interactions: []interaction{{}}}
+	require.NoError(t, e.enc.Encrypt(ctx, c))
+	assert.True(t, strings.HasPrefix(c.Email, "fc1:"))
+	require.NoError(t, e.enc.Decrypt(ctx, c))
+	assert.Equal(t, "x@example.com", c.Email)
+	assert.Equal(t, company{}, c.HQ)
+}
