@@ -285,3 +285,23 @@ func TestZeroHeldRecord(t *testing.T) {
 	assert.Equal(t, "x@example.com", c.Email)
 	assert.Equal(t, company{}, c.HQ)
 }
+
+// TestHeldRecordAccessErrorNamesTheRoot: when only held records have
+// unreadable fields, the AccessError still names the record Decrypt was
+// given, and each field by its path from it.
+func TestHeldRecordAccessErrorNamesTheRoot(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	c := newCustomer()
+	c.Interactions[0].Contact = nil
+	require.NoError(t, e.enc.Encrypt(ctx, c))
+	reader := crypt.New(e.newKeyring(t, map[string]string{"pii": e.keks["pii"]}), nil)
+	err := reader.Decrypt(ctx, c)
+	var ae *crypt.AccessError
+	require.True(t, errors.As(err, &ae), "Decrypt err = %v, want *AccessError", err)
+	assert.Equal(t, "customer", ae.Record)
+	assert.ElementsMatch(t, []string{"Interactions[0].Note", "Interactions[1].Note", "Pinned[0].Note"}, ae.Fields)
+	assert.Equal(t, []string{"support"}, ae.Classes)
+	assert.Equal(t, "ada@example.com", c.Email)
+	assert.Equal(t, "Analytical Engines Ltd", c.Employer.Name)
+}
