@@ -26,10 +26,10 @@ type columns struct {
 
 // column is one stored field.
 type column struct {
-	name      string // the column, as crypt.ColumnOf names the field
-	field     string // the Go field name
-	index     []int  // the field's index path, through embedded structs
-	encrypted bool   // tagged crypt:"encrypt"
+	name      string   // the column, as crypt.ColumnOf names the field
+	field     string   // the Go field name
+	index     []int    // the field's index path, through embedded structs
+	encrypted bool     // tagged crypt:"encrypt"
 	sources   []string // for a blind index: the Go names of its source fields (blind=F+G)
 }
 
