@@ -171,3 +171,33 @@ func TestEncryptedCopyNeverWritesTheOriginal(t *testing.T) {
 		}
 	}
 }
+
+type hiddenBase struct {
+	Note string `crypt:"encrypt"`
+}
+
+type hiddenHolder struct {
+	_ struct{} `crypt:"record=hidden_holder"`
+	*hiddenBase
+	ID    string `crypt:"id"`
+	inner *hiddenBase
+}
+
+// TestEncryptedCopyUnexported: tagged fields reached through an unexported
+// embedded pointer, or an unexported pointer field, are copied or refused
+// with a typed error: never written in the original, never a panic.
+func TestEncryptedCopyUnexported(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	v := &hiddenHolder{hiddenBase: &hiddenBase{Note: "secret"}, ID: "1", inner: &hiddenBase{Note: "inner"}}
+	cp, err := crypt.Encrypted(ctx, e.enc, v)
+	if err != nil {
+		var pe *crypt.PlanError
+		require.ErrorAs(t, err, &pe)
+		assert.NotContains(t, err.Error(), "secret")
+	} else {
+		assert.True(t, strings.HasPrefix(cp.Note, "fc1:"))
+	}
+	assert.Equal(t, "secret", v.Note)
+	assert.Equal(t, "inner", v.inner.Note)
+}
