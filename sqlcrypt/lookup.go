@@ -17,7 +17,8 @@ import (
 //
 //	"tenant_id" = $1 AND "email_idx" = ANY($2)                        PostgreSQL: one text[] argument
 //	"tenant_id" = ? COLLATE BINARY AND "email_idx" IN (?, ?)          SQLite
-//	`tenant_id` = ? AND CAST(`tenant_id` AS BINARY) = CAST(? AS BINARY)
+//	`tenant_id` = ? AND CAST(CONVERT(`tenant_id` USING utf8mb4) AS BINARY)
+//	    = CAST(CONVERT(? USING utf8mb4) AS BINARY)
 //	    AND `email_idx` IN (?, ?)                                     MySQL
 //
 // probe is a pointer to the record type with its scope field and the
@@ -109,8 +110,11 @@ func Lookup(ctx context.Context, enc *crypt.Encryptor, d Dialect, probe any, ind
 		case MySQL:
 			// The equality finds the rows through an index on the column;
 			// the binary one drops those that a case-insensitive or PAD
-			// SPACE collation takes for equal.
-			b.WriteString(col + " = " + p.Next() + " AND CAST(" + col + " AS BINARY) = CAST(" + p.Next() + " AS BINARY)")
+			// SPACE collation takes for equal. Both sides are converted to
+			// one character set first: a column in another one than the
+			// connection's (latin1) holds other bytes for a name that is
+			// not ASCII, and the tenant's own rows would not be found.
+			b.WriteString(col + " = " + p.Next() + " AND CAST(CONVERT(" + col + " USING utf8mb4) AS BINARY) = CAST(CONVERT(" + p.Next() + " USING utf8mb4) AS BINARY)")
 			args = append(args, scope, scope)
 		case SQLite:
 			b.WriteString(col + " = " + p.Next() + " COLLATE BINARY")
