@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"slices"
+	"strconv"
+	"strings"
 )
 
 // Associated records.
@@ -71,20 +74,27 @@ func holdsRecords(t reflect.Type) (assocShape, bool) {
 }
 
 // heldRecords calls fn with each record that the association field a of
-// rv holds (addressable struct values), skipping nil pointers.
-func heldRecords(rv reflect.Value, a *assocField, fn func(reflect.Value) error) error {
+// rv holds (addressable struct values), and the step that reaches it from
+// rv: the field's path, with the element's index for a slice. It skips nil
+// pointers and zero records (an association that was not loaded, such as
+// a T field left as it is): a zero record holds no value to encrypt or
+// decrypt, and no scope to look keys up in.
+func heldRecords(rv reflect.Value, a *assocField, fn func(ev reflect.Value, step string) error) error {
 	fv, ok := fieldAt(rv, a.index)
 	if !ok {
 		return nil
 	}
 	switch a.shape {
 	case assocValue:
-		return fn(fv)
-	case assocPointer:
-		if fv.IsNil() {
+		if fv.IsZero() {
 			return nil
 		}
-		return fn(fv.Elem())
+		return fn(fv, a.path)
+	case assocPointer:
+		if fv.IsNil() || fv.Elem().IsZero() {
+			return nil
+		}
+		return fn(fv.Elem(), a.path)
 	default:
 		for i := range fv.Len() {
 			ev := fv.Index(i)
@@ -94,7 +104,10 @@ func heldRecords(rv reflect.Value, a *assocField, fn func(reflect.Value) error) 
 				}
 				ev = ev.Elem()
 			}
-			if err := fn(ev); err != nil {
+			if ev.IsZero() {
+				continue
+			}
+			if err := fn(ev, a.path+"["+strconv.Itoa(i)+"]"); err != nil {
 				return err
 			}
 		}
@@ -104,9 +117,30 @@ func heldRecords(rv reflect.Value, a *assocField, fn func(reflect.Value) error) 
 
 // tree is the state of an Encrypt or Decrypt over a record and the records
 // it holds: one op per record, applied together when all succeeded.
+//
+// The records are walked breadth first through a work list, not by
+// recursion, so a long chain of records (a linked list of a record type
+// that holds itself) costs no stack.
 type tree struct {
-	ops  []*op
-	seen []uintptr // addresses of the records visited, so a record held twice (a back reference) is done once
+	ops   []*op
+	items []treeItem           // the records to do, in order; items[0] is the root
+	seen  map[treeKey]struct{} // the records pushed, so one held twice (a back reference) is done once
+}
+
+// treeItem is one record of a tree.
+type treeItem struct {
+	p      *plan
+	rv     reflect.Value
+	parent int    // the index in items of the record that holds it; -1 for the root
+	step   string // the holding field's path in the parent, with the slice index
+}
+
+// treeKey identifies a record: its type and address. The type is part of
+// it because a record held by value as the first field of another record
+// (or of the root) shares its address: it is another record all the same.
+type treeKey struct {
+	t    reflect.Type
+	addr uintptr
 }
 
 func (t *tree) release() {
@@ -121,109 +155,137 @@ func (t *tree) apply() {
 	}
 }
 
-// visit reports whether rv was not visited before, and marks it.
-func (t *tree) visit(rv reflect.Value) bool {
-	addr := rv.Addr().Pointer()
-	for _, a := range t.seen {
-		if a == addr {
-			return false
-		}
+// push adds the record rv, whose plan is p, unless it was pushed before.
+func (t *tree) push(p *plan, rv reflect.Value, parent int, step string) {
+	k := treeKey{t: rv.Type(), addr: rv.Addr().Pointer()}
+	if _, ok := t.seen[k]; ok {
+		return
 	}
-	t.seen = append(t.seen, addr)
-	return true
+	if t.seen == nil {
+		t.seen = map[treeKey]struct{}{}
+	}
+	t.seen[k] = struct{}{}
+	t.items = append(t.items, treeItem{p: p, rv: rv, parent: parent, step: step})
 }
 
-// assocError says which held record failed.
-func assocError(p *plan, a *assocField, err error) error {
-	return fmt.Errorf("crypt: record %s, associated record %s: %w", p.record, a.path, err)
-}
-
-// encryptTree encrypts rv and the records it holds into t.
-func (e *Encryptor) encryptTree(ctx context.Context, p *plan, rv reflect.Value, t *tree) error {
-	if !t.visit(rv) {
-		return nil
-	}
-	o, err := e.newOp(ctx, p, rv)
-	if err != nil {
-		return err
-	}
-	t.ops = append(t.ops, o)
-	if err := o.encryptGroup(&p.root, rv); err != nil {
-		return err
-	}
-	for i := range p.assocs {
-		a := &p.assocs[i]
-		err := heldRecords(rv, a, func(ev reflect.Value) error {
+// pushHeld pushes the records that items[i] holds.
+func (t *tree) pushHeld(i int) error {
+	it := t.items[i]
+	for k := range it.p.assocs {
+		err := heldRecords(it.rv, &it.p.assocs[k], func(ev reflect.Value, step string) error {
 			cp, err := planFor(ev.Type())
 			if err != nil {
 				return err
 			}
-			return e.encryptTree(ctx, cp, ev, t)
+			t.push(cp, ev, i, step)
+			return nil
 		})
 		if err != nil {
-			return assocError(p, a, err)
+			return t.fail(i, err)
+		}
+	}
+	return nil
+}
+
+// path returns the path from the root to items[i], such as
+// "Interactions[1].Contact"; "" for the root.
+func (t *tree) path(i int) string {
+	var steps []string
+	for ; i > 0; i = t.items[i].parent {
+		steps = append(steps, t.items[i].step)
+	}
+	slices.Reverse(steps)
+	return strings.Join(steps, ".")
+}
+
+// prefix returns the path of items[i] followed by a dot, to put before
+// the paths of its fields; "" for the root.
+func (t *tree) prefix(i int) string {
+	if i == 0 {
+		return ""
+	}
+	return t.path(i) + "."
+}
+
+// fail says which held record failed.
+func (t *tree) fail(i int, err error) error {
+	if i == 0 {
+		return err
+	}
+	return fmt.Errorf("crypt: record %s, associated record %s: %w", t.items[0].p.record, t.path(i), err)
+}
+
+// encryptTree encrypts rv and the records it holds into t.
+func (e *Encryptor) encryptTree(ctx context.Context, p *plan, rv reflect.Value, t *tree) error {
+	t.push(p, rv, -1, "")
+	for i := 0; i < len(t.items); i++ {
+		it := t.items[i]
+		o, err := e.newOp(ctx, it.p, it.rv)
+		if err != nil {
+			return t.fail(i, err)
+		}
+		t.ops = append(t.ops, o)
+		if err := o.encryptGroup(&it.p.root, it.rv); err != nil {
+			return t.fail(i, err)
+		}
+		if err := t.pushHeld(i); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
 // decryptTree decrypts rv and the records it holds into t. Fields of
-// classes this process cannot read are gathered into one AccessError, with
-// the paths of held records' fields prefixed by the holding field's path.
-func (e *Encryptor) decryptTree(ctx context.Context, p *plan, rv reflect.Value, t *tree, migrating bool, prefix string, access **AccessError) ([]string, error) {
-	if !t.visit(rv) {
-		return nil, nil
-	}
-	o, err := e.newOp(ctx, p, rv)
-	if err != nil {
-		return nil, err
-	}
-	t.ops = append(t.ops, o)
-	o.reading = true
-	d := &decryption{op: o, migrating: migrating}
-	if err := d.group(&p.root, rv); err != nil {
-		return nil, err
-	}
-	var legacy []string
-	for _, l := range d.legacy {
-		legacy = append(legacy, prefix+l)
-	}
-	if d.access != nil {
-		if *access == nil {
-			*access = &AccessError{Record: d.access.Record, Err: d.access.Err}
+// classes this process cannot read are gathered into one AccessError of
+// the root's record type, and the paths of held records' fields (legacy or
+// unreadable) are prefixed by the path that reaches the held record from
+// the root, such as "Interactions[1].Note".
+//
+// Its signature keeps the recursive form decryptValue calls: prefix is
+// always "" there, and *access receives the AccessError.
+func (e *Encryptor) decryptTree(ctx context.Context, p *plan, rv reflect.Value, t *tree, migrating bool, prefix string, accessOut **AccessError) (legacy []string, err error) {
+	var access *AccessError
+	defer func() {
+		if err == nil && access != nil {
+			*accessOut = access
 		}
-		for _, f := range d.access.Fields {
-			(*access).Fields = append((*access).Fields, prefix+f)
-		}
-		for _, c := range d.access.Classes {
-			if !containsString((*access).Classes, c) {
-				(*access).Classes = append((*access).Classes, c)
-			}
-		}
-	}
-	for i := range p.assocs {
-		a := &p.assocs[i]
-		err := heldRecords(rv, a, func(ev reflect.Value) error {
-			cp, err := planFor(ev.Type())
-			if err != nil {
-				return err
-			}
-			l, err := e.decryptTree(ctx, cp, ev, t, migrating, prefix+a.path+".", access)
-			legacy = append(legacy, l...)
-			return err
-		})
+	}()
+	t.push(p, rv, -1, prefix)
+	for i := 0; i < len(t.items); i++ {
+		it := t.items[i]
+		o, err := e.newOp(ctx, it.p, it.rv)
 		if err != nil {
-			return nil, assocError(p, a, err)
+			return nil, t.fail(i, err)
+		}
+		t.ops = append(t.ops, o)
+		o.reading = true
+		d := &decryption{op: o, migrating: migrating}
+		if err := d.group(&it.p.root, it.rv); err != nil {
+			return nil, t.fail(i, err)
+		}
+		if len(d.legacy) > 0 {
+			prefix := t.prefix(i)
+			for _, l := range d.legacy {
+				legacy = append(legacy, prefix+l)
+			}
+		}
+		if d.access != nil {
+			if access == nil {
+				access = &AccessError{Record: p.record, Err: d.access.Err}
+			}
+			prefix := t.prefix(i)
+			for _, f := range d.access.Fields {
+				access.Fields = append(access.Fields, prefix+f)
+			}
+			for _, c := range d.access.Classes {
+				if !slices.Contains(access.Classes, c) {
+					access.Classes = append(access.Classes, c)
+				}
+			}
+		}
+		if err := t.pushHeld(i); err != nil {
+			return nil, err
 		}
 	}
 	return legacy, nil
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

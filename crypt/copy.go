@@ -22,7 +22,11 @@ func (e *Encryptor) EncryptedCopy(ctx context.Context, v any) (any, error) {
 	}
 	cp := reflect.New(rv.Elem().Type())
 	cp.Elem().Set(rv.Elem())
-	if err := copyTagged(cp.Elem()); err != nil {
+	c := copier{done: map[copyKey]reflect.Value{
+		// the root: a record that holds it back is held by the copy
+		{t: rv.Type(), addr: rv.Pointer()}: cp,
+	}}
+	if err := c.copyTagged(cp.Elem()); err != nil {
 		return nil, err
 	}
 	if err := e.Encrypt(ctx, cp.Interface()); err != nil {
@@ -41,10 +45,29 @@ func Encrypted[T any](ctx context.Context, e *Encryptor, v *T) (*T, error) {
 	return cp.(*T), nil
 }
 
+// copier makes the copy of EncryptedCopy. It remembers the pointers to
+// held records and the slices of them that it copied, so one reached
+// twice (a back reference, a cycle of records that hold each other) is
+// copied once and shared in the copy as in the original: a cycle ends,
+// and the record is encrypted once, under its own binding. Other memory
+// reached twice (two fields of one record sharing a slice or a pointer)
+// gets one copy per field: each is encrypted under its own field path.
+type copier struct {
+	done map[copyKey]reflect.Value
+}
+
+// copyKey identifies a pointer or slice of the original: its type, where
+// it points, and for a slice its length and capacity.
+type copyKey struct {
+	t        reflect.Type
+	addr     uintptr
+	len, cap int
+}
+
 // copyTagged replaces, within the struct value v (itself already a copy),
 // every pointer and slice through which a tagged field is reached by a
 // copy, so that encrypting v writes only to memory v owns.
-func copyTagged(v reflect.Value) error {
+func (c *copier) copyTagged(v reflect.Value) error {
 	t := v.Type()
 	for i := range t.NumField() {
 		f := t.Field(i)
@@ -54,7 +77,7 @@ func copyTagged(v reflect.Value) error {
 		fv := v.Field(i)
 		switch f.Type.Kind() {
 		case reflect.Struct:
-			if err := copyTagged(fv); err != nil {
+			if err := c.copyTagged(fv); err != nil {
 				return err
 			}
 		case reflect.Pointer, reflect.Slice:
@@ -64,7 +87,7 @@ func copyTagged(v reflect.Value) error {
 			if !fv.CanSet() {
 				return &PlanError{Type: t, Field: f.Name, Msg: fmt.Sprintf("cannot copy unexported field of type %v holding tagged structs", f.Type)}
 			}
-			n, err := copyValue(fv)
+			n, err := c.copyValue(fv)
 			if err != nil {
 				return err
 			}
@@ -76,34 +99,56 @@ func copyTagged(v reflect.Value) error {
 
 // copyValue returns a copy of the pointer to struct, or slice of structs or
 // of pointers to structs, v: new memory all the way to the tagged fields.
-func copyValue(v reflect.Value) (reflect.Value, error) {
+func (c *copier) copyValue(v reflect.Value) (reflect.Value, error) {
 	switch v.Kind() {
 	case reflect.Pointer:
 		if v.IsNil() || v.Elem().Kind() != reflect.Struct {
 			return v, nil
 		}
+		k := copyKey{t: v.Type(), addr: v.Pointer()}
+		if n, ok := c.done[k]; ok {
+			return n, nil
+		}
 		n := reflect.New(v.Elem().Type())
 		n.Elem().Set(v.Elem())
-		return n, copyTagged(n.Elem())
+		c.remember(k, n, v.Type())
+		return n, c.copyTagged(n.Elem())
 	case reflect.Slice:
+		k := copyKey{t: v.Type(), addr: v.Pointer(), len: v.Len(), cap: v.Cap()}
+		if n, ok := c.done[k]; ok {
+			return n, nil
+		}
 		n := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
 		reflect.Copy(n, v)
+		c.remember(k, n, v.Type())
 		for i := range n.Len() {
 			ev := n.Index(i)
 			switch ev.Kind() {
 			case reflect.Struct:
-				if err := copyTagged(ev); err != nil {
+				if err := c.copyTagged(ev); err != nil {
 					return reflect.Value{}, err
 				}
 			case reflect.Pointer:
-				c, err := copyValue(ev)
+				cp, err := c.copyValue(ev)
 				if err != nil {
 					return reflect.Value{}, err
 				}
-				ev.Set(c)
+				ev.Set(cp)
 			}
 		}
 		return n, nil
 	}
 	return v, nil
+}
+
+// remember records n as the copy of k when t, a pointer or slice type,
+// holds records of their own.
+func (c *copier) remember(k copyKey, n reflect.Value, t reflect.Type) {
+	if _, ok := holdsRecords(t); !ok {
+		return
+	}
+	if c.done == nil {
+		c.done = map[copyKey]reflect.Value{}
+	}
+	c.done[k] = n
 }

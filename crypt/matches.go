@@ -36,16 +36,21 @@ func Matches(record, probe any, index string) (bool, error) {
 	if !ok {
 		return false, fmt.Errorf("%w: %s has no blind index %q", ErrUnknownIndex, p.typ, index)
 	}
-	asked := false
+	// The comparison is the index's own: a source that holds nothing is
+	// "", the transforms apply to every source, and a record (or probe)
+	// with no value in any source has no index value at all. So Matches
+	// accepts every record whose index inputs equal the probe's, and
+	// drops no row the index found for the value sought.
+	asked, held := false, false
 	for k, src := range ix.sources {
 		ps, pok := sourceText(pv, src.index, ix.srcKinds[k])
 		rs, rok := sourceText(rv, src.index, ix.srcKinds[k])
-		asked = asked || pok
-		if pok != rok || blind.Apply(ix.transforms, ps) != blind.Apply(ix.transforms, rs) {
+		asked, held = asked || pok, held || rok
+		if blind.Apply(ix.transforms, ps) != blind.Apply(ix.transforms, rs) {
 			return false, nil
 		}
 	}
-	return asked, nil
+	return asked && held, nil
 }
 
 // structValue returns the struct v is or points to, or the zero Value.
@@ -63,8 +68,8 @@ func structValue(v any) reflect.Value {
 	return rv
 }
 
-// sourceText reads a blind-index source field as text; ok is false when
-// it holds no value (empty, nil, or behind a nil pointer).
+// sourceText reads a blind-index source field as text, "" when it holds
+// no value; ok is false then (empty, nil, or behind a nil pointer).
 func sourceText(rv reflect.Value, index []int, kind fieldKind) (string, bool) {
 	fv, ok := fieldAt(rv, index)
 	if !ok {

@@ -2,6 +2,8 @@ package sqlcrypt
 
 import (
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -24,10 +26,11 @@ type columns struct {
 
 // column is one stored field.
 type column struct {
-	name      string // the column, as crypt.ColumnOf names the field
-	field     string // the Go field name
-	index     []int  // the field's index path, through embedded structs
-	encrypted bool   // tagged crypt:"encrypt"
+	name      string   // the column, as crypt.ColumnOf names the field
+	field     string   // the Go field name
+	index     []int    // the field's index path, through embedded structs
+	encrypted bool     // tagged crypt:"encrypt"
+	sources   []string // for a blind index: the Go names of its source fields (blind=F+G)
 }
 
 var columnCache sync.Map // reflect.Type → *columns
@@ -100,7 +103,9 @@ func (c *columns) addRole(f reflect.StructField, n int) {
 		c.list[n].encrypted = true
 	case "blind":
 		c.indexes[f.Name] = n
-		_, opts, _ := strings.Cut(f.Tag.Get("crypt"), ",")
+		first, opts, _ := strings.Cut(f.Tag.Get("crypt"), ",")
+		_, srcs, _ := strings.Cut(first, "=")
+		c.list[n].sources = strings.Split(srcs, "+")
 		for opt := range strings.SplitSeq(opts, ",") {
 			if name, ok := strings.CutPrefix(opt, "name="); ok && name != "" {
 				c.indexes[name] = n
@@ -191,15 +196,43 @@ func (c *columns) fieldsFor(names []string, reading bool) (fields []int, encrypt
 		out[k] = i
 		encrypted = encrypted || c.list[i].encrypted
 	}
-	if reading && encrypted {
+	if encrypted {
 		for _, i := range c.bound {
-			if !seen[i] {
+			if seen[i] {
+				continue
+			}
+			if reading {
 				return nil, false, &ColumnError{Type: c.typ, Column: c.list[i].name, Msg: "the result lacks it, and it holds " +
 					c.list[i].field + ", which is bound into every ciphertext of the record: select it too"}
 			}
+			return nil, false, &ColumnError{Type: c.typ, Column: c.list[i].name, Msg: "the column list lacks it, and it holds " +
+				c.list[i].field + ", which is bound into every ciphertext of the record: a row written without it would not decrypt"}
+		}
+	}
+	if !reading {
+		if err := c.indexesWritten(seen); err != nil {
+			return nil, false, err
 		}
 	}
 	return out, encrypted, nil
+}
+
+// indexesWritten checks that a column list that writes a blind index's
+// source column writes the index column too: a row written without its
+// index value is one that a search by the index never finds.
+func (c *columns) indexesWritten(seen []bool) error {
+	for i, col := range c.list {
+		if col.sources == nil || seen[i] {
+			continue
+		}
+		for j, src := range c.list {
+			if seen[j] && slices.Contains(col.sources, src.field) {
+				return &ColumnError{Type: c.typ, Column: col.name, Msg: "the column list lacks it and writes " + strconv.Quote(src.name) +
+					", its blind index's source: a search by the index would not find the row"}
+			}
+		}
+	}
+	return nil
 }
 
 // field returns the field at list[i] of the struct value rv.

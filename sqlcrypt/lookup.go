@@ -2,10 +2,12 @@ package sqlcrypt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
 )
@@ -15,7 +17,8 @@ import (
 //
 //	"tenant_id" = $1 AND "email_idx" = ANY($2)                        PostgreSQL: one text[] argument
 //	"tenant_id" = ? COLLATE BINARY AND "email_idx" IN (?, ?)          SQLite
-//	`tenant_id` = ? AND CAST(`tenant_id` AS BINARY) = CAST(? AS BINARY)
+//	`tenant_id` = ? AND CAST(CONVERT(`tenant_id` USING utf8mb4) AS BINARY)
+//	    = CAST(CONVERT(? USING utf8mb4) AS BINARY)
 //	    AND `email_idx` IN (?, ?)                                     MySQL
 //
 // probe is a pointer to the record type with its scope field and the
@@ -83,6 +86,18 @@ func Lookup(ctx context.Context, enc *crypt.Encryptor, d Dialect, probe any, ind
 		return fail("the scope field has no column (it is ignored, or in a nested struct that is not embedded), so the condition could not keep to the probe's tenant")
 	}
 
+	// Quoting keeps a quote inside the identifier; what it cannot make
+	// safe (an empty name, control characters: a NUL ends the statement
+	// on PostgreSQL's wire protocol) is refused, as QuoteIdent asks.
+	for _, i := range []int{cols.scope, ix} {
+		if i < 0 {
+			continue
+		}
+		if err := checkColumnName(cols.list[i].name); err != nil {
+			return fail("the column of field %s: %v", cols.list[i].field, err)
+		}
+	}
+
 	p := d.Placeholders()
 	for range firstArg - 1 {
 		p.Next()
@@ -95,8 +110,11 @@ func Lookup(ctx context.Context, enc *crypt.Encryptor, d Dialect, probe any, ind
 		case MySQL:
 			// The equality finds the rows through an index on the column;
 			// the binary one drops those that a case-insensitive or PAD
-			// SPACE collation takes for equal.
-			b.WriteString(col + " = " + p.Next() + " AND CAST(" + col + " AS BINARY) = CAST(" + p.Next() + " AS BINARY)")
+			// SPACE collation takes for equal. Both sides are converted to
+			// one character set first: a column in another one than the
+			// connection's (latin1) holds other bytes for a name that is
+			// not ASCII, and the tenant's own rows would not be found.
+			b.WriteString(col + " = " + p.Next() + " AND CAST(CONVERT(" + col + " USING utf8mb4) AS BINARY) = CAST(CONVERT(" + p.Next() + " USING utf8mb4) AS BINARY)")
 			args = append(args, scope, scope)
 		case SQLite:
 			b.WriteString(col + " = " + p.Next() + " COLLATE BINARY")
@@ -207,4 +225,21 @@ func structValue(v any) reflect.Value {
 		return reflect.Value{}
 	}
 	return rv.Elem()
+}
+
+// checkColumnName accepts a column name that quoting makes one identifier
+// on every dialect: not empty, valid UTF-8, no control characters.
+func checkColumnName(name string) error {
+	if name == "" {
+		return errors.New("empty column name")
+	}
+	if !utf8.ValidString(name) {
+		return fmt.Errorf("column name %q is not valid UTF-8", name)
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f {
+			return fmt.Errorf("column name %q holds a control character", name)
+		}
+	}
+	return nil
 }

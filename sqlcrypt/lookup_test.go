@@ -26,7 +26,7 @@ func TestLookupCondition(t *testing.T) {
 		{sqlcrypt.Postgres, "acme", 3, `"tenant_id" = $3 AND "email_idx" = ANY($4)`, 2},
 		{sqlcrypt.SQLite, "acme", 1, `"tenant_id" = ? COLLATE BINARY AND "email_idx" IN (?)`, 2},
 		{sqlcrypt.SQLite, "acme", 5, `"tenant_id" = ? COLLATE BINARY AND "email_idx" IN (?)`, 2},
-		{sqlcrypt.MySQL, "acme", 1, "`tenant_id` = ? AND CAST(`tenant_id` AS BINARY) = CAST(? AS BINARY) AND `email_idx` IN (?)", 3},
+		{sqlcrypt.MySQL, "acme", 1, "`tenant_id` = ? AND CAST(CONVERT(`tenant_id` USING utf8mb4) AS BINARY) = CAST(CONVERT(? USING utf8mb4) AS BINARY) AND `email_idx` IN (?)", 3},
 		// No keysets: nothing can match, and the SQL still runs.
 		{sqlcrypt.Postgres, "initech", 1, `"tenant_id" = $1 AND "email_idx" = ANY($2)`, 2},
 		{sqlcrypt.SQLite, "initech", 1, `1 = 0`, 0},

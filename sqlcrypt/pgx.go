@@ -96,7 +96,11 @@ type Copier interface {
 // records keep their plaintext, and its blind indexes are computed. A row
 // holds the values of the fields whose columns are columnNames, in that
 // order (see "Column names" in the package documentation); a name no field
-// has is a [*ColumnError], returned before anything is sent. A record that
+// has is a [*ColumnError], returned before anything is sent. So is a list
+// that writes an encrypted column without the scope and identity columns
+// (the row would hold ciphertexts bound to values it does not hold, and
+// never decrypt), or a blind index's source column without the index
+// column (a search would never find the row). A record that
 // fails to encrypt aborts the copy, so that no row is written, and is
 // returned as a [*RowError] (pgx alone would report it as the server's
 // error about the aborted COPY).
