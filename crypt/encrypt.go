@@ -2,6 +2,7 @@ package crypt
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 )
 
@@ -32,6 +33,13 @@ func (e *Encryptor) encryptValue(ctx context.Context, p *plan, rv reflect.Value)
 		if err := e.encryptTree(ctx, p, rv, &t); err != nil {
 			return err
 		}
+		var all []assignment
+		for _, o := range t.ops {
+			all = append(all, o.pending...)
+		}
+		if err := checkShared(p, all); err != nil {
+			return err
+		}
 		t.apply()
 		return nil
 	}
@@ -42,6 +50,11 @@ func (e *Encryptor) encryptValue(ctx context.Context, p *plan, rv reflect.Value)
 	defer o.release()
 	if err := o.encryptGroup(&p.root, rv); err != nil {
 		return err
+	}
+	if p.mayShare {
+		if err := checkShared(p, o.pending); err != nil {
+			return err
+		}
 	}
 	o.apply()
 	return nil
@@ -59,7 +72,7 @@ func (o *op) encryptGroup(g *group, rv reflect.Value) error {
 		if err != nil {
 			return err
 		}
-		o.pending = append(o.pending, assignment{field: dst, kind: kindString, s: val})
+		o.pending = append(o.pending, assignment{field: dst, kind: kindString, path: ix.path, s: val})
 	}
 	for i := range g.fields {
 		if err := o.encryptField(&g.fields[i], rv); err != nil {
@@ -127,7 +140,7 @@ func (o *op) encryptField(f *encField, rv reflect.Value) error {
 	if err != nil {
 		return fail(err)
 	}
-	a := assignment{field: fv, kind: f.kind}
+	a := assignment{field: fv, kind: f.kind, path: f.path}
 	if text {
 		a.s = encodeText(ct)
 	} else {
@@ -135,4 +148,36 @@ func (o *op) encryptField(f *encField, rv reflect.Value) error {
 	}
 	o.pending = append(o.pending, a)
 	return nil
+}
+
+// checkShared refuses an encryption that would write one field twice: two
+// paths of the record that reach the same memory (a pointer or a slice held
+// by two fields). Each path's ciphertext is bound to that path, so the
+// value written last would not decrypt under the other: the record is
+// refused rather than stored so.
+func checkShared(p *plan, pending []assignment) error {
+	if len(pending) > 16 {
+		seen := make(map[uintptr]int, len(pending))
+		for i := range pending {
+			a := pending[i].field.addr()
+			if j, ok := seen[a]; ok && a != 0 {
+				return sharedError(p, pending[j].path, pending[i].path)
+			}
+			seen[a] = i
+		}
+		return nil
+	}
+	for i := range pending {
+		a := pending[i].field.addr()
+		for j := range i {
+			if a != 0 && pending[j].field.addr() == a {
+				return sharedError(p, pending[j].path, pending[i].path)
+			}
+		}
+	}
+	return nil
+}
+
+func sharedError(p *plan, first, second string) error {
+	return &FieldError{Op: "encrypt", Record: p.record, Field: second, Class: "-", Err: fmt.Errorf("%w: %s reaches the same value", ErrSharedValue, first)}
 }

@@ -58,6 +58,11 @@ var (
 	// of the record type.
 	ErrUnknownIndex = errors.New("crypt: no such blind index")
 
+	// ErrSharedValue means two fields of a record reach the same memory
+	// (one pointer or slice held by both), so Encrypt would write one
+	// value bound to two paths: the record is refused.
+	ErrSharedValue = errors.New("crypt: two fields share one value")
+
 	// ErrTypeMismatch means two values that must be of one record type
 	// (a record and its probe) are not.
 	ErrTypeMismatch = errors.New("crypt: values of different record types")

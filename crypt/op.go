@@ -42,6 +42,7 @@ type classKeys[K any] struct {
 type assignment struct {
 	field fieldRef
 	kind  fieldKind
+	path  string // the field's path, for errors
 	s     string
 	b     []byte
 }

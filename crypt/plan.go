@@ -35,6 +35,11 @@ type plan struct {
 	// assocs are the fields that hold records of their own (assoc.go).
 	assocs []assocField
 
+	// mayShare is set when two fields could reach the same memory: a
+	// field or index behind a pointer or in a slice element. Encrypt then
+	// checks that it writes no memory twice (checkShared).
+	mayShare bool
+
 	// warnings are the planner's advice on blind-index widths: a bits=
 	// outside the safe range for the index's declared population=.
 	warnings []string
@@ -171,6 +176,9 @@ func validateTree(t reflect.Type, seen []reflect.Type) error {
 	p, err := planFor(t)
 	if err != nil {
 		return err
+	}
+	if len(p.assocs) == 0 {
+		return nil
 	}
 	seen = append(seen, t)
 	for _, a := range p.assocs {
@@ -457,6 +465,13 @@ func buildPlan(t reflect.Type) (*plan, error) {
 	}
 	for i := range b.p.ids {
 		b.p.ids[i].fieldLoc = newFieldLoc(t, b.p.ids[i].index)
+	}
+	b.p.mayShare = len(g.slices) > 0
+	for _, f := range g.fields {
+		b.p.mayShare = b.p.mayShare || !f.direct
+	}
+	for _, ix := range g.indexes {
+		b.p.mayShare = b.p.mayShare || !ix.direct
 	}
 	return b.finish(g)
 }

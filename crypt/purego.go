@@ -31,6 +31,14 @@ func (r fieldRef) get(kind fieldKind) (s string, b []byte, present bool) {
 }
 
 // set writes the field.
+// addr returns the field's address, or 0 when it has none.
+func (r fieldRef) addr() uintptr {
+	if r.v.CanAddr() {
+		return r.v.Addr().Pointer()
+	}
+	return 0
+}
+
 func (r fieldRef) set(kind fieldKind, s string, b []byte) {
 	ps, pb := newTarget(kind, s, b)
 	setValue(r.v, kind, s, b, ps, pb)

@@ -54,6 +54,17 @@ func (r fieldRef) get(kind fieldKind) (s string, b []byte, present bool) {
 	return "", nil, false
 }
 
+// addr returns the field's address, or 0 when it has none.
+func (r fieldRef) addr() uintptr {
+	if r.ptr != nil {
+		return uintptr(r.ptr)
+	}
+	if r.v.CanAddr() {
+		return r.v.Addr().Pointer()
+	}
+	return 0
+}
+
 // set writes the field.
 func (r fieldRef) set(kind fieldKind, s string, b []byte) {
 	ps, pb := newTarget(kind, s, b)
