@@ -42,6 +42,7 @@ func (p *Plugin) encryptCreate(db *gorm.DB) {
 	}
 	m := p.modelOf(stmt.Schema)
 	if !m.tagged {
+		p.checkTableWrite(db, "create")
 		return
 	}
 	if m.err != nil {
@@ -168,17 +169,7 @@ func (p *Plugin) restoreCreate(db *gorm.DB) {
 // checkMapCreate refuses a Create from a map that sets an encrypted or
 // blind-index column: a map holds no record to encrypt.
 func (m *model) checkMapCreate(stmt *gorm.Statement) error {
-	var maps []map[string]any
-	switch d := stmt.Dest.(type) {
-	case map[string]any:
-		maps = []map[string]any{d}
-	case *map[string]any:
-		maps = []map[string]any{*d}
-	case []map[string]any:
-		maps = d
-	case *[]map[string]any:
-		maps = *d
-	}
+	maps, _ := mapsOf(stmt.Dest)
 	for _, mp := range maps {
 		for k := range mp {
 			col := k

@@ -5,10 +5,18 @@
 //
 // # Registering
 //
-// A service registers the plugin once, with the Encryptor of its keyring:
+// A service registers the plugin once, with the Encryptor of its keyring
+// and its tagged models:
 //
 //	db, err := gorm.Open(postgres.Open(dsn), &gorm.Config{})
-//	err = db.Use(gormcrypt.New(crypt.New(kr, nil)))
+//	err = db.Use(gormcrypt.New(crypt.New(kr, nil), &Contact{}, &Interaction{}))
+//
+// The models given to New are parsed when the plugin is registered (a
+// model without crypt tags, or with invalid ones, fails db.Use), and their
+// tables are protected from the first statement against writes that have
+// no tagged model to encrypt (see Raw SQL below). A tagged model that is
+// neither registered nor used yet is unknown to the plugin: register them
+// all.
 //
 // Sessions and transactions derived from db share the registration. Every
 // call uses the statement's context (db.WithContext), for the keyring too.
@@ -107,9 +115,17 @@
 // to encrypted columns, so Exec("UPDATE contacts SET email = ?", v) stores
 // v as given. Write encrypted columns through models, or encrypt by hand
 // (crypt.Encrypted, Encryptor.BlindIndexValues). Raw(...).Find(&records)
-// is decrypted, as above; Raw(...).Scan through [Scan]. Writes through
-// db.Table(name) without a model are refused for the tables of tagged
-// models the process has already used, and unseen otherwise.
+// is decrypted, as above; Raw(...).Scan through [Scan].
+//
+// A write with no tagged model to encrypt, that sets an encrypted or
+// blind-index column of a known tagged model's table (or its scope or
+// identity, in an update) is refused with an [*Error] matching
+// [ErrUnknownIdentity], with nothing written: db.Table(name) with a map or
+// Update(column, value), under any spelling of the table (quoted, in
+// another case, qualified, aliased), and a struct without crypt tags whose
+// table is that model's. The known tables are those of the models given to
+// New and of the tagged models the process has used since; writes to the
+// tables of other tagged models are not seen.
 //
 // # Errors
 //

@@ -1,6 +1,9 @@
 package gormcrypt
 
 import (
+	"strings"
+	"unicode"
+
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -8,32 +11,36 @@ import (
 // Guards: writes the plugin cannot encrypt, refused before they reach the
 // database.
 
-// checkTableWrite refuses a write through db.Table(name), with no model,
-// that sets an encrypted or blind-index column of a tagged model the plugin
-// has seen stored in that table: without a model there is no record to
-// encrypt. Tables whose model the process has not used yet are not known.
+// checkTableWrite refuses a write that has no tagged model to encrypt and
+// sets an encrypted or blind-index column of the tagged model stored in
+// its table: a write through db.Table(name) without a model (a map, or
+// Update(column, value)), or one through a struct without crypt tags whose
+// table is that model's. The tables known are those of the models given to
+// New and of the tagged models the process has used since.
 func (p *Plugin) checkTableWrite(db *gorm.DB, op string) {
 	stmt := db.Statement
-	if db.Error != nil || stmt.Schema != nil || stmt.Table == "" {
+	if db.Error != nil {
 		return
 	}
-	v, ok := p.tables.Load(stmt.Table)
+	table := tableOf(stmt)
+	if table == "" {
+		return
+	}
+	v, ok := p.tables.Load(table)
 	if !ok {
 		return
 	}
 	m := v.(*model)
 	var keys []string
-	switch d := stmt.Dest.(type) {
-	case map[string]any:
-		for k := range d {
+	maps, isMap := mapsOf(stmt.Dest)
+	for _, mp := range maps {
+		for k := range mp {
 			keys = append(keys, k)
 		}
-	case []map[string]any:
-		for _, mp := range d {
-			for k := range mp {
-				keys = append(keys, k)
-			}
-		}
+	}
+	if !isMap && stmt.Schema != nil {
+		// A struct without crypt tags: every column it has may be written.
+		keys = append(keys, stmt.Schema.DBNames...)
 	}
 	if c, ok := stmt.Clauses["SET"]; ok {
 		if set, ok := c.Expression.(clause.Set); ok {
@@ -44,15 +51,101 @@ func (p *Plugin) checkTableWrite(db *gorm.DB, op string) {
 	}
 	for _, k := range keys {
 		col := k
-		if f := m.fieldByName(k); f != nil {
+		if stmt.Schema != nil {
+			if f := stmt.Schema.LookUpField(k); f != nil && f.DBName != "" {
+				col = f.DBName
+			}
+		}
+		if f := m.fieldByName(col); f != nil && f.DBName != "" {
 			col = f.DBName
 		}
 		if m.sensitive(col) || (op == "update" && m.binds() && m.binding(col)) {
-			db.AddError(&Error{Op: op, Model: m.name, Column: col, Err: ErrUnknownIdentity,
-				Reason: "a write through db.Table(" + stmt.Table + ") has no model to encrypt: use db.Model(&record)"})
+			what := "a write through db.Table(" + stmt.Table + ") has no model to encrypt: use db.Model(&record)"
+			if stmt.Schema != nil {
+				what = "the value written is a " + stmt.Schema.ModelType.String() + ", which has no crypt tags, to the table of " + m.name + ": write a " + m.name
+			}
+			db.AddError(&Error{Op: op, Model: m.name, Column: col, Err: ErrUnknownIdentity, Reason: what})
 			return
 		}
 	}
+}
+
+// mapsOf returns the maps a statement's Dest holds, and whether it is a
+// map or a slice of maps, through a pointer or not.
+func mapsOf(dest any) ([]map[string]any, bool) {
+	switch d := dest.(type) {
+	case map[string]any:
+		return []map[string]any{d}, true
+	case *map[string]any:
+		if d == nil {
+			return nil, true
+		}
+		return []map[string]any{*d}, true
+	case []map[string]any:
+		return d, true
+	case *[]map[string]any:
+		if d == nil {
+			return nil, true
+		}
+		return *d, true
+	}
+	return nil, false
+}
+
+// tableOf returns the lower-case name of the table a statement writes,
+// without schema or quotes, read from db.Table's expression when there is
+// one: an alias (db.Table("contacts AS c")) or a quoted name does not hide
+// the table. It is "" when the statement names no table, or a subquery.
+func tableOf(stmt *gorm.Statement) string {
+	if stmt.TableExpr != nil {
+		return firstTable(stmt.TableExpr.SQL)
+	}
+	if stmt.Table != "" {
+		return firstTable(stmt.Table)
+	}
+	if stmt.Schema != nil {
+		return strings.ToLower(stmt.Schema.Table)
+	}
+	return ""
+}
+
+// firstTable returns the last part of the possibly qualified, possibly
+// quoted name that sql starts with, in lower case.
+func firstTable(sql string) string {
+	s := strings.TrimSpace(sql)
+	last := ""
+	for s != "" {
+		var part string
+		switch open := s[0]; open {
+		case '"', '`', '[':
+			closing := open
+			if open == '[' {
+				closing = ']'
+			}
+			end := strings.IndexByte(s[1:], closing)
+			if end < 0 {
+				return ""
+			}
+			part, s = s[1:1+end], s[2+end:]
+		default:
+			end := strings.IndexFunc(s, func(r rune) bool {
+				return r == '.' || r == ',' || r == '(' || r == ')' || unicode.IsSpace(r)
+			})
+			if end < 0 {
+				end = len(s)
+			}
+			part, s = s[:end], s[end:]
+		}
+		if part == "" {
+			return ""
+		}
+		last = part
+		if s == "" || s[0] != '.' {
+			break
+		}
+		s = s[1:]
+	}
+	return strings.ToLower(last)
 }
 
 // checkReturning refuses a RETURNING clause on an update or delete of a

@@ -48,7 +48,7 @@ func (p *Plugin) modelOf(s *schema.Schema) *model {
 	actual, _ := p.models.LoadOrStore(s, m)
 	m = actual.(*model)
 	if m.tagged && s.Table != "" {
-		p.tables.Store(s.Table, m)
+		p.tables.Store(strings.ToLower(s.Table), m)
 	}
 	return m
 }

@@ -34,6 +34,7 @@ func (p *Plugin) encryptUpdate(db *gorm.DB) {
 	}
 	m := p.modelOf(stmt.Schema)
 	if !m.tagged {
+		p.checkTableWrite(db, "update")
 		return
 	}
 	if m.err != nil {
