@@ -16,11 +16,11 @@ const pluginName = "fieldcrypt"
 // Register it once per *gorm.DB with db.Use(gormcrypt.New(enc)).
 type Plugin struct {
 	enc        *crypt.Encryptor
-	registered []any     // models given to New, parsed at Initialize
-	models     sync.Map  // *schema.Schema -> *model
-	tagged     sync.Map  // reflect.Type -> bool: has crypt tags
-	tables     sync.Map  // lower-case table name -> *model, for the registered tagged models and those seen since
-	uniques    sync.Map  // uniqueKey -> [][]string: a table's unique keys, on MySQL and MariaDB
+	registered []any    // models given to New, parsed at Initialize
+	models     sync.Map // *schema.Schema -> *model
+	tagged     sync.Map // reflect.Type -> bool: has crypt tags
+	tables     sync.Map // lower-case table name -> *model, for the registered tagged models and those seen since
+	uniques    sync.Map // uniqueKey -> [][]string: a table's unique keys, on MySQL and MariaDB
 }
 
 // New returns the plugin that encrypts with enc.

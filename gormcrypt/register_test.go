@@ -3,7 +3,6 @@ package gormcrypt_test
 import (
 	"testing"
 
-
 	"github.com/fieldcrypt/fieldcrypt/gormcrypt"
 )
 
@@ -106,4 +105,3 @@ func TestRegisterRefused(t *testing.T) {
 		}
 	}
 }
-
