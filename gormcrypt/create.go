@@ -49,7 +49,7 @@ func (p *Plugin) encryptCreate(db *gorm.DB) {
 		db.AddError(m.err)
 		return
 	}
-	if err := m.checkUpsert(stmt); err != nil {
+	if err := p.checkUpsert(db, m); err != nil {
 		db.AddError(err)
 		return
 	}
@@ -188,7 +188,12 @@ func (m *model) checkMapCreate(stmt *gorm.Statement) error {
 // checkUpsert refuses an ON CONFLICT clause that would write an encrypted
 // or blind-index column of a row other than the one whose identity the
 // new ciphertexts bind, or write it with anything but the inserted value.
-func (m *model) checkUpsert(stmt *gorm.Statement) error {
+// On MySQL and MariaDB, where ON DUPLICATE KEY UPDATE fires on any unique
+// key and a conflict target is ignored, the rows it can update are those
+// that share a unique key with the new row: such an upsert is refused
+// unless every unique key of the table holds the record's identity.
+func (p *Plugin) checkUpsert(db *gorm.DB, m *model) error {
+	stmt := db.Statement
 	c, ok := stmt.Clauses["ON CONFLICT"]
 	if !ok {
 		return nil
@@ -227,24 +232,73 @@ func (m *model) checkUpsert(stmt *gorm.Statement) error {
 	if first == "" {
 		return nil
 	}
-	target := map[string]bool{}
-	for _, col := range oc.Columns {
-		target[col.Name] = true
+	var ids []string
+	for _, f := range m.ids {
+		ids = append(ids, f.DBName)
 	}
-	if len(target) == 0 {
-		for _, f := range stmt.Schema.PrimaryFields {
-			target[f.DBName] = true
-		}
-	}
-	if m.binds() {
-		same := len(target) == len(m.ids)
-		var ids []string
-		for _, f := range m.ids {
-			same = same && target[f.DBName]
-			ids = append(ids, f.DBName)
+	if len(oc.Columns) > 0 && m.binds() {
+		same := len(oc.Columns) == len(m.ids)
+		for _, col := range oc.Columns {
+			in := false
+			for _, f := range m.ids {
+				in = in || f.DBName == col.Name
+			}
+			same = same && in
 		}
 		if !same {
 			return refuse(first, "the conflict target is not the record's identity ("+strings.Join(ids, ", ")+"): the row updated on conflict could be another record, whose identity the new ciphertexts do not bind")
+		}
+	}
+	target := map[string]bool{}
+	if db.Dialector.Name() == "mysql" {
+		keys, err := p.uniqueKeys(db, stmt.Table)
+		if err != nil {
+			return &Error{Op: "upsert", Model: m.name, Column: first, Err: ErrUnsupportedWrite,
+				Reason: "the unique keys of table " + stmt.Table + " could not be read, and ON DUPLICATE KEY UPDATE fires on any of them: " + err.Error()}
+		}
+		// The columns every unique key holds: a row ON DUPLICATE KEY
+		// UPDATE updates has the new row's values in them.
+		for i, key := range keys {
+			has := map[string]bool{}
+			for _, col := range key {
+				has[strings.ToLower(col)] = true
+			}
+			for _, f := range stmt.Schema.Fields {
+				if f.DBName == "" {
+					continue
+				}
+				in := has[strings.ToLower(f.DBName)]
+				if i == 0 {
+					target[f.DBName] = in
+				} else {
+					target[f.DBName] = target[f.DBName] && in
+				}
+			}
+		}
+		if len(keys) > 0 && m.binds() {
+			for _, f := range m.ids {
+				if !target[f.DBName] {
+					return refuse(first, "ON DUPLICATE KEY UPDATE fires on any unique key of table "+stmt.Table+", and one of them does not hold the record's identity ("+strings.Join(ids, ", ")+"): the row updated could be another record, whose identity the new ciphertexts do not bind; leave the encrypted columns out of the update, or make the identity the table's only unique key")
+				}
+			}
+		}
+	} else {
+		for _, col := range oc.Columns {
+			target[col.Name] = true
+		}
+		if len(target) == 0 {
+			for _, f := range stmt.Schema.PrimaryFields {
+				target[f.DBName] = true
+			}
+		}
+		if m.binds() {
+			same := len(target) == len(m.ids)
+			for _, f := range m.ids {
+				same = same && target[f.DBName]
+			}
+			if !same {
+				return refuse(first, "the conflict target is not the record's identity ("+strings.Join(ids, ", ")+"): the row updated on conflict could be another record, whose identity the new ciphertexts do not bind")
+			}
 		}
 	}
 	for col, ix := range m.indexes {
@@ -272,4 +326,34 @@ func (m *model) checkUpsert(stmt *gorm.Statement) error {
 func (m *model) typeMismatch(t reflect.Type) error {
 	return &Error{Op: "create", Model: m.name, Err: ErrUnsupportedWrite,
 		Reason: "the value written is a " + t.String() + ", not the model's type"}
+}
+
+// uniqueKey names a table of one database in the plugin's cache.
+type uniqueKey struct {
+	config *gorm.Config
+	table  string
+}
+
+// uniqueKeys returns the columns of each unique key (the primary key
+// included) of table, read once per table from the database's catalogue
+// and cached.
+func (p *Plugin) uniqueKeys(db *gorm.DB, table string) ([][]string, error) {
+	k := uniqueKey{db.Config, table}
+	if v, ok := p.uniques.Load(k); ok {
+		return v.([][]string), nil
+	}
+	indexes, err := db.Session(&gorm.Session{NewDB: true}).Migrator().GetIndexes(table)
+	if err != nil {
+		return nil, err
+	}
+	keys := [][]string{}
+	for _, ix := range indexes {
+		unique, _ := ix.Unique()
+		primary, _ := ix.PrimaryKey()
+		if unique || primary {
+			keys = append(keys, ix.Columns())
+		}
+	}
+	p.uniques.Store(k, keys)
+	return keys, nil
 }

@@ -67,9 +67,12 @@
 // update a blind index along with its sources; otherwise the row updated on
 // conflict could be another record, bound to an identity its new
 // ciphertexts do not name, and the upsert is refused. MySQL and MariaDB
-// have no conflict target: ON DUPLICATE KEY UPDATE fires on any unique key,
-// so a model whose table has a unique key other than its identity must not
-// be upserted there with encrypted columns in the update.
+// ignore the conflict target: ON DUPLICATE KEY UPDATE fires on any unique
+// key. There the plugin reads the table's unique keys (the primary key
+// included) from the database's catalogue, once per table and process, and
+// refuses such an upsert, Save of a new row and Save of a slice included,
+// unless every unique key holds the record's identity. A unique key added
+// to the table while the process runs is not seen until it restarts.
 //
 // # Reads
 //
