@@ -21,8 +21,13 @@
 // Sessions and transactions derived from db share the registration. Every
 // call uses the statement's context (db.WithContext), for the keyring too.
 // Models are described by their crypt tags alone (see package crypt):
-// columns are found through GORM's own schema, so custom column names and
-// naming strategies work.
+// columns are found through GORM's own schema, so custom column names,
+// embedded structs (gorm:"embedded;embeddedPrefix:...") and naming
+// strategies work. A GORM serializer or a default value on an encrypted or
+// blind-index column would give it a second meaning (the serializer would
+// encode the ciphertext; the database would store the default in plaintext
+// for an empty field): the model is refused with [ErrUnsupportedModel],
+// naming the column.
 //
 // # Writes
 //

@@ -114,6 +114,9 @@ func buildModel(s *schema.Schema) *model {
 		}
 		m.restore = append(m.restore, f)
 	}
+	if m.err == nil {
+		m.err = m.checkColumns()
+	}
 	for _, rel := range s.Relationships.Relations {
 		if rel.Field != nil && rel.Field.Schema == s && containsTagged(rel.Field.FieldType, nil) { // GORM also lists back references, whose field is another schema's
 			m.assocs = append(m.assocs, rel.Field)
@@ -124,6 +127,31 @@ func buildModel(s *schema.Schema) *model {
 		}
 	}
 	return m
+}
+
+// checkColumns refuses GORM column options that would give an encrypted or
+// blind-index column a second meaning: a serializer would encode the
+// ciphertext (or decode the stored value before it is decrypted), and a
+// default value is what the database stores, in plaintext, when the field
+// is empty, which crypt leaves empty.
+func (m *model) checkColumns() error {
+	for _, f := range m.schema.Fields {
+		_, enc := m.enc[f.DBName]
+		_, ix := m.indexes[f.DBName]
+		if f.DBName == "" || (!enc && !ix) {
+			continue
+		}
+		refuse := func(reason string) error {
+			return &Error{Op: "plan", Model: m.name, Column: f.DBName, Field: f.Name, Err: ErrUnsupportedModel, Reason: reason}
+		}
+		if f.Serializer != nil || f.TagSettings["SERIALIZER"] != "" {
+			return refuse("a GORM serializer on an encrypted or blind-index column would encode the ciphertext, not the value; encrypt a string or []byte field")
+		}
+		if f.HasDefaultValue && !strings.EqualFold(strings.Trim(f.DefaultValue, "'\""), "null") {
+			return refuse("a default value on an encrypted or blind-index column would be stored in plaintext when the field is empty; drop the default:")
+		}
+	}
+	return nil
 }
 
 // binds reports whether the model's ciphertexts are bound to its identity.

@@ -1,0 +1,273 @@
+package gormcrypt_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt"
+	"github.com/fieldcrypt/fieldcrypt/gormcrypt"
+)
+
+// Address is a nested struct held by a Person, embedded into its columns.
+type Address struct {
+	Street string `crypt:"encrypt"`
+	City   string `gorm:"size:64"`
+}
+
+// Person has an encrypted column of a custom name and an embedded struct
+// with a prefix.
+type Person struct {
+	_        struct{} `crypt:"record=person"`
+	ID       string   `gorm:"primaryKey;size:64" crypt:"id"`
+	TenantID string   `gorm:"size:64" crypt:"scope"`
+	Mail     string   `gorm:"column:mail_ct" crypt:"encrypt"`
+	MailIdx  string   `gorm:"size:16" crypt:"blind=Mail,bits=32"`
+	Home     Address  `gorm:"embedded;embeddedPrefix:home_"`
+}
+
+func TestHuntWrites(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
+		t.Run("Save with a changed ID", func(t *testing.T) {
+			c := newContact("acme")
+			mustCreate(t, db, c)
+			old := c.ID
+			c.ID += "-moved"
+			if err := db.Save(c).Error; err != nil {
+				t.Fatalf("Save: %v", err)
+			}
+			assertStoredEncrypted(t, db, c)
+			assertReadsBack(t, db, c)
+			var o Contact
+			if err := db.First(&o, "id = ?", old).Error; err != nil {
+				t.Errorf("the old row: %v", err)
+			}
+		})
+		t.Run("Updates with Select(*)", func(t *testing.T) {
+			c := newContact("acme")
+			mustCreate(t, db, c)
+			err := db.Model(c).Select("*").Updates(Contact{Email: "star@secret-mail.example"}).Error
+			if err == nil {
+				t.Errorf("Select(*).Updates of a struct whose scope is zero: err = nil, want a refusal")
+			}
+			assertStoredEncrypted(t, db, c)
+			assertReadsBack(t, db, c)
+		})
+		t.Run("Updates with Omit", func(t *testing.T) {
+			c := newContact("acme")
+			mustCreate(t, db, c)
+			if err := db.Model(c).Omit("email").Updates(map[string]any{"email": "omit@secret-mail.example", "name": "Omit Name"}).Error; err != nil {
+				t.Fatalf("Omit(email).Updates: %v", err)
+			}
+			c.Email = stored(t, db, c.ID).Email // not written
+			var got Contact
+			if err := db.First(&got, "id = ?", c.ID).Error; err != nil || got.Name != "Omit Name" || strings.Contains(got.Email, "omit@") {
+				t.Errorf("after Omit(email).Updates: %q %q %v", got.Name, got.Email, err)
+			}
+		})
+		t.Run("SkipHooks and RETURNING on Create", func(t *testing.T) {
+			c := newContact("acme")
+			name, email := c.Name, c.Email
+			tx := db.Session(&gorm.Session{SkipHooks: true})
+			if db.Dialector.Name() != "mysql" {
+				tx = tx.Clauses(clause.Returning{})
+			}
+			if err := tx.Create(c).Error; err != nil {
+				t.Fatalf("Create: %v", err)
+			}
+			assertCallerPlain(t, c, name, email)
+			assertStoredEncrypted(t, db, c)
+			assertReadsBack(t, db, c)
+		})
+		t.Run("Create *[]T", func(t *testing.T) {
+			cs := []Contact{*newContact("acme"), *newContact("acme")}
+			plain := append([]Contact(nil), cs...)
+			if err := db.Create(&cs).Error; err != nil {
+				t.Fatalf("Create: %v", err)
+			}
+			for i := range cs {
+				assertCallerPlain(t, &cs[i], plain[i].Name, plain[i].Email)
+				assertStoredEncrypted(t, db, &cs[i])
+			}
+		})
+		t.Run("CreateInBatches failing midway", func(t *testing.T) {
+			dup := newContact("acme")
+			mustCreate(t, db, dup)
+			cs := []Contact{*newContact("acme"), *newContact("acme"), *newContact("acme")}
+			cs[2].ID = dup.ID
+			plain := append([]Contact(nil), cs...)
+			if err := db.CreateInBatches(&cs, 2).Error; err == nil {
+				t.Fatalf("CreateInBatches with a duplicate key: err = nil")
+			}
+			for i := range cs {
+				assertCallerPlain(t, &cs[i], plain[i].Name, plain[i].Email)
+			}
+		})
+		t.Run("FirstOrCreate with Assign(map)", func(t *testing.T) {
+			c := newContact("acme")
+			var got Contact
+			if err := db.Where(Contact{ID: c.ID, TenantID: "acme"}).Assign(map[string]any{"email": "assign@secret-mail.example", "name": "Assign Name"}).FirstOrCreate(&got).Error; err != nil {
+				t.Fatalf("FirstOrCreate(create): %v", err)
+			}
+			assertCallerPlain(t, &got, "Assign Name", "assign@secret-mail.example")
+			r := stored(t, db, c.ID)
+			if !strings.HasPrefix(r.Email, "fc1:") || !strings.HasPrefix(r.Name, "fc1:") {
+				t.Errorf("stored %q %q, want ciphertexts", r.Name, r.Email)
+			}
+			var again Contact
+			if err := db.Where(Contact{ID: c.ID, TenantID: "acme"}).Assign(map[string]any{"email": "again@secret-mail.example"}).FirstOrCreate(&again).Error; err != nil {
+				t.Fatalf("FirstOrCreate(update): %v", err)
+			}
+			if r := stored(t, db, c.ID); !strings.HasPrefix(r.Email, "fc1:") {
+				t.Errorf("stored %q, want a ciphertext", r.Email)
+			}
+			assertFindsByEmail(t, db, "acme", "again@secret-mail.example", c.ID)
+		})
+		t.Run("Association Append and Replace", func(t *testing.T) {
+			c := newContact("acme")
+			mustCreate(t, db, c)
+			in := &Interaction{ID: c.ID + "-i1", TenantID: "acme", Summary: "appended secret summary"}
+			if err := db.Model(c).Association("Interactions").Append(in); err != nil {
+				t.Fatalf("Append: %v", err)
+			}
+			if in.Summary != "appended secret summary" {
+				t.Errorf("caller's interaction holds %q after Append", in.Summary)
+			}
+			in2 := &Interaction{ID: c.ID + "-i2", TenantID: "acme", Summary: "replacing secret summary"}
+			if err := db.Model(c).Association("Interactions").Replace(in2); err != nil {
+				t.Fatalf("Replace: %v", err)
+			}
+			var sums []string
+			if err := db.Raw("SELECT summary FROM interactions WHERE id IN ?", []string{in.ID, in2.ID}).Scan(&sums).Error; err != nil {
+				t.Fatal(err)
+			}
+			for _, s := range sums {
+				if !strings.HasPrefix(s, "fc1:") {
+					t.Errorf("stored summary %q, want a ciphertext", s)
+				}
+			}
+			var got Contact
+			if err := db.Preload("Interactions").First(&got, "id = ?", c.ID).Error; err != nil || len(got.Interactions) != 1 || got.Interactions[0].Summary != in2.Summary {
+				t.Errorf("Preload after Replace = %+v, %v", got.Interactions, err)
+			}
+			assertReadsBack(t, db, c)
+		})
+		t.Run("nested Create", func(t *testing.T) {
+			c := newContact("acme")
+			c.Company = &Company{ID: c.ID + "-co", TenantID: "acme", Name: "Secret Company"}
+			c.Interactions = []Interaction{{ID: c.ID + "-n1", TenantID: "acme", Summary: "nested secret one"}, {ID: c.ID + "-n2", TenantID: "acme", Summary: "nested secret two"}}
+			mustCreate(t, db, c)
+			if c.Company.Name != "Secret Company" || c.Interactions[1].Summary != "nested secret two" {
+				t.Errorf("caller's children hold %q %q", c.Company.Name, c.Interactions[1].Summary)
+			}
+			var got Contact
+			if err := db.Preload("Company").Preload("Interactions").First(&got, "id = ?", c.ID).Error; err != nil {
+				t.Fatal(err)
+			}
+			if got.Company == nil || got.Company.Name != "Secret Company" || len(got.Interactions) != 2 {
+				t.Errorf("read back %+v", got)
+			}
+		})
+		t.Run("embedded struct and custom column", func(t *testing.T) {
+			if err := db.AutoMigrate(&Person{}); err != nil {
+				t.Fatal(err)
+			}
+			p := &Person{ID: "p-1", TenantID: "acme", Mail: "person@secret-mail.example", Home: Address{Street: "1 Secret Street", City: "Springfield"}}
+			if err := db.Create(p).Error; err != nil {
+				t.Fatalf("Create: %v", err)
+			}
+			if p.Mail != "person@secret-mail.example" || p.Home.Street != "1 Secret Street" {
+				t.Errorf("caller's struct holds %q %q", p.Mail, p.Home.Street)
+			}
+			checkStored := func() {
+				t.Helper()
+				var mail, street string
+				if err := db.Raw("SELECT mail_ct, home_street FROM people WHERE id = ?", "p-1").Row().Scan(&mail, &street); err != nil {
+					t.Fatal(err)
+				}
+				if !strings.HasPrefix(mail, "fc1:") || !strings.HasPrefix(street, "fc1:") {
+					t.Errorf("stored %q %q, want ciphertexts", mail, street)
+				}
+			}
+			checkStored()
+			if err := db.Model(p).Updates(map[string]any{"home_street": "2 Secret Street", "mail_ct": "new@secret-mail.example"}).Error; err != nil {
+				t.Fatalf("Updates: %v", err)
+			}
+			checkStored()
+			var got Person
+			if err := db.First(&got, "id = ?", "p-1").Error; err != nil || got.Home.Street != "2 Secret Street" || got.Mail != "new@secret-mail.example" {
+				t.Errorf("First = %+v, %v", got, err)
+			}
+			var found []Person
+			if err := db.Scopes(gormcrypt.Matching(&Person{TenantID: "acme", Mail: "new@secret-mail.example"}, "MailIdx")).Find(&found).Error; err != nil || len(found) != 1 {
+				t.Errorf("search = %d, %v", len(found), err)
+			}
+		})
+		t.Run("Find into maps and other types", func(t *testing.T) {
+			c := newContact("acme")
+			mustCreate(t, db, c)
+			var rows []map[string]any
+			if err := db.Model(&Contact{}).Where("id = ?", c.ID).Find(&rows).Error; err != nil {
+				t.Fatalf("Find into maps: %v", err)
+			}
+			if len(rows) != 1 || strings.Contains(asString(rows[0]["email"]), "secret-mail") {
+				t.Errorf("Find into maps: %d rows, email %v", len(rows), rows)
+			}
+			var lite []ContactLite
+			if err := db.Model(&Contact{}).Where("id = ?", c.ID).Find(&lite).Error; err != nil {
+				t.Fatalf("Find into another type: %v", err)
+			}
+			if len(lite) != 1 || !strings.HasPrefix(lite[0].Email, "fc1:") {
+				t.Errorf("Find into a struct without crypt tags: %+v", lite)
+			}
+		})
+	})
+}
+
+func asString(v any) string {
+	switch v := v.(type) {
+	case string:
+		return v
+	case []byte:
+		return string(v)
+	}
+	return ""
+}
+
+// Ambiguous column options on encrypted columns are refused when the
+// model is first used.
+type Serialized struct {
+	_        struct{} `crypt:"record=serialized"`
+	ID       string   `gorm:"primaryKey;size:64" crypt:"id"`
+	TenantID string   `gorm:"size:64" crypt:"scope"`
+	Tags     string   `gorm:"serializer:json" crypt:"encrypt"`
+}
+
+type Defaulted struct {
+	_        struct{} `crypt:"record=defaulted"`
+	ID       string   `gorm:"primaryKey;size:64" crypt:"id"`
+	TenantID string   `gorm:"size:64" crypt:"scope"`
+	Email    *string  `gorm:"default:'none@example.org'" crypt:"encrypt"`
+}
+
+func TestAmbiguousColumnsRefused(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
+		if err := db.AutoMigrate(&Serialized{}, &Defaulted{}); err != nil {
+			t.Fatal(err)
+		}
+		err := db.Create(&Serialized{ID: "s-1", TenantID: "acme", Tags: "secret tags"}).Error
+		assertRefused(t, err, gormcrypt.ErrUnsupportedModel, "tags")
+		err = db.Create(&Defaulted{ID: "d-1", TenantID: "acme"}).Error
+		assertRefused(t, err, gormcrypt.ErrUnsupportedModel, "email")
+		if n := countRows(t, db, "serializeds") + countRows(t, db, "defaulteds"); n != 0 {
+			t.Errorf("refused Creates wrote %d rows", n)
+		}
+		var out []Defaulted
+		if err := db.Find(&out).Error; !errors.Is(err, gormcrypt.ErrUnsupportedModel) {
+			t.Errorf("Find: err = %v, want ErrUnsupportedModel", err)
+		}
+	})
+}
