@@ -101,7 +101,9 @@
 //
 // It queries the index's values under every enabled index key and the
 // probe's scope, and drops the rows a blind index finds that hold another
-// value after decrypting them (crypt.Matches). A search with a LIMIT or
+// value after decrypting them (crypt.Matches), and every row of another
+// scope than the probe's, which a condition ORed into the query
+// (db.Where(a).Or(b) before the scope) could bring. A search with a LIMIT or
 // OFFSET (First, Take, Last), into anything but a slice, or in Count,
 // Pluck, Rows, Scan, Update or Delete would return, count or change those
 // rows, or miss a match: it is refused with [ErrUnsupportedSearch].

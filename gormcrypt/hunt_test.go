@@ -271,3 +271,42 @@ func TestAmbiguousColumnsRefused(t *testing.T) {
 		}
 	})
 }
+
+// TestSearchOtherTenant: a condition ORed into a search (by mistake, or by
+// whoever builds the query from input) cannot return another tenant's row,
+// even one with the same value.
+func TestSearchOtherTenant(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
+		mine, theirs := newContact("acme"), newContact("globex")
+		theirs.Email = mine.Email
+		mustCreate(t, db, mine)
+		mustCreate(t, db, theirs)
+		probe := &Contact{TenantID: "acme", Email: mine.Email}
+		queries := map[string]func() *gorm.DB{
+			"Or after":  func() *gorm.DB { return db.Scopes(gormcrypt.Matching(probe, "EmailIdx")).Or("1 = 1") },
+			"Or before": func() *gorm.DB { return db.Where("1 = 0").Or("1 = 1").Scopes(gormcrypt.Matching(probe, "EmailIdx")) },
+			"Where, Or before": func() *gorm.DB {
+				return db.Where("tenant_id = ?", "globex").Or("1 = 0").Scopes(gormcrypt.Matching(probe, "EmailIdx"))
+			},
+			"Unscoped": func() *gorm.DB {
+				return db.Unscoped().Scopes(gormcrypt.Matching(probe, "EmailIdx")).Or("tenant_id = ?", "globex")
+			},
+		}
+		for name, q := range queries {
+			t.Run(name, func(t *testing.T) {
+				var out []Contact
+				if err := q().Find(&out).Error; err != nil {
+					t.Fatalf("search: %v", err)
+				}
+				for _, c := range out {
+					if c.TenantID != "acme" {
+						t.Errorf("search of tenant acme returned contact %s of tenant %s", c.ID, c.TenantID)
+					}
+				}
+				if len(out) > 1 || len(out) == 1 && out[0].ID != mine.ID {
+					t.Errorf("search found %v, want %s alone", ids(out), mine.ID)
+				}
+			})
+		}
+	})
+}

@@ -17,6 +17,7 @@ type search struct {
 	m     *model
 	probe any
 	index string // the index's Go field name
+	scope any    // the probe's scope value, when the model has a scope
 }
 
 // Matching returns a GORM scope that finds the records of probe's type
@@ -93,7 +94,7 @@ func Matching(probe any, index string) func(*gorm.DB) *gorm.DB {
 		if m.scope != nil {
 			db = db.Where(clause.Eq{Column: clause.Column{Table: clause.CurrentTable, Name: m.scope.DBName}, Value: scopeValue})
 		}
-		db.Statement.Settings.Store(searchKey{db.Statement}, &search{m: m, probe: probe, index: ix.field.Name})
+		db.Statement.Settings.Store(searchKey{db.Statement}, &search{m: m, probe: probe, index: ix.field.Name, scope: scopeValue})
 		return db
 	}
 }
@@ -147,17 +148,27 @@ func refuseSearch(op string) func(*gorm.DB) {
 	}
 }
 
-// filter drops the records that do not match the search's probe.
+// filter drops the records that do not match the search's probe, and
+// those of another scope than the probe's.
 func (s *search) filter(db *gorm.DB) error {
 	rv := db.Statement.ReflectValue
 	if rv.Kind() != reflect.Slice {
 		return nil
 	}
+	ctx := db.Statement.Context
 	kept := 0
 	for i := range rv.Len() {
 		ok, err := crypt.Matches(rv.Index(i).Interface(), s.probe, s.index)
 		if err != nil {
 			return &Error{Op: "search", Model: s.m.name, Err: err}
+		}
+		if ok && s.m.scope != nil {
+			// A condition ORed into the query (db.Where(a).Or(b) before
+			// the scope) can bring rows of another scope: they are not
+			// the probe's, whatever they hold.
+			ev := reflect.Indirect(rv.Index(i))
+			v, _ := s.m.scope.ValueOf(ctx, ev)
+			ok = reflect.DeepEqual(v, s.scope)
 		}
 		if ok {
 			if i != kept {
