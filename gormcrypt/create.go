@@ -172,11 +172,7 @@ func (m *model) checkMapCreate(stmt *gorm.Statement) error {
 	maps, _ := mapsOf(stmt.Dest)
 	for _, mp := range maps {
 		for k := range mp {
-			col := k
-			if f := stmt.Schema.LookUpField(k); f != nil {
-				col = f.DBName
-			}
-			if m.sensitive(col) {
+			if col := m.column(k); m.sensitive(col) {
 				return &Error{Op: "create", Model: m.name, Column: col, Err: ErrUnsupportedWrite,
 					Reason: "a Create from a map is not encrypted; create from the struct"}
 			}
@@ -214,6 +210,9 @@ func (p *Plugin) checkUpsert(db *gorm.DB, m *model) error {
 		}
 	}
 	for _, a := range oc.DoUpdates {
+		if err := m.misspelled("upsert", a.Column.Name); err != nil {
+			return err
+		}
 		col := a.Column.Name
 		if m.sensitive(col) {
 			if v, ok := a.Value.(clause.Column); !ok || v.Table != "excluded" || v.Name != col {
@@ -241,7 +240,7 @@ func (p *Plugin) checkUpsert(db *gorm.DB, m *model) error {
 		for _, col := range oc.Columns {
 			in := false
 			for _, f := range m.ids {
-				in = in || f.DBName == col.Name
+				in = in || f.DBName == m.column(col.Name)
 			}
 			same = same && in
 		}

@@ -49,7 +49,12 @@
 // indexes whose sources they write, and restrict the UPDATE to the row with
 // that identity and scope. Map keys may be column names or Go field names.
 // The model receives the new plaintext values and index values, as GORM
-// always writes an update's values into its model. Refused, with an
+// always writes an update's values into its model. Where GORM passes a
+// column name into the SQL as written (a map key it does not resolve, an
+// ON CONFLICT or SET assignment), an encrypted, blind-index, scope or
+// identity column named any other way than by its column name (qualified,
+// quoted, in another case) is refused, as the database could read it as
+// that column. Refused, with an
 // [*Error] that names the column, and with nothing written:
 //
 //   - a write to an encrypted column when the statement's model is not one

@@ -56,9 +56,7 @@ func (p *Plugin) checkTableWrite(db *gorm.DB, op string) {
 				col = f.DBName
 			}
 		}
-		if f := m.fieldByName(col); f != nil && f.DBName != "" {
-			col = f.DBName
-		}
+		col = m.column(col)
 		if m.sensitive(col) || (op == "update" && m.binds() && m.binding(col)) {
 			what := "a write through db.Table(" + stmt.Table + ") has no model to encrypt: use db.Model(&record)"
 			if stmt.Schema != nil {

@@ -310,3 +310,44 @@ func TestSearchOtherTenant(t *testing.T) {
 		}
 	})
 }
+
+// TestColumnSpellings: a map key that GORM does not resolve to a field
+// goes into the SQL as written, and the database may still read it as an
+// encrypted column: a qualified, quoted or upper-case name.
+func TestColumnSpellings(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
+		c := newContact("acme")
+		mustCreate(t, db, c)
+		const plain = "spelled@secret-mail.example"
+		for _, key := range []string{"contacts.email", "EMAIL", "`email`", "\"email\"", " email", "Contacts.Email", "contacts.tenant_id"} {
+			t.Run(key, func(t *testing.T) {
+				model := *c
+				check := func(op string, err error) {
+					t.Helper()
+					r := stored(t, db, c.ID)
+					if !strings.HasPrefix(r.Email, "fc1:") || r.Tenant != "acme" || strings.Contains(r.Email+r.Name, "spelled") {
+						t.Errorf("%s with key %q (err = %v) stored a plaintext or changed the scope", op, key, err)
+					}
+					var n int64
+					if err := db.Raw("SELECT COUNT(*) FROM contacts WHERE id = 'c-spelled'").Row().Scan(&n); err != nil || n != 0 {
+						t.Errorf("%s with key %q created a row", op, key)
+					}
+				}
+				check("Model.Updates", db.Model(&model).Updates(map[string]any{key: plain}).Error)
+				check("Table.Updates", db.Table("contacts").Where("id = ?", c.ID).Updates(map[string]any{key: plain}).Error)
+				check("Create(map)", db.Model(&Contact{}).Create(map[string]any{"id": "c-spelled", "tenant_id": "acme", key: plain}).Error)
+				err := db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoUpdates: clause.Assignments(map[string]any{key: plain})}).Create(&model).Error
+				assertRefused(t, err, gormcrypt.ErrUnsupportedWrite, strings.TrimPrefix(strings.ToLower(strings.Trim(strings.TrimSpace(key[strings.LastIndex(key, ".")+1:]), "`\"")), ""))
+				check("upsert", err)
+			})
+		}
+		// A struct of another type is read through the model's columns
+		// and encrypted.
+		if err := db.Model(c).Updates(ContactLite{Email: "lite@secret-mail.example"}).Error; err != nil {
+			t.Fatalf("Updates(ContactLite): %v", err)
+		}
+		c.Email = "lite@secret-mail.example"
+		assertStoredEncrypted(t, db, c)
+		assertReadsBack(t, db, c)
+	})
+}

@@ -49,8 +49,8 @@ func (p *Plugin) encryptUpdate(db *gorm.DB) {
 		// A SET clause given by hand (clause.Set through Clauses).
 		if set, ok := c.Expression.(clause.Set); ok {
 			for _, a := range set {
-				if m.sensitive(a.Column.Name) || m.binding(a.Column.Name) {
-					db.AddError(&Error{Op: "update", Model: m.name, Column: a.Column.Name, Err: ErrUnsupportedWrite,
+				if col := m.column(a.Column.Name); m.sensitive(col) || m.binding(col) {
+					db.AddError(&Error{Op: "update", Model: m.name, Column: col, Err: ErrUnsupportedWrite,
 						Reason: "a SET clause given by hand is not encrypted; use Update, Updates or Save"})
 					return
 				}
@@ -104,6 +104,12 @@ func (p *Plugin) encryptAssignments(db *gorm.DB, m *model) error {
 	assigned := map[string]bool{}
 	for i, a := range set {
 		col := a.Column.Name
+		if err := m.misspelled("update", col); err != nil {
+			if single {
+				rv.Set(saved)
+			}
+			return err
+		}
 		if hasSecrets && m.binding(col) {
 			if !single {
 				return refuse(col, ErrUnsupportedWrite, "changing the scope or identity of records with encrypted columns would leave their ciphertexts bound to the old values; re-create the records")
