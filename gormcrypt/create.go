@@ -282,8 +282,17 @@ func (p *Plugin) checkUpsert(db *gorm.DB, m *model) error {
 			}
 		}
 	} else {
+		if oc.OnConstraint != "" {
+			return refuse(first, "ON CONFLICT ON CONSTRAINT "+oc.OnConstraint+" names a constraint whose columns the plugin does not read: name the record's identity ("+strings.Join(ids, ", ")+") as the conflict target")
+		}
+		if len(oc.Columns) == 0 && !oc.UpdateAll {
+			// GORM fills the primary key in as the target of UpdateAll
+			// only; without a target, SQLite's DO UPDATE fires on any
+			// unique key.
+			return refuse(first, "the upsert has no conflict target, and would fire on any unique key: name the record's identity ("+strings.Join(ids, ", ")+") as the conflict target")
+		}
 		for _, col := range oc.Columns {
-			target[col.Name] = true
+			target[m.column(col.Name)] = true
 		}
 		if len(target) == 0 {
 			for _, f := range stmt.Schema.PrimaryFields {

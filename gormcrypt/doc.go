@@ -71,7 +71,10 @@
 //     columns, which would scan ciphertexts into the model.
 //
 // An upsert (clause.OnConflict) that updates encrypted or blind-index
-// columns must have the record's identity fields as its conflict target,
+// columns must have the record's identity fields as its conflict target
+// (given as Columns, or the primary key GORM fills in for UpdateAll; not a
+// named constraint, and not omitted, on which SQLite fires on any unique
+// key),
 // set them only to the inserted row's values (clause.AssignmentColumns or
 // UpdateAll), update the scope too (then every encrypted column), and
 // update a blind index along with its sources; otherwise the row updated on
