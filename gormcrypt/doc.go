@@ -112,7 +112,8 @@
 // value after decrypting them (crypt.Matches), and every row of another
 // scope than the probe's, which a condition ORed into the query
 // (db.Where(a).Or(b) before the scope) could bring. A search with a LIMIT or
-// OFFSET (First, Take, Last), into anything but a slice, or in Count,
+// OFFSET (First, Take, Last), with a Select or Omit that leaves out the
+// index's sources or the scope, into anything but a slice, or in Count,
 // Pluck, Rows, Scan, Update or Delete would return, count or change those
 // rows, or miss a match: it is refused with [ErrUnsupportedSearch].
 //

@@ -351,3 +351,30 @@ func TestColumnSpellings(t *testing.T) {
 		assertReadsBack(t, db, c)
 	})
 }
+
+// TestSearchSelect: a search whose Select or Omit leaves out the index's
+// source would drop every match as a false positive: it is refused.
+func TestSearchSelect(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
+		c := newContact("acme")
+		mustCreate(t, db, c)
+		probe := &Contact{TenantID: "acme", Email: c.Email}
+		for name, tx := range map[string]*gorm.DB{
+			"Select without the source": db.Select("id", "tenant_id"),
+			"Omit the source":           db.Omit("email"),
+			"Omit the scope":            db.Omit("tenant_id"),
+		} {
+			t.Run(name, func(t *testing.T) {
+				var out []Contact
+				err := tx.Scopes(gormcrypt.Matching(probe, "EmailIdx")).Find(&out).Error
+				if !errors.Is(err, gormcrypt.ErrUnsupportedSearch) {
+					t.Errorf("search: err = %v, %d rows; want ErrUnsupportedSearch", err, len(out))
+				}
+			})
+		}
+		var out []Contact
+		if err := db.Select("id", "tenant_id", "email", "name", "phone", "notes").Scopes(gormcrypt.Matching(probe, "EmailIdx")).Find(&out).Error; err != nil || len(out) != 1 {
+			t.Errorf("search selecting its source: %d rows, %v; want 1", len(out), err)
+		}
+	})
+}

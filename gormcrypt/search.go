@@ -5,6 +5,7 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
 )
@@ -123,6 +124,23 @@ func (p *Plugin) checkSearch(db *gorm.DB) {
 		if l, ok := c.Expression.(clause.Limit); !ok || l.Limit != nil || l.Offset != 0 {
 			db.AddError(searchRefused(s, "query", "a LIMIT or OFFSET (First, Take, Last, Limit, Offset) would apply before the blind index's false positives are dropped, and could miss a match; Find into a slice, then take its first element"))
 			return
+		}
+	}
+	if len(stmt.Selects) > 0 || len(stmt.Omits) > 0 {
+		// A row read without the index's sources would hold no value and
+		// be dropped as a false positive: a match missed.
+		ix := s.m.byName[s.index]
+		need := append([]*schema.Field(nil), ix.sources...)
+		if s.m.scope != nil {
+			need = append(need, s.m.scope)
+		}
+		selected, restricted := stmt.SelectAndOmitColumns(false, false)
+		for _, f := range need {
+			if v, ok := selected[f.DBName]; (ok && !v) || (!ok && restricted) {
+				db.AddError(&Error{Op: "search", Model: s.m.name, Column: f.DBName, Field: f.Name, Err: ErrUnsupportedSearch,
+					Reason: "query: Select or Omit leaves out a column the search compares after decrypting; rows without it would be dropped, and matches missed"})
+				return
+			}
 		}
 	}
 	rv := stmt.ReflectValue
