@@ -7,6 +7,7 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
 )
 
 // Creates. The plugin encrypts a copy of the caller's records
@@ -50,6 +51,10 @@ func (p *Plugin) encryptCreate(db *gorm.DB) {
 		return
 	}
 	if err := p.checkUpsert(db, m); err != nil {
+		db.AddError(err)
+		return
+	}
+	if err := m.checkCreateColumns(stmt); err != nil {
 		db.AddError(err)
 		return
 	}
@@ -364,4 +369,53 @@ func (p *Plugin) uniqueKeys(db *gorm.DB, table string) ([][]string, error) {
 	}
 	p.uniques.Store(k, keys)
 	return keys, nil
+}
+
+// checkCreateColumns refuses a Create whose Select or Omit writes a blind
+// index's source but not the index (a search would miss the row), or an
+// encrypted column but not the scope or identity it is bound to (the row
+// could not be read).
+func (m *model) checkCreateColumns(stmt *gorm.Statement) error {
+	if len(stmt.Selects) == 0 && len(stmt.Omits) == 0 {
+		return nil
+	}
+	selected, restricted := stmt.SelectAndOmitColumns(true, false)
+	written := func(col string) bool {
+		v, ok := selected[col]
+		return (ok && v) || (!ok && !restricted)
+	}
+	refuse := func(f *schema.Field, reason string) error {
+		return &Error{Op: "create", Model: m.name, Column: f.DBName, Field: f.Name, Err: ErrUnsupportedWrite, Reason: reason}
+	}
+	for _, f := range m.schema.Fields {
+		ix, ok := m.indexes[f.DBName]
+		if !ok || written(f.DBName) {
+			continue
+		}
+		for _, src := range ix.sources {
+			if written(src.DBName) {
+				return refuse(f, "Select or Omit leaves out this blind index but writes its source "+src.DBName+": a search would miss the row")
+			}
+		}
+	}
+	encrypted := false
+	for col := range m.enc {
+		encrypted = encrypted || written(col)
+	}
+	for col := range m.opaque {
+		encrypted = encrypted || written(col)
+	}
+	if !encrypted {
+		return nil
+	}
+	binding := m.ids
+	if m.scope != nil {
+		binding = append([]*schema.Field{m.scope}, binding...)
+	}
+	for _, f := range binding {
+		if !written(f.DBName) {
+			return refuse(f, "Select or Omit leaves out the scope or an identity field but writes encrypted columns, which are bound to it: the row could not be read")
+		}
+	}
+	return nil
 }

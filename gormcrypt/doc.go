@@ -67,6 +67,9 @@
 //   - a change of the scope or of an identity field of a record with
 //     encrypted columns: its ciphertexts would stay bound to the old values;
 //   - a Create from a map that sets an encrypted or blind-index column;
+//   - a Create whose Select or Omit writes a blind index's source but not
+//     the index (a search would miss the row), or encrypted columns but
+//     not the scope or an identity field they are bound to;
 //   - a RETURNING clause on an Update or Delete of a model with encrypted
 //     columns, which would scan ciphertexts into the model.
 //

@@ -378,3 +378,33 @@ func TestSearchSelect(t *testing.T) {
 		}
 	})
 }
+
+// TestCreateSelectOmit: a Create that leaves out a blind index whose
+// source it writes, or the scope its ciphertexts are bound to, is refused.
+func TestCreateSelectOmit(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
+		cases := map[string]struct {
+			tx     *gorm.DB
+			column string
+		}{
+			"Omit the index":              {db.Omit("email_idx"), "email_idx"},
+			"Select the source, no index": {db.Select("id", "tenant_id", "email", "name", "name_idx"), "email_idx"},
+			"Omit the scope":              {db.Omit("tenant_id"), "tenant_id"},
+		}
+		for name, tc := range cases {
+			t.Run(name, func(t *testing.T) {
+				c := newContact("acme")
+				assertRefused(t, tc.tx.Create(c).Error, gormcrypt.ErrUnsupportedWrite, tc.column)
+				var n int64
+				if err := db.Raw("SELECT COUNT(*) FROM contacts WHERE id = ?", c.ID).Row().Scan(&n); err != nil || n != 0 {
+					t.Errorf("refused Create wrote the row")
+				}
+			})
+		}
+		c := newContact("acme")
+		if err := db.Omit("stage").Create(c).Error; err != nil {
+			t.Fatalf("Omit(stage).Create: %v", err)
+		}
+		assertFindsByEmail(t, db, "acme", c.Email, c.ID)
+	})
+}
