@@ -101,7 +101,11 @@
 // tenant), reported as the query's error. A process without access to a
 // field's class gets crypt.ErrNoAccess, with its other fields decrypted. GORM's Scan (and Row, Rows,
 // Pluck into strings) runs no query callbacks and returns stored values:
-// use [Scan], which scans and decrypts, or Find.
+// use [Scan], which scans and decrypts, or Find. Find into maps, or into
+// a struct type without crypt tags, decrypts nothing either: it returns the
+// stored ciphertexts as they are, never as if they were plaintext. A struct
+// type with crypt tags other than the model's is decrypted under its own
+// record name, so its values decrypt only if it names the same record.
 //
 // # Search
 //
