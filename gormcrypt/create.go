@@ -241,16 +241,12 @@ func (p *Plugin) checkUpsert(db *gorm.DB, m *model) error {
 		ids = append(ids, f.DBName)
 	}
 	if len(oc.Columns) > 0 && m.binds() {
-		same := len(oc.Columns) == len(m.ids)
+		cols := map[string]bool{}
 		for _, col := range oc.Columns {
-			in := false
-			for _, f := range m.ids {
-				in = in || f.DBName == m.column(col.Name)
-			}
-			same = same && in
+			cols[m.column(col.Name)] = true
 		}
-		if !same {
-			return refuse(first, "the conflict target is not the record's identity ("+strings.Join(ids, ", ")+"): the row updated on conflict could be another record, whose identity the new ciphertexts do not bind")
+		if !m.holdsIdentity(cols) {
+			return refuse(first, "the conflict target does not hold the record's identity ("+strings.Join(ids, ", ")+"): the row updated on conflict could be another record, whose identity the new ciphertexts do not bind")
 		}
 	}
 	target := map[string]bool{}
@@ -279,12 +275,8 @@ func (p *Plugin) checkUpsert(db *gorm.DB, m *model) error {
 				}
 			}
 		}
-		if len(keys) > 0 && m.binds() {
-			for _, f := range m.ids {
-				if !target[f.DBName] {
-					return refuse(first, "ON DUPLICATE KEY UPDATE fires on any unique key of table "+stmt.Table+", and one of them does not hold the record's identity ("+strings.Join(ids, ", ")+"): the row updated could be another record, whose identity the new ciphertexts do not bind; leave the encrypted columns out of the update, or make the identity the table's only unique key")
-				}
-			}
+		if len(keys) > 0 && m.binds() && !m.holdsIdentity(target) {
+			return refuse(first, "ON DUPLICATE KEY UPDATE fires on any unique key of table "+stmt.Table+", and one of them does not hold the record's identity ("+strings.Join(ids, ", ")+"): the row updated could be another record, whose identity the new ciphertexts do not bind; leave the encrypted columns out of the update, or have every unique key hold the identity")
 		}
 	} else {
 		if oc.OnConstraint != "" {
@@ -304,14 +296,8 @@ func (p *Plugin) checkUpsert(db *gorm.DB, m *model) error {
 				target[f.DBName] = true
 			}
 		}
-		if m.binds() {
-			same := len(target) == len(m.ids)
-			for _, f := range m.ids {
-				same = same && target[f.DBName]
-			}
-			if !same {
-				return refuse(first, "the conflict target is not the record's identity ("+strings.Join(ids, ", ")+"): the row updated on conflict could be another record, whose identity the new ciphertexts do not bind")
-			}
+		if m.binds() && !m.holdsIdentity(target) {
+			return refuse(first, "the conflict target does not hold the record's identity ("+strings.Join(ids, ", ")+"): the row updated on conflict could be another record, whose identity the new ciphertexts do not bind")
 		}
 	}
 	for col, ix := range m.indexes {
@@ -418,4 +404,16 @@ func (m *model) checkCreateColumns(stmt *gorm.Statement) error {
 		}
 	}
 	return nil
+}
+
+// holdsIdentity reports whether a conflict target (or the columns every
+// unique key holds) includes every identity field: a row that conflicts
+// with the new one on those columns is the same record.
+func (m *model) holdsIdentity(cols map[string]bool) bool {
+	for _, f := range m.ids {
+		if !cols[f.DBName] {
+			return false
+		}
+	}
+	return true
 }

@@ -74,21 +74,22 @@
 //     columns, which would scan ciphertexts into the model.
 //
 // An upsert (clause.OnConflict) that updates encrypted or blind-index
-// columns must have the record's identity fields as its conflict target
-// (given as Columns, or the primary key GORM fills in for UpdateAll; not a
-// named constraint, and not omitted, on which SQLite fires on any unique
-// key),
-// set them only to the inserted row's values (clause.AssignmentColumns or
-// UpdateAll), update the scope too (then every encrypted column), and
-// update a blind index along with its sources; otherwise the row updated on
-// conflict could be another record, bound to an identity its new
-// ciphertexts do not name, and the upsert is refused. MySQL and MariaDB
-// ignore the conflict target: ON DUPLICATE KEY UPDATE fires on any unique
-// key. There the plugin reads the table's unique keys (the primary key
-// included) from the database's catalogue, once per table and process, and
-// refuses such an upsert, Save of a new row and Save of a slice included,
-// unless every unique key holds the record's identity. A unique key added
-// to the table while the process runs is not seen until it restarts.
+// columns must have a conflict target that holds the record's identity
+// fields, such as the identity alone or the scope and the identity (given
+// as Columns, or the primary key GORM fills in for UpdateAll; not a named
+// constraint, and not omitted, as SQLite then fires on any unique key). It
+// must set those columns only to the inserted row's values
+// (clause.AssignmentColumns or UpdateAll), update the scope too unless the
+// target holds it (and then every encrypted column), and update a blind
+// index along with its sources. Otherwise the row updated on conflict could
+// be another record, bound to an identity its new ciphertexts do not name,
+// and the upsert is refused. MySQL and MariaDB ignore the conflict target:
+// ON DUPLICATE KEY UPDATE fires on any unique key. There the plugin reads
+// the table's unique keys (the primary key included) from the database's
+// catalogue, once per table and process, and refuses such an upsert (Save
+// of a new row and Save of a slice are upserts) unless every unique key
+// holds the record's identity. A unique key added to the table while the
+// process runs is not seen until it restarts.
 //
 // # Reads
 //

@@ -86,3 +86,43 @@ func TestUpsertOtherUniqueKey(t *testing.T) {
 		}
 	})
 }
+
+// Scoped has a primary key of its scope and its identity: an upsert on it
+// can only update the same record of the same tenant.
+type Scoped struct {
+	_        struct{} `crypt:"record=scoped"`
+	TenantID string   `gorm:"primaryKey;size:64" crypt:"scope"`
+	ID       string   `gorm:"primaryKey;size:64" crypt:"id"`
+	Secret   string   `crypt:"encrypt"`
+}
+
+// TestUpsertScopedKey: a conflict target that holds the identity and the
+// scope is accepted, by Save and by an explicit upsert, on every database.
+func TestUpsertScopedKey(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
+		if err := db.AutoMigrate(&Scoped{}); err != nil {
+			t.Fatal(err)
+		}
+		s := &Scoped{TenantID: "acme", ID: "s-1", Secret: "first secret"}
+		if err := db.Save(s).Error; err != nil {
+			t.Fatalf("Save(new): %v", err)
+		}
+		s.Secret = "second secret"
+		if err := db.Save(&[]Scoped{*s}).Error; err != nil {
+			t.Fatalf("Save(slice): %v", err)
+		}
+		s.Secret = "third secret"
+		err := db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "tenant_id"}, {Name: "id"}}, DoUpdates: clause.AssignmentColumns([]string{"secret"})}).Create(s).Error
+		if err != nil {
+			t.Fatalf("upsert on (tenant_id, id): %v", err)
+		}
+		// The same ID in another tenant is another row.
+		if err := db.Save(&Scoped{TenantID: "globex", ID: "s-1", Secret: "globex secret"}).Error; err != nil {
+			t.Fatalf("Save(other tenant): %v", err)
+		}
+		var got []Scoped
+		if err := db.Order("tenant_id").Find(&got).Error; err != nil || len(got) != 2 || got[0].Secret != "third secret" || got[1].Secret != "globex secret" {
+			t.Errorf("Find = %+v, %v", got, err)
+		}
+	})
+}
