@@ -108,6 +108,17 @@
 // type with crypt tags other than the model's is decrypted under its own
 // record name, so its values decrypt only if it names the same record.
 //
+// A condition GORM builds from a struct, a map or a clause that compares
+// an encrypted column with a value (db.Where(&Contact{Email: e}),
+// db.First(&c, map[string]any{"email": e}), db.Where(&record) with the
+// record's plaintext, clause.Eq) would match nothing, as the column holds
+// ciphertexts, and would send the plaintext to the database: queries,
+// Count, Pluck, Rows, updates and deletes with one are refused with an
+// [*Error] matching [ErrEncryptedCondition], before any SQL is sent. NULL
+// and empty values, stored as they are, may be compared. Conditions
+// written as SQL text (db.Where("email = ?", e)) are not parsed, and not
+// seen.
+//
 // # Search
 //
 // [Matching] is a scope that finds records by a blind index:
@@ -158,7 +169,8 @@
 //
 // Refusals are [*Error] values naming the model, the column and the Go
 // field, matching [ErrUnknownIdentity], [ErrUnsupportedWrite],
-// [ErrUnsupportedModel] or [ErrUnsupportedSearch]; crypt's errors (crypt.ErrDecrypt,
+// [ErrUnsupportedModel], [ErrEncryptedCondition] or
+// [ErrUnsupportedSearch]; crypt's errors (crypt.ErrDecrypt,
 // crypt.ErrAlreadyEncrypted, crypt.ErrNoAccess, ...) come wrapped in an
 // [*Error] and match with errors.Is. No error carries a plaintext value,
 // key or token. A db without the plugin fails searches with

@@ -1,6 +1,7 @@
 package gormcrypt
 
 import (
+	"reflect"
 	"strings"
 	"unicode"
 
@@ -168,9 +169,131 @@ func (p *Plugin) checkDelete(db *gorm.DB) {
 		db.AddError(searchRefused(s, "delete", "it would act on the rows the blind index finds that hold another value"))
 		return
 	}
+	if p.checkConditions(db, "delete"); db.Error != nil {
+		return
+	}
 	if stmt.Schema != nil {
 		if m := p.modelOf(stmt.Schema); m.tagged {
 			db.AddError(m.checkReturning(stmt, "delete"))
 		}
 	}
+}
+
+// checkConditions refuses a WHERE condition that compares an encrypted
+// column of the statement's model with a non-empty value. Conditions given
+// as SQL text ("email = ?") are not parsed and not seen.
+func (p *Plugin) checkConditions(db *gorm.DB, op string) {
+	stmt := db.Statement
+	if db.Error != nil || stmt.Schema == nil {
+		return
+	}
+	c, ok := stmt.Clauses["WHERE"]
+	if !ok {
+		return
+	}
+	where, ok := c.Expression.(clause.Where)
+	if !ok {
+		return
+	}
+	m := p.modelOf(stmt.Schema)
+	if !m.tagged || len(m.enc)+len(m.opaque) == 0 {
+		return
+	}
+	if col := m.encryptedCondition(where.Exprs); col != "" {
+		e := &Error{Op: op, Model: m.name, Column: col, Err: ErrEncryptedCondition,
+			Reason: "the column holds ciphertexts: the condition would match nothing and send the value to the database; search with gormcrypt.Matching"}
+		if f := stmt.Schema.LookUpField(col); f != nil {
+			e.Field = f.Name
+		}
+		db.AddError(e)
+	}
+}
+
+// encryptedCondition returns the encrypted column that one of exprs
+// compares with a non-empty value, or "".
+func (m *model) encryptedCondition(exprs []clause.Expression) string {
+	for _, e := range exprs {
+		var column any
+		var values []any
+		switch x := e.(type) {
+		case clause.Eq:
+			column, values = x.Column, []any{x.Value}
+		case clause.Neq:
+			column, values = x.Column, []any{x.Value}
+		case clause.Gt:
+			column, values = x.Column, []any{x.Value}
+		case clause.Gte:
+			column, values = x.Column, []any{x.Value}
+		case clause.Lt:
+			column, values = x.Column, []any{x.Value}
+		case clause.Lte:
+			column, values = x.Column, []any{x.Value}
+		case clause.Like:
+			column, values = x.Column, []any{x.Value}
+		case clause.IN:
+			column, values = x.Column, x.Values
+		case clause.AndConditions:
+			if col := m.encryptedCondition(x.Exprs); col != "" {
+				return col
+			}
+			continue
+		case clause.OrConditions:
+			if col := m.encryptedCondition(x.Exprs); col != "" {
+				return col
+			}
+			continue
+		case clause.NotConditions:
+			if col := m.encryptedCondition(x.Exprs); col != "" {
+				return col
+			}
+			continue
+		default:
+			continue
+		}
+		var name string
+		switch c := column.(type) {
+		case clause.Column:
+			if c.Raw {
+				continue
+			}
+			name = c.Name
+		case string:
+			name = c
+		default:
+			continue
+		}
+		col := m.column(name)
+		_, enc := m.enc[col]
+		_, opaque := m.opaque[col]
+		if !enc && !opaque {
+			continue
+		}
+		for _, v := range values {
+			if !emptyValue(v) {
+				return col
+			}
+		}
+	}
+	return ""
+}
+
+// emptyValue reports whether v is nil, an empty string or empty bytes
+// (through pointers): values stored as they are, which a condition may
+// compare.
+func emptyValue(v any) bool {
+	rv := reflect.ValueOf(v)
+	for rv.IsValid() && rv.Kind() == reflect.Pointer {
+		if rv.IsNil() {
+			return true
+		}
+		rv = rv.Elem()
+	}
+	if !rv.IsValid() {
+		return true
+	}
+	switch rv.Kind() {
+	case reflect.String, reflect.Slice:
+		return rv.Len() == 0
+	}
+	return false
 }

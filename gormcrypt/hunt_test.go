@@ -408,3 +408,52 @@ func TestCreateSelectOmit(t *testing.T) {
 		assertFindsByEmail(t, db, "acme", c.Email, c.ID)
 	})
 }
+
+// TestEncryptedConditions: a condition GORM builds on an encrypted column
+// would send the plaintext to the database and match nothing: refused in
+// queries, updates, deletes and Pluck, before any SQL is sent.
+func TestEncryptedConditions(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
+		c := newContact("acme")
+		mustCreate(t, db, c)
+		cases := map[string]func() error{
+			"Where(struct).First": func() error { var o Contact; return db.Where(&Contact{Email: c.Email}).First(&o).Error },
+			"Where(whole record)": func() error { var o []Contact; return db.Where(c).Find(&o).Error },
+			"First(map)":          func() error { var o Contact; return db.First(&o, map[string]any{"name": c.Name}).Error },
+			"Find(inline struct)": func() error { var o []Contact; return db.Find(&o, Contact{Email: c.Email}).Error },
+			"Not":                 func() error { var o []Contact; return db.Not(map[string]any{"email": c.Email}).Find(&o).Error },
+			"Or":                  func() error { var o []Contact; return db.Where("1 = 0").Or(&Contact{Email: c.Email}).Find(&o).Error },
+			"IN": func() error {
+				var o []Contact
+				return db.Where(map[string]any{"email": []string{c.Email}}).Find(&o).Error
+			},
+			"FirstOrCreate": func() error {
+				var o Contact
+				return db.Where(Contact{ID: c.ID, Email: c.Email}).FirstOrCreate(&o).Error
+			},
+			"Pluck": func() error {
+				var ids []string
+				return db.Model(&Contact{}).Where(&Contact{Email: c.Email}).Pluck("id", &ids).Error
+			},
+			"Count": func() error {
+				var n int64
+				return db.Model(&Contact{}).Where(&Contact{Email: c.Email}).Count(&n).Error
+			},
+			"Update": func() error {
+				return db.Model(&Contact{}).Where(&Contact{Email: c.Email}).Update("stage", "won").Error
+			},
+			"Delete": func() error { return db.Where(&Contact{Email: c.Email}).Delete(&Contact{}).Error },
+		}
+		for name, run := range cases {
+			t.Run(name, func(t *testing.T) {
+				assertRefused(t, run(), gormcrypt.ErrEncryptedCondition, map[bool]string{true: "name", false: "email"}[name == "First(map)" || name == "Where(whole record)"])
+			})
+		}
+		assertReadsBack(t, db, c)
+		// NULL and empty values are stored as they are: comparable.
+		var none []Contact
+		if err := db.Where(map[string]any{"phone": nil}).Find(&none).Error; err != nil {
+			t.Errorf("Where(phone IS NULL): %v", err)
+		}
+	})
+}

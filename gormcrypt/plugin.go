@@ -60,7 +60,7 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 		cb.Query().Before("gorm:query").Register("fieldcrypt:check_search", p.checkSearch),
 		cb.Query().After("gorm:query").Before("gorm:preload").Register("fieldcrypt:decrypt", p.decryptQuery),
 		cb.Delete().Before("gorm:delete").Register("fieldcrypt:check", p.checkDelete),
-		cb.Row().Before("gorm:row").Register("fieldcrypt:check_search", refuseSearch("rows")),
+		cb.Row().Before("gorm:row").Register("fieldcrypt:check_search", p.refuseSearch("rows")),
 	}
 	for _, err := range steps {
 		if err != nil {

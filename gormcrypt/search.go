@@ -116,8 +116,11 @@ func searchRefused(s *search, op, reason string) error {
 // record type.
 func (p *Plugin) checkSearch(db *gorm.DB) {
 	stmt := db.Statement
+	if p.checkConditions(db, "query"); db.Error != nil {
+		return
+	}
 	s := searchOf(stmt)
-	if s == nil || db.Error != nil {
+	if s == nil {
 		return
 	}
 	if c, ok := stmt.Clauses["LIMIT"]; ok {
@@ -158,8 +161,11 @@ func (p *Plugin) checkSearch(db *gorm.DB) {
 
 // refuseSearch returns a callback that refuses a search in an operation
 // that cannot drop its false positives.
-func refuseSearch(op string) func(*gorm.DB) {
+func (p *Plugin) refuseSearch(op string) func(*gorm.DB) {
 	return func(db *gorm.DB) {
+		if p.checkConditions(db, op); db.Error != nil {
+			return
+		}
 		if s := searchOf(db.Statement); s != nil {
 			db.AddError(searchRefused(s, op, "it would act on the rows the blind index finds that hold another value"))
 		}

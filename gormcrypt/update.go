@@ -32,6 +32,9 @@ func (p *Plugin) encryptUpdate(db *gorm.DB) {
 		db.AddError(searchRefused(s, "update", "an update through a blind-index search would also change the rows it finds that hold another value"))
 		return
 	}
+	if p.checkConditions(db, "update"); db.Error != nil {
+		return
+	}
 	m := p.modelOf(stmt.Schema)
 	if !m.tagged {
 		p.checkTableWrite(db, "update")
