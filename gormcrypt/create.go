@@ -7,6 +7,7 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
 )
 
 // Creates. The plugin encrypts a copy of the caller's records
@@ -42,13 +43,18 @@ func (p *Plugin) encryptCreate(db *gorm.DB) {
 	}
 	m := p.modelOf(stmt.Schema)
 	if !m.tagged {
+		p.checkTableWrite(db, "create")
 		return
 	}
 	if m.err != nil {
 		db.AddError(m.err)
 		return
 	}
-	if err := m.checkUpsert(stmt); err != nil {
+	if err := p.checkUpsert(db, m); err != nil {
+		db.AddError(err)
+		return
+	}
+	if err := m.checkCreateColumns(stmt); err != nil {
 		db.AddError(err)
 		return
 	}
@@ -168,24 +174,10 @@ func (p *Plugin) restoreCreate(db *gorm.DB) {
 // checkMapCreate refuses a Create from a map that sets an encrypted or
 // blind-index column: a map holds no record to encrypt.
 func (m *model) checkMapCreate(stmt *gorm.Statement) error {
-	var maps []map[string]any
-	switch d := stmt.Dest.(type) {
-	case map[string]any:
-		maps = []map[string]any{d}
-	case *map[string]any:
-		maps = []map[string]any{*d}
-	case []map[string]any:
-		maps = d
-	case *[]map[string]any:
-		maps = *d
-	}
+	maps, _ := mapsOf(stmt.Dest)
 	for _, mp := range maps {
 		for k := range mp {
-			col := k
-			if f := stmt.Schema.LookUpField(k); f != nil {
-				col = f.DBName
-			}
-			if m.sensitive(col) {
+			if col := m.column(k); m.sensitive(col) {
 				return &Error{Op: "create", Model: m.name, Column: col, Err: ErrUnsupportedWrite,
 					Reason: "a Create from a map is not encrypted; create from the struct"}
 			}
@@ -197,7 +189,12 @@ func (m *model) checkMapCreate(stmt *gorm.Statement) error {
 // checkUpsert refuses an ON CONFLICT clause that would write an encrypted
 // or blind-index column of a row other than the one whose identity the
 // new ciphertexts bind, or write it with anything but the inserted value.
-func (m *model) checkUpsert(stmt *gorm.Statement) error {
+// On MySQL and MariaDB, where ON DUPLICATE KEY UPDATE fires on any unique
+// key and a conflict target is ignored, the rows it can update are those
+// that share a unique key with the new row: such an upsert is refused
+// unless every unique key of the table holds the record's identity.
+func (p *Plugin) checkUpsert(db *gorm.DB, m *model) error {
+	stmt := db.Statement
 	c, ok := stmt.Clauses["ON CONFLICT"]
 	if !ok {
 		return nil
@@ -218,6 +215,9 @@ func (m *model) checkUpsert(stmt *gorm.Statement) error {
 		}
 	}
 	for _, a := range oc.DoUpdates {
+		if err := m.misspelled("upsert", a.Column.Name); err != nil {
+			return err
+		}
 		col := a.Column.Name
 		if m.sensitive(col) {
 			if v, ok := a.Value.(clause.Column); !ok || v.Table != "excluded" || v.Name != col {
@@ -236,24 +236,68 @@ func (m *model) checkUpsert(stmt *gorm.Statement) error {
 	if first == "" {
 		return nil
 	}
+	var ids []string
+	for _, f := range m.ids {
+		ids = append(ids, f.DBName)
+	}
+	if len(oc.Columns) > 0 && m.binds() {
+		cols := map[string]bool{}
+		for _, col := range oc.Columns {
+			cols[m.column(col.Name)] = true
+		}
+		if !m.holdsIdentity(cols) {
+			return refuse(first, "the conflict target does not hold the record's identity ("+strings.Join(ids, ", ")+"): the row updated on conflict could be another record, whose identity the new ciphertexts do not bind")
+		}
+	}
 	target := map[string]bool{}
-	for _, col := range oc.Columns {
-		target[col.Name] = true
-	}
-	if len(target) == 0 {
-		for _, f := range stmt.Schema.PrimaryFields {
-			target[f.DBName] = true
+	if db.Dialector.Name() == "mysql" {
+		keys, err := p.uniqueKeys(db, stmt.Table)
+		if err != nil {
+			return &Error{Op: "upsert", Model: m.name, Column: first, Err: ErrUnsupportedWrite,
+				Reason: "the unique keys of table " + stmt.Table + " could not be read, and ON DUPLICATE KEY UPDATE fires on any of them: " + err.Error()}
 		}
-	}
-	if m.binds() {
-		same := len(target) == len(m.ids)
-		var ids []string
-		for _, f := range m.ids {
-			same = same && target[f.DBName]
-			ids = append(ids, f.DBName)
+		// The columns every unique key holds: a row ON DUPLICATE KEY
+		// UPDATE updates has the new row's values in them.
+		for i, key := range keys {
+			has := map[string]bool{}
+			for _, col := range key {
+				has[strings.ToLower(col)] = true
+			}
+			for _, f := range stmt.Schema.Fields {
+				if f.DBName == "" {
+					continue
+				}
+				in := has[strings.ToLower(f.DBName)]
+				if i == 0 {
+					target[f.DBName] = in
+				} else {
+					target[f.DBName] = target[f.DBName] && in
+				}
+			}
 		}
-		if !same {
-			return refuse(first, "the conflict target is not the record's identity ("+strings.Join(ids, ", ")+"): the row updated on conflict could be another record, whose identity the new ciphertexts do not bind")
+		if len(keys) > 0 && m.binds() && !m.holdsIdentity(target) {
+			return refuse(first, "ON DUPLICATE KEY UPDATE fires on any unique key of table "+stmt.Table+", and one of them does not hold the record's identity ("+strings.Join(ids, ", ")+"): the row updated could be another record, whose identity the new ciphertexts do not bind; leave the encrypted columns out of the update, or have every unique key hold the identity")
+		}
+	} else {
+		if oc.OnConstraint != "" {
+			return refuse(first, "ON CONFLICT ON CONSTRAINT "+oc.OnConstraint+" names a constraint whose columns the plugin does not read: name the record's identity ("+strings.Join(ids, ", ")+") as the conflict target")
+		}
+		if len(oc.Columns) == 0 && !oc.UpdateAll {
+			// GORM fills the primary key in as the target of UpdateAll
+			// only; without a target, SQLite's DO UPDATE fires on any
+			// unique key.
+			return refuse(first, "the upsert has no conflict target, and would fire on any unique key: name the record's identity ("+strings.Join(ids, ", ")+") as the conflict target")
+		}
+		for _, col := range oc.Columns {
+			target[m.column(col.Name)] = true
+		}
+		if len(target) == 0 {
+			for _, f := range stmt.Schema.PrimaryFields {
+				target[f.DBName] = true
+			}
+		}
+		if m.binds() && !m.holdsIdentity(target) {
+			return refuse(first, "the conflict target does not hold the record's identity ("+strings.Join(ids, ", ")+"): the row updated on conflict could be another record, whose identity the new ciphertexts do not bind")
 		}
 	}
 	for col, ix := range m.indexes {
@@ -281,4 +325,95 @@ func (m *model) checkUpsert(stmt *gorm.Statement) error {
 func (m *model) typeMismatch(t reflect.Type) error {
 	return &Error{Op: "create", Model: m.name, Err: ErrUnsupportedWrite,
 		Reason: "the value written is a " + t.String() + ", not the model's type"}
+}
+
+// uniqueKey names a table of one database in the plugin's cache.
+type uniqueKey struct {
+	config *gorm.Config
+	table  string
+}
+
+// uniqueKeys returns the columns of each unique key (the primary key
+// included) of table, read once per table from the database's catalogue
+// and cached.
+func (p *Plugin) uniqueKeys(db *gorm.DB, table string) ([][]string, error) {
+	k := uniqueKey{db.Config, table}
+	if v, ok := p.uniques.Load(k); ok {
+		return v.([][]string), nil
+	}
+	indexes, err := db.Session(&gorm.Session{NewDB: true}).Migrator().GetIndexes(table)
+	if err != nil {
+		return nil, err
+	}
+	keys := [][]string{}
+	for _, ix := range indexes {
+		unique, _ := ix.Unique()
+		primary, _ := ix.PrimaryKey()
+		if unique || primary {
+			keys = append(keys, ix.Columns())
+		}
+	}
+	p.uniques.Store(k, keys)
+	return keys, nil
+}
+
+// checkCreateColumns refuses a Create whose Select or Omit writes a blind
+// index's source but not the index (a search would miss the row), or an
+// encrypted column but not the scope or identity it is bound to (the row
+// could not be read).
+func (m *model) checkCreateColumns(stmt *gorm.Statement) error {
+	if len(stmt.Selects) == 0 && len(stmt.Omits) == 0 {
+		return nil
+	}
+	selected, restricted := stmt.SelectAndOmitColumns(true, false)
+	written := func(col string) bool {
+		v, ok := selected[col]
+		return (ok && v) || (!ok && !restricted)
+	}
+	refuse := func(f *schema.Field, reason string) error {
+		return &Error{Op: "create", Model: m.name, Column: f.DBName, Field: f.Name, Err: ErrUnsupportedWrite, Reason: reason}
+	}
+	for _, f := range m.schema.Fields {
+		ix, ok := m.indexes[f.DBName]
+		if !ok || written(f.DBName) {
+			continue
+		}
+		for _, src := range ix.sources {
+			if written(src.DBName) {
+				return refuse(f, "Select or Omit leaves out this blind index but writes its source "+src.DBName+": a search would miss the row")
+			}
+		}
+	}
+	encrypted := false
+	for col := range m.enc {
+		encrypted = encrypted || written(col)
+	}
+	for col := range m.opaque {
+		encrypted = encrypted || written(col)
+	}
+	if !encrypted {
+		return nil
+	}
+	binding := m.ids
+	if m.scope != nil {
+		binding = append([]*schema.Field{m.scope}, binding...)
+	}
+	for _, f := range binding {
+		if !written(f.DBName) {
+			return refuse(f, "Select or Omit leaves out the scope or an identity field but writes encrypted columns, which are bound to it: the row could not be read")
+		}
+	}
+	return nil
+}
+
+// holdsIdentity reports whether a conflict target (or the columns every
+// unique key holds) includes every identity field: a row that conflicts
+// with the new one on those columns is the same record.
+func (m *model) holdsIdentity(cols map[string]bool) bool {
+	for _, f := range m.ids {
+		if !cols[f.DBName] {
+			return false
+		}
+	}
+	return true
 }

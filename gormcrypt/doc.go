@@ -5,16 +5,29 @@
 //
 // # Registering
 //
-// A service registers the plugin once, with the Encryptor of its keyring:
+// A service registers the plugin once, with the Encryptor of its keyring
+// and its tagged models:
 //
 //	db, err := gorm.Open(postgres.Open(dsn), &gorm.Config{})
-//	err = db.Use(gormcrypt.New(crypt.New(kr, nil)))
+//	err = db.Use(gormcrypt.New(crypt.New(kr, nil), &Contact{}, &Interaction{}))
+//
+// The models given to New are parsed when the plugin is registered (a
+// model without crypt tags, or with invalid ones, fails db.Use), and their
+// tables are protected from the first statement against writes that have
+// no tagged model to encrypt (see Raw SQL below). A tagged model that is
+// neither registered nor used yet is unknown to the plugin: register them
+// all.
 //
 // Sessions and transactions derived from db share the registration. Every
 // call uses the statement's context (db.WithContext), for the keyring too.
 // Models are described by their crypt tags alone (see package crypt):
-// columns are found through GORM's own schema, so custom column names and
-// naming strategies work.
+// columns are found through GORM's own schema, so custom column names,
+// embedded structs (gorm:"embedded;embeddedPrefix:...") and naming
+// strategies work. A GORM serializer or a default value on an encrypted or
+// blind-index column would give it a second meaning (the serializer would
+// encode the ciphertext; the database would store the default in plaintext
+// for an empty field): the model is refused with [ErrUnsupportedModel],
+// naming the column.
 //
 // # Writes
 //
@@ -36,7 +49,12 @@
 // indexes whose sources they write, and restrict the UPDATE to the row with
 // that identity and scope. Map keys may be column names or Go field names.
 // The model receives the new plaintext values and index values, as GORM
-// always writes an update's values into its model. Refused, with an
+// always writes an update's values into its model. Where GORM passes a
+// column name into the SQL as written (a map key it does not resolve, an
+// ON CONFLICT or SET assignment), an encrypted, blind-index, scope or
+// identity column named any other way than by its column name (qualified,
+// quoted, in another case) is refused, as the database could read it as
+// that column. Refused, with an
 // [*Error] that names the column, and with nothing written:
 //
 //   - a write to an encrypted column when the statement's model is not one
@@ -49,19 +67,29 @@
 //   - a change of the scope or of an identity field of a record with
 //     encrypted columns: its ciphertexts would stay bound to the old values;
 //   - a Create from a map that sets an encrypted or blind-index column;
+//   - a Create whose Select or Omit writes a blind index's source but not
+//     the index (a search would miss the row), or encrypted columns but
+//     not the scope or an identity field they are bound to;
 //   - a RETURNING clause on an Update or Delete of a model with encrypted
 //     columns, which would scan ciphertexts into the model.
 //
 // An upsert (clause.OnConflict) that updates encrypted or blind-index
-// columns must have the record's identity fields as its conflict target,
-// set them only to the inserted row's values (clause.AssignmentColumns or
-// UpdateAll), update the scope too (then every encrypted column), and
-// update a blind index along with its sources; otherwise the row updated on
-// conflict could be another record, bound to an identity its new
-// ciphertexts do not name, and the upsert is refused. MySQL and MariaDB
-// have no conflict target: ON DUPLICATE KEY UPDATE fires on any unique key,
-// so a model whose table has a unique key other than its identity must not
-// be upserted there with encrypted columns in the update.
+// columns must have a conflict target that holds the record's identity
+// fields, such as the identity alone or the scope and the identity (given
+// as Columns, or the primary key GORM fills in for UpdateAll; not a named
+// constraint, and not omitted, as SQLite then fires on any unique key). It
+// must set those columns only to the inserted row's values
+// (clause.AssignmentColumns or UpdateAll), update the scope too unless the
+// target holds it (and then every encrypted column), and update a blind
+// index along with its sources. Otherwise the row updated on conflict could
+// be another record, bound to an identity its new ciphertexts do not name,
+// and the upsert is refused. MySQL and MariaDB ignore the conflict target:
+// ON DUPLICATE KEY UPDATE fires on any unique key. There the plugin reads
+// the table's unique keys (the primary key included) from the database's
+// catalogue, once per table and process, and refuses such an upsert (Save
+// of a new row and Save of a slice are upserts) unless every unique key
+// holds the record's identity. A unique key added to the table while the
+// process runs is not seen until it restarts.
 //
 // # Reads
 //
@@ -74,7 +102,22 @@
 // tenant), reported as the query's error. A process without access to a
 // field's class gets crypt.ErrNoAccess, with its other fields decrypted. GORM's Scan (and Row, Rows,
 // Pluck into strings) runs no query callbacks and returns stored values:
-// use [Scan], which scans and decrypts, or Find.
+// use [Scan], which scans and decrypts, or Find. Find into maps, or into
+// a struct type without crypt tags, decrypts nothing either: it returns the
+// stored ciphertexts as they are, never as if they were plaintext. A struct
+// type with crypt tags other than the model's is decrypted under its own
+// record name, so its values decrypt only if it names the same record.
+//
+// A condition GORM builds from a struct, a map or a clause that compares
+// an encrypted column with a value (db.Where(&Contact{Email: e}),
+// db.First(&c, map[string]any{"email": e}), db.Where(&record) with the
+// record's plaintext, clause.Eq) would match nothing, as the column holds
+// ciphertexts, and would send the plaintext to the database: queries,
+// Count, Pluck, Rows, updates and deletes with one are refused with an
+// [*Error] matching [ErrEncryptedCondition], before any SQL is sent. NULL
+// and empty values, stored as they are, may be compared. Conditions
+// written as SQL text (db.Where("email = ?", e)) are not parsed, and not
+// seen.
 //
 // # Search
 //
@@ -85,8 +128,11 @@
 //
 // It queries the index's values under every enabled index key and the
 // probe's scope, and drops the rows a blind index finds that hold another
-// value after decrypting them (crypt.Matches). A search with a LIMIT or
-// OFFSET (First, Take, Last), into anything but a slice, or in Count,
+// value after decrypting them (crypt.Matches), and every row of another
+// scope than the probe's, which a condition ORed into the query
+// (db.Where(a).Or(b) before the scope) could bring. A search with a LIMIT or
+// OFFSET (First, Take, Last), with a Select or Omit that leaves out the
+// index's sources or the scope, into anything but a slice, or in Count,
 // Pluck, Rows, Scan, Update or Delete would return, count or change those
 // rows, or miss a match: it is refused with [ErrUnsupportedSearch].
 //
@@ -107,15 +153,24 @@
 // to encrypted columns, so Exec("UPDATE contacts SET email = ?", v) stores
 // v as given. Write encrypted columns through models, or encrypt by hand
 // (crypt.Encrypted, Encryptor.BlindIndexValues). Raw(...).Find(&records)
-// is decrypted, as above; Raw(...).Scan through [Scan]. Writes through
-// db.Table(name) without a model are refused for the tables of tagged
-// models the process has already used, and unseen otherwise.
+// is decrypted, as above; Raw(...).Scan through [Scan].
+//
+// A write with no tagged model to encrypt, that sets an encrypted or
+// blind-index column of a known tagged model's table (or its scope or
+// identity, in an update) is refused with an [*Error] matching
+// [ErrUnknownIdentity], with nothing written: db.Table(name) with a map or
+// Update(column, value), under any spelling of the table (quoted, in
+// another case, qualified, aliased), and a struct without crypt tags whose
+// table is that model's. The known tables are those of the models given to
+// New and of the tagged models the process has used since; writes to the
+// tables of other tagged models are not seen.
 //
 // # Errors
 //
 // Refusals are [*Error] values naming the model, the column and the Go
 // field, matching [ErrUnknownIdentity], [ErrUnsupportedWrite],
-// [ErrUnsupportedModel] or [ErrUnsupportedSearch]; crypt's errors (crypt.ErrDecrypt,
+// [ErrUnsupportedModel], [ErrEncryptedCondition] or
+// [ErrUnsupportedSearch]; crypt's errors (crypt.ErrDecrypt,
 // crypt.ErrAlreadyEncrypted, crypt.ErrNoAccess, ...) come wrapped in an
 // [*Error] and match with errors.Is. No error carries a plaintext value,
 // key or token. A db without the plugin fails searches with

@@ -29,9 +29,18 @@ var (
 	// (declare it as a pointer or a slice).
 	ErrUnsupportedModel = errors.New("gormcrypt: model not supported")
 
+	// ErrEncryptedCondition means a query condition built by GORM from a
+	// struct, a map or a clause (Where(&Contact{Email: e}), First(&c,
+	// map[string]any{"email": e}), clause.Eq) compares an encrypted column
+	// with a value: the column holds ciphertexts, so the condition would
+	// match nothing, and the plaintext would be sent to the database.
+	// Search with [Matching] instead.
+	ErrEncryptedCondition = errors.New("gormcrypt: condition on an encrypted column refused")
+
 	// ErrUnsupportedSearch means a blind-index search ([Matching]) was used
 	// where its false positives could not be dropped: with a LIMIT (First,
-	// Take, Last, Limit), into something other than a slice of the
+	// Take, Last, Limit), with a Select or Omit that leaves out a column
+	// it compares, into something other than a slice of the
 	// record type, or in Count, Pluck, Rows, Scan, Update or Delete.
 	ErrUnsupportedSearch = errors.New("gormcrypt: blind-index search refused")
 )

@@ -51,7 +51,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	db = db.WithContext(context.Background())
-	if err := db.Use(gormcrypt.New(crypt.New(kr, nil))); err != nil {
+	if err := db.Use(gormcrypt.New(crypt.New(kr, nil), &Customer{})); err != nil {
 		log.Fatal(err)
 	}
 	if err := db.AutoMigrate(&Customer{}); err != nil {

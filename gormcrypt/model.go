@@ -2,6 +2,7 @@ package gormcrypt
 
 import (
 	"reflect"
+	"strconv"
 	"strings"
 
 	"gorm.io/gorm/schema"
@@ -48,7 +49,7 @@ func (p *Plugin) modelOf(s *schema.Schema) *model {
 	actual, _ := p.models.LoadOrStore(s, m)
 	m = actual.(*model)
 	if m.tagged && s.Table != "" {
-		p.tables.Store(s.Table, m)
+		p.tables.Store(strings.ToLower(s.Table), m)
 	}
 	return m
 }
@@ -114,6 +115,9 @@ func buildModel(s *schema.Schema) *model {
 		}
 		m.restore = append(m.restore, f)
 	}
+	if m.err == nil {
+		m.err = m.checkColumns()
+	}
 	for _, rel := range s.Relationships.Relations {
 		if rel.Field != nil && rel.Field.Schema == s && containsTagged(rel.Field.FieldType, nil) { // GORM also lists back references, whose field is another schema's
 			m.assocs = append(m.assocs, rel.Field)
@@ -124,6 +128,31 @@ func buildModel(s *schema.Schema) *model {
 		}
 	}
 	return m
+}
+
+// checkColumns refuses GORM column options that would give an encrypted or
+// blind-index column a second meaning: a serializer would encode the
+// ciphertext (or decode the stored value before it is decrypted), and a
+// default value is what the database stores, in plaintext, when the field
+// is empty, which crypt leaves empty.
+func (m *model) checkColumns() error {
+	for _, f := range m.schema.Fields {
+		_, enc := m.enc[f.DBName]
+		_, ix := m.indexes[f.DBName]
+		if f.DBName == "" || (!enc && !ix) {
+			continue
+		}
+		refuse := func(reason string) error {
+			return &Error{Op: "plan", Model: m.name, Column: f.DBName, Field: f.Name, Err: ErrUnsupportedModel, Reason: reason}
+		}
+		if f.Serializer != nil || f.TagSettings["SERIALIZER"] != "" {
+			return refuse("a GORM serializer on an encrypted or blind-index column would encode the ciphertext, not the value; encrypt a string or []byte field")
+		}
+		if f.HasDefaultValue && !strings.EqualFold(strings.Trim(f.DefaultValue, "'\""), "null") {
+			return refuse("a default value on an encrypted or blind-index column would be stored in plaintext when the field is empty; drop the default:")
+		}
+	}
+	return nil
 }
 
 // binds reports whether the model's ciphertexts are bound to its identity.
@@ -200,3 +229,48 @@ func containsTagged(t reflect.Type, seen []reflect.Type) bool {
 func (m *model) fieldByName(name string) *schema.Field {
 	return m.schema.LookUpField(name)
 }
+
+// column resolves a column as a statement names it (a map key, an
+// assignment, a conflict target) to the model's column. GORM resolves a Go
+// field name or a column name, and passes any other key into the SQL as
+// written, where the database may still read it as a column of the model:
+// a qualified, quoted or differently cased name ("contacts.email",
+// "`email`", "EMAIL"). column returns the model column such a name can
+// mean, or the name cleaned of qualifier and quotes when none matches.
+func (m *model) column(key string) string {
+	if f := m.schema.LookUpField(key); f != nil && f.DBName != "" {
+		return f.DBName
+	}
+	name := strings.TrimSpace(key)
+	if i := strings.LastIndexByte(name, '.'); i >= 0 {
+		name = name[i+1:]
+	}
+	name = strings.TrimSpace(strings.Trim(strings.TrimSpace(name), "`\"[]"))
+	for _, f := range m.schema.Fields {
+		if f.DBName != "" && (strings.EqualFold(f.DBName, name) || strings.EqualFold(f.Name, name)) {
+			return f.DBName
+		}
+	}
+	return name
+}
+
+// misspelled returns a refusal when a statement names a column that must
+// be written by the plugin (encrypted, blind-index, scope or identity)
+// other than by its column name, where GORM passes names into the SQL
+// unresolved (an assignment, a SET or ON CONFLICT clause): the value would
+// be written unencrypted.
+func (m *model) misspelled(op, key string) error {
+	col := m.column(key)
+	if col == key || (!m.sensitive(col) && !m.binding(col)) {
+		return nil
+	}
+	e := &Error{Op: op, Model: m.name, Column: col, Err: ErrUnsupportedWrite,
+		Reason: "the column is named " + strconvQuote(key) + ", which GORM passes to the database as written, unencrypted; name it " + col}
+	if f := m.schema.LookUpField(col); f != nil {
+		e.Field = f.Name
+	}
+	return e
+}
+
+// strconvQuote quotes a column name for an error message.
+func strconvQuote(s string) string { return strconv.Quote(s) }

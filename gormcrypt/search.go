@@ -5,6 +5,7 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
 )
@@ -17,6 +18,7 @@ type search struct {
 	m     *model
 	probe any
 	index string // the index's Go field name
+	scope any    // the probe's scope value, when the model has a scope
 }
 
 // Matching returns a GORM scope that finds the records of probe's type
@@ -93,7 +95,7 @@ func Matching(probe any, index string) func(*gorm.DB) *gorm.DB {
 		if m.scope != nil {
 			db = db.Where(clause.Eq{Column: clause.Column{Table: clause.CurrentTable, Name: m.scope.DBName}, Value: scopeValue})
 		}
-		db.Statement.Settings.Store(searchKey{db.Statement}, &search{m: m, probe: probe, index: ix.field.Name})
+		db.Statement.Settings.Store(searchKey{db.Statement}, &search{m: m, probe: probe, index: ix.field.Name, scope: scopeValue})
 		return db
 	}
 }
@@ -114,14 +116,34 @@ func searchRefused(s *search, op, reason string) error {
 // record type.
 func (p *Plugin) checkSearch(db *gorm.DB) {
 	stmt := db.Statement
+	if p.checkConditions(db, "query"); db.Error != nil {
+		return
+	}
 	s := searchOf(stmt)
-	if s == nil || db.Error != nil {
+	if s == nil {
 		return
 	}
 	if c, ok := stmt.Clauses["LIMIT"]; ok {
 		if l, ok := c.Expression.(clause.Limit); !ok || l.Limit != nil || l.Offset != 0 {
 			db.AddError(searchRefused(s, "query", "a LIMIT or OFFSET (First, Take, Last, Limit, Offset) would apply before the blind index's false positives are dropped, and could miss a match; Find into a slice, then take its first element"))
 			return
+		}
+	}
+	if len(stmt.Selects) > 0 || len(stmt.Omits) > 0 {
+		// A row read without the index's sources would hold no value and
+		// be dropped as a false positive: a match missed.
+		ix := s.m.byName[s.index]
+		need := append([]*schema.Field(nil), ix.sources...)
+		if s.m.scope != nil {
+			need = append(need, s.m.scope)
+		}
+		selected, restricted := stmt.SelectAndOmitColumns(false, false)
+		for _, f := range need {
+			if v, ok := selected[f.DBName]; (ok && !v) || (!ok && restricted) {
+				db.AddError(&Error{Op: "search", Model: s.m.name, Column: f.DBName, Field: f.Name, Err: ErrUnsupportedSearch,
+					Reason: "query: Select or Omit leaves out a column the search compares after decrypting; rows without it would be dropped, and matches missed"})
+				return
+			}
 		}
 	}
 	rv := stmt.ReflectValue
@@ -139,25 +161,38 @@ func (p *Plugin) checkSearch(db *gorm.DB) {
 
 // refuseSearch returns a callback that refuses a search in an operation
 // that cannot drop its false positives.
-func refuseSearch(op string) func(*gorm.DB) {
+func (p *Plugin) refuseSearch(op string) func(*gorm.DB) {
 	return func(db *gorm.DB) {
+		if p.checkConditions(db, op); db.Error != nil {
+			return
+		}
 		if s := searchOf(db.Statement); s != nil {
 			db.AddError(searchRefused(s, op, "it would act on the rows the blind index finds that hold another value"))
 		}
 	}
 }
 
-// filter drops the records that do not match the search's probe.
+// filter drops the records that do not match the search's probe, and
+// those of another scope than the probe's.
 func (s *search) filter(db *gorm.DB) error {
 	rv := db.Statement.ReflectValue
 	if rv.Kind() != reflect.Slice {
 		return nil
 	}
+	ctx := db.Statement.Context
 	kept := 0
 	for i := range rv.Len() {
 		ok, err := crypt.Matches(rv.Index(i).Interface(), s.probe, s.index)
 		if err != nil {
 			return &Error{Op: "search", Model: s.m.name, Err: err}
+		}
+		if ok && s.m.scope != nil {
+			// A condition ORed into the query (db.Where(a).Or(b) before
+			// the scope) can bring rows of another scope: they are not
+			// the probe's, whatever they hold.
+			ev := reflect.Indirect(rv.Index(i))
+			v, _ := s.m.scope.ValueOf(ctx, ev)
+			ok = reflect.DeepEqual(v, s.scope)
 		}
 		if ok {
 			if i != kept {

@@ -32,8 +32,12 @@ func (p *Plugin) encryptUpdate(db *gorm.DB) {
 		db.AddError(searchRefused(s, "update", "an update through a blind-index search would also change the rows it finds that hold another value"))
 		return
 	}
+	if p.checkConditions(db, "update"); db.Error != nil {
+		return
+	}
 	m := p.modelOf(stmt.Schema)
 	if !m.tagged {
+		p.checkTableWrite(db, "update")
 		return
 	}
 	if m.err != nil {
@@ -48,8 +52,8 @@ func (p *Plugin) encryptUpdate(db *gorm.DB) {
 		// A SET clause given by hand (clause.Set through Clauses).
 		if set, ok := c.Expression.(clause.Set); ok {
 			for _, a := range set {
-				if m.sensitive(a.Column.Name) || m.binding(a.Column.Name) {
-					db.AddError(&Error{Op: "update", Model: m.name, Column: a.Column.Name, Err: ErrUnsupportedWrite,
+				if col := m.column(a.Column.Name); m.sensitive(col) || m.binding(col) {
+					db.AddError(&Error{Op: "update", Model: m.name, Column: col, Err: ErrUnsupportedWrite,
 						Reason: "a SET clause given by hand is not encrypted; use Update, Updates or Save"})
 					return
 				}
@@ -103,6 +107,12 @@ func (p *Plugin) encryptAssignments(db *gorm.DB, m *model) error {
 	assigned := map[string]bool{}
 	for i, a := range set {
 		col := a.Column.Name
+		if err := m.misspelled("update", col); err != nil {
+			if single {
+				rv.Set(saved)
+			}
+			return err
+		}
 		if hasSecrets && m.binding(col) {
 			if !single {
 				return refuse(col, ErrUnsupportedWrite, "changing the scope or identity of records with encrypted columns would leave their ciphertexts bound to the old values; re-create the records")

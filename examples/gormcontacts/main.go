@@ -74,7 +74,7 @@ func run(ctx context.Context, out io.Writer, dir string) error {
 	if err != nil {
 		return err
 	}
-	if err := db.Use(gormcrypt.New(crypt.New(kr, nil))); err != nil {
+	if err := db.Use(gormcrypt.New(crypt.New(kr, nil), &Contact{})); err != nil {
 		return err
 	}
 	if err := db.AutoMigrate(&Contact{}); err != nil {
