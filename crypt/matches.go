@@ -16,8 +16,10 @@ import (
 // index declares, so no one copies a transform by hand.
 //
 // record and probe are the same record type, as structs or pointers to
-// them; record is decrypted, probe holds the query's values (as passed to
-// [Encryptor.BlindIndexValues]). A probe with no value in any source never
+// them; record is decrypted, probe holds the query's scope and values (as
+// passed to [Encryptor.BlindIndexValues]). A record of another scope never
+// matches, whatever it holds: the scopes are compared byte for byte, as the
+// keyring names keysets. A probe with no value in any source never
 // matches: no query is made for it. index is the blind-index field's Go
 // name or its name= option. No keys are used.
 func Matches(record, probe any, index string) (bool, error) {
@@ -35,6 +37,15 @@ func Matches(record, probe any, index string) (bool, error) {
 	ix, ok := p.indexes[index]
 	if !ok {
 		return false, fmt.Errorf("%w: %s has no blind index %q", ErrUnknownIndex, p.typ, index)
+	}
+	// Index values are the scope's: a row of another scope that holds
+	// the same value is another tenant's record, never a match.
+	if p.scope != nil {
+		ps, _ := p.scopeOf(pv)
+		rs, _ := p.scopeOf(rv)
+		if ps != rs {
+			return false, nil
+		}
 	}
 	// The comparison is the index's own: a source that holds nothing is
 	// "", the transforms apply to every source, and a record (or probe)

@@ -63,3 +63,18 @@ func TestMatchesRefusals(t *testing.T) {
 	var iae *crypt.InvalidArgumentError
 	assert.ErrorAs(t, err, &iae)
 }
+
+// TestMatchesComparesTheScope: a blind index collides across tenants, so a
+// row of another tenant holding the same value must never pass the
+// filter, however the tenant is spelled.
+func TestMatchesComparesTheScope(t *testing.T) {
+	rec := matchContact{TenantID: "acme", Email: "ada@example.com"}
+	for _, tenant := range []string{"globex", "ACME", "acme ", ""} {
+		got, err := crypt.Matches(&rec, &matchContact{TenantID: tenant, Email: "ada@example.com"}, "EmailIdx")
+		require.NoError(t, err)
+		assert.False(t, got, "Matches(record of acme, probe of %q) = true, want false", tenant)
+	}
+	got, err := crypt.Matches(&rec, &matchContact{TenantID: "acme", Email: "ADA@example.com"}, "EmailIdx")
+	require.NoError(t, err)
+	assert.True(t, got)
+}
