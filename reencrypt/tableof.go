@@ -15,6 +15,12 @@ import (
 // type of v, from the struct itself (crypt.SchemaOf names its columns), so
 // that no one copies a struct's tags into a configuration by hand.
 //
+// A record that holds records of their own (fields whose types declare
+// record=, such as GORM associations) is described by its own columns only:
+// each held record type lives in its own table and needs a table entry of
+// its own, or the job, status and the destroy check would not see the rows
+// that use its keys.
+//
 // primaryKey is the column the job pages by; "" takes the record's
 // identity column when it has exactly one. The key's type (KeyInteger or
 // KeyText) comes from its Go field. The result passes Validate.
