@@ -55,13 +55,13 @@ type Encryptor struct {
 	slow     blind.SlowParams
 	failures metric.Int64Counter
 	last     atomic.Pointer[plan] // the plan of the last record type seen
-	indexers indexerCache         // per loaded index keyset
+	indexers *indexerCache        // per loaded index keyset; its own allocation (see indexerCache)
 }
 
 // New returns an Encryptor that takes its keys from keys, normally a
 // *keyring.Keyring. opts may be nil.
 func New(keys KeySource, opts *Options) *Encryptor {
-	e := &Encryptor{keys: keys, slow: blind.DefaultSlowParams}
+	e := &Encryptor{keys: keys, slow: blind.DefaultSlowParams, indexers: new(indexerCache)}
 	var mp metric.MeterProvider
 	if opts != nil {
 		if opts.SlowParams != nil {

@@ -26,6 +26,12 @@ import (
 //   - A cleanup attached to the handle deletes the entry once the keyring
 //     has dropped the handle and the collector has freed it, so the cache
 //     holds entries only for live handles (and briefly for dead ones).
+//   - The cleanup holds the cache, so the cache is an allocation of its
+//     own, holding nothing but the map. Were it a field of the Encryptor,
+//     the cleanup would hold the Encryptor, its keyring, the keyring's
+//     cache and so the handle itself: a cleanup that reaches its object
+//     never runs and keeps the object alive, and a dropped Encryptor and
+//     keyring would never be collected (TestDroppedEncryptorIsCollected).
 //   - Freed memory may be reused by a new handle before the cleanup has
 //     run. Its weak pointer then no longer resolves to the handle in hand
 //     (a weak pointer to a freed object stays nil), so the stale entry is a

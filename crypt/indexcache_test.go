@@ -125,3 +125,45 @@ func TestIndexerCacheStaleAddress(t *testing.T) {
 	}
 	runtime.KeepAlive(other)
 }
+
+// TestDroppedEncryptorIsCollected: an Encryptor and its keyring, once
+// dropped, are collected with every keyset they cached. The indexer memo's
+// cleanups must not reach them: a cleanup that reaches its own object keeps
+// it, and everything it reaches, alive for good.
+func TestDroppedEncryptorIsCollected(t *testing.T) {
+	ctx := context.Background()
+	uri, err := local.CreateInsecureKeyFile(filepath.Join(t.TempDir(), "kek.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := keyring.NewMemoryStore()
+	opener := kms.NewOpener()
+	opener.Register(local.Scheme, local.OpenFunc(nil))
+	use := func() (weak.Pointer[keyring.Keyring], weak.Pointer[Encryptor]) {
+		kr, err := keyring.New(keyring.Config{Store: store, Opener: opener, DefaultKEK: uri})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := New(kr, nil)
+		c := cachedContact{ID: "c-1", TenantID: "acme", Email: "ada@example.com"}
+		if err := e.Encrypt(ctx, &c); err != nil { // caches data and index keysets, and the indexers
+			t.Fatal(err)
+		}
+		if e.indexers.len() == 0 {
+			t.Fatal("the indexer memo is empty after Encrypt; the test would prove nothing")
+		}
+		if err := kr.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return weak.Make(kr), weak.Make(e)
+	}
+	wk, we := use()
+	deadline := time.Now().Add(10 * time.Second)
+	for (wk.Value() != nil || we.Value() != nil) && time.Now().Before(deadline) {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if wk.Value() != nil || we.Value() != nil {
+		t.Fatalf("a dropped keyring (collected: %v) and Encryptor (collected: %v) stay alive", wk.Value() == nil, we.Value() == nil)
+	}
+}
