@@ -361,14 +361,17 @@ func BenchmarkTenantWarmup(b *testing.B) {
 
 var warmupFlag = flag.String("warmup", "10000,100000", "the two tenant counts BenchmarkTenantWarmupPaired compares")
 
-// BenchmarkTenantWarmupPaired measures whether warm-up is linear: each
-// iteration warms up a fresh keyring over the smaller world (every tenant
-// once, three keyset loads each), then a fresh keyring over the larger
-// one, so both see the same machine load. It reports the cost per tenant
-// of each and "ratio", the larger warm-up's total cost over the smaller's:
-// linear means the ratio of the tenant counts (10 for the default 10,000
-// and 100,000). A full GC runs, untimed, before each warm-up, so one
-// keyring's garbage is not collected on the next one's time.
+// BenchmarkTenantWarmupPaired measures warm-up: each iteration warms up a
+// fresh keyring over the first world of -warmup (every tenant once, three
+// keyset loads each), then a fresh keyring over the second, and reports
+// the cost per tenant of each and "ratio", the second's total over the
+// first's. A full GC runs, untimed, before each warm-up, so one keyring's
+// garbage is not collected on the next one's time.
+//
+// To compare sizes, give one size per process (-warmup 10000,10000, then
+// -warmup 100000,100000) and alternate processes: in one process both
+// worlds share the heap, and the larger one delays the collections of the
+// smaller warm-up, which then comes out cheaper than it is alone.
 func BenchmarkTenantWarmupPaired(b *testing.B) {
 	var ns []int
 	for f := range strings.SplitSeq(*warmupFlag, ",") {
