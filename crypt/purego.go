@@ -30,7 +30,6 @@ func (r fieldRef) get(kind fieldKind) (s string, b []byte, present bool) {
 	return fieldValue(r.v, kind)
 }
 
-// set writes the field.
 // addr returns the field's address, or 0 when it has none.
 func (r fieldRef) addr() uintptr {
 	if r.v.CanAddr() {
@@ -39,6 +38,7 @@ func (r fieldRef) addr() uintptr {
 	return 0
 }
 
+// set writes the field.
 func (r fieldRef) set(kind fieldKind, s string, b []byte) {
 	ps, pb := newTarget(kind, s, b)
 	setValue(r.v, kind, s, b, ps, pb)
