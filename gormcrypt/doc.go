@@ -91,6 +91,30 @@
 // holds the record's identity. A unique key added to the table while the
 // process runs is not seen until it restarts.
 //
+// An upsert never moves a row to another scope or identity, nor writes
+// another tenant's row. Save of an existing record whose UPDATE matches no
+// row falls back, in GORM, to an upsert on the primary key; an association
+// write (Append, Replace, a nested Create, Save of a record with its loaded
+// associations) saves the held records as an upsert that sets their
+// foreign key on conflict. When a model has encrypted or blind-index
+// columns and the conflict target does not hold its scope and every
+// identity field, then on PostgreSQL and SQLite the plugin adds to the DO
+// UPDATE a WHERE that keeps it to the row whose scope and identity are the
+// new row's (WHERE table.tenant_id = excluded.tenant_id AND ...): a
+// conflicting row of another tenant or record is left as it was, and the
+// write fails with [ErrUnsupportedWrite] (and is rolled back with its
+// transaction) when a record was not written, rather than report a write
+// that did not happen. On MySQL and MariaDB, whose ON DUPLICATE KEY UPDATE
+// takes no WHERE, an upsert that updates an encrypted, blind-index, scope
+// or identity column is refused unless every unique key of the table
+// holds the scope and the identity fields. There, Save of a new row and
+// Save of a slice of a model whose primary key is its ID alone are
+// refused: create new rows with Create, change them with Save or Updates.
+// A nested Create or an association write whose foreign key is an
+// identity field (crypt:"id") is refused likewise: create the held
+// records with their own Create. An upsert there that updates only
+// plaintext columns is not restricted to the new row's scope.
+//
 // # Reads
 //
 // First, Take, Last, Find, FirstOrInit, FirstOrCreate and Raw(...).Find
