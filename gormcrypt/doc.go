@@ -154,7 +154,11 @@
 // probe's scope, and drops the rows a blind index finds that hold another
 // value after decrypting them (crypt.Matches), and every row of another
 // scope than the probe's, which a condition ORed into the query
-// (db.Where(a).Or(b) before the scope) could bring. A search with a LIMIT or
+// (db.Where(a).Or(b) before the scope) could bring. A row the search
+// reads that does not decrypt in full (crypt.ErrNoAccess for a class the
+// process cannot read, crypt.ErrDecrypt) cannot be confirmed as a match:
+// the search fails with that error and leaves the destination slice
+// empty, rather than return rows it could not filter. A search with a LIMIT or
 // OFFSET (First, Take, Last), with a Select or Omit that leaves out the
 // index's sources or the scope, into anything but a slice, or in Count,
 // Pluck, Rows, Scan, Update or Delete would return, count or change those

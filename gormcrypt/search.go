@@ -32,7 +32,10 @@ type search struct {
 // option or its column. The query asks for the index's value under every
 // enabled index key (so it keeps working during an index-key rotation) and
 // the probe's scope; after decryption, the rows that hold another value
-// (the index's false positives) are dropped with crypt.Matches.
+// (the index's false positives) are dropped with crypt.Matches. When a row
+// read does not decrypt in full (crypt.ErrNoAccess, crypt.ErrDecrypt), no
+// row is returned: the destination slice is emptied and the error
+// returned, as that row could be neither confirmed nor dropped.
 //
 // Dropping rows after the query is only correct over all of them: Find into
 // a slice of the record type is supported, First, Take, Last, Limit,
@@ -207,4 +210,17 @@ func (s *search) filter(db *gorm.DB) error {
 	rv.SetLen(kept)
 	db.RowsAffected = int64(kept)
 	return nil
+}
+
+// clear empties the search's destination: after an error, no row it read
+// is returned, as none could be confirmed as a match.
+func (s *search) clear(db *gorm.DB) {
+	rv := db.Statement.ReflectValue
+	if rv.Kind() == reflect.Slice && rv.CanSet() {
+		for i := range rv.Len() {
+			rv.Index(i).SetZero()
+		}
+		rv.SetLen(0)
+	}
+	db.RowsAffected = 0
 }
