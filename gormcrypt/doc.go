@@ -158,7 +158,10 @@
 // reads that does not decrypt in full (crypt.ErrNoAccess for a class the
 // process cannot read, crypt.ErrDecrypt) cannot be confirmed as a match:
 // the search fails with that error and leaves the destination slice
-// empty, rather than return rows it could not filter. A search with a LIMIT or
+// empty, rather than return rows it could not filter. Several Matching
+// scopes on one query combine: a row is returned only when it matches
+// every one of them (searches of different record types in one query are
+// refused with [ErrUnsupportedSearch]). A search with a LIMIT or
 // OFFSET (First, Take, Last), with a Select or Omit that leaves out the
 // index's sources or the scope, into anything but a slice, or in Count,
 // Pluck, Rows, Scan, Update or Delete would return, count or change those

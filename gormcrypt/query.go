@@ -38,10 +38,13 @@ func (p *Plugin) decryptQuery(db *gorm.DB) {
 		db.AddError(err)
 		return
 	}
-	if s != nil {
-		if err := s.filter(db); err != nil {
+	for _, each := range searchesOf(stmt) {
+		// Each search drops the rows that do not match it: what is left
+		// matches them all.
+		if err := each.filter(db); err != nil {
 			s.clear(db)
 			db.AddError(err)
+			return
 		}
 	}
 }

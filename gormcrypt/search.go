@@ -98,14 +98,33 @@ func Matching(probe any, index string) func(*gorm.DB) *gorm.DB {
 		if m.scope != nil {
 			db = db.Where(clause.Eq{Column: clause.Column{Table: clause.CurrentTable, Name: m.scope.DBName}, Value: scopeValue})
 		}
-		db.Statement.Settings.Store(searchKey{db.Statement}, &search{m: m, probe: probe, index: ix.field.Name, scope: scopeValue})
+		// A statement may hold several searches (two Matching scopes): a
+		// row is returned only when it matches every one of them.
+		all := searchesOf(db.Statement)
+		if len(all) > 0 && all[0].m.typ != m.typ {
+			db.AddError(&Error{Op: "search", Model: m.name, Column: ix.field.DBName, Err: ErrUnsupportedSearch,
+				Reason: "the statement already searches " + all[0].m.name + ": searches combined in one query must be of the same record type"})
+			return db
+		}
+		all = append(all[:len(all):len(all)], &search{m: m, probe: probe, index: ix.field.Name, scope: scopeValue})
+		db.Statement.Settings.Store(searchKey{db.Statement}, all)
 		return db
 	}
 }
 
+// searchOf returns the statement's first search, or nil.
 func searchOf(stmt *gorm.Statement) *search {
+	if all := searchesOf(stmt); len(all) > 0 {
+		return all[0]
+	}
+	return nil
+}
+
+// searchesOf returns every search of the statement, in the order of its
+// Matching scopes.
+func searchesOf(stmt *gorm.Statement) []*search {
 	if v, ok := stmt.Settings.Load(searchKey{stmt}); ok {
-		return v.(*search)
+		return v.([]*search)
 	}
 	return nil
 }
@@ -135,8 +154,10 @@ func (p *Plugin) checkSearch(db *gorm.DB) {
 	if len(stmt.Selects) > 0 || len(stmt.Omits) > 0 {
 		// A row read without the index's sources would hold no value and
 		// be dropped as a false positive: a match missed.
-		ix := s.m.byName[s.index]
-		need := append([]*schema.Field(nil), ix.sources...)
+		var need []*schema.Field
+		for _, s := range searchesOf(stmt) {
+			need = append(need, s.m.byName[s.index].sources...)
+		}
 		if s.m.scope != nil {
 			need = append(need, s.m.scope)
 		}

@@ -124,3 +124,57 @@ func TestMatchingUndecryptable(t *testing.T) {
 		})
 	}
 }
+
+// TestMatchingTwice: two Matching scopes on one query return the rows that
+// match both, whichever comes first, on every database; searches of two
+// record types in one query are refused.
+func TestMatchingTwice(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
+		var cs []*Contact
+		for i := range 16 {
+			c := newContact("acme")
+			c.Name = fmt.Sprintf("Name %02d", i)
+			cs = append(cs, c)
+		}
+		if err := db.Create(&cs).Error; err != nil {
+			t.Fatal(err)
+		}
+		// j shares cs[5]'s one-bit name index: the query finds it, and
+		// only the name's filter drops it.
+		j := -1
+		for i, c := range cs {
+			if i != 5 && c.NameIdx == cs[5].NameIdx {
+				j = i
+				break
+			}
+		}
+		if j < 0 {
+			t.Fatal("no contact shares the one-bit index value")
+		}
+		byName := gormcrypt.Matching(&Contact{TenantID: "acme", Name: "name 05"}, "NameIdx")
+		for _, tc := range []struct {
+			name  string
+			email string
+			want  []string
+		}{
+			{"both match", cs[5].Email, []string{cs[5].ID}},
+			{"name matches another row", cs[j].Email, nil},
+		} {
+			byEmail := gormcrypt.Matching(&Contact{TenantID: "acme", Email: tc.email}, "EmailIdx")
+			for order, scopes := range [][]func(*gorm.DB) *gorm.DB{{byName, byEmail}, {byEmail, byName}} {
+				var out []Contact
+				if err := db.Scopes(scopes...).Find(&out).Error; err != nil {
+					t.Fatalf("%s (order %d): %v", tc.name, order, err)
+				}
+				if got := ids(out); fmt.Sprint(got) != fmt.Sprint(tc.want) && !(len(got) == 0 && len(tc.want) == 0) {
+					t.Errorf("%s (order %d): found %v, want %v", tc.name, order, got, tc.want)
+				}
+			}
+		}
+		var out []Contact
+		err := db.Scopes(byName, gormcrypt.Matching(&Lead{TenantID: "acme", First: "a", Last: "b"}, "FullIdx")).Find(&out).Error
+		if !errors.Is(err, gormcrypt.ErrUnsupportedSearch) {
+			t.Errorf("searches of two record types: err = %v, want ErrUnsupportedSearch", err)
+		}
+	})
+}
