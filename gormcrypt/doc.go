@@ -162,7 +162,8 @@
 // scopes on one query combine: a row is returned only when it matches
 // every one of them (searches of different record types in one query are
 // refused with [ErrUnsupportedSearch]). A search with a LIMIT or
-// OFFSET (First, Take, Last), with a Select or Omit that leaves out the
+// OFFSET (First, Take, Last), with a GROUP BY, HAVING or DISTINCT, with a
+// Select or Omit that leaves out the
 // index's sources or the scope, into anything but a slice, or in Count,
 // Pluck, Rows, Scan, Update or Delete would return, count or change those
 // rows, or miss a match: it is refused with [ErrUnsupportedSearch].

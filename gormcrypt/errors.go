@@ -39,7 +39,7 @@ var (
 
 	// ErrUnsupportedSearch means a blind-index search ([Matching]) was used
 	// where its false positives could not be dropped: with a LIMIT (First,
-	// Take, Last, Limit), with a Select or Omit that leaves out a column
+	// Take, Last, Limit), with a GROUP BY, HAVING or DISTINCT, with a Select or Omit that leaves out a column
 	// it compares, into something other than a slice of the
 	// record type, or in Count, Pluck, Rows, Scan, Update or Delete.
 	ErrUnsupportedSearch = errors.New("gormcrypt: blind-index search refused")

@@ -39,8 +39,8 @@ type search struct {
 //
 // Dropping rows after the query is only correct over all of them: Find into
 // a slice of the record type is supported, First, Take, Last, Limit,
-// Offset, Count, Pluck, Rows, Scan, Update and Delete are refused with
-// ErrUnsupportedSearch. The Encryptor is the plugin's registered on the
+// Offset, Group, Having, Distinct, Count, Pluck, Rows, Scan, Update and
+// Delete are refused with ErrUnsupportedSearch. The Encryptor is the plugin's registered on the
 // *gorm.DB, and the statement's context is used.
 func Matching(probe any, index string) func(*gorm.DB) *gorm.DB {
 	return func(db *gorm.DB) *gorm.DB {
@@ -134,8 +134,8 @@ func searchRefused(s *search, op, reason string) error {
 }
 
 // checkSearch refuses a search whose false positives could not all be
-// dropped: one with a LIMIT or OFFSET, or into anything but a slice of the
-// record type.
+// dropped: one with a LIMIT or OFFSET, a GROUP BY, HAVING or DISTINCT, or
+// into anything but a slice of the record type.
 func (p *Plugin) checkSearch(db *gorm.DB) {
 	stmt := db.Statement
 	if p.checkConditions(db, "query"); db.Error != nil {
@@ -150,6 +150,13 @@ func (p *Plugin) checkSearch(db *gorm.DB) {
 			db.AddError(searchRefused(s, "query", "a LIMIT or OFFSET (First, Take, Last, Limit, Offset) would apply before the blind index's false positives are dropped, and could miss a match; Find into a slice, then take its first element"))
 			return
 		}
+	}
+	if _, ok := stmt.Clauses["GROUP BY"]; ok || stmt.Distinct {
+		// GROUP BY, HAVING and DISTINCT merge or drop rows before the
+		// false positives are dropped: a match could be merged into a
+		// false positive, or a group kept by a HAVING that counts them.
+		db.AddError(searchRefused(s, "query", "a GROUP BY, HAVING or DISTINCT would apply before the blind index's false positives are dropped, and could miss a match; Find the rows, then group them"))
+		return
 	}
 	if len(stmt.Selects) > 0 || len(stmt.Omits) > 0 {
 		// A row read without the index's sources would hold no value and

@@ -178,3 +178,31 @@ func TestMatchingTwice(t *testing.T) {
 		}
 	})
 }
+
+// TestMatchingGroupRefused: GROUP BY, HAVING and DISTINCT would merge or
+// drop rows before the false positives are dropped: refused before any
+// SQL, on every database.
+func TestMatchingGroupRefused(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
+		c := newContact("acme")
+		mustCreate(t, db, c)
+		search := gormcrypt.Matching(&Contact{TenantID: "acme", Name: c.Name}, "NameIdx")
+		for name, q := range map[string]*gorm.DB{
+			"Group":          db.Scopes(search).Group("name_idx"),
+			"Group, Having":  db.Scopes(search).Group("name_idx").Having("COUNT(*) > ?", 1),
+			"Distinct":       db.Scopes(search).Distinct(),
+			"Distinct(cols)": db.Scopes(search).Distinct("name_idx", "tenant_id", "name"),
+		} {
+			t.Run(name, func(t *testing.T) {
+				out := []Contact{}
+				err := q.Find(&out).Error
+				if !errors.Is(err, gormcrypt.ErrUnsupportedSearch) {
+					t.Errorf("err = %v, want ErrUnsupportedSearch", err)
+				}
+				if len(out) != 0 {
+					t.Errorf("refused search returned %d rows", len(out))
+				}
+			})
+		}
+	})
+}
