@@ -66,6 +66,9 @@
 //     the sources of a compound index;
 //   - a change of the scope or of an identity field of a record with
 //     encrypted columns: its ciphertexts would stay bound to the old values;
+//     and a write of either through a model that names no record (an
+//     association's Delete, Clear or Replace, which set a foreign key that
+//     is an identity field to NULL);
 //   - a Create from a map that sets an encrypted or blind-index column;
 //   - a Create whose Select or Omit writes a blind index's source but not
 //     the index (a search would miss the row), or encrypted columns but

@@ -175,3 +175,46 @@ func TestSaveOtherTenant(t *testing.T) {
 		}
 	})
 }
+
+// TestAssociationIdentityCleared: an association's Delete, Clear and
+// Replace set the held records' foreign key to NULL with an UPDATE through
+// a model that names no record; when the foreign key is an identity field
+// the notes' bodies would stay bound to their owner and become unreadable:
+// refused, on every database, with the rows unchanged.
+func TestAssociationIdentityCleared(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
+		if err := db.AutoMigrate(&RvOwner{}, &RvNote{}); err != nil {
+			t.Fatal(err)
+		}
+		owner := &RvOwner{ID: "a", TenantID: "acme", Name: "owner a"}
+		if err := db.Create(owner).Error; err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{"n-1", "n-2"} {
+			if err := db.Create(&RvNote{ID: id, OwnerID: "a", TenantID: "acme", Body: "body of " + id}).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		var n1 RvNote
+		if err := db.First(&n1, "id = ?", "n-1").Error; err != nil {
+			t.Fatal(err)
+		}
+		for name, write := range map[string]func() error{
+			"Delete":  func() error { return db.Model(owner).Association("RvNotes").Delete(&n1) },
+			"Clear":   func() error { return db.Model(owner).Association("RvNotes").Clear() },
+			"Replace": func() error { return db.Model(owner).Association("RvNotes").Replace(&n1) },
+		} {
+			t.Run(name, func(t *testing.T) {
+				if err := write(); !errors.Is(err, gormcrypt.ErrUnsupportedWrite) {
+					t.Errorf("err = %v, want ErrUnsupportedWrite", err)
+				}
+				for _, id := range []string{"n-1", "n-2"} {
+					var got RvNote
+					if err := db.First(&got, "id = ?", id).Error; err != nil || got.OwnerID != "a" || got.Body != "body of "+id {
+						t.Errorf("First(%s) = %+v, %v; want a's note, readable", id, got, err)
+					}
+				}
+			})
+		}
+	})
+}
