@@ -107,10 +107,12 @@
 // conflicting row of another tenant or record is left as it was, and the
 // write fails with [ErrUnsupportedWrite] (and is rolled back with its
 // transaction) when a record was not written, rather than report a write
-// that did not happen. On MySQL and MariaDB, whose ON DUPLICATE KEY UPDATE
-// takes no WHERE, an upsert that updates an encrypted, blind-index, scope
-// or identity column is refused unless every unique key of the table
-// holds the scope and the identity fields. There, Save of a new row and
+// that did not happen (an upsert with a WHERE of its own that leaves a
+// record unwritten then fails too, as the two cannot be told apart). On
+// MySQL and MariaDB, whose ON DUPLICATE KEY UPDATE takes no WHERE, an
+// upsert that updates an encrypted, blind-index, scope or identity column
+// is refused unless every unique key of the table holds the scope and the
+// identity fields. There, Save of a new row and
 // Save of a slice of a model whose primary key is its ID alone are
 // refused: create new rows with Create, change them with Save or Updates.
 // A nested Create or an association write whose foreign key is an

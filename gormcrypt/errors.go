@@ -20,7 +20,9 @@ var (
 
 	// ErrUnsupportedWrite means a write to an encrypted or blind-index
 	// column that gormcrypt cannot encrypt correctly: an SQL expression,
-	// an upsert that would bind a ciphertext to another row, a blind index
+	// an upsert that would bind a ciphertext to another row or write a row
+	// of another scope or identity (Save of another tenant's ID, an
+	// association moved to another owner), a blind index
 	// whose sources are not all written, a change of identity or scope.
 	ErrUnsupportedWrite = errors.New("gormcrypt: write to an encrypted column refused")
 
