@@ -27,6 +27,10 @@ type swapped struct {
 	dest  any
 	rv    reflect.Value
 	pairs []pair
+	// guarded is set when an upsert's DO UPDATE was restricted to the rows
+	// with the new row's scope and identity: a record the statement left
+	// unwritten conflicted with a row of another scope or identity.
+	guarded bool
 }
 
 // pair is a caller's record and its encrypted copy.
@@ -50,7 +54,8 @@ func (p *Plugin) encryptCreate(db *gorm.DB) {
 		db.AddError(m.err)
 		return
 	}
-	if err := p.checkUpsert(db, m); err != nil {
+	guard, err := p.checkUpsert(db, m)
+	if err != nil {
 		db.AddError(err)
 		return
 	}
@@ -60,7 +65,7 @@ func (p *Plugin) encryptCreate(db *gorm.DB) {
 	}
 	ctx := stmt.Context
 	rv := stmt.ReflectValue
-	sw := &swapped{m: m, dest: stmt.Dest, rv: rv}
+	sw := &swapped{m: m, dest: stmt.Dest, rv: rv, guarded: guard}
 	switch rv.Kind() {
 	case reflect.Struct:
 		if rv.Type() != m.typ {
@@ -160,6 +165,14 @@ func (p *Plugin) restoreCreate(db *gorm.DB) {
 	if db.Error != nil {
 		return
 	}
+	if sw.guarded && !db.DryRun && db.RowsAffected < int64(len(sw.pairs)) {
+		// The DO UPDATE's WHERE left a conflicting row alone: it belongs
+		// to another scope or record. Saying nothing would report a write
+		// that did not happen.
+		db.AddError(&Error{Op: "upsert", Model: sw.m.name, Column: sw.m.bindingNames(), Err: ErrUnsupportedWrite,
+			Reason: "a row with the same key belongs to another scope or identity: it was left as it was, and this record was not written"})
+		return
+	}
 	ctx := stmt.Context
 	for _, pr := range sw.pairs {
 		if !pr.caller.CanSet() {
@@ -193,15 +206,26 @@ func (m *model) checkMapCreate(stmt *gorm.Statement) error {
 // key and a conflict target is ignored, the rows it can update are those
 // that share a unique key with the new row: such an upsert is refused
 // unless every unique key of the table holds the record's identity.
-func (p *Plugin) checkUpsert(db *gorm.DB, m *model) error {
+//
+// An upsert whose DO UPDATE writes an encrypted, blind-index, scope or
+// identity column, and whose conflict target does not hold the scope and
+// every identity field, could update a row of another scope (Save of
+// another tenant's ID) or change a row's identity (an association Append,
+// which GORM saves as ON CONFLICT (id) DO UPDATE SET owner_id) while its
+// ciphertexts stay bound to the old one. On PostgreSQL and SQLite the DO
+// UPDATE is restricted with a WHERE to the row whose scope and identity
+// are the new row's (guarded is true, and restoreCreate fails the write
+// when a record was left unwritten); on MySQL and MariaDB, which have no
+// such WHERE, it is refused unless every unique key holds them.
+func (p *Plugin) checkUpsert(db *gorm.DB, m *model) (guarded bool, err error) {
 	stmt := db.Statement
 	c, ok := stmt.Clauses["ON CONFLICT"]
 	if !ok {
-		return nil
+		return false, nil
 	}
 	oc, ok := c.Expression.(clause.OnConflict)
 	if !ok || oc.DoNothing || (!oc.UpdateAll && len(oc.DoUpdates) == 0) {
-		return nil
+		return false, nil
 	}
 	refuse := func(col, reason string) error {
 		return &Error{Op: "upsert", Model: m.name, Column: col, Err: ErrUnsupportedWrite, Reason: reason}
@@ -216,45 +240,78 @@ func (p *Plugin) checkUpsert(db *gorm.DB, m *model) error {
 	}
 	for _, a := range oc.DoUpdates {
 		if err := m.misspelled("upsert", a.Column.Name); err != nil {
-			return err
+			return false, err
 		}
 		col := a.Column.Name
 		if m.sensitive(col) {
 			if v, ok := a.Value.(clause.Column); !ok || v.Table != "excluded" || v.Name != col {
-				return refuse(col, "on conflict it may only be set to the inserted row's value (clause.AssignmentColumns), which fieldcrypt encrypted for that row")
+				return false, refuse(col, "on conflict it may only be set to the inserted row's value (clause.AssignmentColumns), which fieldcrypt encrypted for that row")
 			}
 		}
 		updated[col] = true
 	}
-	first := ""
+	first, firstBinding := "", ""
 	for _, f := range stmt.Schema.Fields {
-		if updated[f.DBName] && m.sensitive(f.DBName) {
+		if !updated[f.DBName] {
+			continue
+		}
+		if first == "" && m.sensitive(f.DBName) {
 			first = f.DBName
-			break
+		}
+		if firstBinding == "" && m.binding(f.DBName) {
+			firstBinding = f.DBName
 		}
 	}
-	if first == "" {
-		return nil
+	hasSecrets := len(m.enc)+len(m.opaque)+len(m.indexes) > 0
+	if !hasSecrets {
+		return false, nil
+	}
+	mysql := db.Dialector.Name() == "mysql"
+	if first == "" && firstBinding == "" {
+		if mysql || m.scope == nil {
+			return false, nil
+		}
+		// Only plaintext columns are updated: on PostgreSQL and SQLite
+		// the DO UPDATE is still kept to the new row's scope, so that
+		// another tenant's row is not written.
+		firstBinding = m.scope.DBName
+	}
+	secrets := first != "" // an encrypted or blind-index column is updated
+	if !secrets {
+		first = firstBinding
 	}
 	var ids []string
 	for _, f := range m.ids {
 		ids = append(ids, f.DBName)
 	}
-	if len(oc.Columns) > 0 && m.binds() {
+	// The binding columns: scope and identity fields of a record whose
+	// ciphertexts or blind indexes are bound to them.
+	var binding []string
+	if m.scope != nil {
+		binding = append(binding, m.scope.DBName)
+	}
+	if m.binds() {
+		binding = append(binding, ids...)
+	}
+	if len(oc.Columns) > 0 && m.binds() && secrets {
 		cols := map[string]bool{}
 		for _, col := range oc.Columns {
 			cols[m.column(col.Name)] = true
 		}
 		if !m.holdsIdentity(cols) {
-			return refuse(first, "the conflict target does not hold the record's identity ("+strings.Join(ids, ", ")+"): the row updated on conflict could be another record, whose identity the new ciphertexts do not bind")
+			return false, refuse(first, "the conflict target does not hold the record's identity ("+strings.Join(ids, ", ")+"): the row updated on conflict could be another record, whose identity the new ciphertexts do not bind")
 		}
 	}
 	target := map[string]bool{}
-	if db.Dialector.Name() == "mysql" {
+	var mysqlRefusal error // reported after the checks every database shares
+	if mysql {
 		keys, err := p.uniqueKeys(db, stmt.Table)
 		if err != nil {
-			return &Error{Op: "upsert", Model: m.name, Column: first, Err: ErrUnsupportedWrite,
+			return false, &Error{Op: "upsert", Model: m.name, Column: first, Err: ErrUnsupportedWrite,
 				Reason: "the unique keys of table " + stmt.Table + " could not be read, and ON DUPLICATE KEY UPDATE fires on any of them: " + err.Error()}
+		}
+		if len(keys) == 0 {
+			return false, nil // no key: ON DUPLICATE KEY UPDATE never fires
 		}
 		// The columns every unique key holds: a row ON DUPLICATE KEY
 		// UPDATE updates has the new row's values in them.
@@ -275,49 +332,72 @@ func (p *Plugin) checkUpsert(db *gorm.DB, m *model) error {
 				}
 			}
 		}
-		if len(keys) > 0 && m.binds() && !m.holdsIdentity(target) {
-			return refuse(first, "ON DUPLICATE KEY UPDATE fires on any unique key of table "+stmt.Table+", and one of them does not hold the record's identity ("+strings.Join(ids, ", ")+"): the row updated could be another record, whose identity the new ciphertexts do not bind; leave the encrypted columns out of the update, or have every unique key hold the identity")
+		if m.binds() && !m.holdsIdentity(target) {
+			return false, refuse(first, "ON DUPLICATE KEY UPDATE fires on any unique key of table "+stmt.Table+", and one of them does not hold the record's identity ("+strings.Join(ids, ", ")+"): the row updated could be another record, whose identity the new ciphertexts do not bind; leave the encrypted columns out of the update, or have every unique key hold the identity")
+		}
+		for _, col := range binding {
+			if !target[col] && mysqlRefusal == nil {
+				mysqlRefusal = refuse(col, "ON DUPLICATE KEY UPDATE fires on any unique key of table "+stmt.Table+", and one of them does not hold this column: the row updated could be another tenant's or another record's (a Save of an ID another tenant holds, an association moved to another owner), and MySQL and MariaDB have no WHERE to restrict it; create new rows with Create and change existing ones with Updates, or have every unique key hold the scope and the identity")
+			}
 		}
 	} else {
-		if oc.OnConstraint != "" {
-			return refuse(first, "ON CONFLICT ON CONSTRAINT "+oc.OnConstraint+" names a constraint whose columns the plugin does not read: name the record's identity ("+strings.Join(ids, ", ")+") as the conflict target")
+		if oc.OnConstraint != "" && secrets {
+			return false, refuse(first, "ON CONFLICT ON CONSTRAINT "+oc.OnConstraint+" names a constraint whose columns the plugin does not read: name the record's identity ("+strings.Join(ids, ", ")+") as the conflict target")
 		}
-		if len(oc.Columns) == 0 && !oc.UpdateAll {
+		if len(oc.Columns) == 0 && !oc.UpdateAll && secrets {
 			// GORM fills the primary key in as the target of UpdateAll
 			// only; without a target, SQLite's DO UPDATE fires on any
 			// unique key.
-			return refuse(first, "the upsert has no conflict target, and would fire on any unique key: name the record's identity ("+strings.Join(ids, ", ")+") as the conflict target")
+			return false, refuse(first, "the upsert has no conflict target, and would fire on any unique key: name the record's identity ("+strings.Join(ids, ", ")+") as the conflict target")
 		}
 		for _, col := range oc.Columns {
 			target[m.column(col.Name)] = true
 		}
-		if len(target) == 0 {
+		if len(target) == 0 && oc.UpdateAll && oc.OnConstraint == "" {
+			// The target GORM fills in for UpdateAll.
 			for _, f := range stmt.Schema.PrimaryFields {
 				target[f.DBName] = true
 			}
 		}
-		if m.binds() && !m.holdsIdentity(target) {
-			return refuse(first, "the conflict target does not hold the record's identity ("+strings.Join(ids, ", ")+"): the row updated on conflict could be another record, whose identity the new ciphertexts do not bind")
+		if m.binds() && !m.holdsIdentity(target) && secrets {
+			return false, refuse(first, "the conflict target does not hold the record's identity ("+strings.Join(ids, ", ")+"): the row updated on conflict could be another record, whose identity the new ciphertexts do not bind")
+		}
+		// Restrict the DO UPDATE to the row that holds the new row's
+		// scope and identity: a conflicting row of another tenant or
+		// another record is left alone, and restoreCreate reports it.
+		var where []clause.Expression
+		for _, col := range binding {
+			if !target[col] {
+				where = append(where, clause.Eq{Column: clause.Column{Table: clause.CurrentTable, Name: col}, Value: clause.Column{Table: "excluded", Name: col}})
+			}
+		}
+		if len(where) > 0 {
+			oc.Where.Exprs = append(oc.Where.Exprs, where...)
+			stmt.AddClause(oc)
+			guarded = true
 		}
 	}
 	for col, ix := range m.indexes {
 		for _, src := range ix.sources {
 			if updated[src.DBName] && !updated[col] {
-				return refuse(col, "the upsert updates its source "+src.DBName+" but not this blind index, which would go stale")
+				return false, refuse(col, "the upsert updates its source "+src.DBName+" but not this blind index, which would go stale")
 			}
 		}
 	}
+	if !secrets {
+		return guarded, mysqlRefusal
+	}
 	if m.scope != nil && !target[m.scope.DBName] && !updated[m.scope.DBName] {
-		return refuse(first, "an upsert that updates encrypted columns must also update the scope column "+m.scope.DBName+" (or have it in the conflict target): the new ciphertexts bind the new row's scope")
+		return false, refuse(first, "an upsert that updates encrypted columns must also update the scope column "+m.scope.DBName+" (or have it in the conflict target): the new ciphertexts bind the new row's scope")
 	}
 	if m.scope != nil && updated[m.scope.DBName] {
 		for _, f := range stmt.Schema.Fields {
 			if col := f.DBName; m.sensitive(col) && !updated[col] {
-				return refuse(col, "an upsert that changes the scope must rewrite every encrypted column: this one would stay bound to the old scope")
+				return false, refuse(col, "an upsert that changes the scope must rewrite every encrypted column: this one would stay bound to the old scope")
 			}
 		}
 	}
-	return nil
+	return guarded, mysqlRefusal
 }
 
 // typeMismatch refuses a value whose type is not the statement's model:

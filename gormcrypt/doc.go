@@ -66,6 +66,9 @@
 //     the sources of a compound index;
 //   - a change of the scope or of an identity field of a record with
 //     encrypted columns: its ciphertexts would stay bound to the old values;
+//     and a write of either through a model that names no record (an
+//     association's Delete, Clear or Replace, which set a foreign key that
+//     is an identity field to NULL);
 //   - a Create from a map that sets an encrypted or blind-index column;
 //   - a Create whose Select or Omit writes a blind index's source but not
 //     the index (a search would miss the row), or encrypted columns but
@@ -90,6 +93,32 @@
 // of a new row and Save of a slice are upserts) unless every unique key
 // holds the record's identity. A unique key added to the table while the
 // process runs is not seen until it restarts.
+//
+// An upsert never moves a row to another scope or identity, nor writes
+// another tenant's row. Save of an existing record whose UPDATE matches no
+// row falls back, in GORM, to an upsert on the primary key; an association
+// write (Append, Replace, a nested Create, Save of a record with its loaded
+// associations) saves the held records as an upsert that sets their
+// foreign key on conflict. When a model has encrypted or blind-index
+// columns and the conflict target does not hold its scope and every
+// identity field, then on PostgreSQL and SQLite the plugin adds to the DO
+// UPDATE a WHERE that keeps it to the row whose scope and identity are the
+// new row's (WHERE table.tenant_id = excluded.tenant_id AND ...): a
+// conflicting row of another tenant or record is left as it was, and the
+// write fails with [ErrUnsupportedWrite] (and is rolled back with its
+// transaction) when a record was not written, rather than report a write
+// that did not happen (an upsert with a WHERE of its own that leaves a
+// record unwritten then fails too, as the two cannot be told apart). On
+// MySQL and MariaDB, whose ON DUPLICATE KEY UPDATE takes no WHERE, an
+// upsert that updates an encrypted, blind-index, scope or identity column
+// is refused unless every unique key of the table holds the scope and the
+// identity fields. There, Save of a new row and
+// Save of a slice of a model whose primary key is its ID alone are
+// refused: create new rows with Create, change them with Save or Updates.
+// A nested Create or an association write whose foreign key is an
+// identity field (crypt:"id") is refused likewise: create the held
+// records with their own Create. An upsert there that updates only
+// plaintext columns is not restricted to the new row's scope.
 //
 // # Reads
 //
@@ -130,8 +159,16 @@
 // probe's scope, and drops the rows a blind index finds that hold another
 // value after decrypting them (crypt.Matches), and every row of another
 // scope than the probe's, which a condition ORed into the query
-// (db.Where(a).Or(b) before the scope) could bring. A search with a LIMIT or
-// OFFSET (First, Take, Last), with a Select or Omit that leaves out the
+// (db.Where(a).Or(b) before the scope) could bring. A row the search
+// reads that does not decrypt in full (crypt.ErrNoAccess for a class the
+// process cannot read, crypt.ErrDecrypt) cannot be confirmed as a match:
+// the search fails with that error and leaves the destination slice
+// empty, rather than return rows it could not filter. Several Matching
+// scopes on one query combine: a row is returned only when it matches
+// every one of them (searches of different record types in one query are
+// refused with [ErrUnsupportedSearch]). A search with a LIMIT or
+// OFFSET (First, Take, Last), with a GROUP BY, HAVING or DISTINCT, with a
+// Select or Omit that leaves out the
 // index's sources or the scope, into anything but a slice, or in Count,
 // Pluck, Rows, Scan, Update or Delete would return, count or change those
 // rows, or miss a match: it is refused with [ErrUnsupportedSearch].

@@ -20,7 +20,9 @@ var (
 
 	// ErrUnsupportedWrite means a write to an encrypted or blind-index
 	// column that gormcrypt cannot encrypt correctly: an SQL expression,
-	// an upsert that would bind a ciphertext to another row, a blind index
+	// an upsert that would bind a ciphertext to another row or write a row
+	// of another scope or identity (Save of another tenant's ID, an
+	// association moved to another owner), a blind index
 	// whose sources are not all written, a change of identity or scope.
 	ErrUnsupportedWrite = errors.New("gormcrypt: write to an encrypted column refused")
 
@@ -39,7 +41,7 @@ var (
 
 	// ErrUnsupportedSearch means a blind-index search ([Matching]) was used
 	// where its false positives could not be dropped: with a LIMIT (First,
-	// Take, Last, Limit), with a Select or Omit that leaves out a column
+	// Take, Last, Limit), with a GROUP BY, HAVING or DISTINCT, with a Select or Omit that leaves out a column
 	// it compares, into something other than a slice of the
 	// record type, or in Count, Pluck, Rows, Scan, Update or Delete.
 	ErrUnsupportedSearch = errors.New("gormcrypt: blind-index search refused")

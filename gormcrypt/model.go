@@ -274,3 +274,15 @@ func (m *model) misspelled(op, key string) error {
 
 // strconvQuote quotes a column name for an error message.
 func strconvQuote(s string) string { return strconv.Quote(s) }
+
+// bindingNames names the scope and identity columns, for an error.
+func (m *model) bindingNames() string {
+	var cols []string
+	if m.scope != nil {
+		cols = append(cols, m.scope.DBName)
+	}
+	for _, f := range m.ids {
+		cols = append(cols, f.DBName)
+	}
+	return strings.Join(cols, ", ")
+}

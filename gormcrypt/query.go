@@ -27,12 +27,25 @@ func (p *Plugin) decryptQuery(db *gorm.DB) {
 			return
 		}
 	}
+	s := searchOf(stmt)
 	if err := p.decryptValue(stmt.Context, stmt.ReflectValue); err != nil {
+		if s != nil {
+			// A row whose fields did not all decrypt (crypt.ErrNoAccess,
+			// crypt.ErrDecrypt) cannot be confirmed as a match, nor its
+			// scope trusted: the search returns no row, and the error.
+			s.clear(db)
+		}
 		db.AddError(err)
 		return
 	}
-	if s := searchOf(stmt); s != nil {
-		db.AddError(s.filter(db))
+	for _, each := range searchesOf(stmt) {
+		// Each search drops the rows that do not match it: what is left
+		// matches them all.
+		if err := each.filter(db); err != nil {
+			s.clear(db)
+			db.AddError(err)
+			return
+		}
 	}
 }
 

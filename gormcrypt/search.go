@@ -32,12 +32,15 @@ type search struct {
 // option or its column. The query asks for the index's value under every
 // enabled index key (so it keeps working during an index-key rotation) and
 // the probe's scope; after decryption, the rows that hold another value
-// (the index's false positives) are dropped with crypt.Matches.
+// (the index's false positives) are dropped with crypt.Matches. When a row
+// read does not decrypt in full (crypt.ErrNoAccess, crypt.ErrDecrypt), no
+// row is returned: the destination slice is emptied and the error
+// returned, as that row could be neither confirmed nor dropped.
 //
 // Dropping rows after the query is only correct over all of them: Find into
 // a slice of the record type is supported, First, Take, Last, Limit,
-// Offset, Count, Pluck, Rows, Scan, Update and Delete are refused with
-// ErrUnsupportedSearch. The Encryptor is the plugin's registered on the
+// Offset, Group, Having, Distinct, Count, Pluck, Rows, Scan, Update and
+// Delete are refused with ErrUnsupportedSearch. The Encryptor is the plugin's registered on the
 // *gorm.DB, and the statement's context is used.
 func Matching(probe any, index string) func(*gorm.DB) *gorm.DB {
 	return func(db *gorm.DB) *gorm.DB {
@@ -95,14 +98,33 @@ func Matching(probe any, index string) func(*gorm.DB) *gorm.DB {
 		if m.scope != nil {
 			db = db.Where(clause.Eq{Column: clause.Column{Table: clause.CurrentTable, Name: m.scope.DBName}, Value: scopeValue})
 		}
-		db.Statement.Settings.Store(searchKey{db.Statement}, &search{m: m, probe: probe, index: ix.field.Name, scope: scopeValue})
+		// A statement may hold several searches (two Matching scopes): a
+		// row is returned only when it matches every one of them.
+		all := searchesOf(db.Statement)
+		if len(all) > 0 && all[0].m.typ != m.typ {
+			db.AddError(&Error{Op: "search", Model: m.name, Column: ix.field.DBName, Err: ErrUnsupportedSearch,
+				Reason: "the statement already searches " + all[0].m.name + ": searches combined in one query must be of the same record type"})
+			return db
+		}
+		all = append(all[:len(all):len(all)], &search{m: m, probe: probe, index: ix.field.Name, scope: scopeValue})
+		db.Statement.Settings.Store(searchKey{db.Statement}, all)
 		return db
 	}
 }
 
+// searchOf returns the statement's first search, or nil.
 func searchOf(stmt *gorm.Statement) *search {
+	if all := searchesOf(stmt); len(all) > 0 {
+		return all[0]
+	}
+	return nil
+}
+
+// searchesOf returns every search of the statement, in the order of its
+// Matching scopes.
+func searchesOf(stmt *gorm.Statement) []*search {
 	if v, ok := stmt.Settings.Load(searchKey{stmt}); ok {
-		return v.(*search)
+		return v.([]*search)
 	}
 	return nil
 }
@@ -112,8 +134,8 @@ func searchRefused(s *search, op, reason string) error {
 }
 
 // checkSearch refuses a search whose false positives could not all be
-// dropped: one with a LIMIT or OFFSET, or into anything but a slice of the
-// record type.
+// dropped: one with a LIMIT or OFFSET, a GROUP BY, HAVING or DISTINCT, or
+// into anything but a slice of the record type.
 func (p *Plugin) checkSearch(db *gorm.DB) {
 	stmt := db.Statement
 	if p.checkConditions(db, "query"); db.Error != nil {
@@ -129,11 +151,20 @@ func (p *Plugin) checkSearch(db *gorm.DB) {
 			return
 		}
 	}
+	if _, ok := stmt.Clauses["GROUP BY"]; ok || stmt.Distinct {
+		// GROUP BY, HAVING and DISTINCT merge or drop rows before the
+		// false positives are dropped: a match could be merged into a
+		// false positive, or a group kept by a HAVING that counts them.
+		db.AddError(searchRefused(s, "query", "a GROUP BY, HAVING or DISTINCT would apply before the blind index's false positives are dropped, and could miss a match; Find the rows, then group them"))
+		return
+	}
 	if len(stmt.Selects) > 0 || len(stmt.Omits) > 0 {
 		// A row read without the index's sources would hold no value and
 		// be dropped as a false positive: a match missed.
-		ix := s.m.byName[s.index]
-		need := append([]*schema.Field(nil), ix.sources...)
+		var need []*schema.Field
+		for _, s := range searchesOf(stmt) {
+			need = append(need, s.m.byName[s.index].sources...)
+		}
 		if s.m.scope != nil {
 			need = append(need, s.m.scope)
 		}
@@ -207,4 +238,17 @@ func (s *search) filter(db *gorm.DB) error {
 	rv.SetLen(kept)
 	db.RowsAffected = int64(kept)
 	return nil
+}
+
+// clear empties the search's destination: after an error, no row it read
+// is returned, as none could be confirmed as a match.
+func (s *search) clear(db *gorm.DB) {
+	rv := db.Statement.ReflectValue
+	if rv.Kind() == reflect.Slice && rv.CanSet() {
+		for i := range rv.Len() {
+			rv.Index(i).SetZero()
+		}
+		rv.SetLen(0)
+	}
+	db.RowsAffected = 0
 }

@@ -118,6 +118,13 @@ func (p *Plugin) encryptAssignments(db *gorm.DB, m *model) error {
 				return refuse(col, ErrUnsupportedWrite, "changing the scope or identity of records with encrypted columns would leave their ciphertexts bound to the old values; re-create the records")
 			}
 			for k, f := range binding {
+				if before[k].IsZero() {
+					// db.Model(&Record{}) names no record: the rows the
+					// WHERE finds (an association's Delete, Clear or
+					// Replace, which set the foreign key to NULL) would
+					// keep ciphertexts bound to their old values.
+					return refuse(col, ErrUnsupportedWrite, "changing the scope or identity of records with encrypted columns would leave their ciphertexts bound to the old values, and the model names no record ("+f.Name+" is zero); delete or re-create the records")
+				}
 				if f.DBName == col && !reflect.DeepEqual(before[k].Interface(), f.ReflectValueOf(ctx, rv).Interface()) {
 					return refuse(col, ErrUnsupportedWrite, "changing the scope or identity of a record with encrypted columns would leave its ciphertexts bound to the old values; re-create the record")
 				}
