@@ -1,10 +1,7 @@
 package gormcrypt_test
 
 import (
-	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -12,7 +9,6 @@ import (
 	"time"
 
 	"github.com/glebarez/sqlite"
-	mysqldriver "github.com/go-sql-driver/mysql"
 	"gorm.io/driver/mysql"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -128,33 +124,8 @@ func openSQLite(t *testing.T) *gorm.DB {
 	return db
 }
 
-func uniqueName() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return "fcgorm_" + hex.EncodeToString(b[:])
-}
-
 func openPostgres(t *testing.T) *gorm.DB {
-	admin, err := sql.Open("pgx", testenv.PostgresDSN)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err = admin.PingContext(ctx)
-		cancel()
-	}
-	testenv.Require(t, "PostgreSQL", err)
-	schema := uniqueName()
-	if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = admin.Exec("DROP SCHEMA " + schema + " CASCADE")
-		_ = admin.Close()
-	})
-	sep := "?"
-	if strings.Contains(testenv.PostgresDSN, "?") {
-		sep = "&"
-	}
-	db, err := gorm.Open(postgres.Open(testenv.PostgresDSN+sep+"search_path="+schema), gormConfig())
+	db, err := gorm.Open(postgres.Open(testenv.PostgresSchema(t, "fcgorm")), gormConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,26 +134,8 @@ func openPostgres(t *testing.T) *gorm.DB {
 }
 
 func openMariaDB(t *testing.T) *gorm.DB {
-	admin, err := sql.Open("mysql", testenv.MySQLDSN)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err = admin.PingContext(ctx)
-		cancel()
-	}
-	testenv.Require(t, "MariaDB", err)
-	name := uniqueName()
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_, _ = admin.Exec("DROP DATABASE " + name)
-		_ = admin.Close()
-	})
-	cfg, err := mysqldriver.ParseDSN(testenv.MySQLDSN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.DBName, cfg.ParseTime, cfg.Loc = name, true, time.UTC
+	cfg := testenv.MySQLDatabase(t, "fcgorm")
+	cfg.ParseTime, cfg.Loc = true, time.UTC
 	db, err := gorm.Open(mysql.Open(cfg.FormatDSN()), gormConfig())
 	if err != nil {
 		t.Fatal(err)

@@ -2,16 +2,12 @@ package sqlcrypt_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgxpool"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"
@@ -158,64 +154,24 @@ func open(t *testing.T, service, driver, dsn string) *sql.DB {
 	return db
 }
 
-func randomName() string {
-	b := make([]byte, 6)
-	rand.Read(b)
-	return "sqlcrypt_test_" + hex.EncodeToString(b)
-}
-
 // openPostgres creates a schema on the test server and returns a
 // database/sql pool and a pgx pool whose search_path is that schema.
 func openPostgres(t *testing.T) *testDB {
 	t.Helper()
-	admin := open(t, "PostgreSQL", "pgx", testenv.PostgresDSN)
-	schema := randomName()
-	if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("CREATE SCHEMA: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("DROP SCHEMA %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(testenv.PostgresDSN)
-	if err != nil {
-		t.Fatalf("testenv.PostgresDSN is not a URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	pool, err := pgxpool.New(t.Context(), u.String())
+	dsn := testenv.PostgresSchema(t, "sqlcrypt_test")
+	pool, err := pgxpool.New(t.Context(), dsn)
 	if err != nil {
 		t.Fatalf("pgxpool.New: %v", err)
 	}
 	t.Cleanup(pool.Close) // before the schema is dropped: cleanups run last first
-	return &testDB{d: sqlcrypt.Postgres, db: open(t, "PostgreSQL", "pgx", u.String()), pool: pool}
+	return &testDB{d: sqlcrypt.Postgres, db: open(t, "PostgreSQL", "pgx", dsn), pool: pool}
 }
 
 // openMySQL creates a database on the test server and returns a pool on
 // it.
 func openMySQL(t *testing.T) *testDB {
 	t.Helper()
-	cfg, err := mysql.ParseDSN(testenv.MySQLDSN)
-	if err != nil {
-		t.Fatalf("MySQLDSN: %v", err)
-	}
-	admin := open(t, "MariaDB", "mysql", cfg.FormatDSN())
-	name := randomName()
-	if _, err := admin.ExecContext(t.Context(), "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("CREATE DATABASE: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := admin.ExecContext(ctx, "DROP DATABASE "+name); err != nil {
-			t.Errorf("DROP DATABASE %s: %v", name, err)
-		}
-	})
-	cfg.DBName = name
+	cfg := testenv.MySQLDatabase(t, "sqlcrypt_test")
 	return &testDB{d: sqlcrypt.MySQL, db: open(t, "MariaDB", "mysql", cfg.FormatDSN())}
 }
 

@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net"
@@ -14,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for the schema's admin connection
 
@@ -29,42 +26,10 @@ func forEachDatabase(t *testing.T, test func(t *testing.T, db string)) {
 	t.Run("PostgreSQL", func(t *testing.T) { test(t, postgresSchema(t)) })
 }
 
-// postgresSchema creates a schema on the test server and returns a DSN
-// whose search_path is that schema, or stops the test as testenv.Require
-// says when the server is unreachable.
-func postgresSchema(t *testing.T) string {
-	t.Helper()
-	admin, err := sql.Open("pgx", testenv.PostgresDSN)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-		err = admin.PingContext(ctx)
-		cancel()
-	}
-	testenv.Require(t, "PostgreSQL", err)
-	t.Cleanup(func() { admin.Close() })
-
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "crm_test_" + hex.EncodeToString(b)
-	if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("CREATE SCHEMA: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("DROP SCHEMA %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(testenv.PostgresDSN)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("testenv.PostgresDSN is not a postgres:// URL; the CRM takes only URLs")
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// postgresSchema returns a DSN on a schema of the test's own, or stops the
+// test as testenv.Require says when the server is unreachable. The CRM
+// takes only postgres:// URLs, which testenv's DSN is.
+func postgresSchema(t *testing.T) string { return testenv.PostgresSchema(t, "crm_test") }
 
 // raw runs a query as written, through the service's connection (GORM
 // rewrites the ? placeholders for PostgreSQL): no plugin sees the result,

@@ -1,12 +1,8 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,40 +16,8 @@ import (
 	"github.com/fieldcrypt/fieldcrypt/kms/local"
 )
 
-// postgresSchema creates a schema on the test server and returns a DSN
-// whose search_path is that schema; the schema is dropped at cleanup.
-func postgresSchema(t *testing.T) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	admin, err := pgxpool.New(ctx, testenv.PostgresDSN)
-	if err == nil {
-		err = admin.Ping(ctx)
-	}
-	testenv.Require(t, "PostgreSQL", err)
-	t.Cleanup(admin.Close)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "pgxcontacts_test_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("CREATE SCHEMA: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("DROP SCHEMA %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(testenv.PostgresDSN)
-	if err != nil {
-		t.Fatalf("testenv.PostgresDSN is not a URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// postgresSchema returns a DSN on a schema of the test's own.
+func postgresSchema(t *testing.T) string { return testenv.PostgresSchema(t, "pgxcontacts_test") }
 
 // TestRun runs the example end to end on PostgreSQL and checks what it
 // shows.

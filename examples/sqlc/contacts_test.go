@@ -1,12 +1,8 @@
 package sqlc_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -30,35 +26,7 @@ import (
 // is dropped at cleanup.
 func openPool(t *testing.T) *pgxpool.Pool {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	admin, err := pgxpool.New(ctx, testenv.PostgresDSN)
-	if err == nil {
-		err = admin.Ping(ctx)
-	}
-	testenv.Require(t, "PostgreSQL", err)
-	t.Cleanup(admin.Close)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "sqlc_test_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("CREATE SCHEMA: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := admin.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("DROP SCHEMA %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(testenv.PostgresDSN)
-	if err != nil {
-		t.Fatalf("testenv.PostgresDSN is not a URL: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	pool, err := pgxpool.New(t.Context(), u.String())
+	pool, err := pgxpool.New(t.Context(), testenv.PostgresSchema(t, "sqlc_test"))
 	if err != nil {
 		t.Fatal(err)
 	}
