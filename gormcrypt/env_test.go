@@ -17,9 +17,8 @@ import (
 	"github.com/fieldcrypt/fieldcrypt/crypt"
 	"github.com/fieldcrypt/fieldcrypt/gormcrypt"
 	"github.com/fieldcrypt/fieldcrypt/internal/testenv"
+	"github.com/fieldcrypt/fieldcrypt/internal/testkeys"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
-	"github.com/fieldcrypt/fieldcrypt/kms"
-	"github.com/fieldcrypt/fieldcrypt/kms/local"
 )
 
 // Company is a record of its own that a Contact belongs to.
@@ -81,22 +80,8 @@ type Lead struct {
 // development KEK per class.
 func newEncryptor(t testing.TB) *crypt.Encryptor {
 	t.Helper()
-	dir := t.TempDir()
-	opener := kms.NewOpener()
-	opener.Register(local.Scheme, local.OpenFunc(nil))
-	keks := map[string]string{}
-	for _, class := range []string{"pii", "support", "default"} {
-		uri, err := local.CreateInsecureKeyFile(filepath.Join(dir, class+".json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		keks[class] = uri
-	}
-	kr, err := keyring.New(keyring.Config{Store: keyring.NewMemoryStore(), Opener: opener, KEKs: keks})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return crypt.New(kr, nil)
+	opener, keks := testkeys.KEKs(t, "pii", "support", "default")
+	return crypt.New(testkeys.Keyring(t, keyring.NewMemoryStore(), opener, keks), nil)
 }
 
 // backend opens a fresh, empty database of one kind.

@@ -3,16 +3,14 @@ package gormcrypt_test
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"testing"
 
 	"gorm.io/gorm"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
 	"github.com/fieldcrypt/fieldcrypt/gormcrypt"
+	"github.com/fieldcrypt/fieldcrypt/internal/testkeys"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
-	"github.com/fieldcrypt/fieldcrypt/kms"
-	"github.com/fieldcrypt/fieldcrypt/kms/local"
 )
 
 // SupportCase is searched by a class support index while one of its
@@ -30,27 +28,11 @@ type SupportCase struct {
 // holding class support's only, over the same keysets.
 func encryptorPair(t *testing.T) (all, support *crypt.Encryptor) {
 	t.Helper()
-	dir := t.TempDir()
-	opener := kms.NewOpener()
-	opener.Register(local.Scheme, local.OpenFunc(nil))
-	keks := map[string]string{}
-	for _, class := range []string{"pii", "support", "default"} {
-		uri, err := local.CreateInsecureKeyFile(filepath.Join(dir, class+".json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		keks[class] = uri
-	}
+	opener, keks := testkeys.KEKs(t, "pii", "support", "default")
 	store := keyring.NewMemoryStore()
-	kr, err := keyring.New(keyring.Config{Store: store, Opener: opener, KEKs: keks})
-	if err != nil {
-		t.Fatal(err)
-	}
-	kr2, err := keyring.New(keyring.Config{Store: store, Opener: opener, KEKs: map[string]string{"support": keks["support"]}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return crypt.New(kr, nil), crypt.New(kr2, nil)
+	all = crypt.New(testkeys.Keyring(t, store, opener, keks), nil)
+	support = crypt.New(testkeys.Keyring(t, store, opener, map[string]string{"support": keks["support"]}), nil)
+	return all, support
 }
 
 // TestMatchingUndecryptable plays a process without access to a class of

@@ -14,9 +14,9 @@ import (
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
 	"github.com/fieldcrypt/fieldcrypt/internal/testenv"
+	"github.com/fieldcrypt/fieldcrypt/internal/testkeys"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
 	"github.com/fieldcrypt/fieldcrypt/kms"
-	"github.com/fieldcrypt/fieldcrypt/kms/local"
 	"github.com/fieldcrypt/fieldcrypt/sqlcrypt"
 )
 
@@ -53,16 +53,8 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	dir := t.TempDir()
-	e := &env{store: keyring.NewMemoryStore(), opener: kms.NewOpener(), keks: map[string]string{}}
-	e.opener.Register(local.Scheme, local.OpenFunc(nil))
-	for _, class := range []string{"pii", "support"} {
-		uri, err := local.CreateInsecureKeyFile(filepath.Join(dir, class+".json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.keks[class] = uri
-	}
+	e := &env{store: keyring.NewMemoryStore()}
+	e.opener, e.keks = testkeys.KEKs(t, "pii", "support")
 	e.kr = e.newKeyring(t, e.keks)
 	e.admin = keyring.NewManager(e.kr)
 	e.enc = crypt.New(e.kr, nil)
@@ -72,13 +64,7 @@ func newEnv(t testing.TB) *env {
 // newKeyring returns another keyring (another process) on the same store,
 // holding only the given KEKs.
 func (e *env) newKeyring(t testing.TB, keks map[string]string) *keyring.Keyring {
-	t.Helper()
-	kr, err := keyring.New(keyring.Config{Store: e.store, Opener: e.opener, KEKs: keks})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { kr.Close() })
-	return kr
+	return testkeys.Keyring(t, e.store, e.opener, keks)
 }
 
 // rotateIndexKey adds a new key to the scope's pii index keyset and
