@@ -605,19 +605,45 @@ type Query struct {
 // Empty reports whether q matches no row.
 func (q Query) Empty() bool { return len(q.All) == 0 && len(q.Any) == 0 }
 
-// Matches reports whether a row with the given tokens (in any order) is a
-// candidate for q: the in-memory form of the SQL condition.
+// Matches reports whether a row with the given tokens is a candidate for
+// q: the in-memory form of the SQL condition. The tokens may be in any
+// order; sorted ascending, as the Append methods return them, they are
+// matched in one merge pass.
 func (q Query) Matches(tokens []int64) bool {
-	for _, a := range q.Any {
-		if slices.Contains(tokens, a) {
+	if !slices.IsSorted(tokens) {
+		tokens = slices.Sorted(slices.Values(tokens))
+	}
+	if intersects(q.Any, tokens) {
+		return true
+	}
+	return len(q.All) > 0 && contains(tokens, q.All)
+}
+
+// intersects reports whether the sorted a and b have an element in
+// common.
+func intersects(a, b []int64) bool {
+	for i, j := 0, 0; i < len(a) && j < len(b); {
+		switch {
+		case a[i] < b[j]:
+			i++
+		case a[i] > b[j]:
+			j++
+		default:
 			return true
 		}
 	}
-	if len(q.All) == 0 {
-		return false
-	}
-	for _, a := range q.All {
-		if !slices.Contains(tokens, a) {
+	return false
+}
+
+// contains reports whether the sorted set holds every element of the
+// sorted sub.
+func contains(set, sub []int64) bool {
+	j := 0
+	for _, x := range sub {
+		for j < len(set) && set[j] < x {
+			j++
+		}
+		if j == len(set) || set[j] != x {
 			return false
 		}
 	}

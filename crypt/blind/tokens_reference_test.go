@@ -52,8 +52,12 @@ func refRunes(s string) []string {
 	return rs
 }
 
-// refSet returns the tokens sorted ascending, each once.
+// refSet returns the tokens sorted ascending, each once, or nil if there
+// are none.
 func refSet(m map[int64]bool) []int64 {
+	if len(m) == 0 {
+		return nil
+	}
 	out := make([]int64, 0, len(m))
 	for t := range m {
 		out = append(out, t)

@@ -297,13 +297,13 @@ func TestAppendTokensShape(t *testing.T) {
 func TestAppendTokensSubstringOverflow(t *testing.T) {
 	spec := blind.TokenSpec{Kind: blind.TokenSubstring, Bits: 64, N: 2, MaxTokens: 4}
 	tk := mustTokenizer(t, testSubkey, spec)
-	four := mustTokens(t, tk, "abcde")             // ab bc cd de: 4 distinct bigrams, indexed
-	fourRepeated := mustTokens(t, tk, "ababcdcde") // ab ba bc cd dc de: 6
-	five := mustTokens(t, tk, "abcdef")            // 5 distinct bigrams: overflow
+	four := mustTokens(t, tk, "abcde")            // ab bc cd de: 4 distinct bigrams, indexed
+	sixDistinct := mustTokens(t, tk, "ababcdcde") // ab ba bc cd dc de: 6 distinct bigrams, overflow
+	five := mustTokens(t, tk, "abcdef")           // 5 distinct bigrams: overflow
 	assert.Len(t, four, 4)
-	assert.Len(t, fourRepeated, 1)
+	assert.Len(t, sixDistinct, 1)
 	assert.Len(t, five, 1)
-	assert.Equal(t, five, fourRepeated, "both overflow: one and the same overflow token")
+	assert.Equal(t, five, sixDistinct, "both overflow: one and the same overflow token")
 	assert.NotContains(t, four, five[0])
 	// A long value overflows too, to the same token.
 	assert.Equal(t, five, mustTokens(t, tk, strings.Repeat("the quick brown fox ", 100)))
