@@ -83,32 +83,52 @@ func refDefaults(spec blind.TokenSpec) blind.TokenSpec {
 // substring or set (one element) index.
 func referenceTokens(t testing.TB, subkey []byte, spec blind.TokenSpec, value string) []int64 {
 	t.Helper()
+	return refTokenSet(subkey, spec.Bits, referenceMessages(t, spec, value))
+}
+
+// refTokenSet returns the tokens of the messages, sorted, each once.
+func refTokenSet(subkey []byte, bits int, msgs [][]byte) []int64 {
+	out := map[int64]bool{}
+	for _, m := range msgs {
+		out[refToken(subkey, bits, m)] = true
+	}
+	return refSet(out)
+}
+
+// referenceMessages returns the messages of a string value's tokens.
+func referenceMessages(t testing.TB, spec blind.TokenSpec, value string) [][]byte {
+	t.Helper()
 	spec = refDefaults(spec)
 	rs := refRunes(value)
-	out := map[int64]bool{}
+	var msgs [][]byte
 	switch spec.Kind {
 	case blind.TokenPrefix:
 		for l := spec.MinLen; l <= spec.MaxLen && l <= len(rs); l++ {
-			out[refToken(subkey, spec.Bits, refMsg('P', l, []byte(strings.Join(rs[:l], ""))))] = true
+			msgs = append(msgs, refMsg('P', l, []byte(strings.Join(rs[:l], ""))))
 		}
 	case blind.TokenSuffix:
 		for l := spec.MinLen; l <= spec.MaxLen && l <= len(rs); l++ {
-			out[refToken(subkey, spec.Bits, refMsg('S', l, []byte(strings.Join(rs[len(rs)-l:], ""))))] = true
+			msgs = append(msgs, refMsg('S', l, []byte(strings.Join(rs[len(rs)-l:], ""))))
 		}
 	case blind.TokenSubstring:
 		grams := refGrams(rs, spec.N)
 		if len(grams) > spec.MaxTokens {
-			return []int64{refToken(subkey, spec.Bits, refMsg('O', spec.N, nil))}
+			return [][]byte{refMsg('O', spec.N, nil)}
 		}
+		sorted := make([]string, 0, len(grams))
 		for g := range grams {
-			out[refToken(subkey, spec.Bits, refMsg('G', spec.N, []byte(g)))] = true
+			sorted = append(sorted, g)
+		}
+		sort.Strings(sorted)
+		for _, g := range sorted {
+			msgs = append(msgs, refMsg('G', spec.N, []byte(g)))
 		}
 	case blind.TokenSet:
-		out[refToken(subkey, spec.Bits, refMsg('E', len(value), []byte(value)))] = true
+		msgs = append(msgs, refMsg('E', len(value), []byte(value)))
 	default:
-		t.Fatalf("referenceTokens: kind %q", spec.Kind)
+		t.Fatalf("referenceMessages: kind %q", spec.Kind)
 	}
-	return refSet(out)
+	return msgs
 }
 
 // refGrams returns the distinct n-grams of the runes rs.
@@ -154,13 +174,19 @@ func refRangeMsg(level int, prefix *big.Int) []byte {
 
 // referenceRangeTokens returns the tokens of v, in the domain.
 func referenceRangeTokens(subkey []byte, spec blind.TokenSpec, v int64) []int64 {
+	return refTokenSet(subkey, spec.Bits, referenceRangeMessages(spec, v))
+}
+
+// referenceRangeMessages returns the messages of v's tokens, level 1
+// first.
+func referenceRangeMessages(spec blind.TokenSpec, v int64) [][]byte {
 	d := newRefDomain(spec.Domain)
 	o := d.offset(v)
-	out := map[int64]bool{}
+	var msgs [][]byte
 	for l := 1; l <= d.levels; l++ {
-		out[refToken(subkey, spec.Bits, refRangeMsg(l, new(big.Int).Rsh(o, uint(d.levels-l))))] = true
+		msgs = append(msgs, refRangeMsg(l, new(big.Int).Rsh(o, uint(d.levels-l))))
 	}
-	return refSet(out)
+	return msgs
 }
 
 // referenceCover returns the maximal tree nodes of levels 1..B whose
@@ -199,14 +225,16 @@ func referenceCover(dom blind.RangeDomain, lo, hi int64) []blind.CoverNode {
 
 // referenceRangeQuery returns the Any tokens of a range query.
 func referenceRangeQuery(subkey []byte, spec blind.TokenSpec, lo, hi int64) []int64 {
-	out := map[int64]bool{}
-	for _, n := range referenceCover(spec.Domain, lo, hi) {
-		out[refToken(subkey, spec.Bits, refRangeMsg(n.Level, new(big.Int).SetUint64(n.Prefix)))] = true
+	return refCoverTokens(subkey, spec.Bits, referenceCover(spec.Domain, lo, hi))
+}
+
+// refCoverTokens returns the tokens of cover nodes, sorted, each once.
+func refCoverTokens(subkey []byte, bits int, nodes []blind.CoverNode) []int64 {
+	var msgs [][]byte
+	for _, n := range nodes {
+		msgs = append(msgs, refRangeMsg(n.Level, new(big.Int).SetUint64(n.Prefix)))
 	}
-	if len(out) == 0 {
-		return nil
-	}
-	return refSet(out)
+	return refTokenSet(subkey, bits, msgs)
 }
 
 // referenceQuery returns the All and Any tokens of a string query, which
