@@ -310,7 +310,9 @@ func (s *Schema) compile() (*plan, error) {
 			if s.columns[k].kind == kindTokens {
 				what = "another token index"
 			}
-			return nil, b.errAt(at, "token index named %q, as is %s: a row holds its tokens under its name", tk.Name, what)
+			pe := b.errAt(at, "token index named %q, as is %s: a row holds its tokens under its name", tk.Name, what)
+			pe.Other = tk.Name
+			return nil, pe
 		}
 		loc, _, err := add(tk.Name, kindTokens)
 		if err != nil {
