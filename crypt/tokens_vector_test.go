@@ -200,7 +200,6 @@ func TestTokenVector(t *testing.T) {
 	}
 }
 
-
 func isASCII(s string) bool {
 	for i := range len(s) {
 		if s[i] >= 0x80 {
