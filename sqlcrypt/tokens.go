@@ -515,7 +515,7 @@ func Search(ctx context.Context, enc *crypt.Encryptor, d Dialect, table string, 
 	for i, q := range ts.Queries {
 		queries[i] = sqldialect.TokenQuery{All: q.All, Any: q.Any}
 	}
-	tc, targs, ok := d.TokenCondition(tt, p, queries, d == Postgres)
+	tc, targs, ok := d.TokenCondition(tt, p, queries, d == Postgres, "")
 	filter = func(record any) (bool, error) { return ts.Match(record) }
 	if !ok && d != Postgres {
 		return tc, nil, filter, nil

@@ -320,7 +320,12 @@ type TokenQuery struct {
 // When no query holds a token, the condition matches no row: with
 // arrays, the first form with an empty array; otherwise "1 = 0", with no
 // arguments. ok reports whether some query held a token.
-func (d Dialect) TokenCondition(t TokenTable, p *Placeholders, queries []TokenQuery, arrays bool) (cond string, args []any, ok bool) {
+//
+// outer is the parent's key as the condition compares it, "" for the
+// quoted key column; outerArgs are its arguments, given again for each
+// subquery, as outer holds no numbered marker (GORM's "?" with a
+// clause.Column qualified by the statement's table, say).
+func (d Dialect) TokenCondition(t TokenTable, p *Placeholders, queries []TokenQuery, arrays bool, outer string, outerArgs ...any) (cond string, args []any, ok bool) {
 	arrays = arrays && d == Postgres
 	var anyToks []int64
 	var alls [][]int64
@@ -343,7 +348,11 @@ func (d Dialect) TokenCondition(t TokenTable, p *Placeholders, queries []TokenQu
 		anyToks = []int64{}
 	}
 	table, key, tok := d.QuoteTable(t.Name), d.QuoteIdent(t.Key), d.QuoteIdent(TokenColumn)
+	if outer == "" {
+		outer = key
+	}
 	in := func(tokens []int64) string {
+		args = append(args, outerArgs...)
 		if arrays {
 			args = append(args, tokens)
 			return tok + " = ANY(" + p.Next() + ")"
@@ -368,10 +377,10 @@ func (d Dialect) TokenCondition(t TokenTable, p *Placeholders, queries []TokenQu
 	}
 	var parts []string
 	if len(anyToks) > 0 || empty {
-		parts = append(parts, key+" IN (SELECT "+key+" FROM "+table+" WHERE "+in(anyToks)+")")
+		parts = append(parts, outer+" IN (SELECT "+key+" FROM "+table+" WHERE "+in(anyToks)+")")
 	}
 	for _, all := range alls {
-		parts = append(parts, key+" IN (SELECT "+key+" FROM "+table+" WHERE "+in(all)+
+		parts = append(parts, outer+" IN (SELECT "+key+" FROM "+table+" WHERE "+in(all)+
 			" GROUP BY "+key+" HAVING COUNT(*) = "+strconv.Itoa(len(all))+")")
 	}
 	if len(parts) == 1 {

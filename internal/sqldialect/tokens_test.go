@@ -174,29 +174,37 @@ func TestTokenCondition(t *testing.T) {
 	}
 	p := sqldialect.Postgres.Placeholders()
 	p.Next()
-	cond, args, ok := sqldialect.Postgres.TokenCondition(sideTable, p, queries, true)
+	cond, args, ok := sqldialect.Postgres.TokenCondition(sideTable, p, queries, true, "")
 	want := `("id" IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($2)) OR ` +
 		`"id" IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($3) GROUP BY "id" HAVING COUNT(*) = 3))`
 	if cond != want || !ok || !reflect.DeepEqual(args, []any{[]int64{3, 9}, []int64{5, 6, 7}}) {
 		t.Errorf("PostgreSQL TokenCondition = %s %v %v\nwant %s", cond, args, ok, want)
 	}
-	cond, args, ok = sqldialect.MySQL.TokenCondition(sideTable, sqldialect.MySQL.Placeholders(), queries, true)
+	cond, args, ok = sqldialect.MySQL.TokenCondition(sideTable, sqldialect.MySQL.Placeholders(), queries, true, "")
 	want = "(`id` IN (SELECT `id` FROM `contacts_name_prefix` WHERE `token` IN (?, ?)) OR " +
 		"`id` IN (SELECT `id` FROM `contacts_name_prefix` WHERE `token` IN (?, ?, ?) GROUP BY `id` HAVING COUNT(*) = 3))"
 	if cond != want || !ok || !reflect.DeepEqual(args, []any{int64(3), int64(9), int64(5), int64(6), int64(7)}) {
 		t.Errorf("MySQL TokenCondition = %s %v\nwant %s", cond, args, want)
 	}
-	cond, args, _ = sqldialect.SQLite.TokenCondition(sideTable, sqldialect.SQLite.Placeholders(), []sqldialect.TokenQuery{{Any: []int64{4}}}, false)
+	cond, args, _ = sqldialect.SQLite.TokenCondition(sideTable, sqldialect.SQLite.Placeholders(), []sqldialect.TokenQuery{{Any: []int64{4}}}, false, "")
 	if want := `"id" IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ?)`; cond != want || !reflect.DeepEqual(args, []any{int64(4)}) {
 		t.Errorf("SQLite TokenCondition = %s %v, want %s", cond, args, want)
 	}
+	// An outer key of the caller's, with its arguments before each
+	// subquery's.
+	cond, args, _ = sqldialect.Postgres.TokenCondition(sideTable, sqldialect.Postgres.Markers(true), queries, false, "?", "K")
+	want = `(? IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" IN (?, ?)) OR ` +
+		`? IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" IN (?, ?, ?) GROUP BY "id" HAVING COUNT(*) = 3))`
+	if cond != want || !reflect.DeepEqual(args, []any{"K", int64(3), int64(9), "K", int64(5), int64(6), int64(7)}) {
+		t.Errorf("TokenCondition with an outer key = %s %v\nwant %s", cond, args, want)
+	}
 	// Nothing to look for: a condition that matches nothing.
 	for _, qs := range [][]sqldialect.TokenQuery{nil, {{}, {}}} {
-		cond, args, ok = sqldialect.SQLite.TokenCondition(sideTable, sqldialect.SQLite.Placeholders(), qs, false)
+		cond, args, ok = sqldialect.SQLite.TokenCondition(sideTable, sqldialect.SQLite.Placeholders(), qs, false, "")
 		if cond != "1 = 0" || args != nil || ok {
 			t.Errorf("SQLite TokenCondition(%v) = %s %v %v", qs, cond, args, ok)
 		}
-		cond, args, ok = sqldialect.Postgres.TokenCondition(sideTable, sqldialect.Postgres.Placeholders(), qs, true)
+		cond, args, ok = sqldialect.Postgres.TokenCondition(sideTable, sqldialect.Postgres.Placeholders(), qs, true, "")
 		if cond != `"id" IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($1))` || !reflect.DeepEqual(args, []any{[]int64{}}) || ok {
 			t.Errorf("PostgreSQL TokenCondition(%v) = %s %v %v", qs, cond, args, ok)
 		}
@@ -238,7 +246,7 @@ func TestTokenStatementsOnSQLite(t *testing.T) {
 	write(sqldialect.TokenRows{Keys: []any{"b"}, Tokens: [][]int64{{1, 2, 4}}}) // replaces b's
 	find := func(qs ...sqldialect.TokenQuery) []string {
 		t.Helper()
-		cond, args, _ := sqldialect.SQLite.TokenCondition(sideTable, sqldialect.SQLite.Placeholders(), qs, false)
+		cond, args, _ := sqldialect.SQLite.TokenCondition(sideTable, sqldialect.SQLite.Placeholders(), qs, false, "")
 		rows, err := db.QueryContext(ctx, "SELECT id FROM contacts WHERE "+cond+" ORDER BY id", args...)
 		if err != nil {
 			t.Fatalf("%s: %v", cond, err)
