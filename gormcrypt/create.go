@@ -42,6 +42,7 @@ type pair struct{ caller, copy reflect.Value }
 func (p *Plugin) encryptCreate(db *gorm.DB) {
 	stmt := db.Statement
 	if db.Error != nil {
+		explainTokens(db)
 		return
 	}
 	if stmt.Schema == nil {

@@ -170,6 +170,7 @@ func searchRefused(s *search, op, reason string) error {
 // into anything but a slice of the record type.
 func (p *Plugin) checkSearch(db *gorm.DB) {
 	stmt := db.Statement
+	explainTokens(db)
 	if p.checkConditions(db, "query"); db.Error != nil {
 		return
 	}

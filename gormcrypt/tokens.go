@@ -122,6 +122,25 @@ func tokensAsColumn(t reflect.Type) error {
 	return err
 }
 
+// explainTokens adds to a statement that GORM could not parse the reason
+// when its model holds a Tokens field GORM would take for a column: GORM
+// says only "unsupported data type".
+func explainTokens(db *gorm.DB) {
+	stmt := db.Statement
+	if db.Error == nil {
+		return
+	}
+	for _, v := range []any{stmt.Model, stmt.Dest} {
+		if v == nil {
+			continue
+		}
+		if err := tokensAsColumn(reflect.TypeOf(v)); err != nil {
+			db.AddError(err)
+			return
+		}
+	}
+}
+
 func tokenColumnError(model, path string) error {
 	return &Error{Op: "plan", Model: model, Field: path, Err: ErrUnsupportedModel,
 		Reason: `the crypt.Tokens field is a token index, stored in a side table of its own (see MigrateTokens), not a column: tag it gorm:"-"`}

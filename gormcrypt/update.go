@@ -22,6 +22,7 @@ type setKey struct{ stmt *gorm.Statement }
 func (p *Plugin) encryptUpdate(db *gorm.DB) {
 	stmt := db.Statement
 	if db.Error != nil {
+		explainTokens(db)
 		return
 	}
 	if stmt.Schema == nil {
