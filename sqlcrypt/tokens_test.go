@@ -825,3 +825,61 @@ func TestStringKeys(t *testing.T) {
 		}
 	})
 }
+
+// copierOnly is a Copier with no Begin method.
+type copierOnly struct{ sqlcrypt.Copier }
+
+// TestCopyFromTokens: CopyFrom copies the records' tokens in the
+// transaction that copies them, also inside a caller's transaction; a
+// column list without the identity column, or a Copier that cannot begin
+// a transaction, is refused before anything is sent.
+func TestCopyFromTokens(t *testing.T) {
+	db := openDB(t, sqlcrypt.Postgres)
+	e := newEnv(t)
+	ctx := t.Context()
+	db.createPersons(t)
+	ps := people(rand.New(rand.NewPCG(3, 3)), "acme", 1, 20)
+	var tse *sqlcrypt.TokenStorageError
+	// (Person binds its id into its ciphertexts, which CopyFrom checks
+	// first; a record without encrypted columns gets the side tables'
+	// refusal.)
+	if _, err := sqlcrypt.CopyFrom(ctx, e.enc, db.pool, pgx.Identifier{"persons"}, personColumns[1:], ps); err == nil || !strings.Contains(err.Error(), `"id"`) {
+		t.Errorf("CopyFrom without the id column = %v", err)
+	}
+	if _, err := sqlcrypt.CopyFrom(ctx, e.enc, copierOnly{db.pool}, pgx.Identifier{"persons"}, personColumns, ps); !errors.As(err, &tse) {
+		t.Errorf("CopyFrom through a Copier without Begin = %v", err)
+	}
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := sqlcrypt.CopyFrom(ctx, e.enc, tx, pgx.Identifier{"persons"}, personColumns, ps); err != nil || n != 20 {
+		t.Fatalf("CopyFrom in a transaction = %d, %v", n, err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.pool.QueryRow(ctx, "SELECT (SELECT COUNT(*) FROM persons) + (SELECT COUNT(*) FROM persons_name_prefix)").Scan(&n); err != nil || n != 0 {
+		t.Errorf("after the caller's rollback: %d rows, %v", n, err)
+	}
+	// A record that fails to encrypt aborts the copy: nothing written.
+	bad := append([]*Person(nil), ps...)
+	bad = append(bad, &Person{ID: 99, TenantID: "acme", Name: "x", Born: "1800-01-01"})
+	var re *sqlcrypt.RowError
+	if _, err := sqlcrypt.CopyFrom(ctx, e.enc, db.pool, pgx.Identifier{"persons"}, personColumns, bad); !errors.As(err, &re) || re.Row != 20 {
+		t.Errorf("CopyFrom of a record out of the range domain = %v", err)
+	}
+	if err := db.pool.QueryRow(ctx, "SELECT (SELECT COUNT(*) FROM persons) + (SELECT COUNT(*) FROM persons_name_prefix)").Scan(&n); err != nil || n != 0 {
+		t.Errorf("after a failed copy: %d rows, %v", n, err)
+	}
+	if n, err := sqlcrypt.CopyFrom(ctx, e.enc, db.pool, pgx.Identifier{"persons"}, personColumns, ps); err != nil || n != 20 {
+		t.Fatalf("CopyFrom = %d, %v", n, err)
+	}
+	for _, p := range ps {
+		ep := encryptPersons(t, e.enc, []*Person{p})[0]
+		if got := db.sideTokens(t, "persons_name_sub", p.ID); !slices.Equal(got, []int64(ep.NameSub)) {
+			t.Errorf("persons_name_sub holds %d tokens for %d, want %d", len(got), p.ID, len(ep.NameSub))
+		}
+	}
+}
