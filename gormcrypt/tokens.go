@@ -341,7 +341,10 @@ func tokenTableOf(stmt *gorm.Statement, m *model) string {
 // side table lists with the search's tokens, under every enabled index
 // key (so it keeps working during an index-key rotation):
 //
-//	"tenant_id" = ? AND "contacts"."id" IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" IN (?, ?))
+//	"contacts"."id" IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" IN (?, ?)) AND "contacts"."tenant_id" = ?
+//
+// (a substring search adds a subquery that counts a row's n-gram tokens,
+// GROUP BY "id" HAVING COUNT(*) = n, ORed with this one)
 //
 // After decryption the rows that do not satisfy the term (the index's
 // false positives: tokens are truncated, range buckets whole, long values
