@@ -524,3 +524,44 @@ func TestTokensSchemaOfRefuses(t *testing.T) {
 		assert.Contains(t, err.Error(), tt.want)
 	}
 }
+
+// Token indexes in a nested struct are found by their path; a set index
+// reads the elements of a slice of pointers too.
+type tkNestedHolder struct {
+	ID      string `crypt:"id"`
+	Tenant  string `crypt:"scope"`
+	Billing tkNested
+	Ship    *tkNested
+	Emails  []*tkEmail
+	Mails   crypt.Tokens `crypt:"set=Emails[].Address,transform=lower,bits=16"`
+}
+
+func TestTokensNestedAndElements(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	h := &tkNestedHolder{ID: "h-1", Tenant: "acme", Billing: tkNested{Zip: "SW1A 1AA 90210"},
+		Emails: []*tkEmail{{Address: "Ada@Example.org"}, nil, {Address: "ada@example.org"}, {Address: "b@c.d"}}}
+	plain := *h
+	plain.Emails = []*tkEmail{{Address: "Ada@Example.org"}, nil, {Address: "ada@example.org"}, {Address: "b@c.d"}}
+	require.NoError(t, e.enc.Encrypt(ctx, h))
+	assert.NotEmpty(t, h.Billing.ZipPre)
+	assert.Nil(t, h.Ship, "a nil nested struct stays nil")
+	assert.Len(t, h.Mails, 2, "two distinct elements after lower")
+
+	s, err := e.enc.Search(ctx, &tkNestedHolder{Tenant: "acme"}, "Billing.ZipPre", crypt.HasPrefix("1-1 9"))
+	require.NoError(t, err)
+	assert.True(t, s.Candidate(h.Billing.ZipPre))
+	ok, err := s.Match(&plain)
+	require.NoError(t, err)
+	assert.True(t, ok, `"1-1 9" is "119" after digits, a prefix of "1190210"`)
+
+	s, err = e.enc.Search(ctx, &tkNestedHolder{Tenant: "acme"}, "Mails", crypt.Equals("B@C.D"))
+	require.NoError(t, err)
+	assert.True(t, s.Candidate(h.Mails))
+	ok, err = s.Match(&plain)
+	require.NoError(t, err)
+	assert.True(t, ok)
+	ok, err = s.Match(&tkNestedHolder{Tenant: "acme", Emails: []*tkEmail{nil, {Address: "x@y.z"}}})
+	require.NoError(t, err)
+	assert.False(t, ok)
+}
