@@ -119,5 +119,10 @@ func (d *database) migrate(ctx context.Context, store *sqlstore.Store) error {
 	if err := db.AutoMigrate(&Contact{}, &Interaction{}); err != nil {
 		return fmt.Errorf("create the CRM tables: %w", err)
 	}
+	// The side tables of Contact's token indexes (name prefix, birthday
+	// range), after the table they refer to.
+	if err := gormcrypt.MigrateTokens(db, &Contact{}); err != nil {
+		return fmt.Errorf("create the CRM's token tables: %w", err)
+	}
 	return nil
 }
