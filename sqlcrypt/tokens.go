@@ -401,7 +401,8 @@ func prepareTokens[T any](d Dialect, table string, records []T, arrays bool) ([]
 //
 // T is the record type or a pointer to it. A record whose encrypted
 // fields hold plaintext (one that was not encrypted, so whose Tokens were
-// never computed) or whose identity is zero is a [*RowError] wrapping a
+// never computed), whose identity is zero, or whose identity another
+// record of the call has, is a [*RowError] wrapping a
 // [*TokenStorageError], returned before anything is written; a record
 // type that cannot store token indexes (see TokenTableDDL) is a
 // *TokenStorageError. A record type without token indexes writes nothing.
