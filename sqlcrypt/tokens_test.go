@@ -743,6 +743,10 @@ func TestTokenStorageRefusals(t *testing.T) {
 	if err := sqlcrypt.ReplaceTokens(ctx, tx, sqlcrypt.SQLite, "persons", zero...); !errors.As(err, &re) || !strings.Contains(err.Error(), "zero") {
 		t.Errorf("ReplaceTokens(zero key) = %v", err)
 	}
+	twice := encryptPersons(t, e.enc, []*Person{{ID: 5, TenantID: "acme", Name: "A", Born: "1990-01-01"}, {ID: 5, TenantID: "acme", Name: "B", Born: "1990-01-01"}})
+	if err := sqlcrypt.ReplaceTokens(ctx, tx, sqlcrypt.SQLite, "persons", twice...); !errors.As(err, &re) || re.Row != 1 {
+		t.Errorf("ReplaceTokens(one key twice) = %v", err)
+	}
 	if err := sqlcrypt.ReplaceTokens(ctx, tx, sqlcrypt.SQLite, "persons", (*Person)(nil)); err == nil {
 		t.Errorf("ReplaceTokens(nil) = nil")
 	}
