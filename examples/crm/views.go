@@ -14,8 +14,8 @@ import (
 // contactInput is the body of POST and PUT on a contact. PUT replaces every
 // field.
 type contactInput struct {
-	Name    string `json:"name"`
-	Email   string `json:"email"`
+	Name     string `json:"name"`
+	Email    string `json:"email"`
 	Phone    string `json:"phone"`
 	Birthday string `json:"birthday"` // "2006-01-02", or empty
 	Company  string `json:"company"`
