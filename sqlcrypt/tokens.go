@@ -447,11 +447,13 @@ func ReplaceTokens[T any](ctx context.Context, tx *sql.Tx, d Dialect, table stri
 //	"tenant_id" = $1 AND "id" IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($2))
 //
 // A search that needs every token of a set (a substring's n-grams) adds a
-// subquery that counts them, ORed with the others:
+// branch that counts them, in the same subquery (one IN, which the
+// database runs as a semi-join on the key):
 //
-//	... AND ("id" IN (SELECT "id" FROM "contacts_name_sub" WHERE "token" = ANY($2))
-//	     OR "id" IN (SELECT "id" FROM "contacts_name_sub" WHERE "token" = ANY($3)
-//	                 GROUP BY "id" HAVING COUNT(*) = 4))
+//	... AND "id" IN (SELECT "id" FROM "contacts_name_sub" WHERE "token" = ANY($2)
+//	                 UNION ALL
+//	                 SELECT "id" FROM "contacts_name_sub" WHERE "token" = ANY($3)
+//	                 GROUP BY "id" HAVING COUNT(*) = 4)
 //
 // On MySQL and SQLite the tokens are IN lists. A search that can match no
 // row ([crypt.TokenSearch.Empty]: a range that holds no value of the
