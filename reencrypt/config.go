@@ -272,7 +272,7 @@ func (t *Table) Validate() error {
 		switch {
 		case !slices.ContainsFunc(t.Indexes, func(ix crypt.IndexSpec) bool { return ix.Column == col }) &&
 			!slices.ContainsFunc(t.Tokens, func(tk crypt.TokenIndexSpec) bool { return tk.Name == col }):
-			bad("rebuild_indexes names %q, which is neither a blind-index column nor a token index of the table")
+			bad("rebuild_indexes names %q, which is not a blind-index column or a token index of the table")
 		case seenRebuild[col]:
 			bad("rebuild_indexes names %q twice")
 		}

@@ -205,16 +205,17 @@ func (l *layout) rebuildFlags() []bool {
 	return flags
 }
 
-// selectTokens reads the tokens of a token index's side table for the
-// keys of one batch: key > after (when hasAfter) and key <= last, in key
-// then token order. Its parameters are after (when present) and last.
-func (l *layout) selectTokens(c tokCol, hasAfter bool) string {
+// selectTokensIn reads the tokens of a token index's side table for n
+// keys, in key then token order: SELECT key, token FROM side WHERE key IN
+// (...) ORDER BY key, token. Its parameters are the keys.
+func (l *layout) selectTokensIn(c tokCol, n int) string {
 	p := l.d.Placeholders()
-	q := "SELECT " + l.key() + ", " + l.d.QuoteIdent("token") + " FROM " + c.quoted + " WHERE "
-	if hasAfter {
-		q += l.key() + " > " + p.Next() + " AND "
+	marks := make([]string, n)
+	for i := range marks {
+		marks[i] = p.Next()
 	}
-	return q + l.key() + " <= " + p.Next() + " ORDER BY " + l.key() + ", " + l.d.QuoteIdent("token")
+	return "SELECT " + l.key() + ", " + l.d.QuoteIdent("token") + " FROM " + c.quoted + " WHERE " + l.key() +
+		" IN (" + strings.Join(marks, ", ") + ") ORDER BY " + l.key() + ", " + l.d.QuoteIdent("token")
 }
 
 // selectRowTokens reads the tokens of one row in a side table, in order.
