@@ -67,7 +67,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	a.flags.register(root.PersistentFlags())
 
-	root.AddCommand(a.keysCommand(), a.reencryptCommand(), a.verifyCommand(), a.statusCommand(), a.schemaCommand(), a.versionCommand())
+	root.AddCommand(a.keysCommand(), a.reencryptCommand(), a.verifyCommand(), a.statusCommand(), a.leakageCommand(), a.schemaCommand(), a.versionCommand())
 
 	root.InitDefaultHelpCmd()
 	for _, c := range root.Commands() {
