@@ -642,3 +642,91 @@ func TestTokenConfig(t *testing.T) {
 		t.Errorf("ParseConfig(rebuild_indexes: [NamePrefix]) err = %v", err)
 	}
 }
+
+// writePerson writes an encrypted person and its tokens over its row in
+// one transaction, as the application's data layer does.
+func (db *testDB) writePerson(ctx context.Context, p *Person) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var phone, born any
+	if p.Phone != nil {
+		phone = *p.Phone
+	}
+	if p.Born != nil {
+		born = *p.Born
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE people SET name = "+db.ph(1)+", email = "+db.ph(2)+", phone = "+db.ph(3)+", born = "+db.ph(4)+
+		" WHERE id = "+db.ph(5), p.Name, p.Email, phone, born, p.ID); err != nil {
+		return err
+	}
+	for _, tk := range personTokens {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM "+tk.side+" WHERE id = "+db.ph(1), p.ID); err != nil {
+			return err
+		}
+		for _, tok := range *tk.field(p) {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO "+tk.side+" (id, token) VALUES ("+db.marks(2)+")", p.ID, tok); err != nil {
+				return err
+			}
+		}
+	}
+	return tx.Commit()
+}
+
+// TestTokensConcurrentWriter has the application rewrite rows, with their
+// tokens under the new index key, between the job's read of a batch and
+// its write: the compare-and-swap sees the change, the row is read again
+// with its tokens, and the application's tokens stay.
+func TestTokensConcurrentWriter(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *testDB) {
+		ctx := context.Background()
+		const n, tenants = 60, 2
+		k := newKeys(t)
+		db.createPeople(t)
+		db.seedPeople(t, k.encryptor(t), n, tenants)
+		tab := peopleTable(t)
+		rotate(t, k.keyring(t), keyring.PurposeIndex, tenantNames(tenants), "pii")
+		app := k.encryptor(t) // a fresh process: it sees the new primaries
+
+		written := map[int64]*Person{}
+		opts := &reencrypt.Options{BatchSize: 10}
+		reencrypt.BeforeWrite(opts, func(ctx context.Context, keys []any) {
+			// The application renames the batch's first row.
+			if len(keys) == 0 {
+				return
+			}
+			id := keys[0].(int64)
+			p := personFor(id, tenants)
+			p.Name = fmt.Sprintf("Alison %d", id)
+			plain := *p
+			if err := app.Encrypt(ctx, p); err != nil {
+				t.Errorf("Encrypt(%d) err = %v", id, err)
+				return
+			}
+			if err := db.writePerson(ctx, p); err != nil {
+				t.Errorf("writePerson(%d) err = %v", id, err)
+				return
+			}
+			written[id] = &plain
+		})
+		sum, err := reencrypt.Run(ctx, db.DB, db.d, k.encryptor(t), tab, opts)
+		if err != nil || sum.Outcome != reencrypt.Done || sum.Conflicts != int64(len(written)) || len(written) == 0 {
+			t.Fatalf("Run = %s, %v; want done with one conflict per batch (%d)", js(sum), err, len(written))
+		}
+		assertTokensPrimary(t, db, app, tab)
+		for _, p := range db.readPeople(t) {
+			w, ok := written[p.ID]
+			if !ok {
+				continue
+			}
+			if err := app.Decrypt(ctx, p); err != nil || p.Name != w.Name {
+				t.Errorf("person %d = %q, %v; want the application's %q", p.ID, p.Name, err, w.Name)
+			}
+		}
+		if v, err := reencrypt.Verify(ctx, db.DB, db.d, k.encryptor(t), tab, nil); err != nil || v.Outcome != reencrypt.Done {
+			t.Errorf("Verify = %s, %v; want done", js(v), err)
+		}
+	})
+}
