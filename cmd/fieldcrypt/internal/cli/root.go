@@ -45,7 +45,8 @@ const rootExample = `  # A config file for a PostgreSQL keyset store and Vault T
   fieldcrypt keys list --scope acme
   fieldcrypt keys rotate --scope acme --class pii
   fieldcrypt reencrypt
-  fieldcrypt status`
+  fieldcrypt status
+  fieldcrypt leakage          # what the indexes show without keys (opens none)`
 
 // rootCommand builds the command tree of one run.
 func (a *app) rootCommand() *cobra.Command {
