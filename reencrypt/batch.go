@@ -54,6 +54,9 @@ func (r *runner) batch(ctx context.Context, x *examiner, jt *jobTables, c *claim
 			n.leftBehind++
 		}
 	}
+	if err := r.writeTokens(ctx, tx, results); err != nil {
+		return nil, false, err
+	}
 	cp := sql.NullString{String: keyString(last), Valid: last != nil}
 	if err := jt.advance(ctx, tx, c, cp, done, n); err != nil {
 		return nil, false, err
@@ -71,16 +74,14 @@ func (r *runner) batch(ctx context.Context, x *examiner, jt *jobTables, c *claim
 // changed the row since it was read, the row is read again under a lock
 // and examined once more; res then holds the outcome.
 //
-// A row whose token indexes change has its side-table rows replaced in
-// the same transaction, once the compare-and-swap has found (and locked)
-// the row as it was read.
+// A row whose token indexes change has its side-table rows replaced by
+// the batch after every compare-and-swap, in the same transaction
+// (writeTokens): the compare-and-swap has found the row as it was read,
+// and locked it.
 func (r *runner) write(ctx context.Context, tx *sql.Tx, x *examiner, res *result, t *tally) error {
 	ok, err := r.swap(ctx, tx, res)
-	if err != nil {
+	if err != nil || ok {
 		return err
-	}
-	if ok {
-		return r.writeTokens(ctx, tx, res)
 	}
 	t.clash++
 	raw, err := r.readOne(ctx, tx, res.key)
@@ -110,11 +111,8 @@ func (r *runner) write(ctx context.Context, tx *sql.Tx, x *examiner, res *result
 	if res.verdict != vRewrite {
 		return nil
 	}
-	if ok, err = r.swap(ctx, tx, res); err != nil {
+	if ok, err = r.swap(ctx, tx, res); err != nil || ok {
 		return err
-	}
-	if ok {
-		return r.writeTokens(ctx, tx, res)
 	}
 	res.verdict, res.reason = vSkipped, "conflict" // the row is locked: should not happen
 	return nil

@@ -225,14 +225,19 @@ func (l *layout) selectRowTokens(c tokCol) string {
 	return "SELECT " + tok + " FROM " + c.quoted + " WHERE " + l.key() + " = " + p.Next() + " ORDER BY " + tok
 }
 
-// deleteTokens deletes the tokens of one row from a side table.
-func (l *layout) deleteTokens(c tokCol) string {
+// deleteTokensIn deletes the tokens of n rows from a side table: DELETE
+// FROM side WHERE key IN (...). Its parameters are the keys.
+func (l *layout) deleteTokensIn(c tokCol, n int) string {
 	p := l.d.Placeholders()
-	return "DELETE FROM " + c.quoted + " WHERE " + l.key() + " = " + p.Next()
+	marks := make([]string, n)
+	for i := range marks {
+		marks[i] = p.Next()
+	}
+	return "DELETE FROM " + c.quoted + " WHERE " + l.key() + " IN (" + strings.Join(marks, ", ") + ")"
 }
 
-// insertTokens inserts n tokens of one row into a side table: its
-// parameters are (key, token) pairs.
+// insertTokens inserts n tokens into a side table: its parameters are
+// (key, token) pairs.
 func (l *layout) insertTokens(c tokCol, n int) string {
 	p := l.d.Placeholders()
 	var b strings.Builder

@@ -213,23 +213,44 @@ func (x *examiner) classifyTokens(ctx context.Context, j int, scope string, stor
 	return tokUnmatched, nil
 }
 
-// writeTokens replaces the side-table rows of a rewritten row, in tx:
-// DELETE FROM side WHERE key = ?, then INSERT its new tokens.
-func (r *runner) writeTokens(ctx context.Context, tx *sql.Tx, res *result) error {
-	const perInsert = 500
-	for _, w := range res.tokens {
-		c := r.l.tok[w.j]
-		if _, err := tx.ExecContext(ctx, r.l.deleteTokens(c), res.key); err != nil {
-			return fmt.Errorf("reencrypt: replacing the tokens of %s row %s in %s: %w", r.l.t.Name, keyString(res.key), c.table, err)
-		}
-		for start := 0; start < len(w.tokens); start += perInsert {
-			part := w.tokens[start:min(start+perInsert, len(w.tokens))]
-			args := make([]any, 0, 2*len(part))
-			for _, tok := range part {
-				args = append(args, res.key, tok)
+// writeTokens replaces, in tx, the side-table rows of the batch's
+// rewritten rows whose tokens change, once every row's compare-and-swap
+// has run: per side table, DELETE FROM side WHERE key IN (...), then
+// INSERT INTO side (key, token) VALUES (...), (...), a few hundred keys
+// or tokens a statement.
+func (r *runner) writeTokens(ctx context.Context, tx *sql.Tx, results []result) error {
+	const perStatement = 500
+	for j, c := range r.l.tok {
+		var keys []any
+		var pairs []any
+		for i := range results {
+			res := &results[i]
+			if res.verdict != vRewrite {
+				continue
 			}
-			if _, err := tx.ExecContext(ctx, r.l.insertTokens(c, len(part)), args...); err != nil {
-				return fmt.Errorf("reencrypt: replacing the tokens of %s row %s in %s: %w", r.l.t.Name, keyString(res.key), c.table, err)
+			for _, w := range res.tokens {
+				if w.j != j {
+					continue
+				}
+				keys = append(keys, res.key)
+				for _, tok := range w.tokens {
+					pairs = append(pairs, res.key, tok)
+				}
+			}
+		}
+		fail := func(err error) error {
+			return fmt.Errorf("reencrypt: replacing the tokens of %s in %s: %w", r.l.t.Name, c.table, err)
+		}
+		for start := 0; start < len(keys); start += perStatement {
+			part := keys[start:min(start+perStatement, len(keys))]
+			if _, err := tx.ExecContext(ctx, r.l.deleteTokensIn(c, len(part)), part...); err != nil {
+				return fail(err)
+			}
+		}
+		for start := 0; start < len(pairs); start += 2 * perStatement {
+			part := pairs[start:min(start+2*perStatement, len(pairs))]
+			if _, err := tx.ExecContext(ctx, r.l.insertTokens(c, len(part)/2), part...); err != nil {
+				return fail(err)
 			}
 		}
 	}

@@ -1,16 +1,21 @@
 package reencrypt_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -67,7 +72,7 @@ func personFor(i int64, tenants int) *Person {
 		p.Phone = &ph
 	}
 	if i%5 != 0 {
-		b := time.Date(1950, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, int(i*97)).Format(time.DateOnly)
+		b := time.Date(1950, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, int((i*97)%36500)).Format(time.DateOnly)
 		p.Born = &b
 	}
 	return p
@@ -128,11 +133,7 @@ func (db *testDB) seedPeople(t testing.TB, enc *crypt.Encryptor, n, tenants int)
 			t.Fatal(err)
 		}
 	}
-	tx, err := db.Begin()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback()
+	var people, sides [][]any // rows of people; (side table index, id, token)
 	for i := int64(1); i <= int64(n); i++ {
 		p := personFor(i, tenants)
 		if err := enc.Encrypt(ctx, p); err != nil {
@@ -145,17 +146,50 @@ func (db *testDB) seedPeople(t testing.TB, enc *crypt.Encryptor, n, tenants int)
 		if p.Born != nil {
 			born = *p.Born
 		}
-		if _, err := tx.Exec("INSERT INTO people (id, tenant_id, name, email, phone, born) VALUES ("+db.marks(6)+")",
-			p.ID, p.TenantID, p.Name, p.Email, phone, born); err != nil {
-			t.Fatal(err)
-		}
-		for _, tk := range personTokens {
+		people = append(people, []any{p.ID, p.TenantID, p.Name, p.Email, phone, born})
+		for j, tk := range personTokens {
 			for _, tok := range *tk.field(p) {
-				if _, err := tx.Exec("INSERT INTO "+tk.side+" (id, token) VALUES ("+db.marks(2)+")", p.ID, tok); err != nil {
-					t.Fatal(err)
-				}
+				sides = append(sides, []any{j, p.ID, tok})
 			}
 		}
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	insert := func(table string, cols []string, rows [][]any) {
+		const per = 200
+		for start := 0; start < len(rows); start += per {
+			part := rows[start:min(start+per, len(rows))]
+			var b strings.Builder
+			var args []any
+			b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
+			for i, r := range part {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				m := make([]string, len(r))
+				for k := range r {
+					m[k] = db.ph(len(args) + k + 1)
+				}
+				b.WriteString("(" + strings.Join(m, ", ") + ")")
+				args = append(args, r...)
+			}
+			if _, err := tx.Exec(b.String(), args...); err != nil {
+				t.Fatalf("INSERT INTO %s: %v", table, err)
+			}
+		}
+	}
+	insert("people", []string{"id", "tenant_id", "name", "email", "phone", "born"}, people)
+	for j, tk := range personTokens {
+		var rows [][]any
+		for _, r := range sides {
+			if r[0] == j {
+				rows = append(rows, r[1:])
+			}
+		}
+		insert(tk.side, []string{"id", "token"}, rows)
 	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
@@ -729,4 +763,92 @@ func TestTokensConcurrentWriter(t *testing.T) {
 			t.Errorf("Verify = %s, %v; want done", js(v), err)
 		}
 	})
+}
+
+// peopleChildOptions are the job options of TestKillResumeTokens's child:
+// small batches, so that it is killed between commits of many.
+func peopleChildOptions(job string) *reencrypt.Options {
+	return &reencrypt.Options{Job: job, Worker: "child", Concurrency: 2, BatchSize: 40, RangeSize: 600, Lease: 3 * time.Second}
+}
+
+// TestKillResumeTokens rotates the index keys of the people table on
+// PostgreSQL, starts the job in a child process and kills it with SIGKILL
+// once part of it has committed, then resumes it: every row ends with
+// EncryptRow's tokens under the new primary index key, searches find every
+// match, no row is rewritten twice, and a second pass changes nothing.
+func TestKillResumeTokens(t *testing.T) {
+	db := openPostgres(t)
+	ctx := context.Background()
+	n := 1200
+	if raceEnabled {
+		n = 600
+	}
+	const tenants = 3
+	k := newKeys(t)
+	app := k.encryptor(t)
+	db.createPeople(t)
+	db.seedPeople(t, app, n, tenants)
+	tab := peopleTable(t)
+	rotate(t, app.Keyring(), keyring.PurposeIndex, tenantNames(tenants), "pii")
+
+	cfg, err := json.Marshal(childConfig{DSN: db.dsn, Keys: k, Job: "kill-tokens", Table: "people"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"="+string(cfg))
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	committed := func() int64 {
+		var done int64
+		if err := db.QueryRow("SELECT COALESCE(SUM(rows_done), 0) FROM " + reencrypt.RangesTable + " WHERE job = 'kill-tokens'").Scan(&done); err != nil {
+			return 0
+		}
+		return done
+	}
+	for committed() < int64(n)/4 {
+		select {
+		case err := <-exited:
+			t.Fatalf("the child exited (%v) before it could be killed; stdout %s; stderr %s", err, stdout.String(), stderr.String())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+	if err := syscall.Kill(cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-exited
+	atKill := settled(committed)
+	if atKill >= int64(n) {
+		t.Fatalf("the child committed all %d rows before it was killed", n)
+	}
+	t.Logf("killed the child with %d of %d rows committed", atKill, n)
+	checkSearches(t, "after the kill", db, app, n, tenants)
+
+	opts := peopleChildOptions("kill-tokens")
+	opts.Worker = "resumer"
+	sum, err := reencrypt.Run(ctx, db.DB, db.d, k.encryptor(t), tab, opts)
+	if err != nil || sum.Outcome != reencrypt.Done {
+		t.Fatalf("Run(after the kill) = %s, %v; want done", js(sum), err)
+	}
+	if sum.Scanned != int64(n)-atKill || sum.Rewritten != sum.Scanned {
+		t.Errorf("Run(after the kill) scanned %d and rewrote %d rows, want the %d not committed before the kill", sum.Scanned, sum.Rewritten, int64(n)-atKill)
+	}
+	if jt := sum.JobTotals; jt.Rows != int64(n) || jt.Rewritten != int64(n) || jt.LeftBehind != 0 {
+		t.Errorf("JobTotals = %+v, want %d rows processed and rewritten, none left behind", jt, n)
+	}
+	assertTokensPrimary(t, db, app, tab)
+	checkSearches(t, "after the resumed job", db, app, n, tenants)
+	before := db.peopleDigest(t)
+	again, err := reencrypt.Run(ctx, db.DB, db.d, k.encryptor(t), tab, &reencrypt.Options{Job: "kill-tokens-again", BatchSize: 200})
+	if err != nil || again.Rewritten != 0 || again.Current != int64(n) {
+		t.Errorf("Run(second pass) = %s, %v; want nothing rewritten", js(again), err)
+	}
+	if db.peopleDigest(t) != before {
+		t.Errorf("the second pass changed the table or its side tables")
+	}
 }
