@@ -852,3 +852,25 @@ func TestKillResumeTokens(t *testing.T) {
 		t.Errorf("the second pass changed the table or its side tables")
 	}
 }
+
+// TestTableOfTokenTables checks that TableOf names the side table of a
+// token index whose name= is not its Go field name.
+func TestTableOfTokenTables(t *testing.T) {
+	type Lead struct {
+		_        struct{}     `crypt:"record=lead"`
+		ID       int64        `crypt:"id"`
+		Name     string       `crypt:"encrypt"`
+		NameFrom crypt.Tokens `crypt:"prefix=Name,len=3..6,bits=12,transform=lower,name=NameStart"`
+		NameSub  crypt.Tokens `crypt:"substring=Name,transform=lower"`
+	}
+	tab, err := reencrypt.TableOf("crm.leads", "", Lead{})
+	if err != nil {
+		t.Fatalf("TableOf err = %v", err)
+	}
+	if got := tab.TokenTable("NameStart"); got != "crm.leads_name_from" {
+		t.Errorf("TokenTable(NameStart) = %q, want crm.leads_name_from", got)
+	}
+	if got := tab.TokenTable("NameSub"); got != "crm.leads_name_sub" || len(tab.TokenTables) != 1 {
+		t.Errorf("TokenTable(NameSub) = %q, TokenTables = %v; want the convention, and one entry", got, tab.TokenTables)
+	}
+}
