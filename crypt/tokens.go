@@ -167,21 +167,21 @@ func parseDecimal(s string, scale int) (int64, bool) {
 // tokenDecl is a token index as a front end declares it: the options of a
 // tag, or the fields of a TokenIndexSpec.
 type tokenDecl struct {
-	dest                 fieldLoc
-	path, name           string
-	class                string
-	kind                 blind.TokenKind
-	transforms           string
-	bits                 int
-	minLen, maxLen       int
-	n, maxTokens         int
-	rangeType            string
-	rangeMin, rangeMax   string
-	step                 int64
-	scale                int
-	precision            string
-	sources              []tokenSource
-	srcClasses           []string // each source's class; "" when not encrypted
+	dest               fieldLoc
+	path, name         string
+	class              string
+	kind               blind.TokenKind
+	transforms         string
+	bits               int
+	minLen, maxLen     int
+	n, maxTokens       int
+	rangeType          string
+	rangeMin, rangeMax string
+	step               int64
+	scale              int
+	precision          string
+	sources            []tokenSource
+	srcClasses         []string // each source's class; "" when not encrypted
 }
 
 // Refusals of token indexes that share a name or path with another index.

@@ -388,7 +388,7 @@ func (t *Tokenizer) AppendTokens(dst []int64, value string) ([]int64, error) {
 	case TokenSubstring:
 		return t.appendSubstring(dst, value), nil
 	case TokenSet:
-		return t.AppendSetTokens(dst, value)
+		return t.appendSet("AppendTokens", dst, value)
 	}
 	return dst, &TokenError{Op: "AppendTokens", Kind: t.spec.Kind, Err: ErrWrongKind}
 }
@@ -400,12 +400,16 @@ func (t *Tokenizer) AppendTokens(dst []int64, value string) ([]int64, error) {
 // [*TokenError] for another kind of index or an element longer than
 // [MaxValueLen].
 func (t *Tokenizer) AppendSetTokens(dst []int64, elements ...string) ([]int64, error) {
+	return t.appendSet("AppendSetTokens", dst, elements...)
+}
+
+func (t *Tokenizer) appendSet(op string, dst []int64, elements ...string) ([]int64, error) {
 	if t.spec.Kind != TokenSet {
-		return dst, &TokenError{Op: "AppendSetTokens", Kind: t.spec.Kind, Err: ErrWrongKind}
+		return dst, &TokenError{Op: op, Kind: t.spec.Kind, Err: ErrWrongKind}
 	}
 	for _, e := range elements {
 		if uint64(len(e)) > maxValueLen {
-			return dst, &TokenError{Op: "AppendSetTokens", Kind: t.spec.Kind, Err: ErrValueTooLong}
+			return dst, &TokenError{Op: op, Kind: t.spec.Kind, Err: ErrValueTooLong}
 		}
 	}
 	base := len(dst)
@@ -608,15 +612,20 @@ func (q Query) Empty() bool { return len(q.All) == 0 && len(q.Any) == 0 }
 // Matches reports whether a row with the given tokens is a candidate for
 // q: the in-memory form of the SQL condition. The tokens may be in any
 // order; sorted ascending, as the Append methods return them, they are
-// matched in one merge pass.
+// matched in one merge pass (as are a Query's own slices, which need not
+// be sorted either).
 func (q Query) Matches(tokens []int64) bool {
-	if !slices.IsSorted(tokens) {
-		tokens = slices.Sorted(slices.Values(tokens))
+	sorted := func(s []int64) []int64 {
+		if slices.IsSorted(s) {
+			return s
+		}
+		return slices.Sorted(slices.Values(s))
 	}
-	if intersects(q.Any, tokens) {
+	tokens = sorted(tokens)
+	if intersects(sorted(q.Any), tokens) {
 		return true
 	}
-	return len(q.All) > 0 && contains(tokens, q.All)
+	return len(q.All) > 0 && contains(tokens, sorted(q.All))
 }
 
 // intersects reports whether the sorted a and b have an element in
@@ -721,9 +730,8 @@ func (t *Tokenizer) SubstringQuery(q string) (Query, error) {
 // index is a [*TokenError] wrapping [ErrWrongKind]; a v longer than
 // [MaxValueLen] bytes, one wrapping [ErrValueTooLong].
 func (t *Tokenizer) EqualQuery(v string) (Query, error) {
-	tokens, err := t.AppendSetTokens(make([]int64, 0, 1), v)
+	tokens, err := t.appendSet("EqualQuery", make([]int64, 0, 1), v)
 	if err != nil {
-		err.(*TokenError).Op = "EqualQuery"
 		return Query{}, err
 	}
 	return Query{Any: tokens}, nil

@@ -474,6 +474,9 @@ func TestQueries(t *testing.T) {
 	assert.False(t, zero.Matches([]int64{1, 2}))
 	assert.True(t, blind.Query{All: []int64{1, 2}}.Matches([]int64{3, 2, 1}))
 	assert.False(t, blind.Query{All: []int64{1, 2}}.Matches([]int64{1, 3}))
+	assert.True(t, blind.Query{All: []int64{2, 1}}.Matches([]int64{1, 2}), "unsorted All")
+	assert.True(t, blind.Query{Any: []int64{9, 1}}.Matches([]int64{3, 1}), "unsorted Any and tokens")
+	assert.False(t, blind.Query{Any: []int64{9, 4}}.Matches([]int64{3, 1}))
 	assert.True(t, blind.Query{All: []int64{1, 2}, Any: []int64{9}}.Matches([]int64{9}))
 }
 
