@@ -54,6 +54,9 @@ func (r *runner) batch(ctx context.Context, x *examiner, jt *jobTables, c *claim
 			n.leftBehind++
 		}
 	}
+	if err := r.writeTokens(ctx, tx, results); err != nil {
+		return nil, false, err
+	}
 	cp := sql.NullString{String: keyString(last), Valid: last != nil}
 	if err := jt.advance(ctx, tx, c, cp, done, n); err != nil {
 		return nil, false, err
@@ -70,6 +73,11 @@ func (r *runner) batch(ctx context.Context, x *examiner, jt *jobTables, c *claim
 // write rewrites one row with compare-and-swap. When a concurrent write
 // changed the row since it was read, the row is read again under a lock
 // and examined once more; res then holds the outcome.
+//
+// A row whose token indexes change has its side-table rows replaced by
+// the batch after every compare-and-swap, in the same transaction
+// (writeTokens): the compare-and-swap has found the row as it was read,
+// and locked it.
 func (r *runner) write(ctx context.Context, tx *sql.Tx, x *examiner, res *result, t *tally) error {
 	ok, err := r.swap(ctx, tx, res)
 	if err != nil || ok {
@@ -83,6 +91,16 @@ func (r *runner) write(ctx context.Context, tx *sql.Tx, x *examiner, res *result
 	}
 	if err != nil {
 		return err
+	}
+	if len(r.l.tok) > 0 {
+		// The row changed: so may have its tokens. Read them again in
+		// this transaction, after the row.
+		toks, err := x.rowTokens(ctx, tx, res.key)
+		if err != nil {
+			return err
+		}
+		x.tb.pinKey, x.tb.pin = keyString(res.key), toks
+		defer func() { x.tb.pinKey, x.tb.pin = "", nil }()
 	}
 	var scratch tally // the values were counted at the first read
 	again, err := x.examine(ctx, raw, &scratch)
@@ -101,8 +119,26 @@ func (r *runner) write(ctx context.Context, tx *sql.Tx, x *examiner, res *result
 }
 
 // swap runs the compare-and-swap UPDATE of one row and reports whether the
-// row still held what was read.
+// row still held what was read. A row whose columns all stay (only its
+// tokens change) is not updated: it is read under a lock, compared the
+// same way (an UPDATE that changes nothing is not counted by MySQL).
 func (r *runner) swap(ctx context.Context, tx *sql.Tx, res *result) (bool, error) {
+	if res.rowSame {
+		args := make([]any, 0, 1+len(r.l.cas))
+		args = append(args, res.key)
+		for _, i := range r.l.cas {
+			args = append(args, res.raw[i])
+		}
+		var k any
+		err := tx.QueryRowContext(ctx, r.l.lockRow, args...).Scan(&k)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return false, nil
+		case err != nil:
+			return false, fmt.Errorf("reencrypt: locking %s row %s: %w", r.l.t.Name, keyString(res.key), err)
+		}
+		return true, nil
+	}
 	args := make([]any, 0, len(res.set)+1+len(r.l.cas))
 	args = append(args, res.set...)
 	args = append(args, res.key)
@@ -165,6 +201,9 @@ func (r *runner) readAndExamine(ctx context.Context, x *examiner, after, upTo an
 	}
 	rows.Close()
 	x.newBatch()
+	if err := x.batchKeys(raws); err != nil {
+		return nil, false, err
+	}
 	results := make([]result, len(raws))
 	for i, raw := range raws {
 		if results[i], err = x.examine(ctx, raw, t); err != nil {

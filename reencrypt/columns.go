@@ -17,8 +17,11 @@ var ErrMissingColumn = errors.New("does not exist in the database")
 
 // CheckColumns checks, without reading a row, that table t exists and has
 // every column its configuration names: the primary key, the scope, the
-// identities, the encrypted and the blind-index columns. A missing one is
-// a *ConfigError (wrapping ErrMissingColumn) that names it. A probe the
+// identities, the encrypted and the blind-index columns; and that the side
+// table of each token index exists with the columns (<primary key>,
+// token). A missing one is a *ConfigError (wrapping ErrMissingColumn) that
+// names it (for a side table: the table, its columns and the token
+// index). A probe the
 // database refuses for want of a privilege is an error wrapping
 // ErrPrivilegeRefused, never a missing column. Run, Verify
 // and Status call it before anything else, so that a configuration that
@@ -37,7 +40,34 @@ func CheckColumns(ctx context.Context, db *sql.DB, d Dialect, t Table) error {
 	if err := checkColumnsExist(ctx, db, d, t, l); err != nil {
 		return err
 	}
-	return checkKeyUnique(ctx, db, d, t, l)
+	if err := checkKeyUnique(ctx, db, d, t, l); err != nil {
+		return err
+	}
+	return checkTokenTables(ctx, db, d, t, l)
+}
+
+// checkTokenTables checks that the side table of each token index exists
+// and has the columns (<primary key>, token).
+func checkTokenTables(ctx context.Context, db *sql.DB, d Dialect, t Table, l *layout) error {
+	for _, c := range l.tok {
+		side := Table{Name: c.table, PrimaryKey: t.PrimaryKey}
+		sl := &layout{d: d, t: &side, table: c.quoted, cols: []string{t.PrimaryKey, "token"}}
+		err := checkColumnsExist(ctx, db, d, side, sl)
+		var ce *ConfigError
+		if errors.As(err, &ce) && errors.Is(err, ErrMissingColumn) {
+			what := "the side table " + c.table
+			if ce.Column != "" {
+				what = "column " + ce.Column + " of the side table " + c.table
+			}
+			return &ConfigError{Table: t.Name, Column: c.name, Pos: t.posOf(c.name), err: ErrMissingColumn,
+				Msg: fmt.Sprintf("token index %s: %s %s, but the configuration names it: a token index's side table holds (%s, token BIGINT NOT NULL), "+
+					"one row per token (name another under token_tables, or create it)", c.name, what, ErrMissingColumn, t.PrimaryKey)}
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // checkColumnsExist is CheckColumns's check that every column exists.

@@ -49,11 +49,21 @@ type Table struct {
 	// stored value that differs as not current rather than as a mismatch.
 	// docs/ROTATION.md gives the procedure; remove the entry once the job
 	// is done.
+	// It may also name a token index (by its name) whose stored tokens
+	// were computed otherwise than the description says, or not at all.
 	RebuildIndexes []string `yaml:"rebuild_indexes,omitempty" json:"rebuild_indexes,omitempty"`
 
+	// TokenTables names the side table of a token index (SchemaSpec.Tokens,
+	// by the index's name) when it is not the conventional one,
+	// <table>_<snake_case of the index's Go field name> ([Table.TokenTable]).
+	// A side table holds the columns (<primary key>, token BIGINT NOT NULL):
+	// one row per token of each row of the table.
+	TokenTables map[string]string `yaml:"token_tables,omitempty" json:"token_tables,omitempty"`
+
 	pos        position            // where the table was written (zero when not parsed from YAML)
-	columnPos  map[string]position // where each of its columns was written
+	columnPos  map[string]position // where each of its columns (and each token index, by name) was written
 	rebuildPos map[string]position // where each rebuild_indexes entry was written
+	tokTabPos  map[string]position // where each token_tables entry was written
 }
 
 // KeyType is the type of a table's primary key.
@@ -260,13 +270,15 @@ func (t *Table) Validate() error {
 			errs = append(errs, &ConfigError{Table: t.Name, Column: col, Pos: at, Msg: fmt.Sprintf(msg, col)})
 		}
 		switch {
-		case !slices.ContainsFunc(t.Indexes, func(ix crypt.IndexSpec) bool { return ix.Column == col }):
-			bad("rebuild_indexes names %q, which is not a blind-index column of the table")
+		case !slices.ContainsFunc(t.Indexes, func(ix crypt.IndexSpec) bool { return ix.Column == col }) &&
+			!slices.ContainsFunc(t.Tokens, func(tk crypt.TokenIndexSpec) bool { return tk.Name == col }):
+			bad("rebuild_indexes names %q, which is not a blind-index column or a token index of the table")
 		case seenRebuild[col]:
 			bad("rebuild_indexes names %q twice")
 		}
 		seenRebuild[col] = true
 	}
+	errs = append(errs, t.validateTokens()...)
 	if len(errs) > 0 {
 		return errors.Join(errs...)
 	}

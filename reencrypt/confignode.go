@@ -184,6 +184,21 @@ func (c *Config) recordPositions(n *yaml.Node) {
 				}
 			}
 		}
+		if seq := mappingValue(tn, "tokens"); seq != nil && seq.Kind == yaml.SequenceNode {
+			for _, item := range seq.Content {
+				if name := mappingValue(item, "name"); name != nil {
+					if _, ok := t.columnPos[name.Value]; !ok {
+						t.columnPos[name.Value] = nodePos(item)
+					}
+				}
+			}
+		}
+		if m := mappingValue(tn, "token_tables"); m != nil && m.Kind == yaml.MappingNode {
+			t.tokTabPos = map[string]position{}
+			for j := 0; j+1 < len(m.Content); j += 2 {
+				t.tokTabPos[m.Content[j].Value] = nodePos(m.Content[j])
+			}
+		}
 		if seq := mappingValue(tn, "rebuild_indexes"); seq != nil && seq.Kind == yaml.SequenceNode {
 			t.rebuildPos = map[string]position{}
 			for _, item := range seq.Content {

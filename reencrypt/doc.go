@@ -39,12 +39,27 @@
 //	        # class: pii              # default: the first source's class
 //	    # unbound: true             # no ids on purpose (the struct's unbound option):
 //	                                # rows can then be swapped whole within a scope
+//	    tokens:                     # token indexes (crypt.TokenIndexSpec), by name
+//	      - {name: NamePrefix, kind: prefix, sources: [name], transforms: lower, bits: 12, min_len: 3, max_len: 8}
+//	    # token_tables: {NamePrefix: crm.contact_name_tokens}  # a side table
+//	                                # other than the conventional one
 //	    # rebuild_indexes: [email_idx]  # indexes the application changed (width,
 //	                                # transforms, name) or just added: the job
-//	                                # rewrites them from the sources
+//	                                # rewrites them from the sources (blind-index
+//	                                # columns, or token indexes by name)
 //
 // Print this description with `fieldcrypt schema` (or [TableOf]) rather
 // than write it by hand.
+//
+// Token indexes are not columns: their tokens live in one side table per
+// index, by default <table>_<snake_case of the index's Go field name>
+// ([Table.TokenTable]: "contacts_name_prefix" for NamePrefix of table
+// crm.contacts, in schema crm), or the table its token_tables entry names
+// (needed when the index's name= option is not its Go field name). A side
+// table has the columns (<primary key>, token BIGINT NOT NULL), PRIMARY
+// KEY (token, <primary key>), an index on (<primary key>), and a foreign
+// key to the table ON DELETE CASCADE: one row per token of each row.
+// CheckColumns checks that it exists with those two columns.
 //
 // Unknown keys are errors. [ConfigError] names the table and column at
 // fault. Omitted names default to the column name, classes to "default".
@@ -120,9 +135,39 @@
 // cost a read and no crypto: running the job twice rewrites nothing the
 // second time.
 //
+// Token indexes. A token index's tokens do not record their key either,
+// and they are not in the row: they are checked under the same
+// conditions (an index-key rotation of their class, verify, or
+// rebuild_indexes), as a set. The job reads the side tables once per
+// batch, for every row of the batch at once, and only when a row of the
+// batch needs them:
+//
+//	SELECT key, token FROM side WHERE key IN ($1, ..., $n) ORDER BY key, token
+//
+// (at most 500 keys a statement). A row's stored set equal to the set
+// EncryptRow computes under the primary index key is current (rows whose
+// sources give no token are current with none); an empty set where the
+// sources give some is computed; a set equal to the one under an older
+// enabled key is stale; one equal to none fails the row with
+// "token_mismatch" and is never overwritten. (Tokens under the older keys
+// are computed from the decrypted sources by this package, following
+// crypt's settlement of the TokenIndexSpec; every computation under the
+// primary key is checked against EncryptRow's, and a disagreement stops
+// the run with a *ConfigError rather than judge rows by it.) A data-key
+// rotation alone leaves the side tables alone: tokens depend only on the
+// plaintext and the index key.
+//
 // Rewriting. A stale row is decrypted (crypt.Encryptor.DecryptRow) and
 // re-encrypted (EncryptRow), producing exactly the values the application's
-// struct would get. Columns already current keep their stored value.
+// struct would get. Columns already current keep their stored value. A row
+// whose tokens are stale has them replaced in the transaction of its
+// compare-and-swap, after it:
+//
+//	DELETE FROM side WHERE key = $1
+//	INSERT INTO side (key, token) VALUES ($1, $2), ($1, $3), ...
+//
+// so that a crash never leaves a row's tokens under another index key than
+// its blind indexes, and a resumed or repeated job finds them current.
 //
 // Compare-and-swap. Each row is written with
 //
@@ -132,9 +177,14 @@
 // PostgreSQL, <=> on binary casts on MySQL, IS ... COLLATE BINARY on
 // SQLite). When a concurrent application write changed the row in between,
 // the UPDATE matches nothing; the row is then read again under a row lock
-// and handled once more (usually it is already current, since the
-// application wrote it under the new key). Summary.Conflicts counts these.
-// An application write is never overwritten.
+// (with its tokens, in the same transaction) and handled once more
+// (usually it is already current, since the application wrote it under
+// the new key). Summary.Conflicts counts these. An application write is
+// never overwritten. A row whose columns stay as they are (only its tokens
+// change) is not updated but read under a lock with the same comparison
+// (SELECT key ... WHERE key = $1 AND col1 IS NOT DISTINCT FROM $old1 ...
+// FOR UPDATE), which MySQL, counting only changed rows, requires. This
+// assumes the application writes a row and its tokens in one transaction.
 //
 // Checkpoints and ranges. A job (Options.Job, default the table's name) is
 // planned once into key ranges of about Options.RangeSize rows, kept in the
@@ -240,5 +290,15 @@
 // index values do not record their key; [IndexStatus] recomputes them from
 // their decrypted sources and counts, per scope and index column of a
 // class, those under the primary index key, an older enabled key, or none:
-// the evidence for an index key.
+// the evidence for an index key. It counts the rows of each token index
+// the same way (IndexReport.Tokens).
+//
+// # Leakage
+//
+// [Leakage] measures, with no key at all, what the blind-index columns and
+// the token side tables show to someone who reads the database: per index
+// and scope, the rows, the distinct values or tokens, the largest bucket's
+// share, the most common shares, the tokens per row, the planner's verdict,
+// and a coarser setting where one value dominates. It is `fieldcrypt
+// leakage`; its doc gives the rules.
 package reencrypt

@@ -128,7 +128,10 @@ func CheckDrift(ctx context.Context, db *sql.DB, d Dialect, enc *crypt.Encryptor
 	if err != nil {
 		return &ConfigError{Table: t.Name, Msg: err.Error(), err: err}
 	}
-	x := newExaminer(newLayout(d, &t), schema, enc, true, false)
+	x, err := newExaminer(newLayout(d, &t), schema, enc, db, true, false)
+	if err != nil {
+		return err
+	}
 	return checkDrift(ctx, db, x, slog.New(slog.DiscardHandler))
 }
 

@@ -24,10 +24,12 @@ const (
 // result is the examination of one row.
 type result struct {
 	verdict verdict
-	key     any   // the normalised primary key
-	raw     []any // the row as read
-	set     []any // vRewrite: the values of layout.setColumns
-	legacy  bool  // an encrypted column held plaintext
+	key     any          // the normalised primary key
+	raw     []any        // the row as read
+	set     []any        // vRewrite: the values of layout.setColumns
+	tokens  []tokenWrite // vRewrite: the token indexes whose side-table rows are replaced
+	rowSame bool         // vRewrite: set holds the row's own values (only tokens change)
+	legacy  bool         // an encrypted column held plaintext
 	column  string
 	reason  string // vFailed, vSkipped
 }
@@ -39,9 +41,10 @@ type examiner struct {
 	l        *layout
 	schema   *crypt.Schema
 	enc      *crypt.Encryptor
-	verify   bool // check every row completely; never rewrite
-	migrate  bool // encrypt legacy plaintext
-	noCrypto bool // benchmark baseline: rewrite every row with its own values
+	db       rowsQuerier // reads the side tables of token indexes
+	verify   bool        // check every row completely; never rewrite
+	migrate  bool        // encrypt legacy plaintext
+	noCrypto bool        // benchmark baseline: rewrite every row with its own values
 
 	// Keyset facts, looked up once per batch so that a promotion seen by
 	// the keyring takes effect at the next batch.
@@ -50,6 +53,11 @@ type examiner struct {
 	stale    []bool // per encrypted column of the current row
 	rot      []bool // per blind index of the current row: its index keyset is being rotated
 	rebuild  []bool // per blind index: listed in the table's rebuild_indexes
+
+	calcs    []*tokenCalc // per token index
+	trot     []bool       // per token index of the current row: its index keyset is being rotated
+	trebuild []bool       // per token index: listed in the table's rebuild_indexes
+	tb       tokenBatch
 }
 
 type scopeClass struct{ scope, class string }
@@ -59,12 +67,21 @@ type keyFact struct {
 	err error
 }
 
-func newExaminer(l *layout, schema *crypt.Schema, enc *crypt.Encryptor, verify, migrate bool) *examiner {
-	return &examiner{
-		l: l, schema: schema, enc: enc, verify: verify, migrate: migrate,
+func newExaminer(l *layout, schema *crypt.Schema, enc *crypt.Encryptor, db rowsQuerier, verify, migrate bool) (*examiner, error) {
+	x := &examiner{
+		l: l, schema: schema, enc: enc, db: db, verify: verify, migrate: migrate,
 		primary: map[scopeClass]keyFact{}, rotating: map[scopeClass]keyFact{},
 		stale: make([]bool, len(l.enc)), rot: make([]bool, len(l.idx)), rebuild: l.rebuildFlags(),
+		trot: make([]bool, len(l.tok)), trebuild: l.rebuildTokenFlags(),
 	}
+	for _, c := range l.tok {
+		calc, err := newTokenCalc(l.t.Record, l.t.Tokens[c.spec])
+		if err != nil {
+			return nil, &ConfigError{Table: l.t.Name, Column: c.name, Pos: l.t.posOf(c.name), Msg: err.Error()}
+		}
+		x.calcs = append(x.calcs, calc)
+	}
+	return x, nil
 }
 
 // newBatch forgets the keyset facts of the previous batch.
@@ -191,7 +208,21 @@ func (x *examiner) examine(ctx context.Context, raw []any, t *tally) (result, er
 		x.rot[j] = rotating
 		check = check || rotating || x.rebuild[j]
 	}
-	if !needed && !check {
+	// So are token indexes, whose tokens do not record their key either.
+	tcheck := false
+	for j, c := range x.l.tok {
+		x.trot[j] = false
+		if scope == "" {
+			continue
+		}
+		rotating, err := x.indexRotating(ctx, scope, c.class)
+		if err != nil {
+			return x.rowError(r, c.name, err)
+		}
+		x.trot[j] = rotating
+		tcheck = tcheck || x.verify || rotating || x.trebuild[j]
+	}
+	if !needed && !check && !tcheck {
 		return r, nil // vCurrent
 	}
 
@@ -210,7 +241,7 @@ func (x *examiner) examine(ctx context.Context, raw []any, t *tally) (result, er
 		return x.rowError(r, "", err)
 	}
 	var plain crypt.Row
-	if check {
+	if check || tcheck {
 		plain = maps.Clone(row) // index values under older keys come from the plaintext sources
 	}
 	if err := x.enc.EncryptRow(ctx, x.schema, row); err != nil {
@@ -256,8 +287,41 @@ func (x *examiner) examine(ctx context.Context, raw []any, t *tally) (result, er
 			set, changed = append(set, primary), true // under an older key
 		}
 	}
-	if changed {
-		r.verdict, r.set = vRewrite, set
+	// Token indexes: the side table's rows for the key against the tokens
+	// EncryptRow computed under the primary index key.
+	var writes []tokenWrite
+	for j, c := range x.l.tok {
+		if scope == "" || !(x.verify || x.trot[j] || x.trebuild[j]) {
+			continue // one enabled index key: the stored tokens are under it
+		}
+		primary, _ := row[c.name].(crypt.Tokens)
+		stored, err := x.storedTokens(ctx, j, r.key)
+		if err != nil {
+			return r, err
+		}
+		if x.trebuild[j] && !slices.Equal(stored, primary) {
+			writes = append(writes, tokenWrite{j, primary})
+			continue
+		}
+		state, err := x.classifyTokens(ctx, j, scope, stored, primary, plain)
+		if err != nil {
+			var ce *ConfigError
+			if errors.As(err, &ce) {
+				return r, err
+			}
+			return x.rowError(r, c.name, err)
+		}
+		switch state {
+		case tokMissing, tokOlder:
+			writes = append(writes, tokenWrite{j, primary})
+		case tokUnmatched:
+			// Under no enabled key: damaged, or computed otherwise than
+			// the configuration says. Never overwrite them.
+			return x.fail(r, c.name, "token_mismatch"), nil
+		}
+	}
+	if changed || len(writes) > 0 {
+		r.verdict, r.set, r.tokens, r.rowSame = vRewrite, set, writes, !changed
 	}
 	return r, nil
 }

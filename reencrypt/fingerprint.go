@@ -36,6 +36,13 @@ const fingerprintVersion = "fieldcrypt table fingerprint v2"
 //	    sources (in order), transforms, bits (population's width when
 //	    bits is 0), slow, class (default the first source's class),
 //	    rebuilt (listed in rebuild_indexes)
+//	then, only for a table with token indexes (so that the fingerprint of
+//	a table without any is what it was before they existed):
+//	"tokens", and the token indexes sorted by name: name, kind, sources
+//	    (in order), transforms, bits, min_len, max_len, n, max_tokens,
+//	    type, min, max, step, scale, precision, class (default the
+//	    sources' class), side table (TokenTable), rebuilt; the
+//	    parameters as written (a default width is not resolved)
 //
 // Defaults are resolved and the order of encrypted and index columns does
 // not count, so that two descriptions of the same values have one
@@ -90,6 +97,32 @@ func (t *Table) Fingerprint() string {
 		flag(ix.Slow)
 		str(t.IndexClass(ix))
 		flag(slices.Contains(t.RebuildIndexes, ix.Column))
+	}
+	if len(t.Tokens) > 0 {
+		str("tokens")
+		tokens := slices.SortedFunc(slices.Values(t.Tokens), func(a, b crypt.TokenIndexSpec) int { return cmp.Compare(a.Name, b.Name) })
+		count(len(tokens))
+		for _, tk := range tokens {
+			str(tk.Name)
+			str(string(tk.Kind))
+			count(len(tk.Sources))
+			for _, s := range tk.Sources {
+				str(s)
+			}
+			str(tk.Transforms)
+			for _, n := range []int{tk.Bits, tk.MinLen, tk.MaxLen, tk.N, tk.MaxTokens} {
+				num(n)
+			}
+			str(tk.Type)
+			str(tk.Min)
+			str(tk.Max)
+			num(int(tk.Step))
+			num(tk.Scale)
+			str(tk.Precision)
+			str(t.TokenClass(tk))
+			str(t.TokenTable(tk.Name))
+			flag(slices.Contains(t.RebuildIndexes, tk.Name))
+		}
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])

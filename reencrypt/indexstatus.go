@@ -4,7 +4,9 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -14,10 +16,30 @@ import (
 // IndexReport is what IndexStatus found in one table: for each blind-index
 // column, per scope, under which index keys the stored values are.
 type IndexReport struct {
-	Table    string              `json:"table"`
-	Rows     int64               `json:"rows"` // rows of the selected scope read
-	Columns  []IndexColumnStatus `json:"columns"`
-	Duration time.Duration       `json:"-"`
+	Table   string              `json:"table"`
+	Rows    int64               `json:"rows"` // rows of the selected scope read
+	Columns []IndexColumnStatus `json:"columns"`
+	// Tokens counts, per token index and scope, the rows whose stored
+	// tokens are under each index key.
+	Tokens   []TokenIndexStatus `json:"tokens,omitempty"`
+	Duration time.Duration      `json:"-"`
+}
+
+// TokenIndexStatus counts the rows of one token index. Tokens do not
+// record their key: each row's tokens are recomputed from its decrypted
+// sources under every enabled index key and compared, as a set, with
+// those its side table holds. The counts are of rows, not of tokens:
+// Primary rows hold exactly the tokens of the primary index key (none,
+// when their sources give none), Older those of an older enabled key,
+// Unmatched those of no enabled key, Missing none though their sources
+// give some (the job computes them), and Unreadable rows could not be
+// checked. Empty is not used.
+type TokenIndexStatus struct {
+	Index  string             `json:"index"` // the token index's name
+	Kind   string             `json:"kind"`
+	Table  string             `json:"side_table"`
+	Class  string             `json:"class"` // the class of its index keyset
+	Scopes []IndexScopeCounts `json:"scopes"`
 }
 
 // IndexColumnStatus counts the values of one blind-index column.
@@ -47,6 +69,10 @@ type IndexScopeCounts struct {
 	// (legacy plaintext, a destroyed or disabled data key, a shredded
 	// scope...).
 	Unreadable int64 `json:"unreadable"`
+	// Missing (token indexes only) counts rows whose side table holds no
+	// token though their sources give some: never computed, which no
+	// index key explains. The job computes them.
+	Missing int64 `json:"missing,omitempty"`
 }
 
 // NotPrimary is the number of values that may still be under an index key
@@ -87,8 +113,15 @@ func IndexStatus(ctx context.Context, db *sql.DB, d Dialect, enc *crypt.Encrypto
 	if err := CheckColumns(ctx, db, d, t); err != nil {
 		return nil, err
 	}
-	slim := Table{Name: t.Name, PrimaryKey: t.PrimaryKey, KeyType: t.KeyType,
+	slim := Table{Name: t.Name, PrimaryKey: t.PrimaryKey, KeyType: t.KeyType, TokenTables: t.TokenTables,
 		SchemaSpec: crypt.SchemaSpec{Record: t.Record, Scope: t.Scope, IDs: t.IDs, Unbound: t.Unbound}}
+	addSources := func(sources []string) {
+		for _, f := range t.Fields {
+			if slices.Contains(sources, f.Column) && !slices.ContainsFunc(slim.Fields, func(e crypt.FieldSpec) bool { return e.Column == f.Column }) {
+				slim.Fields = append(slim.Fields, f)
+			}
+		}
+	}
 	for _, ix := range t.Indexes {
 		class := t.IndexClass(ix)
 		if o.Class != "" && class != o.Class {
@@ -96,14 +129,19 @@ func IndexStatus(ctx context.Context, db *sql.DB, d Dialect, enc *crypt.Encrypto
 		}
 		ix.Class = class
 		slim.Indexes = append(slim.Indexes, ix)
-		for _, f := range t.Fields {
-			if slices.Contains(ix.Sources, f.Column) && !slices.ContainsFunc(slim.Fields, func(e crypt.FieldSpec) bool { return e.Column == f.Column }) {
-				slim.Fields = append(slim.Fields, f)
-			}
+		addSources(ix.Sources)
+	}
+	for _, tk := range t.Tokens {
+		class := t.TokenClass(tk)
+		if o.Class != "" && class != o.Class {
+			continue
 		}
+		tk.Class = class
+		slim.Tokens = append(slim.Tokens, tk)
+		addSources(tk.Sources)
 	}
 	rep := &IndexReport{Table: t.Name}
-	if len(slim.Indexes) == 0 {
+	if len(slim.Indexes) == 0 && len(slim.Tokens) == 0 {
 		rep.Duration = time.Since(started)
 		return rep, nil
 	}
@@ -112,8 +150,11 @@ func IndexStatus(ctx context.Context, db *sql.DB, d Dialect, enc *crypt.Encrypto
 		return nil, &ConfigError{Table: t.Name, Msg: err.Error()}
 	}
 	l := newLayout(d, &slim)
-	x := newExaminer(l, schema, enc, true, false)
-	counts := make([]map[string]*IndexScopeCounts, len(l.idx))
+	x, err := newExaminer(l, schema, enc, db, true, false)
+	if err != nil {
+		return nil, err
+	}
+	counts := make([]map[string]*IndexScopeCounts, len(l.idx)+len(l.tok)) // blind indexes, then token indexes
 	for i := range counts {
 		counts[i] = map[string]*IndexScopeCounts{}
 	}
@@ -164,6 +205,9 @@ func IndexStatus(ctx context.Context, db *sql.DB, d Dialect, enc *crypt.Encrypto
 		if err != nil {
 			return nil, fmt.Errorf("reencrypt: index status of %s: %w", t.Name, err)
 		}
+		if err := x.batchKeys(raws); err != nil {
+			return nil, &ConfigError{Table: t.Name, Column: t.PrimaryKey, Msg: err.Error()}
+		}
 		for _, raw := range raws {
 			if after, err = keyValue(l.t.keyType(), raw[0]); err != nil {
 				return nil, &ConfigError{Table: t.Name, Column: t.PrimaryKey, Msg: err.Error()}
@@ -198,6 +242,14 @@ func finishIndexReport(rep *IndexReport, l *layout, counts []map[string]*IndexSc
 		slices.SortFunc(cs.Scopes, func(a, b IndexScopeCounts) int { return cmp.Compare(a.Scope, b.Scope) })
 		rep.Columns = append(rep.Columns, cs)
 	}
+	for j, c := range l.tok {
+		ts := TokenIndexStatus{Index: c.name, Kind: string(l.t.Tokens[c.spec].Kind), Table: c.table, Class: c.class}
+		for _, sc := range counts[len(l.idx)+j] {
+			ts.Scopes = append(ts.Scopes, *sc)
+		}
+		slices.SortFunc(ts.Scopes, func(a, b IndexScopeCounts) int { return cmp.Compare(a.Scope, b.Scope) })
+		rep.Tokens = append(rep.Tokens, ts)
+	}
 	rep.Duration = time.Since(started)
 	return rep
 }
@@ -206,7 +258,7 @@ func finishIndexReport(rep *IndexReport, l *layout, counts []map[string]*IndexSc
 func indexRow(ctx context.Context, x *examiner, raw []any, scope string, count func(int, string) *IndexScopeCounts) error {
 	l := x.l
 	unreadable := func() error {
-		for i := range l.idx {
+		for i := range len(l.idx) + len(l.tok) {
 			count(i, scope).Unreadable++
 		}
 		return nil
@@ -246,6 +298,56 @@ func indexRow(ctx context.Context, x *examiner, raw []any, scope string, count f
 			cnt.Primary++
 		case len(vals) > 1 && slices.Contains(vals[1:], stored):
 			cnt.Older++
+		default:
+			cnt.Unmatched++
+		}
+	}
+	if len(l.tok) == 0 {
+		return nil
+	}
+	// Token indexes: EncryptRow computes the tokens under the primary
+	// index key (on a copy: it encrypts the row's columns too).
+	primary := maps.Clone(row)
+	if err := x.enc.EncryptRow(ctx, x.schema, primary); err != nil {
+		if kekFailure(err, x.enc.Keys()) {
+			return &KEKError{Table: l.t.Name, Err: err}
+		}
+		if rowReason(err) == "" {
+			return fmt.Errorf("reencrypt: index status of %s: %w", l.t.Name, err)
+		}
+		for j := range l.tok {
+			count(len(l.idx)+j, scope).Unreadable++
+		}
+		return nil
+	}
+	key, err := keyValue(l.t.keyType(), raw[0])
+	if err != nil {
+		return err
+	}
+	for j, c := range l.tok {
+		cnt := count(len(l.idx)+j, scope)
+		stored, err := x.storedTokens(ctx, j, key)
+		if err != nil {
+			return fmt.Errorf("reencrypt: index status of %s: %w", l.t.Name, err)
+		}
+		want, _ := primary[c.name].(crypt.Tokens)
+		state, err := x.classifyTokens(ctx, j, scope, stored, want, row)
+		var ce *ConfigError
+		switch {
+		case errors.As(err, &ce):
+			return err
+		case err != nil && kekFailure(err, x.enc.Keys()):
+			return &KEKError{Table: l.t.Name, Err: err}
+		case err != nil && rowReason(err) == "":
+			return fmt.Errorf("reencrypt: index status of %s: %w", l.t.Name, err)
+		case err != nil:
+			cnt.Unreadable++
+		case state == tokPrimary:
+			cnt.Primary++
+		case state == tokOlder:
+			cnt.Older++
+		case state == tokMissing:
+			cnt.Missing++
 		default:
 			cnt.Unmatched++
 		}

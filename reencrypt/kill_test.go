@@ -36,9 +36,10 @@ func TestMain(m *testing.M) {
 const killRowsEnv = "FIELDCRYPT_REENCRYPT_KILL_ROWS"
 
 type childConfig struct {
-	DSN  string `json:"dsn"`
-	Keys *keys  `json:"keys"`
-	Job  string `json:"job"`
+	DSN   string `json:"dsn"`
+	Keys  *keys  `json:"keys"`
+	Job   string `json:"job"`
+	Table string `json:"table,omitempty"` // "people" (TestKillResumeTokens); default contacts
 }
 
 // childOptions are the child's job options; its leases are short, so that
@@ -72,7 +73,15 @@ func runChild() int {
 		return 2
 	}
 	tab, _ := c.Table("contacts")
-	sum, err := reencrypt.Run(context.Background(), db, reencrypt.Postgres, crypt.New(kr, nil), tab, childOptions(cfg.Job))
+	opts := childOptions(cfg.Job)
+	if cfg.Table == "people" {
+		if tab, err = reencrypt.TableOf("people", "", Person{}); err != nil {
+			fmt.Fprintln(os.Stderr, "child:", err)
+			return 2
+		}
+		opts = peopleChildOptions(cfg.Job)
+	}
+	sum, err := reencrypt.Run(context.Background(), db, reencrypt.Postgres, crypt.New(kr, nil), tab, opts)
 	json.NewEncoder(os.Stdout).Encode(sum)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "child:", err)

@@ -131,6 +131,9 @@ func newRunner(db *sql.DB, d Dialect, enc *crypt.Encryptor, t *Table, opts *Opti
 		o.Concurrency = 1
 	}
 	r := &runner{db: db, d: d, enc: enc, l: newLayout(d, t), schema: schema, o: o, mode: mode}
+	if _, err := newExaminer(r.l, schema, enc, db, false, false); err != nil {
+		return fail(err)
+	}
 	r.log = o.Logger.With("table", t.Name, "mode", string(mode))
 	r.metrics = newJobMetrics(o.MeterProvider, r)
 	if mode == ModeReencrypt {
@@ -143,7 +146,7 @@ func newRunner(db *sql.DB, d Dialect, enc *crypt.Encryptor, t *Table, opts *Opti
 }
 
 func (r *runner) examiner() *examiner {
-	x := newExaminer(r.l, r.schema, r.enc, r.mode == ModeVerify, r.o.Migrate)
+	x, _ := newExaminer(r.l, r.schema, r.enc, r.db, r.mode == ModeVerify, r.o.Migrate) // newRunner made one already
 	x.noCrypto = r.o.noCrypto
 	return x
 }

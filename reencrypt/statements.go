@@ -19,12 +19,14 @@ type layout struct {
 	ids   []int    // positions of the identity columns, in IDs order
 	enc   []encCol
 	idx   []idxCol
+	tok   []tokCol
 	cas   []int // positions compared by the compare-and-swap: every column but the key
 
 	byName map[string]string // field path bound into associated data → column
 
 	update    string // UPDATE ... SET enc..., idx... WHERE key = ? AND cas...
 	selectOne string // one row by key, locked for update
+	lockRow   string // SELECT key WHERE key = ? AND cas..., locked for update: the compare-and-swap of a row whose columns stay
 }
 
 type encCol struct {
@@ -38,6 +40,15 @@ type idxCol struct {
 	pos    int
 	column string
 	class  string
+}
+
+// tokCol is a token index and its side table.
+type tokCol struct {
+	name   string // the index's name (its key in a crypt.Row)
+	table  string // the side table, unquoted
+	quoted string // the side table, quoted
+	class  string // the class of its index keyset
+	spec   int    // its position in the table's Tokens
 }
 
 func newLayout(d Dialect, t *Table) *layout {
@@ -66,6 +77,10 @@ func newLayout(d Dialect, t *Table) *layout {
 		l.idx = append(l.idx, idxCol{pos: add(ix.Column), column: ix.Column, class: t.IndexClass(ix)})
 		l.byName[cmp.Or(ix.Name, ix.Column)] = ix.Column
 	}
+	for i, tk := range t.Tokens {
+		side := t.TokenTable(tk.Name)
+		l.tok = append(l.tok, tokCol{name: tk.Name, table: side, quoted: d.QuoteTable(side), class: t.TokenClass(tk), spec: i})
+	}
 	for i := 1; i < len(l.cols); i++ {
 		l.cas = append(l.cas, i)
 	}
@@ -87,6 +102,14 @@ func newLayout(d Dialect, t *Table) *layout {
 
 	p = d.Placeholders()
 	l.selectOne = "SELECT " + l.selectList() + " FROM " + l.table + " WHERE " + l.key() + " = " + p.Next() + forUpdate(d)
+
+	p = d.Placeholders()
+	b.Reset()
+	b.WriteString("SELECT " + l.key() + " FROM " + l.table + " WHERE " + l.key() + " = " + p.Next())
+	for _, i := range l.cas {
+		b.WriteString(" AND " + sameValue(d, d.QuoteIdent(l.cols[i]), p))
+	}
+	l.lockRow = b.String() + forUpdate(d)
 	return l
 }
 
@@ -178,6 +201,62 @@ func (l *layout) rebuildFlags() []bool {
 	flags := make([]bool, len(l.idx))
 	for j, c := range l.idx {
 		flags[j] = slices.Contains(l.t.RebuildIndexes, c.column)
+	}
+	return flags
+}
+
+// selectTokensIn reads the tokens of a token index's side table for n
+// keys, in key then token order: SELECT key, token FROM side WHERE key IN
+// (...) ORDER BY key, token. Its parameters are the keys.
+func (l *layout) selectTokensIn(c tokCol, n int) string {
+	p := l.d.Placeholders()
+	marks := make([]string, n)
+	for i := range marks {
+		marks[i] = p.Next()
+	}
+	return "SELECT " + l.key() + ", " + l.d.QuoteIdent("token") + " FROM " + c.quoted + " WHERE " + l.key() +
+		" IN (" + strings.Join(marks, ", ") + ") ORDER BY " + l.key() + ", " + l.d.QuoteIdent("token")
+}
+
+// selectRowTokens reads the tokens of one row in a side table, in order.
+func (l *layout) selectRowTokens(c tokCol) string {
+	p := l.d.Placeholders()
+	tok := l.d.QuoteIdent("token")
+	return "SELECT " + tok + " FROM " + c.quoted + " WHERE " + l.key() + " = " + p.Next() + " ORDER BY " + tok
+}
+
+// deleteTokensIn deletes the tokens of n rows from a side table: DELETE
+// FROM side WHERE key IN (...). Its parameters are the keys.
+func (l *layout) deleteTokensIn(c tokCol, n int) string {
+	p := l.d.Placeholders()
+	marks := make([]string, n)
+	for i := range marks {
+		marks[i] = p.Next()
+	}
+	return "DELETE FROM " + c.quoted + " WHERE " + l.key() + " IN (" + strings.Join(marks, ", ") + ")"
+}
+
+// insertTokens inserts n tokens into a side table: its parameters are
+// (key, token) pairs.
+func (l *layout) insertTokens(c tokCol, n int) string {
+	p := l.d.Placeholders()
+	var b strings.Builder
+	b.WriteString("INSERT INTO " + c.quoted + " (" + l.key() + ", " + l.d.QuoteIdent("token") + ") VALUES ")
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(" + p.Next() + ", " + p.Next() + ")")
+	}
+	return b.String()
+}
+
+// rebuildTokenFlags marks, per token index of l, whether the table's
+// rebuild_indexes lists it.
+func (l *layout) rebuildTokenFlags() []bool {
+	flags := make([]bool, len(l.tok))
+	for j, c := range l.tok {
+		flags[j] = slices.Contains(l.t.RebuildIndexes, c.name)
 	}
 	return flags
 }

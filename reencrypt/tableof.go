@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 
@@ -23,7 +25,9 @@ import (
 //
 // primaryKey is the column the job pages by; "" takes the record's
 // identity column when it has exactly one. The key's type (KeyInteger or
-// KeyText) comes from its Go field. The result passes Validate.
+// KeyText) comes from its Go field. A token index whose name= option is
+// not its Go field name gets a TokenTables entry naming the conventional
+// side table of its field. The result passes Validate.
 func TableOf(name, primaryKey string, v any) (Table, error) {
 	spec, err := crypt.SchemaOf(v)
 	if err != nil {
@@ -62,10 +66,41 @@ func TableOf(name, primaryKey string, v any) (Table, error) {
 		return Table{}, &ConfigError{Table: name, Column: primaryKey, Msg: fmt.Sprintf(
 			"%v has no field stored in column %q to page by", typ, primaryKey)}
 	}
+	t.TokenTables = tokenTablesOf(typ, name, spec)
 	if err := t.Validate(); err != nil {
 		return Table{}, err
 	}
 	return t, nil
+}
+
+// tokenTablesOf names the side table of each token index of struct type
+// typ whose name= option is not its Go field name: the convention,
+// <table>_<snake_case of the Go field name>, cannot be read from the name
+// alone.
+func tokenTablesOf(typ reflect.Type, table string, spec crypt.SchemaSpec) map[string]string {
+	var out map[string]string
+	tokensType := reflect.TypeFor[crypt.Tokens]()
+	for _, f := range reflect.VisibleFields(typ) {
+		if f.Type != tokensType || !f.IsExported() {
+			continue
+		}
+		name := ""
+		_, opts, _ := strings.Cut(f.Tag.Get("crypt"), ",")
+		for opt := range strings.SplitSeq(opts, ",") {
+			if v, ok := strings.CutPrefix(opt, "name="); ok {
+				name = v
+			}
+		}
+		if name == "" || name == f.Name || !slices.ContainsFunc(spec.Tokens, func(tk crypt.TokenIndexSpec) bool { return tk.Name == name }) {
+			continue
+		}
+		snake, _ := crypt.ColumnOf(reflect.StructField{Name: f.Name})
+		if out == nil {
+			out = map[string]string{}
+		}
+		out[name] = table + "_" + snake
+	}
+	return out
 }
 
 // WriteConfig writes c as the YAML configuration file LoadConfig reads.

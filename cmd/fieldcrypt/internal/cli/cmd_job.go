@@ -16,6 +16,9 @@ named by --tables (FIELDCRYPT_TABLES_FILE), in this form:
         - {column: notes, name: Notes, class: support, binary: true}
       indexes:
         - {column: email_idx, name: EmailIdx, sources: [email], transforms: lower+trim, bits: 32}
+      tokens:                    # token indexes, stored in side tables
+        - {name: EmailPrefix, kind: prefix, sources: [email], transforms: lower, bits: 12, min_len: 3, max_len: 8}
+      # token_tables: {EmailPrefix: contacts_email_prefix}   # the default: <table>_<snake_case of the field>
 
 They live in database (FIELDCRYPT_DATABASE_DSN, --database), by default the
 keyset store's database.`

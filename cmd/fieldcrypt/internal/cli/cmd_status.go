@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -37,8 +38,19 @@ type statusTable struct {
 	Table   string         `json:"table"`
 	Rows    int64          `json:"rows"`
 	Columns []statusColumn `json:"columns"`
-	// Indexes is filled with --index.
+	// Indexes and Tokens are filled with --index.
 	Indexes []statusIndex `json:"indexes,omitempty"`
+	Tokens  []statusToken `json:"tokens,omitempty"`
+}
+
+// statusToken is one line of status --index for a token index: its rows
+// in one scope, by the index key their stored tokens are under.
+type statusToken struct {
+	Index     string `json:"index"`
+	Kind      string `json:"kind"`
+	SideTable string `json:"side_table"`
+	Class     string `json:"class"`
+	reencrypt.IndexScopeCounts
 }
 
 // statusIndex is one line of status --index: the values of a blind-index
@@ -59,6 +71,11 @@ type statusReport struct {
 	// IndexNotPrimary (with --index) counts the blind-index values not
 	// under their index keyset's primary key.
 	IndexNotPrimary int64 `json:"index_not_primary,omitempty"`
+	// TokensNotPrimary (with --index) counts the rows whose stored tokens
+	// are not those of their token index's primary index key, and
+	// TokensMissing those that have none though their sources give some.
+	TokensNotPrimary int64 `json:"tokens_not_primary,omitempty"`
+	TokensMissing    int64 `json:"tokens_missing,omitempty"`
 }
 
 func (a *app) statusCommand() *cobra.Command {
@@ -87,7 +104,10 @@ checks every blind-index column: it decrypts each row's index sources,
 recomputes the index under every enabled index key, and counts per scope
 the values under the primary index key, under an older enabled key, under
 none (a disabled or destroyed key), and the rows it could not read. That
-needs the class's KEK. "keys destroy" of an index key runs this count for
+needs the class's KEK. Token indexes (tokens: in the tables description)
+are counted the same way, by row: a row's tokens are current when the
+set its side table holds equals the set recomputed under the primary
+index key; "missing" rows have none though their sources give some. "keys destroy" of an index key runs this count for
 the key's scope and class.
 
 Key states come from authenticated keyset state, so status needs the KEK
@@ -157,6 +177,13 @@ missing KMS credentials) is an error naming the keyset and the KEK (exit
 							rep.IndexNotPrimary += sc.NotPrimary()
 						}
 					}
+					for _, ti := range ir.Tokens {
+						for _, sc := range ti.Scopes {
+							st.Tokens = append(st.Tokens, statusToken{Index: ti.Index, Kind: ti.Kind, SideTable: ti.Table, Class: ti.Class, IndexScopeCounts: sc})
+							rep.TokensNotPrimary += sc.NotPrimary()
+							rep.TokensMissing += sc.Missing
+						}
+					}
 				}
 				rep.Tables = append(rep.Tables, st)
 			}
@@ -197,6 +224,20 @@ missing KMS credentials) is an error naming the keyset and the KEK (exit
 				if err := tw.Flush(); err != nil {
 					return err
 				}
+				if slices.ContainsFunc(rep.Tables, func(t statusTable) bool { return len(t.Tokens) > 0 }) {
+					fmt.Fprintln(out)
+					tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+					fmt.Fprintln(tw, "TABLE\tTOKEN INDEX\tKIND\tSIDE TABLE\tCLASS\tSCOPE\tROWS: CURRENT\tOLDER KEY\tNO ENABLED KEY\tMISSING\tUNREADABLE")
+					for _, t := range rep.Tables {
+						for _, tk := range t.Tokens {
+							fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\n", t.Table, tk.Index, tk.Kind, tk.SideTable, tk.Class, tk.Scope,
+								tk.Primary, tk.Older, tk.Unmatched, tk.Missing, tk.Unreadable)
+						}
+					}
+					if err := tw.Flush(); err != nil {
+						return err
+					}
+				}
 			}
 			switch {
 			case rep.NotPrimary > 0:
@@ -206,6 +247,9 @@ missing KMS credentials) is an error naming the keyset and the KEK (exit
 			}
 			if indexes && rep.IndexNotPrimary > 0 {
 				fmt.Fprintf(out, "%d blind-index values are not under their primary index key: run `fieldcrypt reencrypt` before disabling or destroying the old index keys.\n", rep.IndexNotPrimary)
+			}
+			if indexes && rep.TokensNotPrimary+rep.TokensMissing > 0 {
+				fmt.Fprintf(out, "%d rows hold tokens not under their primary index key, and %d none though their sources give some: run `fieldcrypt reencrypt` before disabling or destroying the old index keys.\n", rep.TokensNotPrimary, rep.TokensMissing)
 			}
 			if rep.Legacy > 0 {
 				fmt.Fprintf(out, "%d values are legacy plaintext: `fieldcrypt reencrypt --migrate` encrypts them.\n", rep.Legacy)

@@ -7,12 +7,31 @@
 //
 //	fieldcrypt keys init|list|add|promote|rotate|disable|enable|destroy|rewrap|shred|unshred|export|import
 //	fieldcrypt reencrypt|verify|status
+//	fieldcrypt leakage
+//	fieldcrypt schema
 //	fieldcrypt version
 //
 // Each has --help with examples. The keys commands call package keyring;
-// reencrypt, verify and status call package reencrypt; destroy asks
-// status (or, for an index key, verify) whether any configured column still
-// needs the key, and refuses if so unless forced.
+// reencrypt, verify, status and leakage call package reencrypt; destroy
+// asks status (or, for an index key, verify) whether any configured column
+// or token index still needs the key, and refuses if so unless forced.
+//
+// Token indexes (tokens: in a table's description) are rewritten by
+// reencrypt with the row, in their side tables, checked by verify, and
+// counted by row by status --index. leakage measures what the blind
+// indexes and token side tables show without keys, and never opens the
+// keyset store, the keyring or a KEK:
+//
+//	$ fieldcrypt leakage --table contacts
+//	TABLE     INDEX       KIND      BITS  SCOPE           ROWS  INDEXED  DISTINCT  BUCKETS  TOP SHARE ...
+//	contacts  email_idx   equality  6     (all scopes)    400   400      128       128      20.5%     ...
+//	contacts  email_idx   equality  6     globex (worst)  200   200      64        64       41.0%     ...
+//
+//	contacts email_idx: one value dominates 1 of 2 scopes (worst: globex, 41.0% of its indexed rows in one bucket; ...)
+//	  recommendation: one bucket holds 41.0% of the rows in scope "globex": use fewer bits, 1 instead of 6 (...)
+//
+// With --json it prints the same figures (reencrypt.LeakageReport per
+// table, and the number of recommendations).
 //
 // # Configuration
 //

@@ -67,8 +67,8 @@ func (a *app) keyUsage(ctx context.Context, kr *keyring.Keyring, id keyring.Keys
 }
 
 // indexKeyUsage counts, in the rows of id's scope, the values of the
-// blind-index columns of id's class that are not under the primary index
-// key (reencrypt.IndexStatus): any of them may be under the key to
+// blind-index columns of id's class, and the rows of its token indexes,
+// that are not under the primary index key (reencrypt.IndexStatus): any of them may be under the key to
 // destroy; so may those of rows whose sources do not decrypt, which it
 // counts as Unreadable uses. It reads nothing else: no data column, no
 // other scope or class.
@@ -76,7 +76,8 @@ func (a *app) indexKeyUsage(ctx context.Context, kr *keyring.Keyring, jdb *jobDB
 	enc := crypt.New(kr, nil)
 	var uses []keyUse
 	for _, t := range jdb.tables {
-		if !slices.ContainsFunc(t.Indexes, func(ix crypt.IndexSpec) bool { return t.IndexClass(ix) == id.Class }) {
+		if !slices.ContainsFunc(t.Indexes, func(ix crypt.IndexSpec) bool { return t.IndexClass(ix) == id.Class }) &&
+			!slices.ContainsFunc(t.Tokens, func(tk crypt.TokenIndexSpec) bool { return t.TokenClass(tk) == id.Class }) {
 			continue
 		}
 		if err := reencrypt.CheckDrift(ctx, jdb.db, jdb.dialect, enc, t); err != nil {
@@ -93,6 +94,18 @@ func (a *app) indexKeyUsage(ctx context.Context, kr *keyring.Keyring, jdb *jobDB
 				}
 				if n := sc.NotPrimary(); n > 0 {
 					uses = append(uses, keyUse{Table: t.Name, Column: c.Column, Values: n, Index: true})
+				}
+			}
+		}
+		// Token indexes: rows whose tokens (in the side table's token
+		// column) are not those of the primary index key.
+		for _, ti := range rep.Tokens {
+			for _, sc := range ti.Scopes {
+				if sc.Unreadable > 0 {
+					uses = append(uses, keyUse{Table: t.Name, Column: ti.Table + ".token", Values: sc.Unreadable, Index: true, Unreadable: true})
+				}
+				if n := sc.NotPrimary(); n > 0 {
+					uses = append(uses, keyUse{Table: t.Name, Column: ti.Table + ".token", Values: n, Index: true})
 				}
 			}
 		}

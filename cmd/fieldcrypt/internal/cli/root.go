@@ -45,7 +45,8 @@ const rootExample = `  # A config file for a PostgreSQL keyset store and Vault T
   fieldcrypt keys list --scope acme
   fieldcrypt keys rotate --scope acme --class pii
   fieldcrypt reencrypt
-  fieldcrypt status`
+  fieldcrypt status
+  fieldcrypt leakage          # what the indexes show without keys (opens none)`
 
 // rootCommand builds the command tree of one run.
 func (a *app) rootCommand() *cobra.Command {
@@ -67,7 +68,7 @@ func (a *app) rootCommand() *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
 	a.flags.register(root.PersistentFlags())
 
-	root.AddCommand(a.keysCommand(), a.reencryptCommand(), a.verifyCommand(), a.statusCommand(), a.schemaCommand(), a.versionCommand())
+	root.AddCommand(a.keysCommand(), a.reencryptCommand(), a.verifyCommand(), a.statusCommand(), a.leakageCommand(), a.schemaCommand(), a.versionCommand())
 
 	root.InitDefaultHelpCmd()
 	for _, c := range root.Commands() {
