@@ -2,6 +2,7 @@ package crypt
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -705,4 +706,68 @@ func (o *op) tokenValue(tf *tokenField, rv reflect.Value) (Tokens, error) {
 		return fail(at, err)
 	}
 	return toks, nil
+}
+
+// TokenSpec returns how token index index (its name) of schema s computes
+// its tokens: its settled parameters (with their defaults: a substring
+// index's width, a range index's domain and step in int64 units) and its
+// transforms. It uses no key; tools that inspect a table's tokens without
+// keys (fieldcrypt leakage) read it.
+func (s *Schema) TokenSpec(index string) (blind.TokenSpec, []blind.Transform, error) {
+	tf, ok := s.plan.tokens[index]
+	if !ok {
+		return blind.TokenSpec{}, nil, fmt.Errorf("%w: schema %s has no token index %q", ErrUnknownIndex, s.spec.Record, index)
+	}
+	return tf.spec, slices.Clone(tf.transforms), nil
+}
+
+// RowTokenValues returns the tokens that token index index (its name) of
+// schema s takes for row, a row of plaintext sources, under every enabled
+// key of the row's scope's index keyset, the primary's first: the first is
+// what [Encryptor.EncryptRow] stores, the others what rows written before
+// an index-key rotation hold. The re-encryption job tells a row's stored
+// tokens apart with it. It never creates a keyset (a scope without an
+// index keyset gives the keyring's ErrKeysetNotFound), and a range source
+// that does not parse fails as Encrypt does, naming the index and field,
+// never the value.
+func (e *Encryptor) RowTokenValues(ctx context.Context, s *Schema, row Row, index string) ([]Tokens, error) {
+	tf, ok := s.plan.tokens[index]
+	if !ok {
+		return nil, fmt.Errorf("%w: schema %s has no token index %q", ErrUnknownIndex, s.spec.Record, index)
+	}
+	rv, err := s.load(row)
+	if err != nil {
+		return nil, err
+	}
+	o, err := e.newOp(ctx, s.plan, rv)
+	if err != nil {
+		return nil, err
+	}
+	defer o.release()
+	o.reading = true
+	fail := func(at string, err error) ([]Tokens, error) {
+		if at != "" {
+			err = fmt.Errorf("source %s: %w", at, err)
+		}
+		return nil, &FieldError{Op: "index", Record: s.plan.record, Field: tf.path, Class: tf.class, Err: err}
+	}
+	var arr [4]string
+	texts, _, _ := tf.sourceTexts(rv, arr[:0], nil)
+	ik, err := o.indexKeys(tf.classIdx)
+	if err != nil {
+		return fail("", err)
+	}
+	set, err := e.tokenizersFor(ik, s.plan.record, tf)
+	if err != nil {
+		return fail("", err)
+	}
+	out := make([]Tokens, 0, len(set.list))
+	for _, tz := range set.list {
+		toks, at, err := tf.tokens(tz, texts)
+		if err != nil {
+			return fail(at, err)
+		}
+		out = append(out, toks)
+	}
+	return out, nil
 }

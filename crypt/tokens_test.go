@@ -500,6 +500,62 @@ func TestTokensSchemaOfSameTokens(t *testing.T) {
 	assert.ErrorIs(t, err, crypt.ErrUnknownIndex)
 }
 
+// RowTokenValues gives the tokens EncryptRow stores first, then those
+// under the older enabled keys after an index-key rotation; TokenSpec
+// gives the index's settled parameters, with no key.
+func TestRowTokenValues(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	spec, err := crypt.SchemaOf(&TokensRow{})
+	require.NoError(t, err)
+	s, err := crypt.NewSchema(spec)
+	require.NoError(t, err)
+	plain := func() crypt.Row {
+		return crypt.Row{"id": "t-1", "tenant_id": "acme", "name": "Ada Lovelace", "paid": "12.5", "born": "1815-12-10",
+			"seen": "2024-05-06T07:08:09+02:00", "home": "+44 20 7946 0018", "work": "(555) 010-9999", "age": nil}
+	}
+	_, err = e.enc.RowTokenValues(ctx, s, plain(), "NamePre")
+	require.ErrorIs(t, err, keyring.ErrKeysetNotFound, "a scope without index keys: nothing is created")
+
+	old := plain()
+	require.NoError(t, e.enc.EncryptRow(ctx, s, old))
+	got, err := e.enc.RowTokenValues(ctx, s, plain(), "NamePre")
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, old["NamePre"], got[0])
+
+	id := indexID("acme", "pii")
+	newID, err := e.admin.AddKey(ctx, id)
+	require.NoError(t, err)
+	require.NoError(t, e.admin.PromoteKey(ctx, id, newID))
+	cur := plain()
+	require.NoError(t, e.enc.EncryptRow(ctx, s, cur))
+	for _, name := range []string{"NamePre", "NameSub", "SeenRng", "Phones"} {
+		got, err := e.enc.RowTokenValues(ctx, s, plain(), name)
+		require.NoError(t, err, name)
+		require.Len(t, got, 2, "%s: one per enabled key", name)
+		assert.Equal(t, cur[name], got[0], "%s: the primary's first, as EncryptRow", name)
+		assert.Equal(t, old[name], got[1], "%s: then the older key's", name)
+		assert.NotEqual(t, got[0], got[1], name)
+	}
+
+	bad := plain()
+	bad["born"] = "zebulon-q7731"
+	_, err = e.enc.RowTokenValues(ctx, s, bad, "BornRng")
+	require.ErrorIs(t, err, crypt.ErrRangeSyntax)
+	assertNoSecrets(t, err, []byte("zebulon-q7731"))
+	_, err = e.enc.RowTokenValues(ctx, s, plain(), "name_idx")
+	assert.ErrorIs(t, err, crypt.ErrUnknownIndex)
+
+	ts, tr, err := s.TokenSpec("NameSub")
+	require.NoError(t, err)
+	assert.Equal(t, blind.TokenSubstring, ts.Kind)
+	assert.Equal(t, blind.RecommendSubstringBits(4, true), ts.Bits, "the default width, settled")
+	assert.Equal(t, "lower", blind.FormatTransforms(tr))
+	_, _, err = s.TokenSpec("nope")
+	assert.ErrorIs(t, err, crypt.ErrUnknownIndex)
+}
+
 // SchemaOf refuses a token index it cannot describe by columns.
 type tkElemSchema struct {
 	ID     string `crypt:"id"`

@@ -54,9 +54,8 @@ type examiner struct {
 	rot      []bool // per blind index of the current row: its index keyset is being rotated
 	rebuild  []bool // per blind index: listed in the table's rebuild_indexes
 
-	calcs    []*tokenCalc // per token index
-	trot     []bool       // per token index of the current row: its index keyset is being rotated
-	trebuild []bool       // per token index: listed in the table's rebuild_indexes
+	trot     []bool // per token index of the current row: its index keyset is being rotated
+	trebuild []bool // per token index: listed in the table's rebuild_indexes
 	tb       tokenBatch
 }
 
@@ -73,13 +72,6 @@ func newExaminer(l *layout, schema *crypt.Schema, enc *crypt.Encryptor, db rowsQ
 		primary: map[scopeClass]keyFact{}, rotating: map[scopeClass]keyFact{},
 		stale: make([]bool, len(l.enc)), rot: make([]bool, len(l.idx)), rebuild: l.rebuildFlags(),
 		trot: make([]bool, len(l.tok)), trebuild: l.rebuildTokenFlags(),
-	}
-	for _, c := range l.tok {
-		calc, err := newTokenCalc(l.t.Record, l.t.Tokens[c.spec])
-		if err != nil {
-			return nil, &ConfigError{Table: l.t.Name, Column: c.name, Pos: l.t.posOf(c.name), Msg: err.Error()}
-		}
-		x.calcs = append(x.calcs, calc)
 	}
 	return x, nil
 }

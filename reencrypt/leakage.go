@@ -115,12 +115,21 @@ func Leakage(ctx context.Context, db *sql.DB, d Dialect, t Table, opts *LeakageO
 		il.judgeEquality()
 		rep.Indexes = append(rep.Indexes, il)
 	}
+	var schema *crypt.Schema
+	if len(l.tok) > 0 {
+		// Compiled for the token indexes' settled parameters; no key is
+		// looked up.
+		if schema, err = crypt.NewSchema(t.SchemaSpec); err != nil {
+			return nil, &ConfigError{Table: t.Name, Msg: err.Error()}
+		}
+	}
 	for j, c := range l.tok {
 		tk := t.Tokens[c.spec]
-		calc, err := newTokenCalc(t.Record, tk)
+		spec, ts, err := schema.TokenSpec(tk.Name)
 		if err != nil {
 			return nil, &ConfigError{Table: t.Name, Column: tk.Name, Pos: t.posOf(tk.Name), Msg: err.Error()}
 		}
+		calc := tokenParams{spec: spec, ts: ts}
 		scopes, err := tokenBuckets(ctx, db, l, l.tok[j], tk.Kind == blind.TokenSet)
 		if err != nil {
 			return nil, err
@@ -585,7 +594,14 @@ func (il *IndexLeakage) judgeEquality() {
 }
 
 // judgeTokens gives the verdict and recommendation of a token index.
-func (il *IndexLeakage) judgeTokens(calc *tokenCalc, tk crypt.TokenIndexSpec) {
+// tokenParams is how a token index computes its tokens, as crypt settled
+// its configuration (crypt.Schema.TokenSpec).
+type tokenParams struct {
+	spec blind.TokenSpec
+	ts   []blind.Transform
+}
+
+func (il *IndexLeakage) judgeTokens(calc tokenParams, tk crypt.TokenIndexSpec) {
 	w := il.Worst
 	switch calc.spec.Kind {
 	case blind.TokenSet:

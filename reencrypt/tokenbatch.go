@@ -198,7 +198,7 @@ func (x *examiner) classifyTokens(ctx context.Context, j int, scope string, stor
 	case len(stored) == 0:
 		return tokMissing, nil
 	}
-	all, err := x.tokensUnder(ctx, j, scope, plain)
+	all, err := x.tokensUnder(ctx, j, plain)
 	if err != nil {
 		return 0, err
 	}
