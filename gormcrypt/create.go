@@ -3,6 +3,7 @@ package gormcrypt
 import (
 	"context"
 	"reflect"
+	"slices"
 	"strings"
 
 	"gorm.io/gorm"
@@ -262,14 +263,25 @@ func (m *model) checkTokenWrite(db *gorm.DB, op string) (doNothing bool, err err
 			}
 		}
 	}
+	if slices.ContainsFunc(oc.Where.Exprs, notGuard) || len(oc.TargetWhere.Exprs) > 0 {
+		// The database may leave the existing row as it was, and the
+		// record's tokens would replace the row's.
+		return false, refuse("an upsert with a condition on its update (OnConflict.Where) may keep the existing row as it was, and the record's token indexes would be written for it all the same; read, compare and update instead")
+	}
 	for _, a := range oc.DoUpdates {
-		updated[m.column(a.Column.Name)] = true
+		col := m.column(a.Column.Name)
+		updated[col] = true
+		// A token index is computed from the record's values: its
+		// sources must be updated to exactly those (excluded.col), not
+		// to an expression or another value.
+		if m.tokenSource(col) {
+			if v, ok := a.Value.(clause.Column); !ok || !strings.EqualFold(v.Table, "excluded") || m.column(v.Name) != col {
+				return false, &Error{Op: op, Model: m.name, Column: col, Field: m.tokens[0].path, Err: ErrUnsupportedWrite,
+					Reason: "an upsert must update a token index's source to the inserted record's value (clause.AssignmentColumns, UpdateAll): the tokens are the record's"}
+			}
+		}
 	}
 	for _, ti := range m.tokens {
-		if ti.unresolved != "" {
-			return false, &Error{Op: op, Model: m.name, Field: ti.path, Err: ErrUnsupportedWrite,
-				Reason: "an upsert may update an existing row, and the token index's source " + ti.unresolved + " is not a column the upsert updates"}
-		}
 		for _, src := range ti.sources {
 			if !updated[src.DBName] {
 				return false, &Error{Op: op, Model: m.name, Column: src.DBName, Field: ti.path, Err: ErrUnsupportedWrite,
@@ -599,4 +611,17 @@ func (m *model) holdsIdentity(cols map[string]bool) bool {
 		}
 	}
 	return true
+}
+
+// notGuard reports whether e is a condition of the caller's on an upsert's
+// update, not one the plugin adds to keep it to the new record's row
+// (table.col = excluded.col, whose refusal restoreCreate reports).
+func notGuard(e clause.Expression) bool {
+	eq, ok := e.(clause.Eq)
+	if !ok {
+		return true
+	}
+	c, ok1 := eq.Column.(clause.Column)
+	v, ok2 := eq.Value.(clause.Column)
+	return !ok1 || !ok2 || c.Table != clause.CurrentTable || v.Table != "excluded" || c.Name != v.Name
 }

@@ -237,6 +237,13 @@
 //
 // An update that matches no row writes no token.
 //
+// GORM's logger prints statements with their arguments filled in (errors,
+// and queries slower than its threshold, by default): ciphertexts,
+// blind-index values and tokens, which link a search to the rows it
+// finds. Give GORM a logger that leaves arguments out
+// (logger.Config{ParameterizedQueries: true}) or logger.Discard, as
+// examples/crm does.
+//
 // # Keys the database assigns
 //
 // Every ciphertext binds its record's identity fields, and an

@@ -28,15 +28,11 @@ var tokenKinds = map[string]bool{"prefix": true, "suffix": true, "substring": tr
 
 // tokenIndex is one token index of a model.
 type tokenIndex struct {
-	path    string // the Go path crypt names it by: "NamePrefix", "Billing.ZipPrefix"
-	name    string // its name= option, or ""
-	index   []int  // the Tokens field's index path in the model's type
-	suffix  string // the side table's suffix: the snake_case of path, '.' as '_'
-	sources []*schema.Field
-	// unresolved names a source that is not a column of the model (a
-	// field of slice elements, or of a nested struct): an update that
-	// writes some of its sources cannot recompute it, and is refused.
-	unresolved string
+	path    string          // the Go path crypt names it by: "NamePrefix", "Billing.ZipPrefix"
+	name    string          // its name= option, or ""
+	index   []int           // the Tokens field's index path in the model's type
+	suffix  string          // the side table's suffix: the snake_case of path, '.' as '_'
+	sources []*schema.Field // columns of the model: buildTokens refuses any other source
 }
 
 // tokenDirective returns the kind of token index a field's crypt tag
@@ -179,12 +175,24 @@ func (m *model) buildTokens(s *schema.Schema) error {
 					return
 				}
 			}
+			// Every source must be a column of the model, so that each
+			// write and search can tell whether it touches the index: a
+			// source in a JSON column's elements or in an embedded struct
+			// could be rewritten without its tokens.
 			sf := s.LookUpField(src)
 			if strings.Contains(path, ".") || sf == nil || sf.DBName == "" {
-				ti.unresolved = src
-				continue
+				err = &Error{Op: "plan", Model: m.name, Field: path, Err: ErrUnsupportedModel,
+					Reason: "its source " + src + " is not a column of the model (a field of slice elements, of a nested struct, or of a nested Tokens field's struct): a write of that column could not keep the tokens in step; with GORM, index columns of the model itself"}
+				return
 			}
 			ti.sources = append(ti.sources, sf)
+		}
+		for _, other := range m.tokens {
+			if other.suffix == ti.suffix {
+				err = &Error{Op: "plan", Model: m.name, Field: path, Err: ErrUnsupportedModel,
+					Reason: "its side table <table>_" + ti.suffix + " is also that of token index " + other.path + ": each write of one would replace the other's tokens; rename one of the fields"}
+				return
+			}
 		}
 		m.tokens = append(m.tokens, ti)
 	})

@@ -348,13 +348,37 @@ type bookAddress struct {
 	Email  string `crypt:"encrypt"`
 }
 
+// withJSONMails holds its addresses in a JSON column: a write of that
+// column could not keep a set index over them in step.
+type withJSONMails struct {
+	_      struct{}     `crypt:"record=jsonmails"`
+	ID     string       `gorm:"primaryKey;size:64" crypt:"id"`
+	Emails []jsonMail   `gorm:"serializer:json"`
+	Reach  crypt.Tokens `gorm:"-" crypt:"set=Emails[].Address,bits=16"`
+}
+
+type jsonMail struct {
+	Address string `json:"address" crypt:"encrypt"`
+}
+
+// twoSideTables has two token indexes whose side tables would be one
+// (<table>_id_prefix): each write of one would replace the other's tokens.
+type twoSideTables struct {
+	_        struct{}     `crypt:"record=cities"`
+	ID       string       `gorm:"primaryKey;size:64" crypt:"id"`
+	City     string       `crypt:"encrypt"`
+	IDPrefix crypt.Tokens `gorm:"-" crypt:"prefix=City,len=3..5,bits=8"`
+	IdPrefix crypt.Tokens `gorm:"-" crypt:"suffix=City,len=3..5,bits=8"`
+}
+
 // TestTokenRefusals: models and writes that would leave tokens apart from
 // their rows are refused, with nothing written.
 func TestTokenRefusals(t *testing.T) {
 	for _, tt := range []struct {
 		model any
 		field string
-	}{{&subscribersBadColumn{}, "NamePrefix"}, {&membersSerialized{}, "NamePrefix"}, {&membersTwoIDs{}, "NamePrefix"}, {&withAddressBook{}, "Reach"}} {
+	}{{&subscribersBadColumn{}, "NamePrefix"}, {&membersSerialized{}, "NamePrefix"}, {&membersTwoIDs{}, "NamePrefix"}, {&withAddressBook{}, "Reach"},
+		{&withJSONMails{}, "Reach"}, {&twoSideTables{}, "IdPrefix"}} {
 		db := openSQLite(t)
 		err := db.Use(gormcrypt.New(newEncryptor(t), tt.model))
 		var e *gormcrypt.Error
@@ -412,6 +436,10 @@ func TestTokenRefusals(t *testing.T) {
 		up := &Subscriber{ID: "m1", TenantID: "acme", Name: "Hopper", Born: "1990-12-10", Home: "ada@example.com", Work: "w", Stage: "customer"}
 		refused("upsert of stage only", db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoUpdates: clause.AssignmentColumns([]string{"stage"})}).Create(up).Error, gormcrypt.ErrUnsupportedWrite)
 		refused("upsert doing nothing for two records", db.Clauses(clause.OnConflict{DoNothing: true}).Create([]*Subscriber{up, {ID: "m4", TenantID: "acme", Name: "B", Born: "1990-01-01"}}).Error, gormcrypt.ErrUnsupportedWrite)
+		refused("upsert with a condition on its update", db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}},
+			Where: clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "1 = 0"}}}, UpdateAll: true}).Create(up).Error, gormcrypt.ErrUnsupportedWrite)
+		refused("upsert setting a plaintext source to another value", db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}},
+			DoUpdates: append(clause.AssignmentColumns([]string{"name", "born", "home", "stage"}), clause.Assignments(map[string]any{"work": "x"})...)}).Create(up).Error, gormcrypt.ErrUnsupportedWrite)
 		// Without a transaction.
 		refused("Create with SkipDefaultTransaction", db.Session(&gorm.Session{SkipDefaultTransaction: true}).Create(&Subscriber{ID: "m5", TenantID: "acme", Name: "C", Born: "1990-01-01"}).Error, gormcrypt.ErrUnsupportedWrite)
 		// Searches that would answer before the filter.

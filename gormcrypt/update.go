@@ -150,7 +150,7 @@ func (p *Plugin) encryptAssignments(db *gorm.DB, m *model) error {
 		}
 		switch {
 		case n == 0:
-		case n < len(ti.sources) || ti.unresolved != "":
+		case n < len(ti.sources):
 			col := ti.sources[0].DBName
 			return refuse(col, ErrUnsupportedWrite, "a token index ("+ti.path+") is recomputed only when the update writes all of its sources, which must be columns of the model")
 		default:

@@ -14,19 +14,23 @@ import (
 
 // TokenTable returns the side table that holds the tokens of the token
 // index called name: its token_tables entry, or by convention
-// <table>_<snake_case of the index's Go field name>, in the table's own
-// schema (database) when the table's name is qualified. The Go field name
-// is the index's name after its last '.', spelt in snake_case as GORM's
-// default naming strategy spells a column ("NamePrefix" is name_prefix,
-// "CityID" city_id). An index whose name= option differs from its Go field
-// name needs a token_tables entry.
+// <table>_<snake_case of the index's Go path>, in the table's own schema
+// (database) when the table's name is qualified, as packages sqlcrypt and
+// gormcrypt name it: each element of the path spelt in snake_case as
+// GORM's default naming strategy spells a column, joined by '_'
+// ("NamePrefix" is name_prefix, "Billing.ZipPrefix" billing_zip_prefix).
+// An index whose name= option differs from its Go path needs a
+// token_tables entry.
 func (t *Table) TokenTable(name string) string {
 	if side, ok := t.TokenTables[name]; ok {
 		return side
 	}
-	goName := name[strings.LastIndexByte(name, '.')+1:]
-	snake, _ := crypt.ColumnOf(reflect.StructField{Name: goName})
-	return t.Name + "_" + snake
+	var parts []string
+	for p := range strings.SplitSeq(name, ".") {
+		snake, _ := crypt.ColumnOf(reflect.StructField{Name: p})
+		parts = append(parts, snake)
+	}
+	return t.Name + "_" + strings.Join(parts, "_")
 }
 
 // TokenClass returns the class whose index keyset computes the token

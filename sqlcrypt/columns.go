@@ -49,6 +49,9 @@ func columnsOf(t reflect.Type) (*columns, error) {
 	}
 	c.scopePath = findScope(t, nil, map[reflect.Type]bool{t: true})
 	c.tokens = findTokens(t, nil, "", map[reflect.Type]bool{t: true}, nil)
+	if err := sameSideTable(t, c.tokens); err != nil {
+		return nil, err
+	}
 	folded := map[string]int{}
 	for _, col := range c.list {
 		folded[strings.ToLower(col.name)]++

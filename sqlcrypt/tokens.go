@@ -72,6 +72,21 @@ func findTokens(t reflect.Type, prefix []int, path string, seen map[reflect.Type
 	return out
 }
 
+// sameSideTable refuses a record type two of whose token indexes would
+// share a side table (HomeCity and Home.City both give <table>_home_city):
+// each write of one would replace the other's tokens, and searches of
+// the first would miss rows.
+func sameSideTable(t reflect.Type, tokens []tokenField) error {
+	seen := map[string]string{}
+	for _, tf := range tokens {
+		if prev, ok := seen[tf.suffix]; ok {
+			return &TokenStorageError{Type: t, Index: tf.path, Msg: "its side table <table>_" + tf.suffix + " is also that of token index " + prev + "; rename one of the fields"}
+		}
+		seen[tf.suffix] = tf.path
+	}
+	return nil
+}
+
 // tokenField returns the token index index names: its Go path or its
 // name= option.
 func (c *columns) tokenField(index string) (*tokenField, bool) {

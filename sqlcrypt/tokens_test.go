@@ -675,6 +675,16 @@ type stringKey struct {
 	TitlePre crypt.Tokens `db:"-" crypt:"prefix=Title,len=2..4,bits=8,transform=lower"`
 }
 
+// sharedSideTable has two token indexes whose side tables would be one
+// (<table>_id_prefix).
+type sharedSideTable struct {
+	_        struct{}     `crypt:"record=codes"`
+	ID       string       `db:"id" crypt:"id"`
+	Code     string       `db:"code" crypt:"encrypt"`
+	IDPrefix crypt.Tokens `db:"-" crypt:"prefix=Code,len=2..4,bits=8"`
+	IdPrefix crypt.Tokens `db:"-" crypt:"suffix=Code,len=2..4,bits=8"`
+}
+
 func TestTokenStorageRefusals(t *testing.T) {
 	e := newEnv(t)
 	ctx := t.Context()
@@ -687,6 +697,9 @@ func TestTokenStorageRefusals(t *testing.T) {
 	}
 	if _, _, _, err := sqlcrypt.Search(ctx, e.enc, sqlcrypt.Postgres, "twos", &twoIDs{}, "NamePre", crypt.HasPrefix("ab"), 1); !errors.As(err, &tse) {
 		t.Errorf("Search(two ids) = %v, want a TokenStorageError", err)
+	}
+	if _, err := sqlcrypt.TokenTableDDL(sqlcrypt.Postgres, "codes", &sharedSideTable{}); !errors.As(err, &tse) || tse.Index != "IdPrefix" || !strings.Contains(err.Error(), "IDPrefix") {
+		t.Errorf("TokenTableDDL(two indexes, one side table) = %v, want a TokenStorageError naming both", err)
 	}
 	for _, v := range []any{&tokensAsColumn{}, &tokensGormOnly{}} {
 		var ce *sqlcrypt.ColumnError
