@@ -40,7 +40,7 @@ const (
 // baseline and prints the tables of RESULTS.md; doc.go says how to run it.
 func TestTokenStorage(t *testing.T) {
 	if os.Getenv("FIELDCRYPT_TOKENBENCH") != "1" {
-		t.Skip("the token storage benchmark runs only with FIELDCRYPT_TOKENBENCH=1 (a quarter of an hour, see doc.go)")
+		t.Skip("the token storage benchmark runs only with FIELDCRYPT_TOKENBENCH=1 (about twenty minutes, see doc.go)")
 	}
 	b := &bench{t: t, ctx: t.Context()}
 	b.pool = openPool(t, testenv.PostgresSchema(t, "tokenbench"))

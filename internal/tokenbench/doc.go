@@ -25,8 +25,8 @@
 //
 // # Running it
 //
-// TestTokenStorage loads a million generated contacts and takes about a
-// quarter of an hour on two cores, so it runs only on demand: it skips
+// TestTokenStorage loads a million generated contacts and takes about
+// twenty minutes on two cores, so it runs only on demand: it skips
 // unless FIELDCRYPT_TOKENBENCH=1 is set, and `make test` and
 // `go test ./...` never run it. It needs the PostgreSQL server of the test
 // services (see internal/testenv) and works in a schema of its own that is

@@ -111,7 +111,8 @@ func (g *paramGen) substring() [3][]any {
 // month is a random calendar month of the five years: the tokens of its
 // minimal dyadic cover.
 func (g *paramGen) month() [3][]any {
-	m := months()[g.r.IntN(len(months()))]
+	ms := months()
+	m := ms[g.r.IntN(len(ms))]
 	tokens := g.tk.rangeTokens(m.from, m.to)
 	return [3][]any{
 		{epoch.AddDate(0, 0, m.from), epoch.AddDate(0, 0, m.to)},
