@@ -123,26 +123,27 @@ func (d *decryption) field(f *encField, rv reflect.Value) error {
 	} else {
 		ct, err = decodeBinary(b)
 	}
-	if errors.Is(err, ErrNotEncrypted) && d.migrating {
-		d.legacy = append(d.legacy, f.path)
-		return nil
-	}
 	if err != nil {
+		if d.migrating && errors.Is(err, ErrNotEncrypted) {
+			d.legacy = append(d.legacy, f.path)
+			return nil
+		}
 		return fail(err)
 	}
 	keyID = binary.BigEndian.Uint32(ct[1:5])
 	dk, err := d.dataKeys(f.classIdx)
-	switch {
-	case errors.Is(err, ErrNoAccess):
-		d.noAccess(f, err)
-		return nil
-	case errors.Is(err, keyring.ErrScopeShredded):
-		// The scope was shredded: its keys are gone for good.
-		return fail(fmt.Errorf("%w: %w", ErrKeyDestroyed, err))
-	case errors.Is(err, keyring.ErrKeysetNotFound):
-		// The scope has no keyset of this class: it never had one.
-		return fail(fmt.Errorf("%w: %w", ErrKeyNotFound, err))
-	case err != nil:
+	if err != nil {
+		switch {
+		case errors.Is(err, ErrNoAccess):
+			d.noAccess(f, err)
+			return nil
+		case errors.Is(err, keyring.ErrScopeShredded):
+			// The scope was shredded: its keys are gone for good.
+			return fail(fmt.Errorf("%w: %w", ErrKeyDestroyed, err))
+		case errors.Is(err, keyring.ErrKeysetNotFound):
+			// The scope has no keyset of this class: it never had one.
+			return fail(fmt.Errorf("%w: %w", ErrKeyNotFound, err))
+		}
 		return fail(err)
 	}
 	pt, err := dk.Decrypt(ct, d.aad.forField(f.path))

@@ -1,6 +1,8 @@
 // Package crypt encrypts the sensitive fields of Go structs in place, binds
 // every ciphertext to its record, field and tenant, and computes blind
-// indexes so encrypted columns stay searchable by equality.
+// indexes so encrypted columns stay searchable by equality, and token
+// indexes so they stay searchable by prefix, suffix, substring, range and
+// set membership.
 //
 // A CRM service tags its record type, calls [Encryptor.Encrypt] before an
 // INSERT or UPDATE and [Encryptor.Decrypt] after a SELECT:
@@ -53,9 +55,48 @@
 //	crypt:"blind=F,slow"            the Argon2id tier, for low-entropy sources
 //	crypt:"blind=F,class=C"         use class C's index keyset (default: the source's class)
 //	crypt:"blind=F,name=N"          the index's name in its key derivation (default: the field's path)
+//	crypt:"prefix=F,len=3..8,bits=N"
+//	                                a token index (a crypt.Tokens field) answering HasPrefix over
+//	                                source F: one token per prefix of 3 to 8 runes (len= from 1 to 64)
+//	crypt:"suffix=F,len=3..8,bits=N"
+//	                                ... answering HasSuffix: one token per suffix of 3 to 8 runes
+//	crypt:"substring=F[,n=3][,tokens=64][,bits=N]"
+//	                                ... answering Contains: one token per distinct n-gram of n runes
+//	                                (2 to 8, default 3), or one overflow token for a value with more
+//	                                than tokens= of them (1 to 1024, default 64); bits= defaults to
+//	                                blind.RecommendSubstringBits for n and the transforms' case folding
+//	crypt:"range=F,type=T,min=A,max=B[,step=N][,scale=N][,precision=P][,bits=N]"
+//	                                ... answering Between over the text of F parsed as type T:
+//	                                int (base 10), decimal (scale= digits after the point, 1 to 18,
+//	                                parsed exactly: more digits is an error, never a rounding), date
+//	                                (2006-01-02, as days since 1970-01-01) or timestamp (RFC 3339, as
+//	                                Unix seconds; precision=second, minute, hour or day sets the
+//	                                bucket). min= and max= are text of the type; step= (not for
+//	                                timestamps) is the bucket width in the type's unit, default 1.
+//	                                bits= defaults to 64 (see Token indexes)
+//	crypt:"set=F+G,bits=N"          ... answering Equals over the elements F and G: a shared index,
+//	                                such as home and work phone searched together
+//	crypt:"set=Emails[].Address,bits=N"
+//	                                ... over the field Address of every element of the slice Emails
+//	                                (the forms mix: set=Home+Emails[].Address)
+//	crypt:"prefix=F,...,transform=T" (and suffix, substring, set) transforms as for blind=
+//	crypt:"prefix=F,...,class=C,name=N"
+//	                                class= and name= as for blind=; every token index states bits=,
+//	                                but for substring and range indexes, which have a default
 //	_ struct{} `crypt:"record=R"`   the record type bound into associated data (default: the Go type name)
 //	_ struct{} `crypt:"record=R,unbound"`
 //	                                ... a record that binds no identity, on purpose (see below)
+//
+// A token index's field has type [Tokens] and sits in the record or a
+// struct nested in it, not in a slice element; its sources are fields of
+// the struct that holds it. A Tokens field without a token directive, a
+// token directive on another type, and an option that does not apply to
+// the directive (len= on a set index, transform= on a range index) are
+// refused as below, as are a range domain that is inverted (min= above
+// max=) or holds one value, and any width or length package blind refuses:
+// a prefix, suffix or substring index whose tokens would nearly name what
+// they stand for (blind.CheckTokens) is refused with the widest bits= it
+// allows.
 //
 // Untagged fields of struct, pointer-to-struct, slice-of-struct and
 // slice-of-pointer-to-struct type are walked when they contain tagged
@@ -84,6 +125,9 @@
 //     they have none): indexes of one class with one name derive the same
 //     subkey, so equal values in them would correlate; two indexes at one
 //     path, or a name that is another index's path, are refused too;
+//   - a token index with the name or path of another token index or of a
+//     blind index, or a name that is another index's path: a search or
+//     lookup by that name would be ambiguous;
 //   - a record with encrypted fields and no id field, unless it opts out
 //     with unbound.
 //
@@ -160,6 +204,68 @@
 // working during index-key rotation. An index matches more than the value
 // sought (that is what limits its leakage): decrypt and compare the rows it
 // finds.
+//
+// # Token indexes
+//
+// A token index keeps an encrypted field searchable by more than equality.
+// [Encryptor.Encrypt] fills a [Tokens] field from the plaintext of its
+// sources, after their transforms: a set of int64 tokens that the data
+// layer stores beside the row (a side table of (row key, token), or a
+// PostgreSQL bigint[] column; it is not a column value by itself).
+// [Encryptor.Search] turns a [Term] into the queries the data layer runs,
+// and [TokenSearch.Match] drops the rows they find that do not match, once
+// decrypted:
+//
+//	type Member struct {
+//		ID         string       `crypt:"id"`
+//		TenantID   string       `crypt:"scope"`
+//		Name       string       `crypt:"encrypt,class=pii"`
+//		NamePrefix crypt.Tokens `crypt:"prefix=Name,len=3..8,bits=12,transform=lower+trim"`
+//		Born       string       `crypt:"encrypt,class=pii"` // "1815-12-10"
+//		BornRange  crypt.Tokens `crypt:"range=Born,type=date,min=1800-01-01,max=2100-12-31"`
+//	}
+//
+//	err := enc.Encrypt(ctx, &m) // then INSERT m, and its tokens (m.NamePrefix, m.BornRange)
+//
+//	s, err := enc.Search(ctx, &Member{TenantID: "acme"}, "NamePrefix", crypt.HasPrefix("Ada"))
+//	// SELECT the rows whose NamePrefix tokens one of s.Queries matches
+//	// (blind.Query's doc has the SQL), decrypt each, and keep it if
+//	ok, err := s.Match(&row)
+//
+//	s, err = enc.Search(ctx, &Member{TenantID: "acme"}, "BornRange", crypt.Between("1800-01-01", "1849-12-31"))
+//
+// The terms are [HasPrefix], [HasSuffix], [Contains], [Between] (inclusive;
+// "" leaves an end open) and [Equals], one for each kind of index; another
+// term, a query shorter than the index looks up (it wraps
+// blind.ErrQueryTooShort) or a bound that does not parse is a
+// [*SearchError]. The query goes through the index's transforms, and
+// Search computes it under every enabled index key, primary first, so
+// searches keep working during an index-key rotation; it never creates a
+// keyset, and fails with the keyring's error for a scope with no index
+// keyset or a shredded one. A Between whose interval holds no value of the
+// domain (lo above hi, or outside min=..max=) gives a search that matches
+// nothing: its Queries are empty and [TokenSearch.Empty] says so.
+//
+// Encrypt computes every token index under the primary index key, all or
+// nothing: a range value that does not parse as its type ([ErrRangeSyntax])
+// or lies outside its domain (blind.ErrOutOfDomain) fails the whole record
+// with a [*FieldError] naming the index and the source field, never the
+// value. A Tokens field is nil when its sources hold nothing. Decrypt
+// leaves Tokens fields alone; [Encryptor.EncryptedCopy] fills the copy's.
+//
+// A range index's bits default to 64 because its leakage is bounded by the
+// tree, not by the width: each value has one token per level of a binary
+// tree over the domain, shared by the values of its subtree, so equal
+// tokens say "close values" at every width; narrower tokens only add false
+// positives. Choose the coarsest step= (or precision=) that serves the
+// searches instead. Package blind's documentation states what each kind
+// reveals, and docs/FORMAT.md the stored tokens exactly.
+//
+// A [SchemaSpec] describes token indexes as [TokenIndexSpec] values
+// (YAML and JSON key "tokens"), compiled by the same planner with the same
+// checks; [SchemaOf] derives them from the tags, and
+// [Encryptor.EncryptRow] sets row[name] to each index's Tokens.
+// [Encryptor.SearchRow] and [TokenSearch.MatchRow] search rows.
 //
 // # Field classes
 //

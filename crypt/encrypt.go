@@ -7,7 +7,8 @@ import (
 )
 
 // Encrypt encrypts the tagged fields of the struct v points to, in place,
-// and computes its blind indexes. Call it before writing the record.
+// and computes its blind and token indexes. Call it before writing the
+// record.
 //
 // It is all or nothing: on error no field of v has changed. A field that
 // already holds one of this scope's stored values (one that parses
@@ -73,6 +74,18 @@ func (o *op) encryptGroup(g *group, rv reflect.Value) error {
 			return err
 		}
 		o.pending = append(o.pending, assignment{field: dst, kind: kindString, path: ix.path, s: val})
+	}
+	for i := range g.tokens {
+		tf := &g.tokens[i]
+		dst, ok := tf.locate(rv)
+		if !ok {
+			continue
+		}
+		toks, err := o.tokenValue(tf, rv)
+		if err != nil {
+			return err
+		}
+		o.pending = append(o.pending, assignment{field: dst, kind: kindTokens, path: tf.path, tok: toks})
 	}
 	for i := range g.fields {
 		if err := o.encryptField(&g.fields[i], rv); err != nil {

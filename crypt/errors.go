@@ -71,7 +71,7 @@ var (
 // FieldError reports a failure on one field of one record. It names the
 // record type and the field path, never the field's value.
 type FieldError struct {
-	Op     string // "encrypt", "decrypt" or "index"
+	Op     string // "encrypt", "decrypt", "index", "search" or "match"
 	Record string // the record type, as bound into associated data
 	Field  string // the field path, such as "Email" or "Addresses[].Street"
 	Class  string // the field's class

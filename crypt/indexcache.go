@@ -9,10 +9,11 @@ import (
 	"github.com/fieldcrypt/fieldcrypt/keyring"
 )
 
-// indexerCache memoizes, per loaded index keyset and blind index, the
-// indexers that compute the index (one subkey derivation and one keyed
-// HMAC state pool per enabled key), so that subkeys are derived once per
-// keyset load, not once per record.
+// indexerCache memoizes, per loaded index keyset and blind or token index,
+// what computes the index: the indexers of a blind index or the tokenizers
+// of a token index (one subkey derivation and one keyed HMAC state per
+// enabled key), so that subkeys are derived once per keyset load, not once
+// per record.
 //
 // The keyring hands out a new *keyring.IndexKeys every time it loads a
 // keyset: on first use, after each cache TTL, after a rotation. A cache that
@@ -42,32 +43,40 @@ type indexerCache struct {
 
 type indexerKey struct {
 	keys uintptr // the handle's address; never turned back into a pointer
-	ix   *indexField
+	ix   any     // the index: a *indexField or a *tokenField of a plan
 }
 
 type indexerEntry struct {
 	keys weak.Pointer[keyring.IndexKeys]
-	set  *indexers
+	set  any // *indexers for a *indexField, *tokenizers for a *tokenField
 }
 
 // get returns the indexers of ix under ik, calling derive on a miss.
 // Concurrent misses may both derive; the last one stored stays.
 func (c *indexerCache) get(ik *keyring.IndexKeys, ix *indexField, derive func() (*indexers, error)) (*indexers, error) {
+	return memo(c, ik, ix, derive)
+}
+
+// memo is get for any index: ix is a plan's *indexField or *tokenField,
+// and T what computes it, the same type for every call with that ix.
+func memo[T any](c *indexerCache, ik *keyring.IndexKeys, ix any, derive func() (T, error)) (T, error) {
 	k := indexerKey{keys: uintptr(unsafe.Pointer(ik)), ix: ix}
 	if v, ok := c.m.Load(k); ok {
 		if e := v.(*indexerEntry); e.keys.Value() == ik {
-			return e.set, nil
+			return e.set.(T), nil
 		}
 	}
 	set, err := derive()
 	if err != nil {
-		return nil, err
+		var zero T
+		return zero, err
 	}
 	e := &indexerEntry{keys: weak.Make(ik), set: set}
 	c.m.Store(k, e)
 	// The cleanup must not reach ik, or ik would never be collected: it
-	// holds the cache, the key (an address) and the entry (a weak pointer
-	// and the indexers, which hold derived subkeys only).
+	// holds the cache, the key (an address and the plan's index) and the
+	// entry (a weak pointer and the indexers or tokenizers, which hold
+	// derived subkeys only).
 	runtime.AddCleanup(ik, func(k indexerKey) { c.m.CompareAndDelete(k, e) }, k)
 	return set, nil
 }

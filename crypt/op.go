@@ -45,9 +45,16 @@ type assignment struct {
 	path  string // the field's path, for errors
 	s     string
 	b     []byte
+	tok   Tokens // kindTokens: a token index's tokens
 }
 
-func (a *assignment) apply() { a.field.set(a.kind, a.s, a.b) }
+func (a *assignment) apply() {
+	if a.kind == kindTokens {
+		a.field.setTokens(a.tok)
+		return
+	}
+	a.field.set(a.kind, a.s, a.b)
+}
 
 // maxPooledBuffer bounds the decoding buffer a pooled op keeps, so that one
 // huge value does not pin its memory.

@@ -28,6 +28,7 @@ type plan struct {
 	// to them by position, so a call looks each keyset up once.
 	dataClasses, indexClasses []string
 	indexes                   map[string]*indexField // blind indexes outside slices, by Go field path and by name
+	tokens                    map[string]*tokenField // token indexes, by Go field path and by name; nil when none
 
 	// unbound is set when the record opted out of identity binding.
 	unbound bool
@@ -50,6 +51,7 @@ type plan struct {
 type group struct {
 	fields  []encField
 	indexes []indexField
+	tokens  []tokenField // token indexes: only in the record's group, never a slice element's
 	slices  []sliceField
 }
 
@@ -60,6 +62,7 @@ const (
 	kindBytes
 	kindStringPtr
 	kindBytesPtr
+	kindTokens // a token index's Tokens field (tokens.go); never encrypted
 )
 
 type encField struct {
@@ -216,6 +219,10 @@ type planner struct {
 	indexNames map[string]origin // blind-index names, in subkey derivation
 	indexPaths map[string]origin // blind-index fields' paths
 	firstEnc   *origin           // the first encrypted field, for the no-identity error
+
+	// tokenIndexes are the token indexes among the origins of indexNames
+	// and indexPaths, so that a conflict with one says so.
+	tokenIndexes map[origin]bool
 }
 
 // origin is a field that binds something: the struct holding it, its Go
@@ -236,6 +243,8 @@ func newPlanner(t reflect.Type, spec bool) *planner {
 		idNames:    map[string]origin{},
 		indexNames: map[string]origin{},
 		indexPaths: map[string]origin{},
+
+		tokenIndexes: map[origin]bool{},
 	}
 }
 
@@ -260,6 +269,14 @@ func (b *planner) finish(g *group) (*plan, error) {
 		ix := &b.p.root.indexes[i]
 		b.p.indexes[ix.path] = ix
 		b.p.indexes[ix.name] = ix
+	}
+	if len(b.p.root.tokens) > 0 {
+		b.p.tokens = make(map[string]*tokenField, 2*len(b.p.root.tokens))
+	}
+	for i := range b.p.root.tokens {
+		tf := &b.p.root.tokens[i]
+		b.p.tokens[tf.path] = tf
+		b.p.tokens[tf.name] = tf
 	}
 	return b.p, nil
 }
@@ -397,21 +414,10 @@ func (b *planner) declareIndex(g *group, d indexDecl, o origin) error {
 		sources: d.sources, srcKinds: d.srcKinds,
 		transforms: ts, spelled: d.transforms, bits: d.bits, population: d.population, slow: d.slow,
 	}
-	if err := b.claim(b.indexPaths, ix.path, o, indexPathTaken); err != nil {
+	// BlindIndexValues finds an index by its path or its name: neither
+	// may be another index's, blind or token.
+	if err := b.claimIndex(ix.path, ix.name, o, false); err != nil {
 		return err
-	}
-	if err := b.claim(b.indexNames, ix.name, o, indexNameTaken); err != nil {
-		return err
-	}
-	if !b.spec {
-		// BlindIndexValues finds an index by its path or its name: neither
-		// may be another index's. (A SchemaSpec's are found by column.)
-		if prev, ok := b.indexNames[ix.path]; ok && prev != o {
-			return b.conflict(o, prev, indexPathIsName, ix.path)
-		}
-		if prev, ok := b.indexPaths[ix.name]; ok && prev != o {
-			return b.conflict(o, prev, indexNameIsPath, ix.name)
-		}
 	}
 	srcClass := ""
 	for _, c := range d.srcClasses {
@@ -473,6 +479,9 @@ func buildPlan(t reflect.Type) (*plan, error) {
 	for _, ix := range g.indexes {
 		b.p.mayShare = b.p.mayShare || !ix.direct
 	}
+	for _, tf := range g.tokens {
+		b.p.mayShare = b.p.mayShare || !tf.direct
+	}
 	return b.finish(g)
 }
 
@@ -513,7 +522,7 @@ func (b *planner) group(t reflect.Type, index []int, path string, inSlice bool, 
 	defer func() { b.visiting = b.visiting[:len(b.visiting)-1] }()
 
 	g := &group{}
-	var blinds []struct {
+	var blinds, tokens []struct {
 		f   reflect.StructField
 		tag tag
 	}
@@ -597,7 +606,21 @@ func (b *planner) group(t reflect.Type, index []int, path string, inSlice bool, 
 				f   reflect.StructField
 				tag tag
 			}{f, tg})
+		case tagTokens:
+			if f.Type != tokensType {
+				return fail("%s index field must be a crypt.Tokens, not %v", tg.tokenKind, f.Type)
+			}
+			if inSlice {
+				return fail("token index inside a slice element: token indexes belong to the record (index a field of every element with set=%s[].Field on a field of the record)", strings.TrimSuffix(path, "[]."))
+			}
+			tokens = append(tokens, struct {
+				f   reflect.StructField
+				tag tag
+			}{f, tg})
 		case tagNone:
+			if f.Type == tokensType {
+				return fail("a crypt.Tokens field needs a token directive (prefix=, suffix=, substring=, range= or set=)")
+			}
 			if err := b.nested(g, t, f, fi, path, inSlice, ns); err != nil {
 				return nil, err
 			}
@@ -605,6 +628,11 @@ func (b *planner) group(t reflect.Type, index []int, path string, inSlice bool, 
 	}
 	for _, bl := range blinds {
 		if err := b.blindIndex(g, t, bl.f, bl.tag, index, path); err != nil {
+			return nil, err
+		}
+	}
+	for _, tk := range tokens {
+		if err := b.tokenIndex(g, t, tk.f, tk.tag, index, path); err != nil {
 			return nil, err
 		}
 	}
@@ -656,6 +684,7 @@ func (b *planner) nested(g *group, parent reflect.Type, f reflect.StructField, f
 		}
 		g.fields = append(g.fields, sub.fields...)
 		g.indexes = append(g.indexes, sub.indexes...)
+		g.tokens = append(g.tokens, sub.tokens...)
 		g.slices = append(g.slices, sub.slices...)
 	case ft.Kind() == reflect.Slice || ft.Kind() == reflect.Array:
 		et := ft.Elem()
@@ -723,8 +752,8 @@ func hasCryptTags(t reflect.Type, seen []reflect.Type) bool {
 	seen = append(seen, t)
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if _, ok := f.Tag.Lookup(tagKey); ok {
-			return true
+		if _, ok := f.Tag.Lookup(tagKey); ok || f.Type == tokensType {
+			return true // a Tokens field without a tag is refused when walked
 		}
 		if containsTagged(f.Type, seen) {
 			return true
@@ -950,6 +979,13 @@ func locateGroup(g *group, root reflect.Type) {
 			ix.sources[k] = newFieldLoc(root, ix.sources[k].index)
 		}
 	}
+	for i := range g.tokens {
+		tf := &g.tokens[i]
+		tf.fieldLoc = newFieldLoc(root, tf.index)
+		for k := range tf.sources {
+			tf.sources[k].fieldLoc = newFieldLoc(root, tf.sources[k].index)
+		}
+	}
 	for i := range g.slices {
 		t := root
 		for _, x := range g.slices[i].index {
@@ -981,6 +1017,9 @@ func (p *plan) numberClasses(g *group) {
 	}
 	for i := range g.indexes {
 		g.indexes[i].classIdx = number(&p.indexClasses, g.indexes[i].class)
+	}
+	for i := range g.tokens {
+		g.tokens[i].classIdx = number(&p.indexClasses, g.tokens[i].class)
 	}
 	for i := range g.slices {
 		p.numberClasses(g.slices[i].elem)

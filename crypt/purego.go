@@ -44,6 +44,9 @@ func (r fieldRef) set(kind fieldKind, s string, b []byte) {
 	setValue(r.v, kind, s, b, ps, pb)
 }
 
+// setTokens writes a Tokens field.
+func (r fieldRef) setTokens(t Tokens) { r.v.Set(reflect.ValueOf(t)) }
+
 // cellsOf returns the cells of v, an addressable [n]cell value, as a slice
 // over them.
 func cellsOf(v reflect.Value) []cell {

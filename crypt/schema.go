@@ -10,6 +10,7 @@ import (
 	"slices"
 	"unicode/utf8"
 
+	"github.com/fieldcrypt/fieldcrypt/crypt/blind"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
 )
 
@@ -33,6 +34,10 @@ type SchemaSpec struct {
 	Fields []FieldSpec `yaml:"encrypted" json:"encrypted"`
 	// Indexes are the blind-index columns.
 	Indexes []IndexSpec `yaml:"indexes,omitempty" json:"indexes,omitempty"`
+	// Tokens are the token indexes. They are not columns: EncryptRow puts
+	// each one's [Tokens] in the row under its Name, for the data layer
+	// to store (see Tokens).
+	Tokens []TokenIndexSpec `yaml:"tokens,omitempty" json:"tokens,omitempty"`
 	// Unbound opts a record with no IDs out of identity binding, as the
 	// unbound tag option does: whole rows can then be swapped within a
 	// scope. NewSchema refuses encrypted Fields with no IDs otherwise.
@@ -81,8 +86,50 @@ type IndexSpec struct {
 	Class string `yaml:"class,omitempty" json:"class,omitempty"`
 }
 
+// TokenIndexSpec describes a token index of a SchemaSpec: the options of
+// its tag (see the package doc), with its source columns. Options that do
+// not apply to Kind must be zero.
+type TokenIndexSpec struct {
+	// Name is the index's name in its key derivation (the struct field's
+	// path, or its name= option), and its key in a Row. Required.
+	Name string `yaml:"name" json:"name"`
+	// Kind is prefix, suffix, substring, range or set.
+	Kind blind.TokenKind `yaml:"kind" json:"kind"`
+	// Sources are the encrypted columns it is computed from: one, or for
+	// a set index one or more (a shared index).
+	Sources []string `yaml:"sources" json:"sources"`
+	// Transforms, such as "lower+trim" (not for range indexes).
+	Transforms string `yaml:"transforms,omitempty" json:"transforms,omitempty"`
+	// Bits is the width of each token, 1 to 64: required for prefix,
+	// suffix and set indexes; substring indexes default to the
+	// recommended width, range indexes to 64.
+	Bits int `yaml:"bits,omitempty" json:"bits,omitempty"`
+	// MinLen and MaxLen (prefix, suffix) are len=MIN..MAX, in runes.
+	MinLen int `yaml:"min_len,omitempty" json:"min_len,omitempty"`
+	MaxLen int `yaml:"max_len,omitempty" json:"max_len,omitempty"`
+	// N (substring) is the n-gram length, default 3; MaxTokens the most
+	// distinct n-grams a value is indexed by, default 64 (tokens=).
+	N         int `yaml:"n,omitempty" json:"n,omitempty"`
+	MaxTokens int `yaml:"max_tokens,omitempty" json:"max_tokens,omitempty"`
+	// Type (range) is int, decimal, date or timestamp; Min and Max bound
+	// the domain, as text of the type; Step is the bucket width (not for
+	// timestamps, whose Precision gives it); Scale the digits after the
+	// point of a decimal.
+	Type      string `yaml:"type,omitempty" json:"type,omitempty"`
+	Min       string `yaml:"min,omitempty" json:"min,omitempty"`
+	Max       string `yaml:"max,omitempty" json:"max,omitempty"`
+	Step      int64  `yaml:"step,omitempty" json:"step,omitempty"`
+	Scale     int    `yaml:"scale,omitempty" json:"scale,omitempty"`
+	Precision string `yaml:"precision,omitempty" json:"precision,omitempty"`
+	// Class is the class whose index keyset computes it; default the
+	// class of its sources.
+	Class string `yaml:"class,omitempty" json:"class,omitempty"`
+}
+
 // Row is one record as column values: string for text columns, []byte for
 // binary ones, nil for NULL. Encrypt and decrypt functions change it in place.
+// EncryptRow also sets the [Tokens] of each token index, under its name;
+// the other functions leave those entries alone.
 type Row map[string]any
 
 // Schema is a compiled SchemaSpec. It is safe for concurrent use.
@@ -96,7 +143,7 @@ type Schema struct {
 // schemaColumn is one column of a Schema and the cell member that holds it.
 type schemaColumn struct {
 	name string
-	kind fieldKind // kindString: scope, id, index; kindStringPtr or kindBytesPtr: encrypted
+	kind fieldKind // kindString: scope, id, index; kindStringPtr or kindBytesPtr: encrypted; kindTokens: a token index
 }
 
 // cell holds one column of a row while a Schema's plan runs over it: Str
@@ -109,6 +156,7 @@ type cell struct {
 	Str      string
 	StrPtr   *string
 	BytesPtr *[]byte
+	Tokens   Tokens // a token index's tokens, set by EncryptRow
 }
 
 var cellType = reflect.TypeFor[cell]()
@@ -121,6 +169,8 @@ func cellLoc(i int, kind fieldKind) fieldLoc {
 		member = "StrPtr"
 	case kindBytesPtr:
 		member = "BytesPtr"
+	case kindTokens:
+		member = "Tokens"
 	}
 	f, _ := cellType.FieldByName(member)
 	return fieldLoc{index: []int{i, f.Index[0]}, off: uintptr(i)*cellType.Size() + f.Offset, direct: true}
@@ -247,6 +297,45 @@ func (s *Schema) compile() (*plan, error) {
 			return nil, err
 		}
 	}
+	for _, tk := range spec.Tokens {
+		at := origin{field: tk.Name, path: tk.Name}
+		switch {
+		case tk.Name == "":
+			return nil, fmt.Errorf("crypt: schema %s: token index with no name", spec.Record)
+		case !utf8.ValidString(tk.Name):
+			return nil, fmt.Errorf("crypt: schema %s: token index name %q is not valid UTF-8", spec.Record, tk.Name)
+		}
+		if k, ok := byColumn[tk.Name]; ok {
+			what := "a column"
+			if s.columns[k].kind == kindTokens {
+				what = "another token index"
+			}
+			pe := b.errAt(at, "token index named %q, as is %s: a row holds its tokens under its name", tk.Name, what)
+			pe.Other = tk.Name
+			return nil, pe
+		}
+		loc, _, err := add(tk.Name, kindTokens)
+		if err != nil {
+			return nil, err
+		}
+		d := tokenDecl{
+			dest: loc, path: tk.Name, name: tk.Name, class: tk.Class, kind: tk.Kind,
+			transforms: tk.Transforms, bits: tk.Bits, minLen: tk.MinLen, maxLen: tk.MaxLen,
+			n: tk.N, maxTokens: tk.MaxTokens, rangeType: tk.Type, rangeMin: tk.Min, rangeMax: tk.Max,
+			step: tk.Step, scale: tk.Scale, precision: tk.Precision,
+		}
+		for _, src := range tk.Sources {
+			k := slices.IndexFunc(spec.Fields, func(f FieldSpec) bool { return f.Column == src })
+			if k < 0 {
+				return nil, b.errAt(at, "source column %q is not an encrypted column of the schema", src)
+			}
+			d.sources = append(d.sources, tokenSource{fieldLoc: g.fields[k].fieldLoc, kind: g.fields[k].kind, path: src})
+			d.srcClasses = append(d.srcClasses, g.fields[k].class)
+		}
+		if err := b.declareTokens(g, d, at); err != nil {
+			return nil, err
+		}
+	}
 	return b.finish(g)
 }
 
@@ -261,6 +350,10 @@ func (spec SchemaSpec) clone() SchemaSpec {
 	for i := range spec.Indexes {
 		spec.Indexes[i].Sources = slices.Clone(spec.Indexes[i].Sources)
 	}
+	spec.Tokens = slices.Clone(spec.Tokens)
+	for i := range spec.Tokens {
+		spec.Tokens[i].Sources = slices.Clone(spec.Tokens[i].Sources)
+	}
 	return spec
 }
 
@@ -269,6 +362,9 @@ func (s *Schema) load(row Row) (reflect.Value, error) {
 	v := reflect.New(s.cells).Elem()
 	cells := cellsOf(v)
 	for i, col := range s.columns {
+		if col.kind == kindTokens {
+			continue // computed by EncryptRow, read by nothing
+		}
 		raw, ok := row[col.name]
 		if !ok || raw == nil {
 			continue
@@ -302,12 +398,17 @@ func (s *Schema) load(row Row) (reflect.Value, error) {
 	return v, nil
 }
 
-// store copies the cells of v back into row.
-func (s *Schema) store(v reflect.Value, row Row) {
+// store copies the cells of v back into row, and with tokens the token
+// indexes' Tokens too.
+func (s *Schema) store(v reflect.Value, row Row, tokens bool) {
 	cells := cellsOf(v)
 	for i, col := range s.columns {
 		c := &cells[i]
 		switch {
+		case col.kind == kindTokens:
+			if tokens {
+				row[col.name] = c.Tokens
+			}
 		case col.kind == kindStringPtr && c.StrPtr == nil, col.kind == kindBytesPtr && c.BytesPtr == nil:
 			row[col.name] = nil
 		case col.kind == kindStringPtr:
@@ -322,6 +423,8 @@ func (s *Schema) store(v reflect.Value, row Row) {
 
 // EncryptRow is Encrypt for a row described by schema s: it encrypts the
 // row's encrypted columns and computes its blind-index columns, in place.
+// It sets row[name] to the [Tokens] of each token index of the schema
+// (nil Tokens when its sources hold nothing), for the data layer to store.
 func (e *Encryptor) EncryptRow(ctx context.Context, s *Schema, row Row) error {
 	v, err := s.load(row)
 	if err != nil {
@@ -330,7 +433,7 @@ func (e *Encryptor) EncryptRow(ctx context.Context, s *Schema, row Row) error {
 	if err := e.encryptValue(ctx, s.plan, v); err != nil {
 		return err
 	}
-	s.store(v, row)
+	s.store(v, row, true)
 	return nil
 }
 
@@ -344,7 +447,7 @@ func (e *Encryptor) DecryptRow(ctx context.Context, s *Schema, row Row) error {
 	}
 	_, err = e.decryptValue(ctx, s.plan, v, false)
 	if err == nil || isAccessError(err) {
-		s.store(v, row)
+		s.store(v, row, false)
 	}
 	return err
 }
@@ -380,7 +483,7 @@ func (e *Encryptor) DecryptRowMigrating(ctx context.Context, s *Schema, row Row)
 	}
 	legacy, err := e.decryptValue(ctx, s.plan, v, true)
 	if err == nil || isAccessError(err) {
-		s.store(v, row)
+		s.store(v, row, false)
 	}
 	return legacy, err
 }

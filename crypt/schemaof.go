@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt/blind"
 )
 
 // SchemaOf returns the SchemaSpec of the tagged struct type of v (a struct
@@ -106,7 +108,46 @@ func SchemaOf(v any) (SchemaSpec, error) {
 		}
 		spec.Indexes = append(spec.Indexes, is)
 	}
+	for _, tf := range p.root.tokens {
+		ts, err := tokenIndexSpec(t, p, &tf, col)
+		if err != nil {
+			return SchemaSpec{}, err
+		}
+		spec.Tokens = append(spec.Tokens, ts)
+	}
 	return spec, nil
+}
+
+// tokenIndexSpec describes the token index tf of struct type t, whose plan
+// is p, with its sources as columns and every parameter as the planner
+// settled it, so that the schema computes exactly the struct's tokens.
+func tokenIndexSpec(t reflect.Type, p *plan, tf *tokenField, col func([]int) (string, error)) (TokenIndexSpec, error) {
+	sp := tf.spec
+	ts := TokenIndexSpec{Name: tf.name, Kind: sp.Kind, Transforms: tf.spelled, Bits: sp.Bits,
+		MinLen: sp.MinLen, MaxLen: sp.MaxLen, N: sp.N, MaxTokens: sp.MaxTokens, Class: tf.class}
+	if sp.Kind == blind.TokenRange {
+		ts.Type, ts.Min, ts.Max, ts.Scale, ts.Precision = tf.rng.typ, tf.rangeMin, tf.rangeMax, tf.rng.scale, tf.rng.precision
+		if ts.Precision == "" {
+			ts.Step = sp.Domain.Step
+		}
+	}
+	for _, src := range tf.sources {
+		if src.elem != nil {
+			return TokenIndexSpec{}, &PlanError{Type: t, Field: tf.path, Msg: fmt.Sprintf(
+				"token index over %s, a field of slice elements, which have no column of their own; describe such tables by hand", src.path)}
+		}
+		sc, err := col(src.index)
+		if err != nil {
+			return TokenIndexSpec{}, err
+		}
+		if !slices.ContainsFunc(p.root.fields, func(f encField) bool { return slices.Equal(f.index, src.index) }) {
+			return TokenIndexSpec{}, &PlanError{Type: t, Field: tf.path, Msg: fmt.Sprintf(
+				"token index over %s (column %s), which is not encrypted: a column-wise description such as the re-encryption job's cannot maintain a token index over a plaintext column; encrypt %s, or keep this record out of the job's tables",
+				fieldPath(t, src.index), sc, fieldPath(t, src.index))}
+		}
+		ts.Sources = append(ts.Sources, sc)
+	}
+	return ts, nil
 }
 
 // unless returns name, or "" when it is the column's own name (the

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt/blind"
 )
 
 // tagKey is the struct tag fieldcrypt reads.
@@ -21,6 +23,7 @@ const (
 	tagEncrypt         // "encrypt"
 	tagBlind           // "blind=..."
 	tagRecord          // "record=..." on a blank field
+	tagTokens          // "prefix=...", "suffix=...", "substring=...", "range=...", "set=..."
 )
 
 // tag is a parsed crypt tag.
@@ -35,6 +38,19 @@ type tag struct {
 	slow       bool     // slow
 	record     string   // record=
 	unbound    bool     // unbound, on record=: the record binds no identity on purpose
+
+	// Token indexes (tokens.go): the kind, from the directive, and the
+	// options only they take. Numbers are checked by the planner, which
+	// checks a SchemaSpec's alike.
+	tokenKind      blind.TokenKind
+	minLen, maxLen int    // len=MIN..MAX
+	n, maxTokens   int    // n=, tokens=
+	rangeType      string // type=
+	rangeMin       string // min=, as text of the type
+	rangeMax       string // max=
+	step           int64  // step=
+	scale          int    // scale=
+	precision      string // precision=
 }
 
 // maxPopulation bounds population=: a trillion distinct values per scope.
@@ -77,6 +93,14 @@ func parseTag(s string) (tag, error) {
 		}
 		t.sources = strings.Split(val, "+")
 		hasVal = false
+	case "prefix", "suffix", "substring", "range", "set":
+		t.kind = tagTokens
+		t.tokenKind = blind.TokenKind(key)
+		if val == "" {
+			return t, fmt.Errorf("%s needs its source fields, as %s=Name", key, key)
+		}
+		t.sources = strings.Split(val, "+")
+		hasVal = false
 	case "record":
 		t.kind = tagRecord
 		if val == "" {
@@ -85,7 +109,7 @@ func parseTag(s string) (tag, error) {
 		t.record = val
 		hasVal = false
 	default:
-		return t, fmt.Errorf("unknown directive %q (want scope, id, encrypt, blind=, record= or -)", key)
+		return t, fmt.Errorf("unknown directive %q (want scope, id, encrypt, blind=, prefix=, suffix=, substring=, range=, set=, record= or -)", key)
 	}
 	if hasVal {
 		return t, fmt.Errorf("%s takes no value", key)
@@ -96,7 +120,11 @@ func parseTag(s string) (tag, error) {
 			continue
 		}
 		k, v, _ := strings.Cut(opt, "=")
-		if !slices.Contains(strings.Fields(optionsFor[t.kind]), k) {
+		allowed := optionsFor[t.kind]
+		if t.kind == tagTokens {
+			allowed = tokenOptions[t.tokenKind]
+		}
+		if !slices.Contains(strings.Fields(allowed), k) {
 			return t, fmt.Errorf("option %q does not apply to %s", k, key)
 		}
 		if first, dup := seen[k]; dup {
@@ -138,6 +166,10 @@ func parseTag(s string) (tag, error) {
 				return t, fmt.Errorf("unbound takes no value")
 			}
 			t.unbound = true
+		default:
+			if err := t.tokenOption(k, v); err != nil {
+				return t, err
+			}
 		}
 	}
 	return t, nil
@@ -150,4 +182,60 @@ var optionsFor = map[tagKind]string{
 	tagEncrypt: " name class ",
 	tagBlind:   " name class transform bits population slow ",
 	tagRecord:  " unbound ",
+}
+
+// tokenOptions lists the options each kind of token index accepts.
+var tokenOptions = map[blind.TokenKind]string{
+	blind.TokenPrefix:    " name class transform bits len ",
+	blind.TokenSuffix:    " name class transform bits len ",
+	blind.TokenSubstring: " name class transform bits n tokens ",
+	blind.TokenRange:     " name class bits type min max step scale precision ",
+	blind.TokenSet:       " name class transform bits ",
+}
+
+// tokenOption parses an option only token indexes take. It checks the
+// syntax; the planner checks the values, as it checks a SchemaSpec's.
+func (t *tag) tokenOption(k, v string) error {
+	if v == "" {
+		return fmt.Errorf("%s= needs a value", k)
+	}
+	positive := func() (int, error) {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return 0, fmt.Errorf("%s=%s is not a whole number of at least 1", k, v)
+		}
+		return n, nil
+	}
+	var err error
+	switch k {
+	case "len":
+		lo, hi, ok := strings.Cut(v, "..")
+		a, errA := strconv.Atoi(lo)
+		b, errB := strconv.Atoi(hi)
+		if !ok || errA != nil || errB != nil {
+			return fmt.Errorf("len=%s is not MIN..MAX in runes, as len=3..8", v)
+		}
+		t.minLen, t.maxLen = a, b
+	case "n":
+		t.n, err = positive()
+	case "tokens":
+		t.maxTokens, err = positive()
+	case "type":
+		t.rangeType = v
+	case "min":
+		t.rangeMin = v
+	case "max":
+		t.rangeMax = v
+	case "step":
+		n, perr := strconv.ParseInt(v, 10, 64)
+		if perr != nil || n < 1 {
+			return fmt.Errorf("step=%s is not a whole number of at least 1", v)
+		}
+		t.step = n
+	case "scale":
+		t.scale, err = positive()
+	case "precision":
+		t.precision = v
+	}
+	return err
 }

@@ -84,6 +84,15 @@ func (r fieldRef) set(kind fieldKind, s string, b []byte) {
 	}
 }
 
+// setTokens writes a Tokens field.
+func (r fieldRef) setTokens(t Tokens) {
+	if r.ptr == nil {
+		r.v.Set(reflect.ValueOf(t))
+		return
+	}
+	*(*Tokens)(r.ptr) = t
+}
+
 // cellsOf returns the cells of v, an addressable [n]cell value, as a slice
 // over them.
 func cellsOf(v reflect.Value) []cell {

@@ -31,23 +31,35 @@ const subkeyLabel = "fieldcrypt blind index v1"
 // name are names, not secrets, and may appear in errors; the subkey never
 // does.
 func DeriveSubkey(p prf.PRF, recordType, indexName string) ([]byte, error) {
+	return deriveKey(p, fmt.Sprintf("index %.64q of record type %.64q", indexName, recordType), subkeyLabel, recordType, indexName)
+}
+
+// deriveKey computes p(u32be(len(label)) || label || u32be(len(part1)) ||
+// part1 || ...) with 32 bytes of output. what names the key in errors.
+func deriveKey(p prf.PRF, what, label string, parts ...string) ([]byte, error) {
 	if p == nil {
 		return nil, ErrNilPRF
 	}
-	if uint64(len(recordType)) > maxValueLen || uint64(len(indexName)) > maxValueLen {
-		return nil, fmt.Errorf("blind: derive subkey for index %.64q of record type %.64q: name longer than 2^32-1 bytes", indexName, recordType)
+	size := 4 + len(label)
+	for _, part := range parts {
+		if uint64(len(part)) > maxValueLen {
+			return nil, fmt.Errorf("blind: derive subkey for %s: name longer than 2^32-1 bytes", what)
+		}
+		size += 4 + len(part)
 	}
-	input := make([]byte, 0, 12+len(subkeyLabel)+len(recordType)+len(indexName))
-	for _, part := range [...]string{subkeyLabel, recordType, indexName} {
+	input := make([]byte, 0, size)
+	input = binary.BigEndian.AppendUint32(input, uint32(len(label)))
+	input = append(input, label...)
+	for _, part := range parts {
 		input = binary.BigEndian.AppendUint32(input, uint32(len(part)))
 		input = append(input, part...)
 	}
 	key, err := p.ComputePRF(input, SubkeySize)
 	if err != nil {
-		return nil, fmt.Errorf("blind: derive subkey for index %q of record type %q: %w", indexName, recordType, err)
+		return nil, fmt.Errorf("blind: derive subkey for %s: %w", what, err)
 	}
 	if len(key) != SubkeySize {
-		return nil, fmt.Errorf("blind: derive subkey for index %q of record type %q: PRF returned %d bytes, want %d", indexName, recordType, len(key), SubkeySize)
+		return nil, fmt.Errorf("blind: derive subkey for %s: PRF returned %d bytes, want %d", what, len(key), SubkeySize)
 	}
 	return key, nil
 }
