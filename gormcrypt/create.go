@@ -31,6 +31,9 @@ type swapped struct {
 	// with the new row's scope and identity: a record the statement left
 	// unwritten conflicted with a row of another scope or identity.
 	guarded bool
+	// unwrittenOK is set for a record written with ON CONFLICT DO
+	// NOTHING: its tokens are written only when its row was.
+	unwrittenOK bool
 }
 
 // pair is a caller's record and its encrypted copy.
@@ -39,6 +42,7 @@ type pair struct{ caller, copy reflect.Value }
 func (p *Plugin) encryptCreate(db *gorm.DB) {
 	stmt := db.Statement
 	if db.Error != nil {
+		explainTokens(db)
 		return
 	}
 	if stmt.Schema == nil {
@@ -63,9 +67,14 @@ func (p *Plugin) encryptCreate(db *gorm.DB) {
 		db.AddError(err)
 		return
 	}
+	doNothing, err := m.checkTokenWrite(db, "create")
+	if err != nil {
+		db.AddError(err)
+		return
+	}
 	ctx := stmt.Context
 	rv := stmt.ReflectValue
-	sw := &swapped{m: m, dest: stmt.Dest, rv: rv, guarded: guard}
+	sw := &swapped{m: m, dest: stmt.Dest, rv: rv, guarded: guard, unwrittenOK: doNothing}
 	switch rv.Kind() {
 	case reflect.Struct:
 		if rv.Type() != m.typ {
@@ -174,6 +183,10 @@ func (p *Plugin) restoreCreate(db *gorm.DB) {
 		return
 	}
 	ctx := stmt.Context
+	if err := p.writeCreateTokens(db, sw); err != nil {
+		db.AddError(err)
+		return
+	}
 	for _, pr := range sw.pairs {
 		if !pr.caller.CanSet() {
 			continue // passed by value: GORM cannot write into it either
@@ -181,7 +194,90 @@ func (p *Plugin) restoreCreate(db *gorm.DB) {
 		for _, f := range sw.m.restore {
 			f.ReflectValueOf(ctx, pr.caller).Set(f.ReflectValueOf(ctx, pr.copy))
 		}
+		for _, ti := range sw.m.tokens { // the tokens written, as the index values
+			if dst, err := pr.caller.FieldByIndexErr(ti.index); err == nil {
+				src, _ := pr.copy.FieldByIndexErr(ti.index)
+				dst.Set(src)
+			}
+		}
 	}
+}
+
+// writeCreateTokens replaces the tokens of the records a Create wrote, in
+// its transaction, once their rows are written.
+func (p *Plugin) writeCreateTokens(db *gorm.DB, sw *swapped) error {
+	if len(sw.m.tokens) == 0 || db.DryRun || len(sw.pairs) == 0 {
+		return nil
+	}
+	if sw.unwrittenOK && db.RowsAffected == 0 {
+		return nil // ON CONFLICT DO NOTHING left the existing row, and its tokens
+	}
+	w := newTokenWrite(sw.m, sw.m.tokens)
+	for _, pr := range sw.pairs {
+		if err := w.add(db.Statement.Context, "create", pr.copy); err != nil {
+			return err
+		}
+	}
+	return w.exec(db, "create", tokenTableOf(db.Statement, sw.m))
+}
+
+// checkTokenWrite refuses a write of a model with token indexes that
+// would leave its tokens apart from its row: outside a transaction (the
+// row could be written and its tokens not), or an upsert that may update
+// an existing row without writing every source of a token index (its
+// tokens would then be the new record's, its values the old row's), or
+// that does nothing on conflict for several records (the rows it left
+// could not be told from those it wrote). doNothing is set for an upsert
+// of one record that does nothing on conflict.
+func (m *model) checkTokenWrite(db *gorm.DB, op string) (doNothing bool, err error) {
+	if len(m.tokens) == 0 {
+		return false, nil
+	}
+	stmt := db.Statement
+	refuse := func(reason string) error {
+		return &Error{Op: op, Model: m.name, Field: m.tokens[0].path, Err: ErrUnsupportedWrite, Reason: reason}
+	}
+	if !db.DryRun && !inTransaction(db) {
+		return false, refuse("the model's token indexes are written in the transaction that writes its rows, and this statement runs in none (SkipDefaultTransaction): run it in db.Transaction")
+	}
+	c, ok := stmt.Clauses["ON CONFLICT"]
+	if !ok || op != "create" {
+		return false, nil
+	}
+	oc, ok := c.Expression.(clause.OnConflict)
+	if !ok {
+		return false, nil
+	}
+	if oc.DoNothing || (!oc.UpdateAll && len(oc.DoUpdates) == 0) {
+		if rv := stmt.ReflectValue; (rv.Kind() == reflect.Slice || rv.Kind() == reflect.Array) && rv.Len() > 1 {
+			return false, refuse("an upsert of several records that does nothing on conflict leaves some rows as they were, and which ones cannot be told: their token indexes would be rewritten for records not written; create them one by one")
+		}
+		return true, nil
+	}
+	updated := map[string]bool{}
+	if oc.UpdateAll {
+		for _, f := range stmt.Schema.Fields {
+			if f.DBName != "" && f.Updatable {
+				updated[f.DBName] = true
+			}
+		}
+	}
+	for _, a := range oc.DoUpdates {
+		updated[m.column(a.Column.Name)] = true
+	}
+	for _, ti := range m.tokens {
+		if ti.unresolved != "" {
+			return false, &Error{Op: op, Model: m.name, Field: ti.path, Err: ErrUnsupportedWrite,
+				Reason: "an upsert may update an existing row, and the token index's source " + ti.unresolved + " is not a column the upsert updates"}
+		}
+		for _, src := range ti.sources {
+			if !updated[src.DBName] {
+				return false, &Error{Op: op, Model: m.name, Column: src.DBName, Field: ti.path, Err: ErrUnsupportedWrite,
+					Reason: "an upsert that may update an existing row must update every source of the token index, which is rewritten for the new record: this one would keep the old row's value"}
+			}
+		}
+	}
+	return false, nil
 }
 
 // checkMapCreate refuses a Create from a map that sets an encrypted or
@@ -190,9 +286,9 @@ func (m *model) checkMapCreate(stmt *gorm.Statement) error {
 	maps, _ := mapsOf(stmt.Dest)
 	for _, mp := range maps {
 		for k := range mp {
-			if col := m.column(k); m.sensitive(col) {
+			if col := m.column(k); m.sensitive(col) || m.tokenSource(col) {
 				return &Error{Op: "create", Model: m.name, Column: col, Err: ErrUnsupportedWrite,
-					Reason: "a Create from a map is not encrypted; create from the struct"}
+					Reason: "a Create from a map is not encrypted, and computes no token index; create from the struct"}
 			}
 		}
 	}
@@ -461,6 +557,13 @@ func (m *model) checkCreateColumns(stmt *gorm.Statement) error {
 		for _, src := range ix.sources {
 			if written(src.DBName) {
 				return refuse(f, "Select or Omit leaves out this blind index but writes its source "+src.DBName+": a search would miss the row")
+			}
+		}
+	}
+	for _, ti := range m.tokens {
+		for _, src := range ti.sources {
+			if !written(src.DBName) {
+				return refuse(src, "Select or Omit leaves out a source of the token index "+ti.path+", whose tokens are computed from the record: they would describe a value the row does not hold")
 			}
 		}
 	}

@@ -173,6 +173,66 @@
 // Pluck, Rows, Scan, Update or Delete would return, count or change those
 // rows, or miss a match: it is refused with [ErrUnsupportedSearch].
 //
+// # Token indexes
+//
+// A token index (a crypt.Tokens field tagged prefix=, suffix=,
+// substring=, range= or set=; see package crypt) searches by prefix,
+// suffix, substring, range or set membership. Its tokens are not a column:
+// tag the field gorm:"-" (a model where GORM would read or write it is
+// refused with [ErrUnsupportedModel], naming the field). Each index is
+// stored in a side table of its own, <table>_<snake_case of the field's
+// Go name> (key, token), which [MigrateTokens] creates after AutoMigrate:
+//
+//	type Contact struct {
+//		_          struct{}     `crypt:"record=contact"`
+//		ID         string       `gorm:"primaryKey" crypt:"id"`
+//		TenantID   string       `crypt:"scope"`
+//		LastName   string       `crypt:"encrypt,class=pii"`
+//		NamePrefix crypt.Tokens `gorm:"-" crypt:"prefix=LastName,len=3..8,bits=20,transform=lower"`
+//	}
+//
+//	err = db.AutoMigrate(&Contact{})
+//	err = gormcrypt.MigrateTokens(db, &Contact{}) // contacts_name_prefix
+//
+//	var out []Contact
+//	err = db.Scopes(gormcrypt.Search(&Contact{TenantID: t}, "NamePrefix", crypt.HasPrefix("lov"))).Find(&out).Error
+//
+// Create, CreateInBatches, Save and the updates above replace a record's
+// tokens in its side tables after the statement that wrote its row, in
+// GORM's transaction: a failure of either rolls both back. [Search] is a
+// scope like Matching, with the same refusals, and drops the rows whose
+// decrypted value does not satisfy the term. A side table's rows refer to
+// the record's row by its identity column, with a foreign key that
+// deletes them with the row (on SQLite, on connections with foreign keys
+// on: _pragma=foreign_keys(1) in the DSN). The layout is package
+// sqlcrypt's: records written through either package are found through
+// both.
+//
+// Refused with [ErrUnsupportedModel]: a model with token indexes and
+// several identity fields (a composite key) or none; side tables
+// refer to a row by one key column, and composite keys are not supported
+// yet. Refused with [ErrUnsupportedWrite] or [ErrUnknownIdentity], with
+// nothing written, as a write that would leave tokens that are not the
+// row's:
+//
+//   - an update of some but not all of a token index's sources (a set
+//     index over Home+Work rewritten from Home alone), or of a source
+//     that is not a column of the model (a field of slice elements);
+//   - an update of a source, even a plaintext one, through a model that
+//     names no record (db.Model(&Contact{}).Where(...), db.Table);
+//   - a Create from a map that sets a source, and a Create whose Select or
+//     Omit leaves one out;
+//   - an upsert whose update on conflict does not write every source of
+//     every token index (the row would keep its value and get the new
+//     record's tokens), and an upsert of several records that does
+//     nothing on conflict (the records it left could not be told from
+//     those it wrote; one record is written with its tokens only when
+//     its row was);
+//   - a write that runs in no transaction (SkipDefaultTransaction):
+//     run it in db.Transaction.
+//
+// An update that matches no row writes no token.
+//
 // # Keys the database assigns
 //
 // Every ciphertext binds its record's identity fields, and an

@@ -39,7 +39,8 @@ var (
 	// Search with [Matching] instead.
 	ErrEncryptedCondition = errors.New("gormcrypt: condition on an encrypted column refused")
 
-	// ErrUnsupportedSearch means a blind-index search ([Matching]) was used
+	// ErrUnsupportedSearch means a blind-index search ([Matching]) or a
+	// token search ([Search]) was used
 	// where its false positives could not be dropped: with a LIMIT (First,
 	// Take, Last, Limit), with a GROUP BY, HAVING or DISTINCT, with a Select or Omit that leaves out a column
 	// it compares, into something other than a slice of the

@@ -58,7 +58,7 @@ func (p *Plugin) checkTableWrite(db *gorm.DB, op string) {
 			}
 		}
 		col = m.column(col)
-		if m.sensitive(col) || (op == "update" && m.binds() && m.binding(col)) {
+		if m.sensitive(col) || m.tokenSource(col) || (op == "update" && m.binds() && m.binding(col)) {
 			what := "a write through db.Table(" + stmt.Table + ") has no model to encrypt: use db.Model(&record)"
 			if stmt.Schema != nil {
 				what = "the value written is a " + stmt.Schema.ModelType.String() + ", which has no crypt tags, to the table of " + m.name + ": write a " + m.name

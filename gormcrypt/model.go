@@ -29,6 +29,7 @@ type model struct {
 	byName  map[string]*index        // blind indexes, by Go field name and name= option
 	assocs  []*schema.Field          // association fields holding records of their own
 	restore []*schema.Field          // columns copied back to the caller's struct after a write
+	tokens  []*tokenIndex            // token indexes (crypt.Tokens fields), stored in side tables
 }
 
 // index is one blind-index column.
@@ -117,6 +118,9 @@ func buildModel(s *schema.Schema) *model {
 	}
 	if m.err == nil {
 		m.err = m.checkColumns()
+	}
+	if err := m.buildTokens(s); err != nil && m.err == nil {
+		m.err = err
 	}
 	for _, rel := range s.Relationships.Relations {
 		if rel.Field != nil && rel.Field.Schema == s && containsTagged(rel.Field.FieldType, nil) { // GORM also lists back references, whose field is another schema's

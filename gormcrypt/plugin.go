@@ -2,6 +2,7 @@ package gormcrypt
 
 import (
 	"fmt"
+	"reflect"
 	"sync"
 
 	"gorm.io/gorm"
@@ -57,6 +58,7 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 		cb.Create().After("gorm:create").Before("gorm:save_after_associations").Register("fieldcrypt:restore", p.restoreCreate),
 		cb.Update().After("gorm:save_before_associations").Before("gorm:update").Register("fieldcrypt:encrypt", p.encryptUpdate),
 		cb.Update().After("gorm:update").Register("fieldcrypt:cleanup", p.cleanupUpdate),
+		cb.Update().After("gorm:update").Before("gorm:commit_or_rollback_transaction").Register("fieldcrypt:tokens", p.writeUpdateTokens),
 		cb.Query().Before("gorm:query").Register("fieldcrypt:check_search", p.checkSearch),
 		cb.Query().After("gorm:query").Before("gorm:preload").Register("fieldcrypt:decrypt", p.decryptQuery),
 		cb.Delete().Before("gorm:delete").Register("fieldcrypt:check", p.checkDelete),
@@ -72,6 +74,9 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 
 // register parses a model given to New and records its table.
 func (p *Plugin) register(db *gorm.DB, v any) error {
+	if err := tokensAsColumn(reflect.TypeOf(v)); err != nil {
+		return err
+	}
 	stmt := &gorm.Statement{DB: db}
 	if err := stmt.Parse(v); err != nil {
 		return fmt.Errorf("gormcrypt: registering model %T: %w", v, err)

@@ -1,6 +1,7 @@
 package gormcrypt
 
 import (
+	"context"
 	"reflect"
 
 	"gorm.io/gorm"
@@ -13,12 +14,16 @@ import (
 // searchKey keys a search's state in its statement's Settings.
 type searchKey struct{ stmt *gorm.Statement }
 
-// search is a blind-index search on one statement.
+// search is a blind-index search ([Matching]) or a token search
+// ([Search]) on one statement.
 type search struct {
-	m     *model
-	probe any
-	index string // the index's Go field name
-	scope any    // the probe's scope value, when the model has a scope
+	m      *model
+	probe  any
+	index  string             // a blind index's Go field name
+	ts     *crypt.TokenSearch // a token search
+	scope  any                // the probe's scope value, when the model has a scope
+	column string             // the blind-index column, or the token index's side table, for errors
+	need   []*schema.Field    // the columns the filter compares, besides the scope
 }
 
 // Matching returns a GORM scope that finds the records of probe's type
@@ -44,22 +49,11 @@ type search struct {
 // *gorm.DB, and the statement's context is used.
 func Matching(probe any, index string) func(*gorm.DB) *gorm.DB {
 	return func(db *gorm.DB) *gorm.DB {
-		p, err := pluginOf(db)
+		p, m, pv, err := probeModel(db, probe)
 		if err != nil {
 			db.AddError(err)
 			return db
 		}
-		pv := reflect.ValueOf(probe)
-		if pv.Kind() != reflect.Pointer || pv.IsNil() || pv.Elem().Kind() != reflect.Struct {
-			db.AddError(&Error{Op: "search", Model: reflect.TypeOf(probe).String(), Err: &crypt.InvalidArgumentError{Type: reflect.TypeOf(probe)}})
-			return db
-		}
-		ps := &gorm.Statement{DB: db}
-		if err := ps.Parse(probe); err != nil {
-			db.AddError(err)
-			return db
-		}
-		m := p.modelOf(ps.Schema)
 		ix := m.byName[index]
 		if ix == nil {
 			ix = m.indexes[index]
@@ -69,15 +63,10 @@ func Matching(probe any, index string) func(*gorm.DB) *gorm.DB {
 			return db
 		}
 		ctx := db.Statement.Context
-		var scopeValue any
-		if m.scope != nil {
-			v, zero := m.scope.ValueOf(ctx, pv.Elem())
-			if zero {
-				db.AddError(&Error{Op: "search", Model: m.name, Column: m.scope.DBName, Field: m.scope.Name, Err: ErrUnsupportedSearch,
-					Reason: "the probe's scope is empty: a search names the tenant it searches"})
-				return db
-			}
-			scopeValue = v
+		scopeValue, err := m.probeScope(ctx, pv)
+		if err != nil {
+			db.AddError(err)
+			return db
 		}
 		values, err := p.enc.BlindIndexValues(ctx, probe, ix.field.Name)
 		if err != nil {
@@ -98,18 +87,61 @@ func Matching(probe any, index string) func(*gorm.DB) *gorm.DB {
 		if m.scope != nil {
 			db = db.Where(clause.Eq{Column: clause.Column{Table: clause.CurrentTable, Name: m.scope.DBName}, Value: scopeValue})
 		}
-		// A statement may hold several searches (two Matching scopes): a
-		// row is returned only when it matches every one of them.
-		all := searchesOf(db.Statement)
-		if len(all) > 0 && all[0].m.typ != m.typ {
-			db.AddError(&Error{Op: "search", Model: m.name, Column: ix.field.DBName, Err: ErrUnsupportedSearch,
-				Reason: "the statement already searches " + all[0].m.name + ": searches combined in one query must be of the same record type"})
-			return db
-		}
-		all = append(all[:len(all):len(all)], &search{m: m, probe: probe, index: ix.field.Name, scope: scopeValue})
-		db.Statement.Settings.Store(searchKey{db.Statement}, all)
+		return addSearch(db, &search{m: m, probe: probe, index: ix.field.Name, scope: scopeValue, column: ix.field.DBName, need: ix.sources})
+	}
+}
+
+// probeModel returns the plugin of db, and the model and struct value of
+// a search's probe.
+func probeModel(db *gorm.DB, probe any) (*Plugin, *model, reflect.Value, error) {
+	p, err := pluginOf(db)
+	if err != nil {
+		return nil, nil, reflect.Value{}, err
+	}
+	pv := reflect.ValueOf(probe)
+	if pv.Kind() != reflect.Pointer || pv.IsNil() || pv.Elem().Kind() != reflect.Struct {
+		return nil, nil, reflect.Value{}, &Error{Op: "search", Model: reflect.TypeOf(probe).String(), Err: &crypt.InvalidArgumentError{Type: reflect.TypeOf(probe)}}
+	}
+	if err := tokensAsColumn(pv.Type()); err != nil {
+		return nil, nil, reflect.Value{}, err
+	}
+	ps := &gorm.Statement{DB: db}
+	if err := ps.Parse(probe); err != nil {
+		return nil, nil, reflect.Value{}, err
+	}
+	m := p.modelOf(ps.Schema)
+	if m.err != nil {
+		return nil, nil, reflect.Value{}, m.err
+	}
+	return p, m, pv.Elem(), nil
+}
+
+// probeScope returns the probe's scope value; an empty one is refused.
+func (m *model) probeScope(ctx context.Context, pv reflect.Value) (any, error) {
+	if m.scope == nil {
+		return nil, nil
+	}
+	v, zero := m.scope.ValueOf(ctx, pv)
+	if zero {
+		return nil, &Error{Op: "search", Model: m.name, Column: m.scope.DBName, Field: m.scope.Name, Err: ErrUnsupportedSearch,
+			Reason: "the probe's scope is empty: a search names the tenant it searches"}
+	}
+	return v, nil
+}
+
+// addSearch records s on the statement. A statement may hold several
+// searches (two Matching or Search scopes): a row is returned only when it
+// matches every one of them.
+func addSearch(db *gorm.DB, s *search) *gorm.DB {
+	all := searchesOf(db.Statement)
+	if len(all) > 0 && all[0].m.typ != s.m.typ {
+		db.AddError(&Error{Op: "search", Model: s.m.name, Column: s.column, Err: ErrUnsupportedSearch,
+			Reason: "the statement already searches " + all[0].m.name + ": searches combined in one query must be of the same record type"})
 		return db
 	}
+	all = append(all[:len(all):len(all)], s)
+	db.Statement.Settings.Store(searchKey{db.Statement}, all)
+	return db
 }
 
 // searchOf returns the statement's first search, or nil.
@@ -130,7 +162,7 @@ func searchesOf(stmt *gorm.Statement) []*search {
 }
 
 func searchRefused(s *search, op, reason string) error {
-	return &Error{Op: "search", Model: s.m.name, Column: s.m.byName[s.index].field.DBName, Err: ErrUnsupportedSearch, Reason: op + ": " + reason}
+	return &Error{Op: "search", Model: s.m.name, Column: s.column, Err: ErrUnsupportedSearch, Reason: op + ": " + reason}
 }
 
 // checkSearch refuses a search whose false positives could not all be
@@ -138,6 +170,7 @@ func searchRefused(s *search, op, reason string) error {
 // into anything but a slice of the record type.
 func (p *Plugin) checkSearch(db *gorm.DB) {
 	stmt := db.Statement
+	explainTokens(db)
 	if p.checkConditions(db, "query"); db.Error != nil {
 		return
 	}
@@ -163,7 +196,7 @@ func (p *Plugin) checkSearch(db *gorm.DB) {
 		// be dropped as a false positive: a match missed.
 		var need []*schema.Field
 		for _, s := range searchesOf(stmt) {
-			need = append(need, s.m.byName[s.index].sources...)
+			need = append(need, s.need...)
 		}
 		if s.m.scope != nil {
 			need = append(need, s.m.scope)
@@ -213,7 +246,14 @@ func (s *search) filter(db *gorm.DB) error {
 	ctx := db.Statement.Context
 	kept := 0
 	for i := range rv.Len() {
-		ok, err := crypt.Matches(rv.Index(i).Interface(), s.probe, s.index)
+		var ok bool
+		var err error
+		if s.ts != nil {
+			// Match compares the scope too, byte for byte.
+			ok, err = s.ts.Match(rv.Index(i).Interface())
+		} else {
+			ok, err = crypt.Matches(rv.Index(i).Interface(), s.probe, s.index)
+		}
 		if err != nil {
 			return &Error{Op: "search", Model: s.m.name, Err: err}
 		}

@@ -22,6 +22,7 @@ type setKey struct{ stmt *gorm.Statement }
 func (p *Plugin) encryptUpdate(db *gorm.DB) {
 	stmt := db.Statement
 	if db.Error != nil {
+		explainTokens(db)
 		return
 	}
 	if stmt.Schema == nil {
@@ -102,10 +103,12 @@ func (p *Plugin) encryptAssignments(db *gorm.DB, m *model) error {
 		}
 		return e
 	}
-	hasSecrets := len(m.enc)+len(m.opaque)+len(m.indexes) > 0
+	hasSecrets := len(m.enc)+len(m.opaque)+len(m.indexes)+len(m.tokens) > 0
 	var touched []int
 	assigned := map[string]bool{}
+	written := map[string]int{} // every column the update writes → its assignment
 	for i, a := range set {
+		written[a.Column.Name] = i
 		col := a.Column.Name
 		if err := m.misspelled("update", col); err != nil {
 			if single {
@@ -135,17 +138,47 @@ func (p *Plugin) encryptAssignments(db *gorm.DB, m *model) error {
 			assigned[col] = true
 		}
 	}
-	if len(touched) == 0 {
+	// The token indexes whose sources the update writes: rewritten, from
+	// all of their sources.
+	var rewrite []*tokenIndex
+	for _, ti := range m.tokens {
+		n := 0
+		for _, src := range ti.sources {
+			if _, ok := written[src.DBName]; ok {
+				n++
+			}
+		}
+		switch {
+		case n == 0:
+		case n < len(ti.sources) || ti.unresolved != "":
+			col := ti.sources[0].DBName
+			return refuse(col, ErrUnsupportedWrite, "a token index ("+ti.path+") is recomputed only when the update writes all of its sources, which must be columns of the model")
+		default:
+			rewrite = append(rewrite, ti)
+		}
+	}
+	if len(touched) == 0 && len(rewrite) == 0 {
 		p.useSet(stmt, set)
 		return nil
 	}
-	first := set[touched[0]].Column.Name
+	var first string
+	if len(touched) > 0 {
+		first = set[touched[0]].Column.Name
+	} else {
+		first = rewrite[0].sources[0].DBName
+	}
 	if !single {
-		return refuse(first, ErrUnknownIdentity, "an update of an encrypted column must name one row by its model, db.Model(&record) with the record's identity and scope set, so that the ciphertext binds them")
+		return refuse(first, ErrUnknownIdentity, "an update of an encrypted column or of a token index's source must name one row by its model, db.Model(&record) with the record's identity and scope set, so that the ciphertext binds them and the tokens are the row's")
 	}
 	for k, f := range binding {
 		if before[k].IsZero() {
-			return refuse(first, ErrUnknownIdentity, "the model's "+f.Name+" is zero: an update of an encrypted column needs the model's identity and scope")
+			return refuse(first, ErrUnknownIdentity, "the model's "+f.Name+" is zero: an update of an encrypted column or of a token index's source needs the model's identity and scope")
+		}
+	}
+	if len(rewrite) > 0 {
+		if _, err := m.checkTokenWrite(db, "update"); err != nil {
+			rv.Set(saved)
+			return err
 		}
 	}
 	// A fresh record holding the binding and the new plaintext values.
@@ -166,6 +199,23 @@ func (p *Plugin) encryptAssignments(db *gorm.DB, m *model) error {
 		if err := f.Set(ctx, fresh, set[i].Value); err != nil {
 			// GORM's error may quote the value: it is not passed on.
 			return refuse(col, ErrUnsupportedWrite, "the value does not fit the field's type")
+		}
+	}
+	// The token indexes' sources that are not encrypted: in the fresh
+	// record too, for Encrypt to compute the tokens from.
+	for _, ti := range rewrite {
+		for _, src := range ti.sources {
+			i := written[src.DBName]
+			if m.sensitive(src.DBName) {
+				continue
+			}
+			switch set[i].Value.(type) {
+			case clause.Expression, *gorm.DB, []any:
+				return refuse(src.DBName, ErrUnsupportedWrite, "an SQL expression as a token index's source cannot be tokenized; pass the value")
+			}
+			if err := src.Set(ctx, fresh, set[i].Value); err != nil {
+				return refuse(src.DBName, ErrUnsupportedWrite, "the value does not fit the field's type")
+			}
 		}
 	}
 	var recompute []*index
@@ -201,6 +251,20 @@ func (p *Plugin) encryptAssignments(db *gorm.DB, m *model) error {
 			set = append(set, clause.Assignment{Column: clause.Column{Name: ix.field.DBName}, Value: v.Interface()})
 		}
 	}
+	if len(rewrite) > 0 {
+		w := newTokenWrite(m, rewrite)
+		if err := w.add(ctx, "update", fresh); err != nil {
+			rv.Set(saved)
+			return err
+		}
+		for _, ti := range rewrite { // the model holds the new tokens, as after a Create
+			if dst, err := rv.FieldByIndexErr(ti.index); err == nil {
+				src, _ := fresh.FieldByIndexErr(ti.index)
+				dst.Set(src)
+			}
+		}
+		stmt.Settings.Store(tokenWriteKey{stmt}, w)
+	}
 	// Only the row whose identity and scope the ciphertexts bind.
 	where := make([]clause.Expression, 0, len(binding))
 	for k, f := range binding {
@@ -215,6 +279,24 @@ func (p *Plugin) encryptAssignments(db *gorm.DB, m *model) error {
 func (p *Plugin) useSet(stmt *gorm.Statement, set clause.Set) {
 	stmt.AddClause(set)
 	stmt.Settings.Store(setKey{stmt}, true)
+}
+
+// tokenWriteKey keys the token write of an update in its statement's Settings.
+type tokenWriteKey struct{ stmt *gorm.Statement }
+
+// writeUpdateTokens replaces the tokens of the row an update wrote, after
+// the UPDATE and in its transaction. An UPDATE that matched no row (of
+// the model's identity and scope) writes none: the key could be another
+// tenant's row.
+func (p *Plugin) writeUpdateTokens(db *gorm.DB) {
+	v, ok := db.Statement.Settings.LoadAndDelete(tokenWriteKey{db.Statement})
+	if !ok || db.Error != nil || db.DryRun || db.RowsAffected == 0 {
+		return
+	}
+	w := v.(*tokenWrite)
+	if err := w.exec(db, "update", tokenTableOf(db.Statement, w.m)); err != nil {
+		db.AddError(err)
+	}
 }
 
 // cleanupUpdate removes the SET clause encryptUpdate added, as GORM removes

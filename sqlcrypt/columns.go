@@ -21,7 +21,9 @@ type columns struct {
 	scope     int            // index in list of the crypt:"scope" field; -1 without one or without its column
 	scopePath []int          // the index path of the crypt:"scope" field, column or not; nil without one
 	bound     []int          // indexes in list of the scope and crypt:"id" fields
+	ids       []int          // indexes in list of the crypt:"id" fields
 	indexes   map[string]int // blind-index name (Go name and name= option) → index in list
+	tokens    []tokenField   // the token indexes (crypt.Tokens fields), in field order
 }
 
 // column is one stored field.
@@ -46,6 +48,7 @@ func columnsOf(t reflect.Type) (*columns, error) {
 		return nil, err
 	}
 	c.scopePath = findScope(t, nil, map[reflect.Type]bool{t: true})
+	c.tokens = findTokens(t, nil, "", map[reflect.Type]bool{t: true}, nil)
 	folded := map[string]int{}
 	for _, col := range c.list {
 		folded[strings.ToLower(col.name)]++
@@ -75,6 +78,15 @@ func (c *columns) walk(t reflect.Type, prefix []int) error {
 			continue
 		}
 		name, ok := crypt.ColumnOf(f)
+		if f.Type == tokensType && tokenKinds[directive(f)] && (ok || f.Tag.Get("db") != "-") {
+			// pgx's RowToStructByName reads db tags only: a field without
+			// db:"-" is a column it looks for in every result.
+			col := name
+			if !ok {
+				col, _ = crypt.ColumnOf(reflect.StructField{Name: f.Name})
+			}
+			return &ColumnError{Type: c.typ, Column: col, Msg: "field " + f.Name + ` is a crypt.Tokens, which is stored in a side table of its own, not in a column: tag it db:"-" (and gorm:"-" for GORM)`}
+		}
 		if !ok {
 			continue
 		}
@@ -99,6 +111,7 @@ func (c *columns) addRole(f reflect.StructField, n int) {
 		c.bound = append(c.bound, n)
 	case "id":
 		c.bound = append(c.bound, n)
+		c.ids = append(c.ids, n)
 	case "encrypt":
 		c.list[n].encrypted = true
 	case "blind":

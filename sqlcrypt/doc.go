@@ -61,6 +61,61 @@
 // tenant whatever the column's collation. A probe that can match no row
 // gives a condition that matches nothing, not an SQL error.
 //
+// # Token indexes
+//
+// A token index (a crypt.Tokens field tagged prefix=, suffix=,
+// substring=, range= or set=; see package crypt) keeps an encrypted field
+// searchable by prefix, suffix, substring, range or set membership. Its
+// tokens are not a column (tag the field db:"-"): each index is stored in
+// a side table of its own, <table>_<snake_case of the field's Go name>,
+// whose rows (key, token) refer to the record's row by its identity
+// column, with a foreign key that deletes them with the row.
+// [TokenTableDDL] writes its CREATE TABLE:
+//
+//	type Contact struct {
+//		_          struct{}     `crypt:"record=contact"`
+//		ID         string       `db:"id" crypt:"id"`
+//		TenantID   string       `db:"tenant_id" crypt:"scope"`
+//		LastName   string       `db:"last_name" crypt:"encrypt,class=pii"`
+//		NamePrefix crypt.Tokens `db:"-" crypt:"prefix=LastName,len=3..8,bits=20,transform=lower"`
+//	}
+//
+//	ddl, err := sqlcrypt.TokenTableDDL(sqlcrypt.Postgres, "contacts", &Contact{}) // contacts_name_prefix
+//
+// Encrypt computes a record's tokens; [ReplaceTokens] (database/sql) and
+// [ReplaceTokensPgx] (pgx) write them, in the transaction that writes the
+// row, replacing the record's previous ones; [CopyFrom] copies them with
+// the records. [Search] writes the condition that finds the candidate
+// rows and returns the filter that drops the others once decrypted:
+//
+//	e, err := crypt.Encrypted(ctx, enc, &contact) // e.NamePrefix holds its tokens
+//	tx, err := pool.Begin(ctx)
+//	_, err = tx.Exec(ctx, "INSERT INTO contacts (id, tenant_id, last_name) VALUES ($1, $2, $3)", e.ID, e.TenantID, e.LastName)
+//	err = sqlcrypt.ReplaceTokensPgx(ctx, tx, "contacts", e)
+//	err = tx.Commit(ctx)
+//
+//	probe := &Contact{TenantID: tenant}
+//	cond, args, match, err := sqlcrypt.Search(ctx, enc, sqlcrypt.Postgres, "contacts", probe, "NamePrefix", crypt.HasPrefix("lov"), 1)
+//	rows, _ := pool.Query(ctx, "SELECT * FROM contacts WHERE "+cond, args...)
+//	found, err := sqlcrypt.CollectRows(ctx, enc, rows, pgx.RowToStructByName[Contact], match)
+//
+// The condition holds the scope, as Lookup's does, and a subquery on the
+// side table under every enabled index key, so that rows written before
+// and after an index-key rotation are both found. The side tables'
+// layout is gormcrypt's too: records written through either package are
+// found through both.
+//
+// A record with several identity fields (a composite key), or none,
+// cannot store token indexes yet: a [*TokenStorageError]. Writing a
+// record's row without its tokens (an UPDATE of a source without
+// ReplaceTokens) leaves its old tokens, and a search by the new value
+// misses it: write both in one transaction. Deleting the row deletes its
+// tokens, on SQLite only on connections with foreign keys on
+// (_pragma=foreign_keys(1) in modernc.org/sqlite's DSN, or PRAGMA
+// foreign_keys = ON).
+//
+// # Filters
+//
 // A collector given a filter stops at a record it could not fully decrypt
 // (an AccessError): a filter that compares a field left encrypted would
 // drop a row that holds the value sought, and a search never misses a row
@@ -93,5 +148,6 @@
 // from another row, field or tenant. [*ColumnError] and [*LookupError]
 // name the type and the column or index. No error of sqlcrypt or crypt
 // holds a value, a key or an index value; a scan error in a RowError is
-// the driver's own.
+// the driver's own. [*TokenStorageError] names the type and token index
+// whose side table cannot be created, written or searched.
 package sqlcrypt

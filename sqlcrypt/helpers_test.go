@@ -103,7 +103,9 @@ func openDB(t *testing.T, d sqlcrypt.Dialect) *testDB {
 	var tdb *testDB
 	switch d {
 	case sqlcrypt.SQLite:
-		tdb = &testDB{d: d, db: open(t, "SQLite", "sqlite", "file:"+filepath.Join(t.TempDir(), "crm.db"))}
+		// Foreign keys on, as token side tables need them to delete a
+		// row's tokens with it.
+		tdb = &testDB{d: d, db: open(t, "SQLite", "sqlite", "file:"+filepath.Join(t.TempDir(), "crm.db")+"?_pragma=foreign_keys(1)")}
 	case sqlcrypt.Postgres:
 		tdb = openPostgres(t)
 	case sqlcrypt.MySQL:

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
+	"github.com/fieldcrypt/fieldcrypt/internal/sqldialect"
 )
 
 // Lookup writes the SQL condition that finds the rows whose blind index
@@ -82,20 +83,14 @@ func Lookup(ctx context.Context, enc *crypt.Encryptor, d Dialect, probe any, ind
 	if !ok {
 		return fail("the index field has no column: it is neither a field of %v nor of a struct it embeds, or its column is ignored (db:\"-\")", t)
 	}
-	if cols.scopePath != nil && (cols.scope < 0 || !slices.Equal(cols.list[cols.scope].index, cols.scopePath)) {
-		return fail("the scope field has no column (it is ignored, or in a nested struct that is not embedded), so the condition could not keep to the probe's tenant")
+	if err := cols.checkScope(); err != nil {
+		return fail("%v", err)
 	}
-
 	// Quoting keeps a quote inside the identifier; what it cannot make
 	// safe (an empty name, control characters: a NUL ends the statement
 	// on PostgreSQL's wire protocol) is refused, as QuoteIdent asks.
-	for _, i := range []int{cols.scope, ix} {
-		if i < 0 {
-			continue
-		}
-		if err := checkColumnName(cols.list[i].name); err != nil {
-			return fail("the column of field %s: %v", cols.list[i].field, err)
-		}
+	if err := checkColumnName(cols.list[ix].name); err != nil {
+		return fail("the column of field %s: %v", cols.list[ix].field, err)
 	}
 
 	p := d.Placeholders()
@@ -103,28 +98,7 @@ func Lookup(ctx context.Context, enc *crypt.Encryptor, d Dialect, probe any, ind
 		p.Next()
 	}
 	var b strings.Builder
-	if cols.scope >= 0 {
-		col := d.QuoteIdent(cols.list[cols.scope].name)
-		scope := cols.field(pv, cols.scope).Interface()
-		switch d {
-		case MySQL:
-			// The equality finds the rows through an index on the column;
-			// the binary one drops those that a case-insensitive or PAD
-			// SPACE collation takes for equal. Both sides are converted to
-			// one character set first: a column in another one than the
-			// connection's (latin1) holds other bytes for a name that is
-			// not ASCII, and the tenant's own rows would not be found.
-			b.WriteString(col + " = " + p.Next() + " AND CAST(CONVERT(" + col + " USING utf8mb4) AS BINARY) = CAST(CONVERT(" + p.Next() + " USING utf8mb4) AS BINARY)")
-			args = append(args, scope, scope)
-		case SQLite:
-			b.WriteString(col + " = " + p.Next() + " COLLATE BINARY")
-			args = append(args, scope)
-		default:
-			b.WriteString(col + " = " + p.Next())
-			args = append(args, scope)
-		}
-		b.WriteString(" AND ")
-	}
+	args = cols.writeScope(&b, d, p, pv)
 	col := d.QuoteIdent(cols.list[ix].name)
 	switch {
 	case d == Postgres:
@@ -204,6 +178,52 @@ func Matching[T any](records []T, probe any, index string) ([]T, error) {
 		}
 	}
 	return out, nil
+}
+
+// checkScope refuses a record type whose scope field has no column, or
+// whose scope column's name quoting cannot make safe: a condition could
+// not keep to the probe's tenant.
+func (c *columns) checkScope() error {
+	if c.scopePath != nil && (c.scope < 0 || !slices.Equal(c.list[c.scope].index, c.scopePath)) {
+		return errors.New("the scope field has no column (it is ignored, or in a nested struct that is not embedded), so the condition could not keep to the probe's tenant")
+	}
+	if c.scope >= 0 {
+		if err := checkColumnName(c.list[c.scope].name); err != nil {
+			return fmt.Errorf("the column of field %s: %w", c.list[c.scope].field, err)
+		}
+	}
+	return nil
+}
+
+// writeScope writes the condition on the probe's scope column, followed
+// by " AND ", and returns its arguments; nothing for a record without a
+// scope. The comparison is byte-wise on MySQL and SQLite whatever the
+// column's collation (see Lookup).
+func (c *columns) writeScope(b *strings.Builder, d Dialect, p *sqldialect.Placeholders, pv reflect.Value) (args []any) {
+	if c.scope < 0 {
+		return nil
+	}
+	col := d.QuoteIdent(c.list[c.scope].name)
+	scope := c.field(pv, c.scope).Interface()
+	switch d {
+	case MySQL:
+		// The equality finds the rows through an index on the column;
+		// the binary one drops those that a case-insensitive or PAD
+		// SPACE collation takes for equal. Both sides are converted to
+		// one character set first: a column in another one than the
+		// connection's (latin1) holds other bytes for a name that is
+		// not ASCII, and the tenant's own rows would not be found.
+		b.WriteString(col + " = " + p.Next() + " AND CAST(CONVERT(" + col + " USING utf8mb4) AS BINARY) = CAST(CONVERT(" + p.Next() + " USING utf8mb4) AS BINARY)")
+		args = append(args, scope, scope)
+	case SQLite:
+		b.WriteString(col + " = " + p.Next() + " COLLATE BINARY")
+		args = append(args, scope)
+	default:
+		b.WriteString(col + " = " + p.Next())
+		args = append(args, scope)
+	}
+	b.WriteString(" AND ")
+	return args
 }
 
 // sameField reports whether the structs a and b hold the same value in the

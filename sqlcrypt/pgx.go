@@ -2,11 +2,16 @@ package sqlcrypt
 
 import (
 	"context"
+	"fmt"
 	"reflect"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
+	"github.com/fieldcrypt/fieldcrypt/internal/sqldialect"
 )
 
 // CollectRows reads every row of rows with scan, decrypts each record,
@@ -104,16 +109,97 @@ type Copier interface {
 // fails to encrypt aborts the copy, so that no row is written, and is
 // returned as a [*RowError] (pgx alone would report it as the server's
 // error about the aborted COPY).
+//
+// Records with token indexes get their tokens copied too, into each
+// index's side table (see [TokenTableDDL]; the side tables are named
+// after the last part of table), once the records are: all of it in one
+// transaction, which CopyFrom begins on conn (a *pgxpool.Pool, a
+// *pgx.Conn, or a pgx.Tx, in which it is a savepoint) and commits, so
+// that no record is written without its tokens. The records are new rows:
+// their keys have no tokens yet. columnNames must then hold the identity
+// column, which the side tables refer to, and conn must have a Begin
+// method (every pgx type does); otherwise a [*TokenStorageError]. The
+// tokens are held in memory until the records are copied.
 func CopyFrom[T any](ctx context.Context, enc *crypt.Encryptor, conn Copier, table pgx.Identifier, columnNames []string, records []T) (int64, error) {
 	src := &copySource[T]{ctx: ctx, enc: enc, records: records}
 	if err := src.init(columnNames); err != nil {
 		return 0, err
 	}
-	n, err := conn.CopyFrom(ctx, table, columnNames, src)
+	if len(src.cols.tokens) == 0 {
+		n, err := conn.CopyFrom(ctx, table, columnNames, src)
+		if src.err != nil {
+			return 0, src.err
+		}
+		return n, err
+	}
+	if err := src.initTokens(table, columnNames); err != nil {
+		return 0, err
+	}
+	b, ok := conn.(interface {
+		Begin(context.Context) (pgx.Tx, error)
+	})
+	if !ok {
+		return 0, &TokenStorageError{Type: src.cols.typ, Msg: fmt.Sprintf("%T has no Begin method: the records and their tokens are copied in one transaction; pass a *pgxpool.Pool, *pgx.Conn or pgx.Tx", conn)}
+	}
+	tx, err := b.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	n, err := tx.CopyFrom(ctx, table, columnNames, src)
 	if src.err != nil {
 		return 0, src.err
 	}
-	return n, err
+	if err != nil {
+		return 0, err
+	}
+	for j, tt := range src.tokens.tables {
+		side := append(pgx.Identifier(nil), table...)
+		side[len(side)-1] = sqldialect.TokenTableName(side[len(side)-1], src.cols.tokens[j].suffix)
+		rows := src.tokens.rows[j]
+		var copyRows [][]any
+		for i, toks := range rows.Tokens {
+			for _, tk := range toks {
+				copyRows = append(copyRows, []any{rows.Keys[i], tk})
+			}
+		}
+		if len(copyRows) == 0 {
+			continue
+		}
+		if _, err := tx.CopyFrom(ctx, side, []string{tt.Key, sqldialect.TokenColumn}, pgx.CopyFromRows(copyRows)); err != nil {
+			return 0, err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// ReplaceTokensPgx is [ReplaceTokens] for pgx, on PostgreSQL: in the
+// transaction tx, it replaces the tokens of records (encrypted records of
+// a type T, or pointers to them) in the side tables of their token
+// indexes, with two statements per index sent in one batch, whatever the
+// number of records and tokens:
+//
+//	e, err := crypt.Encrypted(ctx, enc, &contact)
+//	tx, err := pool.Begin(ctx)
+//	_, err = tx.Exec(ctx, "INSERT INTO contacts (...) VALUES (...)", e.ID, ...)
+//	err = sqlcrypt.ReplaceTokensPgx(ctx, tx, "contacts", e)
+//	err = tx.Commit(ctx)
+//
+// Errors are those of ReplaceTokens. On an error the transaction holds
+// part of the writes: roll it back.
+func ReplaceTokensPgx[T any](ctx context.Context, tx pgx.Tx, table string, records ...T) error {
+	stmts, err := prepareTokens(Postgres, table, records, true)
+	if err != nil || len(stmts) == 0 {
+		return err
+	}
+	batch := &pgx.Batch{}
+	for _, s := range stmts {
+		batch.Queue(s.SQL, s.Args...)
+	}
+	return tx.SendBatch(ctx, batch).Close()
 }
 
 // copySource is the pgx.CopyFromSource of CopyFrom.
@@ -128,6 +214,9 @@ type copySource[T any] struct {
 	next   int
 	values []any
 	err    error
+
+	tokens   *tokenWrite // the records' tokens, for records with token indexes
+	tokenKey int         // the identity column's index in cols.list
 }
 
 func (s *copySource[T]) Next() bool {
@@ -143,6 +232,12 @@ func (s *copySource[T]) Next() bool {
 		return false
 	}
 	rv := reflect.ValueOf(cp).Elem()
+	if s.tokens != nil {
+		if err := s.tokens.add(s.cols, s.tokenKey, i, rv); err != nil {
+			s.err = err
+			return false
+		}
+	}
 	s.values = make([]any, len(s.fields))
 	for k, f := range s.fields {
 		s.values[k] = s.cols.field(rv, f).Interface()
@@ -165,6 +260,24 @@ func (s *copySource[T]) init(names []string) error {
 		return err
 	}
 	s.cols, s.ptr, s.fields = cols, ptr, fields
+	return nil
+}
+
+// initTokens prepares the write of the records' tokens into the side
+// tables of table: the column list must hold the identity column.
+func (s *copySource[T]) initTokens(table pgx.Identifier, names []string) error {
+	if len(table) == 0 {
+		return &TokenStorageError{Type: s.cols.typ, Msg: "empty table name"}
+	}
+	w, key, err := newTokenWrite(s.cols, strings.Join(table, "."))
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(s.fields, key) {
+		return &TokenStorageError{Type: s.cols.typ, Msg: "the column list lacks the identity column " + strconv.Quote(s.cols.list[key].name) +
+			", which the side tables of the record's token indexes refer to"}
+	}
+	s.tokens, s.tokenKey = w, key
 	return nil
 }
 

@@ -1,7 +1,8 @@
 // Package sqldialect is what fieldcrypt's SQL code needs to know about the
 // three databases it supports, PostgreSQL, SQLite and MySQL or MariaDB,
 // written once: the [Dialect] type and its names, identifier quoting,
-// parameter markers, and what a driver's error means.
+// parameter markers, what a driver's error means, and the statements over
+// the side tables of token indexes.
 //
 // keyring/sqlstore and the re-encryption job (package reencrypt) both
 // build their statements from it; their Dialect types are aliases of
@@ -16,6 +17,16 @@
 // FOR UPDATE SKIP LOCKED claims in reencrypt. They are decisions about
 // one schema, not about the database, and a reader looking for them finds
 // them next to the statements that use them.
+//
+// The side tables of token indexes are the exception, by design: sqlcrypt
+// and gormcrypt both write and search them, and a table one of them wrote
+// must be one the other reads, so their layout ([TokenTable],
+// [Dialect.CreateTokenTable]) and statements ([Dialect.ReplaceTokens],
+// [Dialect.TokenCondition]) are written here once. They take names and
+// tokens, not records: each package finds a record's key column and
+// tokens its own way (struct tags and crypt.ColumnOf, or GORM's schema),
+// and gormcrypt does not import sqlcrypt, whose pgx dependency a GORM
+// program need not carry.
 //
 // # Drivers
 //

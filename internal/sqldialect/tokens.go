@@ -1,0 +1,405 @@
+package sqldialect
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Token side tables. A token index of package crypt (a crypt.Tokens field)
+// is stored beside its record's table, in a side table of its own:
+//
+//	<table>_<index> (<key> <key type> NOT NULL, token BIGINT NOT NULL,
+//	                 PRIMARY KEY (token, <key>), INDEX (<key>),
+//	                 FOREIGN KEY (<key>) REFERENCES <table> (<key>) ON DELETE CASCADE)
+//
+// where <key> is the record's identity column. sqlcrypt and gormcrypt
+// both read and write these tables, so the layout and every statement
+// over it are written here, once: a table that one package writes is one
+// the other searches.
+
+// TokenColumn is the name of a side table's token column.
+const TokenColumn = "token"
+
+// MaxTokenBatch is the most rows one INSERT of a side table writes, and
+// the most keys one DELETE names, where the tokens are bound one
+// parameter each (two per row): far below every dialect's limit on the
+// parameters of a statement (SQLite's is 32766, MySQL's and PostgreSQL's
+// 65535).
+const MaxTokenBatch = 500
+
+// TokenTable is the side table of one token index.
+type TokenTable struct {
+	Parent string // the record's table, maybe qualified: "contacts", "crm.contacts"
+	Name   string // the side table, in the parent's schema: "contacts_name_prefix", "crm.contacts_name_prefix"
+	Key    string // the key column: the parent's identity column, under the same name
+	// IntKey is set for integer keys (BIGINT), clear for text keys.
+	IntKey bool
+	// KeyType is the key column's SQL type in CREATE TABLE; ""
+	// for [Dialect.DefaultKeyType].
+	KeyType string
+}
+
+// TokenTableName returns the side table of the token index whose name,
+// as a column, is suffix (the snake_case of the Tokens field's Go name),
+// for the record table parent: in parent's schema, named
+// "<parent's name>_<suffix>".
+func TokenTableName(parent, suffix string) string {
+	return parent + "_" + suffix
+}
+
+// Check accepts a side table that every statement below can name: the
+// parent and the side table plain identifiers, one or two parts (see
+// [CheckTable]), in the same schema, and a key column that is a plain
+// identifier other than the token column.
+func (t TokenTable) Check() error {
+	if err := CheckTable(t.Parent); err != nil {
+		return err
+	}
+	if err := CheckTable(t.Name); err != nil {
+		return fmt.Errorf("token side table: %w", err)
+	}
+	if schemaOf(t.Parent) != schemaOf(t.Name) {
+		return fmt.Errorf("token side table %q is not in the schema of %q", t.Name, t.Parent)
+	}
+	if err := CheckIdent(t.Key); err != nil {
+		return fmt.Errorf("key column: %w", err)
+	}
+	if strings.EqualFold(t.Key, TokenColumn) {
+		return fmt.Errorf("key column %q: the side table's token column has that name", t.Key)
+	}
+	return nil
+}
+
+// schemaOf returns the schema part of a table name, "" when it has none.
+func schemaOf(table string) string {
+	s, _, ok := strings.Cut(table, ".")
+	if !ok {
+		return ""
+	}
+	return s
+}
+
+// baseName returns the table name without its schema.
+func baseName(table string) string {
+	return table[strings.LastIndexByte(table, '.')+1:]
+}
+
+// DefaultKeyType is the key column's type for text keys (intKey false)
+// and integer keys: BIGINT for integers everywhere; TEXT for text on
+// PostgreSQL and SQLite, and on MySQL VARCHAR(255) CHARACTER SET utf8mb4
+// COLLATE utf8mb4_bin, so that keys compare byte for byte. MySQL and
+// MariaDB accept a foreign key only between string columns of one
+// character set and collation (and integer columns of one size and
+// sign): the parent's key column must be declared so too, or KeyType
+// given.
+func (d Dialect) DefaultKeyType(intKey bool) string {
+	switch {
+	case intKey:
+		return "BIGINT"
+	case d == MySQL:
+		return "VARCHAR(255) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+	}
+	return "TEXT"
+}
+
+// CreateTokenTable returns the statements that create the side table t
+// and its index on the key, when they do not exist yet: one CREATE TABLE
+// on MySQL (where the index is declared in it), a CREATE TABLE and a
+// CREATE INDEX elsewhere. Check t first.
+//
+// SQLite enforces the foreign key, and so deletes a row's tokens with
+// the row, only on a connection with PRAGMA foreign_keys = ON; its
+// REFERENCES names the parent without its schema, as SQLite requires
+// (the parent is in the side table's schema).
+func (d Dialect) CreateTokenTable(t TokenTable) []string {
+	keyType := t.KeyType
+	if keyType == "" {
+		keyType = d.DefaultKeyType(t.IntKey)
+	}
+	key, tok := d.QuoteIdent(t.Key), d.QuoteIdent(TokenColumn)
+	parent := d.QuoteTable(t.Parent)
+	if d == SQLite {
+		parent = d.QuoteIdent(baseName(t.Parent))
+	}
+	var b strings.Builder
+	b.WriteString("CREATE TABLE IF NOT EXISTS " + d.QuoteTable(t.Name) + " (" +
+		key + " " + keyType + " NOT NULL, " + tok + " BIGINT NOT NULL, PRIMARY KEY (" + tok + ", " + key + "), ")
+	if d == MySQL {
+		b.WriteString("INDEX " + d.QuoteIdent(tokenIndexName(t)) + " (" + key + "), ")
+	}
+	b.WriteString("FOREIGN KEY (" + key + ") REFERENCES " + parent + " (" + key + ") ON DELETE CASCADE)")
+	if d == SQLite {
+		b.WriteString(" WITHOUT ROWID")
+	}
+	stmts := []string{b.String()}
+	if d != MySQL {
+		// The index lives in the table's schema: PostgreSQL names it
+		// without one (it takes the table's), SQLite with one.
+		name := d.QuoteIdent(tokenIndexName(t))
+		table := d.QuoteTable(t.Name)
+		if d == SQLite {
+			if s := schemaOf(t.Name); s != "" {
+				name = d.QuoteIdent(s) + "." + name
+			}
+			table = d.QuoteIdent(baseName(t.Name))
+		}
+		stmts = append(stmts, "CREATE INDEX IF NOT EXISTS "+name+" ON "+table+" ("+key+")")
+	}
+	return stmts
+}
+
+// tokenIndexName names the side table's index on its key: the table's
+// name and "_key", or for a name that would be longer than an identifier
+// may be, its start and a hash of the whole.
+func tokenIndexName(t TokenTable) string {
+	name := baseName(t.Name) + "_key"
+	if len(name) <= MaxIdentLen {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	h := "_" + hex.EncodeToString(sum[:4]) + "_key"
+	return baseName(t.Name)[:MaxIdentLen-len(h)] + h
+}
+
+// Stmt is a statement and its arguments.
+type Stmt struct {
+	SQL  string
+	Args []any
+}
+
+// Markers returns a new parameter counter for one statement: the
+// dialect's own ([Dialect.Placeholders]), or ? whatever the dialect when
+// question is set, for a library that rebinds markers itself (GORM).
+func (d Dialect) Markers(question bool) *Placeholders {
+	if question {
+		return &Placeholders{d: MySQL}
+	}
+	return d.Placeholders()
+}
+
+// TokenRows are the tokens of some records for one side table: the
+// records' keys (strings, or int64 for an IntKey table), and each one's
+// tokens, sorted and without repeats as crypt.Tokens holds them.
+type TokenRows struct {
+	Keys   []any
+	Tokens [][]int64
+}
+
+// ReplaceTokens returns the statements that replace the tokens of the
+// records rows holds in the side table t: a DELETE of every row of their
+// keys, then INSERTs of their tokens. Run them in order, in the
+// transaction that writes the records.
+//
+// With arrays (PostgreSQL, through pgx or its database/sql driver, which
+// bind a Go slice as an array) there is one DELETE and at most one
+// INSERT, whatever the number of records and tokens: keys and tokens go
+// as a text[] or bigint[] parameter each. Otherwise each statement names
+// at most [MaxTokenBatch] keys or rows, one parameter each.
+func (d Dialect) ReplaceTokens(t TokenTable, rows TokenRows, arrays, question bool) []Stmt {
+	table, key, tok := d.QuoteTable(t.Name), d.QuoteIdent(t.Key), d.QuoteIdent(TokenColumn)
+	if len(rows.Keys) == 0 {
+		return nil
+	}
+	arrays = arrays && d == Postgres
+	var stmts []Stmt
+	if arrays {
+		keyArray, keys := "text[]", any(stringKeys(rows.Keys))
+		if t.IntKey {
+			keyArray, keys = "bigint[]", any(intKeys(rows.Keys))
+		}
+		p := d.Markers(question)
+		stmts = append(stmts, Stmt{"DELETE FROM " + table + " WHERE " + key + " = ANY(CAST(" + p.Next() + " AS " + keyArray + "))", []any{keys}})
+		var ks []any
+		var ts []int64
+		for i, toks := range rows.Tokens {
+			for _, tk := range toks {
+				ks = append(ks, rows.Keys[i])
+				ts = append(ts, tk)
+			}
+		}
+		if len(ts) > 0 {
+			allKeys := any(stringKeys(ks))
+			if t.IntKey {
+				allKeys = any(intKeys(ks))
+			}
+			p := d.Markers(question)
+			stmts = append(stmts, Stmt{"INSERT INTO " + table + " (" + key + ", " + tok + ") SELECT * FROM unnest(CAST(" +
+				p.Next() + " AS " + keyArray + "), CAST(" + p.Next() + " AS bigint[]))", []any{allKeys, ts}})
+		}
+		return stmts
+	}
+	for lo := 0; lo < len(rows.Keys); lo += MaxTokenBatch {
+		hi := min(lo+MaxTokenBatch, len(rows.Keys))
+		p := d.Markers(question)
+		var b strings.Builder
+		b.WriteString("DELETE FROM " + table + " WHERE " + key)
+		if hi-lo == 1 {
+			b.WriteString(" = " + p.Next())
+		} else {
+			b.WriteString(" IN (")
+			for i := lo; i < hi; i++ {
+				if i > lo {
+					b.WriteString(", ")
+				}
+				b.WriteString(p.Next())
+			}
+			b.WriteString(")")
+		}
+		stmts = append(stmts, Stmt{b.String(), append([]any(nil), rows.Keys[lo:hi]...)})
+	}
+	var b strings.Builder
+	var args []any
+	var p *Placeholders
+	flush := func() {
+		if len(args) > 0 {
+			stmts = append(stmts, Stmt{b.String(), args})
+		}
+		b.Reset()
+		args = nil
+	}
+	for i, toks := range rows.Tokens {
+		for _, tk := range toks {
+			if len(args) == 0 {
+				p = d.Markers(question)
+				b.WriteString("INSERT INTO " + table + " (" + key + ", " + tok + ") VALUES ")
+			} else {
+				b.WriteString(", ")
+			}
+			b.WriteString("(" + p.Next() + ", " + p.Next() + ")")
+			args = append(args, rows.Keys[i], tk)
+			if len(args) == 2*MaxTokenBatch {
+				flush()
+			}
+		}
+	}
+	flush()
+	return stmts
+}
+
+func stringKeys(keys []any) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i], _ = k.(string)
+	}
+	return out
+}
+
+func intKeys(keys []any) []int64 {
+	out := make([]int64, len(keys))
+	for i, k := range keys {
+		out[i], _ = k.(int64)
+	}
+	return out
+}
+
+// TokenQuery is one query of a token search (crypt/blind.Query): a row is
+// a candidate when it holds every token of All (when All is not empty),
+// or any token of Any. Both are sorted, without repeats.
+type TokenQuery struct {
+	All, Any []int64
+}
+
+// TokenCondition writes the condition that a row of t's parent holds the
+// tokens of one of queries in the side table t, with its arguments, the
+// markers taken from p:
+//
+//	"id" IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($2))
+//	OR "id" IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($3)
+//	            GROUP BY "id" HAVING COUNT(*) = 4)
+//
+// The tokens of every Any, and every All of one token, are looked up
+// together; each longer All is a subquery of its own that counts a key's
+// rows among its tokens (the side table holds a key's token once). With
+// arrays (PostgreSQL) each set of tokens is one bigint[] parameter, =
+// ANY($n); otherwise an IN list of one parameter per token.
+//
+// When no query holds a token, the condition matches no row: with
+// arrays, the first form with an empty array; otherwise "1 = 0", with no
+// arguments. ok reports whether some query held a token.
+//
+// outer is the parent's key as the condition compares it, "" for the
+// quoted key column; outerArgs are its arguments, given again for each
+// subquery, as outer holds no numbered marker (GORM's "?" with a
+// clause.Column qualified by the statement's table, say).
+func (d Dialect) TokenCondition(t TokenTable, p *Placeholders, queries []TokenQuery, arrays bool, outer string, outerArgs ...any) (cond string, args []any, ok bool) {
+	arrays = arrays && d == Postgres
+	var anyToks []int64
+	var alls [][]int64
+	for _, q := range queries {
+		anyToks = append(anyToks, q.Any...)
+		switch len(q.All) {
+		case 0:
+		case 1:
+			anyToks = append(anyToks, q.All[0])
+		default:
+			alls = append(alls, q.All)
+		}
+	}
+	anyToks = sortedSet(anyToks)
+	empty := len(anyToks) == 0 && len(alls) == 0
+	if empty {
+		if !arrays {
+			return "1 = 0", nil, false
+		}
+		anyToks = []int64{}
+	}
+	table, key, tok := d.QuoteTable(t.Name), d.QuoteIdent(t.Key), d.QuoteIdent(TokenColumn)
+	if outer == "" {
+		outer = key
+	}
+	in := func(tokens []int64) string {
+		args = append(args, outerArgs...)
+		if arrays {
+			args = append(args, tokens)
+			return tok + " = ANY(" + p.Next() + ")"
+		}
+		var b strings.Builder
+		if len(tokens) == 1 {
+			b.WriteString(tok + " = " + p.Next())
+		} else {
+			b.WriteString(tok + " IN (")
+			for i := range tokens {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString(p.Next())
+			}
+			b.WriteString(")")
+		}
+		for _, tk := range tokens {
+			args = append(args, tk)
+		}
+		return b.String()
+	}
+	var parts []string
+	if len(anyToks) > 0 || empty {
+		parts = append(parts, outer+" IN (SELECT "+key+" FROM "+table+" WHERE "+in(anyToks)+")")
+	}
+	for _, all := range alls {
+		parts = append(parts, outer+" IN (SELECT "+key+" FROM "+table+" WHERE "+in(all)+
+			" GROUP BY "+key+" HAVING COUNT(*) = "+strconv.Itoa(len(all))+")")
+	}
+	if len(parts) == 1 {
+		return parts[0], args, !empty
+	}
+	return "(" + strings.Join(parts, " OR ") + ")", args, true
+}
+
+// sortedSet sorts s and drops its repeats, in place.
+func sortedSet(s []int64) []int64 {
+	if len(s) < 2 {
+		return s
+	}
+	slices.Sort(s)
+	out := s[:1]
+	for _, v := range s[1:] {
+		if v != out[len(out)-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}

@@ -1,0 +1,525 @@
+package sqlcrypt
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"strings"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt"
+	"github.com/fieldcrypt/fieldcrypt/internal/sqldialect"
+)
+
+var tokensType = reflect.TypeFor[crypt.Tokens]()
+
+// tokenKinds are the directives of a token index's tag.
+var tokenKinds = map[string]bool{"prefix": true, "suffix": true, "substring": true, "range": true, "set": true}
+
+// tokenField is a token index of a record type: a crypt.Tokens field
+// tagged with a token directive.
+type tokenField struct {
+	path   string // the Go path crypt names it by: "NamePrefix", "Billing.ZipPrefix"
+	name   string // its name= option, or ""
+	index  []int  // the field's index path
+	suffix string // the side table's suffix: the snake_case of the path, '.' as '_'
+}
+
+// findTokens returns the token indexes of struct type t and of the
+// structs it holds (not in slice elements, nor in held records), as the
+// planner of package crypt finds them: the fields of an embedded struct
+// under the embedding struct's path, those of a named one under its name.
+func findTokens(t reflect.Type, prefix []int, path string, seen map[reflect.Type]bool, out []tokenField) []tokenField {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		index := append(append([]int(nil), prefix...), i)
+		if f.Type == tokensType {
+			if tokenKinds[directive(f)] && f.IsExported() {
+				tf := tokenField{path: path + f.Name, index: index}
+				_, opts, _ := strings.Cut(f.Tag.Get("crypt"), ",")
+				for opt := range strings.SplitSeq(opts, ",") {
+					if name, ok := strings.CutPrefix(opt, "name="); ok {
+						tf.name = name
+					}
+				}
+				var parts []string
+				for p := range strings.SplitSeq(tf.path, ".") {
+					snake, _ := crypt.ColumnOf(reflect.StructField{Name: p})
+					parts = append(parts, snake)
+				}
+				tf.suffix = strings.Join(parts, "_")
+				out = append(out, tf)
+			}
+			continue
+		}
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if ft.Kind() != reflect.Struct || seen[ft] || isRecord(ft) || directive(f) == "-" {
+			continue
+		}
+		sub := path
+		if !f.Anonymous {
+			sub = path + f.Name + "."
+		}
+		seen[ft] = true
+		out = findTokens(ft, index, sub, seen, out)
+		delete(seen, ft)
+	}
+	return out
+}
+
+// tokenField returns the token index index names: its Go path or its
+// name= option.
+func (c *columns) tokenField(index string) (*tokenField, bool) {
+	for i := range c.tokens {
+		if tf := &c.tokens[i]; tf.path == index || tf.name == index {
+			return tf, true
+		}
+	}
+	return nil, false
+}
+
+// ErrTokenStorage means a record type's token indexes cannot be stored or
+// searched as asked: the record has no single identity field, a name is
+// not a plain identifier, a record was not encrypted. A
+// [*TokenStorageError] matches it.
+var ErrTokenStorage = errors.New("sqlcrypt: token index storage refused")
+
+// TokenStorageError reports why the side tables of a record type's token
+// indexes cannot be created, written or searched. It names the type and
+// the index (or record), never a value. It matches [ErrTokenStorage].
+type TokenStorageError struct {
+	Type  reflect.Type // the record's struct type
+	Index string       // the token index's Go path, or ""
+	Msg   string
+}
+
+func (e *TokenStorageError) Error() string {
+	s := "sqlcrypt: token indexes of " + e.Type.String()
+	if e.Index != "" {
+		s = "sqlcrypt: token index " + e.Type.String() + "." + e.Index
+	}
+	return s + ": " + e.Msg
+}
+
+func (e *TokenStorageError) Unwrap() error { return ErrTokenStorage }
+
+// tokenKey returns the key column of the record's side tables: its one
+// identity field's.
+func (c *columns) tokenKey() (int, error) {
+	fail := func(msg string) (int, error) {
+		return -1, &TokenStorageError{Type: c.typ, Msg: msg}
+	}
+	switch len(c.ids) {
+	case 1:
+	case 0:
+		return fail(`the record has no identity field (crypt:"id") with a column, which a side table's rows refer to`)
+	default:
+		return fail(`the record has several identity fields (crypt:"id"): a side table refers to its row by one key column, and records with composite keys cannot store token indexes yet`)
+	}
+	k := c.ids[0]
+	if err := sqldialect.CheckIdent(c.list[k].name); err != nil {
+		return fail("the identity column of field " + c.list[k].field + ": " + err.Error())
+	}
+	if _, ok := keyKind(c.typ.FieldByIndex(c.list[k].index).Type); !ok {
+		return fail("the identity field " + c.list[k].field + " is a " + c.typ.FieldByIndex(c.list[k].index).Type.String() + ": a side table's key is a string or an integer")
+	}
+	return k, nil
+}
+
+// keyKind reports whether a key of type t is an integer, and whether it
+// is a string or an integer at all.
+func keyKind(t reflect.Type) (intKey, ok bool) {
+	switch t.Kind() {
+	case reflect.String:
+		return false, true
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return true, true
+	}
+	return false, false
+}
+
+// keyValue returns the key a side table stores for the identity field's
+// value v: its string, or its integer as an int64. ok is false for a zero
+// key, or an unsigned one an int64 cannot hold.
+func keyValue(v reflect.Value) (key any, ok bool) {
+	switch v.Kind() {
+	case reflect.String:
+		return v.String(), v.String() != ""
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return v.Int(), v.Int() != 0
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return int64(v.Uint()), v.Uint() != 0 && v.Uint() <= math.MaxInt64
+	}
+	return nil, false
+}
+
+// tokenTable returns the side table of token index tf of a record stored
+// in table, checked.
+func (c *columns) tokenTable(table string, tf *tokenField) (sqldialect.TokenTable, error) {
+	k, err := c.tokenKey()
+	if err != nil {
+		return sqldialect.TokenTable{}, err
+	}
+	intKey, _ := keyKind(c.typ.FieldByIndex(c.list[k].index).Type)
+	tt := sqldialect.TokenTable{Parent: table, Name: sqldialect.TokenTableName(table, tf.suffix), Key: c.list[k].name, IntKey: intKey}
+	if err := tt.Check(); err != nil {
+		return tt, &TokenStorageError{Type: c.typ, Index: tf.path, Msg: err.Error()}
+	}
+	return tt, nil
+}
+
+// recordColumns returns the columns of the record type of record, a
+// struct or a pointer to one, for an error its type.
+func recordColumns(record any) (*columns, error) {
+	t := reflect.TypeOf(record)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil, &crypt.InvalidArgumentError{Type: reflect.TypeOf(record)}
+	}
+	return columnsOf(t)
+}
+
+// TokenTableDDL returns the statements that create the side tables of the
+// token indexes of record (a struct or a pointer to one, of a type
+// tagged for package crypt) stored in table, when they do not exist yet;
+// indexes names some of them (by Go path or name= option), none all.
+// table may be qualified by a schema ("crm.contacts"): the side tables go
+// in the same one. Run them after the table is created:
+//
+//	CREATE TABLE IF NOT EXISTS "contacts_name_prefix" ("id" TEXT NOT NULL, "token" BIGINT NOT NULL,
+//	    PRIMARY KEY ("token", "id"), FOREIGN KEY ("id") REFERENCES "contacts" ("id") ON DELETE CASCADE)
+//	CREATE INDEX IF NOT EXISTS "contacts_name_prefix_key" ON "contacts_name_prefix" ("id")
+//
+// A token index's side table is named after the table and the snake_case
+// of the Tokens field's Go name (contacts and NamePrefix give
+// contacts_name_prefix; a field of a nested struct Billing.ZipPrefix,
+// billing_zip_prefix). Its key column is the record's identity column
+// (crypt:"id"), under the same name, which must be the table's primary
+// key (or unique): a side table refers to its row by it, and a row's
+// tokens are deleted with the row. The key's type follows the identity
+// field's Go type: BIGINT for an integer; for a string, TEXT on
+// PostgreSQL and SQLite and VARCHAR(255) CHARACTER SET utf8mb4 COLLATE
+// utf8mb4_bin on MySQL. MySQL and MariaDB accept the foreign key only when
+// the table's key column has the same character set and collation (an
+// integer one, the same size and sign): declare an ID column so (IDs then
+// compare byte for byte), or write the statement with your column's type.
+//
+// On SQLite the foreign key, and so the deletion of a row's tokens with
+// the row, holds only on connections with foreign keys on (PRAGMA
+// foreign_keys = ON, or _pragma=foreign_keys(1) in modernc.org/sqlite's
+// DSN); without it a deleted row's tokens stay, and find nothing (no row
+// joins them) until a row with the same key is written, whose
+// [ReplaceTokens] replaces them.
+//
+// A record with no identity field, or with several (a composite key),
+// cannot store token indexes yet: a [*TokenStorageError].
+func TokenTableDDL(d Dialect, table string, record any, indexes ...string) ([]string, error) {
+	cols, err := recordColumns(record)
+	if err != nil {
+		return nil, err
+	}
+	if !d.Valid() {
+		return nil, &TokenStorageError{Type: cols.typ, Msg: fmt.Sprintf("invalid dialect %v", d)}
+	}
+	var fields []*tokenField
+	if len(indexes) == 0 {
+		for i := range cols.tokens {
+			fields = append(fields, &cols.tokens[i])
+		}
+		if len(fields) == 0 {
+			return nil, &TokenStorageError{Type: cols.typ, Msg: "the record has no token index (a crypt.Tokens field)"}
+		}
+	}
+	for _, ix := range indexes {
+		tf, ok := cols.tokenField(ix)
+		if !ok {
+			return nil, fmt.Errorf("%w: %v has no token index %q", crypt.ErrUnknownIndex, cols.typ, ix)
+		}
+		fields = append(fields, tf)
+	}
+	var stmts []string
+	for _, tf := range fields {
+		tt, err := cols.tokenTable(table, tf)
+		if err != nil {
+			return nil, err
+		}
+		stmts = append(stmts, d.CreateTokenTable(tt)...)
+	}
+	return stmts, nil
+}
+
+// tokenWrite is what replacing the tokens of some records writes: each
+// token index's side table and the records' keys and tokens.
+type tokenWrite struct {
+	tables []sqldialect.TokenTable
+	rows   []sqldialect.TokenRows // per table
+}
+
+// add appends the key and tokens of the encrypted record rv, the i-th.
+func (w *tokenWrite) add(cols *columns, key int, i int, rv reflect.Value) error {
+	kv, ok := keyValue(rv.FieldByIndex(cols.list[key].index))
+	if !ok {
+		return &RowError{Row: i, Err: &TokenStorageError{Type: cols.typ, Msg: "the record's identity field " + cols.list[key].field +
+			" is zero (or an unsigned integer above the largest int64): its tokens would refer to no row"}}
+	}
+	for j, tf := range cols.tokens {
+		fv, err := rv.FieldByIndexErr(tf.index)
+		var toks crypt.Tokens
+		if err == nil {
+			toks = fv.Interface().(crypt.Tokens)
+		}
+		w.rows[j].Keys = append(w.rows[j].Keys, kv)
+		w.rows[j].Tokens = append(w.rows[j].Tokens, toks)
+	}
+	return nil
+}
+
+// newTokenWrite returns the write of the token indexes of the record type
+// cols describes, into the side tables of table, and its key column.
+func newTokenWrite(cols *columns, table string) (*tokenWrite, int, error) {
+	key, err := cols.tokenKey()
+	if err != nil {
+		return nil, -1, err
+	}
+	w := &tokenWrite{}
+	for i := range cols.tokens {
+		tt, err := cols.tokenTable(table, &cols.tokens[i])
+		if err != nil {
+			return nil, -1, err
+		}
+		w.tables = append(w.tables, tt)
+		w.rows = append(w.rows, sqldialect.TokenRows{})
+	}
+	return w, key, nil
+}
+
+// checkEncrypted refuses a record whose encrypted fields hold plaintext:
+// one that was not encrypted, whose Tokens were never computed.
+func checkEncrypted(cols *columns, i int, rv reflect.Value) error {
+	for _, col := range cols.list {
+		if !col.encrypted {
+			continue
+		}
+		fv, err := rv.FieldByIndexErr(col.index)
+		if err != nil {
+			continue
+		}
+		for fv.Kind() == reflect.Pointer {
+			if fv.IsNil() {
+				break
+			}
+			fv = fv.Elem()
+		}
+		var bad bool
+		switch {
+		case fv.Kind() == reflect.String && fv.Len() > 0:
+			_, err := crypt.InspectText(fv.String())
+			bad = err != nil
+		case fv.Kind() == reflect.Slice && fv.Type().Elem().Kind() == reflect.Uint8 && fv.Len() > 0:
+			_, err := crypt.InspectBinary(fv.Bytes())
+			bad = err != nil
+		}
+		if bad {
+			return &RowError{Row: i, Err: &TokenStorageError{Type: cols.typ, Msg: "field " + col.field +
+				" holds plaintext: write the tokens of the encrypted record (the copy crypt.Encrypted returns, or the record after Encrypt), which holds them"}}
+		}
+	}
+	return nil
+}
+
+// prepareTokens returns the statements that replace the tokens of the
+// encrypted records in the side tables of table.
+func prepareTokens[T any](d Dialect, table string, records []T, arrays bool) ([]sqldialect.Stmt, error) {
+	t, ptr, err := structType[T]()
+	if err != nil {
+		return nil, err
+	}
+	cols, err := columnsOf(t)
+	if err != nil {
+		return nil, err
+	}
+	if !d.Valid() {
+		return nil, &TokenStorageError{Type: t, Msg: fmt.Sprintf("invalid dialect %v", d)}
+	}
+	if len(cols.tokens) == 0 {
+		return nil, nil
+	}
+	w, key, err := newTokenWrite(cols, table)
+	if err != nil {
+		return nil, err
+	}
+	for i := range records {
+		p := addr(&records[i], ptr)
+		rv := reflect.ValueOf(p)
+		if rv.IsNil() {
+			return nil, &RowError{Row: i, Err: &crypt.InvalidArgumentError{Type: reflect.TypeFor[T]()}}
+		}
+		rv = rv.Elem()
+		if err := checkEncrypted(cols, i, rv); err != nil {
+			return nil, err
+		}
+		if err := w.add(cols, key, i, rv); err != nil {
+			return nil, err
+		}
+	}
+	var stmts []sqldialect.Stmt
+	for j, tt := range w.tables {
+		stmts = append(stmts, d.ReplaceTokens(tt, w.rows[j], arrays, false)...)
+	}
+	return stmts, nil
+}
+
+// ReplaceTokens writes the tokens of records, in the transaction tx, into
+// the side tables of their token indexes (see [TokenTableDDL]): for every
+// token index, it deletes the rows of the records' keys and inserts their
+// tokens, so that each record's side-table rows are exactly its Tokens.
+// Call it in the transaction that INSERTs or UPDATEs the records, after
+// the rows are written (a side table's rows refer to them), with the
+// encrypted records that were written:
+//
+//	e, err := crypt.Encrypted(ctx, enc, &contact)            // fills e's Tokens
+//	tx, err := db.BeginTx(ctx, nil)
+//	_, err = tx.ExecContext(ctx, "INSERT INTO contacts (...) VALUES (...)", e.ID, ...)
+//	err = sqlcrypt.ReplaceTokens(ctx, tx, sqlcrypt.SQLite, "contacts", e)
+//	err = tx.Commit()
+//
+// T is the record type or a pointer to it. A record whose encrypted
+// fields hold plaintext (one that was not encrypted, so whose Tokens were
+// never computed) or whose identity is zero is a [*RowError] wrapping a
+// [*TokenStorageError], returned before anything is written; a record
+// type that cannot store token indexes (see TokenTableDDL) is a
+// *TokenStorageError. A record type without token indexes writes nothing.
+//
+// On PostgreSQL each token index costs two statements, whatever the
+// number of records and tokens (keys and tokens go as arrays); on MySQL
+// and SQLite, a DELETE per 500 records and an INSERT per 500 tokens. On
+// an error the transaction holds part of the writes: roll it back.
+func ReplaceTokens[T any](ctx context.Context, tx *sql.Tx, d Dialect, table string, records ...T) error {
+	stmts, err := prepareTokens(d, table, records, d == Postgres)
+	if err != nil {
+		return err
+	}
+	for _, s := range stmts {
+		if _, err := tx.ExecContext(ctx, s.SQL, s.Args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Search writes the SQL condition that finds the candidate rows of a
+// token search, its arguments, and the [Filter] that drops the candidates
+// that do not satisfy the term once decrypted:
+//
+//	probe := &Contact{TenantID: tenant}
+//	cond, args, match, err := sqlcrypt.Search(ctx, enc, sqlcrypt.Postgres, "contacts", probe, "NamePrefix", crypt.HasPrefix("lov"), 1)
+//	rows, _ := pool.Query(ctx, "SELECT * FROM contacts WHERE "+cond, args...)
+//	found, err := sqlcrypt.CollectRows(ctx, enc, rows, pgx.RowToStructByName[Contact], match)
+//
+// probe is a pointer to the record type with its scope field set;
+// table is the table the records are stored in, whose token side tables
+// ([TokenTableDDL]) [ReplaceTokens] wrote; index is the Tokens field's Go
+// path or its name= option; term is crypt.HasPrefix, HasSuffix, Contains,
+// Between or Equals, of the index's kind (see crypt.Encryptor.Search).
+//
+// The condition keeps to the probe's scope exactly as [Lookup]'s does on
+// every dialect, and asks for the rows whose key the side table lists
+// with the search's tokens, under every enabled index key (rows written
+// before and after an index-key rotation are both found):
+//
+//	"tenant_id" = $1 AND "id" IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($2))
+//
+// A search that needs every token of a set (a substring's n-grams) adds a
+// subquery that counts them, ORed with the others:
+//
+//	... AND ("id" IN (SELECT "id" FROM "contacts_name_sub" WHERE "token" = ANY($2))
+//	     OR "id" IN (SELECT "id" FROM "contacts_name_sub" WHERE "token" = ANY($3)
+//	                 GROUP BY "id" HAVING COUNT(*) = 4))
+//
+// On MySQL and SQLite the tokens are IN lists. A search that can match no
+// row ([crypt.TokenSearch.Empty]: a range that holds no value of the
+// domain) gives a condition that matches nothing and is valid SQL: an
+// empty array on PostgreSQL, "1 = 0" and no arguments elsewhere.
+// Parameters are numbered from firstArg on PostgreSQL, as for Lookup.
+//
+// The candidates include rows that do not satisfy the term (tokens are
+// truncated, range buckets are whole, long values overflow): the filter
+// (crypt.TokenSearch.Match) decrypts nothing itself, and keeps the
+// decrypted records of the probe's scope whose values satisfy the term.
+// Give it to [CollectRows] or [ScanAll], which decrypt first.
+//
+// Errors are those of Lookup ([*LookupError] for a dialect, firstArg or
+// scope column it cannot write), crypt's for the search itself
+// (crypt.ErrUnknownIndex, a *crypt.SearchError for a term of another
+// kind or a query too short, crypt.ErrNoAccess), and a
+// [*TokenStorageError] for a record type that cannot store token
+// indexes.
+func Search(ctx context.Context, enc *crypt.Encryptor, d Dialect, table string, probe any, index string, term crypt.Term, firstArg int) (cond string, args []any, filter Filter, err error) {
+	pv := structValue(probe)
+	if !pv.IsValid() {
+		return "", nil, nil, &crypt.InvalidArgumentError{Type: reflect.TypeOf(probe)}
+	}
+	t := pv.Type()
+	fail := func(format string, a ...any) (string, []any, Filter, error) {
+		return "", nil, nil, &LookupError{Type: t, Index: index, Msg: fmt.Sprintf(format, a...)}
+	}
+	if !d.Valid() {
+		return fail("invalid dialect %v", d)
+	}
+	if firstArg < 1 {
+		return fail("firstArg is %d; parameters are numbered from 1", firstArg)
+	}
+	cols, err := columnsOf(t)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	// The side table is checked before the search is made, by the
+	// index's name; crypt's Search names an index it does not know.
+	var tt sqldialect.TokenTable
+	tf, known := cols.tokenField(index)
+	if known {
+		if tt, err = cols.tokenTable(table, tf); err != nil {
+			return "", nil, nil, err
+		}
+	}
+	ts, err := enc.Search(ctx, probe, index, term)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	if !known {
+		if tf, known = cols.tokenField(ts.Index); !known {
+			return fail("the token index field is not a field of %v or of a struct it holds (outside slices)", t)
+		}
+		if tt, err = cols.tokenTable(table, tf); err != nil {
+			return "", nil, nil, err
+		}
+	}
+	if err := cols.checkScope(); err != nil {
+		return fail("%v", err)
+	}
+	p := d.Placeholders()
+	for range firstArg - 1 {
+		p.Next()
+	}
+	var b strings.Builder
+	args = cols.writeScope(&b, d, p, pv)
+	queries := make([]sqldialect.TokenQuery, len(ts.Queries))
+	for i, q := range ts.Queries {
+		queries[i] = sqldialect.TokenQuery{All: q.All, Any: q.Any}
+	}
+	tc, targs, ok := d.TokenCondition(tt, p, queries, d == Postgres, "")
+	filter = func(record any) (bool, error) { return ts.Match(record) }
+	if !ok && d != Postgres {
+		return tc, nil, filter, nil
+	}
+	b.WriteString(tc)
+	return b.String(), append(args, targs...), filter, nil
+}
