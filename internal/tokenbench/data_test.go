@@ -21,8 +21,8 @@ const (
 	// the rarest still has about 50 contacts per million.
 	zipfS, zipfV = 1.01, 30
 	// longEmailOneIn is how rare an address with a long local part is
-	// (role and mailing-list style, 80 characters or more): most of them
-	// overflow the substring index.
+	// (role and mailing-list style, 70 characters or more): more than
+	// maxTrigrams distinct trigrams, it overflows the substring index.
 	longEmailOneIn = 10000
 )
 
