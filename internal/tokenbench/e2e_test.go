@@ -441,6 +441,8 @@ func (e *e2e) measureSearches() {
 				e.t.Errorf("%s %q: decrypt-and-filter found %d rows, the plaintext query %d, or other ids", q.name, shown, len(ids[1]), len(ids[2]))
 			}
 		}
+		term, plainArgs, _, shown := q.draw(r, e.contacts)
+		e.logPlan(conn.Conn(), q, term, plainArgs, shown)
 		for c, name := range []string{library, decryptAll, plainQuery} {
 			s := searchResult{query: q.name, contender: name, runs: len(lat[c]),
 				p50: percentile(lat[c], 50), p99: percentile(lat[c], 99),
@@ -521,4 +523,30 @@ func sortedIDs(cs []benchContact) []int64 {
 	}
 	slices.Sort(ids)
 	return ids
+}
+
+// logPlan logs the plans of the library's query and the plaintext query
+// for one run's parameters, as EXPLAIN ANALYZE shows them.
+func (e *e2e) logPlan(conn *pgx.Conn, q e2eQuery, term crypt.Term, plainArgs []any, shown string) {
+	cond, args, _, err := sqlcrypt.Search(e.ctx, e.enc, sqlcrypt.Postgres, "contacts", &benchContact{TenantID: tenant}, q.index, term, 1)
+	if err != nil {
+		e.t.Fatalf("sqlcrypt.Search %s: %v", q.name, err)
+	}
+	for _, s := range []struct {
+		who, sql string
+		args     []any
+	}{
+		{"library", `SELECT ` + strings.Join(mainColumns, ", ") + ` FROM contacts WHERE ` + cond, args},
+		{"plaintext", q.plainSQL, plainArgs},
+	} {
+		rows, err := conn.Query(e.ctx, `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) `+s.sql, s.args...)
+		if err != nil {
+			e.t.Fatalf("EXPLAIN %s: %v", q.name, err)
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			e.t.Fatalf("EXPLAIN %s: %v", q.name, err)
+		}
+		e.t.Logf("plan of %s %q, %s:\n\t%s\n\t%s", q.name, shown, s.who, s.sql, strings.Join(lines, "\n\t"))
+	}
 }
