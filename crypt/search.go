@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt/blind"
+	"github.com/fieldcrypt/fieldcrypt/keyring"
 )
 
 // ErrWrongTerm means a search's [Term] does not apply to the kind of the
@@ -163,9 +164,11 @@ func (s *TokenSearch) GoString() string { return s.String() }
 // The query text goes through the index's transforms, as the stored
 // values did, and the queries are computed under every enabled key of the
 // scope's index keyset. A search is a read: it never creates a keyset, and
-// for a scope with no index keyset, or a shredded one, it fails with the
-// keyring's error (keyring.ErrKeysetNotFound, keyring.ErrScopeShredded)
-// in a *FieldError. A term of another kind than the index's, a query
+// for a scope with no index keyset it returns a search that matches
+// nothing ([TokenSearch.Empty]), as [Encryptor.BlindIndexValues] returns no
+// values: no stored row of that scope holds a token. For a shredded scope it
+// fails with the keyring's error (keyring.ErrScopeShredded) in a
+// *FieldError. A term of another kind than the index's, a query
 // shorter than the index can look up, or a bound that does not parse is a
 // [*SearchError].
 func (e *Encryptor) Search(ctx context.Context, probe any, index string, t Term) (*TokenSearch, error) {
@@ -254,6 +257,20 @@ func (e *Encryptor) search(ctx context.Context, p *plan, rv reflect.Value, tf *t
 		return nil, &FieldError{Op: "search", Record: p.record, Field: tf.path, Class: tf.class, Err: err}
 	}
 	ik, err := o.indexKeys(tf.classIdx)
+	if errors.Is(err, keyring.ErrKeysetNotFound) {
+		// The scope has no index keyset, so no stored row holds a token:
+		// the search matches nothing, as a blind-index lookup does. The
+		// term is checked all the same (a query too short for the index
+		// fails whatever the scope), under a key that is never used.
+		tz, err := blind.NewTokenizer(make([]byte, 32), tf.spec)
+		if err != nil {
+			return fail(err)
+		}
+		if _, err := s.query(tz, t.op); err != nil {
+			return refuse(err)
+		}
+		return s, nil
+	}
 	if err != nil {
 		return fail(err)
 	}
@@ -263,25 +280,29 @@ func (e *Encryptor) search(ctx context.Context, p *plan, rv reflect.Value, tf *t
 	}
 	s.Queries = make([]blind.Query, 0, len(set.list))
 	for _, tz := range set.list {
-		var q blind.Query
-		switch t.op {
-		case termPrefix:
-			q, err = tz.PrefixQuery(s.q)
-		case termSuffix:
-			q, err = tz.SuffixQuery(s.q)
-		case termContains:
-			q, err = tz.SubstringQuery(s.q)
-		case termEquals:
-			q, err = tz.EqualQuery(s.q)
-		case termBetween:
-			q, err = tz.RangeQuery(s.lo, s.hi)
-		}
+		q, err := s.query(tz, t.op)
 		if err != nil {
 			return refuse(err)
 		}
 		s.Queries = append(s.Queries, q)
 	}
 	return s, nil
+}
+
+// query is the search's query under one tokenizer of its index.
+func (s *TokenSearch) query(tz *blind.Tokenizer, op termOp) (blind.Query, error) {
+	switch op {
+	case termPrefix:
+		return tz.PrefixQuery(s.q)
+	case termSuffix:
+		return tz.SuffixQuery(s.q)
+	case termContains:
+		return tz.SubstringQuery(s.q)
+	case termEquals:
+		return tz.EqualQuery(s.q)
+	default: // termBetween; search checked the term
+		return tz.RangeQuery(s.lo, s.hi)
+	}
 }
 
 // Match reports whether record, a decrypted record of the probe's type (a

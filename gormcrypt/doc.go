@@ -208,8 +208,12 @@
 // sqlcrypt's: records written through either package are found through
 // both.
 //
-// Refused with [ErrUnsupportedModel]: a model with token indexes and
-// several identity fields (a composite key) or none; side tables
+// Refused with [ErrUnsupportedModel]: a set index over the elements of an
+// association (set=Addresses[].Email where Addresses is has-many: GORM
+// writes those records in statements of their own, and the record's
+// tokens would miss them; index the associated records' own fields
+// instead); a model with token indexes and several identity fields (a
+// composite key) or none; side tables
 // refer to a row by one key column, and composite keys are not supported
 // yet. Refused with [ErrUnsupportedWrite] or [ErrUnknownIdentity], with
 // nothing written, as a write that would leave tokens that are not the

@@ -168,6 +168,17 @@ func (m *model) buildTokens(s *schema.Schema) error {
 		}
 		ti.suffix = strings.Join(parts, "_")
 		for _, src := range srcs {
+			// A source in the elements of an association (has-many,
+			// many-to-many) is written by statements of its own: the
+			// plugin encrypts the record without it, and its tokens
+			// would miss those elements for good (false negatives).
+			if head, _, ok := strings.Cut(src, "[]."); ok {
+				if _, rel := s.Relationships.Relations[head]; rel {
+					err = &Error{Op: "plan", Model: m.name, Field: path, Err: ErrUnsupportedModel,
+						Reason: "its source " + src + " is in the association " + head + ", whose records GORM writes in statements of their own: the record's tokens would miss them; index the associated records' own fields instead"}
+					return
+				}
+			}
 			sf := s.LookUpField(src)
 			if strings.Contains(path, ".") || sf == nil || sf.DBName == "" {
 				ti.unresolved = src

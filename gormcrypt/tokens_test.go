@@ -332,15 +332,37 @@ type membersTwoIDs struct {
 	NamePrefix crypt.Tokens `gorm:"-" crypt:"prefix=Name,len=2..4,bits=8"`
 }
 
+// withAddressBook holds its e-mail addresses as a has-many association: a
+// set index over them would be computed before GORM writes them, without
+// them.
+type withAddressBook struct {
+	_         struct{}      `crypt:"record=book"`
+	ID        string        `gorm:"primaryKey;size:64" crypt:"id"`
+	Addresses []bookAddress `gorm:"foreignKey:BookID"`
+	Reach     crypt.Tokens  `gorm:"-" crypt:"set=Addresses[].Email,bits=16"`
+}
+
+type bookAddress struct {
+	ID     string `gorm:"primaryKey;size:64"`
+	BookID string `gorm:"size:64"`
+	Email  string `crypt:"encrypt"`
+}
+
 // TestTokenRefusals: models and writes that would leave tokens apart from
 // their rows are refused, with nothing written.
 func TestTokenRefusals(t *testing.T) {
-	for _, v := range []any{&subscribersBadColumn{}, &membersSerialized{}, &membersTwoIDs{}} {
+	for _, tt := range []struct {
+		model any
+		field string
+	}{{&subscribersBadColumn{}, "NamePrefix"}, {&membersSerialized{}, "NamePrefix"}, {&membersTwoIDs{}, "NamePrefix"}, {&withAddressBook{}, "Reach"}} {
 		db := openSQLite(t)
-		err := db.Use(gormcrypt.New(newEncryptor(t), v))
+		err := db.Use(gormcrypt.New(newEncryptor(t), tt.model))
 		var e *gormcrypt.Error
-		if !errors.As(err, &e) || !errors.Is(err, gormcrypt.ErrUnsupportedModel) || e.Field != "NamePrefix" {
-			t.Errorf("registering %T: %v, want an Error naming NamePrefix", v, err)
+		if !errors.As(err, &e) || !errors.Is(err, gormcrypt.ErrUnsupportedModel) || e.Field != tt.field {
+			t.Errorf("registering %T: %v, want an Error naming %s", tt.model, err, tt.field)
+		}
+		if _, book := tt.model.(*withAddressBook); book && (err == nil || !strings.Contains(err.Error(), "association Addresses")) {
+			t.Errorf("registering %T: %v, want it to name the association", tt.model, err)
 		}
 	}
 	{

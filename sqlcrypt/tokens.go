@@ -261,6 +261,7 @@ func TokenTableDDL(d Dialect, table string, record any, indexes ...string) ([]st
 type tokenWrite struct {
 	tables []sqldialect.TokenTable
 	rows   []sqldialect.TokenRows // per table
+	seen   map[any]bool           // the keys added
 }
 
 // add appends the key and tokens of the encrypted record rv, the i-th.
@@ -270,6 +271,13 @@ func (w *tokenWrite) add(cols *columns, key int, i int, rv reflect.Value) error 
 		return &RowError{Row: i, Err: &TokenStorageError{Type: cols.typ, Msg: "the record's identity field " + cols.list[key].field +
 			" is zero (or an unsigned integer above the largest int64): its tokens would refer to no row"}}
 	}
+	if w.seen[kv] {
+		return &RowError{Row: i, Err: &TokenStorageError{Type: cols.typ, Msg: "the record's identity is another record's of the same call: each record's tokens replace the row's, so one would be lost"}}
+	}
+	if w.seen == nil {
+		w.seen = map[any]bool{}
+	}
+	w.seen[kv] = true
 	for j, tf := range cols.tokens {
 		fv, err := rv.FieldByIndexErr(tf.index)
 		var toks crypt.Tokens
@@ -393,7 +401,8 @@ func prepareTokens[T any](d Dialect, table string, records []T, arrays bool) ([]
 //
 // T is the record type or a pointer to it. A record whose encrypted
 // fields hold plaintext (one that was not encrypted, so whose Tokens were
-// never computed) or whose identity is zero is a [*RowError] wrapping a
+// never computed), whose identity is zero, or whose identity another
+// record of the call has, is a [*RowError] wrapping a
 // [*TokenStorageError], returned before anything is written; a record
 // type that cannot store token indexes (see TokenTableDDL) is a
 // *TokenStorageError. A record type without token indexes writes nothing.
@@ -438,11 +447,13 @@ func ReplaceTokens[T any](ctx context.Context, tx *sql.Tx, d Dialect, table stri
 //	"tenant_id" = $1 AND "id" IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($2))
 //
 // A search that needs every token of a set (a substring's n-grams) adds a
-// subquery that counts them, ORed with the others:
+// branch that counts them, in the same subquery (one IN, which the
+// database runs as a semi-join on the key):
 //
-//	... AND ("id" IN (SELECT "id" FROM "contacts_name_sub" WHERE "token" = ANY($2))
-//	     OR "id" IN (SELECT "id" FROM "contacts_name_sub" WHERE "token" = ANY($3)
-//	                 GROUP BY "id" HAVING COUNT(*) = 4))
+//	... AND "id" IN (SELECT "id" FROM "contacts_name_sub" WHERE "token" = ANY($2)
+//	                 UNION ALL
+//	                 SELECT "id" FROM "contacts_name_sub" WHERE "token" = ANY($3)
+//	                 GROUP BY "id" HAVING COUNT(*) = 4)
 //
 // On MySQL and SQLite the tokens are IN lists. A search that can match no
 // row ([crypt.TokenSearch.Empty]: a range that holds no value of the

@@ -621,8 +621,8 @@ func TestSearchCondition(t *testing.T) {
 		{sqlcrypt.Postgres, "NamePrefix", crypt.HasPrefix("lov"), `"tenant_id" = $3 AND "id" IN (SELECT "id" FROM "persons_name_prefix" WHERE "token" = ANY($4))`, 2},
 		{sqlcrypt.SQLite, "NameSuffix", crypt.HasSuffix("ace"), `"tenant_id" = ? COLLATE BINARY AND "id" IN (SELECT "id" FROM "persons_name_suffix" WHERE "token" = ?)`, 2},
 		{sqlcrypt.MySQL, "reach", crypt.Equals("ada@example.com"), "`tenant_id` = ? AND CAST(CONVERT(`tenant_id` USING utf8mb4) AS BINARY) = CAST(CONVERT(? USING utf8mb4) AS BINARY) AND `id` IN (SELECT `id` FROM `persons_reach` WHERE `token` = ?)", 3},
-		{sqlcrypt.Postgres, "NameSub", crypt.Contains("velac"), `"tenant_id" = $3 AND ("id" IN (SELECT "id" FROM "persons_name_sub" WHERE "token" = ANY($4)) OR "id" IN (SELECT "id" FROM "persons_name_sub" WHERE "token" = ANY($5) GROUP BY "id" HAVING COUNT(*) = 3))`, 3},
-		{sqlcrypt.SQLite, "NameSub", crypt.Contains("velac"), `"tenant_id" = ? COLLATE BINARY AND ("id" IN (SELECT "id" FROM "persons_name_sub" WHERE "token" = ?) OR "id" IN (SELECT "id" FROM "persons_name_sub" WHERE "token" IN (?, ?, ?) GROUP BY "id" HAVING COUNT(*) = 3))`, 5},
+		{sqlcrypt.Postgres, "NameSub", crypt.Contains("velac"), `"tenant_id" = $3 AND "id" IN (SELECT "id" FROM "persons_name_sub" WHERE "token" = ANY($4) UNION ALL SELECT "id" FROM "persons_name_sub" WHERE "token" = ANY($5) GROUP BY "id" HAVING COUNT(*) = 3)`, 3},
+		{sqlcrypt.SQLite, "NameSub", crypt.Contains("velac"), `"tenant_id" = ? COLLATE BINARY AND "id" IN (SELECT "id" FROM "persons_name_sub" WHERE "token" = ? UNION ALL SELECT "id" FROM "persons_name_sub" WHERE "token" IN (?, ?, ?) GROUP BY "id" HAVING COUNT(*) = 3)`, 5},
 		{sqlcrypt.Postgres, "BornRange", crypt.Between("2000-01-01", "1999-01-01"), `"tenant_id" = $3 AND "id" IN (SELECT "id" FROM "persons_born_range" WHERE "token" = ANY($4))`, 2},
 		{sqlcrypt.MySQL, "BornRange", crypt.Between("2000-01-01", "1999-01-01"), "1 = 0", 0},
 	}
@@ -742,6 +742,10 @@ func TestTokenStorageRefusals(t *testing.T) {
 	zero := encryptPersons(t, e.enc, []*Person{{TenantID: "acme", Name: "Lovelace", Born: "1990-01-01"}})
 	if err := sqlcrypt.ReplaceTokens(ctx, tx, sqlcrypt.SQLite, "persons", zero...); !errors.As(err, &re) || !strings.Contains(err.Error(), "zero") {
 		t.Errorf("ReplaceTokens(zero key) = %v", err)
+	}
+	twice := encryptPersons(t, e.enc, []*Person{{ID: 5, TenantID: "acme", Name: "A", Born: "1990-01-01"}, {ID: 5, TenantID: "acme", Name: "B", Born: "1990-01-01"}})
+	if err := sqlcrypt.ReplaceTokens(ctx, tx, sqlcrypt.SQLite, "persons", twice...); !errors.As(err, &re) || re.Row != 1 {
+		t.Errorf("ReplaceTokens(one key twice) = %v", err)
 	}
 	if err := sqlcrypt.ReplaceTokens(ctx, tx, sqlcrypt.SQLite, "persons", (*Person)(nil)); err == nil {
 		t.Errorf("ReplaceTokens(nil) = nil")

@@ -121,3 +121,14 @@ func (d *database) migrate(ctx context.Context, store *sqlstore.Store) error {
 	}
 	return nil
 }
+
+// migrateTokens creates the side tables of Contact's token indexes (name
+// prefix, birthday range) if they are missing. It runs once the plugin is
+// registered (use), which knows the indexes, and after migrate, which
+// creates the table they refer to.
+func (d *database) migrateTokens(ctx context.Context) error {
+	if err := gormcrypt.MigrateTokens(d.WithContext(ctx), &Contact{}); err != nil {
+		return fmt.Errorf("create the CRM's token tables: %w", err)
+	}
+	return nil
+}

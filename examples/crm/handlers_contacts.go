@@ -42,7 +42,7 @@ func (s *server) createContact(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.nowMicros()
 	c := Contact{ID: newID("c"), TenantID: tenant, Name: in.Name, Email: in.Email, Phone: in.Phone,
-		Company: in.Company, Notes: in.Notes, CreatedAt: now, UpdatedAt: now}
+		Birthday: in.Birthday, Company: in.Company, Notes: in.Notes, CreatedAt: now, UpdatedAt: now}
 	// The plugin writes an encrypted copy; c keeps its plaintext. A role
 	// without the pii KEK fails here: 403.
 	if err := s.db.WithContext(r.Context()).Create(&c).Error; err != nil {

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
 )
@@ -31,6 +32,9 @@ var last4Pattern = regexp.MustCompile(`^[0-9]{4}$`)
 //
 //	?email=ada@example.com   lookup through the e-mail blind index
 //	?phone_last4=0018        lookup through the phone last-4 blind index
+//	?name_prefix=lov         names starting with "lov" (3 letters or more, any case), through a prefix index
+//	?born_from=1950-01-01&born_to=1959-12-31
+//	                         birthdays in a range (either end may be left out), through a range index
 //	?after=ID&limit=N        listing, in ID order
 func (s *server) listContacts(w http.ResponseWriter, r *http.Request) {
 	tenant, err := pathTenant(r)
@@ -50,6 +54,16 @@ func (s *server) listContacts(w http.ResponseWriter, r *http.Request) {
 		err = onlyParams(q, "phone_last4")
 		if err == nil {
 			list, err = s.findByPhoneLast4(r.Context(), tenant, q.Get("phone_last4"))
+		}
+	case q.Has("name_prefix"):
+		err = onlyParams(q, "name_prefix")
+		if err == nil {
+			list, err = s.findByNamePrefix(r.Context(), tenant, q.Get("name_prefix"))
+		}
+	case q.Has("born_from") || q.Has("born_to"):
+		err = onlyParams(q, "born_from", "born_to")
+		if err == nil {
+			list, err = s.findByBirthday(r.Context(), tenant, q.Get("born_from"), q.Get("born_to"))
 		}
 	default:
 		err = onlyParams(q, "after", "limit")
@@ -73,7 +87,7 @@ func onlyParams(q url.Values, allowed ...string) error {
 			ok = ok || k == a
 		}
 		if !ok {
-			return badRequest("invalid_query", "unexpected query parameter "+strconv.Quote(k)+"; use one of email=, phone_last4=, or after= and limit=")
+			return badRequest("invalid_query", "unexpected query parameter "+strconv.Quote(k)+"; use one of email=, phone_last4=, name_prefix=, born_from= and born_to=, or after= and limit=")
 		}
 		if len(vs) > 1 {
 			return badRequest("invalid_query", "query parameter "+strconv.Quote(k)+" is repeated")
@@ -96,6 +110,40 @@ func (s *server) findByPhoneLast4(ctx context.Context, tenant, last4 string) (co
 	return s.lookup(ctx, "phone", &Contact{TenantID: tenant, Phone: last4}, "PhoneLast4Idx")
 }
 
+// namePrefixMin is the shortest prefix the name index looks up (its
+// len=3..10): a shorter one would need tokens of fewer letters, which
+// would say too much about names (see indexes.go).
+const namePrefixMin = 3
+
+func (s *server) findByNamePrefix(ctx context.Context, tenant, prefix string) (contactList, error) {
+	if n := utf8.RuneCountInString(strings.TrimSpace(prefix)); n < namePrefixMin || len(prefix) > 200 || !utf8.ValidString(prefix) {
+		return contactList{}, badRequest("invalid_query", "name_prefix= must hold at least 3 letters and at most 200 bytes of UTF-8")
+	}
+	return s.search(ctx, "name prefix", tenant, "NamePrefix", crypt.HasPrefix(prefix))
+}
+
+func (s *server) findByBirthday(ctx context.Context, tenant, from, to string) (contactList, error) {
+	for _, b := range []struct{ name, value string }{{"born_from", from}, {"born_to", to}} {
+		if b.value == "" {
+			continue
+		}
+		if _, err := parseDate(b.value); err != nil {
+			return contactList{}, badRequest("invalid_query", b.name+"= must be a date from 1900-01-01 to 2099-12-31, as 2006-01-02")
+		}
+	}
+	return s.search(ctx, "birthday", tenant, "BirthdayRange", crypt.Between(from, to))
+}
+
+// search finds contacts through a token index (gormcrypt.Search): the
+// query asks for the term's tokens under every enabled index key, and the
+// plugin decrypts the rows found and keeps those whose value satisfies
+// the term. As for lookup, a role without the index keys of class pii is
+// refused.
+func (s *server) search(ctx context.Context, what, tenant, index string, term crypt.Term) (contactList, error) {
+	rows, err := s.db.searchContacts(ctx, &Contact{TenantID: tenant}, index, term)
+	return s.contactsFound(what, rows, err)
+}
+
 // lookup finds contacts through a blind index (gormcrypt.Matching): the
 // query asks for the probe's index values under every enabled index key (so
 // lookups keep working during an index-key rotation), and the plugin
@@ -103,6 +151,12 @@ func (s *server) findByPhoneLast4(ctx context.Context, tenant, last4 string) (co
 // index alone is not enough: by design it also matches other values.
 func (s *server) lookup(ctx context.Context, what string, probe *Contact, index string) (contactList, error) {
 	rows, err := s.db.findContacts(ctx, probe, index)
+	return s.contactsFound(what, rows, err)
+}
+
+// contactsFound is the answer of a lookup or search that found rows, or
+// failed with err.
+func (s *server) contactsFound(what string, rows []Contact, err error) (contactList, error) {
 	if errors.Is(err, crypt.ErrNoAccess) {
 		// Computing the index values needs the index keys of class pii;
 		// and without the plaintext there would be no telling a match from

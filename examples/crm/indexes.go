@@ -53,3 +53,28 @@ const (
 	emailTransforms      = "lower+trim"
 	phoneLast4Transforms = "digits+last4"
 )
+
+// The token indexes of Contact (model.go).
+//
+// NamePrefix (prefix=Name,len=3..10,bits=12): a row holds one token per
+// prefix of its lower-cased, trimmed name from 3 to 10 letters. 12 bits is
+// under the ceiling blind.CheckPrefix sets for 3-letter prefixes of
+// case-folded text (13 bits: about 64,000 possible prefixes share 4,096
+// tokens, so a token does not name its prefix), and a lookup of "ada" in a
+// tenant of 50,000 contacts reads the contacts whose names start with
+// "ada" plus about 12 others per token (50,000 / 4,096), which the plugin
+// drops after decrypting. Shorter queries are refused (400): a 1- or
+// 2-letter prefix would need tokens that nearly name it. What an attacker
+// holding the tables learns: which contacts share their first 3 to 10
+// letters (up to the token collisions), and from a contact's token count,
+// the length of a name shorter than 10 letters (docs/SECURITY.md).
+//
+// BirthdayRange (range=Birthday,type=date,min=1900-01-01,max=2099-12-31):
+// one token per level of a 17-level dyadic tree over the 73,049 days of
+// the domain, so that a search for any interval of days reads exactly
+// the contacts born in it (a month is covered by at most a few tokens).
+// Its tokens keep all 64 bits: at the deepest level a range index is an
+// equality index on the day, which truncation would blur only at the cost
+// of false positives. What an attacker holding the tables learns: which
+// contacts share a birthday, and which were born close together; not
+// which of two is older.

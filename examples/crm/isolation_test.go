@@ -12,8 +12,8 @@ import (
 // could.
 func copyContactRow(t *testing.T, ts *testServer, fromTenant, fromID, toTenant, toID string) {
 	t.Helper()
-	ts.exec(t, `INSERT INTO contacts (tenant_id, id, name, email, email_idx, phone, phone_last4_idx, company, notes, created_at, updated_at)
-		SELECT CAST(? AS TEXT), CAST(? AS TEXT), name, email, email_idx, phone, phone_last4_idx, company, notes, created_at, updated_at
+	ts.exec(t, `INSERT INTO contacts (tenant_id, id, name, email, email_idx, phone, phone_last4_idx, birthday, company, notes, created_at, updated_at)
+		SELECT CAST(? AS TEXT), CAST(? AS TEXT), name, email, email_idx, phone, phone_last4_idx, birthday, company, notes, created_at, updated_at
 		FROM contacts WHERE tenant_id = ? AND id = ?`, toTenant, toID, fromTenant, fromID)
 }
 

@@ -2,6 +2,8 @@ package main
 
 import (
 	"time"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt"
 )
 
 // The field classes of the role table. Each class has its own keysets and,
@@ -41,6 +43,20 @@ type Contact struct {
 	// PhoneLast4Idx finds contacts by the last four digits of their phone
 	// number, however it was written. Its width is phoneLast4IndexBits.
 	PhoneLast4Idx string `gorm:"not null;index:contacts_by_phone_last4,priority:2" crypt:"blind=Phone,transform=digits+last4,bits=9,name=phone_last4_idx"`
+
+	// Birthday is the contact's date of birth, "2006-01-02", or empty.
+	Birthday string `gorm:"not null" crypt:"encrypt,class=pii,name=birthday"`
+
+	// NamePrefix finds contacts by the first letters of their name (3 to
+	// 10 of them, whatever their case and surrounding spaces), and
+	// BirthdayRange by a range of birth dates, to the day. They are token
+	// indexes of class pii: their tokens live in the side tables
+	// contacts_name_prefix and contacts_birthday_range (gorm:"-": not
+	// columns of contacts), which gormcrypt writes in the transaction of
+	// every write of the contact and which lose a contact's rows with it.
+	// Their widths and domains are explained in indexes.go.
+	NamePrefix    crypt.Tokens `gorm:"-" crypt:"prefix=Name,len=3..10,transform=lower+trim,bits=12,name=name_prefix"`
+	BirthdayRange crypt.Tokens `gorm:"-" crypt:"range=Birthday,type=date,min=1900-01-01,max=2099-12-31,name=birthday_range"`
 
 	Company   string    `gorm:"not null"`
 	CreatedAt time.Time `gorm:"not null"`

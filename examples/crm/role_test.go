@@ -137,6 +137,8 @@ func TestSupportRole(t *testing.T) {
 			}{
 				{"e-mail lookup", "GET", "/tenants/acme/contacts?" + url.Values{"email": {in.Email}}.Encode(), nil, 403, "no_access"},
 				{"phone lookup", "GET", "/tenants/acme/contacts?phone_last4=0018", nil, 403, "no_access"},
+				{"name-prefix search", "GET", "/tenants/acme/contacts?name_prefix=ada", nil, 403, "no_access"},
+				{"birthday search", "GET", "/tenants/acme/contacts?born_from=1980-01-01&born_to=1989-12-31", nil, 403, "no_access"},
 				{"create", "POST", "/tenants/acme/contacts", contactInput{Name: "New"}, 403, "no_access"},
 				{"replace", "PUT", "/tenants/acme/contacts/" + c.ID, contactInput{Name: "Changed"}, 403, "no_access"},
 				{"delete", "DELETE", "/tenants/acme/contacts/" + c.ID, nil, 403, "forbidden"},

@@ -96,7 +96,7 @@ func TestRunSeedsAndRestarts(t *testing.T) {
 	if !strings.Contains(howTo, "role support") {
 		t.Errorf("how-to does not say the role:\n%s", howTo)
 	}
-	if v := getPrinted(t, howTo); v.Name != nil || str(v.Notes) == "<null>" || len(v.Redacted) != 3 {
+	if v := getPrinted(t, howTo); v.Name != nil || str(v.Notes) == "<null>" || len(v.Redacted) != 4 {
 		t.Errorf("as support, c_0001 = %+v, want redacted personal fields and readable notes", v)
 	}
 	stop()

@@ -73,6 +73,9 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger) (_ *server, er
 	if err := s.db.use(s.enc); err != nil {
 		return nil, err
 	}
+	if err := s.db.migrateTokens(ctx); err != nil {
+		return nil, err
+	}
 
 	tenant, err := s.db.someTenant(ctx)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/fieldcrypt/fieldcrypt/crypt"
 	"github.com/fieldcrypt/fieldcrypt/gormcrypt"
 )
 
@@ -44,7 +45,7 @@ func (d *database) contactExists(ctx context.Context, tenant, id string) (bool, 
 // recomputes both blind indexes and restricts the UPDATE to that row.
 func (d *database) updateContact(ctx context.Context, tenant, id string, in contactInput) error {
 	res := d.WithContext(ctx).Model(&Contact{ID: id, TenantID: tenant}).Updates(map[string]any{
-		"name": in.Name, "email": in.Email, "phone": in.Phone, "company": in.Company, "notes": in.Notes,
+		"name": in.Name, "email": in.Email, "phone": in.Phone, "birthday": in.Birthday, "company": in.Company, "notes": in.Notes,
 	})
 	if res.Error == nil && res.RowsAffected == 0 {
 		return errNotFound
@@ -67,6 +68,16 @@ func (d *database) deleteContact(ctx context.Context, tenant, id string) error {
 func (d *database) findContacts(ctx context.Context, probe *Contact, index string) ([]Contact, error) {
 	var out []Contact
 	err := d.WithContext(ctx).Scopes(gormcrypt.Matching(probe, index)).Order("id").Find(&out).Error
+	return out, err
+}
+
+// searchContacts finds the contacts of probe's tenant that satisfy term
+// on the token index index, in ID order. The query asks for the term's
+// tokens under every enabled index key, and the plugin decrypts the rows
+// found and drops those whose name or birthday does not satisfy the term.
+func (d *database) searchContacts(ctx context.Context, probe *Contact, index string, term crypt.Term) ([]Contact, error) {
+	var out []Contact
+	err := d.WithContext(ctx).Scopes(gormcrypt.Search(probe, index, term)).Order("id").Find(&out).Error
 	return out, err
 }
 

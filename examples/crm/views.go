@@ -14,11 +14,12 @@ import (
 // contactInput is the body of POST and PUT on a contact. PUT replaces every
 // field.
 type contactInput struct {
-	Name    string `json:"name"`
-	Email   string `json:"email"`
-	Phone   string `json:"phone"`
-	Company string `json:"company"`
-	Notes   string `json:"notes"`
+	Name     string `json:"name"`
+	Email    string `json:"email"`
+	Phone    string `json:"phone"`
+	Birthday string `json:"birthday"` // "2006-01-02", or empty
+	Company  string `json:"company"`
+	Notes    string `json:"notes"`
 }
 
 func (in *contactInput) validate() error {
@@ -27,6 +28,11 @@ func (in *contactInput) validate() error {
 	}
 	if in.Email != "" && !strings.Contains(in.Email, "@") {
 		return badRequest("invalid_field", "email must contain '@'")
+	}
+	if in.Birthday != "" {
+		if _, err := parseDate(in.Birthday); err != nil {
+			return badRequest("invalid_field", "birthday must be a date from 1900-01-01 to 2099-12-31, as 2006-01-02")
+		}
 	}
 	for _, f := range []struct {
 		name, value string
@@ -54,6 +60,7 @@ type contactView struct {
 	Name      *string   `json:"name"`
 	Email     *string   `json:"email"`
 	Phone     *string   `json:"phone"`
+	Birthday  *string   `json:"birthday"`
 	Company   string    `json:"company"`
 	Notes     *string   `json:"notes"`
 	CreatedAt time.Time `json:"created_at"`
@@ -67,12 +74,12 @@ type contactView struct {
 func newContactView(c *Contact, access *crypt.AccessError) (contactView, error) {
 	v := contactView{
 		ID: c.ID, Tenant: c.TenantID, Company: c.Company,
-		Name: &c.Name, Email: &c.Email, Phone: &c.Phone, Notes: &c.Notes,
+		Name: &c.Name, Email: &c.Email, Phone: &c.Phone, Birthday: &c.Birthday, Notes: &c.Notes,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 	// The field paths are the name= of Contact's tags, which are also the
 	// JSON names.
-	fields := map[string]**string{"name": &v.Name, "email": &v.Email, "phone": &v.Phone, "notes": &v.Notes}
+	fields := map[string]**string{"name": &v.Name, "email": &v.Email, "phone": &v.Phone, "birthday": &v.Birthday, "notes": &v.Notes}
 	if err := redact(contactClasses, fields, access, &v.Redacted); err != nil {
 		return contactView{}, fmt.Errorf("contact %s: %w", c.ID, err)
 	}
@@ -167,4 +174,17 @@ func newInteractionView(in *Interaction, access *crypt.AccessError) (interaction
 		return interactionView{}, fmt.Errorf("interaction %s: %w", in.ID, err)
 	}
 	return v, nil
+}
+
+// parseDate parses a birthday or a bound of a birthday search: a calendar
+// date within the birthday index's domain (BirthdayRange in model.go).
+func parseDate(s string) (time.Time, error) {
+	d, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if d.Year() < 1900 || d.Year() > 2099 {
+		return time.Time{}, fmt.Errorf("%s is outside 1900-01-01..2099-12-31", s)
+	}
+	return d, nil
 }

@@ -307,12 +307,13 @@ type TokenQuery struct {
 // tokens of one of queries in the side table t, with its arguments, the
 // markers taken from p:
 //
-//	"id" IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($2))
-//	OR "id" IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($3)
-//	            GROUP BY "id" HAVING COUNT(*) = 4)
+//	"id" IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($2)
+//	         UNION ALL
+//	         SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($3)
+//	         GROUP BY "id" HAVING COUNT(*) = 4)
 //
 // The tokens of every Any, and every All of one token, are looked up
-// together; each longer All is a subquery of its own that counts a key's
+// together; each longer All is a branch of its own that counts a key's
 // rows among its tokens (the side table holds a key's token once). With
 // arrays (PostgreSQL) each set of tokens is one bigint[] parameter, =
 // ANY($n); otherwise an IN list of one parameter per token.
@@ -322,9 +323,8 @@ type TokenQuery struct {
 // arguments. ok reports whether some query held a token.
 //
 // outer is the parent's key as the condition compares it, "" for the
-// quoted key column; outerArgs are its arguments, given again for each
-// subquery, as outer holds no numbered marker (GORM's "?" with a
-// clause.Column qualified by the statement's table, say).
+// quoted key column; outerArgs are its arguments, which come first (GORM's
+// "?" with a clause.Column qualified by the statement's table, say).
 func (d Dialect) TokenCondition(t TokenTable, p *Placeholders, queries []TokenQuery, arrays bool, outer string, outerArgs ...any) (cond string, args []any, ok bool) {
 	arrays = arrays && d == Postgres
 	var anyToks []int64
@@ -351,8 +351,8 @@ func (d Dialect) TokenCondition(t TokenTable, p *Placeholders, queries []TokenQu
 	if outer == "" {
 		outer = key
 	}
+	args = append(args, outerArgs...) // outer comes first, once
 	in := func(tokens []int64) string {
-		args = append(args, outerArgs...)
 		if arrays {
 			args = append(args, tokens)
 			return tok + " = ANY(" + p.Next() + ")"
@@ -375,18 +375,20 @@ func (d Dialect) TokenCondition(t TokenTable, p *Placeholders, queries []TokenQu
 		}
 		return b.String()
 	}
+	// One IN over a UNION ALL of the subqueries, not an OR of INs: the
+	// planner turns a single IN into a semi-join that probes the parent's
+	// key for each candidate, where an OR of subqueries makes PostgreSQL
+	// scan every row of the tenant against hashed subplans (47 times the
+	// plaintext query for a substring search on a million rows).
 	var parts []string
 	if len(anyToks) > 0 || empty {
-		parts = append(parts, outer+" IN (SELECT "+key+" FROM "+table+" WHERE "+in(anyToks)+")")
+		parts = append(parts, "SELECT "+key+" FROM "+table+" WHERE "+in(anyToks))
 	}
 	for _, all := range alls {
-		parts = append(parts, outer+" IN (SELECT "+key+" FROM "+table+" WHERE "+in(all)+
-			" GROUP BY "+key+" HAVING COUNT(*) = "+strconv.Itoa(len(all))+")")
+		parts = append(parts, "SELECT "+key+" FROM "+table+" WHERE "+in(all)+
+			" GROUP BY "+key+" HAVING COUNT(*) = "+strconv.Itoa(len(all)))
 	}
-	if len(parts) == 1 {
-		return parts[0], args, !empty
-	}
-	return "(" + strings.Join(parts, " OR ") + ")", args, true
+	return outer + " IN (" + strings.Join(parts, " UNION ALL ") + ")", args, !empty
 }
 
 // sortedSet sorts s and drops its repeats, in place.

@@ -175,14 +175,14 @@ func TestTokenCondition(t *testing.T) {
 	p := sqldialect.Postgres.Placeholders()
 	p.Next()
 	cond, args, ok := sqldialect.Postgres.TokenCondition(sideTable, p, queries, true, "")
-	want := `("id" IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($2)) OR ` +
-		`"id" IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($3) GROUP BY "id" HAVING COUNT(*) = 3))`
+	want := `"id" IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($2) UNION ALL ` +
+		`SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($3) GROUP BY "id" HAVING COUNT(*) = 3)`
 	if cond != want || !ok || !reflect.DeepEqual(args, []any{[]int64{3, 9}, []int64{5, 6, 7}}) {
 		t.Errorf("PostgreSQL TokenCondition = %s %v %v\nwant %s", cond, args, ok, want)
 	}
 	cond, args, ok = sqldialect.MySQL.TokenCondition(sideTable, sqldialect.MySQL.Placeholders(), queries, true, "")
-	want = "(`id` IN (SELECT `id` FROM `contacts_name_prefix` WHERE `token` IN (?, ?)) OR " +
-		"`id` IN (SELECT `id` FROM `contacts_name_prefix` WHERE `token` IN (?, ?, ?) GROUP BY `id` HAVING COUNT(*) = 3))"
+	want = "`id` IN (SELECT `id` FROM `contacts_name_prefix` WHERE `token` IN (?, ?) UNION ALL " +
+		"SELECT `id` FROM `contacts_name_prefix` WHERE `token` IN (?, ?, ?) GROUP BY `id` HAVING COUNT(*) = 3)"
 	if cond != want || !ok || !reflect.DeepEqual(args, []any{int64(3), int64(9), int64(5), int64(6), int64(7)}) {
 		t.Errorf("MySQL TokenCondition = %s %v\nwant %s", cond, args, want)
 	}
@@ -190,12 +190,11 @@ func TestTokenCondition(t *testing.T) {
 	if want := `"id" IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ?)`; cond != want || !reflect.DeepEqual(args, []any{int64(4)}) {
 		t.Errorf("SQLite TokenCondition = %s %v, want %s", cond, args, want)
 	}
-	// An outer key of the caller's, with its arguments before each
-	// subquery's.
+	// An outer key of the caller's, with its arguments first.
 	cond, args, _ = sqldialect.Postgres.TokenCondition(sideTable, sqldialect.Postgres.Markers(true), queries, false, "?", "K")
-	want = `(? IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" IN (?, ?)) OR ` +
-		`? IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" IN (?, ?, ?) GROUP BY "id" HAVING COUNT(*) = 3))`
-	if cond != want || !reflect.DeepEqual(args, []any{"K", int64(3), int64(9), "K", int64(5), int64(6), int64(7)}) {
+	want = `? IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" IN (?, ?) UNION ALL ` +
+		`SELECT "id" FROM "contacts_name_prefix" WHERE "token" IN (?, ?, ?) GROUP BY "id" HAVING COUNT(*) = 3)`
+	if cond != want || !reflect.DeepEqual(args, []any{"K", int64(3), int64(9), int64(5), int64(6), int64(7)}) {
 		t.Errorf("TokenCondition with an outer key = %s %v\nwant %s", cond, args, want)
 	}
 	// Nothing to look for: a condition that matches nothing.
