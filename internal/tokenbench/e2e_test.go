@@ -383,14 +383,20 @@ type searchResult struct {
 }
 
 const (
-	library    = "library: Search + CollectRows"
-	decryptAll = "decrypt every row and filter"
-	plainQuery = "plaintext query"
+	library       = "library: Search + CollectRows"
+	decryptAll    = "decrypt every row's searched column and filter"
+	decryptRecord = "decrypt every whole record and filter"
+	plainQuery    = "plaintext query"
+)
+
+// The contenders, in the order of e.searches for each query.
+const (
+	cLibrary, cDecryptAll, cDecryptRecord, cPlain, contenders = 0, 1, 2, 3, 4
 )
 
 // measureSearches runs, for each query, the library's search and the
 // plaintext query e2eWarmup+e2eRuns times with fresh parameters, and
-// decrypt-and-filter on decryptRuns+1 of those runs (the first
+// the two decrypt-and-filter contenders on decryptRuns+1 of those runs (the first
 // unmeasured), the contenders one after the other in an order that
 // rotates from run to run, on one connection. Every run checks that the
 // library returns exactly the plaintext query's ids, as does
@@ -404,26 +410,28 @@ func (e *e2e) measureSearches() {
 	r := rand.New(rand.NewPCG(seed, 1))
 	every := e2eRuns / decryptRuns
 	for _, q := range e2eQueries {
-		var lat [3][]time.Duration
-		var rows, cands [3][]int
+		var lat [contenders][]time.Duration
+		var rows, cands [contenders][]int
 		for run := range e2eWarmup + e2eRuns {
 			term, plainArgs, pred, shown := q.draw(r, e.contacts)
 			measured := run >= e2eWarmup
-			withDecrypt := run == 0 || (measured && (run-e2eWarmup)%every == every/2 && len(lat[1]) < decryptRuns)
-			var ids [3][]int64
-			var cand [3]int
-			for turn := range 3 {
-				c := (run + turn) % 3
-				if c == 1 && !withDecrypt {
+			withDecrypt := run == 0 || (measured && (run-e2eWarmup)%every == every/2 && len(lat[cDecryptAll]) < decryptRuns)
+			var ids [contenders][]int64
+			var cand [contenders]int
+			for turn := range contenders {
+				c := (run + turn) % contenders
+				if (c == cDecryptAll || c == cDecryptRecord) && !withDecrypt {
 					continue
 				}
 				start := time.Now()
 				switch c {
-				case 0:
+				case cLibrary:
 					ids[c], cand[c] = e.librarySearch(conn.Conn(), q, term)
-				case 1:
+				case cDecryptAll:
 					ids[c], cand[c] = e.decryptAndFilter(conn.Conn(), q, pred)
-				case 2:
+				case cDecryptRecord:
+					ids[c], cand[c] = e.decryptRecordsAndFilter(conn.Conn(), q, pred)
+				case cPlain:
 					ids[c] = e.plaintext(conn.Conn(), q, plainArgs)
 					cand[c] = len(ids[c])
 				}
@@ -434,16 +442,18 @@ func (e *e2e) measureSearches() {
 					cands[c] = append(cands[c], cand[c])
 				}
 			}
-			if !slices.Equal(ids[0], ids[2]) {
-				e.t.Errorf("%s %q: the library found %d rows, the plaintext query %d, or other ids", q.name, shown, len(ids[0]), len(ids[2]))
+			if !slices.Equal(ids[cLibrary], ids[cPlain]) {
+				e.t.Errorf("%s %q: the library found %d rows, the plaintext query %d, or other ids", q.name, shown, len(ids[cLibrary]), len(ids[cPlain]))
 			}
-			if withDecrypt && !slices.Equal(ids[1], ids[2]) {
-				e.t.Errorf("%s %q: decrypt-and-filter found %d rows, the plaintext query %d, or other ids", q.name, shown, len(ids[1]), len(ids[2]))
+			for _, c := range []int{cDecryptAll, cDecryptRecord} {
+				if withDecrypt && !slices.Equal(ids[c], ids[cPlain]) {
+					e.t.Errorf("%s %q: decrypt-and-filter (contender %d) found %d rows, the plaintext query %d, or other ids", q.name, shown, c, len(ids[c]), len(ids[cPlain]))
+				}
 			}
 		}
 		term, plainArgs, _, shown := q.draw(r, e.contacts)
 		e.logPlan(conn.Conn(), q, term, plainArgs, shown)
-		for c, name := range []string{library, decryptAll, plainQuery} {
+		for c, name := range []string{library, decryptAll, decryptRecord, plainQuery} {
 			s := searchResult{query: q.name, contender: name, runs: len(lat[c]),
 				p50: percentile(lat[c], 50), p99: percentile(lat[c], 99),
 				meanRows: mean(rows[c]), maxRows: slices.Max(rows[c]),
@@ -497,6 +507,27 @@ func (e *e2e) decryptAndFilter(conn *pgx.Conn, q e2eQuery, pred func(*benchConta
 	found, err := sqlcrypt.CollectRows(e.ctx, e.enc, rows, pgx.RowToStructByNameLax[benchContact], filter)
 	if err != nil {
 		e.t.Fatalf("%s: decrypt all: %v", q.name, err)
+	}
+	return sortedIDs(found), decrypted
+}
+
+// decryptRecordsAndFilter does for every row of the tenant what the
+// library's search does for its candidates: it selects the columns the
+// library's search selects, decrypts each whole record and keeps those
+// the predicate accepts.
+func (e *e2e) decryptRecordsAndFilter(conn *pgx.Conn, q e2eQuery, pred func(*benchContact) bool) ([]int64, int) {
+	rows, err := conn.Query(e.ctx, `SELECT `+strings.Join(mainColumns, ", ")+` FROM contacts WHERE tenant_id = $1`, tenant)
+	if err != nil {
+		e.t.Fatalf("%s: %v", q.name, err)
+	}
+	decrypted := 0
+	filter := func(record any) (bool, error) {
+		decrypted++
+		return pred(record.(*benchContact)), nil
+	}
+	found, err := sqlcrypt.CollectRows(e.ctx, e.enc, rows, pgx.RowToStructByName[benchContact], filter)
+	if err != nil {
+		e.t.Fatalf("%s: decrypt whole records: %v", q.name, err)
 	}
 	return sortedIDs(found), decrypted
 }
