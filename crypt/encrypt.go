@@ -34,9 +34,9 @@ func (e *Encryptor) encryptValue(ctx context.Context, p *plan, rv reflect.Value)
 		if err := e.encryptTree(ctx, p, rv, &t); err != nil {
 			return err
 		}
-		var all []assignment
+		var all []written
 		for _, o := range t.ops {
-			all = append(all, o.pending...)
+			all = o.written(all)
 		}
 		if err := checkShared(p, all); err != nil {
 			return err
@@ -53,7 +53,8 @@ func (e *Encryptor) encryptValue(ctx context.Context, p *plan, rv reflect.Value)
 		return err
 	}
 	if p.mayShare {
-		if err := checkShared(p, o.pending); err != nil {
+		o.writ = o.written(o.writ[:0])
+		if err := checkShared(p, o.writ); err != nil {
 			return err
 		}
 	}
@@ -85,7 +86,7 @@ func (o *op) encryptGroup(g *group, rv reflect.Value) error {
 		if err != nil {
 			return err
 		}
-		o.pending = append(o.pending, assignment{field: dst, kind: kindTokens, path: tf.path, tok: toks})
+		o.tokens = append(o.tokens, tokenAssignment{field: dst, path: tf.path, tok: toks})
 	}
 	for i := range g.fields {
 		if err := o.encryptField(&g.fields[i], rv); err != nil {
@@ -168,11 +169,11 @@ func (o *op) encryptField(f *encField, rv reflect.Value) error {
 // by two fields). Each path's ciphertext is bound to that path, so the
 // value written last would not decrypt under the other: the record is
 // refused rather than stored so.
-func checkShared(p *plan, pending []assignment) error {
+func checkShared(p *plan, pending []written) error {
 	if len(pending) > 16 {
 		seen := make(map[uintptr]int, len(pending))
 		for i := range pending {
-			a := pending[i].field.addr()
+			a := pending[i].addr
 			if j, ok := seen[a]; ok && a != 0 {
 				return sharedError(p, pending[j].path, pending[i].path)
 			}
@@ -181,14 +182,31 @@ func checkShared(p *plan, pending []assignment) error {
 		return nil
 	}
 	for i := range pending {
-		a := pending[i].field.addr()
+		a := pending[i].addr
 		for j := range i {
-			if a != 0 && pending[j].field.addr() == a {
+			if a != 0 && pending[j].addr == a {
 				return sharedError(p, pending[j].path, pending[i].path)
 			}
 		}
 	}
 	return nil
+}
+
+// written is a field an Encrypt is about to write: where, and its path.
+type written struct {
+	addr uintptr
+	path string
+}
+
+// written appends the fields o is about to write to dst.
+func (o *op) written(dst []written) []written {
+	for i := range o.pending {
+		dst = append(dst, written{o.pending[i].field.addr(), o.pending[i].path})
+	}
+	for i := range o.tokens {
+		dst = append(dst, written{o.tokens[i].field.addr(), o.tokens[i].path})
+	}
+	return dst
 }
 
 func sharedError(p *plan, first, second string) error {

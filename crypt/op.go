@@ -22,6 +22,8 @@ type op struct {
 	data    []classKeys[*keyring.DataKeys]
 	index   []classKeys[*keyring.IndexKeys]
 	pending []assignment
+	tokens  []tokenAssignment // token indexes' tokens: apart, so that records without any do not carry them in pending
+	writ    []written         // checkShared's buffer
 	hexBuf  []byte
 	ctBuf   []byte // Decrypt's base64 decoding buffer, reused field after field
 
@@ -45,15 +47,16 @@ type assignment struct {
 	path  string // the field's path, for errors
 	s     string
 	b     []byte
-	tok   Tokens // kindTokens: a token index's tokens
 }
 
-func (a *assignment) apply() {
-	if a.kind == kindTokens {
-		a.field.setTokens(a.tok)
-		return
-	}
-	a.field.set(a.kind, a.s, a.b)
+func (a *assignment) apply() { a.field.set(a.kind, a.s, a.b) }
+
+// tokenAssignment is the Tokens of one token index to set when the record
+// is done.
+type tokenAssignment struct {
+	field fieldRef
+	path  string // the index's path, for errors
+	tok   Tokens
 }
 
 // maxPooledBuffer bounds the decoding buffer a pooled op keeps, so that one
@@ -80,6 +83,8 @@ func (o *op) release() {
 	clear(o.data)
 	clear(o.index)
 	clear(o.pending)
+	clear(o.tokens)
+	o.tokens, o.writ = o.tokens[:0], o.writ[:0]
 	clear(o.ids)
 	o.data, o.index, o.pending, o.ids = o.data[:0], o.index[:0], o.pending[:0], o.ids[:0]
 	if cap(o.ctBuf) > maxPooledBuffer {
@@ -92,6 +97,9 @@ func (o *op) release() {
 func (o *op) apply() {
 	for i := range o.pending {
 		o.pending[i].apply()
+	}
+	for i := range o.tokens {
+		o.tokens[i].field.setTokens(o.tokens[i].tok)
 	}
 }
 
