@@ -22,10 +22,11 @@ for token indexes the tokens per row (least, median, most), which tell
 value lengths. It gives the planner's verdict on the configured width and,
 where one value dominates, a coarser setting to use instead.
 
-It needs no key: it never opens the keyset store, the keyring or any KEK,
+It needs no key: it never reads the keyset table, the keyring or any KEK,
 and reads no encrypted column, only the index columns, the scope column,
-the primary key and the side tables. Run it with a read-only database
-role.
+the primary key and the side tables. It connects to the CRM database
+(database; without it, the keyset store's database, as the job does when
+the two are one). Run it with a read-only database role.
 
 Keys are per scope (tenant), so each scope's index leaks on its own: every
 index is measured in each scope. The table shows, per index, the overall
@@ -98,8 +99,8 @@ func (a *app) leakageCommand() *cobra.Command {
 			if top < 1 || top > 100 {
 				return usagef("--top %d: want 1 to 100", top)
 			}
-			// The CRM database only: never the keyset store, the keyring
-			// or a KEK.
+			// The CRM database only (the keyset store's when database is
+			// unset): never the keyset table, the keyring or a KEK.
 			jdb, err := a.openJobDB(ctx, tables)
 			if err != nil {
 				return err
