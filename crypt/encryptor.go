@@ -52,6 +52,7 @@ var _ KeySource = (*keyring.Keyring)(nil)
 // concurrent use.
 type Encryptor struct {
 	keys     KeySource
+	keyring  *keyring.Keyring // keys, when it is a keyring: records then look up their scope once
 	slow     blind.SlowParams
 	failures metric.Int64Counter
 	last     atomic.Pointer[plan] // the plan of the last record type seen
@@ -62,6 +63,7 @@ type Encryptor struct {
 // *keyring.Keyring. opts may be nil.
 func New(keys KeySource, opts *Options) *Encryptor {
 	e := &Encryptor{keys: keys, slow: blind.DefaultSlowParams, indexers: new(indexerCache)}
+	e.keyring, _ = keys.(*keyring.Keyring)
 	var mp metric.MeterProvider
 	if opts != nil {
 		if opts.SlowParams != nil {
@@ -78,10 +80,7 @@ func (e *Encryptor) Keys() KeySource { return e.keys }
 
 // Keyring returns the keyring the Encryptor uses, or nil when its
 // [KeySource] is not a *keyring.Keyring.
-func (e *Encryptor) Keyring() *keyring.Keyring {
-	kr, _ := e.keys.(*keyring.Keyring)
-	return kr
-}
+func (e *Encryptor) Keyring() *keyring.Keyring { return e.keyring }
 
 // record resolves v (a non-nil pointer to a struct) to its plan and value.
 // The plan of the last type seen is kept at hand: a service mostly

@@ -27,6 +27,11 @@ type op struct {
 	hexBuf  []byte
 	ctBuf   []byte // Decrypt's base64 decoding buffer, reused field after field
 
+	// view is the record's scope in the keyring, looked up once for all
+	// its classes, when the key source is a keyring (viewed: looked up).
+	view   keyring.ScopeKeys
+	viewed bool
+
 	// reading is set by Decrypt and by blind-index lookups: keysets are
 	// then only looked up, never created, whatever scope a row or a query
 	// names.
@@ -91,6 +96,7 @@ func (o *op) release() {
 		o.ctBuf = nil
 	}
 	o.e, o.ctx, o.p, o.reading = nil, nil, nil, false
+	o.view, o.viewed = keyring.ScopeKeys{}, false
 	opPool.Put(o)
 }
 
@@ -108,14 +114,32 @@ func (o *op) apply() {
 func (o *op) dataKeys(i int) (*keyring.DataKeys, error) {
 	c := &o.data[i]
 	if !c.done {
-		if o.reading {
-			c.keys, c.err = o.e.keys.ExistingDataKeys(o.ctx, o.scope, o.p.dataClasses[i])
-		} else {
-			c.keys, c.err = o.e.keys.DataKeys(o.ctx, o.scope, o.p.dataClasses[i])
+		class := o.p.dataClasses[i]
+		switch v := o.scopeKeys(); {
+		case v != nil && o.reading:
+			c.keys, c.err = v.ExistingDataKeys(o.ctx, class)
+		case v != nil:
+			c.keys, c.err = v.DataKeys(o.ctx, class)
+		case o.reading:
+			c.keys, c.err = o.e.keys.ExistingDataKeys(o.ctx, o.scope, class)
+		default:
+			c.keys, c.err = o.e.keys.DataKeys(o.ctx, o.scope, class)
 		}
 		c.done = true
 	}
 	return c.keys, c.err
+}
+
+// scopeKeys returns the record's scope in the keyring, looked up on first
+// use, or nil when the key source is not a keyring.
+func (o *op) scopeKeys() *keyring.ScopeKeys {
+	if o.e.keyring == nil {
+		return nil
+	}
+	if !o.viewed {
+		o.view, o.viewed = o.e.keyring.Scope(o.scope), true
+	}
+	return &o.view
 }
 
 // indexKeys returns the index keyset of the i-th class of the plan
@@ -123,10 +147,16 @@ func (o *op) dataKeys(i int) (*keyring.DataKeys, error) {
 func (o *op) indexKeys(i int) (*keyring.IndexKeys, error) {
 	c := &o.index[i]
 	if !c.done {
-		if o.reading {
-			c.keys, c.err = o.e.keys.ExistingIndexKeys(o.ctx, o.scope, o.p.indexClasses[i])
-		} else {
-			c.keys, c.err = o.e.keys.IndexKeys(o.ctx, o.scope, o.p.indexClasses[i])
+		class := o.p.indexClasses[i]
+		switch v := o.scopeKeys(); {
+		case v != nil && o.reading:
+			c.keys, c.err = v.ExistingIndexKeys(o.ctx, class)
+		case v != nil:
+			c.keys, c.err = v.IndexKeys(o.ctx, class)
+		case o.reading:
+			c.keys, c.err = o.e.keys.ExistingIndexKeys(o.ctx, o.scope, class)
+		default:
+			c.keys, c.err = o.e.keys.IndexKeys(o.ctx, o.scope, class)
 		}
 		c.done = true
 	}

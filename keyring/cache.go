@@ -112,16 +112,21 @@ func newCache(max int, clock func() int64) (*cache, error) {
 // tells the eviction policy of the use, if it has not heard of one at now.
 func (c *cache) get(id KeysetID, now int64) *entry {
 	e := c.lookup(id)
-	if e == nil {
-		return nil
+	if e != nil {
+		c.touch(id, e, now)
 	}
+	return e
+}
+
+// touch tells the eviction policy of a use of e, the entry of id, while the
+// cache is evicting and if it has not heard of one at now.
+func (c *cache) touch(id KeysetID, e *entry, now int64) {
 	if last := c.lastEvict.Load(); last != 0 && now-last < pressureWindow {
 		if tick := now / reportTick; e.reported.Load() != tick {
 			e.reported.Store(tick)
 			c.bound.GetIfPresent(id) // feeds the frequency sketch
 		}
 	}
-	return e
 }
 
 // reportTick is the granularity at which hits feed the eviction policy:
@@ -130,13 +135,23 @@ const reportTick = int64(10 * time.Millisecond)
 
 // lookup is get without telling the eviction policy.
 func (c *cache) lookup(id KeysetID) *entry {
-	v, ok := c.front.Load(id.Scope)
+	return findSlot(c.scope(id.Scope), id.Class, id.Purpose)
+}
+
+// scope returns the cached keysets of scope as they are now, or nil.
+func (c *cache) scope(scope string) []slot {
+	v, ok := c.front.Load(scope)
 	if !ok {
 		return nil
 	}
-	for _, s := range *v.(*scopeSlots).slots.Load() {
-		if s.class == id.Class && s.purpose == id.Purpose {
-			return s.e
+	return *v.(*scopeSlots).slots.Load()
+}
+
+// findSlot returns the entry of (class, purpose) in slots, or nil.
+func findSlot(slots []slot, class string, purpose Purpose) *entry {
+	for i := range slots {
+		if slots[i].class == class && slots[i].purpose == purpose {
+			return slots[i].e
 		}
 	}
 	return nil
