@@ -109,9 +109,6 @@ func (d *decryption) field(f *encField, rv reflect.Value) error {
 		return nil
 	}
 	var keyID uint32
-	fail := func(err error) error {
-		return &FieldError{Op: "decrypt", Record: d.p.record, Field: f.path, Class: f.class, KeyID: keyID, Err: err}
-	}
 	text := f.kind.isText()
 	var ct []byte
 	var err error
@@ -128,7 +125,7 @@ func (d *decryption) field(f *encField, rv reflect.Value) error {
 			d.legacy = append(d.legacy, f.path)
 			return nil
 		}
-		return fail(err)
+		return d.fail(f, keyID, err)
 	}
 	keyID = binary.BigEndian.Uint32(ct[1:5])
 	dk, err := d.dataKeys(f.classIdx)
@@ -139,12 +136,12 @@ func (d *decryption) field(f *encField, rv reflect.Value) error {
 			return nil
 		case errors.Is(err, keyring.ErrScopeShredded):
 			// The scope was shredded: its keys are gone for good.
-			return fail(fmt.Errorf("%w: %w", ErrKeyDestroyed, err))
+			return d.fail(f, keyID, fmt.Errorf("%w: %w", ErrKeyDestroyed, err))
 		case errors.Is(err, keyring.ErrKeysetNotFound):
 			// The scope has no keyset of this class: it never had one.
-			return fail(fmt.Errorf("%w: %w", ErrKeyNotFound, err))
+			return d.fail(f, keyID, fmt.Errorf("%w: %w", ErrKeyNotFound, err))
 		}
-		return fail(err)
+		return d.fail(f, keyID, err)
 	}
 	pt, err := dk.Decrypt(ct, d.aad.forField(f.path))
 	if err != nil {
@@ -152,13 +149,13 @@ func (d *decryption) field(f *encField, rv reflect.Value) error {
 		// else fail opaquely (the keyring's error is not passed on).
 		switch dk.Status(keyID) {
 		case keyring.KeyUnknown:
-			return fail(ErrKeyNotFound)
+			return d.fail(f, keyID, ErrKeyNotFound)
 		case keyring.KeyDisabled:
-			return fail(ErrKeyDisabled)
+			return d.fail(f, keyID, ErrKeyDisabled)
 		case keyring.KeyDestroyed:
-			return fail(ErrKeyDestroyed)
+			return d.fail(f, keyID, ErrKeyDestroyed)
 		}
-		return fail(ErrDecrypt)
+		return d.fail(f, keyID, ErrDecrypt)
 	}
 	a := assignment{field: fv, kind: f.kind}
 	if text {
@@ -168,6 +165,11 @@ func (d *decryption) field(f *encField, rv reflect.Value) error {
 	}
 	d.pending = append(d.pending, a)
 	return nil
+}
+
+// fail is the error of field f, whose value names keyID (0: not read yet).
+func (d *decryption) fail(f *encField, keyID uint32, err error) error {
+	return &FieldError{Op: "decrypt", Record: d.p.record, Field: f.path, Class: f.class, KeyID: keyID, Err: err}
 }
 
 func (d *decryption) noAccess(f *encField, err error) {

@@ -74,7 +74,7 @@ func (o *op) encryptGroup(g *group, rv reflect.Value) error {
 		if err != nil {
 			return err
 		}
-		o.pending = append(o.pending, assignment{field: dst, kind: kindString, path: ix.path, s: val})
+		o.pending = append(o.pending, assignment{field: dst, kind: kindString, path: &ix.path, s: val})
 	}
 	for i := range g.tokens {
 		tf := &g.tokens[i]
@@ -154,7 +154,7 @@ func (o *op) encryptField(f *encField, rv reflect.Value) error {
 	if err != nil {
 		return fail(err)
 	}
-	a := assignment{field: fv, kind: f.kind, path: f.path}
+	a := assignment{field: fv, kind: f.kind, path: &f.path}
 	if text {
 		a.s = encodeText(ct)
 	} else {
@@ -201,7 +201,7 @@ type written struct {
 // written appends the fields o is about to write to dst.
 func (o *op) written(dst []written) []written {
 	for i := range o.pending {
-		dst = append(dst, written{o.pending[i].field.addr(), o.pending[i].path})
+		dst = append(dst, written{o.pending[i].field.addr(), *o.pending[i].path})
 	}
 	for i := range o.tokens {
 		dst = append(dst, written{o.tokens[i].field.addr(), o.tokens[i].path})

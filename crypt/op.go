@@ -48,10 +48,10 @@ type classKeys[K any] struct {
 // assignment is one field value to set when the record is done.
 type assignment struct {
 	field fieldRef
-	kind  fieldKind
-	path  string // the field's path, for errors
+	path  *string // the field's path in the plan, for errors
 	s     string
 	b     []byte
+	kind  fieldKind
 }
 
 func (a *assignment) apply() { a.field.set(a.kind, a.s, a.b) }
@@ -112,21 +112,27 @@ func (o *op) apply() {
 // dataKeys returns the data keyset of the i-th class of the plan
 // (plan.dataClasses) for this record's scope, looked up once per call.
 func (o *op) dataKeys(i int) (*keyring.DataKeys, error) {
-	c := &o.data[i]
-	if !c.done {
-		class := o.p.dataClasses[i]
-		switch v := o.scopeKeys(); {
-		case v != nil && o.reading:
-			c.keys, c.err = v.ExistingDataKeys(o.ctx, class)
-		case v != nil:
-			c.keys, c.err = v.DataKeys(o.ctx, class)
-		case o.reading:
-			c.keys, c.err = o.e.keys.ExistingDataKeys(o.ctx, o.scope, class)
-		default:
-			c.keys, c.err = o.e.keys.DataKeys(o.ctx, o.scope, class)
-		}
-		c.done = true
+	if c := &o.data[i]; c.done {
+		return c.keys, c.err
 	}
+	return o.lookUpDataKeys(i)
+}
+
+// lookUpDataKeys is dataKeys' first lookup of class i.
+func (o *op) lookUpDataKeys(i int) (*keyring.DataKeys, error) {
+	c := &o.data[i]
+	class := o.p.dataClasses[i]
+	switch v := o.scopeKeys(); {
+	case v != nil && o.reading:
+		c.keys, c.err = v.ExistingDataKeys(o.ctx, class)
+	case v != nil:
+		c.keys, c.err = v.DataKeys(o.ctx, class)
+	case o.reading:
+		c.keys, c.err = o.e.keys.ExistingDataKeys(o.ctx, o.scope, class)
+	default:
+		c.keys, c.err = o.e.keys.DataKeys(o.ctx, o.scope, class)
+	}
+	c.done = true
 	return c.keys, c.err
 }
 
@@ -145,21 +151,27 @@ func (o *op) scopeKeys() *keyring.ScopeKeys {
 // indexKeys returns the index keyset of the i-th class of the plan
 // (plan.indexClasses) for this record's scope.
 func (o *op) indexKeys(i int) (*keyring.IndexKeys, error) {
-	c := &o.index[i]
-	if !c.done {
-		class := o.p.indexClasses[i]
-		switch v := o.scopeKeys(); {
-		case v != nil && o.reading:
-			c.keys, c.err = v.ExistingIndexKeys(o.ctx, class)
-		case v != nil:
-			c.keys, c.err = v.IndexKeys(o.ctx, class)
-		case o.reading:
-			c.keys, c.err = o.e.keys.ExistingIndexKeys(o.ctx, o.scope, class)
-		default:
-			c.keys, c.err = o.e.keys.IndexKeys(o.ctx, o.scope, class)
-		}
-		c.done = true
+	if c := &o.index[i]; c.done {
+		return c.keys, c.err
 	}
+	return o.lookUpIndexKeys(i)
+}
+
+// lookUpIndexKeys is indexKeys' first lookup of class i.
+func (o *op) lookUpIndexKeys(i int) (*keyring.IndexKeys, error) {
+	c := &o.index[i]
+	class := o.p.indexClasses[i]
+	switch v := o.scopeKeys(); {
+	case v != nil && o.reading:
+		c.keys, c.err = v.ExistingIndexKeys(o.ctx, class)
+	case v != nil:
+		c.keys, c.err = v.IndexKeys(o.ctx, class)
+	case o.reading:
+		c.keys, c.err = o.e.keys.ExistingIndexKeys(o.ctx, o.scope, class)
+	default:
+		c.keys, c.err = o.e.keys.IndexKeys(o.ctx, o.scope, class)
+	}
+	c.done = true
 	return c.keys, c.err
 }
 

@@ -122,10 +122,15 @@ func (c *cache) get(id KeysetID, now int64) *entry {
 // cache is evicting and if it has not heard of one at now.
 func (c *cache) touch(id KeysetID, e *entry, now int64) {
 	if last := c.lastEvict.Load(); last != 0 && now-last < pressureWindow {
-		if tick := now / reportTick; e.reported.Load() != tick {
-			e.reported.Store(tick)
-			c.bound.GetIfPresent(id) // feeds the frequency sketch
-		}
+		c.report(id, e, now)
+	}
+}
+
+// report tells the eviction policy of a use of e, once per reportTick.
+func (c *cache) report(id KeysetID, e *entry, now int64) {
+	if tick := now / reportTick; e.reported.Load() != tick {
+		e.reported.Store(tick)
+		c.bound.GetIfPresent(id) // feeds the frequency sketch
 	}
 }
 

@@ -12,9 +12,9 @@ type closer struct {
 }
 
 // Close closes the KEKs the keyring opened through Config.Opener (a Cloud
-// KMS KEK opened with a client of its own closes its gRPC connection) and
-// stops reporting the keyring's metrics. Call it when a keyring is dropped
-// while the program goes on.
+// KMS KEK opened with a client of its own closes its gRPC connection),
+// stops reporting the keyring's metrics and stops the ticker of its cache
+// clock. Call it when a keyring is dropped while the program goes on.
 //
 // Close is final: no KEK is opened again, so every keyset load, key
 // operation, rewrap, export or import that needs a KEK fails afterwards,
@@ -26,6 +26,9 @@ type closer struct {
 // (gcpkms.Options.Client, a vault.Conn) stays the caller's to close.
 func (k *Keyring) Close() error {
 	k.close.once.Do(func() {
+		if k.coarse != nil {
+			k.coarse.halt()
+		}
 		k.close.err = errors.Join(k.closeKEKs(), k.stopMetrics())
 	})
 	return k.close.err

@@ -7,3 +7,6 @@ import "time"
 func NewWithClock(cfg Config, now func() time.Time) (*Keyring, error) {
 	return newKeyring(cfg, now)
 }
+
+// ClockTicking reports whether the keyring's cache clock runs a ticker.
+func ClockTicking(k *Keyring) bool { return k.coarse != nil && k.coarse.running.Load() }

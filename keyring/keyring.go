@@ -123,12 +123,13 @@ type Config struct {
 // is safe for concurrent use. Key administration is on a [Manager] made
 // from it.
 type Keyring struct {
-	cfg   Config
-	now   func() time.Time // wall clock, for records and audit events
-	clock func() int64     // nanoseconds since New, for cache expiry
-	log   *slog.Logger
-	cache *cache
-	loads singleflight.Group
+	cfg    Config
+	now    func() time.Time // wall clock, for records and audit events
+	clock  func() int64     // nanoseconds since New, for cache expiry
+	coarse *coarseClock     // clock's ticker, unless a test set the clock
+	log    *slog.Logger
+	cache  *cache
+	loads  singleflight.Group
 
 	keksMu     sync.Mutex
 	keks       map[string]*kms.Keeper // opened KEKs by URI; the keyring closes them
@@ -193,31 +194,26 @@ func newKeyring(cfg Config, now func() time.Time) (*Keyring, error) {
 	if cfg.DataKeyTemplate.GetOutputPrefixType() != tinkpb.OutputPrefixType_TINK {
 		return nil, errors.New("keyring: Config.DataKeyTemplate must use Tink's TINK output prefix, so ciphertexts carry their key ID")
 	}
-	var clock func() int64
-	if now == nil {
-		now = time.Now
-		// One monotonic clock read per lookup. A coarse clock kept by a
-		// ticker goroutine saved 1.5% of an Encrypt or a Decrypt: not
-		// worth a goroutine per keyring waking 100 times a second
-		// (BENCHMARKS.md, "Hot-path tricks").
-		start := time.Now()
-		clock = func() int64 { return int64(time.Since(start)) }
-	} else {
-		start := now()
-		clock = func() int64 { return int64(now().Sub(start)) }
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	k := &Keyring{
 		cfg:      cfg,
 		now:      now,
-		clock:    clock,
 		log:      cfg.Logger,
 		keks:     make(map[string]*kms.Keeper),
 		usage:    make(map[usageKey]*atomic.Int64),
 		versions: newVersions(),
 	}
+	if now == nil {
+		k.now = time.Now
+		k.coarse = newCoarseClock(&k.stats.hits)
+		k.clock = k.coarse.read
+	} else {
+		start := now()
+		k.clock = func() int64 { return int64(now().Sub(start)) }
+	}
+	clock := k.clock
 	if err := k.openKEKs(); err != nil {
 		k.closeKEKs()
 		return nil, err
