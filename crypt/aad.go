@@ -1,6 +1,9 @@
 package crypt
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"reflect"
+)
 
 // aadLabel starts the associated data of every field value.
 const aadLabel = "fieldcrypt field v1"
@@ -23,17 +26,13 @@ func appendLP(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// reset starts a record.
-func (a *aadBuilder) reset(scope, record string, ids []idValue) {
+// reset starts a record of plan p, whose value is rv, in scope.
+func (a *aadBuilder) reset(scope string, p *plan, rv reflect.Value) {
 	b := a.buf[:0]
 	b = appendLP(b, aadLabel)
 	b = appendLP(b, scope)
-	b = appendLP(b, record)
-	b = binary.BigEndian.AppendUint32(b, uint32(len(ids)))
-	for _, id := range ids {
-		b = appendLP(b, id.name)
-		b = appendLP(b, id.value)
-	}
+	b = appendLP(b, p.record)
+	b = p.appendIDs(b, rv)
 	a.buf, a.prefix = b, len(b)
 }
 
@@ -42,9 +41,4 @@ func (a *aadBuilder) reset(scope, record string, ids []idValue) {
 func (a *aadBuilder) forField(path string) []byte {
 	a.buf = appendLP(a.buf[:a.prefix], path)
 	return a.buf
-}
-
-// idValue is one identity field of a record, in canonical text form.
-type idValue struct {
-	name, value string
 }

@@ -157,13 +157,15 @@ func (d *decryption) field(f *encField, rv reflect.Value) error {
 		}
 		return d.fail(f, keyID, ErrDecrypt)
 	}
-	a := assignment{field: fv, kind: f.kind}
+	// Filled in place: an assignment is several words of pointers.
+	d.pending = append(d.pending, assignment{})
+	a := &d.pending[len(d.pending)-1]
+	a.field, a.kind = fv, f.kind
 	if text {
 		a.s = stringApart(pt, d.ctBuf) // the next field reuses ctBuf
 	} else {
 		a.b = pt
 	}
-	d.pending = append(d.pending, a)
 	return nil
 }
 

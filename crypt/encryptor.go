@@ -2,6 +2,7 @@ package crypt
 
 import (
 	"context"
+	"encoding/binary"
 	"reflect"
 	"strconv"
 	"sync/atomic"
@@ -134,25 +135,34 @@ func (p *plan) scopeOf(rv reflect.Value) (string, error) {
 	return s, nil
 }
 
-// idsOf returns the record's identity fields in canonical text form:
-// strings as they are, integers in decimal.
-func (p *plan) idsOf(rv reflect.Value, buf []idValue) []idValue {
+// appendIDs appends the record's identity fields to the associated data
+// prefix b (see aadBuilder), in canonical text form: strings as they are,
+// integers in decimal.
+func (p *plan) appendIDs(b []byte, rv reflect.Value) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(p.ids)))
 	for i := range p.ids {
 		id := &p.ids[i]
-		var s string
+		b = appendLP(b, id.name)
 		if id.text {
+			var s string
 			if f, ok := id.locate(rv); ok {
 				s, _, _ = f.get(kindString)
 			}
-		} else if f, ok := fieldAt(rv, id.index); ok {
+			b = appendLP(b, s)
+			continue
+		}
+		// The value's length first, then its digits written in place.
+		at := len(b)
+		b = binary.BigEndian.AppendUint32(b, 0)
+		if f, ok := fieldAt(rv, id.index); ok {
 			switch f.Kind() {
 			case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-				s = strconv.FormatInt(f.Int(), 10)
+				b = strconv.AppendInt(b, f.Int(), 10)
 			default:
-				s = strconv.FormatUint(f.Uint(), 10)
+				b = strconv.AppendUint(b, f.Uint(), 10)
 			}
 		}
-		buf = append(buf, idValue{name: id.name, value: s})
+		binary.BigEndian.PutUint32(b[at:], uint32(len(b)-at-4))
 	}
-	return buf
+	return b
 }

@@ -18,7 +18,6 @@ type op struct {
 	p       *plan
 	scope   string
 	aad     aadBuilder
-	ids     []idValue
 	data    []classKeys[*keyring.DataKeys]
 	index   []classKeys[*keyring.IndexKeys]
 	pending []assignment
@@ -79,8 +78,7 @@ func (e *Encryptor) newOp(ctx context.Context, p *plan, rv reflect.Value) (*op, 
 	o.e, o.ctx, o.p, o.scope = e, ctx, p, scope
 	o.data = slices.Grow(o.data[:0], len(p.dataClasses))[:len(p.dataClasses)]
 	o.index = slices.Grow(o.index[:0], len(p.indexClasses))[:len(p.indexClasses)]
-	o.ids = p.idsOf(rv, o.ids[:0])
-	o.aad.reset(scope, p.record, o.ids)
+	o.aad.reset(scope, p, rv)
 	return o, nil
 }
 
@@ -90,8 +88,7 @@ func (o *op) release() {
 	clear(o.pending)
 	clear(o.tokens)
 	o.tokens, o.writ = o.tokens[:0], o.writ[:0]
-	clear(o.ids)
-	o.data, o.index, o.pending, o.ids = o.data[:0], o.index[:0], o.pending[:0], o.ids[:0]
+	o.data, o.index, o.pending = o.data[:0], o.index[:0], o.pending[:0]
 	if cap(o.ctBuf) > maxPooledBuffer {
 		o.ctBuf = nil
 	}
