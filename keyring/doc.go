@@ -6,8 +6,9 @@
 //
 // A service holds a [Keyring], made with [New]: [Keyring.DataKeys] and
 // [Keyring.IndexKeys] for writes, [Keyring.ExistingDataKeys] and
-// [Keyring.ExistingIndexKeys] for reads, [Keyring.Stats], [Keyring.KEKURI]
-// and [Keyring.Close]. Package crypt needs nothing more.
+// [Keyring.ExistingIndexKeys] for reads, [Keyring.Scope] (the same four
+// for one scope, looked up once per record), [Keyring.Stats],
+// [Keyring.KEKURI] and [Keyring.Close]. Package crypt needs nothing more.
 //
 // Everything else changes keysets and belongs to a [Manager], made with
 // [NewManager] from a keyring: [Manager.CreateKeysets] (keys ahead of
