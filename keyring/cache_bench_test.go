@@ -44,3 +44,44 @@ func BenchmarkDataKeysHit(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkScopeKeysHit is the cost of the lookups of a record with two
+// classes, as Encrypt and Decrypt make them: one Scope per record, then one
+// lookup per class in it; against "per-class", two keyring lookups.
+func BenchmarkScopeKeysHit(b *testing.B) {
+	ctx := context.Background()
+	f := newFixture(b)
+	kr, err := keyring.New(keyring.Config{Store: f.store, Opener: f.opener, DefaultKEK: f.uri}) // the production clock
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer kr.Close()
+	for i := range 100 {
+		for _, class := range []string{"pii", "support"} {
+			if _, err := kr.DataKeys(ctx, fmt.Sprintf("tenant-%03d", i), class); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("scope", func(b *testing.B) {
+		for b.Loop() {
+			s := kr.Scope("tenant-042")
+			if _, err := s.ExistingDataKeys(ctx, "pii"); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := s.ExistingDataKeys(ctx, "support"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("per-class", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := kr.ExistingDataKeys(ctx, "tenant-042", "pii"); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := kr.ExistingDataKeys(ctx, "tenant-042", "support"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
