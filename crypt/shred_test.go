@@ -7,9 +7,15 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
+	"github.com/fieldcrypt/fieldcrypt/crypt/blind"
 	"github.com/fieldcrypt/fieldcrypt/internal/teststores"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
 	"github.com/fieldcrypt/fieldcrypt/kms"
@@ -110,4 +116,50 @@ func sameRecords(a, b []*keyring.Record) bool {
 		return x.ID == y.ID && x.Version == y.Version && x.KEKURI == y.KEKURI &&
 			bytes.Equal(x.Metadata, y.Metadata) && bytes.Equal(x.EncryptedKeyset, y.EncryptedKeyset)
 	})
+}
+
+// slowTwoClass has a slow blind index, computed before the data fields,
+// and data fields of two classes.
+type slowTwoClass struct {
+	ID     string `crypt:"id"`
+	Tenant string `crypt:"scope"`
+	B      string `crypt:"encrypt,class=support"`
+	BIdx   string `crypt:"blind=B,slow,bits=16"`
+	A      string `crypt:"encrypt,class=pii"`
+}
+
+// TestShredDuringAnEncrypt plays a record in flight across a shred: its
+// index keyset is looked up, then its slow (Argon2id) index runs while the
+// scope is shredded, then its data keysets are looked up. The Encrypt must
+// fail with ErrScopeShredded: the shred had returned before those lookups,
+// and a record written under destroyed keys could never be read.
+// (The keyring's per-record scope view once served them from before the
+// shred; found by a hostile review.)
+func TestShredDuringAnEncrypt(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	enc := crypt.New(e.keyring, &crypt.Options{SlowParams: &blind.SlowParams{Time: 40, MemoryKiB: 19 * 1024, Threads: 1}})
+	require.NoError(t, enc.Encrypt(ctx, &slowTwoClass{ID: "0", Tenant: "acme", A: "a", B: "b"}), "warm-up")
+
+	hits := e.keyring.Stats().CacheHits
+	rec := &slowTwoClass{ID: "1", Tenant: "acme", A: "a", B: "b"}
+	var encryptDone atomic.Bool
+	errc := make(chan error, 1)
+	go func() {
+		err := enc.Encrypt(ctx, rec)
+		encryptDone.Store(true)
+		errc <- err
+	}()
+	// The index keyset lookup is the record's first: once it has hit the
+	// cache, the Argon2id index (about half a second) is running.
+	for e.keyring.Stats().CacheHits == hits {
+		time.Sleep(50 * time.Microsecond)
+	}
+	_, err := e.admin.Shred(ctx, "acme")
+	require.NoError(t, err)
+	require.False(t, encryptDone.Load(), "the Encrypt ended before the shred returned: the slow index is too fast to test with")
+	err = <-errc
+	require.ErrorIs(t, err, crypt.ErrScopeShredded, "a record in flight was encrypted under keys a returned shred destroyed")
+	assert.Equal(t, "a", rec.A, "the failed Encrypt changed the record")
+	assert.Equal(t, "b", rec.B)
 }

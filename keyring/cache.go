@@ -49,6 +49,8 @@ type cache struct {
 	// before reading the store, and put refuses to cache what it loaded
 	// if an invalidation ran meanwhile: the load may have read the
 	// keyset as it was before a key change or a shred that has returned.
+	// A ScopeKeys notes it too, and serves from its slot list only while
+	// it is unchanged.
 	epoch atomic.Uint64
 
 	evictions atomic.Int64
@@ -225,6 +227,9 @@ func (c *cache) remove(id KeysetID) {
 		c.mu.Lock()
 		c.epoch.Add(1)
 		c.setSlot(id, nil)
+		// Again once the slot is gone: a ScopeKeys that read the first
+		// count may have read the slot list before the change.
+		c.epoch.Add(1)
 		c.mu.Unlock()
 		return nil, otter.InvalidateOp
 	})

@@ -85,3 +85,17 @@ func (c *coarseClock) halt() {
 		close(c.stop)
 	})
 }
+
+// exact reads the real clock without starting the ticker: for readers that
+// are not cache lookups (Stats, a metrics export), which must not keep an
+// idle keyring's ticker running.
+func (c *coarseClock) exact() int64 { return int64(time.Since(c.start)) }
+
+// clockNoTicker reads the keyring clock without starting the cache clock's
+// ticker.
+func (k *Keyring) clockNoTicker() int64 {
+	if k.coarse != nil {
+		return k.coarse.exact()
+	}
+	return k.clock()
+}

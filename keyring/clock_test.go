@@ -82,3 +82,15 @@ func TestCloseStopsTheCacheClock(t *testing.T) {
 	assert.True(t, errors.Is(err, keyring.ErrClosed) || errors.Is(err, kms.ErrClosed), "err = %v, want ErrClosed", err)
 	assert.False(t, keyring.ClockTicking(kr), "a lookup after Close started the ticker")
 }
+
+// TestStatsDoesNotStartTheClock checks that reading a keyring's statistics
+// (a metrics export every few seconds, say) does not keep the cache
+// clock's ticker running on a keyring that serves no lookups.
+func TestStatsDoesNotStartTheClock(t *testing.T) {
+	f := newFixture(t)
+	kr, err := keyring.New(keyring.Config{Store: f.store, Opener: f.opener, DefaultKEK: f.uri})
+	require.NoError(t, err)
+	defer kr.Close()
+	_ = kr.Stats()
+	assert.False(t, keyring.ClockTicking(kr), "Stats started the cache clock's ticker")
+}

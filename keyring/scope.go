@@ -3,29 +3,36 @@ package keyring
 import "context"
 
 // ScopeKeys looks up the keysets of one scope for one record. It reads the
-// cache's list for the scope and the clock once, when it is made, so a
-// record with fields of several classes pays one cache lookup rather than
-// one per class: in a Decrypt of a record with two classes, that was a
-// tenth of the time (BENCHMARKS.md, "Against the floor").
+// cache's list for the scope once, when it is made, so a record with fields
+// of several classes pays one cache lookup rather than one per class
+// (BENCHMARKS.md, "Against the floor").
 //
 // Its methods are those of the [Keyring] with the scope left out, and give
-// the same results as the keyring's would have given when the ScopeKeys was
-// made: a cached keyset past its CacheTTL, or one not cached, is asked of
-// the keyring (which serves it stale, reloads or creates it, as always).
-// So get one per record, or per small batch, and drop it: one kept for
-// minutes would keep serving the keysets it saw, as if no time had passed.
+// what the keyring's would give at the time of the call: a keyset is served
+// from the list only while no keyset of the keyring has been invalidated
+// since the ScopeKeys was made (by a key change, a shred, a rewrap or a
+// restore) and only while it is within its CacheTTL by the keyring clock
+// read at the call. Anything else is asked of the keyring, which serves it
+// stale, reloads or creates it, or fails, as always. So a shred that has
+// returned fails every later lookup, through a ScopeKeys made before it too.
+//
+// Get one per record, or per small batch, and drop it: it saves nothing
+// once the cache has changed.
 //
 // The zero value is not usable; get one from [Keyring.Scope].
 type ScopeKeys struct {
 	k     *Keyring
 	scope string
-	now   int64  // the keyring clock when made
+	epoch uint64 // the cache's invalidation count when made
 	slots []slot // the scope's cached keysets then
 }
 
 // Scope returns the keysets of scope, to look up once per record.
 func (k *Keyring) Scope(scope string) ScopeKeys {
-	return ScopeKeys{k: k, scope: scope, now: k.clock(), slots: k.cache.scope(scope)}
+	// The epoch is read first: an invalidation after it makes the slots
+	// unused, whether or not they were read before it.
+	epoch := k.cache.epoch.Load()
+	return ScopeKeys{k: k, scope: scope, epoch: epoch, slots: k.cache.scope(scope)}
 }
 
 // DataKeys is [Keyring.DataKeys] for this scope.
@@ -60,15 +67,19 @@ func (s *ScopeKeys) ExistingIndexKeys(ctx context.Context, class string) (*Index
 	return s.k.ExistingIndexKeys(ctx, s.scope, class)
 }
 
-// cached returns the cached keyset of (class, purpose) if it is fresh, as
-// the keyring's own lookup would: counted as a hit and told to the eviction
-// policy. Anything else (not cached, past its TTL) is left to the keyring.
+// cached returns the cached keyset of (class, purpose) if the keyring's own
+// lookup would serve it now as fresh: counted as a hit and told to the
+// eviction policy. Anything else is left to the keyring.
 func (s *ScopeKeys) cached(class string, purpose Purpose) any {
 	e := findSlot(s.slots, class, purpose)
-	if e == nil || s.now >= e.expires {
+	if e == nil || s.k.cache.epoch.Load() != s.epoch {
 		return nil
 	}
-	s.k.cache.touch(KeysetID{Scope: s.scope, Class: class, Purpose: purpose}, e, s.now)
+	now := s.k.clock()
+	if now >= e.expires {
+		return nil
+	}
+	s.k.cache.touch(KeysetID{Scope: s.scope, Class: class, Purpose: purpose}, e, now)
 	s.k.stats.hits.Add(1)
 	return e.value
 }

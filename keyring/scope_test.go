@@ -118,3 +118,55 @@ func TestScopeKeysSeesKeyChangesAndShreds(t *testing.T) {
 	_, err = s.IndexKeys(ctx, "pii")
 	require.ErrorIs(t, err, keyring.ErrScopeShredded)
 }
+
+// TestScopeKeysMadeBeforeAChange checks that a ScopeKeys made before a key
+// change or a shred does not serve what the change replaced: the change
+// has returned, so every later lookup sees it, through an older ScopeKeys
+// too. A record in flight across a shred must fail, not be written under
+// destroyed keys.
+func TestScopeKeysMadeBeforeAChange(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	kr := f.keyring(t, nil)
+	m := keyring.NewManager(kr)
+	id := keyring.KeysetID{Scope: "acme", Class: "pii", Purpose: keyring.PurposeData}
+	old, err := kr.DataKeys(ctx, "acme", "pii")
+	require.NoError(t, err)
+	_, err = kr.IndexKeys(ctx, "acme", "pii")
+	require.NoError(t, err)
+
+	s := kr.Scope("acme")
+	newKey, err := m.AddKey(ctx, id)
+	require.NoError(t, err)
+	require.NoError(t, m.PromoteKey(ctx, id, newKey))
+	dk, err := s.DataKeys(ctx, "pii")
+	require.NoError(t, err)
+	assert.Equal(t, newKey, dk.PrimaryID(), "a ScopeKeys made before a promotion served the old primary")
+	assert.NotEqual(t, old.PrimaryID(), dk.PrimaryID())
+
+	s = kr.Scope("acme")
+	_, err = s.ExistingIndexKeys(ctx, "pii") // served from the view: it is in use
+	require.NoError(t, err)
+	_, err = m.Shred(ctx, "acme")
+	require.NoError(t, err)
+	_, err = s.DataKeys(ctx, "pii")
+	require.ErrorIs(t, err, keyring.ErrScopeShredded, "a ScopeKeys made before a shred served a shredded keyset")
+	_, err = s.ExistingIndexKeys(ctx, "pii")
+	require.ErrorIs(t, err, keyring.ErrScopeShredded)
+}
+
+// TestScopeKeysDoesNotFreezeTime checks that a ScopeKeys judges freshness
+// by the clock at each lookup, not when it was made: kept past the TTL and
+// stale period, it serves nothing from its list.
+func TestScopeKeysDoesNotFreezeTime(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	kr := f.keyring(t, nil) // CacheTTL 1m, StalePeriod 10m
+	_, err := kr.DataKeys(ctx, "acme", "pii")
+	require.NoError(t, err)
+	s := kr.Scope("acme")
+	f.clock.Advance(12 * time.Minute)
+	f.kek.down.Store(true)
+	_, err = s.ExistingDataKeys(ctx, "pii")
+	require.ErrorIs(t, err, keyring.ErrKEKUnavailable, "a keyset past its TTL and stale period was served")
+}

@@ -53,7 +53,7 @@ func (k *Keyring) Stats() Stats {
 		CachedKeysets:     int64(k.cache.len()),
 		Evictions:         k.cache.evictions.Load(),
 		Reloads:           k.cache.reloads.Load(),
-		KMSCallsPerSecond: k.kmsRate.observe(k.clock(), calls),
+		KMSCallsPerSecond: k.kmsRate.observe(k.clockNoTicker(), calls),
 	}
 }
 
