@@ -13,8 +13,8 @@ const (
 )
 
 // coarseClock is the keyring clock for cache expiry: nanoseconds since the
-// keyring was made. Every record's lookup reads it; a monotonic clock read
-// costs about 60 ns on a virtual machine, 2.5% of a Decrypt (BENCHMARKS.md,
+// keyring was made. Every cache hit reads it; a monotonic clock read costs
+// 25–60 ns on the virtual machines measured, up to 2.5% of a Decrypt (BENCHMARKS.md,
 // "Against the floor"). So while the cache serves hits, a ticker goroutine
 // keeps the time in an atomic and a read is one atomic load. The ticker
 // starts on the first read, stops after idleTicks ticks without a hit (so
