@@ -13,20 +13,7 @@ import (
 // every core at once (the cache's reads take no lock).
 func BenchmarkDataKeysHit(b *testing.B) {
 	ctx := context.Background()
-	f := newFixture(b)
-	kr, err := keyring.New(keyring.Config{Store: f.store, Opener: f.opener, DefaultKEK: f.uri}) // the production clock
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer kr.Close()
-	// A populated cache: 100 tenants with two classes each.
-	for i := range 100 {
-		for _, class := range []string{"pii", "support"} {
-			if _, err := kr.DataKeys(ctx, fmt.Sprintf("tenant-%03d", i), class); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
+	kr := populatedKeyring(b)
 	b.Run("serial", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := kr.DataKeys(ctx, "tenant-042", "pii"); err != nil {
@@ -50,19 +37,7 @@ func BenchmarkDataKeysHit(b *testing.B) {
 // lookup per class in it; against "per-class", two keyring lookups.
 func BenchmarkScopeKeysHit(b *testing.B) {
 	ctx := context.Background()
-	f := newFixture(b)
-	kr, err := keyring.New(keyring.Config{Store: f.store, Opener: f.opener, DefaultKEK: f.uri}) // the production clock
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer kr.Close()
-	for i := range 100 {
-		for _, class := range []string{"pii", "support"} {
-			if _, err := kr.DataKeys(ctx, fmt.Sprintf("tenant-%03d", i), class); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
+	kr := populatedKeyring(b)
 	b.Run("scope", func(b *testing.B) {
 		for b.Loop() {
 			s := kr.Scope("tenant-042")
@@ -84,4 +59,24 @@ func BenchmarkScopeKeysHit(b *testing.B) {
 			}
 		}
 	})
+}
+
+// populatedKeyring returns a keyring on the production clock whose cache
+// holds 100 tenants with two data keysets each; it is closed with b.
+func populatedKeyring(b *testing.B) *keyring.Keyring {
+	ctx := context.Background()
+	f := newFixture(b)
+	kr, err := keyring.New(keyring.Config{Store: f.store, Opener: f.opener, DefaultKEK: f.uri})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { kr.Close() })
+	for i := range 100 {
+		for _, class := range []string{"pii", "support"} {
+			if _, err := kr.DataKeys(ctx, fmt.Sprintf("tenant-%03d", i), class); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	return kr
 }
