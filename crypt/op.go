@@ -27,7 +27,10 @@ type op struct {
 	ctBuf   []byte // Decrypt's base64 decoding buffer, reused field after field
 
 	// view is the record's scope in the keyring, looked up once for all
-	// its classes, when the key source is a keyring (viewed: looked up).
+	// its classes, when the key source is a keyring (viewed: looked up for
+	// this record). A pooled op keeps the view of its last record: the
+	// next record of the same scope uses it again while it is Current,
+	// which is exactly when a new one would be the same.
 	view   keyring.ScopeKeys
 	viewed bool
 
@@ -93,7 +96,7 @@ func (o *op) release() {
 		o.ctBuf = nil
 	}
 	o.e, o.ctx, o.p, o.reading = nil, nil, nil, false
-	o.view, o.viewed = keyring.ScopeKeys{}, false
+	o.viewed = false // the view is kept for the next record: see scopeKeys
 	opPool.Put(o)
 }
 
@@ -136,11 +139,15 @@ func (o *op) lookUpDataKeys(i int) (*keyring.DataKeys, error) {
 // scopeKeys returns the record's scope in the keyring, looked up on first
 // use, or nil when the key source is not a keyring.
 func (o *op) scopeKeys() *keyring.ScopeKeys {
-	if o.e.keyring == nil {
+	k := o.e.keyring
+	if k == nil {
 		return nil
 	}
 	if !o.viewed {
-		o.view, o.viewed = o.e.keyring.Scope(o.scope), true
+		if !o.view.Current(k, o.scope) {
+			o.view = k.Scope(o.scope)
+		}
+		o.viewed = true
 	}
 	return &o.view
 }

@@ -163,3 +163,49 @@ func TestShredDuringAnEncrypt(t *testing.T) {
 	assert.Equal(t, "a", rec.A, "the failed Encrypt changed the record")
 	assert.Equal(t, "b", rec.B)
 }
+
+// TestScopeViewKeptBetweenRecords checks the scope view an Encryptor keeps
+// from one record to the next (a pooled op's, used again while it is
+// Current): records of two tenants, alternating and in runs, each use their
+// own tenant's keys, and a promotion or a shred between two records of one
+// tenant is seen by the second.
+func TestScopeViewKeptBetweenRecords(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	tenants := []string{"acme", "globex"}
+	primary := map[string]uint32{}
+	for _, tenant := range tenants {
+		dk, err := e.keyring.DataKeys(ctx, tenant, "pii")
+		require.NoError(t, err)
+		primary[tenant] = dk.PrimaryID()
+	}
+	require.NotEqual(t, primary["acme"], primary["globex"], "the tenants' keys must differ for this test to see a mix-up")
+
+	order := []string{"acme", "globex", "acme", "globex", "acme", "acme", "acme", "globex", "globex", "acme"}
+	for i, tenant := range order {
+		c := benchPlain()
+		c.TenantID = tenant
+		require.NoError(t, e.enc.Encrypt(ctx, &c), "record %d", i)
+		assert.Equal(t, primary[tenant], textKeyID(t, c.FirstName), "record %d (%s) was encrypted under another tenant's key", i, tenant)
+		require.NoError(t, e.enc.Decrypt(ctx, &c), "record %d", i)
+		assert.Equal(t, "Ada", c.FirstName)
+	}
+
+	// A promotion between two records of acme.
+	id := keyring.KeysetID{Scope: "acme", Class: "pii", Purpose: keyring.PurposeData}
+	newKey, err := e.admin.AddKey(ctx, id)
+	require.NoError(t, err)
+	require.NoError(t, e.admin.PromoteKey(ctx, id, newKey))
+	c := benchPlain()
+	require.NoError(t, e.enc.Encrypt(ctx, &c))
+	assert.Equal(t, newKey, textKeyID(t, c.FirstName), "the record after a promotion was encrypted under the old primary")
+
+	// A shred between two records of acme.
+	_, err = e.admin.Shred(ctx, "acme")
+	require.NoError(t, err)
+	c = benchPlain()
+	require.ErrorIs(t, e.enc.Encrypt(ctx, &c), keyring.ErrScopeShredded, "a record after a shred was encrypted")
+	g := benchPlain()
+	g.TenantID = "globex"
+	require.NoError(t, e.enc.Encrypt(ctx, &g), "another tenant's record after the shred")
+}

@@ -53,6 +53,12 @@ type cache struct {
 	// it is unchanged.
 	epoch atomic.Uint64
 
+	// changes counts publications of a scope's slot list (setSlot, after
+	// the list is stored): while it is unchanged, every scope's list is
+	// the one read before. A ScopeKeys notes it, so that it can tell it is
+	// still what Keyring.Scope would return.
+	changes atomic.Uint64
+
 	evictions atomic.Int64
 	reloads   atomic.Int64
 	lastEvict atomic.Int64 // keyring clock of the last eviction, +1; 0: none
@@ -194,6 +200,7 @@ func (c *cache) setSlot(id KeysetID, e *entry) (old *entry) {
 		c.front.Delete(id.Scope)
 	}
 	ss.slots.Store(&slots)
+	c.changes.Add(1) // after the store: see ScopeKeys.Current
 	return old
 }
 

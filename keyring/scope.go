@@ -16,23 +16,39 @@ import "context"
 // stale, reloads or creates it, or fails, as always. So a shred that has
 // returned fails every later lookup, through a ScopeKeys made before it too.
 //
-// Get one per record, or per small batch, and drop it: it saves nothing
-// once the cache has changed.
+// Get one per record, or per small batch. To use one for later records of
+// the same scope, check [ScopeKeys.Current] first: it saves nothing once
+// the cache has changed.
 //
 // The zero value is not usable; get one from [Keyring.Scope].
 type ScopeKeys struct {
-	k     *Keyring
-	scope string
-	epoch uint64 // the cache's invalidation count when made
-	slots []slot // the scope's cached keysets then
+	k       *Keyring
+	scope   string
+	epoch   uint64 // the cache's invalidation count when made
+	changes uint64 // the cache's count of slot-list changes when made
+	slots   []slot // the scope's cached keysets then
 }
 
 // Scope returns the keysets of scope, to look up once per record.
 func (k *Keyring) Scope(scope string) ScopeKeys {
-	// The epoch is read first: an invalidation after it makes the slots
-	// unused, whether or not they were read before it.
+	// The counts are read before the slots: an invalidation after the
+	// epoch makes the slots unused, and a change to any list after the
+	// change count makes the ScopeKeys no longer Current, whether or not
+	// the slots were read before it.
 	epoch := k.cache.epoch.Load()
-	return ScopeKeys{k: k, scope: scope, epoch: epoch, slots: k.cache.scope(scope)}
+	changes := k.cache.changes.Load()
+	return ScopeKeys{k: k, scope: scope, epoch: epoch, changes: changes, slots: k.cache.scope(scope)}
+}
+
+// Current reports whether s is exactly what k.Scope(scope) would return
+// now: it was made by k for scope, no keyset has been invalidated since,
+// and no scope's list of cached keysets has changed since (a load, a
+// reload, an eviction). A caller that keeps a ScopeKeys from one record to
+// the next of the same scope uses it again only while it is Current, and
+// so skips the scope's lookup without ever seeing an older cache.
+func (s *ScopeKeys) Current(k *Keyring, scope string) bool {
+	return s.k == k && k != nil && s.scope == scope &&
+		k.cache.changes.Load() == s.changes && k.cache.epoch.Load() == s.epoch
 }
 
 // DataKeys is [Keyring.DataKeys] for this scope.

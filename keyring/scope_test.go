@@ -170,3 +170,61 @@ func TestScopeKeysDoesNotFreezeTime(t *testing.T) {
 	_, err = s.ExistingDataKeys(ctx, "pii")
 	require.ErrorIs(t, err, keyring.ErrKEKUnavailable, "a keyset past its TTL and stale period was served")
 }
+
+// TestScopeKeysCurrent checks that a ScopeKeys is Current exactly while it
+// is what Keyring.Scope would return: for its own keyring and scope only,
+// and no longer after any change to the cache (a load, a background
+// reload, a promotion, a shred), so that a caller reusing it across
+// records never serves from an older cache.
+func TestScopeKeysCurrent(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	kr := f.keyring(t, nil) // CacheTTL 1m, StalePeriod 10m
+	other := f.keyring(t, nil)
+	m := keyring.NewManager(kr)
+	first, err := kr.DataKeys(ctx, "acme", "pii")
+	require.NoError(t, err)
+
+	s := kr.Scope("acme")
+	assert.True(t, s.Current(kr, "acme"), "a ScopeKeys is not Current right after it was made")
+	assert.False(t, s.Current(kr, "globex"), "Current for another scope")
+	assert.False(t, s.Current(other, "acme"), "Current for another keyring")
+	assert.False(t, s.Current(nil, "acme"), "Current for no keyring")
+	var zero keyring.ScopeKeys
+	assert.False(t, zero.Current(kr, "acme"), "the zero ScopeKeys is Current")
+	// Lookups through it change nothing.
+	_, err = s.DataKeys(ctx, "pii")
+	require.NoError(t, err)
+	assert.True(t, s.Current(kr, "acme"), "a hit made the ScopeKeys stale")
+
+	// A load anywhere in the cache, even of another scope.
+	_, err = kr.DataKeys(ctx, "globex", "pii")
+	require.NoError(t, err)
+	assert.False(t, s.Current(kr, "acme"), "Current after a load")
+
+	// A background reload, which replaces the entry without invalidating.
+	s = kr.Scope("acme")
+	f.clock.Advance(2 * time.Minute) // past the TTL, within the stale period
+	loads := kr.Stats().Loads
+	stale, err := kr.DataKeys(ctx, "acme", "pii")
+	require.NoError(t, err)
+	assert.Same(t, first, stale, "the expired keyset was not served stale")
+	require.Eventually(t, func() bool { return kr.Stats().Loads > loads && !s.Current(kr, "acme") },
+		5*time.Second, time.Millisecond, "Current after a background reload")
+	s = kr.Scope("acme")
+	reloaded, err := s.DataKeys(ctx, "pii")
+	require.NoError(t, err)
+	assert.NotSame(t, first, reloaded, "a new ScopeKeys served the keyset the reload replaced")
+
+	// A promotion and a shred.
+	s = kr.Scope("acme")
+	id := keyring.KeysetID{Scope: "acme", Class: "pii", Purpose: keyring.PurposeData}
+	newKey, err := m.AddKey(ctx, id)
+	require.NoError(t, err)
+	require.NoError(t, m.PromoteKey(ctx, id, newKey))
+	assert.False(t, s.Current(kr, "acme"), "Current after a promotion")
+	s = kr.Scope("acme")
+	_, err = m.Shred(ctx, "acme")
+	require.NoError(t, err)
+	assert.False(t, s.Current(kr, "acme"), "Current after a shred")
+}
