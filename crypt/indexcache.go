@@ -3,6 +3,7 @@ package crypt
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 	"weak"
 
@@ -22,8 +23,9 @@ import (
 //
 //   - An entry is keyed by the handle's address, which the garbage collector
 //     does not move, and records a weak pointer to the handle. A lookup is a
-//     map load and an atomic load; weak.Make, which takes a runtime lock on
-//     the handle's memory span, runs only on a miss.
+//     map load, an atomic load and a scan of the handle's few indexes;
+//     weak.Make, which takes a runtime lock on the handle's memory span,
+//     runs only when a handle is first seen.
 //   - A cleanup attached to the handle deletes the entry once the keyring
 //     has dropped the handle and the collector has freed it, so the cache
 //     holds entries only for live handles (and briefly for dead ones).
@@ -38,45 +40,94 @@ import (
 //     (a weak pointer to a freed object stays nil), so the stale entry is a
 //     miss and is replaced; the late cleanup deletes only its own entry.
 type indexerCache struct {
-	m sync.Map // indexerKey → *indexerEntry
+	m sync.Map // uintptr (a handle's address) → *handleSets
 }
 
-type indexerKey struct {
-	keys uintptr // the handle's address; never turned back into a pointer
-	ix   any     // the index: a *indexField or a *tokenField of a plan
-}
-
-type indexerEntry struct {
+// handleSets is the cache's entry for one index keyset handle: a weak
+// pointer to the handle, and what was derived from it so far, one set per
+// index. One entry per handle, not per index, keeps the map, the weak
+// pointers and the cleanups to one per loaded keyset: at 100,000 tenants
+// that is 100,000 entries rather than one per tenant and index.
+type handleSets struct {
 	keys weak.Pointer[keyring.IndexKeys]
-	set  any // *indexers for a *indexField, *tokenizers for a *tokenField
+	mu   sync.Mutex                   // serializes add
+	sets atomic.Pointer[[]derivedSet] // copied on add; read without mu
+}
+
+// derivedSet is what computes one index under one handle.
+type derivedSet struct {
+	ix  any // the index: a *indexField or a *tokenField of a plan
+	set any // *indexers for a *indexField, *tokenizers for a *tokenField
+}
+
+// find returns the set derived for ix, if any.
+func (h *handleSets) find(ix any) (any, bool) {
+	if sets := h.sets.Load(); sets != nil {
+		for i := range *sets {
+			if (*sets)[i].ix == ix {
+				return (*sets)[i].set, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// add records set as derived for ix, unless one was added meanwhile: that
+// one is returned and stays.
+func (h *handleSets) add(ix, set any) any {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if got, ok := h.find(ix); ok {
+		return got
+	}
+	var cur []derivedSet
+	if p := h.sets.Load(); p != nil {
+		cur = *p
+	}
+	next := append(cur[:len(cur):len(cur)], derivedSet{ix: ix, set: set})
+	h.sets.Store(&next)
+	return set
 }
 
 // get returns the indexers of ix under ik, calling derive on a miss.
-// Concurrent misses may both derive; the last one stored stays.
 func (c *indexerCache) get(ik *keyring.IndexKeys, ix *indexField, derive func() (*indexers, error)) (*indexers, error) {
 	return memo(c, ik, ix, derive)
 }
 
 // memo is get for any index: ix is a plan's *indexField or *tokenField,
 // and T what computes it, the same type for every call with that ix.
+// Concurrent misses may both derive; the first one added stays.
 func memo[T any](c *indexerCache, ik *keyring.IndexKeys, ix any, derive func() (T, error)) (T, error) {
-	k := indexerKey{keys: uintptr(unsafe.Pointer(ik)), ix: ix}
-	if v, ok := c.m.Load(k); ok {
-		if e := v.(*indexerEntry); e.keys.Value() == ik {
-			return e.set.(T), nil
-		}
+	h := c.handle(ik)
+	if set, ok := h.find(ix); ok {
+		return set.(T), nil
 	}
 	set, err := derive()
 	if err != nil {
 		var zero T
 		return zero, err
 	}
-	e := &indexerEntry{keys: weak.Make(ik), set: set}
-	c.m.Store(k, e)
+	return h.add(ix, set).(T), nil
+}
+
+// handle returns the entry of ik, making it on a miss.
+func (c *indexerCache) handle(ik *keyring.IndexKeys) *handleSets {
+	addr := uintptr(unsafe.Pointer(ik))
+	if v, ok := c.m.Load(addr); ok {
+		if h := v.(*handleSets); h.keys.Value() == ik {
+			return h
+		}
+	}
+	h := &handleSets{keys: weak.Make(ik)}
+	if v, loaded := c.m.LoadOrStore(addr, h); loaded {
+		if cur := v.(*handleSets); cur.keys.Value() == ik {
+			return cur // made by a concurrent miss
+		}
+		c.m.Store(addr, h) // a stale entry: its handle is gone
+	}
 	// The cleanup must not reach ik, or ik would never be collected: it
-	// holds the cache, the key (an address and the plan's index) and the
-	// entry (a weak pointer and the indexers or tokenizers, which hold
-	// derived subkeys only).
-	runtime.AddCleanup(ik, func(k indexerKey) { c.m.CompareAndDelete(k, e) }, k)
-	return set, nil
+	// holds the cache, the address and the entry (a weak pointer and the
+	// indexers or tokenizers, which hold derived subkeys only).
+	runtime.AddCleanup(ik, func(addr uintptr) { c.m.CompareAndDelete(addr, h) }, addr)
+	return h
 }

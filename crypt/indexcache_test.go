@@ -8,6 +8,7 @@ import (
 	"context"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 	"unsafe"
@@ -42,9 +43,15 @@ func testKeyring(t *testing.T) *keyring.Keyring {
 	return kr
 }
 
+// len counts the sets held: one per handle and index.
 func (c *indexerCache) len() int {
 	n := 0
-	c.m.Range(func(any, any) bool { n++; return true })
+	c.m.Range(func(_, v any) bool {
+		if sets := v.(*handleSets).sets.Load(); sets != nil {
+			n += len(*sets)
+		}
+		return true
+	})
 	return n
 }
 
@@ -109,7 +116,9 @@ func TestIndexerCacheStaleAddress(t *testing.T) {
 	var c indexerCache
 	ix := &indexField{}
 	stale := &indexers{}
-	c.m.Store(indexerKey{keys: uintptr(unsafe.Pointer(ik)), ix: ix}, &indexerEntry{keys: weak.Make(other), set: stale})
+	h := &handleSets{keys: weak.Make(other)}
+	h.add(ix, stale)
+	c.m.Store(uintptr(unsafe.Pointer(ik)), h)
 
 	fresh := &indexers{}
 	derived := 0
@@ -165,5 +174,48 @@ func TestDroppedEncryptorIsCollected(t *testing.T) {
 	}
 	if wk.Value() != nil || we.Value() != nil {
 		t.Fatalf("a dropped keyring (collected: %v) and Encryptor (collected: %v) stay alive", wk.Value() == nil, we.Value() == nil)
+	}
+}
+
+// TestIndexerCacheConcurrentMisses: goroutines missing at once on one
+// handle, for several indexes, all get the one set kept per index, and the
+// cache holds exactly one set per index.
+func TestIndexerCacheConcurrentMisses(t *testing.T) {
+	ctx := context.Background()
+	kr := testKeyring(t)
+	ik, err := kr.IndexKeys(ctx, "acme", "pii")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c indexerCache
+	ixs := []*indexField{{}, {}, {}}
+	const workers = 8
+	got := make([][]*indexers, workers)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for w := range workers {
+		wg.Go(func() {
+			<-start
+			for _, ix := range ixs {
+				set, err := c.get(ik, ix, func() (*indexers, error) { return &indexers{}, nil })
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				got[w] = append(got[w], set)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	for w := 1; w < workers; w++ {
+		for i := range ixs {
+			if got[w][i] != got[0][i] {
+				t.Errorf("worker %d got another set for index %d than worker 0", w, i)
+			}
+		}
+	}
+	if n := c.len(); n != len(ixs) {
+		t.Errorf("the cache holds %d sets, want %d", n, len(ixs))
 	}
 }
