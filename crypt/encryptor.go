@@ -63,7 +63,7 @@ type Encryptor struct {
 // New returns an Encryptor that takes its keys from keys, normally a
 // *keyring.Keyring. opts may be nil.
 func New(keys KeySource, opts *Options) *Encryptor {
-	e := &Encryptor{keys: keys, slow: blind.DefaultSlowParams, indexers: new(indexerCache)}
+	e := &Encryptor{keys: keys, slow: blind.DefaultSlowParams, indexers: newIndexerCache()}
 	e.keyring, _ = keys.(*keyring.Keyring)
 	var mp metric.MeterProvider
 	if opts != nil {

@@ -20,8 +20,8 @@ type indexers struct {
 }
 
 // indexersFor returns the indexers of ix under the keyset ik.
-func (e *Encryptor) indexersFor(ik *keyring.IndexKeys, record string, ix *indexField) (*indexers, error) {
-	return e.indexers.get(ik, ix, func() (*indexers, error) {
+func (e *Encryptor) indexersFor(hint *memoHint, ik *keyring.IndexKeys, record string, ix *indexField) (*indexers, error) {
+	return e.indexers.get(hint, ik, ix, func() (*indexers, error) {
 		ids := ik.KeyIDs() // primary first, then ascending
 		if len(ids) == 0 || ids[0] != ik.PrimaryID() {
 			return nil, fmt.Errorf("index keyset has no enabled primary key")
@@ -106,7 +106,7 @@ func (o *op) indexValue(ix *indexField, rv reflect.Value) (string, error) {
 	if err != nil {
 		return fail(err)
 	}
-	set, err := o.e.indexersFor(ik, o.p.record, ix)
+	set, err := o.e.indexersFor(&o.memo, ik, o.p.record, ix)
 	if err != nil {
 		return fail(err)
 	}
@@ -174,7 +174,7 @@ func (e *Encryptor) indexValues(ctx context.Context, p *plan, rv reflect.Value, 
 	if err != nil {
 		return fail(err)
 	}
-	set, err := e.indexersFor(ik, p.record, ix)
+	set, err := e.indexersFor(nil, ik, p.record, ix)
 	if err != nil {
 		return fail(err)
 	}

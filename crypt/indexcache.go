@@ -2,10 +2,10 @@ package crypt
 
 import (
 	"runtime"
-	"sync"
-	"sync/atomic"
 	"unsafe"
 	"weak"
+
+	"github.com/puzpuzpuz/xsync/v4"
 
 	"github.com/fieldcrypt/fieldcrypt/keyring"
 )
@@ -40,18 +40,22 @@ import (
 //     (a weak pointer to a freed object stays nil), so the stale entry is a
 //     miss and is replaced; the late cleanup deletes only its own entry.
 type indexerCache struct {
-	m sync.Map // uintptr (a handle's address) → *handleSets
+	m *xsync.Map[uintptr, handleSets] // by the handle's address
+}
+
+func newIndexerCache() *indexerCache {
+	return &indexerCache{m: xsync.NewMap[uintptr, handleSets]()}
 }
 
 // handleSets is the cache's entry for one index keyset handle: a weak
 // pointer to the handle, and what was derived from it so far, one set per
 // index. One entry per handle, not per index, keeps the map, the weak
-// pointers and the cleanups to one per loaded keyset: at 100,000 tenants
-// that is 100,000 entries rather than one per tenant and index.
+// pointers and the cleanups to one per loaded keyset. An entry is a value
+// in the map, never changed: adding a set replaces it, so a lookup reads
+// the map's entry and the list, and nothing else it could find changed.
 type handleSets struct {
 	keys weak.Pointer[keyring.IndexKeys]
-	mu   sync.Mutex                   // serializes add
-	sets atomic.Pointer[[]derivedSet] // copied on add; read without mu
+	sets []derivedSet
 }
 
 // derivedSet is what computes one index under one handle.
@@ -62,72 +66,93 @@ type derivedSet struct {
 
 // find returns the set derived for ix, if any.
 func (h *handleSets) find(ix any) (any, bool) {
-	if sets := h.sets.Load(); sets != nil {
-		for i := range *sets {
-			if (*sets)[i].ix == ix {
-				return (*sets)[i].set, true
-			}
+	for i := range h.sets {
+		if h.sets[i].ix == ix {
+			return h.sets[i].set, true
 		}
 	}
 	return nil, false
 }
 
-// add records set as derived for ix, unless one was added meanwhile: that
-// one is returned and stays.
-func (h *handleSets) add(ix, set any) any {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if got, ok := h.find(ix); ok {
-		return got
-	}
-	var cur []derivedSet
-	if p := h.sets.Load(); p != nil {
-		cur = *p
-	}
-	next := append(cur[:len(cur):len(cur)], derivedSet{ix: ix, set: set})
-	h.sets.Store(&next)
-	return set
+// memoHint remembers, for one record, the entry of the index keyset handle
+// the memo last found, so that the record's indexes under one keyset find
+// it once. The op holds the handle for the whole record, so the handle
+// cannot die and its address cannot be reused meanwhile; the entry only
+// grows, so an index missing from the remembered one is looked up again.
+type memoHint struct {
+	ik *keyring.IndexKeys
+	h  handleSets
 }
 
-// get returns the indexers of ix under ik, calling derive on a miss.
-func (c *indexerCache) get(ik *keyring.IndexKeys, ix *indexField, derive func() (*indexers, error)) (*indexers, error) {
-	return memo(c, ik, ix, derive)
+// get returns the indexers of ix under ik, calling derive on a miss. hint
+// may be nil.
+func (c *indexerCache) get(hint *memoHint, ik *keyring.IndexKeys, ix *indexField, derive func() (*indexers, error)) (*indexers, error) {
+	return memo(c, hint, ik, ix, derive)
 }
 
 // memo is get for any index: ix is a plan's *indexField or *tokenField,
 // and T what computes it, the same type for every call with that ix.
 // Concurrent misses may both derive; the first one added stays.
-func memo[T any](c *indexerCache, ik *keyring.IndexKeys, ix any, derive func() (T, error)) (T, error) {
-	h := c.handle(ik)
-	if set, ok := h.find(ix); ok {
-		return set.(T), nil
+func memo[T any](c *indexerCache, hint *memoHint, ik *keyring.IndexKeys, ix any, derive func() (T, error)) (T, error) {
+	addr := uintptr(unsafe.Pointer(ik))
+	if hint != nil && hint.ik == ik && ik != nil {
+		if set, ok := hint.h.find(ix); ok {
+			return set.(T), nil
+		}
+	} else if h, ok := c.m.Load(addr); ok && h.keys.Value() == ik {
+		if hint != nil {
+			hint.ik, hint.h = ik, h
+		}
+		if set, ok := h.find(ix); ok {
+			return set.(T), nil
+		}
 	}
 	set, err := derive()
 	if err != nil {
 		var zero T
 		return zero, err
 	}
-	return h.add(ix, set).(T), nil
+	kept, h := c.add(ik, addr, ix, set)
+	if hint != nil {
+		hint.ik, hint.h = ik, h
+	}
+	return kept.(T), nil
 }
 
-// handle returns the entry of ik, making it on a miss.
-func (c *indexerCache) handle(ik *keyring.IndexKeys) *handleSets {
-	addr := uintptr(unsafe.Pointer(ik))
-	if v, ok := c.m.Load(addr); ok {
-		if h := v.(*handleSets); h.keys.Value() == ik {
-			return h
+// add records set as derived for ix under ik, and returns the set kept
+// (set, or one another goroutine added first) and ik's entry as it now is.
+// An entry left at ik's address by a handle that is gone is replaced.
+func (c *indexerCache) add(ik *keyring.IndexKeys, addr uintptr, ix, set any) (any, handleSets) {
+	kept := set
+	var made weak.Pointer[keyring.IndexKeys] // set when a new entry was made
+	h, _ := c.m.Compute(addr, func(cur handleSets, loaded bool) (handleSets, xsync.ComputeOp) {
+		if loaded && cur.keys.Value() == ik {
+			if got, ok := cur.find(ix); ok {
+				kept = got
+				return cur, xsync.CancelOp
+			}
+			next := cur
+			next.sets = append(cur.sets[:len(cur.sets):len(cur.sets)], derivedSet{ix: ix, set: set})
+			return next, xsync.UpdateOp
 		}
+		made = weak.Make(ik)
+		return handleSets{keys: made, sets: []derivedSet{{ix: ix, set: set}}}, xsync.UpdateOp
+	})
+	if made != (weak.Pointer[keyring.IndexKeys]{}) {
+		// The cleanup must not reach ik, or ik would never be collected:
+		// it holds the cache, the address and the weak pointer.
+		runtime.AddCleanup(ik, func(addr uintptr) { c.delete(addr, made) }, addr)
 	}
-	h := &handleSets{keys: weak.Make(ik)}
-	if v, loaded := c.m.LoadOrStore(addr, h); loaded {
-		if cur := v.(*handleSets); cur.keys.Value() == ik {
-			return cur // made by a concurrent miss
+	return kept, h
+}
+
+// delete removes the entry at addr if it is still the one whose weak
+// pointer is keys (a later handle at the same address has another).
+func (c *indexerCache) delete(addr uintptr, keys weak.Pointer[keyring.IndexKeys]) {
+	c.m.Compute(addr, func(cur handleSets, loaded bool) (handleSets, xsync.ComputeOp) {
+		if loaded && cur.keys == keys {
+			return handleSets{}, xsync.DeleteOp
 		}
-		c.m.Store(addr, h) // a stale entry: its handle is gone
-	}
-	// The cleanup must not reach ik, or ik would never be collected: it
-	// holds the cache, the address and the entry (a weak pointer and the
-	// indexers or tokenizers, which hold derived subkeys only).
-	runtime.AddCleanup(ik, func(addr uintptr) { c.m.CompareAndDelete(addr, h) }, addr)
-	return h
+		return cur, xsync.CancelOp
+	})
 }

@@ -46,10 +46,8 @@ func testKeyring(t *testing.T) *keyring.Keyring {
 // len counts the sets held: one per handle and index.
 func (c *indexerCache) len() int {
 	n := 0
-	c.m.Range(func(_, v any) bool {
-		if sets := v.(*handleSets).sets.Load(); sets != nil {
-			n += len(*sets)
-		}
+	c.m.Range(func(_ uintptr, h handleSets) bool {
+		n += len(h.sets)
 		return true
 	})
 	return n
@@ -113,18 +111,16 @@ func TestIndexerCacheStaleAddress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c indexerCache
+	c := newIndexerCache()
 	ix := &indexField{}
 	stale := &indexers{}
-	h := &handleSets{keys: weak.Make(other)}
-	h.add(ix, stale)
-	c.m.Store(uintptr(unsafe.Pointer(ik)), h)
+	c.m.Store(uintptr(unsafe.Pointer(ik)), handleSets{keys: weak.Make(other), sets: []derivedSet{{ix: ix, set: stale}}})
 
 	fresh := &indexers{}
 	derived := 0
 	derive := func() (*indexers, error) { derived++; return fresh, nil }
 	for range 2 {
-		got, err := c.get(ik, ix, derive)
+		got, err := c.get(nil, ik, ix, derive)
 		if err != nil || got != fresh {
 			t.Fatalf("get() = %p, %v; want the freshly derived %p (stale %p)", got, err, fresh, stale)
 		}
@@ -187,7 +183,7 @@ func TestIndexerCacheConcurrentMisses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var c indexerCache
+	c := newIndexerCache()
 	ixs := []*indexField{{}, {}, {}}
 	const workers = 8
 	got := make([][]*indexers, workers)
@@ -197,7 +193,7 @@ func TestIndexerCacheConcurrentMisses(t *testing.T) {
 		wg.Go(func() {
 			<-start
 			for _, ix := range ixs {
-				set, err := c.get(ik, ix, func() (*indexers, error) { return &indexers{}, nil })
+				set, err := c.get(nil, ik, ix, func() (*indexers, error) { return &indexers{}, nil })
 				if err != nil {
 					t.Error(err)
 					return
@@ -217,5 +213,48 @@ func TestIndexerCacheConcurrentMisses(t *testing.T) {
 	}
 	if n := c.len(); n != len(ixs) {
 		t.Errorf("the cache holds %d sets, want %d", n, len(ixs))
+	}
+}
+
+// TestIndexerCacheHint: a record's hint serves only the handle it was
+// filled for: another handle's index gets that handle's set, and an index
+// the hinted entry lacks is derived once and then served.
+func TestIndexerCacheHint(t *testing.T) {
+	ctx := context.Background()
+	kr := testKeyring(t)
+	acme, err := kr.IndexKeys(ctx, "acme", "pii")
+	if err != nil {
+		t.Fatal(err)
+	}
+	globex, err := kr.IndexKeys(ctx, "globex", "pii")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newIndexerCache()
+	ix, other := &indexField{}, &indexField{}
+	sets := map[*keyring.IndexKeys]*indexers{acme: {}, globex: {}}
+	derived := 0
+	deriveFor := func(ik *keyring.IndexKeys) func() (*indexers, error) {
+		return func() (*indexers, error) { derived++; return sets[ik], nil }
+	}
+	var hint memoHint
+	for _, ik := range []*keyring.IndexKeys{acme, globex, acme, globex} {
+		got, err := c.get(&hint, ik, ix, deriveFor(ik))
+		if err != nil || got != sets[ik] {
+			t.Fatalf("get(%p) = %p, %v; want its own set %p", ik, got, err, sets[ik])
+		}
+	}
+	if derived != 2 {
+		t.Errorf("derive ran %d times for two handles, want 2", derived)
+	}
+	otherSet := &indexers{}
+	for range 2 {
+		got, err := c.get(&hint, globex, other, func() (*indexers, error) { derived++; return otherSet, nil })
+		if err != nil || got != otherSet {
+			t.Fatalf("get(other index) = %p, %v; want %p", got, err, otherSet)
+		}
+	}
+	if derived != 3 {
+		t.Errorf("derive ran %d times, want 3 (the second index once)", derived)
 	}
 }

@@ -24,7 +24,8 @@ type op struct {
 	tokens  []tokenAssignment // token indexes' tokens: apart, so that records without any do not carry them in pending
 	writ    []written         // checkShared's buffer
 	hexBuf  []byte
-	ctBuf   []byte // Decrypt's base64 decoding buffer, reused field after field
+	ctBuf   []byte   // Decrypt's base64 decoding buffer, reused field after field
+	memo    memoHint // the indexer memo's entry of the record's last index keyset
 
 	// view is the record's scope in the keyring, looked up once for all
 	// its classes, when the key source is a keyring (viewed: looked up for
@@ -97,6 +98,7 @@ func (o *op) release() {
 	}
 	o.e, o.ctx, o.p, o.reading = nil, nil, nil, false
 	o.viewed = false // the view is kept for the next record: see scopeKeys
+	o.memo = memoHint{}
 	opPool.Put(o)
 }
 

@@ -274,7 +274,7 @@ func (e *Encryptor) search(ctx context.Context, p *plan, rv reflect.Value, tf *t
 	if err != nil {
 		return fail(err)
 	}
-	set, err := e.tokenizersFor(ik, p.record, tf)
+	set, err := e.tokenizersFor(nil, ik, p.record, tf)
 	if err != nil {
 		return fail(err)
 	}

@@ -516,8 +516,8 @@ type tokenizers struct {
 }
 
 // tokenizersFor returns the tokenizers of tf under the keyset ik.
-func (e *Encryptor) tokenizersFor(ik *keyring.IndexKeys, record string, tf *tokenField) (*tokenizers, error) {
-	return memo(e.indexers, ik, tf, func() (*tokenizers, error) {
+func (e *Encryptor) tokenizersFor(hint *memoHint, ik *keyring.IndexKeys, record string, tf *tokenField) (*tokenizers, error) {
+	return memo(e.indexers, hint, ik, tf, func() (*tokenizers, error) {
 		ids := ik.KeyIDs() // primary first, then ascending
 		if len(ids) == 0 || ids[0] != ik.PrimaryID() {
 			return nil, fmt.Errorf("index keyset has no enabled primary key")
@@ -697,7 +697,7 @@ func (o *op) tokenValue(tf *tokenField, rv reflect.Value) (Tokens, error) {
 	if err != nil {
 		return fail("", err)
 	}
-	set, err := o.e.tokenizersFor(ik, o.p.record, tf)
+	set, err := o.e.tokenizersFor(&o.memo, ik, o.p.record, tf)
 	if err != nil {
 		return fail("", err)
 	}
@@ -757,7 +757,7 @@ func (e *Encryptor) RowTokenValues(ctx context.Context, s *Schema, row Row, inde
 	if err != nil {
 		return fail("", err)
 	}
-	set, err := e.tokenizersFor(ik, s.plan.record, tf)
+	set, err := e.tokenizersFor(nil, ik, s.plan.record, tf)
 	if err != nil {
 		return fail("", err)
 	}

@@ -87,15 +87,15 @@ func (s *ScopeKeys) ExistingIndexKeys(ctx context.Context, class string) (*Index
 // lookup would serve it now as fresh: counted as a hit and told to the
 // eviction policy. Anything else is left to the keyring.
 func (s *ScopeKeys) cached(class string, purpose Purpose) any {
-	e := findSlot(s.slots, class, purpose)
-	if e == nil || s.k.cache.epoch.Load() != s.epoch {
+	sl := findSlot(s.slots, class, purpose)
+	if sl == nil || s.k.cache.epoch.Load() != s.epoch {
 		return nil
 	}
 	now := s.k.clock()
-	if now >= e.expires {
+	if now >= sl.expires {
 		return nil
 	}
-	s.k.cache.touch(KeysetID{Scope: s.scope, Class: class, Purpose: purpose}, e, now)
+	s.k.cache.touch(KeysetID{Scope: s.scope, Class: class, Purpose: purpose}, sl.e, now)
 	s.k.stats.hits.Add(1)
-	return e.value
+	return sl.value
 }
