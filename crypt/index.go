@@ -16,7 +16,8 @@ import (
 // keyset (see indexerCache), so subkeys are derived once per keyset load,
 // not per record.
 type indexers struct {
-	list []*blind.Indexer // primary first, then by key ID
+	primary *blind.Indexer   // list[0], held here too: one load fewer per write
+	list    []*blind.Indexer // primary first, then by key ID
 }
 
 // indexersFor returns the indexers of ix under the keyset ik.
@@ -43,6 +44,7 @@ func (e *Encryptor) indexersFor(hint *memoHint, ik *keyring.IndexKeys, record st
 			}
 			set.list = append(set.list, ixr)
 		}
+		set.primary = set.list[0]
 		return set, nil
 	})
 }
@@ -110,7 +112,7 @@ func (o *op) indexValue(ix *indexField, rv reflect.Value) (string, error) {
 	if err != nil {
 		return fail(err)
 	}
-	o.hexBuf = set.list[0].AppendHex(o.hexBuf[:0], vals...)
+	o.hexBuf = set.primary.AppendHex(o.hexBuf[:0], vals...)
 	return string(o.hexBuf), nil
 }
 

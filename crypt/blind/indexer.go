@@ -128,7 +128,9 @@ func NewIndexer(subkey []byte, bits int, slow *SlowParams) (*Indexer, error) {
 
 // hmacPads returns the marshaled SHA-256 states of HMAC-SHA-256 under key
 // after its inner and outer pad blocks (RFC 2104: a key longer than the
-// block is hashed first, a shorter one padded with zeros).
+// block is hashed first, a shorter one padded with zeros). Both are in one
+// allocation, side by side: an index computed for a tenant not used lately
+// then reads its keyed states from adjacent memory.
 func hmacPads(key []byte) (inner, outer []byte) {
 	var block [sha256.BlockSize]byte
 	if len(key) > sha256.BlockSize {
@@ -137,7 +139,8 @@ func hmacPads(key []byte) (inner, outer []byte) {
 	} else {
 		copy(block[:], key)
 	}
-	pad := func(b byte) []byte {
+	states := make([]byte, 0, 2*marshaledStateSize)
+	pad := func(b byte) {
 		var p [sha256.BlockSize]byte
 		for i := range p {
 			p[i] = block[i] ^ b
@@ -145,16 +148,22 @@ func hmacPads(key []byte) (inner, outer []byte) {
 		h := sha256.New()
 		h.Write(p[:])
 		clear(p[:])
-		state, err := h.(encoding.BinaryMarshaler).MarshalBinary()
+		var err error
+		states, err = h.(encoding.BinaryAppender).AppendBinary(states)
 		if err != nil {
 			panic("blind: crypto/sha256 cannot marshal its state: " + err.Error()) // never: it always can
 		}
-		return state
 	}
-	inner, outer = pad(0x36), pad(0x5c)
+	pad(0x36)
+	n := len(states)
+	pad(0x5c)
 	clear(block[:])
-	return inner, outer
+	return states[:n:n], states[n:]
 }
+
+// marshaledStateSize is the length of a marshaled SHA-256 state, to size
+// hmacPads' allocation (a different length would cost one more).
+const marshaledStateSize = 108
 
 // Bits returns the number of bits the index keeps.
 func (ix *Indexer) Bits() int { return ix.bits }
