@@ -362,8 +362,10 @@ func tokenTableOf(stmt *gorm.Statement, m *model) string {
 //
 //	"contacts"."id" IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" IN (?, ?)) AND "contacts"."tenant_id" = ?
 //
-// (a substring search adds a subquery that counts a row's n-gram tokens,
-// GROUP BY "id" HAVING COUNT(*) = n, ORed with this one)
+// (on PostgreSQL, "contacts"."id" = ANY(ARRAY(SELECT ...)), which reads the
+// candidates through the table's key; a substring search adds a branch
+// that counts a row's n-gram tokens, GROUP BY "id" HAVING COUNT(*) = n,
+// joined to this one by UNION ALL in the same subquery)
 //
 // After decryption the rows that do not satisfy the term (the index's
 // false positives: tokens are truncated, range buckets whole, long values
