@@ -173,6 +173,53 @@ func TestDroppedEncryptorIsCollected(t *testing.T) {
 	}
 }
 
+// TestPooledOpKeepsNoDroppedKeyring: a pooled per-record state keeps the
+// last record's scope view for the next, but never one that the next
+// record's Encryptor would not use. A keyring that was used once, closed
+// and dropped is collected while another Encryptor, whose key source is
+// not a *keyring.Keyring (so it never looks a scope up), goes on taking
+// the same pooled state for record after record: with one P the pool
+// hands back the same op every time, which is what kept the view alive.
+func TestPooledOpKeepsNoDroppedKeyring(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	ctx := context.Background()
+	uri, err := local.CreateInsecureKeyFile(filepath.Join(t.TempDir(), "kek.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opener := kms.NewOpener()
+	opener.Register(local.Scheme, local.OpenFunc(nil))
+	use := func() weak.Pointer[keyring.Keyring] {
+		kr, err := keyring.New(keyring.Config{Store: keyring.NewMemoryStore(), Opener: opener, DefaultKEK: uri})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := cachedContact{ID: "c-1", TenantID: "acme", Email: "ada@example.com"}
+		if err := New(kr, nil).Encrypt(ctx, &c); err != nil {
+			t.Fatal(err)
+		}
+		if err := kr.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return weak.Make(kr)
+	}
+	wk := use()
+	other := New(struct{ KeySource }{testKeyring(t)}, nil)
+	if other.keyring != nil {
+		t.Fatal("the other Encryptor sees a *keyring.Keyring; the test would prove nothing")
+	}
+	for i := 0; i < 50 && wk.Value() != nil; i++ {
+		c := cachedContact{ID: "c-2", TenantID: "globex", Email: "grace@example.com"}
+		if err := other.Encrypt(ctx, &c); err != nil {
+			t.Fatal(err)
+		}
+		runtime.GC()
+	}
+	if wk.Value() != nil {
+		t.Fatal("a closed, dropped keyring stays alive in the pooled state another Encryptor keeps using")
+	}
+}
+
 // TestIndexerCacheConcurrentMisses: goroutines missing at once on one
 // handle, for several indexes, all get the one set kept per index, and the
 // cache holds exactly one set per index.

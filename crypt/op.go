@@ -79,6 +79,16 @@ func (e *Encryptor) newOp(ctx context.Context, p *plan, rv reflect.Value) (*op, 
 		return nil, &FieldError{Op: "read scope of", Record: p.record, Field: "(scope)", Class: "-", Err: err}
 	}
 	o := opPool.Get().(*op)
+	if !o.view.Current(e.keyring, scope) {
+		// The last record's view is kept only for a record it serves as
+		// is. Dropping it here, not when scopeKeys replaces it, means a
+		// pooled op never holds the keysets of a closed, dropped or shredded
+		// keyring or scope, or another Encryptor's, past its next record:
+		// the opPool is the whole package's, and records that need no key,
+		// or an Encryptor whose key source is not a *keyring.Keyring, never
+		// reach scopeKeys.
+		o.view = keyring.ScopeKeys{}
+	}
 	o.e, o.ctx, o.p, o.scope = e, ctx, p, scope
 	o.data = slices.Grow(o.data[:0], len(p.dataClasses))[:len(p.dataClasses)]
 	o.index = slices.Grow(o.index[:0], len(p.indexClasses))[:len(p.indexClasses)]
