@@ -362,10 +362,8 @@ func tokenTableOf(stmt *gorm.Statement, m *model) string {
 //
 //	"contacts"."id" IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" IN (?, ?)) AND "contacts"."tenant_id" = ?
 //
-// (on PostgreSQL, "contacts"."id" = ANY(ARRAY(SELECT ...)), which reads the
-// candidates through the table's key; a substring search adds a branch
-// that counts a row's n-gram tokens, GROUP BY "id" HAVING COUNT(*) = n,
-// joined to this one by UNION ALL in the same subquery)
+// (a substring search adds a subquery that counts a row's n-gram tokens,
+// GROUP BY "id" HAVING COUNT(*) = n, ORed with this one)
 //
 // After decryption the rows that do not satisfy the term (the index's
 // false positives: tokens are truncated, range buckets whole, long values

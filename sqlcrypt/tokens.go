@@ -459,23 +459,21 @@ func ReplaceTokens[T any](ctx context.Context, tx *sql.Tx, d Dialect, table stri
 // with the search's tokens, under every enabled index key (rows written
 // before and after an index-key rotation are both found):
 //
-//	"tenant_id" = $1 AND "id" = ANY(ARRAY(SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($2)))
+//	"tenant_id" = $1 AND "id" IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($2))
 //
 // A search that needs every token of a set (a substring's n-grams) adds a
-// branch that counts them, in the same subquery:
+// branch that counts them, in the same subquery (one IN, which the
+// database runs as a semi-join on the key):
 //
-//	... AND "id" = ANY(ARRAY(SELECT "id" FROM "contacts_name_sub" WHERE "token" = ANY($2)
-//	                         UNION ALL
-//	                         SELECT "id" FROM "contacts_name_sub" WHERE "token" = ANY($3)
-//	                         GROUP BY "id" HAVING COUNT(*) = 4))
+//	... AND "id" IN (SELECT "id" FROM "contacts_name_sub" WHERE "token" = ANY($2)
+//	                 UNION ALL
+//	                 SELECT "id" FROM "contacts_name_sub" WHERE "token" = ANY($3)
+//	                 GROUP BY "id" HAVING COUNT(*) = 4)
 //
-// PostgreSQL runs the subquery first and reads the candidates through the
-// table's key, as it reads a plaintext range through its index. On MySQL
-// and SQLite the condition is "id" IN (subquery), and the tokens are IN
-// lists. A search that can match no row ([crypt.TokenSearch.Empty]: a
-// range that holds no value of the domain) gives a condition that matches
-// nothing and is valid SQL: an empty array on PostgreSQL, "1 = 0" and no
-// arguments elsewhere.
+// On MySQL and SQLite the tokens are IN lists. A search that can match no
+// row ([crypt.TokenSearch.Empty]: a range that holds no value of the
+// domain) gives a condition that matches nothing and is valid SQL: an
+// empty array on PostgreSQL, "1 = 0" and no arguments elsewhere.
 // Parameters are numbered from firstArg on PostgreSQL, as for Lookup.
 //
 // The candidates include rows that do not satisfy the term (tokens are

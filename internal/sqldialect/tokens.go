@@ -305,19 +305,12 @@ type TokenQuery struct {
 
 // TokenCondition writes the condition that a row of t's parent holds the
 // tokens of one of queries in the side table t, with its arguments, the
-// markers taken from p. On MySQL and SQLite:
+// markers taken from p:
 //
-//	`id` IN (SELECT `id` FROM `contacts_name_prefix` WHERE `token` IN (?, ?)
+//	"id" IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($2)
 //	         UNION ALL
-//	         SELECT `id` FROM `contacts_name_prefix` WHERE `token` IN (?, ?, ?, ?)
-//	         GROUP BY `id` HAVING COUNT(*) = 4)
-//
-// and on PostgreSQL, where the keys are gathered into an array first:
-//
-//	"id" = ANY(ARRAY(SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($2)
-//	                 UNION ALL
-//	                 SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($3)
-//	                 GROUP BY "id" HAVING COUNT(*) = 4))
+//	         SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($3)
+//	         GROUP BY "id" HAVING COUNT(*) = 4)
 //
 // The tokens of every Any, and every All of one token, are looked up
 // together; each longer All is a branch of its own that counts a key's
@@ -382,10 +375,11 @@ func (d Dialect) TokenCondition(t TokenTable, p *Placeholders, queries []TokenQu
 		}
 		return b.String()
 	}
-	// One subquery, a UNION ALL of the branches, not an OR of INs: an OR
-	// of subqueries makes PostgreSQL scan every row of the tenant against
-	// hashed subplans (47 times the plaintext query for a substring search
-	// on a million rows).
+	// One IN over a UNION ALL of the subqueries, not an OR of INs: the
+	// planner turns a single IN into a semi-join that probes the parent's
+	// key for each candidate, where an OR of subqueries makes PostgreSQL
+	// scan every row of the tenant against hashed subplans (47 times the
+	// plaintext query for a substring search on a million rows).
 	var parts []string
 	if len(anyToks) > 0 || empty {
 		parts = append(parts, "SELECT "+key+" FROM "+table+" WHERE "+in(anyToks))
@@ -394,20 +388,15 @@ func (d Dialect) TokenCondition(t TokenTable, p *Placeholders, queries []TokenQu
 		parts = append(parts, "SELECT "+key+" FROM "+table+" WHERE "+in(all)+
 			" GROUP BY "+key+" HAVING COUNT(*) = "+strconv.Itoa(len(all)))
 	}
-	sub := strings.Join(parts, " UNION ALL ")
-	if d == Postgres {
-		// = ANY(ARRAY(subquery)) runs the subquery once, before the
-		// parent's rows are read, and probes the parent's key index with
-		// its keys: the plan of a plaintext range scan. PostgreSQL plans
-		// IN (subquery) as a semi-join chosen by its estimate of the
-		// candidates, and from about one row in a hundred (a month of
-		// five years) it picks a hash join over a parallel scan of the
-		// whole table: two to three times slower on a million rows. The
-		// price is paid by searches that match most of the table, which
-		// build an array of their keys (a quarter slower at every row).
-		return outer + " = ANY(ARRAY(" + sub + "))", args, !empty
-	}
-	return outer + " IN (" + sub + ")", args, !empty
+	// IN (subquery), not = ANY(ARRAY(subquery)), which would always run
+	// the subquery first and probe the parent's key with every candidate:
+	// twice as fast for a month of one tenant's million rows, but the side
+	// table holds every tenant's tokens, so in a table shared by many
+	// tenants it probes every other tenant's rows whose truncated tokens
+	// collide, and was three to six times slower for a tenant of 2,000
+	// rows among 2,000,000 (internal/tokenbench/RESULTS.md). IN leaves the
+	// planner free to start from the tenant's rows.
+	return outer + " IN (" + strings.Join(parts, " UNION ALL ") + ")", args, !empty
 }
 
 // sortedSet sorts s and drops its repeats, in place.

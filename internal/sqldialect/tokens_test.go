@@ -175,8 +175,8 @@ func TestTokenCondition(t *testing.T) {
 	p := sqldialect.Postgres.Placeholders()
 	p.Next()
 	cond, args, ok := sqldialect.Postgres.TokenCondition(sideTable, p, queries, true, "")
-	want := `"id" = ANY(ARRAY(SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($2) UNION ALL ` +
-		`SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($3) GROUP BY "id" HAVING COUNT(*) = 3))`
+	want := `"id" IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($2) UNION ALL ` +
+		`SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($3) GROUP BY "id" HAVING COUNT(*) = 3)`
 	if cond != want || !ok || !reflect.DeepEqual(args, []any{[]int64{3, 9}, []int64{5, 6, 7}}) {
 		t.Errorf("PostgreSQL TokenCondition = %s %v %v\nwant %s", cond, args, ok, want)
 	}
@@ -192,8 +192,8 @@ func TestTokenCondition(t *testing.T) {
 	}
 	// An outer key of the caller's, with its arguments first.
 	cond, args, _ = sqldialect.Postgres.TokenCondition(sideTable, sqldialect.Postgres.Markers(true), queries, false, "?", "K")
-	want = `? = ANY(ARRAY(SELECT "id" FROM "contacts_name_prefix" WHERE "token" IN (?, ?) UNION ALL ` +
-		`SELECT "id" FROM "contacts_name_prefix" WHERE "token" IN (?, ?, ?) GROUP BY "id" HAVING COUNT(*) = 3))`
+	want = `? IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" IN (?, ?) UNION ALL ` +
+		`SELECT "id" FROM "contacts_name_prefix" WHERE "token" IN (?, ?, ?) GROUP BY "id" HAVING COUNT(*) = 3)`
 	if cond != want || !reflect.DeepEqual(args, []any{"K", int64(3), int64(9), int64(5), int64(6), int64(7)}) {
 		t.Errorf("TokenCondition with an outer key = %s %v\nwant %s", cond, args, want)
 	}
@@ -204,7 +204,7 @@ func TestTokenCondition(t *testing.T) {
 			t.Errorf("SQLite TokenCondition(%v) = %s %v %v", qs, cond, args, ok)
 		}
 		cond, args, ok = sqldialect.Postgres.TokenCondition(sideTable, sqldialect.Postgres.Placeholders(), qs, true, "")
-		if cond != `"id" = ANY(ARRAY(SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($1)))` || !reflect.DeepEqual(args, []any{[]int64{}}) || ok {
+		if cond != `"id" IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($1))` || !reflect.DeepEqual(args, []any{[]int64{}}) || ok {
 			t.Errorf("PostgreSQL TokenCondition(%v) = %s %v %v", qs, cond, args, ok)
 		}
 	}

@@ -2,24 +2,18 @@ package sqldialect_test
 
 import (
 	"database/sql"
-	"regexp"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/fieldcrypt/fieldcrypt/internal/sqldialect"
 	"github.com/fieldcrypt/fieldcrypt/internal/testenv"
 )
 
-// TestTokenConditionPostgresPlan: on a real PostgreSQL, the token
-// condition matches exactly the rows that hold its tokens (an Any set and
-// an All set, with bound arrays and with one parameter per token, and
-// nothing for no token), and the parent is read through its primary key,
-// never scanned, when the candidates are one row in fifty: the plan of a
-// plaintext range scan. IN (subquery) is planned, on the same tables, as a
-// hash semi-join over a scan of the whole parent (which a month of five
-// years on a million rows paid two to three times over).
-func TestTokenConditionPostgresPlan(t *testing.T) {
+// TestTokenConditionPostgres: on a real PostgreSQL, the token condition
+// matches exactly the rows that hold its tokens: an Any set, an All set,
+// an All of one token, with bound arrays and with one parameter per
+// token, and nothing for no token.
+func TestTokenConditionPostgres(t *testing.T) {
 	dsn := testenv.PostgresSchema(t, "sqldialect_plan")
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
@@ -113,25 +107,4 @@ func TestTokenConditionPostgresPlan(t *testing.T) {
 		}
 	}
 
-	cond, args, _ := sqldialect.Postgres.TokenCondition(side, sqldialect.Postgres.Placeholders(), cases[0].queries, true, "")
-	var plan []string
-	rows, err := db.QueryContext(ctx, "EXPLAIN (COSTS OFF) SELECT * FROM parents WHERE "+cond, args...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var line string
-		if err := rows.Scan(&line); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, line)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-	text := strings.Join(plan, "\n")
-	if regexp.MustCompile(`Seq Scan on parents\b`).MatchString(text) || !strings.Contains(text, "parents_pkey") {
-		t.Errorf("the parent is not read through its primary key:\n%s", text)
-	}
 }
