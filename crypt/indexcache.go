@@ -99,7 +99,8 @@ func memo[T any](c *indexerCache, hint *memoHint, ik *keyring.IndexKeys, ix any,
 		if set, ok := hint.h.find(ix); ok {
 			return set.(T), nil
 		}
-	} else if h, ok := c.m.Load(addr); ok && h.keys.Value() == ik {
+	}
+	if h, ok := c.m.Load(addr); ok && h.keys.Value() == ik {
 		if hint != nil {
 			hint.ik, hint.h = ik, h
 		}

@@ -304,4 +304,21 @@ func TestIndexerCacheHint(t *testing.T) {
 	if derived != 3 {
 		t.Errorf("derive ran %d times, want 3 (the second index once)", derived)
 	}
+	// A hint taken before another record added an index to the entry: the
+	// index is found in the entry, not derived again.
+	var early memoHint
+	if _, err := c.get(&early, acme, ix, deriveFor(acme)); err != nil {
+		t.Fatal(err)
+	}
+	third, thirdSet := &indexField{}, &indexers{}
+	if _, err := c.get(nil, acme, third, func() (*indexers, error) { return thirdSet, nil }); err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.get(&early, acme, third, func() (*indexers, error) {
+		t.Error("an index another record added was derived again")
+		return &indexers{}, nil
+	})
+	if err != nil || got != thirdSet {
+		t.Errorf("get(third index) through an early hint = %p, %v; want %p", got, err, thirdSet)
+	}
 }

@@ -168,7 +168,10 @@ func TestShredDuringAnEncrypt(t *testing.T) {
 // from one record to the next (a pooled op's, used again while it is
 // Current): records of two tenants, alternating and in runs, each use their
 // own tenant's keys, and a promotion or a shred between two records of one
-// tenant is seen by the second.
+// tenant is seen by the second. The alternation checks the view's scope;
+// the promotion and the shred are seen both through Current and through
+// the invalidation count each lookup checks, so those two halves hold
+// with either alone (keyring's TestScopeKeysCurrent checks Current itself).
 func TestScopeViewKeptBetweenRecords(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)

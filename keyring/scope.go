@@ -40,12 +40,18 @@ func (k *Keyring) Scope(scope string) ScopeKeys {
 	return ScopeKeys{k: k, scope: scope, epoch: epoch, changes: changes, slots: k.cache.scope(scope)}
 }
 
-// Current reports whether s is exactly what k.Scope(scope) would return
-// now: it was made by k for scope, no keyset has been invalidated since,
-// and no scope's list of cached keysets has changed since (a load, a
-// reload, an eviction). A caller that keeps a ScopeKeys from one record to
-// the next of the same scope uses it again only while it is Current, and
-// so skips the scope's lookup without ever seeing an older cache.
+// Current reports whether s was made by k for scope and nothing has
+// changed since that could make k.Scope(scope) return another list: no
+// keyset has been invalidated, and no scope's list of cached keysets has
+// changed (a load, a reload, an eviction). It is conservative: a change
+// to any scope makes every ScopeKeys stale, and for the moment between a
+// list's publication and the count's increment it may still report true
+// for the list just replaced, which then holds keysets the cache held an
+// instant before. What a lookup through s may serve does not rest on
+// Current: each lookup checks the invalidation count and the keyset's
+// expiry again. A caller that keeps a ScopeKeys from one record to the
+// next of the same scope uses it again only while it is Current, and so
+// skips the scope's lookup without serving anything a new one would not.
 func (s *ScopeKeys) Current(k *Keyring, scope string) bool {
 	return s.k == k && k != nil && s.scope == scope &&
 		k.cache.changes.Load() == s.changes && k.cache.epoch.Load() == s.epoch
