@@ -108,7 +108,9 @@ func (b *bench) exec(sql string, args ...any) {
 
 // openPool opens a pool on the test's schema, closed when the test ends
 // (before the schema is dropped). Index builds get the memory to sort in
-// one pass.
+// one pass. FIELDCRYPT_TOKENBENCH_SET, a comma-separated list of
+// name=value, sets planner settings on every connection, for every
+// contender alike: "random_page_cost=1.1", say.
 func openPool(t *testing.T, dsn string) *pgxpool.Pool {
 	t.Helper()
 	cfg, err := pgxpool.ParseConfig(dsn)
@@ -116,6 +118,16 @@ func openPool(t *testing.T, dsn string) *pgxpool.Pool {
 		t.Fatalf("parse DSN: %v", err)
 	}
 	cfg.ConnConfig.RuntimeParams["maintenance_work_mem"] = "1GB"
+	if set := os.Getenv("FIELDCRYPT_TOKENBENCH_SET"); set != "" {
+		for _, kv := range strings.Split(set, ",") {
+			name, value, ok := strings.Cut(strings.TrimSpace(kv), "=")
+			if !ok || name == "" {
+				t.Fatalf("FIELDCRYPT_TOKENBENCH_SET: %q is not name=value", kv)
+			}
+			cfg.ConnConfig.RuntimeParams[name] = value
+			t.Logf("every connection: SET %s = %s", name, value)
+		}
+	}
 	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("open pool: %v", err)
