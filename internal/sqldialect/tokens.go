@@ -393,7 +393,7 @@ func (d Dialect) TokenCondition(t TokenTable, p *Placeholders, queries []TokenQu
 	// twice as fast for a month of one tenant's million rows, but the side
 	// table holds every tenant's tokens, so in a table shared by many
 	// tenants it probes every other tenant's rows whose truncated tokens
-	// collide, and was three to six times slower for a tenant of 2,000
+	// collide, and was three to eight times slower for a tenant of 2,000
 	// rows among 2,000,000 (internal/tokenbench/RESULTS.md). IN leaves the
 	// planner free to start from the tenant's rows.
 	return outer + " IN (" + strings.Join(parts, " UNION ALL ") + ")", args, !empty
