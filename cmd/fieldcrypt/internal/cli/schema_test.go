@@ -188,8 +188,11 @@ var Check = crypt.Validate
 // go.mod and go.sum as they were, byte for byte: as they are (where go run
 // would refuse: go.mod needs updates), with GOFLAGS=-mod=mod (which lets the
 // go command rewrite them) and with a vendor directory (which holds no
-// reencrypt). It needs no network: every module it loads is one this
-// repository's own build needs.
+// reencrypt). The application's module graph is part of this
+// repository's, so after go list -m all here, which puts that graph's
+// go.mod files in the module cache (a build loads only some of them: not
+// the requirements of a go 1.16 module such as go-logr/stdr, which a fresh
+// cache lacks), the test runs with GOPROXY=off and needs no network.
 func TestSchemaCommandInAnApplicationModule(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Fatalf("fieldcrypt schema needs the Go toolchain: %v", err)
@@ -197,6 +200,7 @@ func TestSchemaCommandInAnApplicationModule(t *testing.T) {
 	checkout := strings.TrimSpace(goIn(t, ".", "list", "-m", "-f", "{{.Dir}}"))
 	sum, err := os.ReadFile(filepath.Join(checkout, "go.sum"))
 	require.NoError(t, err)
+	goIn(t, checkout, "list", "-m", "all")
 	t.Setenv("GOPROXY", "off")
 	t.Setenv("GOWORK", "off")
 
