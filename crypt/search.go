@@ -110,9 +110,13 @@ func (e *SearchError) Unwrap() error { return e.Err }
 // buckets are whole, long values overflow): decrypt them and keep those
 // [TokenSearch.Match] accepts.
 type TokenSearch struct {
-	Index   string          // the index's path (struct) or name (Schema)
-	Kind    blind.TokenKind // the index's kind
-	Queries []blind.Query   // one per enabled index key, primary first
+	Index string          // the index's path (struct) or name (Schema)
+	Kind  blind.TokenKind // the index's kind
+	// Bits is the width of the index's tokens (blind.TokenSpec.Bits). A
+	// data layer may use it to shape its lookup: tokens of 48 bits or
+	// more are, in practice, the scope's own.
+	Bits    int
+	Queries []blind.Query // one per enabled index key, primary first
 
 	plan   *plan
 	schema *Schema // set by SearchRow
@@ -203,7 +207,7 @@ func (e *Encryptor) SearchRow(ctx context.Context, s *Schema, row Row, index str
 }
 
 func (e *Encryptor) search(ctx context.Context, p *plan, rv reflect.Value, tf *tokenField, t Term) (*TokenSearch, error) {
-	s := &TokenSearch{Index: tf.path, Kind: tf.spec.Kind, plan: p, tf: tf, term: t.op}
+	s := &TokenSearch{Index: tf.path, Kind: tf.spec.Kind, Bits: tf.spec.Bits, plan: p, tf: tf, term: t.op}
 	refuse := func(err error) (*TokenSearch, error) {
 		name := "Term{}"
 		if t.op != 0 && int(t.op) < len(termNames) {

@@ -425,6 +425,7 @@ func Search(probe any, index string, term crypt.Term) func(*gorm.DB) *gorm.DB {
 			queries[i] = sqldialect.TokenQuery{All: q.All, Any: q.Any}
 		}
 		key := clause.Column{Table: clause.CurrentTable, Name: m.ids[0].DBName}
+		tt.Bits = ts.Bits
 		cond, args, ok := d.TokenCondition(tt, d.Markers(true), queries, false, "?", key)
 		if !ok {
 			db = db.Where("1 = 0")

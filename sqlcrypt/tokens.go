@@ -482,7 +482,12 @@ func ReplaceTokens[T any](ctx context.Context, tx *sql.Tx, d Dialect, table stri
 // decrypted records of the probe's scope whose values satisfy the term.
 // Give it to [CollectRows] or [ScanAll], which decrypt first.
 //
-// On PostgreSQL the planner chooses whether to start from the scope's
+// On PostgreSQL, for an index whose tokens are at least
+// sqldialect.ScopeTokenBits wide (a range index's: 64 bits), the
+// candidates are the scope's own rows, and the condition gathers them
+// first, "id" = ANY(ARRAY(SELECT ...)): the plan of a plaintext range scan.
+// For truncated tokens (prefix, suffix, substring, set), which other
+// scopes' rows share, the planner chooses whether to start from the scope's
 // rows or from the candidates. With its default random_page_cost (4, a
 // spinning disk), a search with tens of thousands of candidates in a
 // large scope is planned as a hash join over the scope's whole table; on
@@ -551,6 +556,7 @@ func Search(ctx context.Context, enc *crypt.Encryptor, d Dialect, table string, 
 	for i, q := range ts.Queries {
 		queries[i] = sqldialect.TokenQuery{All: q.All, Any: q.Any}
 	}
+	tt.Bits = ts.Bits
 	tc, targs, ok := d.TokenCondition(tt, p, queries, d == Postgres, "")
 	filter = func(record any) (bool, error) { return ts.Match(record) }
 	if !ok && d != Postgres {

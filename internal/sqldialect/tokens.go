@@ -41,7 +41,20 @@ type TokenTable struct {
 	// KeyType is the key column's SQL type in CREATE TABLE; ""
 	// for [Dialect.DefaultKeyType].
 	KeyType string
+	// Bits is the width of the index's tokens, 0 when not known. Only
+	// [Dialect.TokenCondition] reads it: see [ScopeTokenBits].
+	Bits int
 }
+
+// ScopeTokenBits is the narrowest token width at which a search's tokens
+// are taken to name rows of the searched scope only. The side table holds
+// every scope's tokens, and each scope's are HMACs under its own keys: a
+// table of 2^32 token rows holds another scope's copy of a given 48-bit
+// token with probability below 2^-16. Narrower tokens (a prefix or
+// substring index keeps 8 to 20 bits, so that a token does not name its
+// value) are shared by many scopes' rows. Either way the condition is
+// exact: this decides only its shape.
+const ScopeTokenBits = 48
 
 // TokenTableName returns the side table of the token index whose name,
 // as a column, is suffix (the snake_case of the Tokens field's Go name),
@@ -312,6 +325,11 @@ type TokenQuery struct {
 //	         SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($3)
 //	         GROUP BY "id" HAVING COUNT(*) = 4)
 //
+// On PostgreSQL, when t.Bits is at least [ScopeTokenBits] (a range
+// index's tokens are 64 bits), the candidates are the scope's own rows,
+// and the keys are gathered first, "id" = ANY(ARRAY(SELECT ...)), so that
+// the parent is read through its key, candidate by candidate.
+//
 // The tokens of every Any, and every All of one token, are looked up
 // together; each longer All is a branch of its own that counts a key's
 // rows among its tokens (the side table holds a key's token once). With
@@ -388,15 +406,22 @@ func (d Dialect) TokenCondition(t TokenTable, p *Placeholders, queries []TokenQu
 		parts = append(parts, "SELECT "+key+" FROM "+table+" WHERE "+in(all)+
 			" GROUP BY "+key+" HAVING COUNT(*) = "+strconv.Itoa(len(all)))
 	}
-	// IN (subquery), not = ANY(ARRAY(subquery)), which would always run
-	// the subquery first and probe the parent's key with every candidate:
-	// twice as fast for a month of one tenant's million rows, but the side
-	// table holds every tenant's tokens, so in a table shared by many
-	// tenants it probes every other tenant's rows whose truncated tokens
-	// collide, and was three to eight times slower for a tenant of 2,000
-	// rows among 2,000,000 (internal/tokenbench/RESULTS.md). IN leaves the
-	// planner free to start from the tenant's rows.
-	return outer + " IN (" + strings.Join(parts, " UNION ALL ") + ")", args, !empty
+	sub := strings.Join(parts, " UNION ALL ")
+	// = ANY(ARRAY(subquery)) runs the subquery first and probes the
+	// parent's key with every candidate; IN (subquery) leaves the planner
+	// to choose where to start (internal/tokenbench/RESULTS.md has both
+	// measured). With wide tokens the candidates are the scope's rows
+	// that match, and gathering them first is the plan of a plaintext
+	// range scan: a month of a tenant's million rows, which IN plans as a
+	// hash join over the tenant's whole table with PostgreSQL's default
+	// costs, took a fifth to a half of the time. With truncated tokens
+	// the candidates are every scope's rows whose tokens collide, so ANY
+	// probes them all, and was three to eight times slower for a tenant
+	// of 2,000 rows among 2,000,000; IN starts from the tenant's rows.
+	if d == Postgres && t.Bits >= ScopeTokenBits {
+		return outer + " = ANY(ARRAY(" + sub + "))", args, !empty
+	}
+	return outer + " IN (" + sub + ")", args, !empty
 }
 
 // sortedSet sorts s and drops its repeats, in place.

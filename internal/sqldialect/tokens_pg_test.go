@@ -3,6 +3,7 @@ package sqldialect_test
 import (
 	"database/sql"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/fieldcrypt/fieldcrypt/internal/sqldialect"
@@ -71,8 +72,15 @@ func TestTokenConditionPostgres(t *testing.T) {
 		{"none", nil},
 	}
 	for _, c := range cases {
-		for _, arrays := range []bool{true, false} {
+		for i, arrays := range []bool{true, false, true, false} {
+			side := side
+			if i >= 2 {
+				side.Bits = sqldialect.ScopeTokenBits // the = ANY(ARRAY(subquery)) shape
+			}
 			cond, args, ok := sqldialect.Postgres.TokenCondition(side, sqldialect.Postgres.Placeholders(), c.queries, arrays, "")
+			if wide := strings.Contains(cond, "= ANY(ARRAY("); cond != "1 = 0" && wide != (i >= 2) {
+				t.Errorf("%s (arrays %v, bits %d): %s", c.name, arrays, side.Bits, cond)
+			}
 			if ok != (len(c.queries) > 0) {
 				t.Errorf("%s (arrays %v): ok = %v", c.name, arrays, ok)
 			}
