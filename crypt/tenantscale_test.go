@@ -405,12 +405,14 @@ func BenchmarkTenantWarmupPaired(b *testing.B) {
 	small, large := worldOf(ns[0]), worldOf(ns[1])
 	ctx := context.Background()
 	plain := benchPlain()
-	// warm warms up a fresh keyring over the first n tenants of w.
-	warm := func(w *tenantWorld, n int) time.Duration {
+	// warm warms up a fresh keyring over the first n tenants of w, and
+	// returns its time and the minor page faults it took.
+	warm := func(w *tenantWorld, n int) (time.Duration, int64) {
 		runtime.GC()
 		kr, enc := w.open(b, w.store, keysetsPerTenant*n)
 		defer kr.Close()
 		c := new(BenchContact)
+		faults := minorFaults()
 		start := time.Now()
 		for _, name := range w.names[:n] {
 			*c = plain
@@ -420,19 +422,30 @@ func BenchmarkTenantWarmupPaired(b *testing.B) {
 			}
 		}
 		d := time.Since(start)
+		faults = minorFaults() - faults
 		if loads := kr.Stats().Loads; loads != int64(keysetsPerTenant*n) {
 			b.Fatalf("warm-up of %d tenants made %d keyset loads, want %d", n, loads, keysetsPerTenant*n)
 		}
-		return d
+		return d, faults
 	}
-	var smallT, largeT time.Duration
+	var (
+		smallT, largeT time.Duration
+		smallF, largeF int64
+	)
 	rounds := 0
 	for b.Loop() {
-		smallT += warm(small, ns[0])
-		largeT += warm(large, ns[1])
+		d, f := warm(small, ns[0])
+		smallT, smallF = smallT+d, smallF+f
+		d, f = warm(large, ns[1])
+		largeT, largeF = largeT+d, largeF+f
 		rounds++
 	}
 	b.ReportMetric(float64(smallT.Nanoseconds())/float64(rounds*ns[0]), "small-ns/tenant")
 	b.ReportMetric(float64(largeT.Nanoseconds())/float64(rounds*ns[1]), "large-ns/tenant")
 	b.ReportMetric(float64(largeT)/float64(smallT), "ratio")
+	if minorFaults() >= 0 {
+		// Fresh heap pages: the kernel zeroes and maps each on first touch.
+		b.ReportMetric(float64(smallF)/float64(rounds*ns[0]), "small-faults/tenant")
+		b.ReportMetric(float64(largeF)/float64(rounds*ns[1]), "large-faults/tenant")
+	}
 }
