@@ -362,8 +362,12 @@ func tokenTableOf(stmt *gorm.Statement, m *model) string {
 //
 //	"contacts"."id" IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" IN (?, ?)) AND "contacts"."tenant_id" = ?
 //
-// (a substring search adds a subquery that counts a row's n-gram tokens,
-// GROUP BY "id" HAVING COUNT(*) = n, ORed with this one)
+// (a substring search adds a branch that counts a row's n-gram tokens,
+// UNION ALL SELECT "id" ... GROUP BY "id" HAVING COUNT(*) = n, inside the
+// same IN). On PostgreSQL a range index, whose 64-bit tokens name the
+// scope's rows only, gathers its candidates first:
+// "contacts"."id" = ANY(ARRAY(SELECT "id" FROM ...)), which the sqlcrypt
+// package's Search doc explains, with its cost and its limit.
 //
 // After decryption the rows that do not satisfy the term (the index's
 // false positives: tokens are truncated, range buckets whole, long values

@@ -514,3 +514,42 @@ func TestTokenWriteRollsBack(t *testing.T) {
 		}
 	})
 }
+
+// TestTokenSearchShape: the SQL a search writes carries the index's token
+// width to the condition. On PostgreSQL a range index (64-bit tokens)
+// gathers its candidates first, = ANY(ARRAY(...)), and a prefix index
+// (8 bits here) keeps IN; MySQL and SQLite use IN for both. The rows
+// found are TestTokenSearch's business: both shapes find the same.
+func TestTokenSearchShape(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			db, _ := setupSubscribers(t, b)
+			// A record, so that the scope has keysets and a search tokens
+			// (a scope without them gets "1 = 0").
+			if err := db.Create(subscribers(rand.New(rand.NewPCG(3, 3)), "acme", 1)).Error; err != nil {
+				t.Fatal(err)
+			}
+			sqlOf := func(index string, term crypt.Term) string {
+				var out []Subscriber
+				res := db.Session(&gorm.Session{DryRun: true}).
+					Scopes(gormcrypt.Search(&Subscriber{TenantID: "acme"}, index, term)).Find(&out)
+				if res.Error != nil {
+					t.Fatalf("Search(%s) dry run: %v", index, res.Error)
+				}
+				return res.Statement.SQL.String()
+			}
+			wide := sqlOf("BornRange", crypt.Between("1980-01-01", "1980-03-31"))
+			narrow := sqlOf("NamePrefix", crypt.HasPrefix("lov"))
+			if strings.Contains(narrow, "ANY(ARRAY(") || !strings.Contains(narrow, " IN (SELECT ") {
+				t.Errorf("prefix search, 8-bit tokens: %s\nwant IN (SELECT ...)", narrow)
+			}
+			wantAny := b.name == "postgres"
+			if got := strings.Contains(wide, "= ANY(ARRAY(SELECT "); got != wantAny {
+				t.Errorf("range search, 64-bit tokens, on %s: %s\nwant ANY(ARRAY(...)) %v", b.name, wide, wantAny)
+			}
+			if !wantAny && !strings.Contains(wide, " IN (SELECT ") {
+				t.Errorf("range search on %s: %s\nwant IN (SELECT ...)", b.name, wide)
+			}
+		})
+	}
+}

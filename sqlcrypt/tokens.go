@@ -486,6 +486,11 @@ func ReplaceTokens[T any](ctx context.Context, tx *sql.Tx, d Dialect, table stri
 // sqldialect.ScopeTokenBits wide (a range index's: 64 bits), the
 // candidates are the scope's own rows, and the condition gathers them
 // first, "id" = ANY(ARRAY(SELECT ...)): the plan of a plaintext range scan.
+// The array is built whole in the backend's memory, outside work_mem
+// (8 bytes a BIGINT key; a text key's length and a header), PostgreSQL
+// caps it at 1 GB, and the planner estimates a handful of rows from it
+// whatever it holds: a range that holds millions of the scope's rows (an
+// open range over a huge tenant) is better searched another way.
 // For truncated tokens (prefix, suffix, substring, set), which other
 // scopes' rows share, the planner chooses whether to start from the scope's
 // rows or from the candidates. With its default random_page_cost (4, a

@@ -641,6 +641,16 @@ func TestSearchCondition(t *testing.T) {
 		t.Errorf("range on MySQL = %s, %d args, %v", cond, len(args), err)
 	}
 	t.Logf("range on MySQL: %s", cond)
+	// And on PostgreSQL, a range that holds values: its cover's tokens in
+	// one array, the candidates gathered first.
+	cond, args, _, err = sqlcrypt.Search(ctx, e.enc, sqlcrypt.Postgres, "persons", probe, "BornRange", crypt.Between("1990-01-01", "1999-12-31"), 1)
+	want := `"tenant_id" = $1 AND "id" = ANY(ARRAY(SELECT "id" FROM "persons_born_range" WHERE "token" = ANY($2)))`
+	if err != nil || cond != want || len(args) != 2 {
+		t.Fatalf("range on PostgreSQL = %s, %d args, %v; want %s", cond, len(args), err, want)
+	}
+	if toks, _ := args[1].([]int64); len(toks) < 2 {
+		t.Errorf("range on PostgreSQL: the cover's tokens are %v, want several", args[1])
+	}
 }
 
 // Refused shapes.

@@ -82,11 +82,11 @@ func TestTokenConditionPostgres(t *testing.T) {
 				t.Errorf("%s (arrays %v, bits %d): %s", c.name, arrays, side.Bits, cond)
 			}
 			if ok != (len(c.queries) > 0) {
-				t.Errorf("%s (arrays %v): ok = %v", c.name, arrays, ok)
+				t.Errorf("%s (arrays %v, bits %d): ok = %v", c.name, arrays, side.Bits, ok)
 			}
 			rows, err := db.QueryContext(ctx, "SELECT id FROM parents WHERE "+cond+" ORDER BY id", args...)
 			if err != nil {
-				t.Fatalf("%s (arrays %v): %s: %v", c.name, arrays, cond, err)
+				t.Fatalf("%s (arrays %v, bits %d): %s: %v", c.name, arrays, side.Bits, cond, err)
 			}
 			var got []int64
 			for rows.Next() {
@@ -110,7 +110,7 @@ func TestTokenConditionPostgres(t *testing.T) {
 				}
 			}
 			if !slices.Equal(got, want) {
-				t.Errorf("%s (arrays %v): %d rows, want %d", c.name, arrays, len(got), len(want))
+				t.Errorf("%s (arrays %v, bits %d): %d rows, want %d", c.name, arrays, side.Bits, len(got), len(want))
 			}
 		}
 	}

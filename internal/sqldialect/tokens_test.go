@@ -208,6 +208,27 @@ func TestTokenCondition(t *testing.T) {
 			t.Errorf("PostgreSQL TokenCondition(%v) = %s %v %v", qs, cond, args, ok)
 		}
 	}
+	// The shape follows the width: below ScopeTokenBits IN, from it on
+	// PostgreSQL = ANY(ARRAY(...)), on MySQL and SQLite always IN.
+	for _, tc := range []struct {
+		d    sqldialect.Dialect
+		bits int
+		want string
+	}{
+		{sqldialect.Postgres, 0, `"id" IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($1))`},
+		{sqldialect.Postgres, sqldialect.ScopeTokenBits - 1, `"id" IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($1))`},
+		{sqldialect.Postgres, sqldialect.ScopeTokenBits, `"id" = ANY(ARRAY(SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($1)))`},
+		{sqldialect.Postgres, 64, `"id" = ANY(ARRAY(SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ANY($1)))`},
+		{sqldialect.MySQL, 64, "`id` IN (SELECT `id` FROM `contacts_name_prefix` WHERE `token` = ?)"},
+		{sqldialect.SQLite, 64, `"id" IN (SELECT "id" FROM "contacts_name_prefix" WHERE "token" = ?)`},
+	} {
+		side := sideTable
+		side.Bits = tc.bits
+		cond, _, ok := tc.d.TokenCondition(side, tc.d.Placeholders(), []sqldialect.TokenQuery{{Any: []int64{4}}}, true, "")
+		if cond != tc.want || !ok {
+			t.Errorf("%v TokenCondition, bits %d = %s %v\nwant %s", tc.d, tc.bits, cond, ok, tc.want)
+		}
+	}
 	// The caller's queries are not changed.
 	if !slices.Equal(queries[0].Any, []int64{9}) || !slices.Equal(queries[1].All, []int64{3}) {
 		t.Errorf("queries changed: %v", queries)

@@ -189,20 +189,25 @@ var Check = crypt.Validate
 // would refuse: go.mod needs updates), with GOFLAGS=-mod=mod (which lets the
 // go command rewrite them) and with a vendor directory (which holds no
 // reencrypt). The application's module graph is part of this
-// repository's, so after go list -m all here, which puts that graph's
-// go.mod files in the module cache (a build loads only some of them: not
-// the requirements of a go 1.16 module such as go-logr/stdr, which a fresh
-// cache lacks), the test runs with GOPROXY=off and needs no network.
+// repository's, so go list -m all here puts that graph's go.mod files in
+// the module cache (a build loads only some of them: not the requirements
+// of a go 1.16 module such as go-logr/stdr, which a fresh cache lacks).
+// On a cold module cache that one command needs the network, as any build
+// of this repository does; then the test runs with GOPROXY=off. It runs
+// with GOWORK=off and no GOFLAGS of the caller's, so that a go.work file
+// or a flag in the developer's environment changes neither the graph it
+// fetches nor what the subtests see.
 func TestSchemaCommandInAnApplicationModule(t *testing.T) {
 	if _, err := exec.LookPath("go"); err != nil {
 		t.Fatalf("fieldcrypt schema needs the Go toolchain: %v", err)
 	}
+	t.Setenv("GOWORK", "off")
+	t.Setenv("GOFLAGS", "")
 	checkout := strings.TrimSpace(goIn(t, ".", "list", "-m", "-f", "{{.Dir}}"))
 	sum, err := os.ReadFile(filepath.Join(checkout, "go.sum"))
 	require.NoError(t, err)
 	goIn(t, checkout, "list", "-m", "all")
 	t.Setenv("GOPROXY", "off")
-	t.Setenv("GOWORK", "off")
 
 	for _, tt := range []struct {
 		name, goflags string
