@@ -490,7 +490,8 @@ func ReplaceTokens[T any](ctx context.Context, tx *sql.Tx, d Dialect, table stri
 // (8 bytes a BIGINT key; a text key's length and a header), PostgreSQL
 // caps it at 1 GB, and the planner estimates a handful of rows from it
 // whatever it holds: a range that holds millions of the scope's rows (an
-// open range over a huge tenant) is better searched another way.
+// open range over a huge tenant) is better split into narrower ranges,
+// searched one after another.
 // For truncated tokens (prefix, suffix, substring, set), which other
 // scopes' rows share, the planner chooses whether to start from the scope's
 // rows or from the candidates. With its default random_page_cost (4, a

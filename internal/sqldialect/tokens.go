@@ -333,8 +333,8 @@ type TokenQuery struct {
 // key's length and a header for text), outside work_mem, and PostgreSQL
 // caps an array at 1 GB; the planner estimates a handful of matches
 // whatever the array holds. A search whose candidates run to millions of
-// rows (an open range over a huge scope) is better written without the
-// index.
+// rows (an open range over a huge scope) is better split into narrower
+// ranges, searched one after another.
 //
 // The tokens of every Any, and every All of one token, are looked up
 // together; each longer All is a branch of its own that counts a key's
