@@ -98,7 +98,7 @@ func find(t *testing.T, db *gorm.DB, tenant, index string, term crypt.Term) []st
 	return ids
 }
 
-// sideCount counts the rows of a side table for key.
+// sideCount counts the tokens a side table holds for key.
 func sideCount(t *testing.T, db *gorm.DB, table, key string) int64 {
 	t.Helper()
 	var n int64
@@ -277,6 +277,17 @@ func TestTokenSearchPlanted(t *testing.T) {
 		for _, side := range subscriberSides {
 			if err := db.Exec("INSERT INTO "+side+" (id, token) SELECT ?, token FROM "+side+" WHERE id = ? AND token NOT IN (SELECT token FROM "+side+" WHERE id = ?)", "v", "t", "v").Error; err != nil {
 				t.Fatal(err)
+			}
+		}
+		// The plant took: the victim's rows hold every token of the
+		// target's.
+		for _, side := range subscriberSides {
+			var missing, planted int64
+			if err := db.Raw("SELECT COUNT(*) FROM "+side+" t WHERE t.id = ? AND t.token NOT IN (SELECT v.token FROM "+side+" v WHERE v.id = ?)", "t", "v").Row().Scan(&missing); err != nil {
+				t.Fatal(err)
+			}
+			if planted = sideCount(t, db, side, "t"); missing != 0 || planted == 0 {
+				t.Fatalf("%s: %d of the target's %d tokens missing from the victim's after the plant", side, missing, planted)
 			}
 		}
 		for _, c := range []struct {

@@ -21,6 +21,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
+	"github.com/fieldcrypt/fieldcrypt/internal/sqldialect"
 	"github.com/fieldcrypt/fieldcrypt/internal/testenv"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
 	"github.com/fieldcrypt/fieldcrypt/reencrypt"
@@ -448,4 +449,48 @@ func assertUnder(t testing.TB, db *testDB, tab reencrypt.Table, want primaries) 
 			t.Errorf("Status: column %s has %d legacy and %d malformed values, want none", col.Column, col.Legacy, col.Malformed)
 		}
 	}
+}
+
+// sideTable is the token side table name of parent, keyed by its BIGINT
+// id column, as the data layer lays it out.
+func sideTable(parent, name string) sqldialect.TokenTable {
+	return sqldialect.TokenTable{Parent: parent, Name: name, Key: "id", IntKey: true}
+}
+
+// createSideTable creates the side table name of parent in the layout of
+// db's dialect, as sqlcrypt and gormcrypt create it.
+func (db *testDB) createSideTable(t testing.TB, parent, name string) {
+	t.Helper()
+	for _, s := range db.d.CreateTokenTable(sideTable(parent, name)) {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+}
+
+// execer is a *sql.DB or a *sql.Tx.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// writeSideTokens replaces the tokens of the rows keys in the side table
+// name of parent through q, each key's tokens (sorted) those of toks, as
+// the data layer writes them.
+func (db *testDB) writeSideTokens(ctx context.Context, q execer, parent, name string, keys []int64, toks [][]int64) error {
+	rows := sqldialect.TokenRows{Tokens: toks}
+	for _, k := range keys {
+		rows.Keys = append(rows.Keys, k)
+	}
+	for _, s := range db.d.ReplaceTokens(sideTable(parent, name), rows, db.d == reencrypt.Postgres, false) {
+		if _, err := q.ExecContext(ctx, s.SQL, s.Args...); err != nil {
+			return fmt.Errorf("%s: %w", s.SQL, err)
+		}
+	}
+	return nil
+}
+
+// sideRows is the side table name of parent, quoted, to read its (id,
+// token) rows in a FROM clause with an alias.
+func (db *testDB) sideRows(parent, name string) string {
+	return db.d.QuoteTable(sideTable(parent, name).Name)
 }

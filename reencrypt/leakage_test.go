@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -44,14 +45,13 @@ func (db *testDB) seedAccounts(t *testing.T) {
 	}
 	stmts := []string{fmt.Sprintf(`CREATE TABLE accounts (id BIGINT PRIMARY KEY, tenant_id %s NOT NULL, email TEXT, phone TEXT, name TEXT, born TEXT,
 		email_idx %s, phone_idx %s)`, varchar, varchar, varchar)}
-	for _, side := range []string{"accounts_name_prefix", "accounts_born_range", "accounts_tags"} {
-		stmts = append(stmts, `CREATE TABLE `+side+` (id BIGINT NOT NULL, token BIGINT NOT NULL, PRIMARY KEY (token, id),
-			FOREIGN KEY (id) REFERENCES accounts (id) ON DELETE CASCADE)`)
-	}
 	for _, s := range stmts {
 		if _, err := db.Exec(s); err != nil {
 			t.Fatalf("%s: %v", s, err)
 		}
+	}
+	for _, side := range []string{"accounts_name_prefix", "accounts_born_range", "accounts_tags"} {
+		db.createSideTable(t, "accounts", side)
 	}
 	tx, err := db.Begin()
 	if err != nil {
@@ -91,8 +91,9 @@ func (db *testDB) seedAccounts(t *testing.T) {
 			// Tags: two elements per row, spread evenly over 128 7-bit tokens.
 			tags := []int64{(i % 128) << 57, ((i*3 + 5) % 128) << 57}
 			for side, toks := range map[string][]int64{"accounts_name_prefix": prefix, "accounts_born_range": born, "accounts_tags": tags} {
-				for _, v := range toks {
-					exec("INSERT INTO "+side+" (id, token) VALUES ("+db.marks(2)+")", id, v)
+				slices.Sort(toks)
+				if err := db.writeSideTokens(t.Context(), tx, "accounts", side, []int64{id}, [][]int64{toks}); err != nil {
+					t.Fatal(err)
 				}
 			}
 		}

@@ -94,9 +94,10 @@ func peopleTable(t testing.TB) reencrypt.Table {
 	return tab
 }
 
-// createPeople creates the people table and a side table per token index:
-// (id, token BIGINT NOT NULL), PRIMARY KEY (token, id), an index on (id),
-// and a foreign key to people ON DELETE CASCADE.
+// createPeople creates the people table and a side table per token index,
+// in the data layer's layout (sqldialect.CreateTokenTable): (id, token
+// BIGINT), PRIMARY KEY (token, id), an index on (id), and a foreign key to
+// people ON DELETE CASCADE.
 func (db *testDB) createPeople(t testing.TB) {
 	t.Helper()
 	var stmts []string
@@ -106,20 +107,13 @@ func (db *testDB) createPeople(t testing.TB) {
 	default:
 		stmts = append(stmts, `CREATE TABLE people (id BIGINT PRIMARY KEY, tenant_id TEXT NOT NULL, name TEXT, email TEXT, phone TEXT, born TEXT)`)
 	}
-	for _, tk := range personTokens {
-		switch db.d {
-		case reencrypt.MySQL:
-			stmts = append(stmts, `CREATE TABLE `+tk.side+` (id BIGINT NOT NULL, token BIGINT NOT NULL, PRIMARY KEY (token, id), INDEX (id),
-				FOREIGN KEY (id) REFERENCES people (id) ON DELETE CASCADE) ENGINE=InnoDB`)
-		default:
-			stmts = append(stmts, `CREATE TABLE `+tk.side+` (id BIGINT NOT NULL REFERENCES people (id) ON DELETE CASCADE, token BIGINT NOT NULL, PRIMARY KEY (token, id))`,
-				`CREATE INDEX `+tk.side+`_id ON `+tk.side+` (id)`)
-		}
-	}
 	for _, s := range stmts {
 		if _, err := db.Exec(s); err != nil {
 			t.Fatalf("%s: %v", s, err)
 		}
+	}
+	for _, tk := range personTokens {
+		db.createSideTable(t, "people", tk.side)
 	}
 }
 
@@ -133,7 +127,8 @@ func (db *testDB) seedPeople(t testing.TB, enc *crypt.Encryptor, n, tenants int)
 			t.Fatal(err)
 		}
 	}
-	var people, sides [][]any // rows of people; (side table index, id, token)
+	var people [][]any // rows of people
+	var ps []*Person
 	for i := int64(1); i <= int64(n); i++ {
 		p := personFor(i, tenants)
 		if err := enc.Encrypt(ctx, p); err != nil {
@@ -147,11 +142,7 @@ func (db *testDB) seedPeople(t testing.TB, enc *crypt.Encryptor, n, tenants int)
 			born = *p.Born
 		}
 		people = append(people, []any{p.ID, p.TenantID, p.Name, p.Email, phone, born})
-		for j, tk := range personTokens {
-			for _, tok := range *tk.field(p) {
-				sides = append(sides, []any{j, p.ID, tok})
-			}
-		}
+		ps = append(ps, p)
 	}
 	tx, err := db.Begin()
 	if err != nil {
@@ -182,14 +173,16 @@ func (db *testDB) seedPeople(t testing.TB, enc *crypt.Encryptor, n, tenants int)
 		}
 	}
 	insert("people", []string{"id", "tenant_id", "name", "email", "phone", "born"}, people)
-	for j, tk := range personTokens {
-		var rows [][]any
-		for _, r := range sides {
-			if r[0] == j {
-				rows = append(rows, r[1:])
-			}
+	for _, tk := range personTokens {
+		var keys []int64
+		var toks [][]int64
+		for _, p := range ps {
+			keys = append(keys, p.ID)
+			toks = append(toks, *tk.field(p))
 		}
-		insert(tk.side, []string{"id", "token"}, rows)
+		if err := db.writeSideTokens(ctx, tx, "people", tk.side, keys, toks); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
@@ -235,7 +228,7 @@ func (db *testDB) readPeople(t testing.TB) []*Person {
 		t.Fatal(err)
 	}
 	for _, tk := range personTokens {
-		trows, err := db.Query("SELECT id, token FROM " + tk.side + " ORDER BY id, token")
+		trows, err := db.Query("SELECT s.id, s.token FROM " + db.sideRows("people", tk.side) + " s ORDER BY s.id, s.token")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -551,92 +544,83 @@ func TestTokensDataKeyRotation(t *testing.T) {
 	checkSearches(t, "after a data-key rotation", db, app, n, tenants)
 }
 
-// TestTokenMismatch damages one row's tokens and leaves another's missing:
-// verify reports the first (tokens under no enabled key) and counts the
-// second not current; during an index-key rotation the job computes the
-// missing tokens and never overwrites the damaged ones.
+// TestTokenMismatch damages one row's tokens and leaves another's missing,
+// as a writer of the database could: verify reports the first (tokens
+// under no enabled key) and counts the second not current; during an
+// index-key rotation the job computes the missing tokens and never
+// overwrites the damaged ones. On every database, in its side-table layout.
 func TestTokenMismatch(t *testing.T) {
-	db := openSQLite(t)
-	ctx := context.Background()
-	const n, tenants = 30, 2
-	k := newKeys(t)
-	app := k.encryptor(t)
-	db.createPeople(t)
-	db.seedPeople(t, app, n, tenants)
-	tab := peopleTable(t)
-	for _, q := range []string{
-		"DELETE FROM people_name_prefix WHERE id = 7",
-		"INSERT INTO people_name_prefix (id, token) VALUES (7, 1), (7, 2)",
-		"DELETE FROM people_email_sub WHERE id = 8",
-	} {
-		if _, err := db.Exec(q); err != nil {
+	eachDB(t, func(t *testing.T, db *testDB) {
+		ctx := context.Background()
+		const n, tenants = 30, 2
+		k := newKeys(t)
+		app := k.encryptor(t)
+		db.createPeople(t)
+		db.seedPeople(t, app, n, tenants)
+		tab := peopleTable(t)
+		if err := db.writeSideTokens(ctx, db.DB, "people", "people_name_prefix", []int64{7}, [][]int64{{1, 2}}); err != nil {
 			t.Fatal(err)
 		}
-	}
-	v, err := reencrypt.Verify(ctx, db.DB, db.d, k.encryptor(t), tab, nil)
-	if err != nil || v.Failed != 1 || v.Rewritten != 1 || v.Failures["token_mismatch"] != 1 {
-		t.Fatalf("Verify = %s, %v; want row 7 failed (token_mismatch), row 8 not current", js(v), err)
-	}
-	if len(v.FailedRows) != 1 || v.FailedRows[0].Key != "7" || v.FailedRows[0].Column != "NamePrefix" {
-		t.Errorf("Verify FailedRows = %+v, want row 7, NamePrefix", v.FailedRows)
-	}
+		if err := db.writeSideTokens(ctx, db.DB, "people", "people_email_sub", []int64{8}, [][]int64{nil}); err != nil {
+			t.Fatal(err)
+		}
+		v, err := reencrypt.Verify(ctx, db.DB, db.d, k.encryptor(t), tab, nil)
+		if err != nil || v.Failed != 1 || v.Rewritten != 1 || v.Failures["token_mismatch"] != 1 {
+			t.Fatalf("Verify = %s, %v; want row 7 failed (token_mismatch), row 8 not current", js(v), err)
+		}
+		if len(v.FailedRows) != 1 || v.FailedRows[0].Key != "7" || v.FailedRows[0].Column != "NamePrefix" {
+			t.Errorf("Verify FailedRows = %+v, want row 7, NamePrefix", v.FailedRows)
+		}
 
-	rotate(t, app.Keyring(), keyring.PurposeIndex, tenantNames(tenants), "pii")
-	sum, err := reencrypt.Run(ctx, db.DB, db.d, k.encryptor(t), tab, &reencrypt.Options{BatchSize: 8})
-	if err != nil || sum.Outcome != reencrypt.Partial || sum.Failed != 1 || sum.Rewritten != n-1 {
-		t.Fatalf("Run = %s, %v; want partial, row 7 left behind, the others rewritten", js(sum), err)
-	}
-	var damaged []int64
-	rows, err := db.Query("SELECT token FROM people_name_prefix WHERE id = 7 ORDER BY token")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var tok int64
-		rows.Scan(&tok)
-		damaged = append(damaged, tok)
-	}
-	rows.Close()
-	if !slices.Equal(damaged, []int64{1, 2}) {
-		t.Errorf("row 7's damaged tokens = %v, want them left as they were", damaged)
-	}
-	p8 := db.readPeople(t)[7]
-	if p8.ID != 8 || len(p8.EmailSub) == 0 {
-		t.Errorf("row 8's missing tokens were not computed: %+v", p8.EmailSub)
-	}
+		rotate(t, app.Keyring(), keyring.PurposeIndex, tenantNames(tenants), "pii")
+		sum, err := reencrypt.Run(ctx, db.DB, db.d, k.encryptor(t), tab, &reencrypt.Options{BatchSize: 8})
+		if err != nil || sum.Outcome != reencrypt.Partial || sum.Failed != 1 || sum.Rewritten != n-1 {
+			t.Fatalf("Run = %s, %v; want partial, row 7 left behind, the others rewritten", js(sum), err)
+		}
+		people := db.readPeople(t)
+		if p7 := people[6]; p7.ID != 7 || !slices.Equal(p7.NamePrefix, []int64{1, 2}) {
+			t.Errorf("row 7's damaged tokens = %v, want them left as they were", p7.NamePrefix)
+		}
+		if p8 := people[7]; p8.ID != 8 || len(p8.EmailSub) == 0 {
+			t.Errorf("row 8's missing tokens were not computed: %+v", p8.EmailSub)
+		}
+	})
 }
 
 // TestTokenTablesChecked checks that a missing side table, or one without
 // a token column, is a configuration error naming the token index and the
-// side table, and that token_tables names another side table.
+// side table, and that token_tables names another side table, on every
+// database.
 func TestTokenTablesChecked(t *testing.T) {
-	db := openSQLite(t)
-	ctx := context.Background()
-	db.createPeople(t)
-	tab := peopleTable(t)
-	if err := reencrypt.CheckColumns(ctx, db.DB, db.d, tab); err != nil {
-		t.Fatalf("CheckColumns err = %v", err)
-	}
-	if _, err := db.Exec("ALTER TABLE people_reach RENAME TO people_reach_old"); err != nil {
-		t.Fatal(err)
-	}
-	err := reencrypt.CheckColumns(ctx, db.DB, db.d, tab)
-	var ce *reencrypt.ConfigError
-	if !errors.As(err, &ce) || !errors.Is(err, reencrypt.ErrMissingColumn) || ce.Column != "Reach" || !strings.Contains(err.Error(), "side table people_reach") {
-		t.Fatalf("CheckColumns(side table missing) err = %v; want a *ConfigError naming Reach and people_reach", err)
-	}
-	tab.TokenTables = map[string]string{"Reach": "people_reach_old"}
-	if err := reencrypt.CheckColumns(ctx, db.DB, db.d, tab); err != nil {
-		t.Fatalf("CheckColumns(token_tables) err = %v", err)
-	}
-	if _, err := db.Exec("CREATE TABLE people_odd (id BIGINT, tok BIGINT)"); err != nil {
-		t.Fatal(err)
-	}
-	tab.TokenTables = map[string]string{"Reach": "people_odd"}
-	err = reencrypt.CheckColumns(ctx, db.DB, db.d, tab)
-	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "column token of the side table people_odd") {
-		t.Fatalf("CheckColumns(no token column) err = %v; want it to name column token of people_odd", err)
-	}
+	eachDB(t, func(t *testing.T, db *testDB) {
+		ctx := context.Background()
+		db.createPeople(t)
+		tab := peopleTable(t)
+		if err := reencrypt.CheckColumns(ctx, db.DB, db.d, tab); err != nil {
+			t.Fatalf("CheckColumns err = %v", err)
+		}
+		if _, err := db.Exec("ALTER TABLE people_reach RENAME TO people_reach_old"); err != nil {
+			t.Fatal(err)
+		}
+		err := reencrypt.CheckColumns(ctx, db.DB, db.d, tab)
+		var ce *reencrypt.ConfigError
+		if !errors.As(err, &ce) || !errors.Is(err, reencrypt.ErrMissingColumn) || ce.Column != "Reach" || !strings.Contains(err.Error(), "side table people_reach") {
+			t.Fatalf("CheckColumns(side table missing) err = %v; want a *ConfigError naming Reach and people_reach", err)
+		}
+		tab.TokenTables = map[string]string{"Reach": "people_reach_old"}
+		if err := reencrypt.CheckColumns(ctx, db.DB, db.d, tab); err != nil {
+			t.Fatalf("CheckColumns(token_tables) err = %v", err)
+		}
+		if _, err := db.Exec("CREATE TABLE people_odd (id BIGINT, tok BIGINT)"); err != nil {
+			t.Fatal(err)
+		}
+		tab.TokenTables = map[string]string{"Reach": "people_odd"}
+		err = reencrypt.CheckColumns(ctx, db.DB, db.d, tab)
+		want := "column token of the side table people_odd"
+		if !errors.As(err, &ce) || !strings.Contains(err.Error(), want) {
+			t.Fatalf("CheckColumns(no token column) err = %v; want it to name %s", err, want)
+		}
+	})
 }
 
 // TestTokenConfig checks the token keys of the configuration.
@@ -697,13 +681,8 @@ func (db *testDB) writePerson(ctx context.Context, p *Person) error {
 		return err
 	}
 	for _, tk := range personTokens {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM "+tk.side+" WHERE id = "+db.ph(1), p.ID); err != nil {
+		if err := db.writeSideTokens(ctx, tx, "people", tk.side, []int64{p.ID}, [][]int64{*tk.field(p)}); err != nil {
 			return err
-		}
-		for _, tok := range *tk.field(p) {
-			if _, err := tx.ExecContext(ctx, "INSERT INTO "+tk.side+" (id, token) VALUES ("+db.marks(2)+")", p.ID, tok); err != nil {
-				return err
-			}
 		}
 	}
 	return tx.Commit()

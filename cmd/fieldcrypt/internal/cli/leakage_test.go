@@ -5,11 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/fieldcrypt/fieldcrypt/cmd/fieldcrypt/internal/cli"
+	"github.com/fieldcrypt/fieldcrypt/internal/sqldialect"
 )
 
 // leakageTables describes the accounts table of the leakage tests, whose
@@ -35,13 +35,13 @@ const leakageTables = `tables:
 // 200 rows in each of acme and globex. In globex, 40% of the rows share
 // one email_idx value and one NamePrefix token set; the rest, and
 // phone_idx everywhere, are spread evenly.
-func craftAccounts(t *testing.T, db *sql.DB, mark func(int) string) {
+func craftAccounts(t *testing.T, db *sql.DB, d sqldialect.Dialect) {
 	t.Helper()
-	for _, s := range []string{
+	side := sqldialect.TokenTable{Parent: "accounts", Name: "accounts_name_prefix", Key: "id", IntKey: true}
+	stmts := append([]string{
 		`CREATE TABLE accounts (id BIGINT PRIMARY KEY, tenant TEXT NOT NULL, email TEXT, phone TEXT, name TEXT, email_idx TEXT, phone_idx TEXT)`,
-		`CREATE TABLE accounts_name_prefix (id BIGINT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE, token BIGINT NOT NULL, PRIMARY KEY (token, id))`,
-		`CREATE INDEX accounts_name_prefix_id ON accounts_name_prefix (id)`,
-	} {
+	}, d.CreateTokenTable(side)...) // the data layer's layout
+	for _, s := range stmts {
 		if _, err := db.Exec(s); err != nil {
 			t.Fatalf("%s: %v", s, err)
 		}
@@ -52,9 +52,10 @@ func craftAccounts(t *testing.T, db *sql.DB, mark func(int) string) {
 	}
 	defer tx.Rollback()
 	marks := func(n int) string {
+		p := d.Placeholders()
 		m := make([]string, n)
 		for i := range m {
-			m[i] = mark(i + 1)
+			m[i] = p.Next()
 		}
 		return strings.Join(m, ", ")
 	}
@@ -74,8 +75,8 @@ func craftAccounts(t *testing.T, db *sql.DB, mark func(int) string) {
 				id, tenant, "x", "x", "x", email, phone); err != nil {
 				t.Fatal(err)
 			}
-			for _, tok := range prefix {
-				if _, err := tx.Exec("INSERT INTO accounts_name_prefix (id, token) VALUES ("+marks(2)+")", id, tok); err != nil {
+			for _, s := range d.ReplaceTokens(side, sqldialect.TokenRows{Keys: []any{id}, Tokens: [][]int64{prefix}}, d == sqldialect.Postgres, false) {
+				if _, err := tx.Exec(s.SQL, s.Args...); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -194,7 +195,7 @@ func TestLeakageNoKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	craftAccounts(t, db, func(int) string { return "?" })
+	craftAccounts(t, db, sqldialect.SQLite)
 	h.writeConfig(t, unreachableKeys("sqlite:"+path))
 
 	checkLeakage(t, h)
@@ -217,7 +218,7 @@ func TestLeakageNoKeys(t *testing.T) {
 // either.
 func TestLeakagePostgres(t *testing.T) {
 	dsn, db := postgresSchema(t)
-	craftAccounts(t, db, func(i int) string { return "$" + strconv.Itoa(i) })
+	craftAccounts(t, db, sqldialect.Postgres)
 	h := newHarness(t)
 	h.writeConfig(t, unreachableKeys(dsn))
 	checkLeakage(t, h)
