@@ -2,6 +2,7 @@ package gormcrypt
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -455,9 +456,10 @@ func Search(probe any, index string, term crypt.Term) func(*gorm.DB) *gorm.DB {
 // A side table is named after the model's table and the snake_case of the
 // Tokens field's Go name (contacts and NamePrefix give
 // contacts_name_prefix); its key column is the model's identity column,
-// under the same name and of the same type: on MySQL and MariaDB the type,
-// character set and collation are read from the table's column (a foreign
-// key needs them equal), elsewhere TEXT or BIGINT. The layout is package
+// under the same name and of the same type: on PostgreSQL the type (uuid,
+// bigint, text, ...), and on MySQL and MariaDB the type, character set and
+// collation, are read from the table's column (a foreign key needs them
+// compatible); on SQLite TEXT or BIGINT. The layout is package
 // sqlcrypt's (sqlcrypt.TokenTableDDL), so records written through either
 // package are found through both. A model without token indexes is left
 // alone; one whose token indexes cannot be stored is an [*Error].
@@ -488,10 +490,14 @@ func MigrateTokens(db *gorm.DB, models ...any) error {
 			if err != nil {
 				return err
 			}
-			if d == sqldialect.MySQL {
-				if tt.KeyType, err = mysqlColumnType(db, tt.Parent, tt.Key); err != nil {
-					return &Error{Op: "migrate", Model: m.name, Column: tt.Key, Field: ti.path, Reason: "reading the key column's type", Err: err}
-				}
+			switch d {
+			case sqldialect.MySQL:
+				tt.KeyType, err = mysqlColumnType(db, tt.Parent, tt.Key)
+			case sqldialect.Postgres:
+				tt.KeyType, err = postgresColumnType(db, d.QuoteTable(tt.Parent), tt.Key)
+			}
+			if err != nil {
+				return &Error{Op: "migrate", Model: m.name, Column: tt.Key, Field: ti.path, Reason: "reading the key column's type", Err: err}
 			}
 			for _, s := range d.CreateTokenTable(tt) {
 				if err := db.Session(&gorm.Session{NewDB: true}).Exec(s).Error; err != nil {
@@ -501,6 +507,21 @@ func MigrateTokens(db *gorm.DB, models ...any) error {
 		}
 	}
 	return nil
+}
+
+// postgresColumnType returns the type of column of the table quoted (a
+// quoted, maybe qualified, name) from PostgreSQL's catalogue, as a
+// column definition writes it ("uuid", "bigint", "character
+// varying(64)"): a foreign key needs the two columns' types compatible,
+// and a uuid key is not a TEXT one.
+func postgresColumnType(db *gorm.DB, quoted, column string) (string, error) {
+	var typ *string
+	row := db.Session(&gorm.Session{NewDB: true}).Raw("SELECT format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a "+
+		"WHERE a.attrelid = to_regclass(?) AND a.attname = ? AND NOT a.attisdropped", quoted, column).Row()
+	if err := row.Scan(&typ); err != nil {
+		return "", fmt.Errorf("column %s of %s: %w", column, quoted, err)
+	}
+	return *typ, nil
 }
 
 // mysqlColumnType returns the type of column of table, with its

@@ -1,0 +1,78 @@
+package gormcrypt_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt"
+	"github.com/fieldcrypt/fieldcrypt/gormcrypt"
+)
+
+// member is a model whose key is a PostgreSQL uuid column, as many CRM
+// schemas have it, with a token index.
+type member struct {
+	_          struct{}     `crypt:"record=member"`
+	ID         string       `gorm:"primaryKey;type:uuid" crypt:"id"`
+	TenantID   string       `gorm:"size:64;index" crypt:"scope"`
+	Name       string       `crypt:"encrypt,class=pii"`
+	NamePrefix crypt.Tokens `gorm:"-" crypt:"prefix=Name,len=2..6,bits=8,transform=lower"`
+}
+
+// TestTokensUUIDKey: on PostgreSQL, MigrateTokens gives a model keyed by a
+// uuid column a side table keyed by a uuid too (its foreign key needs
+// compatible types, and a TEXT key is not), and its records are written,
+// searched, rewritten and deleted with their tokens.
+func TestTokensUUIDKey(t *testing.T) {
+	db, _ := setup(t, backend{"postgres", openPostgres})
+	if err := db.AutoMigrate(&member{}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := gormcrypt.MigrateTokens(db, &member{}); err != nil {
+			t.Fatalf("MigrateTokens: %v", err)
+		}
+	}
+	var typ string
+	if err := db.Raw(`SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'members_name_prefix' AND column_name = 'id'`).Row().Scan(&typ); err != nil || typ != "uuid" {
+		t.Fatalf("side table key type = %q, %v; want uuid", typ, err)
+	}
+	ms := []*member{
+		{ID: "6f1c2a4e-1b2c-4d5e-8f90-123456789abc", TenantID: "acme", Name: "Lovelace"},
+		{ID: "0b9e7d4c-2f1a-4c3b-9a8d-7e6f5a4b3c2d", TenantID: "acme", Name: "Hopper"},
+	}
+	if err := db.Create(ms).Error; err != nil {
+		t.Fatalf("Create: %v", err)
+	}
+	search := func(prefix string) []string {
+		t.Helper()
+		var out []member
+		if err := db.Scopes(gormcrypt.Search(&member{TenantID: "acme"}, "NamePrefix", crypt.HasPrefix(prefix))).Find(&out).Error; err != nil {
+			t.Fatalf("Search(%q): %v", prefix, err)
+		}
+		var ids []string
+		for _, m := range out {
+			ids = append(ids, m.ID)
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	if got := search("lov"); !slices.Equal(got, []string{ms[0].ID}) {
+		t.Errorf("Search(lov) = %v, want [%s]", got, ms[0].ID)
+	}
+	if err := db.Model(ms[1]).Update("name", "Lovell").Error; err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+	if got := search("lov"); !slices.Equal(got, []string{ms[1].ID, ms[0].ID}) {
+		t.Errorf("Search(lov) after the update = %v, want both", got)
+	}
+	if got := search("hop"); len(got) != 0 {
+		t.Errorf("Search(hop) after the update = %v, want none", got)
+	}
+	if err := db.Delete(ms[0]).Error; err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	var n int64
+	if err := db.Raw(`SELECT COUNT(*) FROM members_name_prefix WHERE id = ?`, ms[0].ID).Row().Scan(&n); err != nil || n != 0 {
+		t.Errorf("tokens of the deleted member: %d, %v; want none", n, err)
+	}
+}
