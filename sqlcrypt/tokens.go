@@ -235,7 +235,12 @@ func recordColumns(record any) (*columns, error) {
 // [ReplaceTokens] replaces them.
 //
 // A record with no identity field, or with several (a composite key),
-// cannot store token indexes yet: a [*TokenStorageError].
+// cannot store token indexes yet: a [*TokenStorageError]. Nor, through
+// this package, can a PostgreSQL table keyed by a uuid column: the side
+// table's key is TEXT for a string identity field, which its foreign key
+// refuses, and [ReplaceTokens] binds string keys as a text[], which a uuid
+// column does not compare with. gormcrypt.MigrateTokens reads the key
+// column's type, and gormcrypt writes such records and their tokens.
 func TokenTableDDL(d Dialect, table string, record any, indexes ...string) ([]string, error) {
 	cols, err := recordColumns(record)
 	if err != nil {
