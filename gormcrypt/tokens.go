@@ -2,6 +2,8 @@ package gormcrypt
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -461,7 +463,8 @@ func Search(probe any, index string, term crypt.Term) func(*gorm.DB) *gorm.DB {
 // collation, are read from the table's column (a foreign key needs them
 // compatible); on SQLite TEXT or BIGINT. The layout is package
 // sqlcrypt's (sqlcrypt.TokenTableDDL), so records written through either
-// package are found through both. A model without token indexes is left
+// package are found through both (sqlcrypt cannot write tables keyed by
+// a PostgreSQL uuid, whose side tables only this function creates). A model without token indexes is left
 // alone; one whose token indexes cannot be stored is an [*Error].
 func MigrateTokens(db *gorm.DB, models ...any) error {
 	p, err := pluginOf(db)
@@ -490,10 +493,13 @@ func MigrateTokens(db *gorm.DB, models ...any) error {
 			if err != nil {
 				return err
 			}
-			switch d {
-			case sqldialect.MySQL:
+			switch {
+			case db.DryRun:
+				// Nothing is queried in a dry run: the statements
+				// carry the default key type.
+			case d == sqldialect.MySQL:
 				tt.KeyType, err = mysqlColumnType(db, tt.Parent, tt.Key)
-			case sqldialect.Postgres:
+			case d == sqldialect.Postgres:
 				tt.KeyType, err = postgresColumnType(db, d.QuoteTable(tt.Parent), tt.Key)
 			}
 			if err != nil {
@@ -515,13 +521,26 @@ func MigrateTokens(db *gorm.DB, models ...any) error {
 // varying(64)"): a foreign key needs the two columns' types compatible,
 // and a uuid key is not a TEXT one.
 func postgresColumnType(db *gorm.DB, quoted, column string) (string, error) {
-	var typ *string
-	row := db.Session(&gorm.Session{NewDB: true}).Raw("SELECT format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a "+
-		"WHERE a.attrelid = to_regclass(?) AND a.attname = ? AND NOT a.attisdropped", quoted, column).Row()
-	if err := row.Scan(&typ); err != nil {
-		return "", fmt.Errorf("column %s of %s: %w", column, quoted, err)
+	var typ string
+	err := scanOne(db.Session(&gorm.Session{NewDB: true}).Raw("SELECT format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a "+
+		"WHERE a.attrelid = to_regclass(?) AND a.attname = ? AND NOT a.attisdropped", quoted, column), &typ)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("the table %s has no column %s: create the model's table first (AutoMigrate)", quoted, column)
 	}
-	return *typ, nil
+	return typ, err
+}
+
+// scanOne scans the one row of q into dest. On a session that already
+// failed GORM runs nothing and gives no row: its error then.
+func scanOne(q *gorm.DB, dest ...any) error {
+	row := q.Row()
+	if q.Error != nil {
+		return q.Error
+	}
+	if row == nil {
+		return errors.New("the catalogue query gave no result")
+	}
+	return row.Scan(dest...)
 }
 
 // mysqlColumnType returns the type of column of table, with its
@@ -535,9 +554,12 @@ func mysqlColumnType(db *gorm.DB, table, column string) (string, error) {
 	}
 	args = append(args, name, column)
 	var typ, charset, collation *string
-	row := db.Session(&gorm.Session{NewDB: true}).Raw("SELECT COLUMN_TYPE, CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "+
-		schemaExpr+" AND TABLE_NAME = ? AND COLUMN_NAME = ?", args...).Row()
-	if err := row.Scan(&typ, &charset, &collation); err != nil {
+	err := scanOne(db.Session(&gorm.Session{NewDB: true}).Raw("SELECT COLUMN_TYPE, CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "+
+		schemaExpr+" AND TABLE_NAME = ? AND COLUMN_NAME = ?", args...), &typ, &charset, &collation)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("the table %s has no column %s: create the model's table first (AutoMigrate)", table, column)
+	}
+	if err != nil {
 		return "", err
 	}
 	out := *typ

@@ -2,10 +2,12 @@ package gormcrypt_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
 	"github.com/fieldcrypt/fieldcrypt/gormcrypt"
+	"gorm.io/gorm"
 )
 
 // member is a model whose key is a PostgreSQL uuid column, as many CRM
@@ -74,5 +76,26 @@ func TestTokensUUIDKey(t *testing.T) {
 	var n int64
 	if err := db.Raw(`SELECT COUNT(*) FROM members_name_prefix WHERE id = ?`, ms[0].ID).Row().Scan(&n); err != nil || n != 0 {
 		t.Errorf("tokens of the deleted member: %d, %v; want none", n, err)
+	}
+}
+
+// TestMigrateTokensBeforeTable: MigrateTokens run before the model's table
+// exists says so, on PostgreSQL and MariaDB, where it reads the key
+// column's type; in a dry run it queries nothing and does not fail.
+func TestMigrateTokensBeforeTable(t *testing.T) {
+	for _, b := range backends {
+		if b.name == "sqlite" {
+			continue
+		}
+		t.Run(b.name, func(t *testing.T) {
+			db, _ := setup(t, b)
+			err := gormcrypt.MigrateTokens(db, &member{})
+			if err == nil || !strings.Contains(err.Error(), "has no column id") || !strings.Contains(err.Error(), "AutoMigrate") {
+				t.Errorf("MigrateTokens before AutoMigrate = %v, want it to say the table has no key column yet", err)
+			}
+			if err := gormcrypt.MigrateTokens(db.Session(&gorm.Session{DryRun: true}), &member{}); err != nil {
+				t.Errorf("MigrateTokens in a dry run = %v", err)
+			}
+		})
 	}
 }
