@@ -181,7 +181,9 @@
 // tag the field gorm:"-" (a model where GORM would read or write it is
 // refused with [ErrUnsupportedModel], naming the field). Each index is
 // stored in a side table of its own, <table>_<snake_case of the field's
-// Go name> (key, token), which [MigrateTokens] creates after AutoMigrate:
+// Go name> (key, token), which [MigrateTokens] creates after AutoMigrate,
+// its key of the model's key column's type (a uuid key on PostgreSQL
+// gives a uuid side-table key):
 //
 //	type Contact struct {
 //		_          struct{}     `crypt:"record=contact"`

@@ -463,9 +463,10 @@ func Search(probe any, index string, term crypt.Term) func(*gorm.DB) *gorm.DB {
 // collation, are read from the table's column (a foreign key needs them
 // compatible); on SQLite TEXT or BIGINT. The layout is package
 // sqlcrypt's (sqlcrypt.TokenTableDDL), so records written through either
-// package are found through both (sqlcrypt cannot write tables keyed by
-// a PostgreSQL uuid, whose side tables only this function creates). A model without token indexes is left
-// alone; one whose token indexes cannot be stored is an [*Error].
+// package are found through both, except that sqlcrypt cannot write the
+// side tables of a table keyed by a PostgreSQL uuid. A model without token
+// indexes is left alone; one whose token indexes cannot be stored is an
+// [*Error].
 func MigrateTokens(db *gorm.DB, models ...any) error {
 	p, err := pluginOf(db)
 	if err != nil {

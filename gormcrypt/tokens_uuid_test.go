@@ -5,9 +5,10 @@ import (
 	"strings"
 	"testing"
 
+	"gorm.io/gorm"
+
 	"github.com/fieldcrypt/fieldcrypt/crypt"
 	"github.com/fieldcrypt/fieldcrypt/gormcrypt"
-	"gorm.io/gorm"
 )
 
 // member is a model whose key is a PostgreSQL uuid column, as many CRM
