@@ -462,9 +462,8 @@ func Search(probe any, index string, term crypt.Term) func(*gorm.DB) *gorm.DB {
 // bigint, text, ...), and on MySQL and MariaDB the type, character set and
 // collation, are read from the table's column (a foreign key needs them
 // compatible); on SQLite TEXT or BIGINT. The layout is package
-// sqlcrypt's (sqlcrypt.TokenTableDDL), so records written through either
-// package are found through both, except that sqlcrypt cannot write the
-// side tables of a table keyed by a PostgreSQL uuid. A model without token
+// sqlcrypt's (sqlcrypt.CreateTokenTables), so records written through
+// either package are found through both. A model without token
 // indexes is left alone; one whose token indexes cannot be stored is an
 // [*Error].
 func MigrateTokens(db *gorm.DB, models ...any) error {
@@ -494,14 +493,10 @@ func MigrateTokens(db *gorm.DB, models ...any) error {
 			if err != nil {
 				return err
 			}
-			switch {
-			case db.DryRun:
-				// Nothing is queried in a dry run: the statements
-				// carry the default key type.
-			case d == sqldialect.MySQL:
-				tt.KeyType, err = mysqlColumnType(db, tt.Parent, tt.Key)
-			case d == sqldialect.Postgres:
-				tt.KeyType, err = postgresColumnType(db, d.QuoteTable(tt.Parent), tt.Key)
+			// Nothing is queried in a dry run: the statements carry
+			// the default key type.
+			if !db.DryRun {
+				tt.KeyType, err = keyType(db, d, tt)
 			}
 			if err != nil {
 				return &Error{Op: "migrate", Model: m.name, Column: tt.Key, Field: ti.path, Reason: "reading the key column's type", Err: err}
@@ -516,19 +511,21 @@ func MigrateTokens(db *gorm.DB, models ...any) error {
 	return nil
 }
 
-// postgresColumnType returns the type of column of the table quoted (a
-// quoted, maybe qualified, name) from PostgreSQL's catalogue, as a
-// column definition writes it ("uuid", "bigint", "character
-// varying(64)"): a foreign key needs the two columns' types compatible,
-// and a uuid key is not a TEXT one.
-func postgresColumnType(db *gorm.DB, quoted, column string) (string, error) {
-	var typ string
-	err := scanOne(db.Session(&gorm.Session{NewDB: true}).Raw("SELECT format_type(a.atttypid, a.atttypmod) FROM pg_catalog.pg_attribute a "+
-		"WHERE a.attrelid = to_regclass(?) AND a.attname = ? AND NOT a.attisdropped", quoted, column), &typ)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("the table %s has no column %s: create the model's table first (AutoMigrate)", quoted, column)
+// keyType returns the type of the side table tt's key, read from its
+// parent's key column (see sqldialect.Dialect.KeyTypeQuery), or "" for
+// the dialect's default.
+func keyType(db *gorm.DB, d sqldialect.Dialect, tt sqldialect.TokenTable) (string, error) {
+	q, args, ok := d.KeyTypeQuery(tt, true)
+	if !ok {
+		return "", nil
 	}
-	return typ, err
+	var typ string
+	var charset, collation *string
+	err := scanOne(db.Session(&gorm.Session{NewDB: true}).Raw(q, args...), &typ, &charset, &collation)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("%w (AutoMigrate)", sqldialect.NoKeyColumnError(tt))
+	}
+	return sqldialect.KeyTypeOf(typ, charset, collation), err
 }
 
 // scanOne scans the one row of q into dest. On a session that already
@@ -542,30 +539,4 @@ func scanOne(q *gorm.DB, dest ...any) error {
 		return errors.New("the catalogue query gave no result")
 	}
 	return row.Scan(dest...)
-}
-
-// mysqlColumnType returns the type of column of table, with its
-// character set and collation, from MySQL's catalogue.
-func mysqlColumnType(db *gorm.DB, table, column string) (string, error) {
-	schemaExpr, name := "DATABASE()", table
-	var args []any
-	if s, t, ok := strings.Cut(table, "."); ok {
-		schemaExpr, name = "?", t
-		args = append(args, s)
-	}
-	args = append(args, name, column)
-	var typ, charset, collation *string
-	err := scanOne(db.Session(&gorm.Session{NewDB: true}).Raw("SELECT COLUMN_TYPE, CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "+
-		schemaExpr+" AND TABLE_NAME = ? AND COLUMN_NAME = ?", args...), &typ, &charset, &collation)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("the table %s has no column %s: create the model's table first (AutoMigrate)", table, column)
-	}
-	if err != nil {
-		return "", err
-	}
-	out := *typ
-	if charset != nil && collation != nil {
-		out += " CHARACTER SET " + *charset + " COLLATE " + *collation
-	}
-	return out, nil
 }

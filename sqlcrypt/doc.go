@@ -70,7 +70,9 @@
 // a side table of its own, <table>_<snake_case of the field's Go name>,
 // whose rows (key, token) refer to the record's row by its identity
 // column, with a foreign key that deletes them with the row.
-// [TokenTableDDL] writes its CREATE TABLE:
+// [TokenTableDDL] writes its CREATE TABLE; [CreateTokenTables] (and
+// [CreateTokenTablesPgx]) runs it with the key typed as the table's key
+// column, which a uuid key on PostgreSQL needs:
 //
 //	type Contact struct {
 //		_          struct{}     `crypt:"record=contact"`
@@ -81,6 +83,7 @@
 //	}
 //
 //	ddl, err := sqlcrypt.TokenTableDDL(sqlcrypt.Postgres, "contacts", &Contact{}) // contacts_name_prefix
+//	err = sqlcrypt.CreateTokenTablesPgx(ctx, pool, "contacts", &Contact{})      // or create it
 //
 // Encrypt computes a record's tokens; [ReplaceTokens] (database/sql) and
 // [ReplaceTokensPgx] (pgx) write them, in the transaction that writes the

@@ -54,14 +54,10 @@ func ExampleSearch() {
 	if _, err := db.ExecContext(ctx, "CREATE TABLE clients (id INTEGER PRIMARY KEY, tenant_id TEXT NOT NULL, name TEXT NOT NULL)"); err != nil {
 		log.Fatal(err)
 	}
-	ddl, err := sqlcrypt.TokenTableDDL(sqlcrypt.SQLite, "clients", &Client{})
-	if err != nil {
+	// The side tables, keyed as the table's key column is (TokenTableDDL
+	// gives the statements, for a migration file).
+	if err := sqlcrypt.CreateTokenTables(ctx, db, sqlcrypt.SQLite, "clients", &Client{}); err != nil {
 		log.Fatal(err)
-	}
-	for _, stmt := range ddl {
-		if _, err := db.ExecContext(ctx, stmt); err != nil {
-			log.Fatal(err)
-		}
 	}
 
 	// Each client and its tokens, in one transaction.

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
 	"github.com/fieldcrypt/fieldcrypt/internal/sqldialect"
@@ -179,8 +180,9 @@ func CopyFrom[T any](ctx context.Context, enc *crypt.Encryptor, conn Copier, tab
 // ReplaceTokensPgx is [ReplaceTokens] for pgx, on PostgreSQL: in the
 // transaction tx, it replaces the tokens of records (encrypted records of
 // a type T, or pointers to them) in the side tables of their token
-// indexes, with two statements per index sent in one batch, whatever the
-// number of records and tokens:
+// indexes, with the statements of ReplaceTokens sent in one batch (two
+// per index with integer keys, whatever the number of records and
+// tokens):
 //
 //	e, err := crypt.Encrypted(ctx, enc, &contact)
 //	tx, err := pool.Begin(ctx)
@@ -284,3 +286,20 @@ func (s *copySource[T]) initTokens(table pgx.Identifier, names []string) error {
 func (s *copySource[T]) Values() ([]any, error) { return s.values, nil }
 
 func (s *copySource[T]) Err() error { return s.err }
+
+// PgxDB is what [CreateTokenTablesPgx] reads the catalogue and creates
+// tables through: a *pgxpool.Pool, *pgx.Conn or pgx.Tx.
+type PgxDB interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// CreateTokenTablesPgx is [CreateTokenTables] for pgx, on PostgreSQL.
+func CreateTokenTablesPgx(ctx context.Context, db PgxDB, table string, record any, indexes ...string) error {
+	return createTokenTables(Postgres, table, record, indexes, func(q string, args []any, dest ...any) error {
+		return db.QueryRow(ctx, q, args...).Scan(dest...)
+	}, func(q string) error {
+		_, err := db.Exec(ctx, q)
+		return err
+	})
+}

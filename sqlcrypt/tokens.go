@@ -222,10 +222,12 @@ func recordColumns(record any) (*columns, error) {
 // tokens are deleted with the row. The key's type follows the identity
 // field's Go type: BIGINT for an integer; for a string, TEXT on
 // PostgreSQL and SQLite and VARCHAR(255) CHARACTER SET utf8mb4 COLLATE
-// utf8mb4_bin on MySQL. MySQL and MariaDB accept the foreign key only when
-// the table's key column has the same character set and collation (an
-// integer one, the same size and sign): declare an ID column so (IDs then
-// compare byte for byte), or write the statement with your column's type.
+// utf8mb4_bin on MySQL. A foreign key needs the two columns compatible:
+// PostgreSQL refuses a TEXT key for a uuid column, and MySQL and MariaDB
+// a string key of another character set or collation (an integer one of
+// another size or sign). [CreateTokenTables] reads the key column's type
+// from the catalogue and runs the statements with it; or declare the ID
+// column as above, or write the statement with your column's type.
 //
 // On SQLite the foreign key, and so the deletion of a row's tokens with
 // the row, holds only on connections with foreign keys on (PRAGMA
@@ -235,13 +237,26 @@ func recordColumns(record any) (*columns, error) {
 // [ReplaceTokens] replaces them.
 //
 // A record with no identity field, or with several (a composite key),
-// cannot store token indexes yet: a [*TokenStorageError]. Nor, through
-// this package, can a PostgreSQL table keyed by a uuid column: the side
-// table's key is TEXT for a string identity field, which its foreign key
-// refuses, and [ReplaceTokens] binds string keys as a text[], which a uuid
-// column does not compare with. gormcrypt.MigrateTokens reads the key
-// column's type, and gormcrypt writes such records and their tokens.
+// cannot store token indexes yet: a [*TokenStorageError]. A string
+// identity field may be stored in a uuid column (a CRM's usual key on
+// PostgreSQL): its side tables, created by CreateTokenTables, are keyed
+// by a uuid too, and every function of this package reads and writes
+// them.
 func TokenTableDDL(d Dialect, table string, record any, indexes ...string) ([]string, error) {
+	tts, err := tokenTables(d, table, record, indexes)
+	if err != nil {
+		return nil, err
+	}
+	var stmts []string
+	for _, tt := range tts {
+		stmts = append(stmts, d.CreateTokenTable(tt)...)
+	}
+	return stmts, nil
+}
+
+// tokenTables returns the side tables of the token indexes of record
+// stored in table, checked: those named by indexes, none all.
+func tokenTables(d Dialect, table string, record any, indexes []string) ([]sqldialect.TokenTable, error) {
 	cols, err := recordColumns(record)
 	if err != nil {
 		return nil, err
@@ -265,15 +280,73 @@ func TokenTableDDL(d Dialect, table string, record any, indexes ...string) ([]st
 		}
 		fields = append(fields, tf)
 	}
-	var stmts []string
+	var tts []sqldialect.TokenTable
 	for _, tf := range fields {
 		tt, err := cols.tokenTable(table, tf)
 		if err != nil {
 			return nil, err
 		}
-		stmts = append(stmts, d.CreateTokenTable(tt)...)
+		tts = append(tts, tt)
 	}
-	return stmts, nil
+	return tts, nil
+}
+
+// DB is what [CreateTokenTables] reads the catalogue and creates tables
+// through: a *sql.DB, *sql.Conn or *sql.Tx.
+type DB interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// CreateTokenTables creates the side tables of the token indexes of
+// record stored in table, when they do not exist yet, as [TokenTableDDL]
+// writes them, except that each side table's key has the type of the
+// table's key column, read from the catalogue: on PostgreSQL its type
+// (uuid, bigint, text, varchar(64), ...), and on MySQL and MariaDB its
+// type, character set and collation, which a foreign key needs
+// compatible. Run it after the table is created; a table or key column
+// that does not exist yet is an error that says so. On SQLite it runs
+// TokenTableDDL's statements. indexes names some token indexes (by Go
+// path or name= option), none all.
+//
+// Errors are TokenTableDDL's, and those of the database, which name the
+// side table being created.
+func CreateTokenTables(ctx context.Context, db DB, d Dialect, table string, record any, indexes ...string) error {
+	return createTokenTables(d, table, record, indexes, func(q string, args []any, dest ...any) error {
+		return db.QueryRowContext(ctx, q, args...).Scan(dest...)
+	}, func(q string) error {
+		_, err := db.ExecContext(ctx, q)
+		return err
+	})
+}
+
+// createTokenTables creates the side tables through scan (one row of a
+// query) and exec.
+func createTokenTables(d Dialect, table string, record any, indexes []string, scan func(q string, args []any, dest ...any) error, exec func(q string) error) error {
+	tts, err := tokenTables(d, table, record, indexes)
+	if err != nil {
+		return err
+	}
+	for _, tt := range tts {
+		if q, args, ok := d.KeyTypeQuery(tt, false); ok {
+			var typ string
+			var charset, collation *string
+			err := scan(q, args, &typ, &charset, &collation)
+			if errors.Is(err, sql.ErrNoRows) {
+				err = sqldialect.NoKeyColumnError(tt)
+			}
+			if err != nil {
+				return fmt.Errorf("sqlcrypt: reading the type of the key of %s: %w", tt.Name, err)
+			}
+			tt.KeyType = sqldialect.KeyTypeOf(typ, charset, collation)
+		}
+		for _, s := range d.CreateTokenTable(tt) {
+			if err := exec(s); err != nil {
+				return fmt.Errorf("sqlcrypt: creating the side table %s: %w", tt.Name, err)
+			}
+		}
+	}
+	return nil
 }
 
 // tokenWrite is what replacing the tokens of some records writes: each
@@ -427,10 +500,13 @@ func prepareTokens[T any](d Dialect, table string, records []T, arrays bool) ([]
 // type that cannot store token indexes (see TokenTableDDL) is a
 // *TokenStorageError. A record type without token indexes writes nothing.
 //
-// On PostgreSQL each token index costs two statements, whatever the
-// number of records and tokens (keys and tokens go as arrays); on MySQL
-// and SQLite, a DELETE per 500 records and an INSERT per 500 tokens. On
-// an error the transaction holds part of the writes: roll it back.
+// On PostgreSQL, with integer keys, each token index costs two
+// statements, whatever the number of records and tokens (keys and tokens
+// go as arrays); with string keys, and on MySQL and SQLite, a DELETE per
+// 500 records and an INSERT per 500 tokens, each key a parameter typed by
+// its column (a string key may be stored in a uuid column, which a text[]
+// does not convert to). On an error the transaction holds part of the
+// writes: roll it back.
 func ReplaceTokens[T any](ctx context.Context, tx *sql.Tx, d Dialect, table string, records ...T) error {
 	stmts, err := prepareTokens(d, table, records, d == Postgres)
 	if err != nil {

@@ -119,6 +119,50 @@ func (d Dialect) DefaultKeyType(intKey bool) string {
 	return "TEXT"
 }
 
+// KeyTypeQuery returns the catalogue query that reads the type of the
+// side table t's key from its parent's key column, and its arguments; ok
+// is false on SQLite, whose side tables take [Dialect.DefaultKeyType]. A
+// foreign key needs the two columns compatible: on PostgreSQL a uuid key
+// is not a TEXT one, and on MySQL and MariaDB string keys need one
+// character set and collation (integer keys one size and sign). Its one
+// row, when the column exists, has three columns, to give to
+// [KeyTypeOf]; no row means no such table or column.
+func (d Dialect) KeyTypeQuery(t TokenTable, question bool) (query string, args []any, ok bool) {
+	p := d.Markers(question)
+	switch d {
+	case Postgres:
+		return "SELECT format_type(a.atttypid, a.atttypmod), NULL, NULL FROM pg_catalog.pg_attribute a WHERE a.attrelid = to_regclass(" +
+			p.Next() + ") AND a.attname = " + p.Next() + " AND NOT a.attisdropped", []any{d.QuoteTable(t.Parent), t.Key}, true
+	case MySQL:
+		schema := "DATABASE()"
+		name := t.Parent
+		if s, n, ok := strings.Cut(t.Parent, "."); ok {
+			schema, name = p.Next(), n
+			args = append(args, s)
+		}
+		return "SELECT COLUMN_TYPE, CHARACTER_SET_NAME, COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = " +
+			schema + " AND TABLE_NAME = " + p.Next() + " AND COLUMN_NAME = " + p.Next(), append(args, name, t.Key), true
+	}
+	return "", nil, false
+}
+
+// KeyTypeOf returns the key type of a row of [Dialect.KeyTypeQuery]: the
+// column's type, and on MySQL its character set and collation when it
+// has them ("varchar(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin").
+func KeyTypeOf(typ string, charset, collation *string) string {
+	if charset != nil && collation != nil {
+		return typ + " CHARACTER SET " + *charset + " COLLATE " + *collation
+	}
+	return typ
+}
+
+// NoKeyColumnError is the error for a [Dialect.KeyTypeQuery] that found
+// no row: the side table's parent, or its key column, does not exist
+// yet.
+func NoKeyColumnError(t TokenTable) error {
+	return fmt.Errorf("the table %s has no column %s: create the table first", t.Parent, t.Key)
+}
+
 // CreateTokenTable returns the statements that create the side table t
 // and its index on the key, when they do not exist yet: one CREATE TABLE
 // on MySQL (where the index is declared in it), a CREATE TABLE and a
@@ -208,40 +252,34 @@ type TokenRows struct {
 // transaction that writes the records.
 //
 // With arrays (PostgreSQL, through pgx or its database/sql driver, which
-// bind a Go slice as an array) there is one DELETE and at most one
-// INSERT, whatever the number of records and tokens: keys and tokens go
-// as a text[] or bigint[] parameter each. Otherwise each statement names
-// at most [MaxTokenBatch] keys or rows, one parameter each.
+// bind a Go slice as an array) and integer keys there is one DELETE and
+// at most one INSERT, whatever the number of records and tokens: keys and
+// tokens go as a bigint[] parameter each. Otherwise each statement names
+// at most [MaxTokenBatch] keys or rows, one parameter each, which takes
+// its type from its column: a text key may be stored in a uuid, varchar
+// or text column, and PostgreSQL converts a text[] to none but the last
+// (a uuid column has no = with text, and no cast from it in an INSERT).
 func (d Dialect) ReplaceTokens(t TokenTable, rows TokenRows, arrays, question bool) []Stmt {
 	table, key, tok := d.QuoteTable(t.Name), d.QuoteIdent(t.Key), d.QuoteIdent(TokenColumn)
 	if len(rows.Keys) == 0 {
 		return nil
 	}
-	arrays = arrays && d == Postgres
 	var stmts []Stmt
-	if arrays {
-		keyArray, keys := "text[]", any(stringKeys(rows.Keys))
-		if t.IntKey {
-			keyArray, keys = "bigint[]", any(intKeys(rows.Keys))
-		}
+	if arrays && d == Postgres && t.IntKey {
 		p := d.Markers(question)
-		stmts = append(stmts, Stmt{"DELETE FROM " + table + " WHERE " + key + " = ANY(CAST(" + p.Next() + " AS " + keyArray + "))", []any{keys}})
-		var ks []any
-		var ts []int64
+		stmts = append(stmts, Stmt{"DELETE FROM " + table + " WHERE " + key + " = ANY(CAST(" + p.Next() + " AS bigint[]))", []any{intKeys(rows.Keys)}})
+		var ks, ts []int64
 		for i, toks := range rows.Tokens {
+			k, _ := rows.Keys[i].(int64)
 			for _, tk := range toks {
-				ks = append(ks, rows.Keys[i])
+				ks = append(ks, k)
 				ts = append(ts, tk)
 			}
 		}
 		if len(ts) > 0 {
-			allKeys := any(stringKeys(ks))
-			if t.IntKey {
-				allKeys = any(intKeys(ks))
-			}
 			p := d.Markers(question)
 			stmts = append(stmts, Stmt{"INSERT INTO " + table + " (" + key + ", " + tok + ") SELECT * FROM unnest(CAST(" +
-				p.Next() + " AS " + keyArray + "), CAST(" + p.Next() + " AS bigint[]))", []any{allKeys, ts}})
+				p.Next() + " AS bigint[]), CAST(" + p.Next() + " AS bigint[]))", []any{ks, ts}})
 		}
 		return stmts
 	}
@@ -291,14 +329,6 @@ func (d Dialect) ReplaceTokens(t TokenTable, rows TokenRows, arrays, question bo
 	}
 	flush()
 	return stmts
-}
-
-func stringKeys(keys []any) []string {
-	out := make([]string, len(keys))
-	for i, k := range keys {
-		out[i], _ = k.(string)
-	}
-	return out
 }
 
 func intKeys(keys []any) []int64 {

@@ -98,13 +98,26 @@ func TestReplaceTokens(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("MySQL ReplaceTokens = %#v, want %#v", got, want)
 	}
-	got = sqldialect.Postgres.ReplaceTokens(sideTable, rows, true, false)
+	// Integer keys go as arrays on PostgreSQL; text keys as one
+	// parameter each, typed by the column (which may be a uuid).
+	intRows := sqldialect.TokenRows{Keys: []any{int64(5), int64(6)}, Tokens: [][]int64{{1, 2}, nil}}
+	intTable := sideTable
+	intTable.IntKey = true
+	got = sqldialect.Postgres.ReplaceTokens(intTable, intRows, true, false)
 	want = []sqldialect.Stmt{
-		{`DELETE FROM "contacts_name_prefix" WHERE "id" = ANY(CAST($1 AS text[]))`, []any{[]string{"a", "b"}}},
-		{`INSERT INTO "contacts_name_prefix" ("id", "token") SELECT * FROM unnest(CAST($1 AS text[]), CAST($2 AS bigint[]))`, []any{[]string{"a", "a"}, []int64{1, 2}}},
+		{`DELETE FROM "contacts_name_prefix" WHERE "id" = ANY(CAST($1 AS bigint[]))`, []any{[]int64{5, 6}}},
+		{`INSERT INTO "contacts_name_prefix" ("id", "token") SELECT * FROM unnest(CAST($1 AS bigint[]), CAST($2 AS bigint[]))`, []any{[]int64{5, 5}, []int64{1, 2}}},
 	}
 	if !reflect.DeepEqual(got, want) {
-		t.Errorf("PostgreSQL ReplaceTokens = %#v, want %#v", got, want)
+		t.Errorf("PostgreSQL ReplaceTokens, integer keys = %#v, want %#v", got, want)
+	}
+	got = sqldialect.Postgres.ReplaceTokens(sideTable, rows, true, false)
+	want = []sqldialect.Stmt{
+		{`DELETE FROM "contacts_name_prefix" WHERE "id" IN ($1, $2)`, []any{"a", "b"}},
+		{`INSERT INTO "contacts_name_prefix" ("id", "token") VALUES ($1, $2), ($3, $4)`, []any{"a", int64(1), "a", int64(2)}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("PostgreSQL ReplaceTokens, text keys = %#v, want %#v", got, want)
 	}
 	// Without arrays, PostgreSQL numbers its parameters; GORM's ? are
 	// left for GORM to number.
@@ -117,8 +130,6 @@ func TestReplaceTokens(t *testing.T) {
 		t.Errorf("PostgreSQL ReplaceTokens with ? markers = %#v", got)
 	}
 	// Records without tokens: their rows are deleted, nothing inserted.
-	intTable := sideTable
-	intTable.IntKey = true
 	got = sqldialect.Postgres.ReplaceTokens(intTable, sqldialect.TokenRows{Keys: []any{int64(4)}, Tokens: [][]int64{nil}}, true, false)
 	if len(got) != 1 || got[0].SQL != `DELETE FROM "contacts_name_prefix" WHERE "id" = ANY(CAST($1 AS bigint[]))` || !reflect.DeepEqual(got[0].Args, []any{[]int64{4}}) {
 		t.Errorf("ReplaceTokens of a record without tokens = %#v", got)
@@ -301,5 +312,38 @@ func TestTokenStatementsOnSQLite(t *testing.T) {
 	var n int
 	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM contacts_name_prefix WHERE id = 'a'`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("tokens of a deleted row: %d, %v; want none (ON DELETE CASCADE)", n, err)
+	}
+}
+
+// TestKeyTypeQuery: the catalogue query names the parent and its key
+// column, in the parent's schema when it is qualified; SQLite has none.
+func TestKeyTypeQuery(t *testing.T) {
+	tt := sqldialect.TokenTable{Parent: "crm.contacts", Name: "crm.contacts_name_prefix", Key: "id"}
+	q, args, ok := sqldialect.MySQL.KeyTypeQuery(tt, false)
+	if !ok || !strings.Contains(q, "TABLE_SCHEMA = ? AND TABLE_NAME = ? AND COLUMN_NAME = ?") || !reflect.DeepEqual(args, []any{"crm", "contacts", "id"}) {
+		t.Errorf("MySQL KeyTypeQuery = %q, %v, %v", q, args, ok)
+	}
+	tt.Parent = "contacts"
+	q, args, ok = sqldialect.MySQL.KeyTypeQuery(tt, false)
+	if !ok || !strings.Contains(q, "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?") || !reflect.DeepEqual(args, []any{"contacts", "id"}) {
+		t.Errorf("MySQL KeyTypeQuery, unqualified = %q, %v, %v", q, args, ok)
+	}
+	tt.Parent = "crm.contacts"
+	q, args, ok = sqldialect.Postgres.KeyTypeQuery(tt, false)
+	if !ok || !strings.Contains(q, "to_regclass($1) AND a.attname = $2") || !reflect.DeepEqual(args, []any{`"crm"."contacts"`, "id"}) {
+		t.Errorf("PostgreSQL KeyTypeQuery = %q, %v, %v", q, args, ok)
+	}
+	if q, _, _ := sqldialect.Postgres.KeyTypeQuery(tt, true); !strings.Contains(q, "to_regclass(?) AND a.attname = ?") {
+		t.Errorf("PostgreSQL KeyTypeQuery with ? markers = %q", q)
+	}
+	if _, _, ok := sqldialect.SQLite.KeyTypeQuery(tt, false); ok {
+		t.Error("SQLite has a KeyTypeQuery")
+	}
+	cs, co := "utf8mb4", "utf8mb4_unicode_ci"
+	if got := sqldialect.KeyTypeOf("varchar(64)", &cs, &co); got != "varchar(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci" {
+		t.Errorf("KeyTypeOf = %q", got)
+	}
+	if got := sqldialect.KeyTypeOf("uuid", nil, nil); got != "uuid" {
+		t.Errorf("KeyTypeOf(uuid) = %q", got)
 	}
 }
