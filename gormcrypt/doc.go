@@ -183,7 +183,8 @@
 // stored in a side table of its own, <table>_<snake_case of the field's
 // Go name> (key, token), which [MigrateTokens] creates after AutoMigrate,
 // its key of the model's key column's type (a uuid key on PostgreSQL
-// gives a uuid side-table key):
+// gives a uuid side-table key; write a uuid as PostgreSQL reads it back,
+// lower case with hyphens, for it is bound into the row's ciphertexts):
 //
 //	type Contact struct {
 //		_          struct{}     `crypt:"record=contact"`

@@ -1,6 +1,7 @@
 package sqlcrypt_test
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -150,6 +151,17 @@ func TestUUIDKeys(t *testing.T) {
 	var left int
 	if err := db.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM notes_title_pre WHERE id = $1", notes[1].ID).Scan(&left); err != nil || left != 0 {
 		t.Errorf("tokens of the deleted note: %d, %v; want none", left, err)
+	}
+	// A key written in upper case reads back in lower case: its row no
+	// longer decrypts, as the documentation warns, and says so.
+	upper := enc(&stringKey{ID: "5E4D3C2B-1A09-4F8E-9D7C-6B5A49382716", TenantID: "acme", Title: "Quasar"})
+	db.exec(t, "INSERT INTO notes VALUES ($1, $2, $3)", upper.ID, upper.TenantID, upper.Title)
+	rows, err := db.db.QueryContext(ctx, "SELECT * FROM notes WHERE id = $1", upper.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := sqlcrypt.ScanAll[stringKey](ctx, e.enc, rows); !errors.Is(err, crypt.ErrDecrypt) || len(got) != 0 {
+		t.Errorf("reading a row written with an upper-case uuid = %d records, %v; want a decryption error", len(got), err)
 	}
 }
 

@@ -241,7 +241,11 @@ func recordColumns(record any) (*columns, error) {
 // identity field may be stored in a uuid column (a CRM's usual key on
 // PostgreSQL): its side tables, created by CreateTokenTables, are keyed
 // by a uuid too, and every function of this package reads and writes
-// them.
+// them. Write such a key as PostgreSQL reads it back, in lower case with
+// hyphens (uuid.UUID's String gives that form): the identity is bound
+// into the record's ciphertexts, and one written "6F1C2A4E-..." reads
+// back "6f1c2a4e-...", so its row no longer decrypts (an error, never
+// another record's values).
 func TokenTableDDL(d Dialect, table string, record any, indexes ...string) ([]string, error) {
 	tts, err := tokenTables(d, table, record, indexes)
 	if err != nil {
