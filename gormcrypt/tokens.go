@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"math"
 	"reflect"
 	"strings"
@@ -523,7 +522,7 @@ func keyType(db *gorm.DB, d sqldialect.Dialect, tt sqldialect.TokenTable) (strin
 	var charset, collation *string
 	err := scanOne(db.Session(&gorm.Session{NewDB: true}).Raw(q, args...), &typ, &charset, &collation)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("%w (AutoMigrate)", sqldialect.NoKeyColumnError(tt))
+		return "", errors.New(sqldialect.NoKeyColumn(tt) + " (AutoMigrate)")
 	}
 	return sqldialect.KeyTypeOf(typ, charset, collation), err
 }

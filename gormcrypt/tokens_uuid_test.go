@@ -100,3 +100,43 @@ func TestMigrateTokensBeforeTable(t *testing.T) {
 		})
 	}
 }
+
+// ciMember is keyed by a string column of a collation other than the side
+// tables' default (utf8mb4_bin), as a MySQL schema's default may be.
+type ciMember struct {
+	_          struct{}     `crypt:"record=member"`
+	ID         string       `gorm:"primaryKey;type:varchar(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci" crypt:"id"`
+	TenantID   string       `gorm:"size:64;index" crypt:"scope"`
+	Name       string       `crypt:"encrypt,class=pii"`
+	NamePrefix crypt.Tokens `gorm:"-" crypt:"prefix=Name,len=2..6,bits=8,transform=lower"`
+}
+
+// TestMigrateTokensCollation: on MariaDB, MigrateTokens gives the side
+// table's key the character set and collation of the model's key column,
+// without which the foreign key is refused, and the model's records are
+// written and found with their tokens.
+func TestMigrateTokensCollation(t *testing.T) {
+	for _, b := range backends {
+		if b.name != "mariadb" {
+			continue
+		}
+		db, _ := setup(t, b)
+		if err := db.AutoMigrate(&ciMember{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := gormcrypt.MigrateTokens(db, &ciMember{}); err != nil {
+			t.Fatalf("MigrateTokens: %v", err)
+		}
+		var collation string
+		if err := db.Raw(`SELECT COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'ci_members_name_prefix' AND COLUMN_NAME = 'id'`).Row().Scan(&collation); err != nil || collation != "utf8mb4_unicode_ci" {
+			t.Fatalf("side table key collation = %q, %v; want utf8mb4_unicode_ci", collation, err)
+		}
+		if err := db.Create(&ciMember{ID: "m1", TenantID: "acme", Name: "Lovelace"}).Error; err != nil {
+			t.Fatalf("Create: %v", err)
+		}
+		var out []ciMember
+		if err := db.Scopes(gormcrypt.Search(&ciMember{TenantID: "acme"}, "NamePrefix", crypt.HasPrefix("lov"))).Find(&out).Error; err != nil || len(out) != 1 || out[0].Name != "Lovelace" {
+			t.Fatalf("Search(lov) = %v, %v; want the one member", out, err)
+		}
+	}
+}

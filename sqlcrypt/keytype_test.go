@@ -173,9 +173,10 @@ func TestCreateTokenTablesKeyType(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *testDB) {
 		ctx := t.Context()
 		if db.d != sqlcrypt.SQLite {
+			var tse *sqlcrypt.TokenStorageError
 			err := sqlcrypt.CreateTokenTables(ctx, db.db, db.d, "notes", &stringKey{})
-			if err == nil || !strings.Contains(err.Error(), "has no column id") || !strings.Contains(err.Error(), "create the table first") {
-				t.Errorf("CreateTokenTables before the table = %v, want it to say the table has no key column yet", err)
+			if !errors.As(err, &tse) || !strings.Contains(err.Error(), "does not exist or has no column id") || !strings.Contains(err.Error(), "create the table first") {
+				t.Errorf("CreateTokenTables before the table = %v, want a *TokenStorageError that says the table has no key column yet", err)
 			}
 		}
 		idType := "TEXT"
@@ -192,9 +193,23 @@ func TestCreateTokenTablesKeyType(t *testing.T) {
 				t.Fatal("MariaDB took a utf8mb4_bin side-table key for a utf8mb4_unicode_ci column: the test shows nothing")
 			}
 		}
-		for range 2 {
-			if err := sqlcrypt.CreateTokenTables(ctx, db.db, db.d, "notes", &stringKey{}); err != nil {
-				t.Fatalf("CreateTokenTables: %v", err)
+		// Qualified by the schema the connection uses, then not: the
+		// second creates nothing.
+		schema := "main"
+		switch db.d {
+		case sqlcrypt.Postgres:
+			schema = "current_schema()"
+		case sqlcrypt.MySQL:
+			schema = "DATABASE()"
+		}
+		if db.d != sqlcrypt.SQLite {
+			if err := db.db.QueryRowContext(ctx, "SELECT "+schema).Scan(&schema); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, table := range []string{schema + ".notes", "notes"} {
+			if err := sqlcrypt.CreateTokenTables(ctx, db.db, db.d, table, &stringKey{}); err != nil {
+				t.Fatalf("CreateTokenTables(%s): %v", table, err)
 			}
 		}
 		e := newEnv(t)

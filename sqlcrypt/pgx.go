@@ -287,15 +287,15 @@ func (s *copySource[T]) Values() ([]any, error) { return s.values, nil }
 
 func (s *copySource[T]) Err() error { return s.err }
 
-// PgxDB is what [CreateTokenTablesPgx] reads the catalogue and creates
-// tables through: a *pgxpool.Pool, *pgx.Conn or pgx.Tx.
-type PgxDB interface {
+// PgxExecer is what [CreateTokenTablesPgx] reads the catalogue and
+// creates tables through: a *pgxpool.Pool, *pgx.Conn or pgx.Tx.
+type PgxExecer interface {
 	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
 // CreateTokenTablesPgx is [CreateTokenTables] for pgx, on PostgreSQL.
-func CreateTokenTablesPgx(ctx context.Context, db PgxDB, table string, record any, indexes ...string) error {
+func CreateTokenTablesPgx(ctx context.Context, db PgxExecer, table string, record any, indexes ...string) error {
 	return createTokenTables(Postgres, table, record, indexes, func(q string, args []any, dest ...any) error {
 		return db.QueryRow(ctx, q, args...).Scan(dest...)
 	}, func(q string) error {

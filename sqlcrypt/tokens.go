@@ -295,27 +295,30 @@ func tokenTables(d Dialect, table string, record any, indexes []string) ([]sqldi
 	return tts, nil
 }
 
-// DB is what [CreateTokenTables] reads the catalogue and creates tables
-// through: a *sql.DB, *sql.Conn or *sql.Tx.
-type DB interface {
+// Execer is what [CreateTokenTables] reads the catalogue and creates
+// tables through: a *sql.DB, *sql.Conn or *sql.Tx.
+type Execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // CreateTokenTables creates the side tables of the token indexes of
 // record stored in table, when they do not exist yet, as [TokenTableDDL]
-// writes them, except that each side table's key has the type of the
-// table's key column, read from the catalogue: on PostgreSQL its type
-// (uuid, bigint, text, varchar(64), ...), and on MySQL and MariaDB its
-// type, character set and collation, which a foreign key needs
-// compatible. Run it after the table is created; a table or key column
-// that does not exist yet is an error that says so. On SQLite it runs
-// TokenTableDDL's statements. indexes names some token indexes (by Go
-// path or name= option), none all.
+// writes them, except that their key has the type of the table's key
+// column, read from the catalogue once: on PostgreSQL its type (uuid,
+// bigint, text, varchar(64), ...), and on MySQL and MariaDB its type,
+// character set and collation, which a foreign key needs compatible. On
+// SQLite it runs TokenTableDDL's statements. indexes names some token
+// indexes (by Go path or name= option), none all.
 //
-// Errors are TokenTableDDL's, and those of the database, which name the
-// side table being created.
-func CreateTokenTables(ctx context.Context, db DB, d Dialect, table string, record any, indexes ...string) error {
+// Run it after the table is created: a table or key column that does not
+// exist (yet, or under that spelling) is a [*TokenStorageError] that says
+// so. A side table that exists already is left as it is, whatever its
+// key's type. The statements are not one transaction (MySQL commits each
+// CREATE TABLE): after an error some side tables may exist, and running
+// it again creates the others. Other errors are TokenTableDDL's, and
+// those of the database, which name the side table being created.
+func CreateTokenTables(ctx context.Context, db Execer, d Dialect, table string, record any, indexes ...string) error {
 	return createTokenTables(d, table, record, indexes, func(q string, args []any, dest ...any) error {
 		return db.QueryRowContext(ctx, q, args...).Scan(dest...)
 	}, func(q string) error {
@@ -331,19 +334,23 @@ func createTokenTables(d Dialect, table string, record any, indexes []string, sc
 	if err != nil {
 		return err
 	}
-	for _, tt := range tts {
-		if q, args, ok := d.KeyTypeQuery(tt, false); ok {
-			var typ string
-			var charset, collation *string
-			err := scan(q, args, &typ, &charset, &collation)
-			if errors.Is(err, sql.ErrNoRows) {
-				err = sqldialect.NoKeyColumnError(tt)
-			}
-			if err != nil {
-				return fmt.Errorf("sqlcrypt: reading the type of the key of %s: %w", tt.Name, err)
-			}
-			tt.KeyType = sqldialect.KeyTypeOf(typ, charset, collation)
+	// Every side table is keyed by the one identity column.
+	if q, args, ok := d.KeyTypeQuery(tts[0], false); ok {
+		var typ string
+		var charset, collation *string
+		err := scan(q, args, &typ, &charset, &collation)
+		if errors.Is(err, sql.ErrNoRows) {
+			cols, _ := recordColumns(record) // known good: tokenTables read it
+			return &TokenStorageError{Type: cols.typ, Msg: sqldialect.NoKeyColumn(tts[0])}
 		}
+		if err != nil {
+			return fmt.Errorf("sqlcrypt: reading the type of %s's key column %s: %w", table, tts[0].Key, err)
+		}
+		for i := range tts {
+			tts[i].KeyType = sqldialect.KeyTypeOf(typ, charset, collation)
+		}
+	}
+	for _, tt := range tts {
 		for _, s := range d.CreateTokenTable(tt) {
 			if err := exec(s); err != nil {
 				return fmt.Errorf("sqlcrypt: creating the side table %s: %w", tt.Name, err)

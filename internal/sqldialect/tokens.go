@@ -156,11 +156,11 @@ func KeyTypeOf(typ string, charset, collation *string) string {
 	return typ
 }
 
-// NoKeyColumnError is the error for a [Dialect.KeyTypeQuery] that found
-// no row: the side table's parent, or its key column, does not exist
-// yet.
-func NoKeyColumnError(t TokenTable) error {
-	return fmt.Errorf("the table %s has no column %s: create the table first", t.Parent, t.Key)
+// NoKeyColumn says why a [Dialect.KeyTypeQuery] found no row: the side
+// table's parent, or its key column, does not exist (yet, or under that
+// spelling: quoted names are case-sensitive).
+func NoKeyColumn(t TokenTable) string {
+	return "the table " + t.Parent + " does not exist or has no column " + t.Key + " (names are case-sensitive): create the table first"
 }
 
 // CreateTokenTable returns the statements that create the side table t
@@ -256,9 +256,11 @@ type TokenRows struct {
 // at most one INSERT, whatever the number of records and tokens: keys and
 // tokens go as a bigint[] parameter each. Otherwise each statement names
 // at most [MaxTokenBatch] keys or rows, one parameter each, which takes
-// its type from its column: a text key may be stored in a uuid, varchar
-// or text column, and PostgreSQL converts a text[] to none but the last
-// (a uuid column has no = with text, and no cast from it in an INSERT).
+// its type from its column: a string key may be stored in a uuid column
+// (or an enum, or a domain), which a text[] neither compares with nor
+// converts to in an INSERT. Each count of keys or rows is a statement of
+// its own shape (a driver that caches prepared statements keeps one per
+// shape used).
 func (d Dialect) ReplaceTokens(t TokenTable, rows TokenRows, arrays, question bool) []Stmt {
 	table, key, tok := d.QuoteTable(t.Name), d.QuoteIdent(t.Key), d.QuoteIdent(TokenColumn)
 	if len(rows.Keys) == 0 {
