@@ -44,7 +44,7 @@ func BenchmarkReplaceTokensTextKeys(b *testing.B) {
 			es = append(es, en)
 		}
 		for _, way := range []string{"shipped", "text-arrays"} {
-			b.Run(fmt.Sprintf("records=%d/%s", n, way), func(b *testing.B) {
+			b.Run(fmt.Sprintf("records=%d/way=%s", n, way), func(b *testing.B) {
 				for b.Loop() {
 					tx, err := db.BeginTx(ctx, nil)
 					if err != nil {
