@@ -47,6 +47,19 @@ func TestMatching(t *testing.T) {
 		assertFindsByEmail(t, db, "acme", " "+cs[3].Email+" ", cs[3].ID) // the index's transforms apply
 		assertFindsByEmail(t, db, "globex", cs[3].Email, twin.ID)
 
+		// Another tenant's row given acme's index value, its ciphertext
+		// broken: the query never reads it, where the filter would drop
+		// it only after failing to decrypt it, and fail the search.
+		planted := newContact("globex")
+		mustCreate(t, db, planted)
+		if err := db.Exec("UPDATE contacts SET email_idx = ?, email = ? WHERE id = ?", cs[3].EmailIdx, "x", planted.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+		assertFindsByEmail(t, db, "acme", cs[3].Email, cs[3].ID)
+		if err := db.Delete(&Contact{}, "id = ?", planted.ID).Error; err != nil {
+			t.Fatal(err)
+		}
+
 		var none []Contact
 		if err := db.Scopes(gormcrypt.Matching(&Contact{TenantID: "initech", Email: cs[3].Email}, "EmailIdx")).Find(&none).Error; err != nil || len(none) != 0 {
 			t.Errorf("search in a tenant with no keys = %d rows, %v; want none", len(none), err)

@@ -263,7 +263,8 @@ func TestTokenSearch(t *testing.T) {
 }
 
 // TestTokenSearchPlanted: tokens copied into a row's side table from
-// another row make it a candidate, and the filter drops it.
+// another row make it a candidate, and the filter drops it; copied into a
+// row of another tenant, they do not make it a candidate.
 func TestTokenSearchPlanted(t *testing.T) {
 	eachTokenDB(t, func(t *testing.T, db *gorm.DB) {
 		victim := &Subscriber{ID: "v", TenantID: "acme", Name: "Turing", Born: "1954-06-07", Home: "alan@example.com"}
@@ -308,6 +309,21 @@ func TestTokenSearchPlanted(t *testing.T) {
 			if got := find(t, db, "acme", c.index, c.term); !slices.Equal(got, []string{"t"}) {
 				t.Errorf("%s %v = %v, want [t]", c.index, c.term, got)
 			}
+		}
+		// The same plant in another tenant's row, whose ciphertext is then
+		// broken: the search never reads it (it is not a candidate of
+		// acme's), where the filter would drop it only after failing to
+		// decrypt it, and fail the search.
+		for _, side := range subscriberSides {
+			if err := db.Exec("INSERT INTO "+side+" (id, token) SELECT ?, token FROM "+side+" WHERE id = ? AND token NOT IN (SELECT token FROM "+side+" WHERE id = ?)", "f", "t", "f").Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.Exec("UPDATE subscribers SET name = ?, born = ?, home = ? WHERE id = ?", "x", "x", "x", "f").Error; err != nil {
+			t.Fatal(err)
+		}
+		if got := find(t, db, "acme", "NamePrefix", crypt.HasPrefix("love")); !slices.Equal(got, []string{"t"}) {
+			t.Errorf("with another tenant's row planted and broken, acme's search finds %v, want [t]", got)
 		}
 	})
 }
@@ -484,8 +500,16 @@ func TestTokenRefusals(t *testing.T) {
 		if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(up).Error; err != nil {
 			t.Fatalf("upsert doing nothing: %v", err)
 		}
-		if got := find(t, db, "acme", "NamePrefix", crypt.HasPrefix("hop")); len(got) != 0 {
-			t.Errorf("an upsert that did nothing rewrote the tokens: %v", got)
+		// The filter after decryption would hide tokens rewritten for
+		// Hopper ("hop" finds nothing either way): the old row's must
+		// still be there, every one of them.
+		if got := find(t, db, "acme", "NamePrefix", crypt.HasPrefix("lov")); !slices.Equal(got, []string{"m1"}) {
+			t.Errorf("after an upsert that did nothing, the row's own value finds %v", got)
+		}
+		for _, side := range subscriberSides {
+			if n := sideCount(t, db, side, "m1"); n != before[side] {
+				t.Errorf("%s: %d tokens for m1 after an upsert that did nothing, %d before", side, n, before[side])
+			}
 		}
 		if db.Dialector.Name() == "mysql" {
 			// ON DUPLICATE KEY UPDATE of a model whose primary key does
