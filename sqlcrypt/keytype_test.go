@@ -16,7 +16,8 @@ import (
 // uuid column, as many CRM schemas key their rows, gets side tables keyed
 // by a uuid (CreateTokenTables and CreateTokenTablesPgx read the type; a
 // TEXT key's foreign key is refused), and its tokens are written by
-// ReplaceTokens, ReplaceTokensPgx and CopyFrom, replaced by a rewrite,
+// ReplaceTokens, ReplaceTokensPgx and CopyFrom, replaced by a rewrite
+// (the side table then holds exactly the new tokens),
 // searched, and deleted with the row.
 func TestUUIDKeys(t *testing.T) {
 	db := openDB(t, sqlcrypt.Postgres)
@@ -140,6 +141,9 @@ func TestUUIDKeys(t *testing.T) {
 	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
+	}
+	if got := db.sideTokens(t, "notes_title_pre", re.ID); !slices.Equal(got, []int64(re.TitlePre)) || len(got) == 0 {
+		t.Errorf("side table rows of the rewritten note = %d tokens, want exactly its %d new ones", len(got), len(re.TitlePre))
 	}
 	if got := search("quar"); !slices.Equal(got, []string{"Quarrel", "Quartz"}) {
 		t.Errorf("search quar after the rewrite = %q", got)

@@ -455,7 +455,7 @@ func (db *testDB) scanPersons(t testing.TB, enc *crypt.Encryptor, query string, 
 }
 
 // sideTokens reads the tokens a side table holds for key, sorted.
-func (db *testDB) sideTokens(t testing.TB, table string, key int64) []int64 {
+func (db *testDB) sideTokens(t testing.TB, table string, key any) []int64 {
 	t.Helper()
 	rows, err := db.db.QueryContext(context.Background(), db.d.Rebind("SELECT token FROM "+table+" WHERE id = ? ORDER BY token"), key)
 	if err != nil {
@@ -783,7 +783,8 @@ func TestTokenStorageRefusals(t *testing.T) {
 // the side table's key is text (on MySQL a binary VARCHAR, which needs the
 // table's id column in the same collation), and keys that differ only in
 // case (or, except under MySQL's PAD SPACE collations, trailing spaces)
-// are other rows.
+// are other rows. A rewrite leaves exactly the new tokens in the side
+// table for its key, and the rows of a key that differs in case alone.
 func TestStringKeys(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *testDB) {
 		e := newEnv(t)
@@ -849,6 +850,32 @@ func TestStringKeys(t *testing.T) {
 		slices.Sort(got)
 		if !slices.Equal(got, []string{"N1", "n1"}) {
 			t.Errorf("found %q, want N1 and n1", got)
+		}
+
+		// A rewrite of n1 replaces its side-table rows, and only its own:
+		// N1, a key that differs in case only, keeps its tokens.
+		re, err := crypt.Encrypted(ctx, e.enc, &stringKey{ID: "n1", TenantID: "acme", Title: "Roadmap"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, err = db.db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tx.ExecContext(ctx, db.d.Rebind("UPDATE notes SET title = ? WHERE id = ?"), re.Title, re.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := sqlcrypt.ReplaceTokens(ctx, tx, db.d, "notes", re); err != nil {
+			t.Fatal(err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if got := db.sideTokens(t, "notes_title_pre", "n1"); !slices.Equal(got, []int64(re.TitlePre)) || len(got) == 0 {
+			t.Errorf("side table rows of the rewritten n1 = %d tokens, want exactly its %d new ones", len(got), len(re.TitlePre))
+		}
+		if got := db.sideTokens(t, "notes_title_pre", "N1"); !slices.Equal(got, []int64(es[1].TitlePre)) || len(got) == 0 {
+			t.Errorf("side table rows of N1 after n1's rewrite = %d tokens, want its %d", len(got), len(es[1].TitlePre))
 		}
 	})
 }
