@@ -242,10 +242,15 @@
 //
 // GORM's logger prints statements with their arguments filled in (errors,
 // and queries slower than its threshold, by default): ciphertexts,
-// blind-index values and tokens, which link a search to the rows it
-// finds. Give GORM a logger that leaves arguments out
+// blind-index values and the tokens of a search, which link it to the
+// rows it finds. Give GORM a logger that leaves arguments out
 // (logger.Config{ParameterizedQueries: true}) or logger.Discard, as
-// examples/crm does.
+// examples/crm does. The statements the plugin sends to token side tables
+// go to the application's logger without their arguments (all of them
+// tokens) whatever its configuration, and their errors, in the log and in
+// the [*Error] returned, withhold the values a database quotes (MySQL's
+// duplicate entry; PostgreSQL's detail, which is dropped with the
+// *pgconn.PgError: the error keeps its message and SQLSTATE).
 //
 // # Keys the database assigns
 //

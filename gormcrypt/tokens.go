@@ -7,9 +7,11 @@ import (
 	"math"
 	"reflect"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+	"gorm.io/gorm/logger"
 	"gorm.io/gorm/schema"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
@@ -315,7 +317,7 @@ func (w *tokenWrite) exec(db *gorm.DB, op, table string) error {
 		return &Error{Op: op, Model: w.m.name, Field: w.indexes[0].path, Err: ErrUnsupportedModel,
 			Reason: "token indexes are stored on PostgreSQL, MySQL, MariaDB and SQLite, not on " + db.Dialector.Name()}
 	}
-	tx := db.Session(&gorm.Session{NewDB: true, Context: db.Statement.Context})
+	tx := db.Session(&gorm.Session{NewDB: true, Context: db.Statement.Context, Logger: sideLogger{db.Logger}})
 	for j, ti := range w.indexes {
 		tt, err := w.m.tokenTable(table, ti)
 		if err != nil {
@@ -323,11 +325,35 @@ func (w *tokenWrite) exec(db *gorm.DB, op, table string) error {
 		}
 		for _, s := range d.ReplaceTokens(tt, w.rows[j], false, true) {
 			if err := tx.Exec(s.SQL, s.Args...).Error; err != nil {
-				return &Error{Op: op, Model: w.m.name, Field: ti.path, Reason: "writing the token index's side table " + tt.Name, Err: err}
+				return &Error{Op: op, Model: w.m.name, Field: ti.path, Reason: "writing the token index's side table " + tt.Name, Err: sqldialect.Redact(err)}
 			}
 		}
 	}
 	return nil
+}
+
+// sideLogger is the application's GORM logger for the statements over
+// token side tables, whose arguments are tokens: it is given the
+// statements without their arguments, and their errors with the values
+// the database quotes withheld (sqldialect.Redact), whatever the
+// logger's configuration.
+type sideLogger struct{ logger.Interface }
+
+// LogMode returns the application's logger at level, still without
+// arguments.
+func (l sideLogger) LogMode(level logger.LogLevel) logger.Interface {
+	return sideLogger{l.Interface.LogMode(level)}
+}
+
+// Trace traces the statement with its error redacted.
+func (l sideLogger) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
+	l.Interface.Trace(ctx, begin, fc, sqldialect.Redact(err))
+}
+
+// ParamsFilter leaves out every argument: GORM prints the statement with
+// its placeholders.
+func (sideLogger) ParamsFilter(_ context.Context, sql string, _ ...any) (string, []any) {
+	return sql, nil
 }
 
 // inTransaction reports whether the statement runs in a transaction: the

@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
+	"github.com/fieldcrypt/fieldcrypt/internal/sqldialect"
 )
 
 // tokenKeysPerRead bounds the keys of one side-table read (an IN list).
@@ -239,7 +240,7 @@ func (r *runner) writeTokens(ctx context.Context, tx *sql.Tx, results []result) 
 			}
 		}
 		fail := func(err error) error {
-			return fmt.Errorf("reencrypt: replacing the tokens of %s in %s: %w", r.l.t.Name, c.table, err)
+			return fmt.Errorf("reencrypt: replacing the tokens of %s in %s: %w", r.l.t.Name, c.table, sqldialect.Redact(err))
 		}
 		for start := 0; start < len(keys); start += perStatement {
 			part := keys[start:min(start+perStatement, len(keys))]

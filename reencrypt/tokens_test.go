@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"slices"
@@ -18,6 +19,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
@@ -852,4 +856,71 @@ func TestTableOfTokenTables(t *testing.T) {
 	if got := tab.TokenTable("NameSub"); got != "crm.leads_name_sub" || len(tab.TokenTables) != 1 {
 		t.Errorf("TokenTable(NameSub) = %q, TokenTables = %v; want the convention, and one entry", got, tab.TokenTables)
 	}
+}
+
+// TestTokenWriteWithholdsTokens plays a database administrator who adds a
+// unique index on a side table's tokens while an index-key rotation is
+// due: Alina 2 and Alistair 6 share a tenant and a name prefix, so the
+// job's INSERT of the new tokens is refused as a duplicate, which MySQL
+// quotes in its message and PostgreSQL in the error's detail. Neither the
+// error Run returns (nor a driver error in its chain) nor the job's log
+// holds a token, and the batch is not written.
+func TestTokenWriteWithholdsTokens(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *testDB) {
+		ctx := context.Background()
+		const n, tenants = 12, 2
+		k := newKeys(t)
+		app := k.encryptor(t)
+		db.createPeople(t)
+		db.seedPeople(t, app, n, tenants)
+		rotate(t, app.Keyring(), keyring.PurposeIndex, tenantNames(tenants), "pii")
+		// The old tokens share values too: the index needs them gone,
+		// and the job computes missing tokens.
+		if _, err := db.Exec("DELETE FROM people_name_prefix"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec("CREATE UNIQUE INDEX people_name_prefix_token ON people_name_prefix (token)"); err != nil {
+			t.Fatal(err)
+		}
+		var tokens []string // the new tokens, in decimal, long enough to look for
+		for i := int64(1); i <= n; i++ {
+			p := personFor(i, tenants)
+			if err := app.Encrypt(ctx, p); err != nil {
+				t.Fatal(err)
+			}
+			for _, tk := range p.NamePrefix {
+				if s := strconv.FormatInt(tk, 10); len(s) >= 8 {
+					tokens = append(tokens, s)
+				}
+			}
+		}
+		if len(tokens) < n {
+			t.Fatalf("only %d tokens to look for", len(tokens))
+		}
+		var logged bytes.Buffer
+		opts := &reencrypt.Options{BatchSize: 100, Retries: -1, Logger: slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+		_, err := reencrypt.Run(ctx, db.DB, db.d, k.encryptor(t), peopleTable(t), opts)
+		if err == nil || !strings.Contains(err.Error(), "people_name_prefix") {
+			t.Fatalf("Run with a duplicate token = %v, want the refused write of people_name_prefix", err)
+		}
+		text := err.Error()
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) {
+			text += pe.Detail + pe.Where + pe.Hint + pe.InternalQuery
+		}
+		var me *mysql.MySQLError
+		if errors.As(err, &me) {
+			text += me.Message
+		}
+		text += logged.String()
+		for _, tk := range tokens {
+			if strings.Contains(text, tk) {
+				t.Fatalf("a token in the error or the log:\n%s", text)
+			}
+		}
+		var left int
+		if err := db.QueryRow("SELECT COUNT(*) FROM people_name_prefix").Scan(&left); err != nil || left != 0 {
+			t.Errorf("%d side-table rows written by the refused batch, %v", left, err)
+		}
+	})
 }

@@ -151,6 +151,29 @@ func TestUUIDKeys(t *testing.T) {
 	if got := search("road"); !slices.Equal(got, []string{"Roadmap"}) {
 		t.Errorf("search road after the rewrite = %q", got)
 	}
+	// The same uuid written in two cases: Go tells the keys apart,
+	// PostgreSQL does not, and refuses the second's rows as duplicates,
+	// in an error without the detail that quotes them (tokens), through
+	// database/sql and pgx alike; nothing is written.
+	twin := *re
+	twin.ID = strings.ToUpper(re.ID)
+	tx, err = db.db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = sqlcrypt.ReplaceTokens(ctx, tx, sqlcrypt.Postgres, "notes", re, &twin)
+	tx.Rollback() //nolint:errcheck // the write failed
+	assertTokensWithheld(t, err, "notes_title_pre", re.TitlePre)
+	ptx, err = db.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = sqlcrypt.ReplaceTokensPgx(ctx, ptx, "notes", re, &twin)
+	ptx.Rollback(ctx) //nolint:errcheck // the write failed
+	assertTokensWithheld(t, err, "notes_title_pre", re.TitlePre)
+	if got := db.sideTokens(t, "notes_title_pre", re.ID); !slices.Equal(got, []int64(re.TitlePre)) {
+		t.Errorf("side table rows after the failed writes = %d tokens, want its %d", len(got), len(re.TitlePre))
+	}
 	db.exec(t, "DELETE FROM notes WHERE id = $1", notes[1].ID)
 	var left int
 	if err := db.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM notes_title_pre WHERE id = $1", notes[1].ID).Scan(&left); err != nil || left != 0 {
@@ -166,6 +189,22 @@ func TestUUIDKeys(t *testing.T) {
 	}
 	if got, err := sqlcrypt.ScanAll[stringKey](ctx, e.enc, rows); !errors.Is(err, crypt.ErrDecrypt) || len(got) != 0 {
 		t.Errorf("reading a row written with an upper-case uuid = %d records, %v; want a decryption error", len(got), err)
+	}
+
+	// CopyFrom under a unique index on the tokens, which an administrator
+	// added: two new notes sharing a prefix are refused in an error that
+	// withholds the tokens, and neither note is written.
+	db.exec(t, "DELETE FROM notes_title_pre")
+	db.exec(t, "CREATE UNIQUE INDEX notes_title_pre_token ON notes_title_pre (token)")
+	pair := []*stringKey{
+		{ID: "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", TenantID: "acme", Title: "Quasar one"},
+		{ID: "8b2c3d4e-5f6a-4b7c-9d8e-0f1a2b3c4d5e", TenantID: "acme", Title: "Quasar two"},
+	}
+	_, err = sqlcrypt.CopyFrom(ctx, e.enc, db.pool, pgx.Identifier{"notes"}, []string{"id", "tenant_id", "title"}, pair)
+	assertTokensWithheld(t, err, "notes_title_pre", enc(pair[0]).TitlePre)
+	var copied int
+	if err := db.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM notes WHERE id IN ($1, $2)", pair[0].ID, pair[1].ID).Scan(&copied); err != nil || copied != 0 {
+		t.Errorf("%d notes copied by the refused CopyFrom, %v", copied, err)
 	}
 }
 

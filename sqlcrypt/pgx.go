@@ -168,7 +168,7 @@ func CopyFrom[T any](ctx context.Context, enc *crypt.Encryptor, conn Copier, tab
 			continue
 		}
 		if _, err := tx.CopyFrom(ctx, side, []string{tt.Key, sqldialect.TokenColumn}, pgx.CopyFromRows(copyRows)); err != nil {
-			return 0, err
+			return 0, sideStmt{table: strings.Join(side, ".")}.err(err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -201,7 +201,14 @@ func ReplaceTokensPgx[T any](ctx context.Context, tx pgx.Tx, table string, recor
 	for _, s := range stmts {
 		batch.Queue(s.SQL, s.Args...)
 	}
-	return tx.SendBatch(ctx, batch).Close()
+	br := tx.SendBatch(ctx, batch)
+	for _, s := range stmts {
+		if _, err := br.Exec(); err != nil {
+			br.Close() //nolint:errcheck // the error is the statement's
+			return s.err(err)
+		}
+	}
+	return br.Close()
 }
 
 // copySource is the pgx.CopyFromSource of CopyFrom.

@@ -447,9 +447,21 @@ func checkEncrypted(cols *columns, i int, rv reflect.Value) error {
 	return nil
 }
 
+// sideStmt is a statement over the side table of one token index.
+type sideStmt struct {
+	table string // the side table, which its errors name
+	sqldialect.Stmt
+}
+
+// err is the error of the statement: the database's, with the tokens it
+// may quote withheld (sqldialect.Redact), and the side table named.
+func (s sideStmt) err(err error) error {
+	return fmt.Errorf("sqlcrypt: writing the token side table %s: %w", s.table, sqldialect.Redact(err))
+}
+
 // prepareTokens returns the statements that replace the tokens of the
 // encrypted records in the side tables of table.
-func prepareTokens[T any](d Dialect, table string, records []T, arrays bool) ([]sqldialect.Stmt, error) {
+func prepareTokens[T any](d Dialect, table string, records []T, arrays bool) ([]sideStmt, error) {
 	t, ptr, err := structType[T]()
 	if err != nil {
 		return nil, err
@@ -482,9 +494,11 @@ func prepareTokens[T any](d Dialect, table string, records []T, arrays bool) ([]
 			return nil, err
 		}
 	}
-	var stmts []sqldialect.Stmt
+	var stmts []sideStmt
 	for j, tt := range w.tables {
-		stmts = append(stmts, d.ReplaceTokens(tt, w.rows[j], arrays, false)...)
+		for _, s := range d.ReplaceTokens(tt, w.rows[j], arrays, false) {
+			stmts = append(stmts, sideStmt{tt.Name, s})
+		}
 	}
 	return stmts, nil
 }
@@ -517,7 +531,10 @@ func prepareTokens[T any](d Dialect, table string, records []T, arrays bool) ([]
 // 500 records and an INSERT per 500 tokens, each key a parameter typed by
 // its column (a string key may be stored in a uuid column, which a text[]
 // does not convert to). On an error the transaction holds part of the
-// writes: roll it back.
+// writes: roll it back. The database's error names the side table and
+// withholds the tokens the database quotes (MySQL's duplicate entry;
+// PostgreSQL's detail, dropped with the *pgconn.PgError, whose message
+// and SQLSTATE the error keeps).
 func ReplaceTokens[T any](ctx context.Context, tx *sql.Tx, d Dialect, table string, records ...T) error {
 	stmts, err := prepareTokens(d, table, records, d == Postgres)
 	if err != nil {
@@ -525,7 +542,7 @@ func ReplaceTokens[T any](ctx context.Context, tx *sql.Tx, d Dialect, table stri
 	}
 	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s.SQL, s.Args...); err != nil {
-			return err
+			return s.err(err)
 		}
 	}
 	return nil

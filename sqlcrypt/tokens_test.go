@@ -8,10 +8,13 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
 	"github.com/fieldcrypt/fieldcrypt/sqlcrypt"
@@ -454,6 +457,40 @@ func (db *testDB) scanPersons(t testing.TB, enc *crypt.Encryptor, query string, 
 	return sqlcrypt.ScanAll[Person](context.Background(), enc, rows)
 }
 
+// assertTokensWithheld fails t unless err is the failed write of the side
+// table named table, and neither its text nor a driver error in its chain
+// holds one of toks: the database quotes the values of a duplicate row,
+// which are tokens (MySQL in its message, PostgreSQL in the detail).
+func assertTokensWithheld(t testing.TB, err error, table string, toks crypt.Tokens) {
+	t.Helper()
+	if err == nil || !strings.Contains(err.Error(), table) {
+		t.Fatalf("writing colliding keys = %v, want the database's refusal naming %s", err, table)
+	}
+	text := err.Error()
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		text += pe.Detail + pe.Where + pe.Hint + pe.InternalQuery
+	}
+	var me *mysql.MySQLError
+	if errors.As(err, &me) {
+		text += me.Message
+	}
+	checked := 0
+	for _, tk := range toks {
+		s := strconv.FormatInt(tk, 10)
+		if len(s) < 8 { // too short to be told from other text
+			continue
+		}
+		checked++
+		if strings.Contains(text, s) {
+			t.Fatalf("the error holds a token: %s", text)
+		}
+	}
+	if checked == 0 {
+		t.Fatalf("none of the %d tokens is long enough to look for", len(toks))
+	}
+}
+
 // sideTokens reads the tokens a side table holds for key, sorted.
 func (db *testDB) sideTokens(t testing.TB, table string, key any) []int64 {
 	t.Helper()
@@ -876,6 +913,29 @@ func TestStringKeys(t *testing.T) {
 		}
 		if got := db.sideTokens(t, "notes_title_pre", "N1"); !slices.Equal(got, []int64(es[1].TitlePre)) || len(got) == 0 {
 			t.Errorf("side table rows of N1 after n1's rewrite = %d tokens, want its %d", len(got), len(es[1].TitlePre))
+		}
+
+		if db.d == sqlcrypt.MySQL {
+			// Two keys Go tells apart and MySQL's PAD SPACE collation
+			// does not: the side table refuses the second one's rows as
+			// duplicates, in an error that withholds the tokens MySQL
+			// quotes, and nothing is written.
+			twin := *re
+			twin.ID = "n1 "
+			tx, err := db.db.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = sqlcrypt.ReplaceTokens(ctx, tx, db.d, "notes", re, &twin)
+			tx.Rollback() //nolint:errcheck // the write failed
+			assertTokensWithheld(t, err, "notes_title_pre", re.TitlePre)
+			var me *mysql.MySQLError
+			if !errors.As(err, &me) || me.Number != 1062 {
+				t.Errorf("error = %v, want MySQL's duplicate entry (1062)", err)
+			}
+			if got := db.sideTokens(t, "notes_title_pre", "n1"); !slices.Equal(got, []int64(re.TitlePre)) {
+				t.Errorf("side table rows of n1 after a failed write = %d tokens, want its %d", len(got), len(re.TitlePre))
+			}
 		}
 	})
 }
