@@ -362,6 +362,7 @@ func BenchmarkTenantWarmup(b *testing.B) {
 var (
 	warmupFlag      = flag.String("warmup", "10000,100000", "the two tenant counts BenchmarkTenantWarmupPaired compares")
 	warmupStoreFlag = flag.Int("warmup-store", 0, "BenchmarkTenantWarmupPaired: warm up the first tenants of one store of this many tenants (0: a store of each count's size)")
+	warmupMaxFlag   = flag.Int("warmup-max", 0, "BenchmarkTenantWarmupPaired: the keyrings' MaxKeysets (0: three keysets per tenant of each count; -1: the keyring's default)")
 )
 
 // BenchmarkTenantWarmupPaired measures warm-up: each iteration warms up a
@@ -381,6 +382,11 @@ var (
 // up the first tenants of one store of N tenants, as a service warms up
 // the tenants that call it while its store holds them all: then only the
 // keyring's own structures grow with the count.
+//
+// Each keyring's cache holds three keysets per tenant of its count, unless
+// -warmup-max says otherwise: -warmup-max -1 gives both the keyring's
+// default MaxKeysets (300,000 keysets, 100,000 tenants), as a service
+// configured once warms up however many tenants call it.
 //
 // Where the system counts them (Unix), it also reports the minor page
 // faults per tenant of each warm-up, "small-faults/tenant" and
@@ -413,7 +419,14 @@ func BenchmarkTenantWarmupPaired(b *testing.B) {
 	// returns its time and the minor page faults it took.
 	warm := func(w *tenantWorld, n int) (time.Duration, int64) {
 		runtime.GC()
-		kr, enc := w.open(b, w.store, keysetsPerTenant*n)
+		max := keysetsPerTenant * n
+		switch {
+		case *warmupMaxFlag < 0:
+			max = 0 // the default
+		case *warmupMaxFlag > 0:
+			max = *warmupMaxFlag
+		}
+		kr, enc := w.open(b, w.store, max)
 		defer kr.Close()
 		c := new(BenchContact)
 		faults := minorFaults()

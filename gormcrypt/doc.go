@@ -246,11 +246,15 @@
 // rows it finds. Give GORM a logger that leaves arguments out
 // (logger.Config{ParameterizedQueries: true}) or logger.Discard, as
 // examples/crm does. The statements the plugin sends to token side tables
-// go to the application's logger without their arguments (all of them
-// tokens) whatever its configuration, and their errors, in the log and in
-// the [*Error] returned, withhold the values a database quotes (MySQL's
-// duplicate entry; PostgreSQL's detail, which is dropped with the
-// *pgconn.PgError: the error keeps its message and SQLSTATE).
+// go to the application's logger without their arguments (record keys and
+// tokens) whatever the logger's configuration, and their errors, in the
+// log and in the [*Error] returned, withhold the values the database or
+// the driver quote: MySQL's duplicate entry, PostgreSQL's detail (emptied
+// in the *pgconn.PgError, which errors.As still finds), a driver's
+// refusal to encode a token. A plugin that traces GORM's callbacks
+// itself, not through the logger, sees the arguments as GORM holds them;
+// and an error at COMMIT (a deferred constraint) is GORM's or the
+// application's, as it commits.
 //
 // # Keys the database assigns
 //

@@ -317,37 +317,42 @@ func (w *tokenWrite) exec(db *gorm.DB, op, table string) error {
 		return &Error{Op: op, Model: w.m.name, Field: w.indexes[0].path, Err: ErrUnsupportedModel,
 			Reason: "token indexes are stored on PostgreSQL, MySQL, MariaDB and SQLite, not on " + db.Dialector.Name()}
 	}
-	tx := db.Session(&gorm.Session{NewDB: true, Context: db.Statement.Context, Logger: sideLogger{db.Logger}})
 	for j, ti := range w.indexes {
 		tt, err := w.m.tokenTable(table, ti)
 		if err != nil {
 			return err
 		}
 		for _, s := range d.ReplaceTokens(tt, w.rows[j], false, true) {
+			tx := db.Session(&gorm.Session{NewDB: true, Context: db.Statement.Context, Logger: sideLogger{db.Logger, s.Args}})
 			if err := tx.Exec(s.SQL, s.Args...).Error; err != nil {
-				return &Error{Op: op, Model: w.m.name, Field: ti.path, Reason: "writing the token index's side table " + tt.Name, Err: sqldialect.Redact(err)}
+				return &Error{Op: op, Model: w.m.name, Field: ti.path, Reason: "writing the token index's side table " + tt.Name, Err: sqldialect.Redact(err, s.Args...)}
 			}
 		}
 	}
 	return nil
 }
 
-// sideLogger is the application's GORM logger for the statements over
-// token side tables, whose arguments are tokens: it is given the
-// statements without their arguments, and their errors with the values
-// the database quotes withheld (sqldialect.Redact), whatever the
-// logger's configuration.
-type sideLogger struct{ logger.Interface }
+// sideLogger is the application's GORM logger for a statement over a
+// token side table, whose arguments are record keys and tokens: it is
+// given the statement without its arguments, and its error with the
+// values the database or the driver quote withheld (sqldialect.Redact),
+// whatever the logger's configuration. (A plugin that traces GORM's
+// callbacks itself, rather than through the logger, sees the statement's
+// arguments as GORM holds them.)
+type sideLogger struct {
+	logger.Interface
+	args []any // the statement's, to withhold from its error
+}
 
 // LogMode returns the application's logger at level, still without
 // arguments.
 func (l sideLogger) LogMode(level logger.LogLevel) logger.Interface {
-	return sideLogger{l.Interface.LogMode(level)}
+	return sideLogger{l.Interface.LogMode(level), l.args}
 }
 
 // Trace traces the statement with its error redacted.
 func (l sideLogger) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
-	l.Interface.Trace(ctx, begin, fc, sqldialect.Redact(err))
+	l.Interface.Trace(ctx, begin, fc, sqldialect.Redact(err, l.args...))
 }
 
 // ParamsFilter leaves out every argument: GORM prints the statement with

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/fieldcrypt/fieldcrypt/internal/sqldialect"
 )
 
 // batch reads, examines and (in one transaction with the checkpoint)
@@ -62,7 +64,9 @@ func (r *runner) batch(ctx context.Context, x *examiner, jt *jobTables, c *claim
 		return nil, false, err
 	}
 	if err := tx.Commit(); err != nil {
-		return nil, false, fmt.Errorf("reencrypt: committing batch: %w", err)
+		// A deferred constraint is checked here, and PostgreSQL's detail
+		// would quote the row: a token or a blind-index value.
+		return nil, false, fmt.Errorf("reencrypt: committing batch: %w", sqldialect.Redact(err))
 	}
 	if d := time.Since(started); d > r.o.Lease/2 {
 		r.log.Warn("batch took more than half the lease; lower BatchSize or raise Lease", "range", c.no, "seconds", d.Seconds())
@@ -147,7 +151,8 @@ func (r *runner) swap(ctx context.Context, tx *sql.Tx, res *result) (bool, error
 	}
 	out, err := tx.ExecContext(ctx, r.l.update, args...)
 	if err != nil {
-		return false, fmt.Errorf("reencrypt: updating %s row %s: %w", r.l.t.Name, keyString(res.key), err)
+		// A unique blind index's violation quotes its value.
+		return false, fmt.Errorf("reencrypt: updating %s row %s: %w", r.l.t.Name, keyString(res.key), sqldialect.Redact(err, args...))
 	}
 	n, err := out.RowsAffected()
 	return n == 1, err

@@ -239,19 +239,21 @@ func (r *runner) writeTokens(ctx context.Context, tx *sql.Tx, results []result) 
 				}
 			}
 		}
-		fail := func(err error) error {
-			return fmt.Errorf("reencrypt: replacing the tokens of %s in %s: %w", r.l.t.Name, c.table, sqldialect.Redact(err))
+		// The database and the driver may quote the statement's
+		// arguments, tokens among them: they are withheld.
+		fail := func(err error, args []any) error {
+			return fmt.Errorf("reencrypt: replacing the tokens of %s in %s: %w", r.l.t.Name, c.table, sqldialect.Redact(err, args...))
 		}
 		for start := 0; start < len(keys); start += perStatement {
 			part := keys[start:min(start+perStatement, len(keys))]
 			if _, err := tx.ExecContext(ctx, r.l.deleteTokensIn(c, len(part)), part...); err != nil {
-				return fail(err)
+				return fail(err, part)
 			}
 		}
 		for start := 0; start < len(pairs); start += 2 * perStatement {
 			part := pairs[start:min(start+2*perStatement, len(pairs))]
 			if _, err := tx.ExecContext(ctx, r.l.insertTokens(c, len(part)/2), part...); err != nil {
-				return fail(err)
+				return fail(err, part)
 			}
 		}
 	}

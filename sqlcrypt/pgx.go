@@ -2,6 +2,7 @@ package sqlcrypt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -152,7 +153,9 @@ func CopyFrom[T any](ctx context.Context, enc *crypt.Encryptor, conn Copier, tab
 		return 0, src.err
 	}
 	if err != nil {
-		return 0, err
+		// A unique blind index's violation quotes its value in
+		// PostgreSQL's detail.
+		return 0, sqldialect.Redact(err)
 	}
 	for j, tt := range src.tokens.tables {
 		side := append(pgx.Identifier(nil), table...)
@@ -168,11 +171,17 @@ func CopyFrom[T any](ctx context.Context, enc *crypt.Encryptor, conn Copier, tab
 			continue
 		}
 		if _, err := tx.CopyFrom(ctx, side, []string{tt.Key, sqldialect.TokenColumn}, pgx.CopyFromRows(copyRows)); err != nil {
-			return 0, sideStmt{table: strings.Join(side, ".")}.err(err)
+			var args []any
+			for _, r := range copyRows {
+				args = append(args, r...)
+			}
+			return 0, sideStmt{table: strings.Join(side, "."), Stmt: sqldialect.Stmt{Args: args}}.err(err)
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return 0, err
+		// A deferred constraint is checked here, and PostgreSQL's
+		// detail would quote the row: a token or a blind-index value.
+		return 0, sqldialect.Redact(err)
 	}
 	return n, nil
 }
@@ -205,6 +214,16 @@ func ReplaceTokensPgx[T any](ctx context.Context, tx pgx.Tx, table string, recor
 	for _, s := range stmts {
 		if _, err := br.Exec(); err != nil {
 			br.Close() //nolint:errcheck // the error is the statement's
+			// pgx prepares and encodes the whole batch first: a failure
+			// there is the first result's, whichever statement it was.
+			var pre pgx.ErrPreprocessingBatch
+			if errors.As(err, &pre) {
+				for _, t := range stmts {
+					if t.SQL == pre.SQL() {
+						return t.err(err)
+					}
+				}
+			}
 			return s.err(err)
 		}
 	}

@@ -456,7 +456,7 @@ type sideStmt struct {
 // err is the error of the statement: the database's, with the tokens it
 // may quote withheld (sqldialect.Redact), and the side table named.
 func (s sideStmt) err(err error) error {
-	return fmt.Errorf("sqlcrypt: writing the token side table %s: %w", s.table, sqldialect.Redact(err))
+	return fmt.Errorf("sqlcrypt: writing the token side table %s: %w", s.table, sqldialect.Redact(err, s.Args...))
 }
 
 // prepareTokens returns the statements that replace the tokens of the
@@ -531,10 +531,11 @@ func prepareTokens[T any](d Dialect, table string, records []T, arrays bool) ([]
 // 500 records and an INSERT per 500 tokens, each key a parameter typed by
 // its column (a string key may be stored in a uuid column, which a text[]
 // does not convert to). On an error the transaction holds part of the
-// writes: roll it back. The database's error names the side table and
-// withholds the tokens the database quotes (MySQL's duplicate entry;
-// PostgreSQL's detail, dropped with the *pgconn.PgError, whose message
-// and SQLSTATE the error keeps).
+// writes: roll it back. The error names the side table and withholds the
+// tokens the database or the driver quote (MySQL's duplicate entry;
+// PostgreSQL's detail, emptied in the *pgconn.PgError, which errors.As
+// still finds; pgx's refusal to encode a token). The COMMIT is yours: a
+// deferred constraint's error there is the database's, detail included.
 func ReplaceTokens[T any](ctx context.Context, tx *sql.Tx, d Dialect, table string, records ...T) error {
 	stmts, err := prepareTokens(d, table, records, d == Postgres)
 	if err != nil {
