@@ -922,5 +922,77 @@ func TestTokenWriteWithholdsTokens(t *testing.T) {
 		if err := db.QueryRow("SELECT COUNT(*) FROM people_name_prefix").Scan(&left); err != nil || left != 0 {
 			t.Errorf("%d side-table rows written by the refused batch, %v", left, err)
 		}
+		if db.d != reencrypt.Postgres {
+			return
+		}
+		// The constraint deferred: the duplicate is found at the batch's
+		// COMMIT, where PostgreSQL's detail quotes it.
+		for _, q := range []string{
+			"DROP INDEX people_name_prefix_token",
+			"ALTER TABLE people_name_prefix ADD CONSTRAINT people_name_prefix_token_once UNIQUE (token) DEFERRABLE INITIALLY DEFERRED",
+		} {
+			if _, err := db.Exec(q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err = reencrypt.Run(ctx, db.DB, db.d, k.encryptor(t), peopleTable(t), opts)
+		if !errors.As(err, &pe) || pe.Code != "23505" || pe.Detail != "" || !strings.Contains(err.Error(), "committing batch") {
+			t.Fatalf("Run against a deferred unique constraint = %v, want the COMMIT's 23505 without its detail", err)
+		}
+		for _, tk := range tokens {
+			if strings.Contains(err.Error(), tk) || strings.Contains(logged.String(), tk) {
+				t.Fatalf("a token in the error or the log of the COMMIT:\n%v\n%s", err, logged.String())
+			}
+		}
+	})
+}
+
+// TestBlindIndexWriteWithholdsValues plays a database writer who gives
+// contact 2 the blind-index value contact 1's e-mail gets under a new
+// index key, and an administrator who makes the index column unique: the
+// job's compare-and-swap UPDATE of contact 1 is refused as a duplicate,
+// which MySQL quotes in its message and PostgreSQL in the detail. Neither
+// the error Run returns (nor a driver error in its chain) nor the job's
+// log holds the value.
+func TestBlindIndexWriteWithholdsValues(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *testDB) {
+		ctx := context.Background()
+		const n, tenants = 6, 1
+		k := newKeys(t)
+		app := k.encryptor(t)
+		db.createContacts(t)
+		db.seed(t, app, n, tenants)
+		rotate(t, app.Keyring(), keyring.PurposeIndex, tenantNames(tenants), "pii")
+		first := contactFor(1, tenants)
+		if err := app.Encrypt(ctx, first); err != nil {
+			t.Fatal(err)
+		}
+		if len(first.EmailIdx) < 8 {
+			t.Fatalf("blind-index value of %d bytes: too short to look for", len(first.EmailIdx))
+		}
+		if _, err := db.Exec("UPDATE contacts SET email_idx = "+db.ph(1)+" WHERE id = 2", first.EmailIdx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec("CREATE UNIQUE INDEX contacts_email_idx_once ON contacts (email_idx)"); err != nil {
+			t.Fatal(err)
+		}
+		var logged bytes.Buffer
+		opts := &reencrypt.Options{BatchSize: 100, Retries: -1, Logger: slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+		_, err := reencrypt.Run(ctx, db.DB, db.d, k.encryptor(t), contactsTable(t), opts)
+		if err == nil || !strings.Contains(err.Error(), "updating contacts row 1") {
+			t.Fatalf("Run with a duplicate blind-index value = %v, want the refused UPDATE of row 1", err)
+		}
+		text := err.Error()
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) {
+			text += pe.Detail + pe.Where + pe.Hint + pe.InternalQuery
+		}
+		var me *mysql.MySQLError
+		if errors.As(err, &me) {
+			text += me.Message
+		}
+		if strings.Contains(text+logged.String(), first.EmailIdx) {
+			t.Fatalf("the blind-index value in the error or the log:\n%s\n%s", text, logged.String())
+		}
 	})
 }
