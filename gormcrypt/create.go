@@ -9,6 +9,8 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 	"gorm.io/gorm/schema"
+
+	"github.com/fieldcrypt/fieldcrypt/internal/sqldialect"
 )
 
 // Creates. The plugin encrypts a copy of the caller's records
@@ -173,6 +175,8 @@ func (p *Plugin) restoreCreate(db *gorm.DB) {
 	sw := v.(*swapped)
 	stmt.Dest, stmt.ReflectValue = sw.dest, sw.rv
 	if db.Error != nil {
+		// A unique blind index quotes its value in the database's error.
+		db.Error = sqldialect.Redact(db.Error, stmt.Vars...)
 		return
 	}
 	if sw.guarded && !db.DryRun && db.RowsAffected < int64(len(sw.pairs)) {

@@ -111,3 +111,51 @@ func TestTokenWriteWithholdsTokens(t *testing.T) {
 		})
 	}
 }
+
+// TestBlindIndexWriteWithholdsValues plays an administrator who makes the
+// e-mail blind index unique: a second contact of the tenant with the same
+// e-mail, created or updated to it, is refused as a duplicate, which
+// MySQL quotes in its message and PostgreSQL in the error's detail. The
+// error Create and Updates return (and the driver error in its chain)
+// withholds the blind-index value, and keeps the driver's type.
+func TestBlindIndexWriteWithholdsValues(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
+		if err := db.Exec("CREATE UNIQUE INDEX contacts_email_idx_once ON contacts (email_idx)").Error; err != nil {
+			t.Fatal(err)
+		}
+		first := newContact("acme")
+		mustCreate(t, db, first)
+		if len(first.EmailIdx) < 8 {
+			t.Fatalf("blind-index value of %d bytes: too short to look for", len(first.EmailIdx))
+		}
+		check := func(err error, what string) {
+			t.Helper()
+			if err == nil {
+				t.Fatalf("%s with a duplicate e-mail succeeded", what)
+			}
+			text := err.Error()
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) {
+				text += pe.Detail + pe.Where + pe.Hint + pe.InternalQuery
+			}
+			var me *mysql.MySQLError
+			if errors.As(err, &me) {
+				text += me.Message
+			}
+			if pe == nil && me == nil && !strings.Contains(text, "UNIQUE constraint failed") {
+				t.Errorf("%s: %v, want the database's refusal", what, err)
+			}
+			if strings.Contains(text, first.EmailIdx) {
+				t.Errorf("%s: the error holds the blind-index value: %s", what, text)
+			}
+		}
+		dup := newContact("acme")
+		dup.Email = first.Email
+		check(db.Create(dup).Error, "Create")
+
+		other := newContact("acme")
+		mustCreate(t, db, other)
+		other.Email = first.Email
+		check(db.Save(other).Error, "Save")
+	})
+}

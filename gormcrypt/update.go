@@ -7,6 +7,8 @@ import (
 	"gorm.io/gorm/callbacks"
 	"gorm.io/gorm/clause"
 	"gorm.io/gorm/schema"
+
+	"github.com/fieldcrypt/fieldcrypt/internal/sqldialect"
 )
 
 // Updates. The plugin builds the SET clause the way GORM does
@@ -300,9 +302,14 @@ func (p *Plugin) writeUpdateTokens(db *gorm.DB) {
 }
 
 // cleanupUpdate removes the SET clause encryptUpdate added, as GORM removes
-// the one it builds.
+// the one it builds, and withholds from the error of the update of an
+// encrypted model the values it sent (a unique blind index quotes its
+// value in the database's error).
 func (p *Plugin) cleanupUpdate(db *gorm.DB) {
 	if _, ok := db.Statement.Settings.LoadAndDelete(setKey{db.Statement}); ok {
 		delete(db.Statement.Clauses, "SET")
+	}
+	if db.Error != nil && db.Statement.Schema != nil && p.modelOf(db.Statement.Schema).tagged {
+		db.Error = sqldialect.Redact(db.Error, db.Statement.Vars...)
 	}
 }
