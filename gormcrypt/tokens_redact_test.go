@@ -117,7 +117,8 @@ func TestTokenWriteWithholdsTokens(t *testing.T) {
 // e-mail, created or updated to it, is refused as a duplicate, which
 // MySQL quotes in its message and PostgreSQL in the error's detail. The
 // error Create and Updates return (and the driver error in its chain)
-// withholds the blind-index value, and keeps the driver's type.
+// withholds the blind-index value, and keeps the driver's type; with
+// TranslateError, GORM still reports gorm.ErrDuplicatedKey.
 func TestBlindIndexWriteWithholdsValues(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
 		if err := db.Exec("CREATE UNIQUE INDEX contacts_email_idx_once ON contacts (email_idx)").Error; err != nil {
@@ -157,5 +158,12 @@ func TestBlindIndexWriteWithholdsValues(t *testing.T) {
 		mustCreate(t, db, other)
 		other.Email = first.Email
 		check(db.Save(other).Error, "Save")
+
+		db.Config.TranslateError = true
+		again := newContact("acme")
+		again.Email = first.Email
+		if err := db.Create(again).Error; !errors.Is(err, gorm.ErrDuplicatedKey) {
+			t.Errorf("Create with TranslateError = %v, want gorm.ErrDuplicatedKey", err)
+		}
 	})
 }
