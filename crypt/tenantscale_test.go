@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -431,13 +432,18 @@ func BenchmarkTenantWarmupPaired(b *testing.B) {
 		c := new(BenchContact)
 		faults := minorFaults()
 		start := time.Now()
-		for _, name := range w.names[:n] {
-			*c = plain
-			c.TenantID = name
-			if err := enc.Encrypt(ctx, c); err != nil {
-				b.Fatal(err)
+		// Labelled, as are the loads it starts, so that a CPU profile
+		// (-test.cpuprofile, then pprof -tagfocus phase=warmup) shows the
+		// warm-up apart from building the worlds.
+		pprof.Do(ctx, pprof.Labels("phase", "warmup"), func(ctx context.Context) {
+			for _, name := range w.names[:n] {
+				*c = plain
+				c.TenantID = name
+				if err := enc.Encrypt(ctx, c); err != nil {
+					b.Fatal(err)
+				}
 			}
-		}
+		})
 		d := time.Since(start)
 		faults = minorFaults() - faults
 		if loads := kr.Stats().Loads; loads != int64(keysetsPerTenant*n) {
