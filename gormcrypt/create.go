@@ -175,8 +175,12 @@ func (p *Plugin) restoreCreate(db *gorm.DB) {
 	sw := v.(*swapped)
 	stmt.Dest, stmt.ReflectValue = sw.dest, sw.rv
 	if db.Error != nil {
-		// A unique blind index quotes its value in the database's error.
-		db.Error = sqldialect.Redact(db.Error, stmt.Vars...)
+		// The INSERT's, which a unique blind index makes quote its value.
+		var secrets []any
+		for _, pr := range sw.pairs {
+			secrets = append(secrets, sw.m.secrets(stmt.Context, pr.copy)...)
+		}
+		db.Error = sqldialect.Redact(db.Error, secrets...)
 		return
 	}
 	if sw.guarded && !db.DryRun && db.RowsAffected < int64(len(sw.pairs)) {

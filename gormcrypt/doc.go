@@ -249,12 +249,13 @@
 // go to the application's logger without their arguments (record keys and
 // tokens) whatever the logger's configuration, and their errors, in the
 // log and in the [*Error] returned, withhold the values the database or
-// the driver quote: MySQL's duplicate entry, PostgreSQL's detail (emptied
-// in the *pgconn.PgError, which errors.As still finds), a driver's
-// refusal to encode a token. So do the errors of a Create or an update of
-// an encrypted model, whose blind-index values a unique index would
-// quote; the driver's error keeps its type, so gorm.ErrDuplicatedKey and
-// errors.As still work. A plugin that traces GORM's callbacks
+// the driver quote: MySQL's duplicate entry, PostgreSQL's detail, a
+// driver's refusal to encode a token. So do the errors of the INSERT and
+// UPDATE of an encrypted model, whose blind-index values a unique index
+// would quote (a hook's error is left as the hook wrote it). errors.As
+// finds a redacted copy of the driver's error (a *pgconn.PgError without
+// its detail), and errors.Is what the original held
+// (gorm.ErrDuplicatedKey). A plugin that traces GORM's callbacks
 // itself, not through the logger, sees the arguments as GORM holds them;
 // and an error at COMMIT (a deferred constraint) is GORM's or the
 // application's, as it commits.

@@ -1,6 +1,7 @@
 package gormcrypt
 
 import (
+	"context"
 	"reflect"
 	"strconv"
 	"strings"
@@ -39,6 +40,24 @@ type index struct {
 	// unresolved names a source that is not a column of the model (a
 	// field in a nested struct): updates of the index are refused.
 	unresolved string
+}
+
+// secrets returns the values of rv, an encrypted record of m, that an
+// error must not quote (sqldialect.Redact): its ciphertexts and
+// blind-index values.
+func (m *model) secrets(ctx context.Context, rv reflect.Value) []any {
+	var out []any
+	for _, f := range m.enc {
+		if v, zero := f.ValueOf(ctx, rv); !zero {
+			out = append(out, v)
+		}
+	}
+	for _, ix := range m.indexes {
+		if v, zero := ix.field.ValueOf(ctx, rv); !zero {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // modelOf returns the model of a GORM schema, computing it once.

@@ -57,6 +57,7 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 		cb.Create().After("gorm:save_before_associations").Before("gorm:create").Register("fieldcrypt:encrypt", p.encryptCreate),
 		cb.Create().After("gorm:create").Before("gorm:save_after_associations").Register("fieldcrypt:restore", p.restoreCreate),
 		cb.Update().After("gorm:save_before_associations").Before("gorm:update").Register("fieldcrypt:encrypt", p.encryptUpdate),
+		cb.Update().After("gorm:update").Before("gorm:save_after_associations").Register("fieldcrypt:redact", p.redactUpdate),
 		cb.Update().After("gorm:update").Register("fieldcrypt:cleanup", p.cleanupUpdate),
 		cb.Update().After("gorm:update").Before("gorm:commit_or_rollback_transaction").Register("fieldcrypt:tokens", p.writeUpdateTokens),
 		cb.Query().Before("gorm:query").Register("fieldcrypt:check_search", p.checkSearch),

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -322,10 +323,11 @@ func (w *tokenWrite) exec(db *gorm.DB, op, table string) error {
 		if err != nil {
 			return err
 		}
+		tokens := slices.Concat(w.rows[j].Tokens...)
+		tx := db.Session(&gorm.Session{NewDB: true, Context: db.Statement.Context, Logger: sideLogger{db.Logger, tokens}})
 		for _, s := range d.ReplaceTokens(tt, w.rows[j], false, true) {
-			tx := db.Session(&gorm.Session{NewDB: true, Context: db.Statement.Context, Logger: sideLogger{db.Logger, s.Args}})
 			if err := tx.Exec(s.SQL, s.Args...).Error; err != nil {
-				return &Error{Op: op, Model: w.m.name, Field: ti.path, Reason: "writing the token index's side table " + tt.Name, Err: sqldialect.Redact(err, s.Args...)}
+				return &Error{Op: op, Model: w.m.name, Field: ti.path, Reason: "writing the token index's side table " + tt.Name, Err: sqldialect.Redact(err, tokens)}
 			}
 		}
 	}
@@ -341,18 +343,18 @@ func (w *tokenWrite) exec(db *gorm.DB, op, table string) error {
 // arguments as GORM holds them.)
 type sideLogger struct {
 	logger.Interface
-	args []any // the statement's, to withhold from its error
+	tokens []int64 // the side table's, to withhold from an error
 }
 
 // LogMode returns the application's logger at level, still without
 // arguments.
 func (l sideLogger) LogMode(level logger.LogLevel) logger.Interface {
-	return sideLogger{l.Interface.LogMode(level), l.args}
+	return sideLogger{l.Interface.LogMode(level), l.tokens}
 }
 
 // Trace traces the statement with its error redacted.
 func (l sideLogger) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
-	l.Interface.Trace(ctx, begin, fc, sqldialect.Redact(err, l.args...))
+	l.Interface.Trace(ctx, begin, fc, sqldialect.Redact(err, l.tokens))
 }
 
 // ParamsFilter leaves out every argument: GORM prints the statement with

@@ -3,6 +3,7 @@ package gormcrypt_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log"
 	"strconv"
 	"strings"
@@ -143,8 +144,19 @@ func TestBlindIndexWriteWithholdsValues(t *testing.T) {
 			if errors.As(err, &me) {
 				text += me.Message
 			}
-			if pe == nil && me == nil && !strings.Contains(text, "UNIQUE constraint failed") {
-				t.Errorf("%s: %v, want the database's refusal", what, err)
+			switch db.Dialector.Name() {
+			case "postgres":
+				if pe == nil || pe.Code != "23505" || pe.Detail != "" {
+					t.Errorf("%s: %#v, want PostgreSQL's 23505 without its detail", what, err)
+				}
+			case "mysql":
+				if me == nil || me.Number != 1062 {
+					t.Errorf("%s: %v, want MySQL's 1062", what, err)
+				}
+			default:
+				if !strings.Contains(text, "UNIQUE constraint failed") {
+					t.Errorf("%s: %v, want SQLite's refusal", what, err)
+				}
 			}
 			if strings.Contains(text, first.EmailIdx) {
 				t.Errorf("%s: the error holds the blind-index value: %s", what, text)
@@ -164,6 +176,42 @@ func TestBlindIndexWriteWithholdsValues(t *testing.T) {
 		again.Email = first.Email
 		if err := db.Create(again).Error; !errors.Is(err, gorm.ErrDuplicatedKey) {
 			t.Errorf("Create with TranslateError = %v, want gorm.ErrDuplicatedKey", err)
+		}
+	})
+}
+
+// auditedNote is an encrypted model whose AfterUpdate hook refuses.
+type auditedNote struct {
+	_        struct{} `crypt:"record=audited_note"`
+	ID       string   `gorm:"primaryKey;size:64" crypt:"id"`
+	TenantID string   `gorm:"size:64" crypt:"scope"`
+	Email    string   `crypt:"encrypt,class=pii"`
+	EmailIdx string   `gorm:"size:16" crypt:"blind=Email,transform=lower,bits=32"`
+}
+
+var errAudit = errors.New("audit refused")
+
+func (n *auditedNote) AfterUpdate(*gorm.DB) error {
+	return fmt.Errorf("auditing note %s, index %s: %w", n.ID, n.EmailIdx, errAudit)
+}
+
+// TestRedactionLeavesOtherErrors: only the error of the UPDATE itself is
+// redacted. A hook's error after it reaches the caller as the hook wrote
+// it, even when it quotes what the UPDATE sent (the record's key and its
+// new blind-index value here: the hook's to decide).
+func TestRedactionLeavesOtherErrors(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
+		if err := db.AutoMigrate(&auditedNote{}); err != nil {
+			t.Fatal(err)
+		}
+		n := &auditedNote{ID: "note-0123456789", TenantID: "acme-tenant", Email: "ada@example.com"}
+		if err := db.Create(n).Error; err != nil {
+			t.Fatal(err)
+		}
+		n.Email = "grace@example.com"
+		err := db.Save(n).Error
+		if want := "auditing note note-0123456789, index " + n.EmailIdx + ": audit refused"; len(n.EmailIdx) < 8 || err == nil || err.Error() != want || !errors.Is(err, errAudit) {
+			t.Errorf("Save with a refusing hook = %v, want %q", err, want)
 		}
 	})
 }

@@ -160,7 +160,7 @@ func (p *Plugin) encryptAssignments(db *gorm.DB, m *model) error {
 		}
 	}
 	if len(touched) == 0 && len(rewrite) == 0 {
-		p.useSet(stmt, set)
+		p.useSet(stmt, m, set)
 		return nil
 	}
 	var first string
@@ -273,14 +273,24 @@ func (p *Plugin) encryptAssignments(db *gorm.DB, m *model) error {
 		where = append(where, clause.Eq{Column: clause.Column{Table: clause.CurrentTable, Name: f.DBName}, Value: before[k].Interface()})
 	}
 	stmt.AddClause(clause.Where{Exprs: where})
-	p.useSet(stmt, set)
+	p.useSet(stmt, m, set)
 	return nil
 }
 
-// useSet makes set the statement's SET clause, for cleanupUpdate to remove.
-func (p *Plugin) useSet(stmt *gorm.Statement, set clause.Set) {
+// useSet makes set the statement's SET clause, for cleanupUpdate to remove,
+// and notes the values of m's encrypted and blind-index columns it sets,
+// for redactUpdate.
+func (p *Plugin) useSet(stmt *gorm.Statement, m *model, set clause.Set) {
 	stmt.AddClause(set)
-	stmt.Settings.Store(setKey{stmt}, true)
+	var secrets []any
+	for _, a := range set {
+		if _, ok := m.enc[a.Column.Name]; ok {
+			secrets = append(secrets, a.Value)
+		} else if _, ok := m.indexes[a.Column.Name]; ok {
+			secrets = append(secrets, a.Value)
+		}
+	}
+	stmt.Settings.Store(setKey{stmt}, secrets)
 }
 
 // tokenWriteKey keys the token write of an update in its statement's Settings.
@@ -302,14 +312,23 @@ func (p *Plugin) writeUpdateTokens(db *gorm.DB) {
 }
 
 // cleanupUpdate removes the SET clause encryptUpdate added, as GORM removes
-// the one it builds, and withholds from the error of the update of an
-// encrypted model the values it sent (a unique blind index quotes its
-// value in the database's error).
+// the one it builds.
 func (p *Plugin) cleanupUpdate(db *gorm.DB) {
 	if _, ok := db.Statement.Settings.LoadAndDelete(setKey{db.Statement}); ok {
 		delete(db.Statement.Clauses, "SET")
 	}
-	if db.Error != nil && db.Statement.Schema != nil && p.modelOf(db.Statement.Schema).tagged {
-		db.Error = sqldialect.Redact(db.Error, db.Statement.Vars...)
+}
+
+// redactUpdate withholds from the error of the UPDATE of an encrypted model
+// the ciphertexts and blind-index values it set (a unique blind index
+// quotes its value in the database's error). It runs right after the
+// UPDATE: the statement had no error when encryptUpdate set its values,
+// so an error here is the UPDATE's, not a hook's or an association's.
+func (p *Plugin) redactUpdate(db *gorm.DB) {
+	if db.Error == nil {
+		return
+	}
+	if v, ok := db.Statement.Settings.Load(setKey{db.Statement}); ok {
+		db.Error = sqldialect.Redact(db.Error, v.([]any)...)
 	}
 }

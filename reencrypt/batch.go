@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/fieldcrypt/fieldcrypt/internal/sqldialect"
@@ -139,7 +140,7 @@ func (r *runner) swap(ctx context.Context, tx *sql.Tx, res *result) (bool, error
 		case errors.Is(err, sql.ErrNoRows):
 			return false, nil
 		case err != nil:
-			return false, fmt.Errorf("reencrypt: locking %s row %s: %w", r.l.t.Name, keyString(res.key), err)
+			return false, fmt.Errorf("reencrypt: locking %s row %s: %w", r.l.t.Name, keyString(res.key), sqldialect.Redact(err, args[1:]...))
 		}
 		return true, nil
 	}
@@ -151,8 +152,10 @@ func (r *runner) swap(ctx context.Context, tx *sql.Tx, res *result) (bool, error
 	}
 	out, err := tx.ExecContext(ctx, r.l.update, args...)
 	if err != nil {
-		// A unique blind index's violation quotes its value.
-		return false, fmt.Errorf("reencrypt: updating %s row %s: %w", r.l.t.Name, keyString(res.key), sqldialect.Redact(err, args...))
+		// A unique blind index's violation quotes its value. The row's
+		// ciphertexts and index values are withheld, its key is not.
+		secrets := slices.Concat(args[:len(res.set)], args[len(res.set)+1:])
+		return false, fmt.Errorf("reencrypt: updating %s row %s: %w", r.l.t.Name, keyString(res.key), sqldialect.Redact(err, secrets...))
 	}
 	n, err := out.RowsAffected()
 	return n == 1, err

@@ -239,21 +239,25 @@ func (r *runner) writeTokens(ctx context.Context, tx *sql.Tx, results []result) 
 				}
 			}
 		}
-		// The database and the driver may quote the statement's
-		// arguments, tokens among them: they are withheld.
-		fail := func(err error, args []any) error {
-			return fmt.Errorf("reencrypt: replacing the tokens of %s in %s: %w", r.l.t.Name, c.table, sqldialect.Redact(err, args...))
+		// The database and the driver may quote the tokens: they are
+		// withheld.
+		fail := func(err error) error {
+			var tokens []int64
+			for i := 1; i < len(pairs); i += 2 {
+				tokens = append(tokens, pairs[i].(int64))
+			}
+			return fmt.Errorf("reencrypt: replacing the tokens of %s in %s: %w", r.l.t.Name, c.table, sqldialect.Redact(err, tokens))
 		}
 		for start := 0; start < len(keys); start += perStatement {
 			part := keys[start:min(start+perStatement, len(keys))]
 			if _, err := tx.ExecContext(ctx, r.l.deleteTokensIn(c, len(part)), part...); err != nil {
-				return fail(err, part)
+				return fail(err)
 			}
 		}
 		for start := 0; start < len(pairs); start += 2 * perStatement {
 			part := pairs[start:min(start+2*perStatement, len(pairs))]
 			if _, err := tx.ExecContext(ctx, r.l.insertTokens(c, len(part)/2), part...); err != nil {
-				return fail(err, part)
+				return fail(err)
 			}
 		}
 	}

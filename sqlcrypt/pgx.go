@@ -132,7 +132,7 @@ func CopyFrom[T any](ctx context.Context, enc *crypt.Encryptor, conn Copier, tab
 		if src.err != nil {
 			return 0, src.err
 		}
-		return n, err
+		return n, src.redact(err)
 	}
 	if err := src.initTokens(table, columnNames); err != nil {
 		return 0, err
@@ -153,9 +153,7 @@ func CopyFrom[T any](ctx context.Context, enc *crypt.Encryptor, conn Copier, tab
 		return 0, src.err
 	}
 	if err != nil {
-		// A unique blind index's violation quotes its value in
-		// PostgreSQL's detail.
-		return 0, sqldialect.Redact(err)
+		return 0, src.redact(err)
 	}
 	for j, tt := range src.tokens.tables {
 		side := append(pgx.Identifier(nil), table...)
@@ -171,11 +169,7 @@ func CopyFrom[T any](ctx context.Context, enc *crypt.Encryptor, conn Copier, tab
 			continue
 		}
 		if _, err := tx.CopyFrom(ctx, side, []string{tt.Key, sqldialect.TokenColumn}, pgx.CopyFromRows(copyRows)); err != nil {
-			var args []any
-			for _, r := range copyRows {
-				args = append(args, r...)
-			}
-			return 0, sideStmt{table: strings.Join(side, "."), Stmt: sqldialect.Stmt{Args: args}}.err(err)
+			return 0, sideStmt{table: strings.Join(side, ".")}.err(err, slices.Concat(rows.Tokens...))
 		}
 	}
 	if err := tx.Commit(ctx); err != nil {
@@ -215,16 +209,21 @@ func ReplaceTokensPgx[T any](ctx context.Context, tx pgx.Tx, table string, recor
 		if _, err := br.Exec(); err != nil {
 			br.Close() //nolint:errcheck // the error is the statement's
 			// pgx prepares and encodes the whole batch first: a failure
-			// there is the first result's, whichever statement it was.
+			// there is the first result's, whichever statement it was
+			// (its SQL names it, when no other has the same).
+			var all []int64
+			for _, t := range stmts {
+				all = append(all, t.tokens...)
+			}
 			var pre pgx.ErrPreprocessingBatch
 			if errors.As(err, &pre) {
 				for _, t := range stmts {
 					if t.SQL == pre.SQL() {
-						return t.err(err)
+						return t.err(err, all)
 					}
 				}
 			}
-			return s.err(err)
+			return s.err(err, all)
 		}
 	}
 	return br.Close()
@@ -245,6 +244,22 @@ type copySource[T any] struct {
 
 	tokens   *tokenWrite // the records' tokens, for records with token indexes
 	tokenKey int         // the identity column's index in cols.list
+}
+
+// redact withholds from the copy's error the values of the row pgx was
+// encoding, its last, and those PostgreSQL quotes in the error's detail
+// (a unique blind index's value): see sqldialect.Redact.
+func (s *copySource[T]) redact(err error) error {
+	if err == nil {
+		return nil
+	}
+	var secrets []any
+	for k, f := range s.fields {
+		if c := s.cols.list[f]; (c.encrypted || c.sources != nil) && k < len(s.values) {
+			secrets = append(secrets, s.values[k])
+		}
+	}
+	return sqldialect.Redact(err, secrets...)
 }
 
 func (s *copySource[T]) Next() bool {

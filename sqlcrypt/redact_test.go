@@ -2,6 +2,7 @@ package sqlcrypt_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -89,4 +90,61 @@ func TestTokenWriteErrorsWithholdTokens(t *testing.T) {
 	err = sqlcrypt.ReplaceTokensPgx(ctx, ptx, "notes", enc...)
 	ptx.Rollback(ctx) //nolint:errcheck // the write failed
 	assertTokensWithheld(t, err, "notes_title_pre", tokensOf(notes))
+}
+
+// mail has a blind index wide enough to be unique.
+type mail struct {
+	_        struct{} `crypt:"record=mail"`
+	ID       int64    `db:"id" crypt:"id"`
+	TenantID string   `db:"tenant_id" crypt:"scope"`
+	Email    string   `db:"email" crypt:"encrypt,class=pii"`
+	EmailIdx string   `db:"email_idx" crypt:"blind=Email,transform=lower,bits=32"`
+}
+
+// TestCopyFromWithholdsBlindIndexValues plays an administrator who makes a
+// blind index unique: PostgreSQL quotes a duplicate's value in the
+// error's detail, and CopyFrom's error withholds it, for a record type
+// without token indexes.
+func TestCopyFromWithholdsBlindIndexValues(t *testing.T) {
+	db := openDB(t, sqlcrypt.Postgres)
+	e := newEnv(t)
+	ctx := t.Context()
+	db.exec(t, "CREATE TABLE mails (id BIGINT PRIMARY KEY, tenant_id TEXT NOT NULL, email TEXT, email_idx TEXT UNIQUE)")
+	cols := []string{"id", "tenant_id", "email", "email_idx"}
+	first := &mail{ID: 1, TenantID: "acme", Email: "ada@example.com"}
+	if _, err := sqlcrypt.CopyFrom(ctx, e.enc, db.pool, pgx.Identifier{"mails"}, cols, []*mail{first}); err != nil {
+		t.Fatal(err)
+	}
+	en, err := crypt.Encrypted(ctx, e.enc, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(en.EmailIdx) < 8 {
+		t.Fatalf("blind-index value of %d bytes: too short to look for", len(en.EmailIdx))
+	}
+	check := func(err error, what string) {
+		t.Helper()
+		if err == nil {
+			t.Fatalf("%s succeeded", what)
+		}
+		text := err.Error()
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) {
+			text += pe.Detail + pe.Where + pe.Hint + pe.InternalQuery + pe.Message
+		}
+		if strings.Contains(text, en.EmailIdx) {
+			t.Errorf("%s: the error holds the blind-index value: %s", what, text)
+		}
+	}
+	_, err = sqlcrypt.CopyFrom(ctx, e.enc, db.pool, pgx.Identifier{"mails"}, cols, []*mail{{ID: 2, TenantID: "acme", Email: "ADA@example.com"}})
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || pe.Code != "23505" {
+		t.Errorf("CopyFrom of a duplicate blind-index value = %v, want PostgreSQL's 23505", err)
+	}
+	check(err, "CopyFrom of a duplicate")
+
+	var n int
+	if err := db.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM mails").Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d mails after the refused copy, %v; want 1", n, err)
+	}
 }

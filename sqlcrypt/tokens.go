@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
@@ -449,14 +450,16 @@ func checkEncrypted(cols *columns, i int, rv reflect.Value) error {
 
 // sideStmt is a statement over the side table of one token index.
 type sideStmt struct {
-	table string // the side table, which its errors name
+	table  string  // the side table, which its errors name
+	tokens []int64 // the tokens the statements over it write
 	sqldialect.Stmt
 }
 
 // err is the error of the statement: the database's, with the tokens it
-// may quote withheld (sqldialect.Redact), and the side table named.
-func (s sideStmt) err(err error) error {
-	return fmt.Errorf("sqlcrypt: writing the token side table %s: %w", s.table, sqldialect.Redact(err, s.Args...))
+// or the driver may quote withheld (sqldialect.Redact), and the side
+// table named.
+func (s sideStmt) err(err error, tokens []int64) error {
+	return fmt.Errorf("sqlcrypt: writing the token side table %s: %w", s.table, sqldialect.Redact(err, tokens))
 }
 
 // prepareTokens returns the statements that replace the tokens of the
@@ -496,8 +499,9 @@ func prepareTokens[T any](d Dialect, table string, records []T, arrays bool) ([]
 	}
 	var stmts []sideStmt
 	for j, tt := range w.tables {
+		tokens := slices.Concat(w.rows[j].Tokens...)
 		for _, s := range d.ReplaceTokens(tt, w.rows[j], arrays, false) {
-			stmts = append(stmts, sideStmt{tt.Name, s})
+			stmts = append(stmts, sideStmt{tt.Name, tokens, s})
 		}
 	}
 	return stmts, nil
@@ -533,8 +537,8 @@ func prepareTokens[T any](d Dialect, table string, records []T, arrays bool) ([]
 // does not convert to). On an error the transaction holds part of the
 // writes: roll it back. The error names the side table and withholds the
 // tokens the database or the driver quote (MySQL's duplicate entry;
-// PostgreSQL's detail, emptied in the *pgconn.PgError, which errors.As
-// still finds; pgx's refusal to encode a token). The COMMIT is yours: a
+// PostgreSQL's detail: errors.As finds a copy of the *pgconn.PgError
+// without it; pgx's refusal to encode a token). The COMMIT is yours: a
 // deferred constraint's error there is the database's, detail included.
 func ReplaceTokens[T any](ctx context.Context, tx *sql.Tx, d Dialect, table string, records ...T) error {
 	stmts, err := prepareTokens(d, table, records, d == Postgres)
@@ -543,7 +547,7 @@ func ReplaceTokens[T any](ctx context.Context, tx *sql.Tx, d Dialect, table stri
 	}
 	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s.SQL, s.Args...); err != nil {
-			return s.err(err)
+			return s.err(err, s.tokens)
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/go-sql-driver/mysql"
@@ -11,71 +12,115 @@ import (
 )
 
 // TestRedact: the duplicate entry MySQL quotes, the values of PostgreSQL's
-// detail and any argument a message or a driver's own error quotes are
-// withheld, while the error's type, number, SQLSTATE and chain, and what
-// Classify and IsDuplicate make of them, are kept.
+// detail and any secret a message or a driver's own error quotes are
+// withheld, in a copy: the driver's error is left as it was, and the
+// copy keeps its type, number, SQLSTATE and what Classify and
+// IsDuplicate make of it.
 func TestRedact(t *testing.T) {
 	const token = int64(-4411093712883957760)
 	tok := fmt.Sprint(token)
 	const bidx = "q83vEjRWeJC6zg"
 
-	dup := &mysql.MySQLError{Number: 1062, SQLState: [5]byte{'2', '3', '0', '0', '0'}, Message: "Duplicate entry 'n1-" + tok + "' for key 'PRIMARY'"}
-	wrapped := fmt.Errorf("writing: %w", dup)
-	got := Redact(wrapped) // no arguments: the entry is withheld all the same
+	const dupMsg = "Duplicate entry 'n1-" + "-4411093712883957760" + "' for key 'PRIMARY'"
+	dup := &mysql.MySQLError{Number: 1062, SQLState: [5]byte{'2', '3', '0', '0', '0'}, Message: dupMsg}
+	got := Redact(fmt.Errorf("writing: %w", dup)) // no secrets: the entry is withheld all the same
 	var me *mysql.MySQLError
-	if !errors.As(got, &me) || me != dup || me.Number != 1062 {
-		t.Fatalf("Redact(MySQL error) = %#v, want it to unwrap to the driver's error", got)
+	if !errors.As(got, &me) || me == dup || me.Number != 1062 || me.SQLState != dup.SQLState {
+		t.Fatalf("Redact(MySQL error) = %#v, want it to unwrap to a copy of the driver's error", got)
 	}
-	if got.Error() != "writing: Error 1062 (23000): Duplicate entry (withheld) for key 'PRIMARY'" {
-		t.Errorf("the wrapper's copy of the message = %q", got)
+	if got.Error() != "writing: Error 1062 (23000): Duplicate entry (withheld) for key 'PRIMARY'" || me.Message != "Duplicate entry (withheld) for key 'PRIMARY'" {
+		t.Errorf("redacted MySQL error = %q, its copy %q", got, me.Message)
 	}
-	if again := Redact(dup, token); again != dup {
-		t.Errorf("Redact(an unwrapped driver error) = %#v, want the same error", again)
-	}
-	if strings.Contains(got.Error(), tok) || !strings.HasSuffix(got.Error(), "Duplicate entry (withheld) for key 'PRIMARY'") {
-		t.Errorf("redacted MySQL error = %q", got)
+	if dup.Message != dupMsg {
+		t.Errorf("Redact changed the driver's error: %q", dup.Message)
 	}
 	if !MySQL.IsDuplicate(got) || Classify(got) != Transient {
 		t.Errorf("the redacted MySQL error is classified otherwise")
 	}
-	signal := &mysql.MySQLError{Number: 1644, Message: "refused " + bidx}
-	if got := Redact(signal, bidx); !strings.Contains(got.Error(), "refused (withheld)") {
-		t.Errorf("a MySQL message quoting an argument = %q", got)
+	if got := Redact(fmt.Errorf("x: %w", &mysql.MySQLError{Number: 1062})); got.Error() != "x: Error 1062: Duplicate entry (withheld) for key" {
+		t.Errorf("Redact(a 1062 without a message) = %q", got)
 	}
-	other := &mysql.MySQLError{Number: 1146, Message: "Table 'test.x' doesn't exist"}
-	if got := Redact(other, token); got != other || other.Message != "Table 'test.x' doesn't exist" {
+	signal := &mysql.MySQLError{Number: 1644, Message: "refused " + bidx}
+	if got := Redact(signal, bidx); got.Error() != "Error 1644: refused (withheld)" {
+		t.Errorf("a MySQL message quoting a secret = %q", got)
+	}
+	other := &mysql.MySQLError{Number: 1146, Message: "Table 'test.subscribers_name_prefix' doesn't exist"}
+	if got := Redact(other, token, "1146"); got != other {
 		t.Errorf("Redact(%v) = %v, want it unchanged", other, got)
 	}
 
 	pg := &pgconn.PgError{Severity: "ERROR", Code: "23505", Message: `duplicate key value violates unique constraint "x_pkey"`,
 		Detail: "Key (id, token)=(7, " + tok + ") already exists.", Where: "row " + tok, InternalQuery: "SELECT " + tok, ConstraintName: "x_pkey"}
-	wrapped = fmt.Errorf("batch: %w", pg)
-	got = Redact(wrapped) // a COMMIT's: no arguments
+	got = Redact(fmt.Errorf("batch: %w", pg)) // a COMMIT's: no secrets
 	var pe *pgconn.PgError
-	if got != wrapped || !errors.As(got, &pe) || pe.ConstraintName != "x_pkey" {
-		t.Fatalf("Redact(PostgreSQL error) = %#v, want the same chain", got)
+	if !errors.As(got, &pe) || pe == pg || pe.ConstraintName != "x_pkey" || pe.Code != "23505" {
+		t.Fatalf("Redact(PostgreSQL error) = %#v, want it to unwrap to a copy of the driver's error", got)
 	}
-	if s := fmt.Sprintf("%+v %#v", got, pe); strings.Contains(s, tok) {
+	if s := fmt.Sprintf("%+v %#v", got, *pe); strings.Contains(s, tok) {
 		t.Errorf("redacted PostgreSQL error prints the token: %s", s)
 	}
-	if !Postgres.IsDuplicate(got) || Classify(got) != Transient {
+	if !strings.Contains(pg.Detail, tok) {
+		t.Errorf("Redact changed the driver's error: %q", pg.Detail)
+	}
+	if got.Error() != "batch: "+pg.Error() || !Postgres.IsDuplicate(got) || Classify(got) != Transient {
 		t.Errorf("redacted PostgreSQL error = %q, duplicate %v", got, Postgres.IsDuplicate(got))
+	}
+	// A SQLSTATE error of value type is copied too, and one whose struct
+	// embeds a nil pointer is read without a panic.
+	if got := Redact(valueStateError{Detail: tok}); strings.Contains(fmt.Sprintf("%#v", errors.Unwrap(got)), tok) {
+		t.Errorf("Redact(a value-typed error) = %#v", errors.Unwrap(got))
+	}
+	if got := Redact(&embeddingStateError{}); got == nil {
+		t.Error("Redact(an error embedding a nil pointer) = nil")
+	}
+
+	// A sentinel in the chain is still found by errors.Is.
+	sentinel := errors.New("duplicated key not allowed")
+	if got := Redact(fmt.Errorf("%w: %w", sentinel, pg)); !errors.Is(got, sentinel) || !errors.As(got, &pe) || pe.Detail != "" {
+		t.Errorf("Redact(a sentinel wrapping a PostgreSQL error) = %#v", got)
 	}
 
 	// pgx's own error, before anything is sent: replaced, the token withheld.
 	enc := fmt.Errorf("failed to encode args[1]: unable to encode %d into binary format for int4 (OID 23): %d is less than minimum value", token, token)
-	got = Redact(enc, []int64{7, token})
+	got = Redact(enc, []int64{token})
 	if strings.Contains(got.Error(), tok) || errors.Unwrap(got) != nil || !strings.Contains(got.Error(), "unable to encode (withheld) into binary format for int4") {
 		t.Errorf("Redact(an encoding error) = %q, unwraps to %v", got, errors.Unwrap(got))
 	}
-	// Short forms are not looked for: they would withhold digits of
+	// Short forms are not looked for: they would withhold characters of
 	// unrelated text.
-	short := errors.New("SQLSTATE 23505 at 7")
-	if Redact(short, int64(7), int64(505), "ab") != short {
-		t.Error("Redact withheld a short argument")
+	short := errors.New("SQLSTATE 23505 at 7 in abc")
+	if Redact(short, int64(7), int64(505), "abc") != short {
+		t.Error("Redact withheld a short secret")
 	}
 	plain := errors.New("connection reset")
 	if Redact(plain, token) != plain || Redact(nil) != nil {
 		t.Error("Redact changed an error that quotes no values")
 	}
+
+	// The driver's error is only read: two goroutines may redact the same
+	// one (the race detector watches this).
+	shared := &mysql.MySQLError{Number: 1062, Message: dupMsg}
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			if s := Redact(shared, token).Error(); strings.Contains(s, tok) {
+				t.Errorf("concurrent Redact = %q", s)
+			}
+		})
+	}
+	wg.Wait()
 }
+
+// valueStateError is a SQLSTATE error of value type with a detail.
+type valueStateError struct{ Detail string }
+
+func (e valueStateError) Error() string    { return "ERROR: refused (SQLSTATE 23505)" }
+func (e valueStateError) SQLState() string { return "23505" }
+
+// embeddingStateError embeds a nil pointer to a struct with a Detail.
+type embeddingStateError struct{ *valueStateErrorFields }
+
+type valueStateErrorFields struct{ Detail string }
+
+func (e *embeddingStateError) Error() string    { return "ERROR: refused (SQLSTATE 23505)" }
+func (e *embeddingStateError) SQLState() string { return "23505" }
