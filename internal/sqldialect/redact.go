@@ -45,9 +45,9 @@ const Withheld = "(withheld)"
 //
 // A secret is looked for as a driver prints it: an integer (or an element
 // of an []int64) in decimal when it has four digits or more, and a string
-// (or *string) or []byte when it has four bytes or more. A token keeps its high bits,
-// so its decimal has 15 to 19 digits; a shorter form would withhold
-// characters of unrelated text.
+// (or *string) or []byte when it has four bytes or more. A token keeps
+// its high bits, so its decimal has 15 to 19 digits; a shorter form would
+// withhold characters of unrelated text.
 func Redact(err error, secrets ...any) error {
 	if err == nil {
 		return nil
@@ -78,7 +78,12 @@ func Redact(err error, secrets ...any) error {
 		}
 	case errors.As(err, &st):
 		driver = st
-		if cp, ok := withoutDetail(st, forms); ok {
+		cp, ok := withoutDetail(st, forms)
+		if !ok && withhold(st.Error(), forms) != st.Error() {
+			// Not a struct it can copy, and its text quotes a secret.
+			cp, ok = &stateError{msg: withhold(st.Error(), forms), state: st.SQLState()}, true
+		}
+		if ok {
 			driver, changed = cp, true
 			text = strings.ReplaceAll(text, st.Error(), cp.Error())
 		}
@@ -218,3 +223,11 @@ func (e *withheldError) Error() string { return e.msg }
 func (e *withheldError) Unwrap() error { return e.driver }
 
 func (e *withheldError) Is(target error) bool { return errors.Is(e.orig, target) }
+
+// stateError is a SQLSTATE error's text, redacted, and its SQLSTATE.
+type stateError struct{ msg, state string }
+
+func (e *stateError) Error() string { return e.msg }
+
+// SQLState returns the SQLSTATE of the error it stands for.
+func (e *stateError) SQLState() string { return e.state }

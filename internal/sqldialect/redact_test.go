@@ -73,6 +73,9 @@ func TestRedact(t *testing.T) {
 	if got := Redact(&embeddingStateError{}); got == nil {
 		t.Error("Redact(an error embedding a nil pointer) = nil")
 	}
+	if got := Redact(fmt.Errorf("w: %w", stringStateError("ERROR: refused "+tok)), token); strings.Contains(got.Error(), tok) || !Postgres.IsDuplicate(got) {
+		t.Errorf("Redact(a SQLSTATE error that is not a struct) = %q, duplicate %v", got, Postgres.IsDuplicate(got))
+	}
 
 	// A sentinel in the chain is still found by errors.Is.
 	sentinel := errors.New("duplicated key not allowed")
@@ -124,3 +127,9 @@ type valueStateErrorFields struct{ Detail string }
 
 func (e *embeddingStateError) Error() string    { return "ERROR: refused (SQLSTATE 23505)" }
 func (e *embeddingStateError) SQLState() string { return "23505" }
+
+// stringStateError is a SQLSTATE error that is not a struct.
+type stringStateError string
+
+func (e stringStateError) Error() string    { return string(e) }
+func (e stringStateError) SQLState() string { return "23505" }
