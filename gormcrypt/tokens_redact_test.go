@@ -215,3 +215,44 @@ func TestRedactionLeavesOtherErrors(t *testing.T) {
 		}
 	})
 }
+
+// TestBlindIndexTypeErrorsWithholdValues plays an administrator who
+// changes the e-mail blind index's column to a type its values are not
+// (uuid on PostgreSQL, an integer on MariaDB): the database quotes the
+// value it cannot read in the error's message, and the error of Create,
+// and of the update of the e-mail, withholds it.
+func TestBlindIndexTypeErrorsWithholdValues(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, enc *crypt.Encryptor) {
+		alter := map[string]string{
+			"postgres": "ALTER TABLE contacts ALTER COLUMN email_idx TYPE uuid USING NULL",
+			"mysql":    "ALTER TABLE contacts MODIFY email_idx BIGINT",
+		}[db.Dialector.Name()]
+		if alter == "" {
+			return // SQLite stores any value in any column
+		}
+		keep := newContact("acme")
+		mustCreate(t, db, keep)
+		for _, q := range []string{"UPDATE contacts SET email_idx = NULL", alter} {
+			if err := db.Exec(q).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		check := func(c *Contact, err error, what string) {
+			t.Helper()
+			ec, encErr := crypt.Encrypted(t.Context(), enc, c)
+			if encErr != nil {
+				t.Fatal(encErr)
+			}
+			if err == nil {
+				t.Fatalf("%s into the changed column succeeded", what)
+			}
+			if len(ec.EmailIdx) < 8 || strings.Contains(err.Error(), ec.EmailIdx) {
+				t.Errorf("%s: the error holds the blind-index value %q: %v", what, ec.EmailIdx, err)
+			}
+		}
+		c := newContact("acme")
+		check(c, db.Create(c).Error, "Create")
+		keep.Email = "grace.hopper@example.com"
+		check(keep, db.Save(keep).Error, "Save")
+	})
+}

@@ -21,6 +21,10 @@ import (
 // setKey marks a statement whose SET clause the plugin added.
 type setKey struct{ stmt *gorm.Statement }
 
+// redactKey keys, in an update's Settings, the values redactUpdate
+// withholds from the UPDATE's error: a []any.
+type redactKey struct{ stmt *gorm.Statement }
+
 func (p *Plugin) encryptUpdate(db *gorm.DB) {
 	stmt := db.Statement
 	if db.Error != nil {
@@ -62,6 +66,7 @@ func (p *Plugin) encryptUpdate(db *gorm.DB) {
 				}
 			}
 		}
+		stmt.Settings.Store(redactKey{stmt}, []any(nil)) // a blind index may yet be part of a unique key
 		return
 	}
 	if err := p.encryptAssignments(db, m); err != nil {
@@ -279,7 +284,7 @@ func (p *Plugin) encryptAssignments(db *gorm.DB, m *model) error {
 
 // useSet makes set the statement's SET clause, for cleanupUpdate to remove,
 // and notes the values of m's encrypted and blind-index columns it sets,
-// for redactUpdate.
+// for redactUpdate to withhold.
 func (p *Plugin) useSet(stmt *gorm.Statement, m *model, set clause.Set) {
 	stmt.AddClause(set)
 	var secrets []any
@@ -290,7 +295,8 @@ func (p *Plugin) useSet(stmt *gorm.Statement, m *model, set clause.Set) {
 			secrets = append(secrets, a.Value)
 		}
 	}
-	stmt.Settings.Store(setKey{stmt}, secrets)
+	stmt.Settings.Store(setKey{stmt}, true)
+	stmt.Settings.Store(redactKey{stmt}, secrets)
 }
 
 // tokenWriteKey keys the token write of an update in its statement's Settings.
@@ -317,6 +323,7 @@ func (p *Plugin) cleanupUpdate(db *gorm.DB) {
 	if _, ok := db.Statement.Settings.LoadAndDelete(setKey{db.Statement}); ok {
 		delete(db.Statement.Clauses, "SET")
 	}
+	db.Statement.Settings.Delete(redactKey{db.Statement})
 }
 
 // redactUpdate withholds from the error of the UPDATE of an encrypted model
@@ -328,7 +335,7 @@ func (p *Plugin) redactUpdate(db *gorm.DB) {
 	if db.Error == nil {
 		return
 	}
-	if v, ok := db.Statement.Settings.Load(setKey{db.Statement}); ok {
+	if v, ok := db.Statement.Settings.Load(redactKey{db.Statement}); ok {
 		db.Error = sqldialect.Redact(db.Error, v.([]any)...)
 	}
 }

@@ -39,13 +39,15 @@ const Withheld = "(withheld)"
 // something is withheld, the result is a new error with the redacted
 // text, which unwraps to a redacted copy of the driver's error, of its
 // type (errors.As, [Classify] and [Dialect.IsDuplicate] work on it), and
-// not to the wrappers in between, whose texts quote the values; errors.Is
+// not to the wrappers in between, whose texts quote the values (errors.As
+// no longer finds them: pgx's ErrPreprocessingBatch, say); errors.Is
 // still sees the whole original chain. Otherwise err is returned as it
 // is.
 //
 // A secret is looked for as a driver prints it: an integer (or an element
-// of an []int64) in decimal when it has four digits or more, and a string
-// (or *string) or []byte when it has four bytes or more. A token keeps
+// of an []int64, crypt.Tokens) in decimal when it has four digits or
+// more, and a string or []byte, of any named type and through pointers,
+// when it has four bytes or more. A token keeps
 // its high bits, so its decimal has 15 to 19 digits; a shorter form would
 // withhold characters of unrelated text.
 func Redact(err error, secrets ...any) error {
@@ -171,21 +173,23 @@ func secretForms(secrets []any) []string {
 		}
 	}
 	for _, a := range secrets {
-		switch x := a.(type) {
-		case int64:
-			addInt(x)
-		case []int64:
-			for _, n := range x {
-				addInt(n)
+		// By kind, not type: a field may be a named string or []byte
+		// (type Hex string), or a pointer to one.
+		v := reflect.ValueOf(a)
+		for v.Kind() == reflect.Pointer && !v.IsNil() {
+			v = v.Elem()
+		}
+		switch {
+		case v.Kind() == reflect.String:
+			addString(v.String())
+		case v.Kind() >= reflect.Int && v.Kind() <= reflect.Int64:
+			addInt(v.Int())
+		case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Uint8:
+			addString(string(v.Bytes()))
+		case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Int64:
+			for i := range v.Len() {
+				addInt(v.Index(i).Int())
 			}
-		case string:
-			addString(x)
-		case *string:
-			if x != nil {
-				addString(*x)
-			}
-		case []byte:
-			addString(string(x))
 		}
 	}
 	slices.SortFunc(forms, func(a, b string) int {

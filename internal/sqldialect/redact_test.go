@@ -89,6 +89,20 @@ func TestRedact(t *testing.T) {
 	if strings.Contains(got.Error(), tok) || errors.Unwrap(got) != nil || !strings.Contains(got.Error(), "unable to encode (withheld) into binary format for int4") {
 		t.Errorf("Redact(an encoding error) = %q, unwraps to %v", got, errors.Unwrap(got))
 	}
+	// Secrets of named types, and through pointers, are looked for too.
+	type hex string
+	type tokens []int64
+	raw := []byte("q83vEjRW")
+	hx := hex(bidx)
+	for _, c := range []struct {
+		secret any
+		value  string
+	}{{hx, bidx}, {&hx, bidx}, {&raw, string(raw)}, {tokens{token}, tok}, {&[]int64{token}, tok}} {
+		if got := Redact(errors.New("refused "+c.value), c.secret).Error(); got != "refused (withheld)" {
+			t.Errorf("Redact(a message quoting a %T) = %q", c.secret, got)
+		}
+	}
+
 	// Short forms are not looked for: they would withhold characters of
 	// unrelated text.
 	short := errors.New("SQLSTATE 23505 at 7 in abc")
