@@ -12,6 +12,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 	"gorm.io/gorm/logger"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
@@ -254,5 +255,38 @@ func TestBlindIndexTypeErrorsWithholdValues(t *testing.T) {
 		check(c, db.Create(c).Error, "Create")
 		keep.Email = "grace.hopper@example.com"
 		check(keep, db.Save(keep).Error, "Save")
+	})
+}
+
+// TestHandSetUpdateWithholdsValues: an UPDATE with a SET clause given by
+// hand (of a plaintext column) that breaks a unique key holding the
+// e-mail blind index gets the database's duplicate quoting the index
+// value (MySQL's entry, PostgreSQL's detail); the error withholds it.
+func TestHandSetUpdateWithholdsValues(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
+		if err := db.Exec("CREATE UNIQUE INDEX contacts_email_stage ON contacts (email_idx, stage)").Error; err != nil {
+			t.Fatal(err)
+		}
+		first := newContact("acme")
+		mustCreate(t, db, first)
+		second := newContact("acme")
+		second.Email, second.Stage = first.Email, "won"
+		mustCreate(t, db, second)
+		err := db.Model(&Contact{}).Where("id = ?", second.ID).Clauses(clause.Set{{Column: clause.Column{Name: "stage"}, Value: "lead"}}).Update("stage", "lead").Error
+		if err == nil {
+			t.Fatal("the update that breaks the unique key succeeded")
+		}
+		text := err.Error()
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) {
+			text += pe.Detail + pe.Where + pe.InternalQuery
+		}
+		var me *mysql.MySQLError
+		if errors.As(err, &me) {
+			text += me.Message
+		}
+		if len(first.EmailIdx) < 8 || strings.Contains(text, first.EmailIdx) {
+			t.Errorf("the error holds the blind-index value %q: %s", first.EmailIdx, text)
+		}
 	})
 }
