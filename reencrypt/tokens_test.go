@@ -20,10 +20,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
+	"github.com/fieldcrypt/fieldcrypt/internal/testenv"
 	"github.com/fieldcrypt/fieldcrypt/keyring"
 	"github.com/fieldcrypt/fieldcrypt/reencrypt"
 )
@@ -903,15 +903,7 @@ func TestTokenWriteWithholdsTokens(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "people_name_prefix") {
 			t.Fatalf("Run with a duplicate token = %v, want the refused write of people_name_prefix", err)
 		}
-		text := err.Error()
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) {
-			text += pe.Detail + pe.Where + pe.Hint + pe.InternalQuery
-		}
-		var me *mysql.MySQLError
-		if errors.As(err, &me) {
-			text += me.Message
-		}
+		text := testenv.Exposed(err)
 		text += logged.String()
 		for _, tk := range tokens {
 			if strings.Contains(text, tk) {
@@ -936,11 +928,12 @@ func TestTokenWriteWithholdsTokens(t *testing.T) {
 			}
 		}
 		_, err = reencrypt.Run(ctx, db.DB, db.d, k.encryptor(t), peopleTable(t), opts)
+		var pe *pgconn.PgError
 		if !errors.As(err, &pe) || pe.Code != "23505" || pe.Detail != "" || !strings.Contains(err.Error(), "committing batch") {
 			t.Fatalf("Run against a deferred unique constraint = %v, want the COMMIT's 23505 without its detail", err)
 		}
 		for _, tk := range tokens {
-			if strings.Contains(err.Error(), tk) || strings.Contains(logged.String(), tk) {
+			if strings.Contains(testenv.Exposed(err), tk) || strings.Contains(logged.String(), tk) {
 				t.Fatalf("a token in the error or the log of the COMMIT:\n%v\n%s", err, logged.String())
 			}
 		}
@@ -982,15 +975,7 @@ func TestBlindIndexWriteWithholdsValues(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "updating contacts row 1") {
 			t.Fatalf("Run with a duplicate blind-index value = %v, want the refused UPDATE of row 1", err)
 		}
-		text := err.Error()
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) {
-			text += pe.Detail + pe.Where + pe.Hint + pe.InternalQuery
-		}
-		var me *mysql.MySQLError
-		if errors.As(err, &me) {
-			text += me.Message
-		}
+		text := testenv.Exposed(err)
 		if strings.Contains(text+logged.String(), first.EmailIdx) {
 			t.Fatalf("the blind-index value in the error or the log:\n%s\n%s", text, logged.String())
 		}

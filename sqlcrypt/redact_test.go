@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
+	"github.com/fieldcrypt/fieldcrypt/internal/testenv"
 	"github.com/fieldcrypt/fieldcrypt/sqlcrypt"
 )
 
@@ -127,11 +128,7 @@ func TestCopyFromWithholdsBlindIndexValues(t *testing.T) {
 		if err == nil {
 			t.Fatalf("%s succeeded", what)
 		}
-		text := err.Error()
-		var pe *pgconn.PgError
-		if errors.As(err, &pe) {
-			text += pe.Detail + pe.Where + pe.Hint + pe.InternalQuery + pe.Message
-		}
+		text := testenv.Exposed(err)
 		if strings.Contains(text, en.EmailIdx) {
 			t.Errorf("%s: the error holds the blind-index value: %s", what, text)
 		}

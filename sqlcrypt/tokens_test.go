@@ -14,9 +14,9 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
+	"github.com/fieldcrypt/fieldcrypt/internal/testenv"
 	"github.com/fieldcrypt/fieldcrypt/sqlcrypt"
 )
 
@@ -466,15 +466,7 @@ func assertTokensWithheld(t testing.TB, err error, table string, toks crypt.Toke
 	if err == nil || !strings.Contains(err.Error(), table) {
 		t.Fatalf("writing colliding keys = %v, want the database's refusal naming %s", err, table)
 	}
-	text := err.Error()
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		text += pe.Detail + pe.Where + pe.Hint + pe.InternalQuery
-	}
-	var me *mysql.MySQLError
-	if errors.As(err, &me) {
-		text += me.Message
-	}
+	text := testenv.Exposed(err)
 	checked := 0
 	for _, tk := range toks {
 		s := strconv.FormatInt(tk, 10)
