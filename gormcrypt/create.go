@@ -9,8 +9,6 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 	"gorm.io/gorm/schema"
-
-	"github.com/fieldcrypt/fieldcrypt/internal/sqldialect"
 )
 
 // Creates. The plugin encrypts a copy of the caller's records
@@ -180,7 +178,7 @@ func (p *Plugin) restoreCreate(db *gorm.DB) {
 		for _, pr := range sw.pairs {
 			secrets = append(secrets, sw.m.secrets(stmt.Context, pr.copy)...)
 		}
-		db.Error = sqldialect.Redact(db.Error, secrets...)
+		redact(db, secrets...)
 		return
 	}
 	if sw.guarded && !db.DryRun && db.RowsAffected < int64(len(sw.pairs)) {

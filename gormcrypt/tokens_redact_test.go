@@ -2,6 +2,7 @@ package gormcrypt_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log"
@@ -279,5 +280,44 @@ func TestHandSetUpdateWithholdsValues(t *testing.T) {
 		if len(first.EmailIdx) < 8 || strings.Contains(text, first.EmailIdx) {
 			t.Errorf("the error holds the blind-index value %q: %s", first.EmailIdx, text)
 		}
+	})
+}
+
+// TestGenericResultWithholdsValues: GORM's generic API keeps a statement's
+// error a second time, in the result gorm.WithResult gives. Under a unique
+// key holding the e-mail blind index, a G Create of a duplicate e-mail, and
+// a G Update of a plaintext column that makes the key collide, fail; both
+// the returned error and the result's withhold the blind-index value.
+func TestGenericResultWithholdsValues(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
+		if err := db.Exec("CREATE UNIQUE INDEX contacts_email_stage ON contacts (email_idx, stage)").Error; err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		first := newContact("acme")
+		mustCreate(t, db, first)
+		check := func(err, kept error, what string) {
+			t.Helper()
+			if err == nil || kept == nil {
+				t.Fatalf("%s broke the unique key and returned %v, kept %v", what, err, kept)
+			}
+			for _, e := range []error{err, kept} {
+				if text := testenv.Exposed(e); len(first.EmailIdx) < 8 || strings.Contains(text, first.EmailIdx) {
+					t.Errorf("%s: an error holds the blind-index value %q: %s", what, first.EmailIdx, text)
+				}
+			}
+		}
+
+		res := gorm.WithResult()
+		dup := newContact("acme")
+		dup.Email = first.Email
+		check(gorm.G[Contact](db, res).Create(ctx, dup), res.Error, "G.Create")
+
+		second := newContact("acme")
+		second.Email, second.Stage = first.Email, "won"
+		mustCreate(t, db, second)
+		res = gorm.WithResult()
+		_, err := gorm.G[Contact](db, res).Where("id = ?", second.ID).Update(ctx, "stage", first.Stage)
+		check(err, res.Error, "G.Update")
 	})
 }

@@ -336,6 +336,16 @@ func (p *Plugin) redactUpdate(db *gorm.DB) {
 		return
 	}
 	if v, ok := db.Statement.Settings.Load(redactKey{db.Statement}); ok {
-		db.Error = sqldialect.Redact(db.Error, v.([]any)...)
+		redact(db, v.([]any)...)
+	}
+}
+
+// redact replaces the statement's error by one that withholds secrets
+// (sqldialect.Redact), both where GORM returns it and where its generic
+// API keeps it a second time (the result of gorm.WithResult).
+func redact(db *gorm.DB, secrets ...any) {
+	db.Error = sqldialect.Redact(db.Error, secrets...)
+	if r := db.Statement.Result; r != nil {
+		r.Error = db.Error
 	}
 }
