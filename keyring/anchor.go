@@ -120,6 +120,14 @@ func (v *versions) shreddedIn(scope string, recs []*Record) (shredded bool, newe
 	return false, newer
 }
 
+// sawShred reports whether this process saw a tombstone in scope that it
+// has not seen replaced since.
+func (v *versions) sawShred(scope string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return len(v.tombs[scope]) > 0
+}
+
 // forgetShred drops the tombstones seen in scope: it was brought back.
 func (v *versions) forgetShred(scope string) {
 	v.mu.Lock()

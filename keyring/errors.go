@@ -19,8 +19,9 @@ var (
 	// this process was never given a KEK for.
 	ErrKEKRefused = errors.New("keyring: the KEK refused")
 
-	// ErrKEKUnavailable means the KEK could not be reached and no cached
-	// keyset was young enough to serve. It is transient: retry later.
+	// ErrKEKUnavailable means the KEK, the keyset store or the anchor could
+	// not be reached and no cached keyset was young enough to serve. It is
+	// transient: retry later.
 	ErrKEKUnavailable = errors.New("keyring: KEK unavailable")
 
 	// ErrKEKNotAllowed means a stored keyset names a KEK that this keyring is

@@ -55,6 +55,9 @@ func (m *Manager) Keys(ctx context.Context, id KeysetID) ([]KeyInfo, error) {
 	if o.tombstone() {
 		return fail(ErrScopeShredded)
 	}
+	if err := k.checkLiveScope(ctx, id.Scope); err != nil {
+		return fail(err)
+	}
 	info := o.handle.KeysetInfo()
 	out := make([]KeyInfo, 0, len(info.GetKeyInfo())+len(o.state.Destroyed))
 	for _, ki := range info.GetKeyInfo() {

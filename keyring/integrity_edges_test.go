@@ -202,7 +202,8 @@ func TestAnchorOutage(t *testing.T) {
 	}
 }
 
-// keyringState returns the version of a stored state document.
+// keyringState returns the version of a stored state document, and
+// whether it is a tombstone's.
 func keyringState(t *testing.T, rec *keyring.Record) (uint64, bool) {
 	t.Helper()
 	var st struct {
@@ -342,4 +343,97 @@ func TestImportAndInitOnShreddedScope(t *testing.T) {
 	if err := adminMgr.CreateKeysets(ctx, "acme", "pii"); !errors.Is(err, keyring.ErrScopeShredded) {
 		t.Errorf("CreateKeysets(shredded scope) err = %v, want ErrScopeShredded", err)
 	}
+}
+
+// TestHiddenKeysetStaysShredded plays a store writer who hides one of a
+// tenant's keysets while the operator shreds it, so that it gets no
+// tombstone, and puts it back afterwards, at the version everyone saw.
+// The shredded tenant's data must stay unreadable:
+//
+//   - When the shredding process, or the anchor, saw the keyset, Shred
+//     finds it missing, counts it and gives it a tombstone; the keyset put
+//     back over it is a rollback, and stays one after an Unshred.
+//   - When neither saw it (it was made by a process without the anchor),
+//     it is refused on load because its scope is shredded: by the anchor's
+//     mark in a fresh process, by its own memory in the shredding one.
+func TestHiddenKeysetStaysShredded(t *testing.T) {
+	setup := func(t *testing.T, w *storeWorld, maker *keyring.Keyring) (ct []byte, hidden *keyring.Record) {
+		t.Helper()
+		ctx := context.Background()
+		if err := keyring.NewManager(maker).CreateKeysets(ctx, "acme", "pii"); err != nil {
+			t.Fatal(err)
+		}
+		dk, err := maker.DataKeys(ctx, "acme", "pii")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ct, err = dk.Encrypt([]byte("secret"), []byte("ad")); err != nil {
+			t.Fatal(err)
+		}
+		hidden = w.get(t, dataID("acme", "pii"))
+		w.deleteRecords(t, []*keyring.Record{hidden})
+		return ct, hidden
+	}
+	refused := func(t *testing.T, kr *keyring.Keyring, ct []byte, who string, want ...error) {
+		t.Helper()
+		dk, err := kr.ExistingDataKeys(context.Background(), "acme", "pii")
+		if err == nil {
+			pt, derr := dk.Decrypt(ct, []byte("ad"))
+			t.Errorf("%s: the shredded tenant's keyset was served (its data decrypts: %v)", who, derr == nil && string(pt) == "secret")
+			return
+		}
+		for _, w := range want {
+			if errors.Is(err, w) {
+				return
+			}
+		}
+		t.Errorf("%s: err = %v, want one of %v", who, err, want)
+	}
+
+	t.Run("seen", func(t *testing.T) {
+		forEachStore(t, func(t *testing.T, w *storeWorld) {
+			ctx := context.Background()
+			w.anchor = teststores.SQLiteAnchor(t)
+			ct, hidden := setup(t, w, w.keyring(t, nil))
+			shredder := w.keyring(t, nil) // a fresh admin process: the anchor saw the keyset
+			m := keyring.NewManager(shredder)
+			if n, err := m.Shred(ctx, "acme"); err != nil || n != 2 {
+				t.Fatalf("Shred() = %d, %v; want both keysets shredded, the hidden one included", n, err)
+			}
+			if _, tomb := keyringState(t, w.get(t, hidden.ID)); !tomb {
+				t.Fatal("the hidden keyset's place holds no tombstone")
+			}
+			if !strings.Contains(w.logs.String(), `"event":"keyset missing at shred"`) {
+				t.Error("the missing keyset was not reported in the audit log")
+			}
+			w.putRecords(t, []*keyring.Record{hidden})
+			w.clock.Advance(2 * time.Minute)
+			refused(t, shredder, ct, "the shredding process", keyring.ErrRollback)
+			refused(t, w.keyring(t, nil), ct, "a fresh process with the anchor", keyring.ErrRollback)
+			if _, err := m.Unshred(ctx, "acme"); !errors.Is(err, keyring.ErrRollback) {
+				t.Errorf("Unshred() err = %v, want the keyset put back refused as a rollback", err)
+			}
+			refused(t, w.keyring(t, nil), ct, "a fresh process after Unshred", keyring.ErrRollback, keyring.ErrScopeShredded)
+		})
+	})
+
+	t.Run("unseen", func(t *testing.T) {
+		forEachStore(t, func(t *testing.T, w *storeWorld) {
+			ctx := context.Background()
+			anchor := teststores.SQLiteAnchor(t)
+			ct, hidden := setup(t, w, w.keyring(t, nil)) // made before the anchor was configured
+			w.anchor = anchor
+			shredder := w.keyring(t, nil)
+			if n, err := keyring.NewManager(shredder).Shred(ctx, "acme"); err != nil || n != 1 {
+				t.Fatalf("Shred() = %d, %v; want the listed keyset shredded", n, err)
+			}
+			w.putRecords(t, []*keyring.Record{hidden})
+			w.clock.Advance(2 * time.Minute)
+			refused(t, shredder, ct, "the shredding process", keyring.ErrScopeShredded)
+			refused(t, w.keyring(t, nil), ct, "a fresh process with the anchor", keyring.ErrScopeShredded)
+			if _, err := keyring.NewManager(w.keyring(t, nil)).AddKey(ctx, hidden.ID); !errors.Is(err, keyring.ErrScopeShredded) {
+				t.Errorf("AddKey(the keyset put back) err = %v, want ErrScopeShredded", err)
+			}
+		})
+	})
 }

@@ -197,6 +197,7 @@ func newKeyring(cfg Config, now func() time.Time) (*Keyring, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	cfg.Store = exactStore{cfg.Store}
 	k := &Keyring{
 		cfg:      cfg,
 		now:      now,

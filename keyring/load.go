@@ -229,6 +229,9 @@ func (k *Keyring) load(ctx context.Context, id KeysetID, create bool) (any, erro
 		k.versions.observeTombstone(id, o.state.Version)
 		return nil, &Error{Op: "load", ID: id, Err: fmt.Errorf("%w on %s", ErrScopeShredded, o.state.Shredded.Format(time.RFC3339))}
 	}
+	if err := k.checkLiveScope(ctx, id.Scope); err != nil {
+		return nil, &Error{Op: "load", ID: id, Err: err}
+	}
 	v, err := k.build(id, o.handle, o.state)
 	if err != nil {
 		return nil, &Error{Op: "load", ID: id, Err: err}
@@ -340,6 +343,27 @@ func (k *Keyring) create(ctx context.Context, id KeysetID) (*Record, error) {
 	k.observe(ctx, id, st.Version)
 	k.audit(ctx, "keyset created", id, nil, "kek", rec.KEKURI, "key_id", primary.KeyID(), "version", st.Version)
 	return rec, nil
+}
+
+// checkLiveScope fails with ErrScopeShredded when a keyset that is not a
+// tombstone belongs to a scope the anchor marks shredded, or one this
+// process saw shredded and has not seen brought back (checkNotShredded).
+// A store writer who hides a keyset while the scope is shredded, so that
+// it gets no tombstone, and then puts it back, gets a keyset whose version
+// is the newest anyone saw: only the scope's mark tells it was shredded.
+// With an anchor it costs one anchor read per load.
+func (k *Keyring) checkLiveScope(ctx context.Context, scope string) error {
+	marked, err := k.anchorSaysShredded(ctx, scope)
+	if err != nil {
+		return err
+	}
+	if marked {
+		return fmt.Errorf("%w (the anchor marks it shredded)", ErrScopeShredded)
+	}
+	if k.versions.sawShred(scope) {
+		return k.checkNotShredded(ctx, scope)
+	}
+	return nil
 }
 
 // checkNotShredded fails with ErrScopeShredded when scope was shredded:

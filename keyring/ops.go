@@ -61,8 +61,12 @@ func (m *Manager) CreateKeysets(ctx context.Context, scope string, classes ...st
 				// An existing keyset counts only if it authenticates: a
 				// planted or edited one is reported, not taken as created.
 				var o *opened
-				if o, err = k.open(ctx, rec); err == nil && o.tombstone() {
-					err = ErrScopeShredded
+				if o, err = k.open(ctx, rec); err == nil {
+					if o.tombstone() {
+						err = ErrScopeShredded
+					} else {
+						err = k.checkLiveScope(ctx, scope)
+					}
 				}
 			}
 			if err != nil {
@@ -116,6 +120,9 @@ func (k *Keyring) modify(ctx context.Context, op string, id KeysetID, keyID uint
 		}
 		if o.tombstone() {
 			return fail(ErrScopeShredded)
+		}
+		if err := k.checkLiveScope(ctx, id.Scope); err != nil {
+			return fail(err)
 		}
 		next := o.state.next()
 		m := keyset.NewManagerFromHandle(o.handle)
@@ -287,6 +294,11 @@ func (m *Manager) Shred(ctx context.Context, scope string) (int, error) {
 			done[id] = true
 			continue
 		}
+		hidden, err := k.shredHidden(ctx, scope, recs, done)
+		n += hidden
+		if err != nil {
+			return n, err
+		}
 		live := 0
 		for _, rec := range recs {
 			if done[rec.ID] {
@@ -311,12 +323,49 @@ func (m *Manager) Shred(ctx context.Context, scope string) (int, error) {
 	}
 }
 
-// someClass returns a class this keyring holds a KEK for.
-func (k *Keyring) someClass() string {
-	if k.cfg.DefaultKEK != "" {
-		return DefaultClass
+// shredHidden gives a tombstone to every keyset of scope that this
+// process or the anchor saw, of a class this keyring has a KEK for, and
+// that the store did not list: a store writer hid it from the shred. Its
+// tombstone takes its place, so the keyset put back later is a rollback,
+// caught as any other, and cannot outlive an Unshred. It returns how many
+// it found.
+func (k *Keyring) shredHidden(ctx context.Context, scope string, listed []*Record, done map[KeysetID]bool) (int, error) {
+	n := 0
+	for _, id := range k.configuredIDs(scope) {
+		if done[id] || slices.ContainsFunc(listed, func(r *Record) bool { return r.ID == id }) {
+			continue
+		}
+		err := k.checkNotVanished(ctx, id, ErrKeysetNotFound)
+		if errors.Is(err, ErrKeysetNotFound) {
+			continue // never seen: the scope has no keyset of the class
+		}
+		if !errors.Is(err, ErrRollback) {
+			return n, &Error{Op: "shred", ID: id, Err: err}
+		}
+		k.audit(ctx, "keyset missing at shred", id, &Error{Op: "shred", ID: id, Err: err})
+		if _, err := k.shredOne(ctx, id, nil); err != nil {
+			return n, err
+		}
+		done[id] = true
+		n++
 	}
-	return slices.Sorted(maps.Keys(k.cfg.KEKs))[0]
+	return n, nil
+}
+
+// configuredIDs returns the data and index keysets of scope for every
+// class this keyring holds a KEK for (DefaultClass with a DefaultKEK).
+func (k *Keyring) configuredIDs(scope string) []KeysetID {
+	classes := slices.Sorted(maps.Keys(k.cfg.KEKs))
+	if k.cfg.DefaultKEK != "" && !slices.Contains(classes, DefaultClass) {
+		classes = append(classes, DefaultClass)
+	}
+	var ids []KeysetID
+	for _, class := range classes {
+		for _, p := range []Purpose{PurposeData, PurposeIndex} {
+			ids = append(ids, KeysetID{Scope: scope, Class: class, Purpose: p})
+		}
+	}
+	return ids
 }
 
 // shredOne replaces the keyset id (stored as rec, nil when absent) with a
@@ -454,4 +503,12 @@ func (m *Manager) Unshred(ctx context.Context, scope string) (int, error) {
 	}
 	k.versions.forgetShred(scope)
 	return n, nil
+}
+
+// someClass returns a class this keyring holds a KEK for.
+func (k *Keyring) someClass() string {
+	if k.cfg.DefaultKEK != "" {
+		return DefaultClass
+	}
+	return slices.Sorted(maps.Keys(k.cfg.KEKs))[0]
 }

@@ -602,6 +602,7 @@ type latencyProxy struct {
 	upstream string
 	latency  atomic.Int64 // time.Duration
 	closed   chan struct{}
+	once     sync.Once
 
 	mu    sync.Mutex
 	conns map[net.Conn]struct{}
@@ -709,14 +710,17 @@ func (p *latencyProxy) untrack(conns ...net.Conn) {
 	p.mu.Unlock()
 }
 
-// close stops the proxy and ends every connection through it.
+// close stops the proxy and ends every connection through it: the
+// upstream becomes unreachable. Calls after the first do nothing.
 func (p *latencyProxy) close() {
-	p.mu.Lock()
-	close(p.closed)
-	p.ln.Close()
-	for c := range p.conns {
-		c.Close()
-	}
-	p.mu.Unlock()
-	p.wg.Wait()
+	p.once.Do(func() {
+		p.mu.Lock()
+		close(p.closed)
+		p.ln.Close()
+		for c := range p.conns {
+			c.Close()
+		}
+		p.mu.Unlock()
+		p.wg.Wait()
+	})
 }
