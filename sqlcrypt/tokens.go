@@ -315,7 +315,11 @@ type Execer interface {
 // Run it after the table is created: a table or key column that does not
 // exist (yet, or under that spelling) is a [*TokenStorageError] that says
 // so. A side table that exists already is left as it is, whatever its
-// key's type. The statements are not one transaction (MySQL commits each
+// key's type, unless its foreign key references another table: side
+// tables are named "<table>_<index>", so "rc" with an index email_domain
+// and "rc_email" with domain get one, and each table's writes would
+// delete the other's tokens. That is a [*TokenStorageError] naming both
+// tables; rename the Tokens field. The statements are not one transaction (MySQL commits each
 // CREATE TABLE): after an error some side tables may exist, and running
 // it again creates the others. Other errors are TokenTableDDL's, and
 // those of the database, which name the side table being created.
@@ -352,6 +356,15 @@ func createTokenTables(d Dialect, table string, record any, indexes []string, sc
 		}
 	}
 	for _, tt := range tts {
+		q, args := d.OtherParentQuery(tt, false)
+		var other string
+		switch err := scan(q, args, &other); {
+		case err == nil:
+			cols, _ := recordColumns(record)
+			return &TokenStorageError{Type: cols.typ, Msg: sqldialect.SharedSideTable(tt, other)}
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("sqlcrypt: reading the foreign key of the side table %s: %w", tt.Name, err)
+		}
 		for _, s := range d.CreateTokenTable(tt) {
 			if err := exec(s); err != nil {
 				return fmt.Errorf("sqlcrypt: creating the side table %s: %w", tt.Name, err)

@@ -146,6 +146,46 @@ func (d Dialect) KeyTypeQuery(t TokenTable, question bool) (query string, args [
 	return "", nil, false
 }
 
+// OtherParentQuery returns a query for the table that an existing side
+// table t's foreign key references, when that is not t.Parent: a row
+// means t.Name already holds another table's tokens. Side tables are named
+// "<parent>_<index>", so two tables can be given one ("rc" with a token
+// index email_domain, and "rc_email" with domain), and each one's writes
+// would then delete the other's tokens. No row: t does not exist yet, or
+// belongs to t.Parent. question picks ? markers (database/sql on MySQL).
+func (d Dialect) OtherParentQuery(t TokenTable, question bool) (query string, args []any) {
+	p := d.Markers(question)
+	switch d {
+	case Postgres:
+		return "SELECT c.confrelid::regclass::text FROM pg_catalog.pg_constraint c WHERE c.conrelid = to_regclass(" + p.Next() +
+			") AND c.contype = 'f' AND c.confrelid <> to_regclass(" + p.Next() + ") LIMIT 1", []any{d.QuoteTable(t.Name), d.QuoteTable(t.Parent)}
+	case MySQL:
+		schema := func() string { return "DATABASE()" }
+		if s := schemaOf(t.Name); s != "" {
+			schema = func() string { args = append(args, s); return p.Next() }
+		}
+		q := "SELECT CONCAT(REFERENCED_TABLE_SCHEMA, '.', REFERENCED_TABLE_NAME) FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = " + schema()
+		args = append(args, baseName(t.Name))
+		q += " AND TABLE_NAME = " + p.Next() + " AND REFERENCED_TABLE_NAME IS NOT NULL AND NOT (REFERENCED_TABLE_SCHEMA = " + schema()
+		args = append(args, baseName(t.Parent))
+		return q + " AND REFERENCED_TABLE_NAME = " + p.Next() + ") LIMIT 1", args
+	}
+	schema := schemaOf(t.Name)
+	if schema == "" {
+		schema = "main"
+	}
+	return `SELECT "table" FROM pragma_foreign_key_list(` + p.Next() + ", " + p.Next() + `) WHERE "table" <> ` + p.Next() + " COLLATE NOCASE LIMIT 1",
+		[]any{baseName(t.Name), schema, baseName(t.Parent)}
+}
+
+// SharedSideTable says why a side table cannot be created: an existing
+// table of that name holds the tokens of other, the table its foreign key
+// references ([Dialect.OtherParentQuery]).
+func SharedSideTable(t TokenTable, other string) string {
+	return "the side table " + t.Name + " already holds the tokens of " + other + " (its foreign key references it): " + t.Parent +
+		"'s token index would share it, and each table's writes would delete the other's tokens; rename the Tokens field, whose snake_case names the side table"
+}
+
 // KeyTypeOf returns the key type of a row of [Dialect.KeyTypeQuery]: the
 // column's type, and on MySQL its character set and collation when it
 // has them ("varchar(64) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin").
