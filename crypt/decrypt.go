@@ -31,6 +31,17 @@ func (e *Encryptor) Decrypt(ctx context.Context, v any) error {
 // value that is not encrypted is left as it is (it is legacy plaintext) and
 // its field path is reported, instead of failing with ErrNotEncrypted.
 // Encrypt the record and write it back to finish migrating it.
+//
+// Legacy plaintext is told apart by its leading bytes, as docs/FORMAT.md
+// (section 6) specifies: text that does not start with "fc", digits and
+// ":", and binary data that does not start with 0xFC and one more byte.
+// A value that starts like a stored value but does not decode as one
+// ("fc2:...", or
+// "fc1:" and a tail that is not a ciphertext) fails with ErrMalformed here
+// too: it may be a damaged ciphertext, or one of a newer format version,
+// and reading it as plaintext would have the migration encrypt a
+// ciphertext. Encrypt takes such a value for plaintext: a record whose
+// fields all hold legacy plaintext can be encrypted directly.
 func (e *Encryptor) DecryptMigrating(ctx context.Context, v any) (legacy []string, err error) {
 	return e.decrypt(ctx, v, true)
 }

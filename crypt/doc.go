@@ -53,7 +53,11 @@
 //	                                Several indexes of one field add up (a reader intersects them):
 //	                                their sum is checked against the smallest population they declare
 //	crypt:"blind=F,slow"            the Argon2id tier, for low-entropy sources
-//	crypt:"blind=F,class=C"         use class C's index keyset (default: the source's class)
+//	crypt:"blind=F,class=C"         use class C's index keyset (default: the source's class). An index
+//	                                takes the class of its encrypted sources: a class= other than
+//	                                theirs, or encrypted sources of two classes, is refused, since
+//	                                whoever holds the index keyset can test guesses of the sources.
+//	                                class= chooses only for an index over plaintext fields
 //	crypt:"blind=F,name=N"          the index's name in its key derivation (default: the field's path)
 //	crypt:"prefix=F,len=3..8,bits=N"
 //	                                a token index (a crypt.Tokens field) answering HasPrefix over
@@ -100,13 +104,16 @@
 //
 // Untagged fields of struct, pointer-to-struct, slice-of-struct and
 // slice-of-pointer-to-struct type are walked when they contain tagged
-// fields. The fields of an embedded struct are promoted into the struct
-// that embeds it, under the same path, and only where Go's selector (and
-// encoding/json, which follows the same depth rule) would reach them: a
-// tagged field hidden by, or ambiguous with, a field of the same Go name at
-// the same or a shallower depth is refused. Fields inside a slice element
-// are bound to the path "Slice[].Field". A tag on a field of another type, a
-// bad or repeated option, or an unknown directive is a [*PlanError] that
+// fields. An unexported field (not embedded) that holds tagged fields is
+// refused, since reflection cannot set them and they would stay
+// plaintext; tag it `crypt:"-"` to leave it alone on purpose. The fields
+// of an embedded struct are promoted into the struct that embeds it, under
+// the same path, and only where Go's selector (and encoding/json, which
+// follows the same depth rule) would reach them: a tagged field hidden by,
+// or ambiguous with, a field of the same Go name at the same or a
+// shallower depth is refused. Fields inside a slice element are bound to
+// the path "Slice[].Field". A tag on a field of another type, a bad or
+// repeated option, or an unknown directive is a [*PlanError] that
 // names the struct and field, returned before any value is touched; call
 // [Validate] at startup to catch it early. Plans are computed once per type
 // and cached.
@@ -240,11 +247,15 @@
 // blind.ErrQueryTooShort) or a bound that does not parse is a
 // [*SearchError]. The query goes through the index's transforms, and
 // Search computes it under every enabled index key, primary first, so
-// searches keep working during an index-key rotation; it never creates a
-// keyset, and fails with the keyring's error for a scope with no index
-// keyset or a shredded one. A Between whose interval holds no value of the
-// domain (lo above hi, or outside min=..max=) gives a search that matches
-// nothing: its Queries are empty and [TokenSearch.Empty] says so.
+// searches keep working during an index-key rotation. It never creates a
+// keyset: for a scope with no index keyset, where no row holds a token, it
+// returns a search that matches nothing ([TokenSearch.Empty]) and no
+// error, as [Encryptor.BlindIndexValues] returns no values there; for a
+// shredded scope it fails with the keyring's error
+// (keyring.ErrScopeShredded) in a [*FieldError]. A Between whose interval
+// holds no value of the domain (lo above hi, or outside min=..max=) gives
+// a search that matches nothing too: its Queries are empty and
+// [TokenSearch.Empty] says so.
 //
 // Encrypt computes every token index under the primary index key, all or
 // nothing: a range value that does not parse as its type ([ErrRangeSyntax])

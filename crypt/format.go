@@ -53,7 +53,8 @@ func InspectBinary(b []byte) (ValueInfo, error) {
 }
 
 // isTextValue reports whether s carries a fieldcrypt text prefix of any
-// version ("fc" digits ":"), so that Encrypt refuses to encrypt it again.
+// version ("fc" digits ":"), so that a reader takes it for a stored value
+// of an unsupported version (ErrMalformed), never for plaintext.
 func isTextValue(s string) bool {
 	rest, ok := strings.CutPrefix(s, "fc")
 	if !ok {
@@ -64,6 +65,22 @@ func isTextValue(s string) bool {
 		i++
 	}
 	return i > 0 && i < len(rest) && rest[i] == ':'
+}
+
+// maxEchoedVersion is the most digits of a version number an error quotes.
+const maxEchoedVersion = 2
+
+// versionOf names, for an error, the version of a text value with an
+// unsupported "fc<digits>:" prefix: ` "fcN:"` when N has at most
+// maxEchoedVersion digits, and nothing of the value otherwise. The value
+// may be legacy plaintext (such as "fc4111111111111111:card on file"), so
+// no more than a short version number is ever quoted.
+func versionOf(s string) string {
+	n := strings.IndexByte(s, ':') - len("fc") // the digits; isTextValue holds
+	if n > maxEchoedVersion {
+		return " (not one this library writes)"
+	}
+	return ` "` + s[:len("fc")+n+1] + `"`
 }
 
 // isBinaryValue reports whether b starts with the binary magic byte and a
@@ -78,7 +95,7 @@ func decodeText(s string) ([]byte, error) { return decodeTextInto(nil, s) }
 func decodeTextInto(dst []byte, s string) ([]byte, error) {
 	if !strings.HasPrefix(s, textPrefix) {
 		if isTextValue(s) {
-			return nil, fmt.Errorf("%w: unsupported format version %q", ErrMalformed, s[:strings.IndexByte(s, ':')+1])
+			return nil, fmt.Errorf("%w: unsupported format version%s", ErrMalformed, versionOf(s))
 		}
 		return nil, ErrNotEncrypted
 	}

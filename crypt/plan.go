@@ -399,6 +399,42 @@ type indexDecl struct {
 	sources    []fieldLoc
 	srcKinds   []fieldKind
 	srcClasses []string // each source's class; "" for a source that is not encrypted
+	srcNames   []string // each source's Go field name, or column
+}
+
+// indexClass settles the class of a blind or token index (what) from the
+// class it declares ("" for none) and its sources' classes ("" for a
+// source that is not encrypted): the class its encrypted sources share,
+// which the declared one must be if given; for an index of plaintext
+// sources only, the declared class, else the default. An index is
+// computed under its class's index keyset, and whoever holds that keyset
+// can compute it for any value they guess (and read pieces of the value
+// from a token index's tokens). An index of another class than one of its
+// encrypted sources would let a role without that source's class, such as
+// support without the pii KEK, learn it: that, and encrypted sources of
+// two classes, are refused.
+func (b *planner) indexClass(what, declared string, srcClasses, srcNames []string, o origin) (string, error) {
+	if declared != "" {
+		if err := checkClass(declared); err != nil {
+			return "", b.errAt(o, "%v", err)
+		}
+	}
+	// Sources' classes were checked when they were declared.
+	class, from := declared, -1 // from: the source class was taken from; -1 for class=
+	for i, c := range srcClasses {
+		switch {
+		case c == "" || c == class:
+		case class == "":
+			class, from = c, i
+		case from < 0:
+			return "", b.errAt(o, "%s index of class %q over %s, of class %q: whoever holds class %q's index keyset could test guesses of %s; "+
+				"an index takes the class of its encrypted sources (drop class=, or make it %q)", what, class, srcNames[i], c, class, srcNames[i], c)
+		default:
+			return "", b.errAt(o, "%s index sources %s and %s are in classes %q and %q: whoever holds the index's keyset could test guesses of both; "+
+				"index fields of one class only", what, srcNames[from], srcNames[i], class, c)
+		}
+	}
+	return cmp.Or(class, keyring.DefaultClass), nil
 }
 
 // declareIndex declares a blind index of g: it claims its path and name,
@@ -419,21 +455,9 @@ func (b *planner) declareIndex(g *group, d indexDecl, o origin) error {
 	if err := b.claimIndex(ix.path, ix.name, o, false); err != nil {
 		return err
 	}
-	srcClass := ""
-	for _, c := range d.srcClasses {
-		if c == "" {
-			continue
-		}
-		if srcClass != "" && srcClass != c && d.class == "" {
-			return b.errAt(o, "blind index sources are in classes %q and %q; name the index's class with class=", srcClass, c)
-		}
-		if srcClass == "" {
-			srcClass = c
-		}
-	}
-	ix.class = cmp.Or(ix.class, srcClass, keyring.DefaultClass)
-	if err := checkClass(ix.class); err != nil {
-		return b.errAt(o, "%v", err)
+	ix.class, err = b.indexClass("blind", d.class, d.srcClasses, d.srcNames, o)
+	if err != nil {
+		return err
 	}
 	switch {
 	case ix.bits == 0 && ix.population == 0:
@@ -554,6 +578,12 @@ func (b *planner) group(t reflect.Type, index []int, path string, inSlice bool, 
 		if !f.IsExported() && !f.Anonymous {
 			if tagged && tg.kind != tagNone {
 				return fail("crypt tag on an unexported field")
+			}
+			if containsTagged(f.Type, nil) {
+				// Reflection cannot set an unexported field's fields:
+				// its tagged fields would silently stay plaintext.
+				return fail("unexported field of type %v holds crypt-tagged fields, which fieldcrypt cannot reach: "+
+					"they would stay plaintext; export the field, or tag it `crypt:\"-\"` to leave them alone on purpose", f.Type)
 			}
 			continue
 		}
@@ -793,6 +823,7 @@ func (b *planner) blindIndex(g *group, t reflect.Type, f reflect.StructField, tg
 		d.sources = append(d.sources, fieldLoc{index: si})
 		d.srcKinds = append(d.srcKinds, kind)
 		d.srcClasses = append(d.srcClasses, class)
+		d.srcNames = append(d.srcNames, src)
 	}
 	return b.declareIndex(g, d, self)
 }

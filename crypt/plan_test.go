@@ -198,7 +198,7 @@ func TestPlanErrors(t *testing.T) {
 		{"blind source unexported", &badBlindUnexportedSource{}, "badBlindUnexportedSource", "EmailIdx", "email"},
 		{"blind source of another type", &badBlindSourceType{}, "badBlindSourceType", "AgeIdx", "int"},
 		{"blind index not a string", &badBlindField{}, "badBlindField", "EmailIdx", "[]uint8"},
-		{"blind sources in two classes", &badBlindClasses{}, "badBlindClasses", "BothIdx", "class="},
+		{"blind sources in two classes", &badBlindClasses{}, "badBlindClasses", "BothIdx", "one class only"},
 		{"unexported tagged field", &badUnexported{}, "badUnexported", "email", "unexported"},
 		{"recursive through a pointer", &badNode{}, "badNode", "Next", "recursive"},
 		{"recursive through a slice", &badTree{}, "badTree", "Children", "recursive"},

@@ -81,8 +81,10 @@ type IndexSpec struct {
 	Population int64 `yaml:"population,omitempty" json:"population,omitempty"`
 	// Slow selects the Argon2id tier.
 	Slow bool `yaml:"slow,omitempty" json:"slow,omitempty"`
-	// Class is the class whose index keyset computes it; default the
-	// class of its first source.
+	// Class is the class whose index keyset computes it: the class of its
+	// sources, which must share one (NewSchema refuses any other, since
+	// whoever holds the index keyset can test guesses of the sources);
+	// default that class.
 	Class string `yaml:"class,omitempty" json:"class,omitempty"`
 }
 
@@ -121,8 +123,10 @@ type TokenIndexSpec struct {
 	Step      int64  `yaml:"step,omitempty" json:"step,omitempty"`
 	Scale     int    `yaml:"scale,omitempty" json:"scale,omitempty"`
 	Precision string `yaml:"precision,omitempty" json:"precision,omitempty"`
-	// Class is the class whose index keyset computes it; default the
-	// class of its sources.
+	// Class is the class whose index keyset computes it: the class of its
+	// sources, which must share one (NewSchema refuses any other, since
+	// whoever holds the index keyset can read pieces of the sources from
+	// the tokens); default that class.
 	Class string `yaml:"class,omitempty" json:"class,omitempty"`
 }
 
@@ -292,6 +296,7 @@ func (s *Schema) compile() (*plan, error) {
 			d.sources = append(d.sources, g.fields[k].fieldLoc)
 			d.srcKinds = append(d.srcKinds, g.fields[k].kind)
 			d.srcClasses = append(d.srcClasses, g.fields[k].class)
+			d.srcNames = append(d.srcNames, src)
 		}
 		if err := b.declareIndex(g, d, at); err != nil {
 			return nil, err
@@ -494,7 +499,7 @@ func (f FieldSpec) DataClass() string { return cmp.Or(f.Class, keyring.DefaultCl
 
 // IndexClass returns the class whose index keyset computes ix: its Class,
 // or the class of its first source (NewSchema refuses sources of
-// different classes when ix names none).
+// different classes, and a Class other than theirs).
 func (s *SchemaSpec) IndexClass(ix IndexSpec) string {
 	if ix.Class != "" {
 		return ix.Class

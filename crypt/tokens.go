@@ -247,21 +247,12 @@ func (b *planner) declareTokens(g *group, d tokenDecl, o origin) error {
 			return b.errAt(o, "range index source %s must be a string or *string (its text is parsed as type=%s)", src.path, d.rangeType)
 		}
 	}
-	srcClass := ""
-	for _, c := range d.srcClasses {
-		if c == "" {
-			continue
-		}
-		if srcClass != "" && srcClass != c && d.class == "" {
-			return b.errAt(o, "token index sources are in classes %q and %q; name the index's class with class=", srcClass, c)
-		}
-		if srcClass == "" {
-			srcClass = c
-		}
+	names := make([]string, len(d.sources))
+	for i, src := range d.sources {
+		names[i] = src.path
 	}
-	tf.class = cmp.Or(tf.class, srcClass, keyring.DefaultClass)
-	if err := checkClass(tf.class); err != nil {
-		return b.errAt(o, "%v", err)
+	if tf.class, err = b.indexClass("token", d.class, d.srcClasses, names, o); err != nil {
+		return err
 	}
 	spec := blind.TokenSpec{Kind: kind, Bits: d.bits}
 	defaultBits := false

@@ -383,7 +383,7 @@ func TestTokenPlanRefuses(t *testing.T) {
 		{"token index at a blind index's name", &tkPathIsBlindName{}, "tkPathIsBlindName", "Pre", "tkPathIsBlindName.NameIdx", `token index named "Pre"`},
 		{"token index at a blind index's name, named otherwise", &tkPathIsBlindName2{}, "tkPathIsBlindName2", "Pre", "tkPathIsBlindName2.NameIdx", "uses as its name="},
 		{"blind index named as a token index's path", &tkBlindNamedLikeToken{}, "tkBlindNamedLikeToken", "ZipIdx", "tkNested.ZipPre", `"Nested.ZipPre"`},
-		{"sources of two classes", &tkClasses{}, "tkClasses", "Set", "", "name the index's class"},
+		{"sources of two classes", &tkClasses{}, "tkClasses", "Set", "", "one class only"},
 		{"unknown transform", &tkBadTransform{}, "tkBadTransform", "Set", "", "shout"},
 		{"no source", &tkNoSource{}, "tkNoSource", "Set", "", "needs its source fields"},
 	}
@@ -439,7 +439,7 @@ func TestTokenSchemaRefuses(t *testing.T) {
 		{"two sources for a substring", spec(crypt.TokenIndexSpec{Name: "s", Kind: "substring", Sources: []string{"name", "home"}}), "s", "", "has one source"},
 		{"no source", spec(crypt.TokenIndexSpec{Name: "s", Kind: "set", Bits: 8}), "s", "", "has no source"},
 		{"source not encrypted", spec(crypt.TokenIndexSpec{Name: "s", Kind: "set", Bits: 8, Sources: []string{"id"}}), "s", "", `"id" is not an encrypted column`},
-		{"sources of two classes", spec(crypt.TokenIndexSpec{Name: "s", Kind: "set", Bits: 8, Sources: []string{"home", "work"}}), "s", "", "name the index's class"},
+		{"sources of two classes", spec(crypt.TokenIndexSpec{Name: "s", Kind: "set", Bits: 8, Sources: []string{"home", "work"}}), "s", "", "one class only"},
 		{"two token indexes named alike", spec(pre("p"), pre("p")), "p", "p", "as is another token index"},
 		{"token index named like a column", spec(pre("name")), "name", "name", "as is a column"},
 		{"token index named like a blind index", spec(pre("nidx")), "nidx", "name_idx", `token index named "nidx"`},
