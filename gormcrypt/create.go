@@ -299,14 +299,15 @@ func (m *model) checkTokenWrite(db *gorm.DB, op string) (doNothing bool, err err
 }
 
 // checkMapCreate refuses a Create from a map that sets an encrypted or
-// blind-index column: a map holds no record to encrypt.
+// blind-index column, or a source of a blind or token index: a map holds
+// no record to encrypt, nor to compute the indexes from.
 func (m *model) checkMapCreate(stmt *gorm.Statement) error {
 	maps, _ := mapsOf(stmt.Dest)
 	for _, mp := range maps {
 		for k := range mp {
-			if col := m.column(k); m.sensitive(col) || m.tokenSource(col) {
+			if col := m.column(k); m.sensitive(col) || m.indexSource(col) {
 				return &Error{Op: "create", Model: m.name, Column: col, Err: ErrUnsupportedWrite,
-					Reason: "a Create from a map is not encrypted, and computes no token index; create from the struct"}
+					Reason: "a Create from a map is not encrypted, and computes no blind or token index; create from the struct"}
 			}
 		}
 	}
@@ -363,6 +364,19 @@ func (p *Plugin) checkUpsert(db *gorm.DB, m *model) (guarded bool, err error) {
 			}
 		}
 		updated[col] = true
+	}
+	// A blind index goes stale when its sources change without it, or it
+	// without them, whether they are encrypted or not, on every database.
+	for _, f := range stmt.Schema.Fields {
+		ix, ok := m.indexes[f.DBName]
+		if !ok {
+			continue
+		}
+		for _, src := range ix.sources {
+			if updated[src.DBName] && !updated[f.DBName] {
+				return false, refuse(f.DBName, "the upsert updates its source "+src.DBName+" but not this blind index, which would go stale")
+			}
+		}
 	}
 	first, firstBinding := "", ""
 	for _, f := range stmt.Schema.Fields {
@@ -491,10 +505,15 @@ func (p *Plugin) checkUpsert(db *gorm.DB, m *model) (guarded bool, err error) {
 			guarded = true
 		}
 	}
-	for col, ix := range m.indexes {
+	for _, f := range stmt.Schema.Fields {
+		ix, ok := m.indexes[f.DBName]
+		if !ok || !updated[f.DBName] {
+			continue
+		}
 		for _, src := range ix.sources {
-			if updated[src.DBName] && !updated[col] {
-				return false, refuse(col, "the upsert updates its source "+src.DBName+" but not this blind index, which would go stale")
+			// A source in the conflict target holds the inserted value.
+			if !updated[src.DBName] && !target[src.DBName] {
+				return false, refuse(f.DBName, "the upsert updates this blind index but not its source "+src.DBName+": the row would keep its old "+src.DBName+" under the inserted record's index value")
 			}
 		}
 	}
@@ -552,7 +571,8 @@ func (p *Plugin) uniqueKeys(db *gorm.DB, table string) ([][]string, error) {
 }
 
 // checkCreateColumns refuses a Create whose Select or Omit writes a blind
-// index's source but not the index (a search would miss the row), or an
+// index's source but not the index, or the index but not all of its
+// sources (a search for the values the row holds would miss it), or an
 // encrypted column but not the scope or identity it is bound to (the row
 // could not be read).
 func (m *model) checkCreateColumns(stmt *gorm.Statement) error {
@@ -569,12 +589,15 @@ func (m *model) checkCreateColumns(stmt *gorm.Statement) error {
 	}
 	for _, f := range m.schema.Fields {
 		ix, ok := m.indexes[f.DBName]
-		if !ok || written(f.DBName) {
+		if !ok {
 			continue
 		}
 		for _, src := range ix.sources {
-			if written(src.DBName) {
+			switch {
+			case written(src.DBName) && !written(f.DBName):
 				return refuse(f, "Select or Omit leaves out this blind index but writes its source "+src.DBName+": a search would miss the row")
+			case written(f.DBName) && !written(src.DBName):
+				return refuse(f, "Select or Omit writes this blind index but leaves out its source "+src.DBName+", from whose value in the record the index is computed: a search for the value the row holds would miss it")
 			}
 		}
 	}

@@ -47,21 +47,26 @@
 // values they write to encrypted columns, bound to the identity and scope
 // of the model they are called on (db.Model(&record)), recompute the blind
 // indexes whose sources they write, and restrict the UPDATE to the row with
-// that identity and scope. Map keys may be column names or Go field names.
+// that identity and scope. A source of a blind index may be a plaintext
+// column (blind=Region) or mix encrypted and plaintext columns
+// (blind=Email+Country): it is treated as an encrypted source in every
+// rule below. Map keys may be column names or Go field names.
 // The model receives the new plaintext values and index values, as GORM
 // always writes an update's values into its model. Where GORM passes a
 // column name into the SQL as written (a map key it does not resolve, an
 // ON CONFLICT or SET assignment), an encrypted, blind-index, scope or
-// identity column named any other way than by its column name (qualified,
-// quoted, in another case) is refused, as the database could read it as
-// that column. Refused, with an
+// identity column, or a source of a blind or token index, named any other
+// way than by its column name (qualified, quoted, in another case) is
+// refused, as the database could read it as that column. Refused, with an
 // [*Error] that names the column, and with nothing written:
 //
-//   - a write to an encrypted column when the statement's model is not one
-//     record with its identity and scope set (db.Model(&Contact{}).Where(...),
-//     a slice of models, db.Table without a model);
-//   - an SQL expression (gorm.Expr, a subquery) as an encrypted column's
-//     value, and a SET clause given by hand;
+//   - a write to an encrypted column or to a source of a blind index when
+//     the statement's model is not one record with its identity and scope
+//     set (db.Model(&Contact{}).Where(...), a slice of models, db.Table
+//     without a model);
+//   - an SQL expression (gorm.Expr, a subquery) as the value of an
+//     encrypted column or of a blind index's source, and a SET clause given
+//     by hand that sets either;
 //   - a write to a blind-index column, and a write to some but not all of
 //     the sources of a compound index;
 //   - a change of the scope or of an identity field of a record with
@@ -69,10 +74,12 @@
 //     and a write of either through a model that names no record (an
 //     association's Delete, Clear or Replace, which set a foreign key that
 //     is an identity field to NULL);
-//   - a Create from a map that sets an encrypted or blind-index column;
+//   - a Create from a map that sets an encrypted or blind-index column, or
+//     a source of a blind index;
 //   - a Create whose Select or Omit writes a blind index's source but not
-//     the index (a search would miss the row), or encrypted columns but
-//     not the scope or an identity field they are bound to;
+//     the index, or the index but not all of its sources (a search would
+//     miss the row), or encrypted columns but not the scope or an identity
+//     field they are bound to;
 //   - a RETURNING clause on an Update or Delete of a model with encrypted
 //     columns, which would scan ciphertexts into the model.
 //
@@ -84,9 +91,12 @@
 // must set those columns only to the inserted row's values
 // (clause.AssignmentColumns or UpdateAll), update the scope too unless the
 // target holds it (and then every encrypted column), and update a blind
-// index along with its sources. Otherwise the row updated on conflict could
-// be another record, bound to an identity its new ciphertexts do not name,
-// and the upsert is refused. MySQL and MariaDB ignore the conflict target:
+// index along with every one of its sources not in the conflict target.
+// Otherwise the row updated on conflict could be another record, bound to
+// an identity its new ciphertexts do not name, or keep values its index
+// does not describe, and the upsert is refused. An upsert that updates a
+// source of a blind index, encrypted or not, but not the index is refused
+// on every database. MySQL and MariaDB ignore the conflict target:
 // ON DUPLICATE KEY UPDATE fires on any unique key. There the plugin reads
 // the table's unique keys (the primary key included) from the database's
 // catalogue, once per table and process, and refuses such an upsert (Save
@@ -280,8 +290,9 @@
 // is decrypted, as above; Raw(...).Scan through [Scan].
 //
 // A write with no tagged model to encrypt, that sets an encrypted or
-// blind-index column of a known tagged model's table (or its scope or
-// identity, in an update) is refused with an [*Error] matching
+// blind-index column of a known tagged model's table, or a source of one
+// of its blind or token indexes (or its scope or identity, in an update),
+// is refused with an [*Error] matching
 // [ErrUnknownIdentity], with nothing written: db.Table(name) with a map or
 // Update(column, value), under any spelling of the table (quoted, in
 // another case, qualified, aliased), and a struct without crypt tags whose

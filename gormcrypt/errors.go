@@ -15,7 +15,8 @@ var (
 	// ErrUnknownIdentity means a write would store a ciphertext whose
 	// record identity or scope is not known: a Create whose identity field
 	// is zero (a key the database would assign), or an update of an
-	// encrypted column that does not name one row by its model.
+	// encrypted column, or of a source of a blind or token index (even a
+	// plaintext one), that does not name one row by its model.
 	ErrUnknownIdentity = errors.New("gormcrypt: the row's identity or scope is not known")
 
 	// ErrUnsupportedWrite means a write to an encrypted or blind-index

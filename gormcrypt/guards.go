@@ -14,9 +14,10 @@ import (
 
 // checkTableWrite refuses a write that has no tagged model to encrypt and
 // sets an encrypted or blind-index column of the tagged model stored in
-// its table: a write through db.Table(name) without a model (a map, or
-// Update(column, value)), or one through a struct without crypt tags whose
-// table is that model's. The tables known are those of the models given to
+// its table, or a source of one of its blind or token indexes (which the
+// write would leave stale): a write through db.Table(name) without a
+// model (a map, or Update(column, value)), or one through a struct
+// without crypt tags whose table is that model's. The tables known are those of the models given to
 // New and of the tagged models the process has used since.
 func (p *Plugin) checkTableWrite(db *gorm.DB, op string) {
 	stmt := db.Statement
@@ -58,7 +59,7 @@ func (p *Plugin) checkTableWrite(db *gorm.DB, op string) {
 			}
 		}
 		col = m.column(col)
-		if m.sensitive(col) || m.tokenSource(col) || (op == "update" && m.binds() && m.binding(col)) {
+		if m.sensitive(col) || m.indexSource(col) || (op == "update" && m.binds() && m.binding(col)) {
 			what := "a write through db.Table(" + stmt.Table + ") has no model to encrypt: use db.Model(&record)"
 			if stmt.Schema != nil {
 				what = "the value written is a " + stmt.Schema.ModelType.String() + ", which has no crypt tags, to the table of " + m.name + ": write a " + m.name

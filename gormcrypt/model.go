@@ -194,6 +194,25 @@ func (m *model) sensitive(column string) bool {
 	return ok
 }
 
+// blindSource reports whether column is a source of one of the model's
+// blind indexes, encrypted or not: a write to it must recompute the index.
+func (m *model) blindSource(column string) bool {
+	for _, ix := range m.indexes {
+		for _, f := range ix.sources {
+			if f.DBName == column {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// indexSource reports whether column is a source of a blind index or of a
+// token index: a write to it must recompute the index from the record.
+func (m *model) indexSource(column string) bool {
+	return m.blindSource(column) || m.tokenSource(column)
+}
+
 // binding reports whether a column holds the scope or an identity field.
 func (m *model) binding(column string) bool {
 	if m.scope != nil && m.scope.DBName == column {
@@ -277,18 +296,19 @@ func (m *model) column(key string) string {
 	return name
 }
 
-// misspelled returns a refusal when a statement names a column that must
-// be written by the plugin (encrypted, blind-index, scope or identity)
-// other than by its column name, where GORM passes names into the SQL
-// unresolved (an assignment, a SET or ON CONFLICT clause): the value would
-// be written unencrypted.
+// misspelled returns a refusal when a statement names a column that the
+// plugin must see written (encrypted, blind-index, scope, identity, or a
+// source of a blind or token index) other than by its column name, where
+// GORM passes names into the SQL unresolved (an assignment, a SET or ON
+// CONFLICT clause): the value would be written unencrypted, or the
+// indexes computed from it would go stale.
 func (m *model) misspelled(op, key string) error {
 	col := m.column(key)
-	if col == key || (!m.sensitive(col) && !m.binding(col)) {
+	if col == key || (!m.sensitive(col) && !m.binding(col) && !m.indexSource(col)) {
 		return nil
 	}
 	e := &Error{Op: op, Model: m.name, Column: col, Err: ErrUnsupportedWrite,
-		Reason: "the column is named " + strconvQuote(key) + ", which GORM passes to the database as written, unencrypted; name it " + col}
+		Reason: "the column is named " + strconvQuote(key) + ", which GORM passes to the database as written, unencrypted and unindexed; name it " + col}
 	if f := m.schema.LookUpField(col); f != nil {
 		e.Field = f.Name
 	}

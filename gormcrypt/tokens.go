@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"slices"
@@ -497,7 +498,9 @@ func Search(probe any, index string, term crypt.Term) func(*gorm.DB) *gorm.DB {
 // sqlcrypt's (sqlcrypt.CreateTokenTables), so records written through
 // either package are found through both. A model without token
 // indexes is left alone; one whose token indexes cannot be stored is an
-// [*Error].
+// [*Error], as is a side table that exists and holds another table's
+// tokens (side tables are named "<table>_<index>", so "rc" with an index
+// email_domain and "rc_email" with domain would share one).
 func MigrateTokens(db *gorm.DB, models ...any) error {
 	p, err := pluginOf(db)
 	if err != nil {
@@ -533,6 +536,11 @@ func MigrateTokens(db *gorm.DB, models ...any) error {
 			if err != nil {
 				return &Error{Op: "migrate", Model: m.name, Column: tt.Key, Field: ti.path, Reason: "reading the key column's type", Err: err}
 			}
+			if !db.DryRun {
+				if err := sharedSideTable(db, d, tt); err != nil {
+					return &Error{Op: "migrate", Model: m.name, Field: ti.path, Err: ErrUnsupportedModel, Reason: err.Error()}
+				}
+			}
 			for _, s := range d.CreateTokenTable(tt) {
 				if err := db.Session(&gorm.Session{NewDB: true}).Exec(s).Error; err != nil {
 					return &Error{Op: "migrate", Model: m.name, Field: ti.path, Reason: "creating the side table " + tt.Name, Err: err}
@@ -541,6 +549,22 @@ func MigrateTokens(db *gorm.DB, models ...any) error {
 		}
 	}
 	return nil
+}
+
+// sharedSideTable fails when the side table tt exists and holds another
+// table's tokens (sqldialect.Dialect.OtherParentQuery): two tables whose
+// side tables get one name would delete each other's tokens.
+func sharedSideTable(db *gorm.DB, d sqldialect.Dialect, tt sqldialect.TokenTable) error {
+	q, args := d.OtherParentQuery(tt, true)
+	var other string
+	switch err := scanOne(db.Session(&gorm.Session{NewDB: true}).Raw(q, args...), &other); {
+	case err == nil:
+		return errors.New(sqldialect.SharedSideTable(tt, other))
+	case errors.Is(err, sql.ErrNoRows):
+		return nil
+	default:
+		return fmt.Errorf("reading the foreign key of the side table %s: %w", tt.Name, err)
+	}
 }
 
 // keyType returns the type of the side table tt's key, read from its

@@ -15,8 +15,9 @@ import (
 // (callbacks.ConvertToAssignments, which also writes the new plaintext
 // values into the model, as GORM always does), then replaces the values of
 // encrypted columns by ciphertexts bound to the model's identity and scope,
-// recomputes the blind indexes whose sources change, and restricts the
-// UPDATE to the row with that identity and scope.
+// recomputes the blind and token indexes whose sources change (encrypted
+// or not), and restricts the UPDATE to the row with that identity and
+// scope.
 
 // setKey marks a statement whose SET clause the plugin added.
 type setKey struct{ stmt *gorm.Statement }
@@ -59,9 +60,9 @@ func (p *Plugin) encryptUpdate(db *gorm.DB) {
 		// A SET clause given by hand (clause.Set through Clauses).
 		if set, ok := c.Expression.(clause.Set); ok {
 			for _, a := range set {
-				if col := m.column(a.Column.Name); m.sensitive(col) || m.binding(col) {
+				if col := m.column(a.Column.Name); m.sensitive(col) || m.binding(col) || m.indexSource(col) {
 					db.AddError(&Error{Op: "update", Model: m.name, Column: col, Err: ErrUnsupportedWrite,
-						Reason: "a SET clause given by hand is not encrypted; use Update, Updates or Save"})
+						Reason: "a SET clause given by hand is not encrypted, and recomputes no index; use Update, Updates or Save"})
 					return
 				}
 			}
@@ -164,22 +165,47 @@ func (p *Plugin) encryptAssignments(db *gorm.DB, m *model) error {
 			rewrite = append(rewrite, ti)
 		}
 	}
-	if len(touched) == 0 && len(rewrite) == 0 {
+	// The blind indexes whose sources the update writes, encrypted or
+	// not: recomputed, from all of their sources.
+	var recompute []*index
+	for _, f := range m.schema.Fields {
+		ix, ok := m.indexes[f.DBName]
+		if !ok {
+			continue
+		}
+		n := 0
+		for _, src := range ix.sources {
+			if _, ok := written[src.DBName]; ok {
+				n++
+			}
+		}
+		switch {
+		case n == 0 && assigned[f.DBName]:
+			return refuse(f.DBName, ErrUnsupportedWrite, "a blind-index column is computed from its sources; write them instead")
+		case n == 0:
+		case n < len(ix.sources) || ix.unresolved != "":
+			return refuse(f.DBName, ErrUnsupportedWrite, "a blind index is recomputed only when the update writes all of its sources, which must be columns of the model")
+		default:
+			recompute = append(recompute, ix)
+		}
+	}
+	if len(touched) == 0 && len(rewrite) == 0 && len(recompute) == 0 {
 		p.useSet(stmt, m, set)
 		return nil
 	}
-	var first string
-	if len(touched) > 0 {
-		first = set[touched[0]].Column.Name
-	} else {
-		first = rewrite[0].sources[0].DBName
+	var first string // the first column written that the plugin must write itself
+	for _, a := range set {
+		if m.sensitive(a.Column.Name) || m.indexSource(a.Column.Name) {
+			first = a.Column.Name
+			break
+		}
 	}
 	if !single {
-		return refuse(first, ErrUnknownIdentity, "an update of an encrypted column or of a token index's source must name one row by its model, db.Model(&record) with the record's identity and scope set, so that the ciphertext binds them and the tokens are the row's")
+		return refuse(first, ErrUnknownIdentity, "an update of an encrypted column or of an index's source (blind or token, encrypted or not) must name one row by its model, db.Model(&record) with the record's identity and scope set, so that the ciphertext binds them and the index values are the row's")
 	}
 	for k, f := range binding {
 		if before[k].IsZero() {
-			return refuse(first, ErrUnknownIdentity, "the model's "+f.Name+" is zero: an update of an encrypted column or of a token index's source needs the model's identity and scope")
+			return refuse(first, ErrUnknownIdentity, "the model's "+f.Name+" is zero: an update of an encrypted column or of an index's source needs the model's identity and scope")
 		}
 	}
 	if len(rewrite) > 0 {
@@ -208,39 +234,26 @@ func (p *Plugin) encryptAssignments(db *gorm.DB, m *model) error {
 			return refuse(col, ErrUnsupportedWrite, "the value does not fit the field's type")
 		}
 	}
-	// The token indexes' sources that are not encrypted: in the fresh
-	// record too, for Encrypt to compute the tokens from.
-	for _, ti := range rewrite {
-		for _, src := range ti.sources {
-			i := written[src.DBName]
-			if m.sensitive(src.DBName) {
-				continue
-			}
-			switch set[i].Value.(type) {
-			case clause.Expression, *gorm.DB, []any:
-				return refuse(src.DBName, ErrUnsupportedWrite, "an SQL expression as a token index's source cannot be tokenized; pass the value")
-			}
-			if err := src.Set(ctx, fresh, set[i].Value); err != nil {
-				return refuse(src.DBName, ErrUnsupportedWrite, "the value does not fit the field's type")
-			}
-		}
+	// The indexes' sources that are not encrypted: in the fresh record
+	// too, for Encrypt to compute the blind-index values and tokens from.
+	var sources []*schema.Field
+	for _, ix := range recompute {
+		sources = append(sources, ix.sources...)
 	}
-	var recompute []*index
-	for col, ix := range m.indexes {
-		written := 0
-		for _, src := range ix.sources {
-			if assigned[src.DBName] {
-				written++
-			}
+	for _, ti := range rewrite {
+		sources = append(sources, ti.sources...)
+	}
+	for _, src := range sources {
+		if m.sensitive(src.DBName) {
+			continue
 		}
-		switch {
-		case written == 0 && assigned[col]:
-			return refuse(col, ErrUnsupportedWrite, "a blind-index column is computed from its sources; write them instead")
-		case written == 0:
-		case written < len(ix.sources) || ix.unresolved != "":
-			return refuse(col, ErrUnsupportedWrite, "a compound blind index is recomputed only when the update writes all of its sources")
-		default:
-			recompute = append(recompute, ix)
+		i := written[src.DBName]
+		switch set[i].Value.(type) {
+		case clause.Expression, *gorm.DB, []any:
+			return refuse(src.DBName, ErrUnsupportedWrite, "an SQL expression as an index's source cannot be indexed; pass the value")
+		}
+		if err := src.Set(ctx, fresh, set[i].Value); err != nil {
+			return refuse(src.DBName, ErrUnsupportedWrite, "the value does not fit the field's type")
 		}
 	}
 	if err := p.enc.Encrypt(ctx, fresh.Addr().Interface()); err != nil {
