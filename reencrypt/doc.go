@@ -136,11 +136,17 @@
 // second time.
 //
 // Token indexes. A token index's tokens do not record their key either,
-// and they are not in the row: they are checked under the same
-// conditions (an index-key rotation of their class, verify, or
-// rebuild_indexes), as a set. The job reads the side tables once per
-// batch, for every row of the batch at once, and only when a row of the
-// batch needs them:
+// and they are not in the row: they are checked, as a set, under the
+// same conditions (an index-key rotation of their class, verify, or
+// rebuild_indexes). A row whose legacy plaintext is encrypted
+// (Options.Migrate) gets the tokens its side tables lack in the
+// transaction of its encryption, as its empty blind indexes are computed;
+// tokens it already holds are left as they are, outside an index-key
+// rotation. The side tables of a row the job finds current are not read:
+// tokens missing from such a row (which Verify counts as not current) are
+// computed by a run that lists the index in rebuild_indexes. The job
+// reads the side tables once per batch, for every row of the batch at
+// once, and only when a row of the batch needs them:
 //
 //	SELECT key, token FROM side WHERE key IN ($1, ..., $n) ORDER BY key, token
 //

@@ -201,6 +201,10 @@ func (x *examiner) examine(ctx context.Context, raw []any, t *tally) (result, er
 		check = check || rotating || x.rebuild[j]
 	}
 	// So are token indexes, whose tokens do not record their key either.
+	// A row being migrated has never had its tokens computed (the
+	// application wrote it in plaintext): those its side tables lack are
+	// written with its encryption, as its empty blind indexes are.
+	migrating := r.legacy && x.migrate
 	tcheck := false
 	for j, c := range x.l.tok {
 		x.trot[j] = false
@@ -212,7 +216,7 @@ func (x *examiner) examine(ctx context.Context, raw []any, t *tally) (result, er
 			return x.rowError(r, c.name, err)
 		}
 		x.trot[j] = rotating
-		tcheck = tcheck || x.verify || rotating || x.trebuild[j]
+		tcheck = tcheck || x.checksTokens(j, migrating)
 	}
 	if !needed && !check && !tcheck {
 		return r, nil // vCurrent
@@ -283,7 +287,7 @@ func (x *examiner) examine(ctx context.Context, raw []any, t *tally) (result, er
 	// EncryptRow computed under the primary index key.
 	var writes []tokenWrite
 	for j, c := range x.l.tok {
-		if scope == "" || !(x.verify || x.trot[j] || x.trebuild[j]) {
+		if scope == "" || !x.checksTokens(j, migrating) {
 			continue // one enabled index key: the stored tokens are under it
 		}
 		primary, _ := row[c.name].(crypt.Tokens)
@@ -293,6 +297,16 @@ func (x *examiner) examine(ctx context.Context, raw []any, t *tally) (result, er
 		}
 		if x.trebuild[j] && !slices.Equal(stored, primary) {
 			writes = append(writes, tokenWrite{j, primary})
+			continue
+		}
+		if !x.verify && !x.trot[j] && !x.trebuild[j] {
+			// A row being migrated, under one enabled index key: tokens
+			// never written are computed, as its empty blind indexes are.
+			// Tokens written otherwise are left as they are (the row is
+			// encrypted all the same), for Verify to report.
+			if len(stored) == 0 && len(primary) > 0 {
+				writes = append(writes, tokenWrite{j, primary})
+			}
 			continue
 		}
 		state, err := x.classifyTokens(ctx, j, scope, stored, primary, plain)
@@ -316,6 +330,15 @@ func (x *examiner) examine(ctx context.Context, raw []any, t *tally) (result, er
 		r.verdict, r.set, r.tokens, r.rowSame = vRewrite, set, writes, !changed
 	}
 	return r, nil
+}
+
+// checksTokens reports whether the stored tokens of token index j are
+// read and checked against those computed from the row's sources: when
+// verifying, during an index-key rotation of its class, when the index is
+// listed in rebuild_indexes, and for a row whose legacy plaintext is
+// being encrypted (migrating), whose tokens the application never wrote.
+func (x *examiner) checksTokens(j int, migrating bool) bool {
+	return x.verify || x.trot[j] || x.trebuild[j] || migrating
 }
 
 // keep returns the row's own values for the set columns.

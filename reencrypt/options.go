@@ -66,8 +66,10 @@ type Options struct {
 	// negative means none.
 	Retries int
 
-	// Migrate encrypts legacy plaintext found in encrypted columns. Without
-	// it such rows are skipped and counted.
+	// Migrate encrypts legacy plaintext found in encrypted columns, and
+	// writes the row's missing blind-index values and side-table tokens
+	// in the same transaction. Without it such rows are skipped and
+	// counted.
 	Migrate bool
 
 	// DryRun counts what a run would rewrite and writes nothing, not even

@@ -25,7 +25,7 @@ type dataSource struct {
 	source  string // the driver's DSN; may hold a password: never print it
 	path    string // the file or directory, for sqlite and dir
 	dialect sqlstore.Dialect
-	shown   string // safe to print: the password replaced by xxxxx
+	shown   string // safe to print: every secret replaced by xxxxx (shownURL)
 	// server is the database a postgres or mysql DSN names, for
 	// sameDatabase: host (loopback names as "localhost"), port (the
 	// default filled in) and database name.
@@ -109,11 +109,14 @@ func parseDSN(s string) (dataSource, error) {
 		}
 		return dataSource{kind: "dir", path: rest, shown: "dir:" + rest}, nil
 	case "postgres", "postgresql":
+		// pgx reads a URL only under a lower-case scheme, and anything
+		// else as key=value settings.
+		s = strings.ToLower(scheme) + ":" + rest
 		u, err := parseURL(s)
 		if err != nil {
 			return dataSource{}, err
 		}
-		ds := dataSource{kind: "postgres", driver: "pgx", source: s, dialect: sqlstore.Postgres, shown: u.Redacted()}
+		ds := dataSource{kind: "postgres", driver: "pgx", source: s, dialect: sqlstore.Postgres, shown: shownURL(s)}
 		serverOf(&ds, u, "5432")
 		return ds, nil
 	case "mysql", "mariadb":
@@ -123,28 +126,52 @@ func parseDSN(s string) (dataSource, error) {
 		}
 		src, err := mysqlDSN(u)
 		if err != nil {
-			return dataSource{}, fmt.Errorf("%s: %w", u.Redacted(), err)
+			return dataSource{}, fmt.Errorf("%s: %w", shownURL(s), err)
 		}
-		ds := dataSource{kind: "mysql", driver: "mysql", source: src, dialect: sqlstore.MySQL, shown: u.Redacted()}
+		ds := dataSource{kind: "mysql", driver: "mysql", source: src, dialect: sqlstore.MySQL, shown: shownURL(s)}
 		serverOf(&ds, u, "3306")
 		return ds, nil
+	}
+	if !validScheme(scheme) {
+		// Not a URL (key=value settings, say): what precedes the first
+		// ':' may be part of a password.
+		return dataSource{}, fmt.Errorf("not a DSN: %w", errDSNKinds)
 	}
 	return dataSource{}, fmt.Errorf("unknown DSN kind %q: %w", scheme, errDSNKinds)
 }
 
-// parseURL parses a URL DSN without ever returning it in an error (url's
-// errors quote the whole URL, password included).
+// validScheme reports whether s is a URL scheme (RFC 3986: a letter, then
+// letters, digits, '+', '-' and '.').
+func validScheme(s string) bool {
+	for i, c := range s {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return s != ""
+}
+
+// parseURL parses a URL DSN without ever returning it, or a part of it
+// that may be a password, in an error (url's errors quote the whole URL,
+// and the part they reject), and refuses what checkURL refuses.
 func parseURL(s string) (*url.URL, error) {
+	scheme, _, _ := strings.Cut(s, ":")
 	u, err := url.Parse(s)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("%s:// DSN is not a valid URL: %w", strings.SplitN(s, ":", 2)[0], err)
+		return nil, fmt.Errorf("%s:// DSN is not a valid URL: %w", scheme, withheld(err))
+	}
+	if err := checkURL(s); err != nil {
+		return nil, fmt.Errorf("%s:// DSN: %w", scheme, err)
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("%s: no host", u.Redacted())
+		return nil, fmt.Errorf("%s: no host", shownURL(s))
 	}
 	return u, nil
 }
@@ -164,6 +191,12 @@ func mysqlDSN(u *url.URL) (string, error) {
 	cfg.DBName = strings.TrimPrefix(u.Path, "/")
 	if cfg.DBName == "" {
 		return "", errors.New("no database name (want mysql://USER@HOST/DB)")
+	}
+	for key := range u.Query() {
+		if secretParam(key) {
+			return "", fmt.Errorf("query parameter %q is no setting of the MySQL driver, which would send it to the server as a session variable: "+
+				"give the password in the user info (mysql://USER:PASS@HOST/DB)", key)
+		}
 	}
 	cfg.ParseTime = true
 	base := cfg.FormatDSN()

@@ -40,7 +40,7 @@ func (f *jobFlags) register(fs *pflag.FlagSet, reencrypting bool) {
 	fs.BoolVar(&f.asJSON, "json", false, "print the JSON summary on stdout instead of the text one")
 	if reencrypting {
 		fs.BoolVar(&f.dryRun, "dry-run", false, "count what would be rewritten; write nothing, not even the job tables")
-		fs.BoolVar(&f.migrate, "migrate", false, "encrypt legacy plaintext found in encrypted columns (otherwise skipped and counted)")
+		fs.BoolVar(&f.migrate, "migrate", false, "encrypt legacy plaintext found in encrypted columns, with the row's missing blind indexes and tokens (otherwise skipped and counted)")
 		fs.BoolVar(&f.restart, "restart", false, "discard the job's progress and start a new pass (never while other workers run it)")
 		fs.StringVar(&f.job, "job", "", "job name shared by the workers of one job (default: the table name; with several tables, NAME/TABLE)")
 		fs.StringVar(&f.worker, "worker", "", "this worker's name, unique among live workers (default: host-pid)")

@@ -1,0 +1,126 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+// A postgres:// or mysql:// DSN may carry a secret in two places: the
+// password of its user info, and query parameters. pgx reads password=
+// and sslpassword= (the passphrase of the sslkey file) from the query;
+// go-sql-driver/mysql has no secret parameter, and sends every parameter
+// it does not know to the server as a session variable (SET name=value),
+// so a password there is refused. The printable form masks both places,
+// and a parameter whose name looks like a secret's is masked whatever the
+// driver makes of it.
+
+// mask replaces a secret in the printable form of a DSN.
+const mask = "xxxxx"
+
+// driverFlags are parameters of go-sql-driver/mysql whose names mention
+// passwords but whose values are booleans.
+var driverFlags = map[string]bool{
+	"allowcleartextpasswords": true,
+	"allownativepasswords":    true,
+	"allowoldpasswords":       true,
+}
+
+// secretParam reports whether the query parameter named key (raw, as in
+// the DSN) may carry a secret: pgx's password and sslpassword, and any
+// name that looks like a secret's.
+func secretParam(key string) bool {
+	if k, err := url.PathUnescape(key); err == nil {
+		key = k // pgx decodes names: pass%77ord is password
+	}
+	key = strings.ToLower(strings.TrimSpace(key))
+	if driverFlags[key] {
+		return false
+	}
+	for _, s := range []string{"password", "passwd", "pwd", "secret", "token"} {
+		if strings.Contains(key, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// shownURL is the printable form of the postgres:// or mysql:// DSN s:
+// the password of its user info and the value of every query parameter
+// that may carry a secret replaced by xxxxx. It reads s as libpq and pgx
+// do (the user info ends at the first '@' before any '/', the query
+// starts at the first '?' after it, and has no fragment); checkURL
+// refuses the DSNs net/url reads otherwise.
+func shownURL(s string) string {
+	scheme, rest, _ := strings.Cut(s, "://")
+	var b strings.Builder
+	b.WriteString(scheme + "://")
+	if i := strings.IndexAny(rest, "@/"); i >= 0 && rest[i] == '@' {
+		user, _, hasPassword := strings.Cut(rest[:i], ":")
+		b.WriteString(user)
+		if hasPassword {
+			b.WriteString(":" + mask)
+		}
+		b.WriteByte('@')
+		rest = rest[i+1:]
+	}
+	base, query, hasQuery := strings.Cut(rest, "?")
+	b.WriteString(base)
+	if !hasQuery {
+		return b.String()
+	}
+	b.WriteByte('?')
+	for i, pair := range strings.Split(query, "&") {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		if key, _, ok := strings.Cut(pair, "="); ok && secretParam(key) {
+			pair = key + "=" + mask
+		}
+		b.WriteString(pair)
+	}
+	return b.String()
+}
+
+// checkURL refuses a postgres:// or mysql:// DSN s that net/url (which
+// this package reads) and libpq (which pgx follows) would split
+// differently, or whose query pgx would quote in an error: either could
+// print part of a password. Its errors quote nothing of s.
+func checkURL(s string) error {
+	_, rest, _ := strings.Cut(s, "://")
+	libpq := -1 // the end of the user info: the first '@' before any '/'
+	if i := strings.IndexAny(rest, "@/"); i >= 0 && rest[i] == '@' {
+		libpq = i
+	}
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	if std := strings.LastIndex(authority, "@"); std != libpq { // net/url's: the last '@' of the authority
+		return errors.New("the user name or password holds a raw '@', '/', '?' or '#': percent-encode it (%40, %2F, %3F, %23)")
+	}
+	_, query, ok := strings.Cut(rest[libpq+1:], "?")
+	if !ok {
+		return nil
+	}
+	for i := 1; query != ""; i++ { // as pgx splits it: a final '&' ends the query
+		var pair string
+		pair, query, _ = strings.Cut(query, "&")
+		if !strings.Contains(pair, "=") {
+			// Most likely the rest of a value holding a raw '&'.
+			return fmt.Errorf("query parameter %d is not NAME=VALUE: percent-encode '&' in values (%%26)", i)
+		}
+	}
+	return nil
+}
+
+// quoted matches what strconv.Quote and %q write.
+var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
+
+// withheld returns err's message with every quoted part withheld: net/url
+// quotes the part of a URL it rejects, which may be part of a password.
+func withheld(err error) error {
+	return errors.New(quoted.ReplaceAllString(err.Error(), "(withheld)"))
+}
