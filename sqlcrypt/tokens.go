@@ -247,6 +247,12 @@ func recordColumns(record any) (*columns, error) {
 // into the record's ciphertexts, and one written "6F1C2A4E-..." reads
 // back "6f1c2a4e-...", so its row no longer decrypts (an error, never
 // another record's values).
+//
+// Its statements create a side table only if none of that name exists:
+// applied by a migration tool, they do not check, as [CreateTokenTables]
+// does, that an existing one is not another table's ("rc" with an index
+// email_domain and "rc_email" with domain get one name). Check that no
+// two of your tables' side-table names meet.
 func TokenTableDDL(d Dialect, table string, record any, indexes ...string) ([]string, error) {
 	tts, err := tokenTables(d, table, record, indexes)
 	if err != nil {

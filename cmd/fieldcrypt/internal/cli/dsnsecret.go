@@ -54,7 +54,13 @@ func secretParam(key string) bool {
 // starts at the first '?' after it, and has no fragment); checkURL
 // refuses the DSNs net/url reads otherwise.
 func shownURL(s string) string {
-	scheme, rest, _ := strings.Cut(s, "://")
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		// Not scheme://... ("postgres:user:pw@host"): nothing of it but
+		// its scheme is shown.
+		scheme, _, _ = strings.Cut(s, ":")
+		return scheme + ":" + mask
+	}
 	var b strings.Builder
 	b.WriteString(scheme + "://")
 	if i := strings.IndexAny(rest, "@/"); i >= 0 && rest[i] == '@' {
