@@ -27,6 +27,18 @@ type Anchor interface {
 	Advance(ctx context.Context, id KeysetID, version uint64) error
 }
 
+// An AnchorLister is an [Anchor] that can also list the keysets of a scope
+// it holds a version for. With one, Shred finds every keyset of the scope
+// that a store writer hid from the store's listing, whatever its class,
+// and gives it a tombstone. sqlstore.Anchor and [MemoryAnchor] are
+// AnchorListers.
+type AnchorLister interface {
+	Anchor
+	// Seen returns the data and index keysets of scope that have a
+	// recorded version.
+	Seen(ctx context.Context, scope string) ([]KeysetID, error)
+}
+
 // MemoryAnchor is an [Anchor] in memory, for tests. The zero value is
 // ready to use.
 type MemoryAnchor struct {
@@ -34,7 +46,21 @@ type MemoryAnchor struct {
 	versions map[KeysetID]uint64
 }
 
-var _ Anchor = (*MemoryAnchor)(nil)
+var _ AnchorLister = (*MemoryAnchor)(nil)
+
+// Seen implements [AnchorLister].
+func (a *MemoryAnchor) Seen(_ context.Context, scope string) ([]KeysetID, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var ids []KeysetID
+	for id := range a.versions {
+		if id.Scope == scope && (id.Purpose == PurposeData || id.Purpose == PurposeIndex) {
+			ids = append(ids, id)
+		}
+	}
+	slices.SortFunc(ids, CompareIDs)
+	return ids, nil
+}
 
 // Latest implements [Anchor].
 func (a *MemoryAnchor) Latest(_ context.Context, id KeysetID) (uint64, error) {

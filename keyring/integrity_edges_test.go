@@ -417,6 +417,25 @@ func TestHiddenKeysetStaysShredded(t *testing.T) {
 		})
 	})
 
+	t.Run("default KEK class", func(t *testing.T) {
+		forEachStore(t, func(t *testing.T, w *storeWorld) {
+			ctx := context.Background()
+			w.anchor = teststores.SQLiteAnchor(t)
+			onDefault := func(c *keyring.Config) { c.KEKs, c.AcceptKEKs, c.DefaultKEK = nil, nil, w.pii }
+			ct, hidden := setup(t, w, w.keyring(t, onDefault))
+			shredder := w.keyring(t, onDefault) // pii is no configured class: only the anchor lists it
+			if n, err := keyring.NewManager(shredder).Shred(ctx, "acme"); err != nil || n != 2 {
+				t.Fatalf("Shred() = %d, %v; want both keysets shredded, the hidden one included", n, err)
+			}
+			w.putRecords(t, []*keyring.Record{hidden})
+			w.clock.Advance(2 * time.Minute)
+			if _, err := keyring.NewManager(shredder).Unshred(ctx, "acme"); !errors.Is(err, keyring.ErrRollback) {
+				t.Errorf("Unshred() err = %v, want the keyset put back refused as a rollback", err)
+			}
+			refused(t, w.keyring(t, onDefault), ct, "a fresh process after Unshred", keyring.ErrRollback, keyring.ErrScopeShredded)
+		})
+	})
+
 	t.Run("unseen", func(t *testing.T) {
 		forEachStore(t, func(t *testing.T, w *storeWorld) {
 			ctx := context.Background()
@@ -433,6 +452,20 @@ func TestHiddenKeysetStaysShredded(t *testing.T) {
 			refused(t, w.keyring(t, nil), ct, "a fresh process with the anchor", keyring.ErrScopeShredded)
 			if _, err := keyring.NewManager(w.keyring(t, nil)).AddKey(ctx, hidden.ID); !errors.Is(err, keyring.ErrScopeShredded) {
 				t.Errorf("AddKey(the keyset put back) err = %v, want ErrScopeShredded", err)
+			}
+			// Unshred gives the keyset that escaped the shred new keys too.
+			if n, err := keyring.NewManager(w.keyring(t, nil)).Unshred(ctx, "acme"); err != nil || n != 2 {
+				t.Fatalf("Unshred() = %d, %v; want both keysets replaced", n, err)
+			}
+			if !strings.Contains(w.logs.String(), `"event":"keyset escaped shred"`) {
+				t.Error("the keyset that escaped the shred was not reported in the audit log")
+			}
+			dk, err := w.keyring(t, nil).ExistingDataKeys(ctx, "acme", "pii")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := dk.Decrypt(ct, []byte("ad")); err == nil {
+				t.Error("after Unshred, the keyset that escaped the shred still decrypts the tenant's old data")
 			}
 		})
 	})

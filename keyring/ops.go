@@ -324,14 +324,27 @@ func (m *Manager) Shred(ctx context.Context, scope string) (int, error) {
 }
 
 // shredHidden gives a tombstone to every keyset of scope that this
-// process or the anchor saw, of a class this keyring has a KEK for, and
-// that the store did not list: a store writer hid it from the shred. Its
-// tombstone takes its place, so the keyset put back later is a rollback,
-// caught as any other, and cannot outlive an Unshred. It returns how many
-// it found.
+// process or the anchor saw and that the store did not list: a store
+// writer hid it from the shred. Its tombstone takes its place, so the
+// keyset put back later is a rollback, caught as any other, and cannot
+// outlive an Unshred. The keysets looked for are those of the classes this
+// keyring has a KEK for, and with an [AnchorLister] every one the anchor
+// recorded. It returns how many it found.
 func (k *Keyring) shredHidden(ctx context.Context, scope string, listed []*Record, done map[KeysetID]bool) (int, error) {
+	ids := k.configuredIDs(scope)
+	if l, ok := k.cfg.Anchor.(AnchorLister); ok {
+		seen, err := l.Seen(ctx, scope)
+		if err != nil {
+			return 0, fmt.Errorf("keyring: shred %q: %w", scope, anchorUnavailable(err))
+		}
+		for _, id := range seen {
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+	}
 	n := 0
-	for _, id := range k.configuredIDs(scope) {
+	for _, id := range ids {
 		if done[id] || slices.ContainsFunc(listed, func(r *Record) bool { return r.ID == id }) {
 			continue
 		}
@@ -441,8 +454,9 @@ func (k *Keyring) shredOne(ctx context.Context, id KeysetID, rec *Record) (bool,
 	return fail(fmt.Errorf("%w: gave up after %d attempts", ErrVersionConflict, maxCASAttempts))
 }
 
-// Unshred brings a shredded scope back: each tombstone is replaced by a
-// new keyset with fresh keys (its state version continues from the
+// Unshred brings a shredded scope back: each tombstone, and any keyset
+// that escaped the shred (hidden from it by a store writer), is replaced
+// by a new keyset with fresh keys (its state version continues from the
 // tombstone's, so anchors stay monotonic). The scope's old data stays
 // unreadable for good; only new writes use the new keys. It is an explicit
 // administrative act (`fieldcrypt keys unshred --yes`), audited per keyset.
@@ -457,6 +471,17 @@ func (m *Manager) Unshred(ctx context.Context, scope string) (int, error) {
 		return 0, fmt.Errorf("keyring: unshred %q: %w", scope, err)
 	}
 	defer k.cache.removeScope(scope)
+	// A keyset that is no tombstone in a shredded scope escaped the shred
+	// (a store writer hid it): it gets new keys too, so that no key of the
+	// scope from before the shred outlives the Unshred.
+	shredded, err := k.anchorSaysShredded(ctx, scope)
+	if err != nil {
+		return 0, fmt.Errorf("keyring: unshred %q: %w", scope, err)
+	}
+	shredded = shredded || k.versions.sawShred(scope) || slices.ContainsFunc(recs, func(r *Record) bool {
+		st, err := parseState(r.Metadata)
+		return err == nil && st.Shredded != nil
+	})
 	n := 0
 	for _, rec := range recs {
 		fail := func(err error) (int, error) {
@@ -469,7 +494,10 @@ func (m *Manager) Unshred(ctx context.Context, scope string) (int, error) {
 			return fail(err)
 		}
 		if !o.tombstone() {
-			continue
+			if !shredded {
+				continue
+			}
+			k.audit(ctx, "keyset escaped shred", rec.ID, nil, "version", o.state.Version)
 		}
 		handle, err := keyset.NewHandle(k.template(rec.ID.Purpose))
 		if err != nil {

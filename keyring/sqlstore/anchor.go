@@ -31,12 +31,12 @@ type AnchorOptions struct {
 // PostgreSQL and MySQL, MAX on SQLite), so concurrent keyrings can never
 // move it back.
 type Anchor struct {
-	db                   *sql.DB
-	table                string // quoted
-	migrate, get, upsert string
+	db                         *sql.DB
+	table                      string // quoted
+	migrate, get, upsert, seen string
 }
 
-var _ keyring.Anchor = (*Anchor)(nil)
+var _ keyring.AnchorLister = (*Anchor)(nil)
 
 // NewAnchor returns an anchor in db, a database of the given dialect. opts
 // may be nil. It does not touch the database; call [Anchor.Migrate] to
@@ -92,6 +92,7 @@ func NewAnchor(db *sql.DB, dialect Dialect, opts *AnchorOptions) (*Anchor, error
 	}
 	a.upsert = dialect.Rebind(a.upsert)
 	a.get = dialect.Rebind("SELECT version FROM " + quoted + " WHERE scope = ? AND class = ? AND purpose = ?")
+	a.seen = dialect.Rebind("SELECT class, purpose FROM " + quoted + " WHERE scope = ? AND purpose IN (?, ?) ORDER BY class, purpose")
 	return a, nil
 }
 
@@ -117,6 +118,27 @@ func (a *Anchor) Latest(ctx context.Context, id keyring.KeysetID) (uint64, error
 		return 0, fmt.Errorf("sqlstore: anchor %s: %s has negative version %d", a.table, id, v)
 	}
 	return uint64(v), nil
+}
+
+// Seen implements [keyring.AnchorLister].
+func (a *Anchor) Seen(ctx context.Context, scope string) ([]keyring.KeysetID, error) {
+	rows, err := a.db.QueryContext(ctx, a.seen, scope, string(keyring.PurposeData), string(keyring.PurposeIndex))
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: anchor %s: list scope %q: %w", a.table, scope, err)
+	}
+	defer rows.Close()
+	var ids []keyring.KeysetID
+	for rows.Next() {
+		var class, purpose string
+		if err := rows.Scan(&class, &purpose); err != nil {
+			return nil, fmt.Errorf("sqlstore: anchor %s: list scope %q: %w", a.table, scope, err)
+		}
+		ids = append(ids, keyring.KeysetID{Scope: scope, Class: class, Purpose: keyring.Purpose(purpose)})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: anchor %s: list scope %q: %w", a.table, scope, err)
+	}
+	return ids, nil
 }
 
 // Advance implements [keyring.Anchor].
