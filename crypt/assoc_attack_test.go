@@ -168,9 +168,9 @@ func TestSelfHoldingRecords(t *testing.T) {
 	assert.Equal(t, "b", b.Secret)
 
 	const n = 200000
-	head := &node{ID: 0, TenantID: "acme", Secret: "s"}
+	head := &node{ID: 1, TenantID: "acme", Secret: "s"}
 	cur := head
-	for i := 1; i < n; i++ {
+	for i := 2; i <= n; i++ {
 		cur.Next = &node{ID: int64(i), TenantID: "acme", Secret: "s"}
 		cur = cur.Next
 	}
@@ -243,7 +243,7 @@ func TestHeldRecordsConcurrentCopies(t *testing.T) {
 	done := make(chan error, 8)
 	for i := range 8 {
 		go func() {
-			c := &customer{ID: int64(i), TenantID: "acme", Email: "x@example.com", Employer: shared}
+			c := &customer{ID: int64(i + 1), TenantID: "acme", Email: "x@example.com", Employer: shared}
 			cp, err := crypt.Encrypted(ctx, e.enc, c)
 			if err == nil && !strings.HasPrefix(cp.Employer.Name, "fc1:") {
 				err = errors.New("held record not encrypted in the copy")

@@ -791,7 +791,8 @@ func TestTokenStorageRefusals(t *testing.T) {
 	if err := sqlcrypt.ReplaceTokens(ctx, tx, sqlcrypt.SQLite, "persons", plain); !errors.As(err, &re) || !errors.As(err, &tse) || !strings.Contains(err.Error(), "plaintext") {
 		t.Errorf("ReplaceTokens(plaintext record) = %v", err)
 	}
-	zero := encryptPersons(t, e.enc, []*Person{{TenantID: "acme", Name: "Lovelace", Born: "1990-01-01"}})
+	zero := encryptPersons(t, e.enc, []*Person{{ID: 9, TenantID: "acme", Name: "Lovelace", Born: "1990-01-01"}})
+	zero[0].ID = 0 // Encrypt refuses a zero key (crypt.ErrMissingIdentity): zeroed after
 	if err := sqlcrypt.ReplaceTokens(ctx, tx, sqlcrypt.SQLite, "persons", zero...); !errors.As(err, &re) || !strings.Contains(err.Error(), "zero") {
 		t.Errorf("ReplaceTokens(zero key) = %v", err)
 	}
