@@ -358,9 +358,10 @@ func (p *Plugin) checkUpsert(db *gorm.DB, m *model) (guarded bool, err error) {
 			return false, err
 		}
 		col := a.Column.Name
-		if m.sensitive(col) {
+		_, isIndex := m.indexes[col]
+		if m.sensitive(col) || isIndex || m.blindSource(col) {
 			if v, ok := a.Value.(clause.Column); !ok || v.Table != "excluded" || v.Name != col {
-				return false, refuse(col, "on conflict it may only be set to the inserted row's value (clause.AssignmentColumns), which fieldcrypt encrypted for that row")
+				return false, refuse(col, "on conflict it may only be set to the inserted row's value (clause.AssignmentColumns), which fieldcrypt encrypted, or computed its blind indexes from, for that row")
 			}
 		}
 		updated[col] = true

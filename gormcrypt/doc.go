@@ -88,8 +88,8 @@
 // fields, such as the identity alone or the scope and the identity (given
 // as Columns, or the primary key GORM fills in for UpdateAll; not a named
 // constraint, and not omitted, as SQLite then fires on any unique key). It
-// must set those columns only to the inserted row's values
-// (clause.AssignmentColumns or UpdateAll), update the scope too unless the
+// must set those columns, and the sources of blind indexes, only to the
+// inserted row's values (clause.AssignmentColumns or UpdateAll), update the scope too unless the
 // target holds it (and then every encrypted column), and update a blind
 // index along with every one of its sources not in the conflict target.
 // Otherwise the row updated on conflict could be another record, bound to

@@ -193,6 +193,16 @@ func TestPlainSourceRefused(t *testing.T) {
 				return db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}},
 					DoUpdates: clause.AssignmentColumns([]string{"tenant_id", "owner", "owner_idx", "region", "region_idx"})}).Create(up).Error
 			}, gormcrypt.ErrUnsupportedWrite, "owner_idx"},
+			{"upsert of a source to another value than the record's", func() error {
+				return db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}},
+					DoUpdates: append(clause.AssignmentColumns([]string{"tenant_id", "owner", "country", "owner_idx", "region_idx"}),
+						clause.Assignment{Column: clause.Column{Name: "region"}, Value: "south"})}).Create(up).Error
+			}, gormcrypt.ErrUnsupportedWrite, "region"},
+			{"upsert of an index to an expression", func() error {
+				return db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}},
+					DoUpdates: append(clause.AssignmentColumns([]string{"tenant_id", "owner", "country", "owner_idx", "region"}),
+						clause.Assignment{Column: clause.Column{Name: "region_idx"}, Value: gorm.Expr("region_idx")})}).Create(up).Error
+			}, gormcrypt.ErrUnsupportedWrite, "region_idx"},
 		}
 		before := storedShop(t, db, s.ID)
 		model := *s
