@@ -135,31 +135,6 @@ func (p *plan) scopeOf(rv reflect.Value) (string, error) {
 	return s, nil
 }
 
-// checkIdentity fails with ErrMissingIdentity when a record of p that has
-// encrypted fields has a zero identity field: Encrypt would bind its
-// ciphertexts to no row. Reads take any identity: a value bound to a zero
-// one decrypts only there.
-func (p *plan) checkIdentity(rv reflect.Value) error {
-	if len(p.dataClasses) == 0 {
-		return nil
-	}
-	for i := range p.ids {
-		id := &p.ids[i]
-		present := false
-		if id.text {
-			if f, ok := id.locate(rv); ok {
-				_, _, present = f.get(kindString)
-			}
-		} else if f, ok := fieldAt(rv, id.index); ok {
-			present = !f.IsZero()
-		}
-		if !present {
-			return &FieldError{Op: "encrypt", Record: p.record, Field: id.name, Class: "-", Err: ErrMissingIdentity}
-		}
-	}
-	return nil
-}
-
 // appendIDs appends the record's identity fields to the associated data
 // prefix b (see aadBuilder), in canonical text form: strings as they are,
 // integers in decimal.

@@ -60,7 +60,9 @@ type Config struct {
 	// the store is refused (ErrRollback) across restarts and on fresh
 	// instances too. Without one, a rollback is caught only by a process
 	// that saw the newer version. See docs/SECURITY.md for which
-	// deployments need one.
+	// deployments need one. An anchor that is also an [AnchorLister] (as
+	// sqlstore.Anchor is) lets Shred find keysets hidden from it; a
+	// wrapper around one should keep its Seen method.
 	Anchor Anchor
 
 	// CacheTTL is how long an unwrapped keyset is used before it is reloaded

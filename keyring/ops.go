@@ -294,11 +294,6 @@ func (m *Manager) Shred(ctx context.Context, scope string) (int, error) {
 			done[id] = true
 			continue
 		}
-		hidden, err := k.shredHidden(ctx, scope, recs, done)
-		n += hidden
-		if err != nil {
-			return n, err
-		}
 		live := 0
 		for _, rec := range recs {
 			if done[rec.ID] {
@@ -313,6 +308,11 @@ func (m *Manager) Shred(ctx context.Context, scope string) (int, error) {
 				n++
 				live++
 			}
+		}
+		hidden, err := k.shredHidden(ctx, scope, recs, done)
+		n += hidden
+		if err != nil {
+			return n, err
 		}
 		if live == 0 {
 			return n, nil
@@ -356,6 +356,13 @@ func (k *Keyring) shredHidden(ctx context.Context, scope string, listed []*Recor
 			return n, &Error{Op: "shred", ID: id, Err: err}
 		}
 		k.audit(ctx, "keyset missing at shred", id, &Error{Op: "shred", ID: id, Err: err})
+		if _, kerr := k.KEKURI(id.Class); kerr != nil {
+			// A class this keyring holds no KEK for (retired, or
+			// another process's): no tombstone can be sealed for it
+			// here. The keyset stays refused while the anchor marks
+			// the scope shredded; the audit event above names it.
+			continue
+		}
 		if _, err := k.shredOne(ctx, id, nil); err != nil {
 			return n, err
 		}
@@ -454,11 +461,12 @@ func (k *Keyring) shredOne(ctx context.Context, id KeysetID, rec *Record) (bool,
 	return fail(fmt.Errorf("%w: gave up after %d attempts", ErrVersionConflict, maxCASAttempts))
 }
 
-// Unshred brings a shredded scope back: each tombstone, and any keyset
-// that escaped the shred (hidden from it by a store writer), is replaced
-// by a new keyset with fresh keys (its state version continues from the
+// Unshred brings a shredded scope back: each tombstone is replaced by a
+// new keyset with fresh keys (its state version continues from the
 // tombstone's, so anchors stay monotonic). The scope's old data stays
-// unreadable for good; only new writes use the new keys. It is an explicit
+// unreadable for good (but for a keyset a store writer hid from the shred
+// that no anchor recorded: docs/SECURITY.md); only new writes use the new
+// keys. It is an explicit
 // administrative act (`fieldcrypt keys unshred --yes`), audited per keyset.
 // It returns how many keysets it created.
 func (m *Manager) Unshred(ctx context.Context, scope string) (int, error) {
@@ -471,17 +479,6 @@ func (m *Manager) Unshred(ctx context.Context, scope string) (int, error) {
 		return 0, fmt.Errorf("keyring: unshred %q: %w", scope, err)
 	}
 	defer k.cache.removeScope(scope)
-	// A keyset that is no tombstone in a shredded scope escaped the shred
-	// (a store writer hid it): it gets new keys too, so that no key of the
-	// scope from before the shred outlives the Unshred.
-	shredded, err := k.anchorSaysShredded(ctx, scope)
-	if err != nil {
-		return 0, fmt.Errorf("keyring: unshred %q: %w", scope, err)
-	}
-	shredded = shredded || k.versions.sawShred(scope) || slices.ContainsFunc(recs, func(r *Record) bool {
-		st, err := parseState(r.Metadata)
-		return err == nil && st.Shredded != nil
-	})
 	n := 0
 	for _, rec := range recs {
 		fail := func(err error) (int, error) {
@@ -494,10 +491,7 @@ func (m *Manager) Unshred(ctx context.Context, scope string) (int, error) {
 			return fail(err)
 		}
 		if !o.tombstone() {
-			if !shredded {
-				continue
-			}
-			k.audit(ctx, "keyset escaped shred", rec.ID, nil, "version", o.state.Version)
+			continue
 		}
 		handle, err := keyset.NewHandle(k.template(rec.ID.Purpose))
 		if err != nil {
