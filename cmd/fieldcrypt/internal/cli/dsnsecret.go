@@ -54,11 +54,11 @@ func secretParam(key string) bool {
 // starts at the first '?' after it, and has no fragment); checkURL
 // refuses the DSNs net/url reads otherwise.
 func shownURL(s string) string {
-	scheme, rest, ok := strings.Cut(s, "://")
+	scheme, rest, _ := strings.Cut(s, ":")
+	rest, ok := strings.CutPrefix(rest, "//")
 	if !ok {
 		// Not scheme://... ("postgres:user:pw@host"): nothing of it but
 		// its scheme is shown.
-		scheme, _, _ = strings.Cut(s, ":")
 		return scheme + ":" + mask
 	}
 	var b strings.Builder

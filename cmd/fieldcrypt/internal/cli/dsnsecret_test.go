@@ -68,6 +68,8 @@ func TestDSNSecretsWithheld(t *testing.T) {
 			[]string{"Sup3rS3cretPW"}, "postgres:xxxxx"},
 		{"postgres with one /", "postgres:/nobody:Sup3rS3cretPW@" + pg + "/test",
 			[]string{"Sup3rS3cretPW"}, "postgres:xxxxx"},
+		{"postgres without // and a URL parameter", "postgres:nobody:Sup3rS3cretPW@" + pg + "/test?sslrootcert=file://x",
+			[]string{"Sup3rS3cretPW"}, "postgres:xxxxx"},
 		{"mysql without //", "mysql:nobody:Sup3rS3cretPW@" + my + "/test",
 			[]string{"Sup3rS3cretPW"}, "mysql:xxxxx"},
 		{"key=value settings", "host=127.0.0.1 user=nobody password=Sup3r:S3cretPW",
