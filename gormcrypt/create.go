@@ -358,8 +358,7 @@ func (p *Plugin) checkUpsert(db *gorm.DB, m *model) (guarded bool, err error) {
 			return false, err
 		}
 		col := a.Column.Name
-		_, isIndex := m.indexes[col]
-		if m.sensitive(col) || isIndex || m.blindSource(col) {
+		if m.sensitive(col) || m.blindSource(col) {
 			if v, ok := a.Value.(clause.Column); !ok || v.Table != "excluded" || v.Name != col {
 				return false, refuse(col, "on conflict it may only be set to the inserted row's value (clause.AssignmentColumns), which fieldcrypt encrypted, or computed its blind indexes from, for that row")
 			}

@@ -252,9 +252,24 @@ func typeErrorsWithholdValues(t *testing.T, db *gorm.DB, enc *crypt.Encryptor, a
 			t.Errorf("%s: the error holds the blind-index value %q: %v", what, ec.EmailIdx, err)
 		}
 	}
-	c := newContact("acme")
+	// A blind-index value of hex digits 0-9 only (one in 43) is an integer
+	// MariaDB takes: pick e-mails whose value it refuses.
+	refused := func(c *Contact) *Contact {
+		t.Helper()
+		for i := 0; ; i++ {
+			c.Email = fmt.Sprintf("grace.hopper%d@example.com", i)
+			ec, err := crypt.Encrypted(t.Context(), enc, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.ContainsAny(ec.EmailIdx, "abcdef") {
+				return c
+			}
+		}
+	}
+	c := refused(newContact("acme"))
 	check(c, db.Create(c).Error, "Create")
-	keep.Email = "grace.hopper@example.com"
+	refused(keep)
 	check(keep, db.Save(keep).Error, "Save")
 }
 
