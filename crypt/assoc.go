@@ -220,6 +220,9 @@ func (e *Encryptor) encryptTree(ctx context.Context, p *plan, rv reflect.Value, 
 	t.push(p, rv, -1, "")
 	for i := 0; i < len(t.items); i++ {
 		it := t.items[i]
+		if err := it.p.checkIdentity(it.rv); err != nil {
+			return t.fail(i, err)
+		}
 		o, err := e.newOp(ctx, it.p, it.rv)
 		if err != nil {
 			return t.fail(i, err)

@@ -16,7 +16,9 @@ import (
 // with ErrAlreadyEncrypted: values are never encrypted twice. Any other
 // value is plaintext, whatever its leading bytes ("fc7:...", a first byte
 // 0xFC); docs/FORMAT.md section 6 states the rule. Nil pointers, nil slices
-// and empty values are left as they are.
+// and empty values are left as they are. A record with encrypted fields,
+// or a record it holds, whose identity fields are all zero ("" or 0) fails
+// with ErrMissingIdentity: its ciphertexts would bind no row.
 func (e *Encryptor) Encrypt(ctx context.Context, v any) error {
 	p, rv, err := e.record(v)
 	if err == nil {
@@ -43,6 +45,9 @@ func (e *Encryptor) encryptValue(ctx context.Context, p *plan, rv reflect.Value)
 		}
 		t.apply()
 		return nil
+	}
+	if err := p.checkIdentity(rv); err != nil {
+		return err
 	}
 	o, err := e.newOp(ctx, p, rv)
 	if err != nil {

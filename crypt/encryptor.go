@@ -135,6 +135,32 @@ func (p *plan) scopeOf(rv reflect.Value) (string, error) {
 	return s, nil
 }
 
+// checkIdentity fails with ErrMissingIdentity when a record of p that has
+// encrypted fields has an identity whose every field is zero: Encrypt
+// would bind its ciphertexts to no row. A composite identity with some
+// zero parts ((42, 0): an order's first line) names its row. Reads take
+// any identity: a value bound to a zero one decrypts only there.
+func (p *plan) checkIdentity(rv reflect.Value) error {
+	if len(p.dataClasses) == 0 || len(p.ids) == 0 {
+		return nil
+	}
+	for i := range p.ids {
+		id := &p.ids[i]
+		present := false
+		if id.text {
+			if f, ok := id.locate(rv); ok {
+				_, _, present = f.get(kindString)
+			}
+		} else if f, ok := fieldAt(rv, id.index); ok {
+			present = !f.IsZero()
+		}
+		if present {
+			return nil
+		}
+	}
+	return &FieldError{Op: "encrypt", Record: p.record, Field: p.ids[0].name, Class: "-", Err: ErrMissingIdentity}
+}
+
 // appendIDs appends the record's identity fields to the associated data
 // prefix b (see aadBuilder), in canonical text form: strings as they are,
 // integers in decimal.

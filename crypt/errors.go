@@ -54,6 +54,13 @@ var (
 	// ErrMissingScope means the record's scope field is empty.
 	ErrMissingScope = errors.New("crypt: record has an empty scope")
 
+	// ErrMissingIdentity means Encrypt was given a record of encrypted
+	// fields whose identity fields are all zero ("" or 0, or behind a nil
+	// pointer): its ciphertexts would bind no row, and another record with
+	// a zero identity could take them. Set the identity before encrypting;
+	// a key the database assigns (auto-increment) cannot be bound.
+	ErrMissingIdentity = errors.New("crypt: record has a zero identity")
+
 	// ErrUnknownIndex means a blind-index query named no blind-index field
 	// of the record type.
 	ErrUnknownIndex = errors.New("crypt: no such blind index")

@@ -41,6 +41,7 @@ var reasons = []struct {
 	{ErrNoAccess, "no_access"},
 	{keyring.ErrKEKUnavailable, "kek_unavailable"},
 	{ErrMissingScope, "missing_scope"},
+	{ErrMissingIdentity, "missing_identity"},
 }
 
 func (e *Encryptor) countFailure(ctx context.Context, op string, err error) {

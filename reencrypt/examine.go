@@ -426,6 +426,8 @@ func rowReason(err error) string {
 		return "already_encrypted"
 	case errors.Is(err, crypt.ErrMissingScope):
 		return "missing_scope"
+	case errors.Is(err, crypt.ErrMissingIdentity):
+		return "missing_identity"
 	case errors.Is(err, keyring.ErrInvalidName):
 		return "invalid_scope"
 	case errors.Is(err, keyring.ErrScopeShredded):

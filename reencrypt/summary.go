@@ -76,7 +76,8 @@ type Summary struct {
 	// Failures counts failed and skipped rows by reason: "decrypt",
 	// "malformed", "index_mismatch", "no_access" (no KEK of the class at
 	// all), "key_not_found", "key_disabled", "key_destroyed",
-	// "scope_shredded", "keyset_not_found", "missing_scope", "legacy",
+	// "scope_shredded", "keyset_not_found", "missing_scope",
+	// "missing_identity", "legacy",
 	// "conflict", ...
 	Failures map[string]int64 `json:"failures,omitempty"`
 	// FailedRows names the first failed or skipped rows (at most 100).
