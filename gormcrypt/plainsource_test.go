@@ -1,6 +1,7 @@
 package gormcrypt_test
 
 import (
+	"errors"
 	"reflect"
 	"slices"
 	"testing"
@@ -126,11 +127,17 @@ func TestPlainSourceUpdate(t *testing.T) {
 		if ids := shopsMatching(t, db, &Shop{TenantID: "acme", Region: "north"}, "RegionIdx"); len(ids) != 0 {
 			t.Errorf("Matching(RegionIdx) by the old region found %v", ids)
 		}
-		if mysqlLike(db) {
-			return // an upsert updating a blind index is refused there (ON DUPLICATE KEY UPDATE fires on any unique key)
-		}
 		up := &Shop{ID: s.ID, TenantID: "acme", Owner: "Ada King", Country: "ES", Region: "south-west"}
 		err := db.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoUpdates: clause.AssignmentColumns([]string{"tenant_id", "owner", "country", "owner_idx", "region", "region_idx"})}).Create(up).Error
+		if mysqlLike(db) {
+			// ON DUPLICATE KEY UPDATE fires on any unique key: an upsert
+			// that updates a blind index is refused there.
+			if !errors.Is(err, gormcrypt.ErrUnsupportedWrite) {
+				t.Errorf("upsert of region and its index on MariaDB: %v, want ErrUnsupportedWrite", err)
+			}
+			assertShopFound(t, db, enc, s.ID)
+			return
+		}
 		if err != nil {
 			t.Fatalf("upsert of region and its index: %v", err)
 		}

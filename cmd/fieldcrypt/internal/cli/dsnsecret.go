@@ -95,7 +95,11 @@ func shownURL(s string) string {
 // differently, or whose query pgx would quote in an error: either could
 // print part of a password. Its errors quote nothing of s.
 func checkURL(s string) error {
-	_, rest, _ := strings.Cut(s, "://")
+	_, rest, _ := strings.Cut(s, ":")
+	rest, ok := strings.CutPrefix(rest, "//")
+	if !ok {
+		return nil // shownURL shows none of it
+	}
 	libpq := -1 // the end of the user info: the first '@' before any '/'
 	if i := strings.IndexAny(rest, "@/"); i >= 0 && rest[i] == '@' {
 		libpq = i
