@@ -668,12 +668,8 @@ func (p *latencyProxy) forward(dst, src net.Conn) {
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
-			if d := time.Duration(p.latency.Load()); d > 0 {
-				select {
-				case <-time.After(d):
-				case <-p.closed:
-					return
-				}
+			if d := time.Duration(p.latency.Load()); d > 0 && !p.wait(d) {
+				return
 			}
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
@@ -683,6 +679,21 @@ func (p *latencyProxy) forward(dst, src net.Conn) {
 			return
 		}
 	}
+}
+
+// wait waits d, or less once the latency is removed: a chunk sent while
+// Vault was slow must not delay a request made after it recovered (on a
+// connection the client reuses). It reports false when the proxy closed.
+func (p *latencyProxy) wait(d time.Duration) bool {
+	end := time.Now().Add(d)
+	for time.Now().Before(end) && p.latency.Load() > 0 {
+		select {
+		case <-time.After(10 * time.Millisecond):
+		case <-p.closed:
+			return false
+		}
+	}
+	return true
 }
 
 func (p *latencyProxy) track(conns ...net.Conn) bool {
