@@ -107,6 +107,47 @@ func TestAnchorConfigErrors(t *testing.T) {
 	}
 }
 
+// TestAnchorInStoreThroughDriverSettings: pgx takes the host, port and
+// database from more than a URL's host and path (parameters, host lists,
+// the PG* environment). An anchor DSN whose URL names another server or
+// database, but which pgx would connect to the store's database, is
+// refused as the store's own database.
+func TestAnchorInStoreThroughDriverSettings(t *testing.T) {
+	h := newHarness(t)
+	store := "postgres://fieldcrypt_admin@127.0.0.1:5432/crm?sslmode=disable"
+	for _, tc := range []struct {
+		name, anchor string
+		env          map[string]string
+	}{
+		{"host and dbname parameters", "postgres://anchor_writer@anchors.internal/anchor?host=127.0.0.1&dbname=crm", nil},
+		{"database parameter", "postgres://anchor_writer@localhost/anchor?database=crm", nil},
+		{"port parameter", "postgres://anchor_writer@localhost:6543/crm?port=5432", nil},
+		{"a host list", "postgres://anchor_writer@anchors.internal:5432,localhost:5432/crm", nil},
+		{"a Unix socket directory", "postgres://anchor_writer@anchors.internal/crm?host=/var/run/postgresql", nil},
+		{"PGDATABASE for a URL without a database", "postgres://anchor_writer@localhost/", map[string]string{"PGDATABASE": "crm"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			r := h.run(t, "--store", store, "--anchor", tc.anchor, "keys", "list")
+			if r.code != cli.ExitUsage || !strings.Contains(r.stderr, "store's own database") {
+				t.Errorf("--anchor %s: %v\nwant exit %d: the store's own database", tc.anchor, r, cli.ExitUsage)
+			}
+		})
+	}
+	// The same spellings naming another database are accepted.
+	for _, anchor := range []string{
+		"postgres://anchor_writer@127.0.0.1:1/crm?dbname=anchor&sslmode=disable",
+		"postgres://anchor_writer@127.0.0.1:1/crm?port=2&sslmode=disable",
+	} {
+		r := h.run(t, "--store", "postgres://fieldcrypt_admin@127.0.0.1:1/crm?sslmode=disable", "--anchor", anchor, "keys", "list")
+		if r.code == cli.ExitUsage {
+			t.Errorf("--anchor %s (another database): %v\nwant it accepted (a connection error at most)", anchor, r)
+		}
+	}
+}
+
 // TestKeysUpgrade stores a version 1 keyset record (docs/FORMAT.md
 // section 10), which every command refuses, and upgrades it.
 func TestKeysUpgrade(t *testing.T) {

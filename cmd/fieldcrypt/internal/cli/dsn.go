@@ -6,9 +6,12 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/fieldcrypt/fieldcrypt/keyring/sqlstore"
 )
@@ -26,16 +29,20 @@ type dataSource struct {
 	path    string // the file or directory, for sqlite and dir
 	dialect sqlstore.Dialect
 	shown   string // safe to print: every secret replaced by xxxxx (shownURL)
-	// server is the database a postgres or mysql DSN names, for
-	// sameDatabase: host (loopback names as "localhost"), port (the
-	// default filled in) and database name.
-	server struct{ host, port, database string }
+	// servers are the databases a postgres or mysql DSN may connect to,
+	// for sameDatabase: host (loopback names and socket directories as
+	// "localhost"), port (the default filled in) and database name.
+	servers []server
 }
 
-// sameDatabase reports whether a and b name the same database: the same
-// SQLite file (paths made absolute and cleaned, parameters dropped), or
-// the same server host, port and database name, whatever the user,
-// password, schema or parameters.
+// server is one database a DSN may connect to.
+type server struct{ host, port, database string }
+
+// sameDatabase reports whether a and b may name the same database: the
+// same SQLite file (paths made absolute and cleaned, parameters dropped),
+// or a server host, port and database name in common, whatever the user,
+// password, schema or other parameters. Host names are compared as
+// written (loopback names aside): two names of one server are not caught.
 func sameDatabase(a, b dataSource) bool {
 	if a.kind != b.kind {
 		return false
@@ -44,7 +51,11 @@ func sameDatabase(a, b dataSource) bool {
 	case "sqlite", "dir":
 		return cleanPath(a.path) == cleanPath(b.path)
 	case "postgres", "mysql":
-		return a.server == b.server
+		for _, s := range a.servers {
+			if slices.Contains(b.servers, s) {
+				return true
+			}
+		}
 	}
 	return false
 }
@@ -58,14 +69,10 @@ func cleanPath(path string) string {
 	return filepath.Clean(path)
 }
 
-// serverOf fills ds.server from u, with defaultPort when u has none. A
-// PostgreSQL URL without a database name names the user's database.
+// serverOf adds the server u names to ds.servers, with defaultPort when u
+// has none. A PostgreSQL URL without a database name names the user's
+// database.
 func serverOf(ds *dataSource, u *url.URL, defaultPort string) {
-	host := strings.ToLower(u.Hostname())
-	switch host {
-	case "", "127.0.0.1", "::1":
-		host = "localhost"
-	}
 	port := u.Port()
 	if port == "" {
 		port = defaultPort
@@ -74,7 +81,46 @@ func serverOf(ds *dataSource, u *url.URL, defaultPort string) {
 	if db == "" && ds.kind == "postgres" {
 		db = u.User.Username()
 	}
-	ds.server.host, ds.server.port, ds.server.database = host, port, db
+	ds.servers = append(ds.servers, server{hostName(u.Hostname()), port, db})
+}
+
+// pgServers sets ds.servers to every server pgx would try for a postgres
+// DSN. pgx reads more than the URL's host and path: host=, port=, dbname=
+// and service= parameters, several hosts, and the PG* environment
+// variables, any of which can point a DSN whose URL names one database at
+// another. A DSN pgx cannot parse keeps what its URL names: it cannot
+// connect either.
+func pgServers(ds *dataSource) {
+	cfg, err := pgconn.ParseConfig(ds.source)
+	if err != nil {
+		return
+	}
+	ds.servers = nil
+	db := cfg.Database
+	if db == "" {
+		db = cfg.User // the server's default
+	}
+	add := func(host string, port uint16) {
+		ds.servers = append(ds.servers, server{hostName(host), strconv.Itoa(int(port)), db})
+	}
+	add(cfg.Host, cfg.Port)
+	for _, f := range cfg.Fallbacks {
+		add(f.Host, f.Port)
+	}
+}
+
+// hostName is host as sameDatabase compares it: lower case, with loopback
+// addresses and Unix socket directories as "localhost" (a local socket
+// and a loopback port usually reach one server).
+func hostName(host string) string {
+	host = strings.ToLower(host)
+	if host == "" || host == "localhost" || strings.HasPrefix(host, "/") {
+		return "localhost"
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return "localhost"
+	}
+	return host
 }
 
 // sqliteParams make concurrent writers wait for each other instead of
@@ -118,6 +164,7 @@ func parseDSN(s string) (dataSource, error) {
 		}
 		ds := dataSource{kind: "postgres", driver: "pgx", source: s, dialect: sqlstore.Postgres, shown: shownURL(s)}
 		serverOf(&ds, u, "5432")
+		pgServers(&ds)
 		return ds, nil
 	case "mysql", "mariadb":
 		u, err := parseURL(s)
