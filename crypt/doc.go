@@ -106,7 +106,11 @@
 // slice-of-pointer-to-struct type are walked when they contain tagged
 // fields. An unexported field (not embedded) that holds tagged fields is
 // refused, since reflection cannot set them and they would stay
-// plaintext; tag it `crypt:"-"` to leave it alone on purpose. The fields
+// plaintext; tag it `crypt:"-"` to leave it alone on purpose. A field of
+// interface type (any, or a map[string]any of custom fields) cannot be
+// planned: Encrypt refuses, with a *PlanError naming the field, a record
+// in which such a field holds a value whose type has crypt tags, since
+// that value would be stored as plaintext. The fields
 // of an embedded struct are promoted into the struct that embeds it, under
 // the same path, and only where Go's selector (and encoding/json, which
 // follows the same depth rule) would reach them: a tagged field hidden by,

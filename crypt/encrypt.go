@@ -68,6 +68,11 @@ func (e *Encryptor) encryptValue(ctx context.Context, p *plan, rv reflect.Value)
 }
 
 func (o *op) encryptGroup(g *group, rv reflect.Value) error {
+	for i := range g.ifaces {
+		if err := g.ifaces[i].checkHidden(rv); err != nil {
+			return err
+		}
+	}
 	// Indexes first: they read the plaintext of their sources.
 	for i := range g.indexes {
 		ix := &g.indexes[i]

@@ -53,6 +53,7 @@ type group struct {
 	indexes []indexField
 	tokens  []tokenField // token indexes: only in the record's group, never a slice element's
 	slices  []sliceField
+	ifaces  []ifaceField // fields that can hold values behind interfaces (hidden.go)
 }
 
 type fieldKind uint8
@@ -585,6 +586,9 @@ func (b *planner) group(t reflect.Type, index []int, path string, inSlice bool, 
 				return fail("unexported field of type %v holds crypt-tagged fields, which fieldcrypt cannot reach: "+
 					"they would stay plaintext; export the field, or tag it `crypt:\"-\"` to leave them alone on purpose", f.Type)
 			}
+			if reachesInterface(f.Type) {
+				g.ifaces = append(g.ifaces, ifaceField{index: append(slices.Clone(index), i), holder: t, name: f.Name})
+			}
 			continue
 		}
 		fi := append(slices.Clone(index), i)
@@ -654,6 +658,9 @@ func (b *planner) group(t reflect.Type, index []int, path string, inSlice bool, 
 			if err := b.nested(g, t, f, fi, path, inSlice, ns); err != nil {
 				return nil, err
 			}
+			if !walked(f) && reachesInterface(f.Type) {
+				g.ifaces = append(g.ifaces, ifaceField{index: fi, holder: t, name: f.Name})
+			}
 		}
 	}
 	for _, bl := range blinds {
@@ -716,6 +723,7 @@ func (b *planner) nested(g *group, parent reflect.Type, f reflect.StructField, f
 		g.indexes = append(g.indexes, sub.indexes...)
 		g.tokens = append(g.tokens, sub.tokens...)
 		g.slices = append(g.slices, sub.slices...)
+		g.ifaces = append(g.ifaces, sub.ifaces...)
 	case ft.Kind() == reflect.Slice || ft.Kind() == reflect.Array:
 		et := ft.Elem()
 		ptr := et.Kind() == reflect.Pointer
