@@ -35,6 +35,10 @@ type assocField struct {
 	index []int  // from the record's struct, through structs and pointers to structs
 	path  string // the field's Go path, for errors
 	shape assocShape
+	// anyScope (crypt:"anyscope") lets the field hold records of another
+	// scope than its holder's; without it, a held record whose type has a
+	// scope field must be in its holder's scope (checkScope).
+	anyScope bool
 }
 
 // declaresRecord reports whether struct type t declares record= on a
@@ -129,10 +133,11 @@ type tree struct {
 
 // treeItem is one record of a tree.
 type treeItem struct {
-	p      *plan
-	rv     reflect.Value
-	parent int    // the index in items of the record that holds it; -1 for the root
-	step   string // the holding field's path in the parent, with the slice index
+	p        *plan
+	rv       reflect.Value
+	parent   int    // the index in items of the record that holds it; -1 for the root
+	step     string // the holding field's path in the parent, with the slice index
+	anyScope bool   // the holding field is tagged anyscope
 }
 
 // treeKey identifies a record: its type and address. The type is part of
@@ -156,7 +161,7 @@ func (t *tree) apply() {
 }
 
 // push adds the record rv, whose plan is p, unless it was pushed before.
-func (t *tree) push(p *plan, rv reflect.Value, parent int, step string) {
+func (t *tree) push(p *plan, rv reflect.Value, parent int, step string, anyScope bool) {
 	k := treeKey{t: rv.Type(), addr: rv.Addr().Pointer()}
 	if _, ok := t.seen[k]; ok {
 		return
@@ -165,19 +170,20 @@ func (t *tree) push(p *plan, rv reflect.Value, parent int, step string) {
 		t.seen = map[treeKey]struct{}{}
 	}
 	t.seen[k] = struct{}{}
-	t.items = append(t.items, treeItem{p: p, rv: rv, parent: parent, step: step})
+	t.items = append(t.items, treeItem{p: p, rv: rv, parent: parent, step: step, anyScope: anyScope})
 }
 
 // pushHeld pushes the records that items[i] holds.
 func (t *tree) pushHeld(i int) error {
 	it := t.items[i]
 	for k := range it.p.assocs {
-		err := heldRecords(it.rv, &it.p.assocs[k], func(ev reflect.Value, step string) error {
+		a := &it.p.assocs[k]
+		err := heldRecords(it.rv, a, func(ev reflect.Value, step string) error {
 			cp, err := planFor(ev.Type())
 			if err != nil {
 				return err
 			}
-			t.push(cp, ev, i, step)
+			t.push(cp, ev, i, step, a.anyScope)
 			return nil
 		})
 		if err != nil {
@@ -217,7 +223,7 @@ func (t *tree) fail(i int, err error) error {
 
 // encryptTree encrypts rv and the records it holds into t.
 func (e *Encryptor) encryptTree(ctx context.Context, p *plan, rv reflect.Value, t *tree) error {
-	t.push(p, rv, -1, "")
+	t.push(p, rv, -1, "", false)
 	for i := 0; i < len(t.items); i++ {
 		it := t.items[i]
 		if err := it.p.checkIdentity(it.rv); err != nil {
@@ -228,6 +234,9 @@ func (e *Encryptor) encryptTree(ctx context.Context, p *plan, rv reflect.Value, 
 			return t.fail(i, err)
 		}
 		t.ops = append(t.ops, o)
+		if err := t.checkScope(i); err != nil {
+			return err
+		}
 		if err := o.encryptGroup(&it.p.root, it.rv); err != nil {
 			return t.fail(i, err)
 		}
@@ -253,7 +262,7 @@ func (e *Encryptor) decryptTree(ctx context.Context, p *plan, rv reflect.Value, 
 			*accessOut = access
 		}
 	}()
-	t.push(p, rv, -1, prefix)
+	t.push(p, rv, -1, prefix, false)
 	for i := 0; i < len(t.items); i++ {
 		it := t.items[i]
 		o, err := e.newOp(ctx, it.p, it.rv)
@@ -261,6 +270,9 @@ func (e *Encryptor) decryptTree(ctx context.Context, p *plan, rv reflect.Value, 
 			return nil, t.fail(i, err)
 		}
 		t.ops = append(t.ops, o)
+		if err := t.checkScope(i); err != nil {
+			return nil, err
+		}
 		o.reading = true
 		d := &decryption{op: o, migrating: migrating}
 		if err := d.group(&it.p.root, it.rv); err != nil {
@@ -291,4 +303,93 @@ func (e *Encryptor) decryptTree(ctx context.Context, p *plan, rv reflect.Value, 
 		}
 	}
 	return legacy, nil
+}
+
+// checkScope refuses items[i], whose op is t.ops[i], when it is held by a
+// record of another scope: both record types have a scope field, the
+// holding field is not tagged anyscope, and the scopes differ. A database
+// writer who repoints a foreign key makes an association (a Preload, a
+// join) load another tenant's record, which decrypts under its own
+// binding; this is what stops it.
+func (t *tree) checkScope(i int) error {
+	it := &t.items[i]
+	if i == 0 || it.anyScope || it.p.scope == nil {
+		return nil
+	}
+	holder := &t.items[it.parent]
+	if holder.p.scope == nil || t.ops[it.parent].scope == t.ops[i].scope {
+		return nil
+	}
+	return t.fail(i, ErrScopeMismatch)
+}
+
+// CheckScopes reports, as ErrScopeMismatch, a record that v (a pointer to
+// a record, or to a slice of records or of pointers to them) holds, at any
+// depth, in another scope than its holder's, as Encrypt and Decrypt do;
+// see [ErrScopeMismatch]. It reads only the records' scope fields, so it
+// needs no key, and it can check records that were decrypted one by one,
+// before their holders were filled (GORM's Preload: gormcrypt calls it once
+// the associations are loaded).
+func CheckScopes(v any) error {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return &InvalidArgumentError{Type: reflect.TypeOf(v)}
+	}
+	rv = rv.Elem()
+	switch rv.Kind() {
+	case reflect.Struct:
+		return checkScopes(rv)
+	case reflect.Slice, reflect.Array:
+		for i := range rv.Len() {
+			ev := rv.Index(i)
+			if ev.Kind() == reflect.Pointer {
+				if ev.IsNil() {
+					continue
+				}
+				ev = ev.Elem()
+			}
+			if ev.Kind() != reflect.Struct {
+				return &InvalidArgumentError{Type: reflect.TypeOf(v)}
+			}
+			if err := checkScopes(ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return &InvalidArgumentError{Type: reflect.TypeOf(v)}
+}
+
+// checkScopes checks the tree of records under the addressable struct rv.
+func checkScopes(rv reflect.Value) error {
+	if !rv.CanAddr() {
+		rv2 := reflect.New(rv.Type()).Elem()
+		rv2.Set(rv)
+		rv = rv2
+	}
+	p, err := planFor(rv.Type())
+	if err != nil {
+		return err
+	}
+	if len(p.assocs) == 0 {
+		return nil
+	}
+	var t tree
+	t.push(p, rv, -1, "", false)
+	scopes := make([]string, 0, 4)
+	for i := 0; i < len(t.items); i++ {
+		it := t.items[i]
+		scope, err := it.p.scopeOf(it.rv)
+		if err != nil {
+			scope = "" // a record without a scope is refused by Encrypt and Decrypt
+		}
+		scopes = append(scopes, scope)
+		if i > 0 && !it.anyScope && it.p.scope != nil && t.items[it.parent].p.scope != nil && scopes[it.parent] != scope {
+			return t.fail(i, ErrScopeMismatch)
+		}
+		if err := t.pushHeld(i); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -90,6 +90,8 @@
 //	_ struct{} `crypt:"record=R"`   the record type bound into associated data (default: the Go type name)
 //	_ struct{} `crypt:"record=R,unbound"`
 //	                                ... a record that binds no identity, on purpose (see below)
+//	crypt:"anyscope"                on a field that holds records of their own: they may be in
+//	                                another scope than the holder's (see Records that hold records)
 //
 // A token index's field has type [Tokens] and sits in the record or a
 // struct nested in it, not in a slice element; its sources are fields of
@@ -164,7 +166,15 @@
 // under its own plan and binding (its own scope, identity and record
 // type), and a record reached twice (a back reference) is done once. The
 // whole tree is all or nothing. A held record inside a plain slice element
-// is refused at plan time.
+// is refused at plan time. Where the holder's type and the held record's
+// type both have a scope field, the held record must be in its holder's
+// scope, or Encrypt and Decrypt fail with [ErrScopeMismatch]: a foreign
+// key repointed by a database writer would otherwise load another
+// tenant's record into this tenant's, decrypted under its own binding.
+// Tag the holding field crypt:"anyscope" where it holds records of other
+// scopes on purpose. [CheckScopes] makes the same check without keys, on
+// records decrypted one by one and then put in their holders (GORM's
+// Preload).
 //
 // # Keeping the caller's plaintext
 //

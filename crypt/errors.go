@@ -73,6 +73,15 @@ var (
 	// ErrTypeMismatch means two values that must be of one record type
 	// (a record and its probe) are not.
 	ErrTypeMismatch = errors.New("crypt: values of different record types")
+
+	// ErrScopeMismatch: a record holds (as an association) a record of
+	// another scope. Where both record types have a scope field, a held
+	// record must be in its holder's scope: a foreign key repointed by a
+	// database writer would otherwise load another tenant's record into
+	// this tenant's. Encrypt, Decrypt and CheckScopes refuse it; tag the
+	// holding field crypt:"anyscope" where records of other scopes are
+	// held on purpose.
+	ErrScopeMismatch = errors.New("crypt: associated record belongs to another scope than its holder")
 )
 
 // FieldError reports a failure on one field of one record. It names the

@@ -651,6 +651,15 @@ func (b *planner) group(t reflect.Type, index []int, path string, inSlice bool, 
 				f   reflect.StructField
 				tag tag
 			}{f, tg})
+		case tagAnyScope:
+			held, ok := holdsRecords(f.Type)
+			if !ok || f.Anonymous {
+				return fail("anyscope belongs on a field that holds records of their own (T, *T, []T or []*T of a type that declares record=), not %v", f.Type)
+			}
+			if inSlice {
+				return fail("a field holding records of their own (%v) inside a slice element is not supported", f.Type)
+			}
+			b.p.assocs = append(b.p.assocs, assocField{index: fi, path: path + f.Name, shape: held, anyScope: true})
 		case tagNone:
 			if f.Type == tokensType {
 				return fail("a crypt.Tokens field needs a token directive (prefix=, suffix=, substring=, range= or set=)")

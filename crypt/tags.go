@@ -16,14 +16,15 @@ const tagKey = "crypt"
 type tagKind int
 
 const (
-	tagNone    tagKind = iota
-	tagSkip            // "-"
-	tagScope           // "scope"
-	tagID              // "id"
-	tagEncrypt         // "encrypt"
-	tagBlind           // "blind=..."
-	tagRecord          // "record=..." on a blank field
-	tagTokens          // "prefix=...", "suffix=...", "substring=...", "range=...", "set=..."
+	tagNone     tagKind = iota
+	tagSkip             // "-"
+	tagScope            // "scope"
+	tagID               // "id"
+	tagEncrypt          // "encrypt"
+	tagBlind            // "blind=..."
+	tagRecord           // "record=..." on a blank field
+	tagTokens           // "prefix=...", "suffix=...", "substring=...", "range=...", "set=..."
+	tagAnyScope         // "anyscope", on a field that holds records of their own
 )
 
 // tag is a parsed crypt tag.
@@ -101,6 +102,8 @@ func parseTag(s string) (tag, error) {
 		}
 		t.sources = strings.Split(val, "+")
 		hasVal = false
+	case "anyscope":
+		t.kind = tagAnyScope
 	case "record":
 		t.kind = tagRecord
 		if val == "" {
@@ -109,7 +112,7 @@ func parseTag(s string) (tag, error) {
 		t.record = val
 		hasVal = false
 	default:
-		return t, fmt.Errorf("unknown directive %q (want scope, id, encrypt, blind=, prefix=, suffix=, substring=, range=, set=, record= or -)", key)
+		return t, fmt.Errorf("unknown directive %q (want scope, id, encrypt, blind=, prefix=, suffix=, substring=, range=, set=, record=, anyscope or -)", key)
 	}
 	if hasVal {
 		return t, fmt.Errorf("%s takes no value", key)
@@ -177,11 +180,12 @@ func parseTag(s string) (tag, error) {
 
 // optionsFor lists the options each directive accepts, space-delimited.
 var optionsFor = map[tagKind]string{
-	tagScope:   " ",
-	tagID:      " name ",
-	tagEncrypt: " name class ",
-	tagBlind:   " name class transform bits population slow ",
-	tagRecord:  " unbound ",
+	tagScope:    " ",
+	tagID:       " name ",
+	tagEncrypt:  " name class ",
+	tagBlind:    " name class transform bits population slow ",
+	tagRecord:   " unbound ",
+	tagAnyScope: " ",
 }
 
 // tokenOptions lists the options each kind of token index accepts.

@@ -136,7 +136,12 @@
 // decrypt what they scanned, including records that Joins filled into the
 // result (decrypted as held records, under their own binding). Preload
 // loads associations with queries of their own, which are decrypted in
-// turn. A value moved from another row, field or tenant fails with
+// turn. Where the holder and the held record both have a scope field, a
+// held record of another scope (a foreign key repointed by a database
+// writer at another tenant's row) fails the query with
+// crypt.ErrScopeMismatch, for Joins and Preload alike, and the query
+// returns no record (tag the field crypt:"anyscope" to hold other
+// tenants' records on purpose). A value moved from another row, field or tenant fails with
 // crypt.ErrDecrypt (or crypt.ErrKeyNotFound when its key belongs to another
 // tenant), reported as the query's error. A process without access to a
 // field's class gets crypt.ErrNoAccess, with its other fields decrypted. GORM's Scan (and Row, Rows,

@@ -62,6 +62,7 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 		cb.Update().After("gorm:update").Before("gorm:commit_or_rollback_transaction").Register("fieldcrypt:tokens", p.writeUpdateTokens),
 		cb.Query().Before("gorm:query").Register("fieldcrypt:check_search", p.checkSearch),
 		cb.Query().After("gorm:query").Before("gorm:preload").Register("fieldcrypt:decrypt", p.decryptQuery),
+		cb.Query().After("gorm:preload").Register("fieldcrypt:check_scopes", p.checkPreloadScopes),
 		cb.Delete().Before("gorm:delete").Register("fieldcrypt:check", p.checkDelete),
 		cb.Row().Before("gorm:row").Register("fieldcrypt:check_search", p.refuseSearch("rows")),
 	}

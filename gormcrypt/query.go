@@ -5,6 +5,8 @@ import (
 	"reflect"
 
 	"gorm.io/gorm"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt"
 )
 
 // Reads. decryptQuery runs after gorm:query and before gorm:preload: the
@@ -47,6 +49,66 @@ func (p *Plugin) decryptQuery(db *gorm.DB) {
 			return
 		}
 	}
+}
+
+// checkPreloadScopes runs after gorm:preload. Preload loads associations
+// with queries of their own, each decrypted on its own before GORM puts it
+// in its holder, so Decrypt never sees a holder with the records it holds.
+// Once they are in place, a held record of another scope than its holder's
+// (a foreign key repointed at another tenant's row) fails the query with
+// crypt.ErrScopeMismatch, and the result is emptied: the other tenant's
+// record, decrypted, is never returned.
+func (p *Plugin) checkPreloadScopes(db *gorm.DB) {
+	stmt := db.Statement
+	if db.Error != nil || len(stmt.Preloads) == 0 || !stmt.ReflectValue.IsValid() {
+		return
+	}
+	rv := stmt.ReflectValue
+	err := p.eachRecord(rv, func(rec reflect.Value) error {
+		if err := crypt.CheckScopes(rec.Addr().Interface()); err != nil {
+			return &Error{Op: "preload", Model: rec.Type().String(), Err: err}
+		}
+		return nil
+	})
+	if err == nil {
+		return
+	}
+	switch {
+	case rv.Kind() == reflect.Slice && rv.CanSet():
+		for i := range rv.Len() {
+			rv.Index(i).SetZero()
+		}
+		rv.SetLen(0)
+	case rv.CanSet():
+		rv.SetZero()
+	}
+	db.RowsAffected = 0
+	db.AddError(err)
+}
+
+// eachRecord calls fn with each addressable struct of a tagged type that
+// rv holds (rv itself, or the elements of a slice or array, through
+// pointers) until fn fails.
+func (p *Plugin) eachRecord(rv reflect.Value, fn func(reflect.Value) error) error {
+	switch rv.Kind() {
+	case reflect.Pointer:
+		if rv.IsNil() {
+			return nil
+		}
+		return p.eachRecord(rv.Elem(), fn)
+	case reflect.Struct:
+		if !p.taggedType(rv.Type()) || !rv.CanAddr() {
+			return nil
+		}
+		return fn(rv)
+	case reflect.Slice, reflect.Array:
+		for i := range rv.Len() {
+			if err := p.eachRecord(rv.Index(i), fn); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // decryptValue decrypts the records rv holds: a struct, or a slice or

@@ -1,0 +1,114 @@
+package gormcrypt_test
+
+import (
+	"errors"
+	"testing"
+
+	"gorm.io/gorm"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt"
+)
+
+// TestRepointedAssociationRefused plays a database writer who repoints
+// acme's foreign keys at globex's rows: the contact's company_id at
+// globex's company, and a globex interaction's contact_id at acme's
+// contact. Each record would decrypt under its own binding, so without a
+// check Preload and Joins would hand acme's caller globex's plaintext.
+// They fail with crypt.ErrScopeMismatch and return no record.
+func TestRepointedAssociationRefused(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
+		acme := seedGraph(t, db)
+		globex := newContact("globex")
+		globex.Company = &Company{ID: "co-" + globex.ID, TenantID: "globex", Name: "Globex Hidden Name"}
+		globex.Interactions = []Interaction{{ID: "i-" + globex.ID, TenantID: "globex", Summary: "globex private call"}}
+		mustCreate(t, db, globex)
+
+		leaked := func(t *testing.T, what string, v any) {
+			t.Helper()
+			var cs []Contact
+			switch v := v.(type) {
+			case Contact:
+				cs = []Contact{v}
+			case []Contact:
+				cs = v
+			}
+			for _, c := range cs {
+				var seen []string
+				if c.Company != nil {
+					seen = append(seen, c.Company.Name)
+				}
+				for _, in := range c.Interactions {
+					seen = append(seen, in.Summary)
+				}
+				for _, s := range seen {
+					if s == "Globex Hidden Name" || s == "globex private call" {
+						t.Errorf("%s returned globex's %q to acme", what, s)
+					}
+				}
+			}
+		}
+		refused := func(t *testing.T, what string, err error) {
+			t.Helper()
+			if !errors.Is(err, crypt.ErrScopeMismatch) {
+				t.Errorf("%s: err = %v, want crypt.ErrScopeMismatch", what, err)
+			}
+		}
+
+		// Before the attack, acme reads its own graph.
+		var ok Contact
+		if err := db.Preload("Company").Preload("Interactions").First(&ok, "id = ?", acme.ID).Error; err != nil {
+			t.Fatalf("Preload before the attack: %v", err)
+		}
+
+		mustExec(t, db, "UPDATE contacts SET company_id = ? WHERE id = ?", globex.Company.ID, acme.ID)
+		t.Run("Preload a belongs-to into First", func(t *testing.T) {
+			var got Contact
+			err := db.Preload("Company").First(&got, "id = ?", acme.ID).Error
+			refused(t, "Preload(Company).First", err)
+			leaked(t, "Preload(Company).First", got)
+		})
+		t.Run("Preload into Find", func(t *testing.T) {
+			var got []Contact
+			err := db.Preload("Company").Where("tenant_id = ?", "acme").Find(&got).Error
+			refused(t, "Preload(Company).Find", err)
+			leaked(t, "Preload(Company).Find", got)
+			if len(got) != 0 {
+				t.Errorf("Preload(Company).Find returned %d records with its error, want none", len(got))
+			}
+		})
+		t.Run("Joins", func(t *testing.T) {
+			var got []Contact
+			err := db.Joins("Company").Where("contacts.tenant_id = ?", "acme").Find(&got).Error
+			refused(t, "Joins(Company).Find", err)
+			leaked(t, "Joins(Company).Find", got)
+		})
+		mustExec(t, db, "UPDATE contacts SET company_id = ? WHERE id = ?", acme.Company.ID, acme.ID)
+
+		mustExec(t, db, "UPDATE interactions SET contact_id = ? WHERE id = ?", acme.ID, globex.Interactions[0].ID)
+		t.Run("Preload a has-many", func(t *testing.T) {
+			var got Contact
+			err := db.Preload("Interactions").First(&got, "id = ?", acme.ID).Error
+			refused(t, "Preload(Interactions).First", err)
+			leaked(t, "Preload(Interactions).First", got)
+		})
+		t.Run("scoped Preload", func(t *testing.T) {
+			// What SECURITY.md recommends anyway: a Preload scoped to the
+			// tenant never loads the moved row.
+			var got Contact
+			if err := db.Preload("Interactions", "tenant_id = ?", "acme").First(&got, "id = ?", acme.ID).Error; err != nil {
+				t.Fatalf("scoped Preload: %v", err)
+			}
+			if len(got.Interactions) != 2 {
+				t.Errorf("scoped Preload loaded %d interactions, want acme's 2", len(got.Interactions))
+			}
+			leaked(t, "scoped Preload", got)
+		})
+	})
+}
+
+func mustExec(t *testing.T, db *gorm.DB, sql string, args ...any) {
+	t.Helper()
+	if err := db.Exec(sql, args...).Error; err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
