@@ -112,3 +112,39 @@ func mustExec(t *testing.T, db *gorm.DB, sql string, args ...any) {
 		t.Fatalf("%s: %v", sql, err)
 	}
 }
+
+// Referral holds another tenant's company on purpose: its field is tagged
+// anyscope.
+type Referral struct {
+	_         struct{} `crypt:"record=referral"`
+	ID        string   `gorm:"primaryKey;size:64" crypt:"id"`
+	TenantID  string   `gorm:"size:64" crypt:"scope"`
+	Note      string   `crypt:"encrypt,class=pii"`
+	PartnerID *string  `gorm:"size:64"`
+	Partner   *Company `crypt:"anyscope"`
+}
+
+// TestAnyScopeAssociation: a field tagged anyscope loads a record of
+// another tenant through Preload and Joins, each decrypted as itself.
+func TestAnyScopeAssociation(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
+		if err := db.AutoMigrate(&Referral{}); err != nil {
+			t.Fatal(err)
+		}
+		partner := &Company{ID: "co-partner", TenantID: "globex", Name: "Globex Partner"}
+		for _, v := range []any{partner, &Referral{ID: "r1", TenantID: "acme", Note: "referred by globex", PartnerID: &partner.ID}} {
+			if err := db.Create(v).Error; err != nil {
+				t.Fatalf("Create %T: %v", v, err)
+			}
+		}
+		for name, q := range map[string]*gorm.DB{"Preload": db.Preload("Partner"), "Joins": db.Joins("Partner")} {
+			var got Referral
+			if err := q.First(&got, "referrals.id = ?", "r1").Error; err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if got.Note != "referred by globex" || got.Partner == nil || got.Partner.Name != "Globex Partner" {
+				t.Errorf("%s: got note %q, partner %+v; want both decrypted", name, got.Note, got.Partner)
+			}
+		}
+	})
+}
