@@ -91,8 +91,11 @@ func NewAnchor(db *sql.DB, dialect Dialect, opts *AnchorOptions) (*Anchor, error
 			" ON DUPLICATE KEY UPDATE version = GREATEST(version, VALUES(version))"
 	}
 	a.upsert = dialect.Rebind(a.upsert)
-	a.get = dialect.Rebind("SELECT version FROM " + quoted + " WHERE scope = ? AND class = ? AND purpose = ?")
-	a.seen = dialect.Rebind("SELECT class, purpose FROM " + quoted + " WHERE scope = ? AND purpose IN (?, ?) ORDER BY class, purpose")
+	// The key columns are read back and compared byte for byte: a table
+	// made by hand with a collation that ignores case or trailing spaces
+	// would answer "ACME" with "acme"'s row.
+	a.get = dialect.Rebind("SELECT scope, class, purpose, version FROM " + quoted + " WHERE scope = ? AND class = ? AND purpose = ?")
+	a.seen = dialect.Rebind("SELECT scope, class, purpose FROM " + quoted + " WHERE scope = ? AND purpose IN (?, ?) ORDER BY class, purpose")
 	return a, nil
 }
 
@@ -108,12 +111,15 @@ func (a *Anchor) Migrate(ctx context.Context) error {
 // Latest implements [keyring.Anchor].
 func (a *Anchor) Latest(ctx context.Context, id keyring.KeysetID) (uint64, error) {
 	var v int64
-	err := a.db.QueryRowContext(ctx, a.get, id.Scope, id.Class, string(id.Purpose)).Scan(&v)
+	var scope, class, purpose []byte
+	err := a.db.QueryRowContext(ctx, a.get, id.Scope, id.Class, string(id.Purpose)).Scan(&scope, &class, &purpose, &v)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return 0, nil
 	case err != nil:
 		return 0, fmt.Errorf("sqlstore: anchor %s: read %s: %w", a.table, id, err)
+	case string(scope) != id.Scope || string(class) != id.Class || string(purpose) != string(id.Purpose):
+		return 0, a.inexact(id.Scope)
 	case v < 0:
 		return 0, fmt.Errorf("sqlstore: anchor %s: %s has negative version %d", a.table, id, v)
 	}
@@ -129,9 +135,12 @@ func (a *Anchor) Seen(ctx context.Context, scope string) ([]keyring.KeysetID, er
 	defer rows.Close()
 	var ids []keyring.KeysetID
 	for rows.Next() {
-		var class, purpose string
-		if err := rows.Scan(&class, &purpose); err != nil {
+		var got, class, purpose string
+		if err := rows.Scan(&got, &class, &purpose); err != nil {
 			return nil, fmt.Errorf("sqlstore: anchor %s: list scope %q: %w", a.table, scope, err)
+		}
+		if got != scope {
+			return nil, a.inexact(scope)
 		}
 		ids = append(ids, keyring.KeysetID{Scope: scope, Class: class, Purpose: keyring.Purpose(purpose)})
 	}
@@ -150,4 +159,10 @@ func (a *Anchor) Advance(ctx context.Context, id keyring.KeysetID, version uint6
 		return fmt.Errorf("sqlstore: anchor %s: advance %s: %w", a.table, id, err)
 	}
 	return nil
+}
+
+// inexact reports a row returned for another key than the one asked for.
+func (a *Anchor) inexact(scope string) error {
+	return fmt.Errorf("%w: sqlstore: anchor %s answered scope %q with another key's row: its key columns do not compare byte for byte "+
+		"(a collation that ignores case or trailing spaces); create it with Migrate, or with binary key columns", keyring.ErrIntegrity, a.table, scope)
 }

@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"errors"
 	"database/sql"
 	"sync"
 	"testing"
@@ -80,5 +81,57 @@ func TestAnchor(t *testing.T) {
 				t.Errorf("after concurrent Advance(8..39), Latest() = %d, %v; want 39", v, err)
 			}
 		})
+	}
+}
+
+// TestAnchorKeyColumnsCompareExactly plays a DBA whose tool made the
+// anchor table with MariaDB's default collation, whose key columns compare
+// without case or trailing spaces: "ACME" would read "acme"'s version (a
+// false rollback for one tenant, a missed one for the other), and a shred
+// of "ACME" would list "acme"'s keysets as seen. The anchor reads the key
+// back and refuses such an answer as ErrIntegrity.
+func TestAnchorKeyColumnsCompareExactly(t *testing.T) {
+	ctx := t.Context()
+	cfg := testenv.MySQLDatabase(t, "fcanchorcase")
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if _, err := db.ExecContext(ctx, `CREATE TABLE fieldcrypt_keyset_anchor (
+		scope VARCHAR(200) NOT NULL, class VARCHAR(200) NOT NULL, purpose VARCHAR(16) NOT NULL,
+		version BIGINT NOT NULL, PRIMARY KEY (scope, class, purpose)) COLLATE utf8mb4_general_ci`); err != nil {
+		t.Fatal(err)
+	}
+	a, err := sqlstore.NewAnchor(db, sqlstore.MySQL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	acme := keyring.KeysetID{Scope: "acme", Class: "pii", Purpose: keyring.PurposeData}
+	if err := a.Advance(ctx, acme, 5); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := a.Latest(ctx, acme); err != nil || v != 5 {
+		t.Fatalf("Latest(acme) = %d, %v; want 5", v, err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM fieldcrypt_keyset_anchor WHERE scope = 'ACME'").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the table does not fold case (%d rows for ACME, %v), so this test shows nothing", n, err)
+	}
+	for _, other := range []string{"ACME", "Acme", "acme "} {
+		id := acme
+		id.Scope = other
+		if v, err := a.Latest(ctx, id); !errors.Is(err, keyring.ErrIntegrity) {
+			t.Errorf("Latest(%q) = %d, %v; want ErrIntegrity", other, v, err)
+		}
+		if ids, err := a.Seen(ctx, other); !errors.Is(err, keyring.ErrIntegrity) {
+			t.Errorf("Seen(%q) = %v, %v; want ErrIntegrity", other, ids, err)
+		}
+	}
+	if ids, err := a.Seen(ctx, "acme"); err != nil || len(ids) != 1 || ids[0] != acme {
+		t.Errorf("Seen(acme) = %v, %v; want [%v]", ids, err, acme)
 	}
 }
