@@ -1,8 +1,8 @@
 package sqlstore_test
 
 import (
-	"errors"
 	"database/sql"
+	"errors"
 	"sync"
 	"testing"
 
