@@ -218,7 +218,9 @@ func parseURL(s string) (*url.URL, error) {
 		return nil, fmt.Errorf("%s:// DSN: %w", scheme, err)
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("%s: no host", shownURL(s))
+		// Without a host, the user info is not where shownURL masks it:
+		// show the scheme alone.
+		return nil, fmt.Errorf("%s: no host", shownURL(scheme+":"))
 	}
 	return u, nil
 }

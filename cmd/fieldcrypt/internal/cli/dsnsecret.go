@@ -111,9 +111,26 @@ func checkURL(s string) error {
 	if std := strings.LastIndex(authority, "@"); std != libpq { // net/url's: the last '@' of the authority
 		return errors.New("the user name or password holds a raw '@', '/', '?' or '#': percent-encode it (%40, %2F, %3F, %23)")
 	}
-	_, query, ok := strings.Cut(rest[libpq+1:], "?")
-	if !ok {
+	// What both parsers read alike can still put a password where
+	// shownURL shows it: give such DSNs no meaning.
+	if strings.Contains(rest, "#") {
+		return errors.New("the DSN holds a raw '#': percent-encode it (%23)")
+	}
+	if host := rest[libpq+1:]; host == "" || strings.ContainsAny(host[:1], "/?") {
+		return errors.New("no host after the user info (a third '/' after the scheme, or a raw '/' or '?' in the user name or password? percent-encode them: %2F, %3F)")
+	}
+	path, query, hasQuery := strings.Cut(rest[libpq+1:], "?")
+	if strings.Contains(path, "@") {
+		// A raw '/' in the user name or password ends the host early,
+		// and the rest of the user info, its password too, is read as
+		// the database name.
+		return errors.New("an '@' after the host: a user name or password with a raw '/'? percent-encode '/' (%2F), and '@' in a database name (%40)")
+	}
+	if !hasQuery {
 		return nil
+	}
+	if strings.Contains(query, "?") {
+		return errors.New("the query holds a second raw '?': percent-encode it in values (%3F)")
 	}
 	for i := 1; query != ""; i++ { // as pgx splits it: a final '&' ends the query
 		var pair string
