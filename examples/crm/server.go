@@ -77,14 +77,12 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger) (_ *server, er
 		return nil, err
 	}
 
-	tenant, err := s.db.someTenant(ctx)
+	tenants, err := s.db.someTenants(ctx, kekCheckTenants)
 	if err != nil {
 		return nil, err
 	}
-	if tenant != "" {
-		if err := checkKEKs(ctx, s.kr, cfg.Role, tenant); err != nil {
-			return nil, err
-		}
+	if err := checkKEKs(ctx, s.kr, cfg.Role, tenants, log); err != nil {
+		return nil, err
 	}
 	if cfg.Seed {
 		if err := s.seed(ctx); err != nil {

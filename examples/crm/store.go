@@ -103,13 +103,10 @@ func (d *database) countContacts(ctx context.Context) (int64, error) {
 	return n, err
 }
 
-// someTenant returns the tenant of one stored contact, or "" when there are
-// none.
-func (d *database) someTenant(ctx context.Context) (string, error) {
+// someTenants returns up to n tenants that have stored contacts, in
+// order.
+func (d *database) someTenants(ctx context.Context, n int) ([]string, error) {
 	var tenants []string
-	err := d.WithContext(ctx).Model(&Contact{}).Order("tenant_id").Limit(1).Pluck("tenant_id", &tenants).Error
-	if err != nil || len(tenants) == 0 {
-		return "", err
-	}
-	return tenants[0], nil
+	err := d.WithContext(ctx).Model(&Contact{}).Distinct("tenant_id").Order("tenant_id").Limit(n).Pluck("tenant_id", &tenants).Error
+	return tenants, err
 }
