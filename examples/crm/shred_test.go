@@ -33,6 +33,71 @@ func asRole(cfg Config, role Role) Config {
 	return cfg
 }
 
+// shredRequest is a request on a shredded tenant's data.
+type shredRequest struct {
+	method, path string
+	body         any
+}
+
+// shreddedTenantRequests are the reads, searches and writes a shredded
+// tenant's users (or anyone) may still send: contact is the path of one of
+// its contacts.
+func shreddedTenantRequests(contact string) []shredRequest {
+	return []shredRequest{
+		{"GET", contact, nil},
+		{"GET", "/tenants/acme/contacts", nil},
+		{"GET", contact + "/interactions", nil},
+		{"GET", "/tenants/acme/contacts?email=ada@example.com", nil},
+		{"GET", "/tenants/acme/contacts?phone_last4=0018", nil},
+		{"GET", "/tenants/acme/contacts?name_prefix=ada", nil},
+		{"GET", "/tenants/acme/contacts?born_from=1980-01-01", nil},
+		{"PUT", contact, contactInput{Name: "New Name"}},
+		{"POST", contact + "/interactions", interactionInput{Channel: "chat", Summary: "after the shred"}},
+		{"POST", "/tenants/acme/contacts", contactInput{Name: "Newcomer", Email: "new@example.com"}},
+	}
+}
+
+// TestShreddedTenantIsGone shreds tenant acme and then, in the process
+// that shredded it, in a support process and in a freshly started admin
+// process, reads, searches and writes acme's data. Every answer is 410
+// keys_destroyed (or, for the support role, 403 no_access where the pii
+// keys are needed), never a 500 and never data; and nothing creates a
+// keyset for acme. Another tenant is untouched.
+func TestShreddedTenantIsGone(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, db string) {
+		cfg := testConfig(t, db)
+		ts := startServer(t, cfg)
+		in := contactInput{Name: "Ada Lovelace", Email: "ada@example.com", Phone: "+44 20 7946 0018", Birthday: "1985-12-10",
+			Company: "Analytical Engines Ltd", Notes: "secret notes"}
+		c := ts.createContact(t, "acme", in)
+		ts.mustStatus(t, http.StatusCreated, "POST", "/tenants/acme/contacts/"+c.ID+"/interactions", interactionInput{Channel: "chat", Summary: "secret summary"})
+		other := ts.createContact(t, "globex", contactInput{Name: "Hank Scorpio"})
+		ts.shred(t, "acme")
+		keysets := ts.keysetRows(t, "acme")
+
+		support := startServer(t, asRole(cfg, RoleSupport))
+		restarted := startServer(t, cfg) // a fresh admin process: it never saw the shred
+		for _, p := range []struct {
+			who string
+			s   *testServer
+		}{{"same process", ts}, {"support", support}, {"restarted admin", restarted}} {
+			for _, req := range shreddedTenantRequests("/tenants/acme/contacts/" + c.ID) {
+				r := p.s.do(t, req.method, req.path, req.body)
+				checkNoPlaintext(t, p.who+" "+req.method+" "+req.path, r.body, in.Name, in.Email, in.Notes, "secret summary", in.Company)
+				gone := r.status == http.StatusGone && r.errorCode() == "keys_destroyed"
+				noAccess := p.s == support && r.status == http.StatusForbidden && r.errorCode() == "no_access"
+				if !gone && !noAccess {
+					t.Errorf("%s %s %s on shredded acme: %d %s, want 410 keys_destroyed", p.who, req.method, req.path, r.status, r.body)
+				}
+			}
+		}
+		if n := ts.keysetRows(t, "acme"); n != keysets {
+			t.Errorf("acme's keyset rows went from %d to %d after the shred", keysets, n)
+		}
+		ts.mustStatus(t, http.StatusOK, "GET", "/tenants/globex/contacts/"+other.ID, nil)
+	})
+}
+
 // TestStartsAfterShredOfFirstTenant: the startup check of the KEKs depends
 // on no one tenant. With the tenant that sorts first shredded, both roles
 // start, serve the other tenants, and create no keyset for the shredded
