@@ -60,8 +60,9 @@ func kekURIs(cfg Config, log *slog.Logger) (map[string]string, error) {
 }
 
 // newKeyring returns the keyring of the role: the keysets live in store,
-// wrapped by the KEKs of kekURIs.
-func newKeyring(cfg Config, store *sqlstore.Store, log *slog.Logger) (*keyring.Keyring, error) {
+// wrapped by the KEKs of kekURIs, and anchor records their versions
+// outside store's database (anchor.go).
+func newKeyring(cfg Config, store *sqlstore.Store, anchor keyring.Anchor, log *slog.Logger) (*keyring.Keyring, error) {
 	keks, err := kekURIs(cfg, log)
 	if err != nil {
 		return nil, err
@@ -71,6 +72,7 @@ func newKeyring(cfg Config, store *sqlstore.Store, log *slog.Logger) (*keyring.K
 	opener.Register(vault.Scheme, vault.OpenFunc(nil)) // VAULT_ADDR, VAULT_TOKEN
 	kr, err := keyring.New(keyring.Config{
 		Store:  store,
+		Anchor: anchor,
 		Opener: opener,
 		KEKs:   keks,
 		Logger: log.With("component", "keyring"),

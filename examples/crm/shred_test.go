@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"slices"
 	"testing"
 
 	"github.com/fieldcrypt/fieldcrypt/keyring"
@@ -125,5 +126,80 @@ func TestStartsAfterShredOfFirstTenant(t *testing.T) {
 		if n := ts.keysetRows(t, "acme"); n != keysets {
 			t.Errorf("acme's keyset rows went from %d to %d over two starts", keysets, n)
 		}
+	})
+}
+
+// TestShredSurvivesKeysetStoreWriter plays a writer of the CRM database,
+// which holds the keyset table, undoing a shred: it puts back acme's
+// keyset rows from before the shred (a backup, a replica), or deletes the
+// tombstones the shred left. Freshly started processes, which never saw
+// the shred, still start, and refuse acme: its data stays unreadable and
+// no keyset is created for it. The rollback anchor, outside the CRM
+// database, is what tells them.
+func TestShredSurvivesKeysetStoreWriter(t *testing.T) {
+	for _, undo := range []struct {
+		name string
+		sql  []string
+	}{
+		{"pre-shred rows put back", []string{
+			`DELETE FROM fieldcrypt_keysets WHERE scope = 'acme'`,
+			`INSERT INTO fieldcrypt_keysets SELECT * FROM pre_shred_keysets`,
+		}},
+		{"tombstones deleted", []string{
+			`DELETE FROM fieldcrypt_keysets WHERE scope = 'acme'`,
+		}},
+	} {
+		t.Run(undo.name, func(t *testing.T) {
+			forEachDatabase(t, func(t *testing.T, db string) {
+				testShredUndone(t, testConfig(t, db), undo.sql)
+			})
+		})
+	}
+}
+
+// testShredUndone shreds acme, runs undo as a writer of the CRM database
+// and checks that fresh processes of both roles still refuse acme.
+func testShredUndone(t *testing.T, cfg Config, undo []string) {
+	ts := startServer(t, cfg)
+	in := contactInput{Name: "Ada Lovelace", Email: "ada@example.com", Notes: "secret notes"}
+	c := ts.createContact(t, "acme", in)
+	ts.mustStatus(t, http.StatusCreated, "POST", "/tenants/acme/contacts/"+c.ID+"/interactions", interactionInput{Channel: "chat", Summary: "secret summary"})
+	other := ts.createContact(t, "globex", contactInput{Name: "Hank Scorpio"})
+	// The writer's copy of the keyset rows, from before the shred.
+	ts.exec(t, `CREATE TABLE pre_shred_keysets AS SELECT * FROM fieldcrypt_keysets WHERE scope = 'acme'`)
+	ts.shred(t, "acme")
+	for _, stmt := range undo {
+		ts.exec(t, stmt)
+	}
+	keysets := ts.keysetRows(t, "acme")
+
+	for _, role := range []Role{RoleAdmin, RoleSupport} {
+		fresh := startServer(t, asRole(cfg, role))
+		for _, req := range shreddedTenantRequests("/tenants/acme/contacts/" + c.ID) {
+			r := fresh.do(t, req.method, req.path, req.body)
+			checkNoPlaintext(t, string(role)+" "+req.method+" "+req.path, r.body, in.Name, in.Email, in.Notes, "secret summary")
+			if r.status < 400 {
+				t.Errorf("fresh %s process, %s %s on shredded acme after the writer's undo: %d %s, want a refusal", role, req.method, req.path, r.status, r.body)
+			}
+			if code := r.errorCode(); r.status >= 500 && !slices.Contains([]string{"keys_rolled_back", "keys_destroyed"}, code) {
+				t.Errorf("fresh %s process, %s %s: %d %s, want keys_rolled_back", role, req.method, req.path, r.status, code)
+			}
+		}
+		fresh.mustStatus(t, http.StatusOK, "GET", "/tenants/globex/contacts/"+other.ID, nil)
+	}
+	if n := ts.keysetRows(t, "acme"); n != keysets {
+		t.Errorf("acme's keyset rows went from %d to %d: keysets were created for the shredded tenant", keysets, n)
+	}
+}
+
+// TestAnchorOnPostgreSQL runs the rollback anchor in PostgreSQL, apart
+// from a SQLite CRM database: a pre-shred keyset row put back is refused
+// by a fresh process.
+func TestAnchorOnPostgreSQL(t *testing.T) {
+	cfg := testConfig(t, "")
+	cfg.Anchor = postgresSchema(t)
+	testShredUndone(t, cfg, []string{
+		`DELETE FROM fieldcrypt_keysets WHERE scope = 'acme'`,
+		`INSERT INTO fieldcrypt_keysets SELECT * FROM pre_shred_keysets`,
 	})
 }
