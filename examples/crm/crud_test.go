@@ -2,9 +2,13 @@ package main
 
 import (
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt"
 )
 
 func TestContactCRUD(t *testing.T) {
@@ -220,17 +224,100 @@ func TestRequestErrors(t *testing.T) {
 	})
 }
 
-// TestCiphertextShapedInputIsPlaintext: input that merely looks like a
-// stored value ("fc1:AAAA", "fc7:...") is a name like any other: stored
-// encrypted and read back as typed (docs/FORMAT.md section 6).
+// ciphertextShapedInputs are plaintexts a user may type that parse as stored
+// values (crypt.InspectText accepts them: "fc1:" and the canonical
+// base64url of a Tink prefix byte and a key ID), but name no key of the
+// tenant's keysets, so Encrypt takes them for plaintext.
+var ciphertextShapedInputs = []string{"fc1:AQAAAAAA", "fc1:AQAAAAEAAAA"}
+
+// TestCiphertextShapedInputIsPlaintext: input that looks like a stored
+// value is a name, a note or a summary like any other, stored encrypted
+// and read back as typed (docs/FORMAT.md section 6), by both roles and in
+// every read: the contact, the listing, the searches and the history.
+// What decides that a field was not decrypted is the read's error, never
+// the value's shape.
 func TestCiphertextShapedInputIsPlaintext(t *testing.T) {
-	ts := startServer(t, testConfig(t, ""))
-	for _, name := range []string{"fc1:AAAA", "fc7:hello", "fc1:"} {
-		c := ts.createContact(t, "acme", contactInput{Name: name})
-		var got contactView
-		ts.mustStatus(t, http.StatusOK, "GET", "/tenants/acme/contacts/"+c.ID, nil).decode(t, &got)
-		if got.Name == nil || *got.Name != name {
-			t.Errorf("contact named %q reads back as %v", name, str(got.Name))
+	for _, v := range ciphertextShapedInputs {
+		if _, err := crypt.InspectText(v); err != nil {
+			t.Fatalf("InspectText(%q) = %v: the probe is not ciphertext-shaped", v, err)
 		}
 	}
+	forEachDatabase(t, func(t *testing.T, db string) {
+		cfg := testConfig(t, db)
+		admin := startServer(t, cfg)
+		support := startServer(t, asRole(cfg, RoleSupport))
+		for _, value := range append([]string{"fc1:AAAA", "fc7:hello", "fc1:"}, ciphertextShapedInputs...) {
+			t.Run(value, func(t *testing.T) {
+				in := contactInput{Name: value, Email: "x@example.com", Notes: value}
+				var created contactView
+				admin.mustStatus(t, http.StatusCreated, "POST", "/tenants/acme/contacts", in).decode(t, &created)
+				checkContact(t, "POST", created, in)
+				contact := "/tenants/acme/contacts/" + created.ID
+				var got contactView
+				admin.mustStatus(t, http.StatusOK, "GET", contact, nil).decode(t, &got)
+				checkContact(t, "admin GET", got, in)
+
+				for _, q := range []url.Values{{}, {"name_prefix": {value}}, {"email": {in.Email}}} {
+					if r := admin.do(t, "GET", "/tenants/acme/contacts?"+q.Encode(), nil); r.status != http.StatusOK {
+						t.Errorf("admin GET ?%s: %d %s, want 200", q.Encode(), r.status, r.body)
+					}
+				}
+
+				history := contact + "/interactions"
+				support.mustStatus(t, http.StatusCreated, "POST", history, interactionInput{Channel: "chat", Summary: value})
+				for _, p := range []struct {
+					who string
+					s   *testServer
+				}{{"admin", admin}, {"support", support}} {
+					var list interactionList
+					p.s.mustStatus(t, http.StatusOK, "GET", history, nil).decode(t, &list)
+					if len(list.Interactions) != 1 || str(list.Interactions[0].Summary) != value {
+						t.Errorf("%s GET history = %+v, want the summary %q", p.who, list.Interactions, value)
+					}
+				}
+
+				// The support role: the name is redacted for want of the
+				// pii key, the notes (class support) are read as typed.
+				support.mustStatus(t, http.StatusOK, "GET", contact, nil).decode(t, &got)
+				if got.Name != nil || str(got.Notes) != value {
+					t.Errorf("support GET: name %s notes %q, want null and %q", str(got.Name), str(got.Notes), value)
+				}
+				var list contactList
+				support.mustStatus(t, http.StatusOK, "GET", "/tenants/acme/contacts", nil).decode(t, &list)
+				for _, c := range list.Contacts {
+					if c.Name != nil || !slices.Contains(c.Redacted, "name") {
+						t.Errorf("support listing: %s has name %s, redacted %v, want its name redacted", c.ID, str(c.Name), c.Redacted)
+					}
+				}
+			})
+		}
+		if strings.Contains(admin.logs.String()+support.logs.String(), "stored data does not decrypt") {
+			t.Errorf("a user's input was logged as stored data that does not decrypt")
+		}
+	})
+}
+
+// TestListingDecidesPerRecord: a support process lists a tenant whose
+// first contact reads with its pii fields redacted and whose second does
+// not decrypt at all (its notes were copied from the first in the
+// database). The listing fails as a whole (500 undecryptable) and shows
+// no ciphertext: each record's own decryption decides, not the first
+// record's error.
+func TestListingDecidesPerRecord(t *testing.T) {
+	cfg := testConfig(t, "")
+	admin := startServer(t, cfg)
+	a := admin.createContact(t, "acme", contactInput{Name: "Ada Lovelace", Notes: "first notes"})
+	b := admin.createContact(t, "acme", contactInput{Name: "Alan Turing", Notes: "second notes"})
+	first, second := a.ID, b.ID
+	if second < first {
+		first, second = second, first
+	}
+	admin.exec(t, `UPDATE contacts SET notes = (SELECT notes FROM contacts WHERE id = ?) WHERE id = ?`, first, second)
+
+	support := startServer(t, asRole(cfg, RoleSupport))
+	r := support.do(t, "GET", "/tenants/acme/contacts", nil)
+	if r.status != http.StatusInternalServerError || r.errorCode() != "undecryptable" {
+		t.Errorf("support listing with a row that does not decrypt: %d %s, want 500 undecryptable", r.status, r.body)
+	}
+	checkNoPlaintext(t, "support listing", r.body, "first notes", "second notes")
 }

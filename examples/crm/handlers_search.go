@@ -191,13 +191,18 @@ func (s *server) list(ctx context.Context, tenant, after, limitParam string) (co
 	if after != "" && !idPattern.MatchString(after) {
 		return contactList{}, badRequest("invalid_query", "after= must be a contact ID")
 	}
-	rows, err := s.db.listContacts(ctx, tenant, after, limit)
-	access, err := accessOnly(err)
+	rows, errs, err := s.db.listContacts(ctx, tenant, after, limit)
 	if err != nil {
 		return contactList{}, err
 	}
 	list := contactList{Contacts: []contactView{}}
 	for i := range rows {
+		// A contact that does not decrypt fails the listing as a whole,
+		// rather than be hidden.
+		access, err := accessOnly(errs[i])
+		if err != nil {
+			return contactList{}, err
+		}
 		v, err := newContactView(&rows[i], access)
 		if err != nil {
 			return contactList{}, err
