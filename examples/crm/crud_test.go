@@ -158,6 +158,50 @@ func TestInteractions(t *testing.T) {
 	})
 }
 
+// TestInteractionTimeWindow: an interaction's "at" is refused outside
+// 1900..2099 in UTC, with 400 naming the field. encoding/json takes any
+// RFC 3339 time, and a time whose UTC year is outside 0000..9999 was
+// accepted, and then broke every read of the contact's history on SQLite.
+// Times inside the window, at its edges too, are kept and read back.
+func TestInteractionTimeWindow(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, db string) {
+		ts := startServer(t, testConfig(t, db))
+		for _, tt := range []struct {
+			at   string
+			want int
+		}{
+			{"0000-01-01T00:00:00Z", http.StatusBadRequest},
+			{"0000-01-01T00:00:00+23:59", http.StatusBadRequest}, // year -1 in UTC
+			{"9999-12-31T23:59:59-23:59", http.StatusBadRequest}, // year 10000 in UTC
+			{"1899-12-31T23:59:59.999999999Z", http.StatusBadRequest},
+			{"1900-01-01T00:30:00+01:00", http.StatusBadRequest},
+			{"2100-01-01T00:00:00Z", http.StatusBadRequest},
+			{"1900-01-01T00:00:00Z", http.StatusCreated},
+			{"2099-12-31T23:59:59.999999Z", http.StatusCreated},
+			{"1969-12-31T23:59:59.999999999Z", http.StatusCreated},
+			{"2024-02-29T12:00:00.1234567+05:45", http.StatusCreated},
+		} {
+			c := ts.createContact(t, "acme", contactInput{Name: "Ada"})
+			history := "/tenants/acme/contacts/" + c.ID + "/interactions"
+			r := ts.do(t, "POST", history, `{"channel":"chat","summary":"s","at":"`+tt.at+`"}`)
+			if r.status != tt.want {
+				t.Errorf("POST interaction at %s: %d %s, want %d", tt.at, r.status, r.body, tt.want)
+			}
+			if r.status == http.StatusBadRequest && (r.errorCode() != "invalid_field" || !strings.Contains(string(r.body), "at must be")) {
+				t.Errorf("POST interaction at %s: %s, want invalid_field naming at", tt.at, r.body)
+			}
+			var list interactionList
+			ts.mustStatus(t, http.StatusOK, "GET", history, nil).decode(t, &list)
+			if tt.want == http.StatusCreated {
+				at, _ := time.Parse(time.RFC3339Nano, tt.at)
+				if len(list.Interactions) != 1 || !list.Interactions[0].At.Equal(at.Truncate(time.Microsecond)) {
+					t.Errorf("history after POST at %s = %+v, want one interaction at that time to the microsecond", tt.at, list.Interactions)
+				}
+			}
+		}
+	})
+}
+
 func TestRequestErrors(t *testing.T) {
 	ts := startServer(t, testConfig(t, ""))
 	c := ts.createContact(t, "acme", contactInput{Name: "Ada", Email: "ada@example.com"})

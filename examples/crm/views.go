@@ -127,8 +127,21 @@ func (in *interactionInput) validate() error {
 	if !utf8.ValidString(in.Summary) || utf8.RuneCountInString(in.Summary) > 4000 {
 		return badRequest("invalid_field", "summary must be valid UTF-8 of at most 4000 characters")
 	}
+	if in.At != nil && (in.At.Before(minInteractionAt) || !in.At.Before(maxInteractionAt)) {
+		return badRequest("invalid_field", "at must be a time from 1900-01-01T00:00:00Z to 2099-12-31T23:59:59Z, as RFC 3339")
+	}
 	return nil
 }
+
+// The times an interaction may have. encoding/json takes any RFC 3339
+// time, years 0000 to 9999 in any offset, and some of them are years
+// outside 0000..9999 in UTC, where the database keeps them: SQLite
+// stores such a time and then fails every read of the history that holds
+// it. A CRM's history has no business far outside the window below.
+var (
+	minInteractionAt = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxInteractionAt = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+)
 
 // interactionView is an interaction as the API returns it.
 type interactionView struct {
