@@ -202,6 +202,31 @@ func TestInteractionTimeWindow(t *testing.T) {
 	})
 }
 
+// TestClearFieldRefusesControlCharacters: the company, kept in clear, is
+// refused with 400 when it holds a control character (PostgreSQL refuses
+// NUL in a text column: it was a 500). The encrypted fields take any text,
+// NUL and newlines included, and read back as sent.
+func TestClearFieldRefusesControlCharacters(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, db string) {
+		ts := startServer(t, testConfig(t, db))
+		c := ts.createContact(t, "acme", contactInput{Name: "Ada"})
+		for _, company := range []string{"Acme\x00Corp", "Acme\nCorp", "Acme\tCorp", "Acme\x7f", "Acme\u0085Corp"} {
+			for _, req := range []struct{ method, path string }{
+				{"POST", "/tenants/acme/contacts"}, {"PUT", "/tenants/acme/contacts/" + c.ID},
+			} {
+				r := ts.do(t, req.method, req.path, contactInput{Name: "x", Company: company})
+				if r.status != http.StatusBadRequest || r.errorCode() != "invalid_field" || !strings.Contains(string(r.body), "company") {
+					t.Errorf("%s company %q: %d %s, want 400 invalid_field naming company", req.method, company, r.status, r.body)
+				}
+			}
+		}
+		in := contactInput{Name: "Ada\x00Lovelace", Notes: "line one\nline two\x00", Company: "Analytical Engines Ltd"}
+		var got contactView
+		ts.mustStatus(t, http.StatusOK, "GET", "/tenants/acme/contacts/"+ts.createContact(t, "acme", in).ID, nil).decode(t, &got)
+		checkContact(t, "GET of encrypted fields holding NUL and newlines", got, in)
+	})
+}
+
 func TestRequestErrors(t *testing.T) {
 	ts := startServer(t, testConfig(t, ""))
 	c := ts.createContact(t, "acme", contactInput{Name: "Ada", Email: "ada@example.com"})
@@ -236,6 +261,11 @@ func TestRequestErrors(t *testing.T) {
 		{"limit 0", "GET", "/tenants/acme/contacts?limit=0", nil, 400, "invalid_query"},
 		{"bad channel", "POST", contact + "/interactions", interactionInput{Channel: "fax", Summary: "x"}, 400, "invalid_field"},
 		{"no summary", "POST", contact + "/interactions", interactionInput{Channel: "chat"}, 400, "invalid_field"},
+		{"long summary", "POST", contact + "/interactions", interactionInput{Channel: "chat", Summary: strings.Repeat("s", 4001)}, 400, "invalid_field"},
+		// encoding/json would read each invalid byte as U+FFFD: the
+		// value stored would not be the one sent.
+		{"body not UTF-8", "POST", "/tenants/acme/contacts", "{\"name\":\"Ren\xe9e\"}", 400, "invalid_json"},
+		{"summary not UTF-8", "POST", contact + "/interactions", "{\"channel\":\"chat\",\"summary\":\"caf\xe9\"}", 400, "invalid_json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
