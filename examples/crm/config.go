@@ -1,10 +1,12 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -37,6 +39,15 @@ type Config struct {
 	DB      string // -db, CRM_DB: "" (SQLite in DataDir), sqlite:<path> or postgres://...
 	DataDir string // -data, CRM_DATA: the SQLite file and the development KEK files
 	Role    Role   // -role, CRM_ROLE: admin or support
+
+	// Anchor is the rollback anchor's database (-anchor, CRM_ANCHOR): ""
+	// for the SQLite file anchor.db in DataDir, sqlite:<path> or
+	// postgres://.... It records the latest version of every keyset
+	// outside the CRM database, which holds the keysets, so that a writer
+	// of that database cannot undo a shred or a key destruction by putting
+	// old keyset rows back (see anchor.go). It must not be the CRM
+	// database.
+	Anchor string
 
 	// KEKs maps a class to its KEK URI (-kek-pii, -kek-support,
 	// CRM_KEK_PII, CRM_KEK_SUPPORT). A class the role holds and that has
@@ -74,6 +85,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	fs.StringVar(&cfg.Addr, "addr", env("CRM_ADDR", "127.0.0.1:8080"), "listen `address` (env CRM_ADDR)")
 	fs.StringVar(&cfg.DB, "db", env("CRM_DB", ""), "database `DSN`: empty for SQLite in the data directory, sqlite:PATH, or postgres://... (env CRM_DB)")
 	fs.StringVar(&cfg.DataDir, "data", env("CRM_DATA", DefaultDataDir()), "`directory` for the SQLite file and the development KEKs (env CRM_DATA)")
+	fs.StringVar(&cfg.Anchor, "anchor", env("CRM_ANCHOR", ""), "rollback anchor `DSN`: a database the CRM database's writers cannot write; empty for anchor.db in the data directory, sqlite:PATH, or postgres://... (env CRM_ANCHOR)")
 	fs.StringVar(&role, "role", env("CRM_ROLE", string(RoleAdmin)), "`role`: admin (every class) or support (interaction history, no personal data) (env CRM_ROLE)")
 	fs.StringVar(&kekPII, "kek-pii", env("CRM_KEK_PII", ""), "KEK `URI` of class pii (local://, hcvault://); default a development key file in the data directory (env CRM_KEK_PII)")
 	fs.StringVar(&kekSupport, "kek-support", env("CRM_KEK_SUPPORT", ""), "KEK `URI` of class support; default a development key file in the data directory (env CRM_KEK_SUPPORT)")
@@ -116,10 +128,49 @@ func (cfg Config) validate() error {
 	if cfg.LogFormat != "text" && cfg.LogFormat != "json" {
 		return fmt.Errorf("log format %q: want text or json", cfg.LogFormat)
 	}
-	if _, _, err := databaseKind(cfg.DB); err != nil {
+	crmKind, crmTarget, err := databaseKind(cfg.DB)
+	if err != nil {
 		return err
 	}
+	anchorKind, anchorTarget, err := anchorKind(cfg.Anchor)
+	if err != nil {
+		return err
+	}
+	if sameDatabase(anchorKind, cfg.anchorTarget(anchorTarget), crmKind, cfg.crmTarget(crmTarget)) {
+		return errors.New("-anchor names the CRM database: the anchor guards the keysets against the writers of that database, so it must live where they cannot write (another database, with its own credentials)")
+	}
 	return nil
+}
+
+// crmTarget is the path of the SQLite database, or the DSN of the
+// PostgreSQL one, that databaseKind returned as target.
+func (cfg Config) crmTarget(target string) string {
+	if target == "" {
+		return filepath.Join(cfg.DataDir, "crm.db")
+	}
+	return target
+}
+
+// anchorTarget is the path of the SQLite anchor, or the DSN of the
+// PostgreSQL one, that anchorKind returned as target.
+func (cfg Config) anchorTarget(target string) string {
+	if target == "" {
+		return filepath.Join(cfg.DataDir, "anchor.db")
+	}
+	return target
+}
+
+// anchorKind tells the database an -anchor value names, and its DSN or
+// path ("" for the default file).
+func anchorKind(anchor string) (kind, target string, err error) {
+	if anchor == "" {
+		return "sqlite", "", nil
+	}
+	kind, target, err = databaseKind(anchor)
+	if err != nil {
+		return "", "", errors.New("-anchor: want postgres://..., postgresql://... or sqlite:<path>")
+	}
+	return kind, target, nil
 }
 
 // databaseKind tells the database a -db value names, and its DSN or path.
@@ -138,4 +189,49 @@ func databaseKind(db string) (kind, target string, err error) {
 	}
 	// Do not echo the value: a DSN may hold a password.
 	return "", "", errors.New("-db: want postgres://..., postgresql://... or sqlite:<path>")
+}
+
+// sameDatabase reports whether two databases, each a kind and a target
+// (a SQLite path, a PostgreSQL URL), are one: the same SQLite file, or the
+// same PostgreSQL server and database whatever the user, schema
+// (search_path) or other parameters. A schema of the CRM database is
+// still the CRM database: its owners can write there.
+func sameDatabase(kindA, a, kindB, b string) bool {
+	if kindA != kindB {
+		return false
+	}
+	if kindA == "sqlite" {
+		return cleanPath(a) == cleanPath(b)
+	}
+	sa, okA := postgresServer(a)
+	sb, okB := postgresServer(b)
+	return okA && okB && sa == sb
+}
+
+// cleanPath is a SQLite path without URI parameters, absolute and
+// cleaned.
+func cleanPath(path string) string {
+	path, _, _ = strings.Cut(path, "?")
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return filepath.Clean(path)
+}
+
+// postgresServer is the host (loopback as "localhost"), port (5432 when
+// none is given) and database (the user's name when none is given) of a
+// PostgreSQL URL.
+func postgresServer(dsn string) (server [3]string, ok bool) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return server, false
+	}
+	host := strings.ToLower(u.Hostname())
+	switch host {
+	case "", "127.0.0.1", "::1":
+		host = "localhost"
+	}
+	port := cmp.Or(u.Port(), "5432")
+	db := cmp.Or(strings.TrimPrefix(u.Path, "/"), u.User.Username())
+	return [3]string{host, port, db}, true
 }

@@ -24,6 +24,12 @@ func TestParseConfig(t *testing.T) {
 			c.Addr, c.DB, c.DataDir, c.Role, c.Seed, c.LogFormat = "127.0.0.1:9000", "postgres://crm@db/crm", "/srv/crm", RoleSupport, false, "json"
 			c.KEKs = map[string]string{classSupport: "hcvault://transit/keys/crm-support"}
 		}},
+		{"anchor", []string{"-db", "postgres://crm@db/crm", "-anchor", "postgres://anchor@anchor-db/anchor"}, nil, func(c *Config) {
+			c.DB, c.Anchor = "postgres://crm@db/crm", "postgres://anchor@anchor-db/anchor"
+		}},
+		{"anchor from the environment", nil, map[string]string{"CRM_ANCHOR": "sqlite:/srv/anchor/anchor.db"}, func(c *Config) {
+			c.Anchor = "sqlite:/srv/anchor/anchor.db"
+		}},
 		{"flags win over the environment", []string{"-addr", ":1", "-role", "admin", "-kek-pii", "local://p.json", "-seed=true", "-db", "sqlite:x.db"},
 			map[string]string{"CRM_ADDR": ":2", "CRM_ROLE": "support", "CRM_SEED": "false"}, func(c *Config) {
 				c.Addr, c.DB = ":1", "sqlite:x.db"
@@ -39,7 +45,7 @@ func TestParseConfig(t *testing.T) {
 			want := Config{Addr: "127.0.0.1:8080", DataDir: DefaultDataDir(), Role: RoleAdmin, KEKs: map[string]string{}, Seed: true, LogFormat: "text"}
 			tt.want(&want)
 			if got.Addr != want.Addr || got.DB != want.DB || got.DataDir != want.DataDir || got.Role != want.Role ||
-				got.Seed != want.Seed || got.LogFormat != want.LogFormat || !maps.Equal(got.KEKs, want.KEKs) {
+				got.Seed != want.Seed || got.LogFormat != want.LogFormat || got.Anchor != want.Anchor || !maps.Equal(got.KEKs, want.KEKs) {
 				t.Errorf("parseConfig(%q) = %+v, want %+v", tt.args, got, want)
 			}
 		})
@@ -63,6 +69,11 @@ func TestParseConfigErrors(t *testing.T) {
 		{"unknown flag", []string{"-port", "80"}, nil},
 		{"CRM_SEED", nil, map[string]string{"CRM_SEED": "maybe"}},
 		{"empty data dir", []string{"-data", ""}, nil},
+		{"MySQL anchor", []string{"-anchor", "mysql://root@localhost/anchor"}, nil},
+		{"anchor in the CRM database file", []string{"-db", "sqlite:crm.db", "-anchor", "sqlite:./crm.db"}, nil},
+		{"anchor in the default CRM database file", []string{"-data", "/srv/crm", "-anchor", "sqlite:/srv/crm/../crm/crm.db"}, nil},
+		{"anchor in the CRM PostgreSQL database", []string{"-db", "postgres://crm@127.0.0.1/crm", "-anchor", "postgres://anchor@localhost:5432/crm?search_path=anchor"}, nil},
+		{"anchor in the CRM PostgreSQL database from the environment", nil, map[string]string{"CRM_DB": "postgresql://crm@db/crm", "CRM_ANCHOR": "postgres://crm@db/crm"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,9 +2,13 @@ package main
 
 import (
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt"
 )
 
 func TestContactCRUD(t *testing.T) {
@@ -154,6 +158,75 @@ func TestInteractions(t *testing.T) {
 	})
 }
 
+// TestInteractionTimeWindow: an interaction's "at" is refused outside
+// 1900..2099 in UTC, with 400 naming the field. encoding/json takes any
+// RFC 3339 time, and a time whose UTC year is outside 0000..9999 was
+// accepted, and then broke every read of the contact's history on SQLite.
+// Times inside the window, at its edges too, are kept and read back.
+func TestInteractionTimeWindow(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, db string) {
+		ts := startServer(t, testConfig(t, db))
+		for _, tt := range []struct {
+			at   string
+			want int
+		}{
+			{"0000-01-01T00:00:00Z", http.StatusBadRequest},
+			{"0000-01-01T00:00:00+23:59", http.StatusBadRequest}, // year -1 in UTC
+			{"9999-12-31T23:59:59-23:59", http.StatusBadRequest}, // year 10000 in UTC
+			{"1899-12-31T23:59:59.999999999Z", http.StatusBadRequest},
+			{"1900-01-01T00:30:00+01:00", http.StatusBadRequest},
+			{"2100-01-01T00:00:00Z", http.StatusBadRequest},
+			{"1900-01-01T00:00:00Z", http.StatusCreated},
+			{"2099-12-31T23:59:59.999999Z", http.StatusCreated},
+			{"1969-12-31T23:59:59.999999999Z", http.StatusCreated},
+			{"2024-02-29T12:00:00.1234567+05:45", http.StatusCreated},
+		} {
+			c := ts.createContact(t, "acme", contactInput{Name: "Ada"})
+			history := "/tenants/acme/contacts/" + c.ID + "/interactions"
+			r := ts.do(t, "POST", history, `{"channel":"chat","summary":"s","at":"`+tt.at+`"}`)
+			if r.status != tt.want {
+				t.Errorf("POST interaction at %s: %d %s, want %d", tt.at, r.status, r.body, tt.want)
+			}
+			if r.status == http.StatusBadRequest && (r.errorCode() != "invalid_field" || !strings.Contains(string(r.body), "at must be")) {
+				t.Errorf("POST interaction at %s: %s, want invalid_field naming at", tt.at, r.body)
+			}
+			var list interactionList
+			ts.mustStatus(t, http.StatusOK, "GET", history, nil).decode(t, &list)
+			if tt.want == http.StatusCreated {
+				at, _ := time.Parse(time.RFC3339Nano, tt.at)
+				if len(list.Interactions) != 1 || !list.Interactions[0].At.Equal(at.Truncate(time.Microsecond)) {
+					t.Errorf("history after POST at %s = %+v, want one interaction at that time to the microsecond", tt.at, list.Interactions)
+				}
+			}
+		}
+	})
+}
+
+// TestClearFieldRefusesControlCharacters: the company, kept in clear, is
+// refused with 400 when it holds a control character (PostgreSQL refuses
+// NUL in a text column: it was a 500). The encrypted fields take any text,
+// NUL and newlines included, and read back as sent.
+func TestClearFieldRefusesControlCharacters(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, db string) {
+		ts := startServer(t, testConfig(t, db))
+		c := ts.createContact(t, "acme", contactInput{Name: "Ada"})
+		for _, company := range []string{"Acme\x00Corp", "Acme\nCorp", "Acme\tCorp", "Acme\x7f", "Acme\u0085Corp"} {
+			for _, req := range []struct{ method, path string }{
+				{"POST", "/tenants/acme/contacts"}, {"PUT", "/tenants/acme/contacts/" + c.ID},
+			} {
+				r := ts.do(t, req.method, req.path, contactInput{Name: "x", Company: company})
+				if r.status != http.StatusBadRequest || r.errorCode() != "invalid_field" || !strings.Contains(string(r.body), "company") {
+					t.Errorf("%s company %q: %d %s, want 400 invalid_field naming company", req.method, company, r.status, r.body)
+				}
+			}
+		}
+		in := contactInput{Name: "Ada\x00Lovelace", Notes: "line one\nline two\x00", Company: "Analytical Engines Ltd"}
+		var got contactView
+		ts.mustStatus(t, http.StatusOK, "GET", "/tenants/acme/contacts/"+ts.createContact(t, "acme", in).ID, nil).decode(t, &got)
+		checkContact(t, "GET of encrypted fields holding NUL and newlines", got, in)
+	})
+}
+
 func TestRequestErrors(t *testing.T) {
 	ts := startServer(t, testConfig(t, ""))
 	c := ts.createContact(t, "acme", contactInput{Name: "Ada", Email: "ada@example.com"})
@@ -188,6 +261,11 @@ func TestRequestErrors(t *testing.T) {
 		{"limit 0", "GET", "/tenants/acme/contacts?limit=0", nil, 400, "invalid_query"},
 		{"bad channel", "POST", contact + "/interactions", interactionInput{Channel: "fax", Summary: "x"}, 400, "invalid_field"},
 		{"no summary", "POST", contact + "/interactions", interactionInput{Channel: "chat"}, 400, "invalid_field"},
+		{"long summary", "POST", contact + "/interactions", interactionInput{Channel: "chat", Summary: strings.Repeat("s", 4001)}, 400, "invalid_field"},
+		// encoding/json would read each invalid byte as U+FFFD: the
+		// value stored would not be the one sent.
+		{"body not UTF-8", "POST", "/tenants/acme/contacts", "{\"name\":\"Ren\xe9e\"}", 400, "invalid_json"},
+		{"summary not UTF-8", "POST", contact + "/interactions", "{\"channel\":\"chat\",\"summary\":\"caf\xe9\"}", 400, "invalid_json"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -220,17 +298,100 @@ func TestRequestErrors(t *testing.T) {
 	})
 }
 
-// TestCiphertextShapedInputIsPlaintext: input that merely looks like a
-// stored value ("fc1:AAAA", "fc7:...") is a name like any other: stored
-// encrypted and read back as typed (docs/FORMAT.md section 6).
+// ciphertextShapedInputs are plaintexts a user may type that parse as stored
+// values (crypt.InspectText accepts them: "fc1:" and the canonical
+// base64url of a Tink prefix byte and a key ID), but name no key of the
+// tenant's keysets, so Encrypt takes them for plaintext.
+var ciphertextShapedInputs = []string{"fc1:AQAAAAAA", "fc1:AQAAAAEAAAA"}
+
+// TestCiphertextShapedInputIsPlaintext: input that looks like a stored
+// value is a name, a note or a summary like any other, stored encrypted
+// and read back as typed (docs/FORMAT.md section 6), by both roles and in
+// every read: the contact, the listing, the searches and the history.
+// What decides that a field was not decrypted is the read's error, never
+// the value's shape.
 func TestCiphertextShapedInputIsPlaintext(t *testing.T) {
-	ts := startServer(t, testConfig(t, ""))
-	for _, name := range []string{"fc1:AAAA", "fc7:hello", "fc1:"} {
-		c := ts.createContact(t, "acme", contactInput{Name: name})
-		var got contactView
-		ts.mustStatus(t, http.StatusOK, "GET", "/tenants/acme/contacts/"+c.ID, nil).decode(t, &got)
-		if got.Name == nil || *got.Name != name {
-			t.Errorf("contact named %q reads back as %v", name, str(got.Name))
+	for _, v := range ciphertextShapedInputs {
+		if _, err := crypt.InspectText(v); err != nil {
+			t.Fatalf("InspectText(%q) = %v: the probe is not ciphertext-shaped", v, err)
 		}
 	}
+	forEachDatabase(t, func(t *testing.T, db string) {
+		cfg := testConfig(t, db)
+		admin := startServer(t, cfg)
+		support := startServer(t, asRole(cfg, RoleSupport))
+		for _, value := range append([]string{"fc1:AAAA", "fc7:hello", "fc1:"}, ciphertextShapedInputs...) {
+			t.Run(value, func(t *testing.T) {
+				in := contactInput{Name: value, Email: "x@example.com", Notes: value}
+				var created contactView
+				admin.mustStatus(t, http.StatusCreated, "POST", "/tenants/acme/contacts", in).decode(t, &created)
+				checkContact(t, "POST", created, in)
+				contact := "/tenants/acme/contacts/" + created.ID
+				var got contactView
+				admin.mustStatus(t, http.StatusOK, "GET", contact, nil).decode(t, &got)
+				checkContact(t, "admin GET", got, in)
+
+				for _, q := range []url.Values{{}, {"name_prefix": {value}}, {"email": {in.Email}}} {
+					if r := admin.do(t, "GET", "/tenants/acme/contacts?"+q.Encode(), nil); r.status != http.StatusOK {
+						t.Errorf("admin GET ?%s: %d %s, want 200", q.Encode(), r.status, r.body)
+					}
+				}
+
+				history := contact + "/interactions"
+				support.mustStatus(t, http.StatusCreated, "POST", history, interactionInput{Channel: "chat", Summary: value})
+				for _, p := range []struct {
+					who string
+					s   *testServer
+				}{{"admin", admin}, {"support", support}} {
+					var list interactionList
+					p.s.mustStatus(t, http.StatusOK, "GET", history, nil).decode(t, &list)
+					if len(list.Interactions) != 1 || str(list.Interactions[0].Summary) != value {
+						t.Errorf("%s GET history = %+v, want the summary %q", p.who, list.Interactions, value)
+					}
+				}
+
+				// The support role: the name is redacted for want of the
+				// pii key, the notes (class support) are read as typed.
+				support.mustStatus(t, http.StatusOK, "GET", contact, nil).decode(t, &got)
+				if got.Name != nil || str(got.Notes) != value {
+					t.Errorf("support GET: name %s notes %q, want null and %q", str(got.Name), str(got.Notes), value)
+				}
+				var list contactList
+				support.mustStatus(t, http.StatusOK, "GET", "/tenants/acme/contacts", nil).decode(t, &list)
+				for _, c := range list.Contacts {
+					if c.Name != nil || !slices.Contains(c.Redacted, "name") {
+						t.Errorf("support listing: %s has name %s, redacted %v, want its name redacted", c.ID, str(c.Name), c.Redacted)
+					}
+				}
+			})
+		}
+		if strings.Contains(admin.logs.String()+support.logs.String(), "stored data does not decrypt") {
+			t.Errorf("a user's input was logged as stored data that does not decrypt")
+		}
+	})
+}
+
+// TestListingDecidesPerRecord: a support process lists a tenant whose
+// first contact reads with its pii fields redacted and whose second does
+// not decrypt at all (its notes were copied from the first in the
+// database). The listing fails as a whole (500 undecryptable) and shows
+// no ciphertext: each record's own decryption decides, not the first
+// record's error.
+func TestListingDecidesPerRecord(t *testing.T) {
+	cfg := testConfig(t, "")
+	admin := startServer(t, cfg)
+	a := admin.createContact(t, "acme", contactInput{Name: "Ada Lovelace", Notes: "first notes"})
+	b := admin.createContact(t, "acme", contactInput{Name: "Alan Turing", Notes: "second notes"})
+	first, second := a.ID, b.ID
+	if second < first {
+		first, second = second, first
+	}
+	admin.exec(t, `UPDATE contacts SET notes = (SELECT notes FROM contacts WHERE id = ?) WHERE id = ?`, first, second)
+
+	support := startServer(t, asRole(cfg, RoleSupport))
+	r := support.do(t, "GET", "/tenants/acme/contacts", nil)
+	if r.status != http.StatusInternalServerError || r.errorCode() != "undecryptable" {
+		t.Errorf("support listing with a row that does not decrypt: %d %s, want 500 undecryptable", r.status, r.body)
+	}
+	checkNoPlaintext(t, "support listing", r.body, "first notes", "second notes")
 }

@@ -26,6 +26,7 @@ import (
 type database struct {
 	*gorm.DB
 	pool    *sql.DB
+	enc     *crypt.Encryptor // the plugin's, once use has registered it
 	dialect sqlstore.Dialect
 	where   string // what to tell the user: a file path, or "PostgreSQL at ..."
 }
@@ -82,6 +83,7 @@ func (d *database) Close() error { return d.pool.Close() }
 // use registers fieldcrypt's GORM plugin: from then on Contact and
 // Interaction are encrypted on every write and decrypted on every read.
 func (d *database) use(enc *crypt.Encryptor) error {
+	d.enc = enc
 	return d.Use(gormcrypt.New(enc))
 }
 

@@ -58,8 +58,21 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", "5")
 		writeError(w, http.StatusServiceUnavailable, "kek_unavailable", "the key service is unreachable; retry later")
 
-	case errors.Is(err, crypt.ErrKeyDestroyed):
-		writeError(w, http.StatusGone, "keys_destroyed", "this record's keys were destroyed: it is permanently unreadable")
+	case errors.Is(err, crypt.ErrKeyDestroyed), errors.Is(err, keyring.ErrScopeShredded):
+		// A read meets a destroyed key or a shredded tenant's tombstone; a
+		// search or a write meets the tombstone (and creates nothing).
+		writeError(w, http.StatusGone, "keys_destroyed", "this tenant's or record's keys were destroyed: its data is permanently unreadable")
+
+	case errors.Is(err, keyring.ErrRollback):
+		// The keyset store holds an older copy of a keyset than this
+		// process or the rollback anchor has seen, or lost one: a writer
+		// of the CRM database put back a backup (undoing a shred, a key
+		// destruction or a rotation) or deleted it. Nothing is served from
+		// it; an operator must look. The answer names no keyset.
+		s.log.LogAttrs(r.Context(), slog.LevelError, "keyset rollback refused",
+			slog.String("path", r.URL.Path), slog.Any("err", err))
+		writeError(w, http.StatusInternalServerError, "keys_rolled_back",
+			"this tenant's keys in the database are older than keys already seen (restored or deleted): they are refused until an operator restores them")
 
 	case errors.Is(err, crypt.ErrDecrypt), errors.Is(err, crypt.ErrKeyNotFound), errors.Is(err, crypt.ErrMalformed),
 		errors.Is(err, crypt.ErrNotEncrypted), errors.Is(err, crypt.ErrKeyDisabled),

@@ -23,14 +23,18 @@ func (s *server) listInteractions(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	rows, err := s.db.interactions(r.Context(), tenant, id)
-	access, err := accessOnly(err)
+	rows, errs, err := s.db.interactions(r.Context(), tenant, id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	list := interactionList{Interactions: []interactionView{}}
 	for i := range rows {
+		access, err := accessOnly(errs[i])
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
 		v, err := newInteractionView(&rows[i], access)
 		if err != nil {
 			s.fail(w, r, err)

@@ -96,7 +96,36 @@ func onlyParams(q url.Values, allowed ...string) error {
 	return nil
 }
 
+// searchClass is the class whose index keys compute every search index
+// of Contact, blind and token: the class of their sources, the personal
+// fields (TestSearchIndexesAreClassPII keeps it in line with the tags).
+const searchClass = classPII
+
+// requireIndexKeys refuses a search by what up front, before its terms
+// are read, when this process holds no KEK for searchClass. It could
+// compute no index value; and the search would find that out only on a
+// tenant that has index keys, while one that never stored anything (and
+// has none) would answer an empty list: a role without the keys would
+// learn which tenants exist, and the answer would contradict the 403
+// every other search gets.
+func (s *server) requireIndexKeys(what string) error {
+	if _, err := s.kr.KEKURI(searchClass); err != nil {
+		return s.noIndexKeys(what)
+	}
+	return nil
+}
+
+// noIndexKeys is the answer to a search by what that needs index keys
+// this process does not hold.
+func (s *server) noIndexKeys(what string) error {
+	return &httpError{status: http.StatusForbidden, code: "no_access",
+		msg: "searching by " + what + " needs the index keys of class " + searchClass + ", which role " + string(s.cfg.Role) + " does not hold"}
+}
+
 func (s *server) findByEmail(ctx context.Context, tenant, email string) (contactList, error) {
+	if err := s.requireIndexKeys("e-mail"); err != nil {
+		return contactList{}, err
+	}
 	if strings.TrimSpace(email) == "" || len(email) > 254 {
 		return contactList{}, badRequest("invalid_query", "email= must be a non-empty address of at most 254 bytes")
 	}
@@ -104,6 +133,9 @@ func (s *server) findByEmail(ctx context.Context, tenant, email string) (contact
 }
 
 func (s *server) findByPhoneLast4(ctx context.Context, tenant, last4 string) (contactList, error) {
+	if err := s.requireIndexKeys("phone"); err != nil {
+		return contactList{}, err
+	}
 	if !last4Pattern.MatchString(last4) {
 		return contactList{}, badRequest("invalid_query", "phone_last4= must be exactly four digits")
 	}
@@ -116,6 +148,9 @@ func (s *server) findByPhoneLast4(ctx context.Context, tenant, last4 string) (co
 const namePrefixMin = 3
 
 func (s *server) findByNamePrefix(ctx context.Context, tenant, prefix string) (contactList, error) {
+	if err := s.requireIndexKeys("name prefix"); err != nil {
+		return contactList{}, err
+	}
 	if n := utf8.RuneCountInString(strings.TrimSpace(prefix)); n < namePrefixMin || len(prefix) > 200 || !utf8.ValidString(prefix) {
 		return contactList{}, badRequest("invalid_query", "name_prefix= must hold at least 3 letters and at most 200 bytes of UTF-8")
 	}
@@ -123,6 +158,9 @@ func (s *server) findByNamePrefix(ctx context.Context, tenant, prefix string) (c
 }
 
 func (s *server) findByBirthday(ctx context.Context, tenant, from, to string) (contactList, error) {
+	if err := s.requireIndexKeys("birthday"); err != nil {
+		return contactList{}, err
+	}
 	for _, b := range []struct{ name, value string }{{"born_from", from}, {"born_to", to}} {
 		if b.value == "" {
 			continue
@@ -160,9 +198,9 @@ func (s *server) contactsFound(what string, rows []Contact, err error) (contactL
 	if errors.Is(err, crypt.ErrNoAccess) {
 		// Computing the index values needs the index keys of class pii;
 		// and without the plaintext there would be no telling a match from
-		// a false positive anyway.
-		return contactList{}, &httpError{status: http.StatusForbidden, code: "no_access",
-			msg: "searching by " + what + " needs the index keys of class pii, which role " + string(s.cfg.Role) + " does not hold"}
+		// a false positive anyway. (A KEK configured but refusing gets
+		// here; requireIndexKeys refuses a role given none.)
+		return contactList{}, s.noIndexKeys(what)
 	}
 	if err != nil {
 		return contactList{}, err
@@ -191,13 +229,18 @@ func (s *server) list(ctx context.Context, tenant, after, limitParam string) (co
 	if after != "" && !idPattern.MatchString(after) {
 		return contactList{}, badRequest("invalid_query", "after= must be a contact ID")
 	}
-	rows, err := s.db.listContacts(ctx, tenant, after, limit)
-	access, err := accessOnly(err)
+	rows, errs, err := s.db.listContacts(ctx, tenant, after, limit)
 	if err != nil {
 		return contactList{}, err
 	}
 	list := contactList{Contacts: []contactView{}}
 	for i := range rows {
+		// A contact that does not decrypt fails the listing as a whole,
+		// rather than be hidden.
+		access, err := accessOnly(errs[i])
+		if err != nil {
+			return contactList{}, err
+		}
 		v, err := newContactView(&rows[i], access)
 		if err != nil {
 			return contactList{}, err

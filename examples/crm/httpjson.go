@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 )
 
 // maxBody bounds a request body.
@@ -46,27 +48,40 @@ func methodNotAllowed(allow string) http.HandlerFunc {
 }
 
 // decodeJSON reads the JSON object of a request body into v, refusing
-// unknown fields, trailing data and bodies over maxBody.
+// unknown fields, trailing data, bodies over maxBody and bodies that are
+// not UTF-8.
+//
+// encoding/json replaces each invalid UTF-8 byte of a string with U+FFFD,
+// so a name sent in Latin-1 would be stored altered, and no check of the
+// decoded strings could tell: the body is checked before decoding, as
+// JSON text must be UTF-8 (RFC 8259, section 8.1).
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return &httpError{status: http.StatusUnsupportedMediaType, code: "unsupported_media_type",
 			msg: "send the body as application/json"}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return &httpError{status: http.StatusRequestEntityTooLarge, code: "body_too_large",
+			msg: fmt.Sprintf("request body is larger than %d bytes", maxBody)}
+	case err != nil:
+		return badRequest("invalid_json", "request body could not be read")
+	case !utf8.Valid(body):
+		return badRequest("invalid_json", "request body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	err = dec.Decode(v)
 	if err == nil {
 		if dec.Decode(new(json.RawMessage)) != io.EOF {
 			err = errors.New("data after the JSON object")
 		}
 	}
-	var tooLarge *http.MaxBytesError
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &tooLarge):
-		return &httpError{status: http.StatusRequestEntityTooLarge, code: "body_too_large",
-			msg: fmt.Sprintf("request body is larger than %d bytes", maxBody)}
 	case errors.Is(err, io.EOF):
 		return badRequest("invalid_json", "request body is empty; want a JSON object")
 	}

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/fieldcrypt/fieldcrypt/crypt"
 	"github.com/fieldcrypt/fieldcrypt/crypt/blind"
 )
 
@@ -44,5 +46,32 @@ func TestIndexWidths(t *testing.T) {
 				t.Errorf("Contact.%s tag transform=%q, want %q", tt.field, opts["transform"], tt.transforms)
 			}
 		})
+	}
+}
+
+// TestSearchIndexesAreClassPII: every search index of Contact, blind or
+// token, is computed under the index keys of searchClass, which is what
+// requireIndexKeys checks a role holds before any search.
+func TestSearchIndexesAreClassPII(t *testing.T) {
+	spec, err := crypt.SchemaOf(&Contact{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	classOf := map[string]string{}
+	for _, f := range spec.Fields {
+		classOf[f.Column] = f.DataClass()
+	}
+	for _, ix := range spec.Indexes {
+		if got := spec.IndexClass(ix); got != searchClass {
+			t.Errorf("index %s is class %s, want %s", ix.Column, got, searchClass)
+		}
+	}
+	for _, tk := range spec.Tokens {
+		if got := cmp.Or(tk.Class, classOf[tk.Sources[0]]); got != searchClass {
+			t.Errorf("token index %s is class %s, want %s", tk.Name, got, searchClass)
+		}
+	}
+	if len(spec.Indexes) == 0 || len(spec.Tokens) == 0 {
+		t.Errorf("SchemaOf(Contact) has %d blind and %d token indexes, want some of each", len(spec.Indexes), len(spec.Tokens))
 	}
 }

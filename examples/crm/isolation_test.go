@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -99,6 +100,75 @@ func TestTenantIsolation(t *testing.T) {
 		}
 		if !strings.Contains(ts.logs.String(), "stored data does not decrypt") {
 			t.Errorf("log does not report the undecryptable rows:\n%s", ts.logs)
+		}
+	})
+}
+
+// TestCrossTenantWritesByID: tenant beta names alpha's contact by its ID
+// in PUT and DELETE. Both answer 404, and alpha's row, its search indexes
+// (the token side tables are keyed by the contact's ID alone) and beta's
+// are untouched.
+func TestCrossTenantWritesByID(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, db string) {
+		ts := startServer(t, testConfig(t, db))
+		in := contactInput{Name: "Alpha Person", Email: "person@alpha.example", Phone: "+1 555 010 7788", Birthday: "1984-02-03"}
+		a := ts.createContact(t, "alpha", in)
+		ts.createContact(t, "beta", contactInput{Name: "Beta Person"})
+		for _, req := range []struct {
+			method string
+			body   any
+		}{
+			{"PUT", contactInput{Name: "Zzz Overwritten", Email: "z@z.example", Birthday: "2001-01-01"}},
+			{"DELETE", nil},
+		} {
+			if r := ts.do(t, req.method, "/tenants/beta/contacts/"+a.ID, req.body); r.status != http.StatusNotFound {
+				t.Errorf("beta %s alpha's ID: %d, want 404", req.method, r.status)
+			}
+		}
+		for _, q := range []url.Values{
+			{"name_prefix": {"alpha"}}, {"born_from": {"1984-02-03"}, "born_to": {"1984-02-03"}},
+			{"email": {in.Email}}, {"phone_last4": {"7788"}},
+		} {
+			if got := ts.search(t, "alpha", q).ids(); !slices.Equal(got, []string{a.ID}) {
+				t.Errorf("alpha search %s after beta's writes = %v, want [%s]", q.Encode(), got, a.ID)
+			}
+		}
+		if got := ts.search(t, "beta", url.Values{"name_prefix": {"zzz"}}).ids(); len(got) != 0 {
+			t.Errorf("beta search for the name it tried to write = %v, want none", got)
+		}
+	})
+}
+
+// TestDatabaseWriterCrossesNoTenant: someone with write access to the CRM
+// tables gives beta's row alpha's blind-index values and side-table
+// tokens, and repoints beta's interaction at alpha's contact (its tenant
+// changed too). No search of alpha returns beta's row, and alpha's
+// history does not serve beta's interaction.
+func TestDatabaseWriterCrossesNoTenant(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, db string) {
+		ts := startServer(t, testConfig(t, db))
+		a := ts.createContact(t, "alpha", contactInput{Name: "Adalbert Alpha", Email: "same@example.com", Phone: "555 0101", Birthday: "1985-01-01"})
+		b := ts.createContact(t, "beta", contactInput{Name: "Adalbert Beta", Email: "same@example.com", Phone: "555 0101", Birthday: "1985-01-01"})
+		ts.mustStatus(t, http.StatusCreated, "POST", "/tenants/beta/contacts/"+b.ID+"/interactions", interactionInput{Channel: "chat", Summary: "beta's secret history"})
+
+		ts.exec(t, `UPDATE contacts SET email_idx = (SELECT email_idx FROM contacts WHERE id = ?), phone_last4_idx = (SELECT phone_last4_idx FROM contacts WHERE id = ?) WHERE id = ?`, a.ID, a.ID, b.ID)
+		for _, side := range []string{"contacts_name_prefix", "contacts_birthday_range"} {
+			ts.exec(t, `INSERT INTO `+side+` (id, token) SELECT CAST(? AS TEXT), token FROM `+side+` WHERE id = ? AND token NOT IN (SELECT token FROM `+side+` WHERE id = ?)`, b.ID, a.ID, b.ID)
+		}
+		for _, q := range []url.Values{
+			{"email": {"same@example.com"}}, {"phone_last4": {"0101"}}, {"name_prefix": {"adalbert"}},
+			{"born_from": {"1985-01-01"}, "born_to": {"1985-01-01"}},
+		} {
+			if got := ts.search(t, "alpha", q).ids(); !slices.Equal(got, []string{a.ID}) {
+				t.Errorf("alpha search %s after index tampering = %v, want only [%s]", q.Encode(), got, a.ID)
+			}
+		}
+
+		ts.exec(t, `UPDATE interactions SET contact_id = ?, tenant_id = 'alpha' WHERE contact_id = ?`, a.ID, b.ID)
+		r := ts.do(t, "GET", "/tenants/alpha/contacts/"+a.ID+"/interactions", nil)
+		checkNoPlaintext(t, "alpha's history holding beta's repointed interaction", r.body, "beta's secret history")
+		if r.status != http.StatusInternalServerError || r.errorCode() != "undecryptable" {
+			t.Errorf("alpha's history holding beta's repointed interaction: %d %s, want 500 undecryptable", r.status, r.body)
 		}
 	})
 }

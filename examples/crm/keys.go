@@ -60,8 +60,9 @@ func kekURIs(cfg Config, log *slog.Logger) (map[string]string, error) {
 }
 
 // newKeyring returns the keyring of the role: the keysets live in store,
-// wrapped by the KEKs of kekURIs.
-func newKeyring(cfg Config, store *sqlstore.Store, log *slog.Logger) (*keyring.Keyring, error) {
+// wrapped by the KEKs of kekURIs, and anchor records their versions
+// outside store's database (anchor.go).
+func newKeyring(cfg Config, store *sqlstore.Store, anchor keyring.Anchor, log *slog.Logger) (*keyring.Keyring, error) {
 	keks, err := kekURIs(cfg, log)
 	if err != nil {
 		return nil, err
@@ -71,6 +72,7 @@ func newKeyring(cfg Config, store *sqlstore.Store, log *slog.Logger) (*keyring.K
 	opener.Register(vault.Scheme, vault.OpenFunc(nil)) // VAULT_ADDR, VAULT_TOKEN
 	kr, err := keyring.New(keyring.Config{
 		Store:  store,
+		Anchor: anchor,
 		Opener: opener,
 		KEKs:   keks,
 		Logger: log.With("component", "keyring"),
@@ -82,13 +84,54 @@ func newKeyring(cfg Config, store *sqlstore.Store, log *slog.Logger) (*keyring.K
 	return kr, nil
 }
 
-// checkKEKs unwraps the data keysets of tenant (a tenant already in the
-// database) for every class the role holds, so that a wrong or unreachable
-// KEK shows at startup instead of on the first request.
-func checkKEKs(ctx context.Context, kr *keyring.Keyring, role Role, tenant string) error {
+// kekCheckTenants bounds how many tenants checkKEKs tries per class.
+const kekCheckTenants = 20
+
+// checkKEKs makes sure the role's KEKs unwrap the keysets already stored,
+// so that a wrong or unreachable KEK shows at startup instead of on the
+// first request. For each class the role holds it unwraps the data keyset
+// of one tenant, read-only: ExistingDataKeys creates no keyset and makes
+// no KMS call to wrap. tenants are candidates, in order (a few tenants of
+// the database).
+//
+// No single tenant decides whether the service starts. A tenant that was
+// shredded, has no keyset of the class, or whose keyset was rolled back
+// or deleted in the store says something about that tenant, not about
+// the KEK: it is skipped (a rollback is logged: it is an attack or a
+// botched restore). A keyset that does not unwrap may be a wrong KEK or
+// one tampered-with row: the check goes on to the next tenant, and fails
+// only when no tenant's keyset unwraps. An unreachable KEK fails at once.
+// When no candidate has a keyset of the class, there is nothing to check
+// it against yet.
+func checkKEKs(ctx context.Context, kr *keyring.Keyring, role Role, tenants []string, log *slog.Logger) error {
 	for _, class := range role.classes() {
-		if _, err := kr.DataKeys(ctx, tenant, class); err != nil {
-			return fmt.Errorf("keys of class %s: %w", class, err)
+		var firstErr error
+		checked := false
+		for _, tenant := range tenants {
+			_, err := kr.ExistingDataKeys(ctx, tenant, class)
+			if err == nil {
+				checked = true
+				break
+			}
+			switch {
+			case errors.Is(err, keyring.ErrScopeShredded), errors.Is(err, keyring.ErrKeysetNotFound):
+			case errors.Is(err, keyring.ErrRollback):
+				log.Error("keyset rollback refused", "tenant", tenant, "class", class, "err", err)
+			case errors.Is(err, keyring.ErrKEKUnavailable), ctx.Err() != nil:
+				return fmt.Errorf("keys of class %s: %w", class, err)
+			case firstErr == nil:
+				firstErr = fmt.Errorf("keys of class %s, tenant %s: %w", class, tenant, err)
+			}
+		}
+		switch {
+		case !checked && firstErr != nil:
+			return firstErr
+		case firstErr != nil:
+			// Another tenant's keyset unwraps: the KEK is right, and this
+			// one tenant's keyset is damaged.
+			log.Error("a tenant's keyset does not unwrap", "err", firstErr)
+		case !checked:
+			log.Info("no stored keyset to check the KEK against yet", "class", class)
 		}
 	}
 	return nil

@@ -12,8 +12,13 @@
 // With -db postgres://... it keeps the contacts and the keysets in
 // PostgreSQL instead. The data layer is GORM with fieldcrypt's plugin
 // (package gormcrypt): models in model.go, queries in store.go. Every flag has an environment variable (CRM_ADDR,
-// CRM_DB, CRM_DATA, CRM_ROLE, CRM_KEK_PII, CRM_KEK_SUPPORT, CRM_SEED,
-// CRM_LOG); run with -h for the list.
+// CRM_DB, CRM_DATA, CRM_ANCHOR, CRM_ROLE, CRM_KEK_PII, CRM_KEK_SUPPORT,
+// CRM_SEED, CRM_LOG); run with -h for the list.
+//
+// The keysets live in the CRM database; their rollback anchor (-anchor,
+// default anchor.db in the data directory) records their versions in
+// another database, so that a writer of the CRM database cannot undo a
+// shred by putting old keyset rows back.
 //
 // # The role table, enforced by keys
 //

@@ -193,3 +193,34 @@ func TestSupportRoleStartup(t *testing.T) {
 		}
 	})
 }
+
+// TestSupportSearchesRefusedUpFront: the support role, which holds no pii
+// KEK, gets 403 no_access for every search shape, valid or not, on a
+// tenant with data and on one that never stored anything (which has no
+// index keys: the search used to find that out and answer 200 with an
+// empty list, telling which tenants exist).
+func TestSupportSearchesRefusedUpFront(t *testing.T) {
+	forEachDatabase(t, func(t *testing.T, db string) {
+		cfg := testConfig(t, db)
+		admin := startServer(t, cfg)
+		admin.createContact(t, "acme", contactInput{Name: "Ada Lovelace", Email: "ada@example.com", Phone: "+44 20 7946 0018", Birthday: "1985-12-10"})
+		support := startServer(t, asRole(cfg, RoleSupport))
+		queries := []string{
+			"email=ada@example.com", "email=nobody@example.com", "email=%20", "phone_last4=0018", "phone_last4=9999", "phone_last4=12a4",
+			"name_prefix=ada", "name_prefix=zzz", "name_prefix=a", "born_from=", "born_to=", "born_from=&born_to=",
+			"born_from=1985-12-10", "born_to=1985-12-10", "born_from=1985-12-10&born_to=1985-12-10",
+			"born_from=1990-01-01&born_to=1980-01-01", "born_from=1900-01-01&born_to=2099-12-31", "born_from=1899-01-01",
+		}
+		for _, tenant := range []string{"acme", "never-seen"} {
+			for _, q := range queries {
+				r := support.do(t, "GET", "/tenants/"+tenant+"/contacts?"+q, nil)
+				if r.status != http.StatusForbidden || r.errorCode() != "no_access" {
+					t.Errorf("support GET %s ?%s: %d %s, want 403 no_access", tenant, q, r.status, r.body)
+				}
+			}
+		}
+		if n := admin.keysetRows(t, "never-seen"); n != 0 {
+			t.Errorf("support's searches created %d keysets for a tenant that never stored anything", n)
+		}
+	})
+}

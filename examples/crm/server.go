@@ -19,12 +19,13 @@ import (
 // server is the CRM service: its database, its role's keyring and the
 // encryptor built on it.
 type server struct {
-	cfg Config
-	db  *database // GORM, with fieldcrypt's plugin registered
-	kr  *keyring.Keyring
-	enc *crypt.Encryptor
-	log *slog.Logger
-	now func() time.Time
+	cfg    Config
+	db     *database // GORM, with fieldcrypt's plugin registered
+	anchor *anchorDB // the rollback anchor, in another database
+	kr     *keyring.Keyring
+	enc    *crypt.Encryptor
+	log    *slog.Logger
+	now    func() time.Time
 }
 
 // newServer opens the database, creates the tables, builds the role's
@@ -66,7 +67,10 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger) (_ *server, er
 	if err := s.db.migrate(ctx, store); err != nil {
 		return nil, err
 	}
-	if s.kr, err = newKeyring(cfg, store, log); err != nil {
+	if s.anchor, err = openAnchor(ctx, cfg); err != nil {
+		return nil, err
+	}
+	if s.kr, err = newKeyring(cfg, store, s.anchor, log); err != nil {
 		return nil, err
 	}
 	s.enc = crypt.New(s.kr, nil)
@@ -77,21 +81,19 @@ func newServer(ctx context.Context, cfg Config, log *slog.Logger) (_ *server, er
 		return nil, err
 	}
 
-	tenant, err := s.db.someTenant(ctx)
+	tenants, err := s.db.someTenants(ctx, kekCheckTenants)
 	if err != nil {
 		return nil, err
 	}
-	if tenant != "" {
-		if err := checkKEKs(ctx, s.kr, cfg.Role, tenant); err != nil {
-			return nil, err
-		}
+	if err := checkKEKs(ctx, s.kr, cfg.Role, tenants, log); err != nil {
+		return nil, err
 	}
 	if cfg.Seed {
 		if err := s.seed(ctx); err != nil {
 			return nil, fmt.Errorf("seed sample contacts: %w", err)
 		}
 	}
-	log.Info("database ready", "database", s.db.where)
+	log.Info("database ready", "database", s.db.where, "anchor", s.anchor.where)
 	return s, nil
 }
 
@@ -100,6 +102,9 @@ func (s *server) Close() error {
 	var errs []error
 	if s.kr != nil {
 		errs = append(errs, s.kr.Close())
+	}
+	if s.anchor != nil {
+		errs = append(errs, s.anchor.Close())
 	}
 	if s.db != nil {
 		errs = append(errs, s.db.Close())
