@@ -144,7 +144,10 @@
 // tenants' records on purpose). A value moved from another row, field or tenant fails with
 // crypt.ErrDecrypt (or crypt.ErrKeyNotFound when its key belongs to another
 // tenant), reported as the query's error. A process without access to a
-// field's class gets crypt.ErrNoAccess, with its other fields decrypted. GORM's Scan (and Row, Rows,
+// field's class gets crypt.ErrNoAccess, with its other fields decrypted.
+// A read of several records reports every record that did not decrypt
+// whole, by its position in the result ([RecordErrors]); the others are
+// decrypted. GORM's Scan (and Row, Rows,
 // Pluck into strings) runs no query callbacks and returns stored values:
 // use [Scan], which scans and decrypts, or Find. Find into maps, or into
 // a struct type without crypt tags, decrypts nothing either: it returns the

@@ -2,6 +2,7 @@ package gormcrypt
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -87,3 +88,45 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.Err }
+
+// RecordErrors is the error of a read of several records (Find into a
+// slice, Scan) some of which did not decrypt whole: one RecordError per
+// such record, in result order. The others were decrypted. errors.Is and
+// errors.As see every record's error (crypt.ErrNoAccess, a
+// *crypt.AccessError, crypt.ErrDecrypt), the first one first; range over
+// it to tell, record by record, which fields are still encrypted:
+//
+//	var recs gormcrypt.RecordErrors
+//	if errors.As(err, &recs) {
+//		for _, r := range recs { // r.Index is the position in the result
+//			var ae *crypt.AccessError
+//			if errors.As(r.Err, &ae) { ... ae.Fields were left encrypted ... }
+//		}
+//	}
+type RecordErrors []RecordError
+
+// RecordError is the error of one record of a read of several.
+type RecordError struct {
+	Index int   // the record's position in the result
+	Err   error // a *Error
+}
+
+func (e RecordErrors) Error() string {
+	if len(e) == 0 {
+		return "gormcrypt: no record failed"
+	}
+	msg := fmt.Sprintf("record %d: %v", e[0].Index, e[0].Err)
+	if len(e) > 1 {
+		msg += fmt.Sprintf(" (and %d more records)", len(e)-1)
+	}
+	return msg
+}
+
+// Unwrap returns each record's error, for errors.Is and errors.As.
+func (e RecordErrors) Unwrap() []error {
+	errs := make([]error, len(e))
+	for i, r := range e {
+		errs[i] = r.Err
+	}
+	return errs
+}

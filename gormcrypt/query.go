@@ -113,7 +113,8 @@ func (p *Plugin) eachRecord(rv reflect.Value, fn func(reflect.Value) error) erro
 
 // decryptValue decrypts the records rv holds: a struct, or a slice or
 // array of structs or pointers to structs, of a tagged type. Every record
-// is tried; the first error is returned.
+// is tried; the records of a slice that failed are returned as
+// RecordErrors.
 func (p *Plugin) decryptValue(ctx context.Context, rv reflect.Value) error {
 	switch rv.Kind() {
 	case reflect.Pointer:
@@ -137,13 +138,16 @@ func (p *Plugin) decryptValue(ctx context.Context, rv reflect.Value) error {
 		if !p.taggedType(et) {
 			return nil
 		}
-		var first error
+		var errs RecordErrors
 		for i := range rv.Len() {
-			if err := p.decryptValue(ctx, rv.Index(i)); err != nil && first == nil {
-				first = err
+			if err := p.decryptValue(ctx, rv.Index(i)); err != nil {
+				errs = append(errs, RecordError{Index: i, Err: err})
 			}
 		}
-		return first
+		if errs == nil {
+			return nil
+		}
+		return errs
 	}
 	return nil
 }
