@@ -82,45 +82,42 @@ func (d *database) searchContacts(ctx context.Context, probe *Contact, index str
 }
 
 // listContacts reads up to limit contacts of tenant with IDs after after,
-// in ID order, and the error of each one's decryption (decryptEach).
+// in ID order, and the error of each one's decryption (recordErrors).
 func (d *database) listContacts(ctx context.Context, tenant, after string, limit int) ([]Contact, []error, error) {
 	var out []Contact
-	err := d.WithContext(ctx).Model(&Contact{}).Where("tenant_id = ? AND id > ?", tenant, after).Order("id").Limit(limit).Scan(&out).Error
-	if err != nil {
-		return nil, nil, err
-	}
-	return out, decryptEach(ctx, d.enc, out), nil
+	err := d.WithContext(ctx).Where("tenant_id = ? AND id > ?", tenant, after).Order("id").Limit(limit).Find(&out).Error
+	return recordErrors(out, err)
 }
 
 // interactions reads a contact's history, oldest first, and the error of
-// each interaction's decryption (decryptEach).
+// each interaction's decryption (recordErrors).
 func (d *database) interactions(ctx context.Context, tenant, contactID string) ([]Interaction, []error, error) {
 	var out []Interaction
-	err := d.WithContext(ctx).Model(&Interaction{}).Where("tenant_id = ? AND contact_id = ?", tenant, contactID).Order("at, id").Scan(&out).Error
-	if err != nil {
-		return nil, nil, err
-	}
-	return out, decryptEach(ctx, d.enc, out), nil
+	err := d.WithContext(ctx).Where("tenant_id = ? AND contact_id = ?", tenant, contactID).Order("at, id").Find(&out).Error
+	return recordErrors(out, err)
 }
 
-// decryptEach decrypts records read as stored (GORM's Scan, which runs no
-// query callback: the plugin decrypts nothing behind it) one by one, and
-// returns each one's error: nil, a *crypt.AccessError when the record's
-// fields of a class this process holds no key for were left encrypted, or
-// the error of a record that did not decrypt (left as stored).
-//
-// Find would decrypt them too, but a read of several records reports one
-// error, the first record's: a listing whose first contact left its pii
-// fields encrypted for want of their key, and whose second did not decrypt
-// at all, would pass for two contacts of the first kind, and the second
-// one's notes would go out as ciphertext. Single reads and searches (which
-// fail as a whole on any record that does not decrypt) use the plugin.
-func decryptEach[T any](ctx context.Context, enc *crypt.Encryptor, records []T) []error {
+// recordErrors splits the error of a Find of several records: the plugin
+// decrypts every record it can and names each one that did not decrypt
+// whole (gormcrypt.RecordErrors): nil, a *crypt.AccessError when the
+// record's fields of a class this process holds no key for were left
+// encrypted, or the error of a record that did not decrypt (left as
+// stored). Any other error fails the read. A listing must decide record
+// by record: a first contact whose pii was left encrypted for want of its
+// key says nothing of a second whose notes did not decrypt at all.
+func recordErrors[T any](records []T, err error) ([]T, []error, error) {
 	errs := make([]error, len(records))
-	for i := range records {
-		errs[i] = enc.Decrypt(ctx, &records[i])
+	if err == nil {
+		return records, errs, nil
 	}
-	return errs
+	var recs gormcrypt.RecordErrors
+	if !errors.As(err, &recs) {
+		return nil, nil, err
+	}
+	for _, r := range recs {
+		errs[r.Index] = r.Err
+	}
+	return records, errs, nil
 }
 
 // countContacts counts the contacts of every tenant.
