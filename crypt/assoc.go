@@ -127,8 +127,8 @@ func heldRecords(rv reflect.Value, a *assocField, fn func(ev reflect.Value, step
 // that holds itself) costs no stack.
 type tree struct {
 	ops   []*op
-	items []treeItem           // the records to do, in order; items[0] is the root
-	seen  map[treeKey]struct{} // the records pushed, so one held twice (a back reference) is done once
+	items []treeItem      // the records to do, in order; items[0] is the root
+	seen  map[treeKey]int // the records pushed (their index), so one held twice (a back reference) is done once
 }
 
 // treeItem is one record of a tree.
@@ -138,6 +138,7 @@ type treeItem struct {
 	parent   int    // the index in items of the record that holds it; -1 for the root
 	step     string // the holding field's path in the parent, with the slice index
 	anyScope bool   // the holding field is tagged anyscope
+	scope    string // the record's scope, when its type has a scope field ("" when it is empty)
 }
 
 // treeKey identifies a record: its type and address. The type is part of
@@ -160,17 +161,59 @@ func (t *tree) apply() {
 	}
 }
 
-// push adds the record rv, whose plan is p, unless it was pushed before.
-func (t *tree) push(p *plan, rv reflect.Value, parent int, step string, anyScope bool) {
+// push adds the record rv, whose plan is p, unless it was pushed before,
+// held by items[parent] through a field tagged anyscope or not. Every
+// holding, the first and any other (a record held twice), is checked
+// against the holder's scope (checkScope).
+func (t *tree) push(p *plan, rv reflect.Value, parent int, step string, anyScope bool) error {
 	k := treeKey{t: rv.Type(), addr: rv.Addr().Pointer()}
+	var scope string
+	if p.scope != nil {
+		scope, _ = p.scopeOf(rv) // an empty scope is refused by Encrypt and Decrypt
+	}
+	if parent >= 0 {
+		if err := t.checkScope(parent, p, scope, anyScope, step); err != nil {
+			return err
+		}
+	}
 	if _, ok := t.seen[k]; ok {
-		return
+		return nil
 	}
 	if t.seen == nil {
-		t.seen = map[treeKey]struct{}{}
+		t.seen = map[treeKey]int{}
 	}
-	t.seen[k] = struct{}{}
-	t.items = append(t.items, treeItem{p: p, rv: rv, parent: parent, step: step, anyScope: anyScope})
+	t.seen[k] = len(t.items)
+	t.items = append(t.items, treeItem{p: p, rv: rv, parent: parent, step: step, anyScope: anyScope, scope: scope})
+	return nil
+}
+
+// checkScope refuses a record of plan p and scope scope, held by
+// items[holder] through a field tagged anyscope or not, when its type has
+// a scope field and the nearest record up the tree whose type has one
+// (the holder, or the record that holds a holder without a scope field)
+// is in another scope. A database writer who repoints a foreign key makes
+// an association (a Preload, a join) load another tenant's record, which
+// decrypts under its own binding; this is what stops it. A field tagged
+// anyscope on the way lifts the check.
+func (t *tree) checkScope(holder int, p *plan, scope string, anyScope bool, step string) error {
+	if anyScope || p.scope == nil {
+		return nil
+	}
+	k := holder
+	for t.items[k].p.scope == nil {
+		if t.items[k].anyScope || k == 0 {
+			return nil
+		}
+		k = t.items[k].parent
+	}
+	if t.items[k].scope == scope {
+		return nil
+	}
+	path := t.path(holder)
+	if path != "" {
+		path += "."
+	}
+	return fmt.Errorf("crypt: record %s, associated record %s: %w", t.items[0].p.record, path+step, ErrScopeMismatch)
 }
 
 // pushHeld pushes the records that items[i] holds.
@@ -181,13 +224,12 @@ func (t *tree) pushHeld(i int) error {
 		err := heldRecords(it.rv, a, func(ev reflect.Value, step string) error {
 			cp, err := planFor(ev.Type())
 			if err != nil {
-				return err
+				return t.fail(i, err)
 			}
-			t.push(cp, ev, i, step, a.anyScope)
-			return nil
+			return t.push(cp, ev, i, step, a.anyScope)
 		})
 		if err != nil {
-			return t.fail(i, err)
+			return err
 		}
 	}
 	return nil
@@ -223,7 +265,7 @@ func (t *tree) fail(i int, err error) error {
 
 // encryptTree encrypts rv and the records it holds into t.
 func (e *Encryptor) encryptTree(ctx context.Context, p *plan, rv reflect.Value, t *tree) error {
-	t.push(p, rv, -1, "", false)
+	_ = t.push(p, rv, -1, "", false) // the root: no holder to check against
 	for i := 0; i < len(t.items); i++ {
 		it := t.items[i]
 		if err := it.p.checkIdentity(it.rv); err != nil {
@@ -234,9 +276,6 @@ func (e *Encryptor) encryptTree(ctx context.Context, p *plan, rv reflect.Value, 
 			return t.fail(i, err)
 		}
 		t.ops = append(t.ops, o)
-		if err := t.checkScope(i); err != nil {
-			return err
-		}
 		if err := o.encryptGroup(&it.p.root, it.rv); err != nil {
 			return t.fail(i, err)
 		}
@@ -262,7 +301,7 @@ func (e *Encryptor) decryptTree(ctx context.Context, p *plan, rv reflect.Value, 
 			*accessOut = access
 		}
 	}()
-	t.push(p, rv, -1, prefix, false)
+	_ = t.push(p, rv, -1, prefix, false) // the root: no holder to check against
 	for i := 0; i < len(t.items); i++ {
 		it := t.items[i]
 		o, err := e.newOp(ctx, it.p, it.rv)
@@ -270,9 +309,6 @@ func (e *Encryptor) decryptTree(ctx context.Context, p *plan, rv reflect.Value, 
 			return nil, t.fail(i, err)
 		}
 		t.ops = append(t.ops, o)
-		if err := t.checkScope(i); err != nil {
-			return nil, err
-		}
 		o.reading = true
 		d := &decryption{op: o, migrating: migrating}
 		if err := d.group(&it.p.root, it.rv); err != nil {
@@ -303,24 +339,6 @@ func (e *Encryptor) decryptTree(ctx context.Context, p *plan, rv reflect.Value, 
 		}
 	}
 	return legacy, nil
-}
-
-// checkScope refuses items[i], whose op is t.ops[i], when it is held by a
-// record of another scope: both record types have a scope field, the
-// holding field is not tagged anyscope, and the scopes differ. A database
-// writer who repoints a foreign key makes an association (a Preload, a
-// join) load another tenant's record, which decrypts under its own
-// binding; this is what stops it.
-func (t *tree) checkScope(i int) error {
-	it := &t.items[i]
-	if i == 0 || it.anyScope || it.p.scope == nil {
-		return nil
-	}
-	holder := &t.items[it.parent]
-	if holder.p.scope == nil || t.ops[it.parent].scope == t.ops[i].scope {
-		return nil
-	}
-	return t.fail(i, ErrScopeMismatch)
 }
 
 // CheckScopes reports, as ErrScopeMismatch, a record that v (a pointer to
@@ -375,18 +393,8 @@ func checkScopes(rv reflect.Value) error {
 		return nil
 	}
 	var t tree
-	t.push(p, rv, -1, "", false)
-	scopes := make([]string, 0, 4)
+	_ = t.push(p, rv, -1, "", false)
 	for i := 0; i < len(t.items); i++ {
-		it := t.items[i]
-		scope, err := it.p.scopeOf(it.rv)
-		if err != nil {
-			scope = "" // a record without a scope is refused by Encrypt and Decrypt
-		}
-		scopes = append(scopes, scope)
-		if i > 0 && !it.anyScope && it.p.scope != nil && t.items[it.parent].p.scope != nil && scopes[it.parent] != scope {
-			return t.fail(i, ErrScopeMismatch)
-		}
 		if err := t.pushHeld(i); err != nil {
 			return err
 		}

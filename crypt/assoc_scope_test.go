@@ -133,3 +133,57 @@ func mustEncrypt[T any](t *testing.T, e *env, v *T) *T {
 	require.NoError(t, e.enc.Encrypt(t.Context(), v))
 	return v
 }
+
+type (
+	scLeaf struct {
+		_        struct{} `crypt:"record=sc_leaf"`
+		ID       int64    `crypt:"id"`
+		TenantID string   `crypt:"scope"`
+		Note     string   `crypt:"encrypt,class=pii"`
+	}
+	scMid struct {
+		_        struct{} `crypt:"record=sc_mid"`
+		ID       int64    `crypt:"id"`
+		TenantID string   `crypt:"scope"`
+		Leaf     *scLeaf
+	}
+	scUnscoped struct { // a record type without a scope field, between two that have one
+		_    struct{} `crypt:"record=sc_unscoped"`
+		ID   int64    `crypt:"id"`
+		Leaf *scLeaf
+	}
+	scRoot struct {
+		_        struct{} `crypt:"record=sc_root"`
+		ID       int64    `crypt:"id"`
+		TenantID string   `crypt:"scope"`
+		Name     string   `crypt:"encrypt,class=pii"`
+		Partner  *scMid   `crypt:"anyscope"`
+		Own      *scMid
+		Link     *scUnscoped
+	}
+)
+
+// TestScopeCheckedOnEveryHolding: a record held twice is checked against
+// both holders (the first one may be a partner's, held through anyscope),
+// and a holder without a scope field passes the check up to the record
+// above it.
+func TestScopeCheckedOnEveryHolding(t *testing.T) {
+	globexLeaf := &scLeaf{ID: 9, TenantID: "globex", Note: "n"}
+	shared := &scRoot{ID: 1, TenantID: "acme", Name: "n",
+		Partner: &scMid{ID: 2, TenantID: "globex", Leaf: globexLeaf},
+		Own:     &scMid{ID: 3, TenantID: "acme", Leaf: globexLeaf}}
+	assert.ErrorIs(t, crypt.CheckScopes(shared), crypt.ErrScopeMismatch, "a record held by a partner's record and by acme's own")
+	e := newEnv(t)
+	assert.ErrorIs(t, e.enc.Encrypt(t.Context(), shared), crypt.ErrScopeMismatch)
+
+	through := &scRoot{ID: 1, TenantID: "acme", Name: "n", Link: &scUnscoped{ID: 4, Leaf: &scLeaf{ID: 5, TenantID: "globex", Note: "n"}}}
+	assert.ErrorIs(t, crypt.CheckScopes(through), crypt.ErrScopeMismatch, "a globex record under acme's, through a record without a scope")
+
+	ok := &scRoot{ID: 1, TenantID: "acme", Name: "n",
+		Partner: &scMid{ID: 2, TenantID: "globex", Leaf: &scLeaf{ID: 6, TenantID: "globex", Note: "n"}},
+		Own:     &scMid{ID: 3, TenantID: "acme", Leaf: &scLeaf{ID: 7, TenantID: "acme", Note: "n"}},
+		Link:    &scUnscoped{ID: 4, Leaf: &scLeaf{ID: 8, TenantID: "acme", Note: "n"}}}
+	assert.NoError(t, crypt.CheckScopes(ok))
+	require.NoError(t, e.enc.Encrypt(t.Context(), ok))
+	require.NoError(t, e.enc.Decrypt(t.Context(), ok))
+}

@@ -74,9 +74,15 @@ var (
 	// (a record and its probe) are not.
 	ErrTypeMismatch = errors.New("crypt: values of different record types")
 
+	// ErrHiddenTagged: a value whose type has crypt tags is held behind
+	// an interface (an any field, a map[string]any), where Encrypt cannot
+	// plan it and an ORM would store it as plaintext (CheckHidden).
+	ErrHiddenTagged = errors.New("crypt: a value with crypt tags is held behind an interface, where it would be stored as plaintext")
+
 	// ErrScopeMismatch: a record holds (as an association) a record of
 	// another scope. Where both record types have a scope field, a held
-	// record must be in its holder's scope: a foreign key repointed by a
+	// record must be in the scope of its holder (or, for a holder without a
+	// scope field, of the nearest record above it that has one): a foreign key repointed by a
 	// database writer would otherwise load another tenant's record into
 	// this tenant's. Encrypt, Decrypt and CheckScopes refuse it; tag the
 	// holding field crypt:"anyscope" where records of other scopes are

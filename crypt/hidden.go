@@ -1,6 +1,7 @@
 package crypt
 
 import (
+	"fmt"
 	"reflect"
 	"slices"
 	"sync"
@@ -41,69 +42,108 @@ func (f *ifaceField) checkHidden(rv reflect.Value) error {
 }
 
 // hiddenWalk walks a value through pointers, structs, slices, arrays,
-// maps and interfaces, each pointer once.
+// maps and interfaces, with a work list rather than recursion (a long
+// chain costs no stack), and each pointer, map and slice once (a value
+// that holds itself ends).
 type hiddenWalk struct {
-	seen map[uintptr]struct{}
+	seen  map[visit]struct{}
+	stack []reflect.Value
+}
+
+// visit is a pointer, map or slice already walked: its address, type and,
+// for a slice, length (two slices of one array may differ in length).
+type visit struct {
+	addr uintptr
+	typ  reflect.Type
+	n    int
+}
+
+// once reports whether v (a non-nil pointer, map or slice) is seen for
+// the first time, and marks it seen.
+func (w *hiddenWalk) once(v reflect.Value) bool {
+	k := visit{addr: v.Pointer(), typ: v.Type()}
+	if v.Kind() == reflect.Slice {
+		k.n = v.Len()
+	}
+	if _, ok := w.seen[k]; ok {
+		return false
+	}
+	if w.seen == nil {
+		w.seen = make(map[visit]struct{})
+	}
+	w.seen[k] = struct{}{}
+	return true
 }
 
 // find returns the dynamic type of the first interface value under v
 // whose type holds crypt-tagged fields, or nil.
 func (w *hiddenWalk) find(v reflect.Value) reflect.Type {
-	switch v.Kind() {
-	case reflect.Interface:
-		if v.IsNil() {
-			return nil
-		}
-		e := v.Elem()
-		if taggedType(e.Type()) {
-			return e.Type()
-		}
-		if reachesInterface(e.Type()) {
-			return w.find(e)
-		}
-	case reflect.Pointer:
-		if v.IsNil() || !reachesInterface(v.Type().Elem()) {
-			return nil
-		}
-		if w.seen == nil {
-			w.seen = make(map[uintptr]struct{})
-		}
-		if _, ok := w.seen[v.Pointer()]; ok {
-			return nil
-		}
-		w.seen[v.Pointer()] = struct{}{}
-		return w.find(v.Elem())
-	case reflect.Struct:
-		for i := range v.NumField() {
-			if !reachesInterface(v.Type().Field(i).Type) {
+	w.stack = append(w.stack[:0], v)
+	for len(w.stack) > 0 {
+		v := w.stack[len(w.stack)-1]
+		w.stack = w.stack[:len(w.stack)-1]
+		switch v.Kind() {
+		case reflect.Interface:
+			if v.IsNil() {
 				continue
 			}
-			if t := w.find(v.Field(i)); t != nil {
-				return t
+			e := v.Elem()
+			if taggedType(e.Type()) {
+				return e.Type()
+			}
+			if reachesInterface(e.Type()) {
+				w.stack = append(w.stack, e)
+			}
+		case reflect.Pointer:
+			if !v.IsNil() && reachesInterface(v.Type().Elem()) && w.once(v) {
+				w.stack = append(w.stack, v.Elem())
+			}
+		case reflect.Struct:
+			for i := range v.NumField() {
+				if reachesInterface(v.Type().Field(i).Type) {
+					w.stack = append(w.stack, v.Field(i))
+				}
+			}
+		case reflect.Slice:
+			if v.IsNil() || !reachesInterface(v.Type().Elem()) || !w.once(v) {
+				continue
+			}
+			for i := range v.Len() {
+				w.stack = append(w.stack, v.Index(i))
+			}
+		case reflect.Array:
+			if reachesInterface(v.Type().Elem()) {
+				for i := range v.Len() {
+					w.stack = append(w.stack, v.Index(i))
+				}
+			}
+		case reflect.Map:
+			kt, et := v.Type().Key(), v.Type().Elem()
+			if v.IsNil() || !reachesInterface(kt) && !reachesInterface(et) || !w.once(v) {
+				continue
+			}
+			for it := v.MapRange(); it.Next(); {
+				w.stack = append(w.stack, it.Key(), it.Value())
 			}
 		}
-	case reflect.Slice, reflect.Array:
-		if !reachesInterface(v.Type().Elem()) {
-			return nil
-		}
-		for i := range v.Len() {
-			if t := w.find(v.Index(i)); t != nil {
-				return t
-			}
-		}
-	case reflect.Map:
-		kt, et := v.Type().Key(), v.Type().Elem()
-		if !reachesInterface(kt) && !reachesInterface(et) {
-			return nil
-		}
-		for it := v.MapRange(); it.Next(); {
-			if t := w.find(it.Key()); t != nil {
-				return t
-			}
-			if t := w.find(it.Value()); t != nil {
-				return t
-			}
-		}
+	}
+	return nil
+}
+
+// CheckHidden reports, wrapping ErrHiddenTagged, a value with crypt tags
+// that v holds behind an interface (an any field, a map[string]any of
+// column values, at any depth), where nothing would encrypt it: stored
+// through an ORM that serializes it (a JSON column), it would be written
+// as plaintext. v itself may be a record: its own fields are what Encrypt
+// encrypts, and only what it holds behind interfaces is looked at.
+// gormcrypt runs it on every value a Create or an update writes.
+func CheckHidden(v any) error {
+	if v == nil {
+		return nil
+	}
+	var w hiddenWalk
+	if t := w.find(reflect.ValueOf(v)); t != nil {
+		return fmt.Errorf("%w: a %v", ErrHiddenTagged, t)
 	}
 	return nil
 }
@@ -127,6 +167,10 @@ func reachesInterface(t reflect.Type) bool {
 }
 
 func reaches(t reflect.Type, seen []reflect.Type) bool {
+	if slices.Contains(seen, t) {
+		return false // a type that leads back to itself (type T map[string]T)
+	}
+	seen = append(seen, t)
 	switch t.Kind() {
 	case reflect.Interface:
 		return true
@@ -135,10 +179,6 @@ func reaches(t reflect.Type, seen []reflect.Type) bool {
 	case reflect.Map:
 		return reaches(t.Key(), seen) || reaches(t.Elem(), seen)
 	case reflect.Struct:
-		if slices.Contains(seen, t) {
-			return false
-		}
-		seen = append(seen, t)
 		for i := range t.NumField() {
 			if reaches(t.Field(i).Type, seen) {
 				return true

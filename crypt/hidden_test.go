@@ -132,3 +132,74 @@ func TestUntaggedValuesBehindInterfaceAccepted(t *testing.T) {
 	require.NoError(t, e.enc.Encrypt(t.Context(), s))
 	assert.Equal(t, uxSecret{SSN: "kept"}, s.Cached, "a field tagged crypt:\"-\" is left alone")
 }
+
+type hdTree map[string]hdTree // a type that leads back to itself
+
+type hdList struct {
+	Next any
+	Val  int
+}
+
+type hdOptOut struct { // only a field left alone: nothing to encrypt
+	Cache uxSecret `crypt:"-"`
+}
+
+type hdRecursiveField struct {
+	ID   string `crypt:"id"`
+	Name string `crypt:"encrypt,class=pii"`
+	Tree hdTree
+}
+
+// TestHiddenWalkEnds: values that hold themselves (a map or a slice in
+// itself, a type that leads back to itself) and a long chain are walked to
+// the end, without recursion, and a tagged value at the end of the chain
+// is still found; a type whose only tag is crypt:"-" is no tagged type.
+func TestHiddenWalkEnds(t *testing.T) {
+	e := newEnv(t)
+	m := map[string]any{}
+	m["self"] = m
+	s := []any{nil}
+	s[0] = s
+	var chain any = uxSecret{SSN: "078-05-1120"}
+	for i := range 200_000 {
+		chain = &hdList{Next: chain, Val: i}
+	}
+	for name, tt := range map[string]struct {
+		set     func(r *hdRecord)
+		refused bool
+	}{
+		"a map in itself":                   {func(r *hdRecord) { r.Extra = m }, false},
+		"a slice in itself":                 {func(r *hdRecord) { r.Meta = s }, false},
+		"a recursive type":                  {func(r *hdRecord) { r.Meta = hdTree{"a": hdTree{"b": nil}} }, false},
+		"a type tagged only crypt:\"-\"":    {func(r *hdRecord) { r.Meta = hdOptOut{Cache: uxSecret{SSN: "x"}} }, false},
+		"a tagged value at the end of 200k": {func(r *hdRecord) { r.Meta = chain }, true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			r := &hdRecord{ID: "r1", Name: "Ada"}
+			tt.set(r)
+			err := e.enc.Encrypt(t.Context(), r)
+			if tt.refused {
+				var pe *crypt.PlanError
+				assert.True(t, errors.As(err, &pe), "Encrypt err = %v, want *crypt.PlanError", err)
+				assert.ErrorIs(t, crypt.CheckHidden(r), crypt.ErrHiddenTagged)
+			} else {
+				assert.NoError(t, err)
+				assert.NoError(t, crypt.CheckHidden(r))
+			}
+		})
+	}
+	// A field of a type that leads back to itself plans (it once
+	// recursed without end).
+	require.NoError(t, crypt.Validate(&hdRecursiveField{}))
+}
+
+// TestCheckHiddenOnColumnValues: what an ORM writes from a map of column
+// values is looked at the same way.
+func TestCheckHiddenOnColumnValues(t *testing.T) {
+	assert.NoError(t, crypt.CheckHidden(map[string]any{"stage": "lead", "extra": map[string]any{"n": 1.0}}))
+	assert.NoError(t, crypt.CheckHidden(&uxHolder{}), "a record's own fields are Encrypt's")
+	err := crypt.CheckHidden(map[string]any{"extra": map[string]any{"s": uxSecret{SSN: "078-05-1120"}}})
+	assert.ErrorIs(t, err, crypt.ErrHiddenTagged)
+	assert.NotContains(t, err.Error(), "078-05-1120")
+	assert.NoError(t, crypt.CheckHidden(nil))
+}

@@ -774,10 +774,15 @@ func (b *planner) nested(g *group, parent reflect.Type, f reflect.StructField, f
 // channels, and the fields of structs.
 func containsTagged(t reflect.Type, seen []reflect.Type) bool {
 	switch t.Kind() {
-	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Chan:
+	case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Chan, reflect.Map:
+		if slices.Contains(seen, t) {
+			return false // a type that leads back to itself (type T map[string]T)
+		}
+		seen = append(seen, t)
+		if t.Kind() == reflect.Map && containsTagged(t.Key(), seen) {
+			return true
+		}
 		return containsTagged(t.Elem(), seen)
-	case reflect.Map:
-		return containsTagged(t.Key(), seen) || containsTagged(t.Elem(), seen)
 	case reflect.Struct:
 		return hasCryptTags(t, seen)
 	}
@@ -799,7 +804,11 @@ func hasCryptTags(t reflect.Type, seen []reflect.Type) bool {
 	seen = append(seen, t)
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if _, ok := f.Tag.Lookup(tagKey); ok || f.Type == tokensType {
+		raw, ok := f.Tag.Lookup(tagKey)
+		if ok && raw == "-" {
+			continue // left alone, with whatever it holds
+		}
+		if ok || f.Type == tokensType {
 			return true // a Tokens field without a tag is refused when walked
 		}
 		if containsTagged(f.Type, seen) {

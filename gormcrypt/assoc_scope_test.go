@@ -7,6 +7,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
+	"github.com/fieldcrypt/fieldcrypt/gormcrypt"
 )
 
 // TestRepointedAssociationRefused plays a database writer who repoints
@@ -82,7 +83,49 @@ func TestRepointedAssociationRefused(t *testing.T) {
 			refused(t, "Joins(Company).Find", err)
 			leaked(t, "Joins(Company).Find", got)
 		})
+		t.Run("with another association that fails", func(t *testing.T) {
+			// The writer also breaks one of acme's interactions: its
+			// preload fails first, and the company preloaded before it
+			// must not stay in the result.
+			kept := storedSummary(t, db, acme.Interactions[1].ID)
+			mustExec(t, db, "UPDATE interactions SET summary = ? WHERE id = ?", storedSummary(t, db, acme.Interactions[0].ID), acme.Interactions[1].ID)
+			defer mustExec(t, db, "UPDATE interactions SET summary = ? WHERE id = ?", kept, acme.Interactions[1].ID)
+			var one Contact
+			err := db.Preload("Company").Preload("Interactions").First(&one, "id = ?", acme.ID).Error
+			if err == nil {
+				t.Fatal("Preload with a broken interaction: no error")
+			}
+			leaked(t, "Preload(Company).Preload(Interactions).First", one)
+			var many []Contact
+			err = db.Preload("Company").Preload("Interactions").Where("tenant_id = ?", "acme").Find(&many).Error
+			if err == nil {
+				t.Fatal("Preload into Find with a broken interaction: no error")
+			}
+			leaked(t, "Preload(Company).Preload(Interactions).Find", many)
+			if !errors.Is(err, crypt.ErrScopeMismatch) {
+				// GORM keeps only its last error matchable (AddError
+				// formats the ones before it).
+				t.Errorf("err = %v, want it to match crypt.ErrScopeMismatch", err)
+			}
+		})
 		mustExec(t, db, "UPDATE contacts SET company_id = ? WHERE id = ?", acme.Company.ID, acme.ID)
+
+		t.Run("a preloaded association's positions are not the result's", func(t *testing.T) {
+			// Interaction 1 of the association's query fails; the result
+			// holds one contact.
+			kept := storedSummary(t, db, acme.Interactions[1].ID)
+			mustExec(t, db, "UPDATE interactions SET summary = ? WHERE id = ?", storedSummary(t, db, acme.Interactions[0].ID), acme.Interactions[1].ID)
+			defer mustExec(t, db, "UPDATE interactions SET summary = ? WHERE id = ?", kept, acme.Interactions[1].ID)
+			var many []Contact
+			err := db.Preload("Interactions", func(tx *gorm.DB) *gorm.DB { return tx.Order("id") }).Where("id = ?", acme.ID).Find(&many).Error
+			if !errors.Is(err, crypt.ErrDecrypt) {
+				t.Errorf("err = %v, want crypt.ErrDecrypt", err)
+			}
+			var recs gormcrypt.RecordErrors
+			if errors.As(err, &recs) {
+				t.Errorf("a preloaded association's failure reads as RecordErrors %v: its positions are not the result's", recs)
+			}
+		})
 
 		mustExec(t, db, "UPDATE interactions SET contact_id = ? WHERE id = ?", acme.ID, globex.Interactions[0].ID)
 		t.Run("Preload a has-many", func(t *testing.T) {
@@ -147,4 +190,13 @@ func TestAnyScopeAssociation(t *testing.T) {
 			}
 		}
 	})
+}
+
+func storedSummary(t *testing.T, db *gorm.DB, id string) string {
+	t.Helper()
+	var s string
+	if err := db.Raw("SELECT summary FROM interactions WHERE id = ?", id).Scan(&s).Error; err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

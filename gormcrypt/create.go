@@ -46,6 +46,9 @@ func (p *Plugin) encryptCreate(db *gorm.DB) {
 		explainTokens(db)
 		return
 	}
+	if p.refuseHidden(db, "create") {
+		return
+	}
 	if stmt.Schema == nil {
 		p.checkTableWrite(db, "create")
 		return

@@ -147,7 +147,13 @@
 // field's class gets crypt.ErrNoAccess, with its other fields decrypted.
 // A read of several records reports every record that did not decrypt
 // whole, by its position in the result ([RecordErrors]); the others are
-// decrypted. GORM's Scan (and Row, Rows,
+// decrypted. A preloaded association's failure is not a RecordErrors (its
+// positions would be the association query's).
+//
+// A Create or an update whose values hold, behind an interface (an any
+// field serialized as JSON, a map of columns), a struct with crypt tags is
+// refused with crypt.ErrHiddenTagged, for every model and table: nothing
+// would encrypt it. GORM's Scan (and Row, Rows,
 // Pluck into strings) runs no query callbacks and returns stored values:
 // use [Scan], which scans and decrypts, or Find. Find into maps, or into
 // a struct type without crypt tags, decrypts nothing either: it returns the

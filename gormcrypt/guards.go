@@ -7,6 +7,8 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt"
 )
 
 // Guards: writes the plugin cannot encrypt, refused before they reach the
@@ -297,4 +299,24 @@ func emptyValue(v any) bool {
 		return rv.Len() == 0
 	}
 	return false
+}
+
+// refuseHidden refuses a write whose values hold, behind an interface (an
+// any field serialized to JSON, a map[string]any of column values), a
+// value whose type has crypt tags: nothing would encrypt it, and it would
+// be stored as plaintext. It looks at what the statement writes, its Dest
+// (the model, the struct given to Updates or Save, a map of columns), for
+// every model, tagged or not, and every table.
+func (p *Plugin) refuseHidden(db *gorm.DB, op string) bool {
+	err := crypt.CheckHidden(db.Statement.Dest)
+	if err == nil {
+		return false
+	}
+	model := db.Statement.Table
+	if db.Statement.Schema != nil {
+		model = db.Statement.Schema.ModelType.String()
+	}
+	db.AddError(&Error{Op: op, Model: model, Err: err,
+		Reason: "give the column the value's concrete type (a struct with crypt tags is encrypted in place), or store the value through its own model"})
+	return true
 }

@@ -2,6 +2,7 @@ package gormcrypt
 
 import (
 	"context"
+	"errors"
 	"reflect"
 
 	"gorm.io/gorm"
@@ -17,6 +18,12 @@ import (
 
 func (p *Plugin) decryptQuery(db *gorm.DB) {
 	stmt := db.Statement
+	if len(stmt.Preloads) > 0 && stmt.Context.Value(preloadKey{}) == nil {
+		// gorm:preload runs each association's query with this context:
+		// their errors must not read as the positions of this result's
+		// records (RecordErrors).
+		stmt.Context = context.WithValue(stmt.Context, preloadKey{}, stmt)
+	}
 	if db.Error != nil || !stmt.ReflectValue.IsValid() {
 		return
 	}
@@ -31,6 +38,11 @@ func (p *Plugin) decryptQuery(db *gorm.DB) {
 	}
 	s := searchOf(stmt)
 	if err := p.decryptValue(stmt.Context, stmt.ReflectValue); err != nil {
+		var recs RecordErrors
+		if root, ok := stmt.Context.Value(preloadKey{}).(*gorm.Statement); ok && root != stmt && errors.As(err, &recs) {
+			// An association's query: its positions are not the caller's.
+			err = &Error{Op: "preload", Model: stmt.ReflectValue.Type().String(), Err: errors.Join(recs.Unwrap()...)}
+		}
 		if s != nil {
 			// A row whose fields did not all decrypt (crypt.ErrNoAccess,
 			// crypt.ErrDecrypt) cannot be confirmed as a match, nor its
@@ -60,7 +72,9 @@ func (p *Plugin) decryptQuery(db *gorm.DB) {
 // record, decrypted, is never returned.
 func (p *Plugin) checkPreloadScopes(db *gorm.DB) {
 	stmt := db.Statement
-	if db.Error != nil || len(stmt.Preloads) == 0 || !stmt.ReflectValue.IsValid() {
+	// Even after an error (another association that did not decrypt):
+	// what was loaded stays in the caller's result.
+	if len(stmt.Preloads) == 0 || !stmt.ReflectValue.IsValid() {
 		return
 	}
 	rv := stmt.ReflectValue
@@ -110,6 +124,10 @@ func (p *Plugin) eachRecord(rv reflect.Value, fn func(reflect.Value) error) erro
 	}
 	return nil
 }
+
+// preloadKey marks the context of a statement with Preloads (its value
+// is that statement), which the queries of its associations inherit.
+type preloadKey struct{}
 
 // decryptValue decrypts the records rv holds: a struct, or a slice or
 // array of structs or pointers to structs, of a tagged type. Every record

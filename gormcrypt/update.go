@@ -32,6 +32,9 @@ func (p *Plugin) encryptUpdate(db *gorm.DB) {
 		explainTokens(db)
 		return
 	}
+	if p.refuseHidden(db, "update") {
+		return
+	}
 	if stmt.Schema == nil {
 		p.checkTableWrite(db, "update")
 		return
