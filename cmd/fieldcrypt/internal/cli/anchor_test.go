@@ -125,6 +125,8 @@ func TestAnchorInStoreThroughDriverSettings(t *testing.T) {
 		{"a host list", "postgres://anchor_writer@anchors.internal:5432,localhost:5432/crm", nil},
 		{"a Unix socket directory", "postgres://anchor_writer@anchors.internal/crm?host=/var/run/postgresql", nil},
 		{"PGDATABASE for a URL without a database", "postgres://anchor_writer@localhost/", map[string]string{"PGDATABASE": "crm"}},
+		{"the unspecified address", "postgres://anchor_writer@0.0.0.0:5432/crm", nil},
+		{"a host name with a final dot", "postgres://anchor_writer@localhost.:5432/crm", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for k, v := range tc.env {
@@ -135,6 +137,10 @@ func TestAnchorInStoreThroughDriverSettings(t *testing.T) {
 				t.Errorf("--anchor %s: %v\nwant exit %d: the store's own database", tc.anchor, r, cli.ExitUsage)
 			}
 		})
+	}
+	r := h.run(t, "--store", "mysql://admin@localhost:3306/crm", "--anchor", "mysql://anchor_writer@[::]:03306/crm", "keys", "list")
+	if r.code != cli.ExitUsage || !strings.Contains(r.stderr, "store's own database") {
+		t.Errorf("a MySQL anchor at [::]:03306 in the store's database: %v\nwant exit %d: the store's own database", r, cli.ExitUsage)
 	}
 	// The same spellings naming another database are accepted.
 	for _, anchor := range []string{

@@ -77,6 +77,9 @@ func serverOf(ds *dataSource, u *url.URL, defaultPort string) {
 	if port == "" {
 		port = defaultPort
 	}
+	if n, err := strconv.Atoi(port); err == nil {
+		port = strconv.Itoa(n) // 03306 is 3306
+	}
 	db := strings.TrimPrefix(u.Path, "/")
 	if db == "" && ds.kind == "postgres" {
 		db = u.User.Username()
@@ -109,15 +112,16 @@ func pgServers(ds *dataSource) {
 	}
 }
 
-// hostName is host as sameDatabase compares it: lower case, with loopback
-// addresses and Unix socket directories as "localhost" (a local socket
-// and a loopback port usually reach one server).
+// hostName is host as sameDatabase compares it: lower case, without a
+// final dot, with loopback and unspecified addresses (0.0.0.0 and ::
+// connect locally) and Unix socket directories as "localhost" (a local
+// socket and a loopback port usually reach one server).
 func hostName(host string) string {
-	host = strings.ToLower(host)
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
 	if host == "" || host == "localhost" || strings.HasPrefix(host, "/") {
 		return "localhost"
 	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+	if ip := net.ParseIP(host); ip != nil && (ip.IsLoopback() || ip.IsUnspecified()) {
 		return "localhost"
 	}
 	return host

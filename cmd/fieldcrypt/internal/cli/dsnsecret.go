@@ -135,9 +135,18 @@ func checkURL(s string) error {
 	for i := 1; query != ""; i++ { // as pgx splits it: a final '&' ends the query
 		var pair string
 		pair, query, _ = strings.Cut(query, "&")
-		if !strings.Contains(pair, "=") {
+		key, value, ok := strings.Cut(pair, "=")
+		if !ok {
 			// Most likely the rest of a value holding a raw '&'.
 			return fmt.Errorf("query parameter %d is not NAME=VALUE: percent-encode '&' in values (%%26)", i)
+		}
+		// pgx quotes a parameter it cannot decode in its error, secret or
+		// not.
+		if _, err := url.QueryUnescape(key); err != nil {
+			return fmt.Errorf("query parameter %d has a bad percent escape in its name", i)
+		}
+		if _, err := url.QueryUnescape(value); err != nil {
+			return fmt.Errorf("query parameter %d has a bad percent escape in its value: write %%25 for a '%%'", i)
 		}
 	}
 	return nil
