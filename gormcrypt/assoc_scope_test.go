@@ -226,3 +226,65 @@ func storedSummary(t *testing.T, db *gorm.DB, id string) string {
 	}
 	return s
 }
+
+// M2MAccount and M2MTag are tagged records joined many to many.
+type M2MAccount struct {
+	_        struct{} `crypt:"record=m2m_account"`
+	ID       string   `gorm:"primaryKey;size:64" crypt:"id"`
+	TenantID string   `gorm:"size:64" crypt:"scope"`
+	Name     string   `crypt:"encrypt,class=pii"`
+	Tags     []M2MTag `gorm:"many2many:m2m_account_tags"`
+}
+
+type M2MTag struct {
+	_        struct{} `crypt:"record=m2m_tag"`
+	ID       string   `gorm:"primaryKey;size:64" crypt:"id"`
+	TenantID string   `gorm:"size:64" crypt:"scope"`
+	Label    string   `crypt:"encrypt,class=pii"`
+}
+
+// TestManyToMany: a many-to-many association of tagged records is created,
+// appended to and preloaded (GORM's join-table struct, which copies the
+// keys' crypt:"id" tags, is no record), and a join row repointed by a
+// database writer at another tenant's tag is refused on Preload.
+func TestManyToMany(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
+		if err := db.AutoMigrate(&M2MAccount{}, &M2MTag{}); err != nil {
+			t.Fatal(err)
+		}
+		acme := &M2MAccount{ID: "a-acme", TenantID: "acme", Name: "Acme account", Tags: []M2MTag{{ID: "t-acme", TenantID: "acme", Label: "acme vip"}}}
+		globex := &M2MAccount{ID: "a-globex", TenantID: "globex", Name: "Globex account", Tags: []M2MTag{{ID: "t-globex", TenantID: "globex", Label: "Globex Hidden Label"}}}
+		for _, a := range []*M2MAccount{acme, globex} {
+			if err := db.Create(a).Error; err != nil {
+				t.Fatalf("Create with many-to-many tags: %v", err)
+			}
+		}
+		if err := db.Model(acme).Association("Tags").Append(&M2MTag{ID: "t-acme2", TenantID: "acme", Label: "acme renewal"}); err != nil {
+			t.Fatalf("Association(Tags).Append: %v", err)
+		}
+		var got M2MAccount
+		if err := db.Preload("Tags", func(tx *gorm.DB) *gorm.DB { return tx.Order("id") }).First(&got, "id = ?", "a-acme").Error; err != nil {
+			t.Fatalf("Preload(Tags): %v", err)
+		}
+		if got.Name != "Acme account" || len(got.Tags) != 2 || got.Tags[0].Label != "acme vip" || got.Tags[1].Label != "acme renewal" {
+			t.Errorf("Preload(Tags) = %q, %+v; want acme's two tags decrypted", got.Name, got.Tags)
+		}
+
+		cols, err := db.Migrator().ColumnTypes("m2m_account_tags")
+		if err != nil || len(cols) != 2 {
+			t.Fatalf("join table columns: %v, %v", cols, err)
+		}
+		account, tag := cols[0].Name(), cols[1].Name() // the owner's key first, as GORM builds it
+		mustExec(t, db, "UPDATE m2m_account_tags SET "+tag+" = ? WHERE "+account+" = ? AND "+tag+" = ?", "t-globex", "a-acme", "t-acme2")
+		var after M2MAccount
+		err = db.Preload("Tags").First(&after, "id = ?", "a-acme").Error
+		if !errors.Is(err, crypt.ErrScopeMismatch) {
+			t.Errorf("Preload(Tags) after a join row was repointed at globex's tag: err = %v, want crypt.ErrScopeMismatch", err)
+		}
+		for _, tag := range after.Tags {
+			if tag.Label == "Globex Hidden Label" {
+				t.Error("Preload(Tags) returned globex's tag to acme")
+			}
+		}
+	})
+}

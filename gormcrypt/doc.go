@@ -145,9 +145,10 @@
 // (Association("X").Find) is not checked: it queries the held model by
 // the foreign key alone, without the holder; add the tenant condition
 // (db.Model(&c).Where("tenant_id = ?", t).Association("X").Find(&out)).
-// Many-to-many associations of models with crypt tags are not supported:
-// GORM's join-table struct copies the crypt:"id" tags of the keys, and
-// every statement on it fails to plan (no join row is written). A value moved from another row, field or tenant fails with
+// Many-to-many associations of models with crypt tags work: the struct GORM
+// builds for the join table copies the keys' crypt:"id" tags but is no
+// record (it holds keys only), and a join row repointed at another
+// tenant's record is refused on Preload like a foreign key. A value moved from another row, field or tenant fails with
 // crypt.ErrDecrypt (or crypt.ErrKeyNotFound when its key belongs to another
 // tenant), reported as the query's error. A process without access to a
 // field's class gets crypt.ErrNoAccess, with its other fields decrypted.

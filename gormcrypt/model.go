@@ -79,7 +79,7 @@ func buildModel(s *schema.Schema) *model {
 		schema:  s,
 		name:    s.ModelType.String(),
 		typ:     s.ModelType,
-		tagged:  containsTagged(s.ModelType, nil),
+		tagged:  containsTagged(s.ModelType, nil) && !isJoinTable(s.ModelType),
 		enc:     map[string]*schema.Field{},
 		opaque:  map[string]*schema.Field{},
 		indexes: map[string]*index{},
@@ -328,4 +328,26 @@ func (m *model) bindingNames() string {
 		cols = append(cols, f.DBName)
 	}
 	return strings.Join(cols, ", ")
+}
+
+// isJoinTable reports whether t is the struct GORM builds for a
+// many-to-many join table: unnamed, its fields the two sides' primary
+// keys (their tags copied, crypt:"id" included, with primaryKey added),
+// then a field of the owner's type tagged gorm:"-". It holds keys only,
+// nothing to encrypt, and is no record: the crypt tags it copied would
+// make every statement on it fail to plan.
+func isJoinTable(t reflect.Type) bool {
+	if t.Kind() != reflect.Struct || t.Name() != "" || t.NumField() < 3 {
+		return false
+	}
+	last := t.Field(t.NumField() - 1)
+	if last.Tag != `gorm:"-"` || last.Type.Kind() != reflect.Struct || last.Type.Name() == "" {
+		return false
+	}
+	for i := range t.NumField() - 1 {
+		if !strings.Contains(t.Field(i).Tag.Get("gorm"), "primaryKey") {
+			return false
+		}
+	}
+	return true
 }

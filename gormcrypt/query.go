@@ -178,7 +178,7 @@ func (p *Plugin) taggedType(t reflect.Type) bool {
 	if v, ok := p.tagged.Load(t); ok {
 		return v.(bool)
 	}
-	v := containsTagged(t, nil)
+	v := containsTagged(t, nil) && !isJoinTable(t)
 	p.tagged.Store(t, v)
 	return v
 }
