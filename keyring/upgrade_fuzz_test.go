@@ -3,7 +3,6 @@ package keyring_test
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"testing"
 	"time"
@@ -27,16 +26,7 @@ func FuzzUpgradeLegacyMetadata(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	var v1ad []byte
-	for _, p := range []string{"fieldcrypt keyset v1", id.Scope, id.Class, string(id.Purpose)} {
-		v1ad = binary.BigEndian.AppendUint32(v1ad, uint32(len(p)))
-		v1ad = append(v1ad, p...)
-	}
-	var buf bytes.Buffer
-	if err := h.WriteWithContext(ctx, keyset.NewBinaryWriter(&buf), fx.kek, v1ad); err != nil {
-		f.Fatal(err)
-	}
-	wrapped := buf.Bytes()
+	wrapped := wrapV1(f, h, fx.kek, id)
 	now := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
 
 	f.Add([]byte(`{"created":{"1":"2025-06-01T00:00:00Z"},"destroyed":[7]}`))

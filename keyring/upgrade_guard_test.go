@@ -3,7 +3,6 @@ package keyring_test
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"testing"
 	"time"
@@ -31,17 +30,8 @@ func TestUpgradeLegacyRefusesForeignKEK(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var v1ad []byte // docs/FORMAT.md section 10
-		for _, p := range []string{"fieldcrypt keyset v1", id.Scope, id.Class, string(id.Purpose)} {
-			v1ad = binary.BigEndian.AppendUint32(v1ad, uint32(len(p)))
-			v1ad = append(v1ad, p...)
-		}
-		var buf bytes.Buffer
-		if err := h.WriteWithContext(ctx, keyset.NewBinaryWriter(&buf), attackerKEK, v1ad); err != nil {
-			t.Fatal(err)
-		}
 		now := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
-		planted := &keyring.Record{ID: id, KEKURI: w.stranger, EncryptedKeyset: buf.Bytes(),
+		planted := &keyring.Record{ID: id, KEKURI: w.stranger, EncryptedKeyset: wrapV1(t, h, attackerKEK, id),
 			Metadata: []byte(`{"created":{}}`), Created: now, Updated: now}
 		if err := w.store.Create(ctx, planted); err != nil {
 			t.Fatal(err)

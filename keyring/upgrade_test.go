@@ -10,6 +10,7 @@ import (
 
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/keyset"
+	"github.com/tink-crypto/tink-go/v2/tink"
 
 	"github.com/fieldcrypt/fieldcrypt/keyring"
 )
@@ -35,17 +36,8 @@ func TestUpgradeLegacy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var v1ad []byte
-	for _, p := range []string{"fieldcrypt keyset v1", "acme", "pii", "data"} {
-		v1ad = binary.BigEndian.AppendUint32(v1ad, uint32(len(p)))
-		v1ad = append(v1ad, p...)
-	}
-	var buf bytes.Buffer
-	if err := h.WriteWithContext(ctx, keyset.NewBinaryWriter(&buf), f.kek, v1ad); err != nil {
-		t.Fatal(err)
-	}
 	now := time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
-	rec := &keyring.Record{ID: id, KEKURI: f.uri, EncryptedKeyset: buf.Bytes(),
+	rec := &keyring.Record{ID: id, KEKURI: f.uri, EncryptedKeyset: wrapV1(t, h, f.kek, id),
 		Metadata: []byte(`{"created":{"1":"2025-06-01T00:00:00Z"},"destroyed":[7]}`), Created: now, Updated: now}
 	if err := f.store.Create(ctx, rec); err != nil {
 		t.Fatal(err)
@@ -74,4 +66,22 @@ func TestUpgradeLegacy(t *testing.T) {
 	if dk.Status(7) != keyring.KeyDestroyed {
 		t.Errorf("upgraded keyset lost the destroyed key ID 7")
 	}
+}
+
+// wrapV1 wraps h under kek the way fieldcrypt wrote keysets before the
+// state was authenticated (docs/FORMAT.md section 10): associated data
+// "fieldcrypt keyset v1" over id's scope, class and purpose, each
+// length-prefixed.
+func wrapV1(t testing.TB, h *keyset.Handle, kek tink.AEADWithContext, id keyring.KeysetID) []byte {
+	t.Helper()
+	var ad []byte
+	for _, p := range []string{"fieldcrypt keyset v1", id.Scope, id.Class, string(id.Purpose)} {
+		ad = binary.BigEndian.AppendUint32(ad, uint32(len(p)))
+		ad = append(ad, p...)
+	}
+	var buf bytes.Buffer
+	if err := h.WriteWithContext(context.Background(), keyset.NewBinaryWriter(&buf), kek, ad); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }

@@ -115,6 +115,9 @@ func recordErrors[T any](records []T, err error) ([]T, []error, error) {
 		return nil, nil, err
 	}
 	for _, r := range recs {
+		if r.Index < 0 || r.Index >= len(errs) {
+			return nil, nil, err // not this result's positions
+		}
 		errs[r.Index] = r.Err
 	}
 	return records, errs, nil
