@@ -94,7 +94,14 @@ func TestDSNNotEchoed(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("parseConfig(-db with a password) err = %v, want an error without the password", err)
 	}
-	if got := redactDSN("postgres://crm:hunter2@db:5432/crm?sslmode=disable"); strings.Contains(got, "hunter2") {
-		t.Errorf("redactDSN = %q, still holds the password", got)
+	for _, dsn := range []string{
+		"postgres://crm:hunter2@db:5432/crm?sslmode=disable",
+		"postgres://crm@db:5432/crm?password=hunter2&sslmode=disable",
+		"postgres://crm@db:5432/crm?sslmode=require&sslpassword=hunter2",
+		"postgres://crm@db:5432/crm?pass%77ord=hunter2",
+	} {
+		if got := redactDSN(dsn); strings.Contains(got, "hunter2") {
+			t.Errorf("redactDSN(%q) = %q, still holds the password", dsn, got)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"path/filepath"
 	"time"
 
@@ -87,11 +88,30 @@ func (d *database) use(enc *crypt.Encryptor) error {
 	return d.Use(gormcrypt.New(enc))
 }
 
-// redactDSN drops the password from a PostgreSQL URL.
+// redactDSN drops the password from a PostgreSQL URL: the user info's,
+// and the value of every query parameter named like a secret's
+// (password=, sslpassword=, ...token, ...secret), which pgx reads too.
 func redactDSN(dsn string) string {
 	u, err := url.Parse(dsn)
 	if err != nil {
 		return "(unparsable DSN)"
+	}
+	if u.RawQuery != "" {
+		pairs := strings.Split(u.RawQuery, "&")
+		for i, pair := range pairs {
+			key, _, _ := strings.Cut(pair, "=")
+			if k, err := url.QueryUnescape(key); err == nil {
+				key = k
+			}
+			k := strings.ToLower(key)
+			for _, s := range []string{"password", "passwd", "pwd", "secret", "token"} {
+				if strings.Contains(k, s) {
+					pairs[i] = url.QueryEscape(key) + "=xxxxx"
+					break
+				}
+			}
+		}
+		u.RawQuery = strings.Join(pairs, "&")
 	}
 	return u.Redacted()
 }
