@@ -125,13 +125,14 @@ type Config struct {
 // is safe for concurrent use. Key administration is on a [Manager] made
 // from it.
 type Keyring struct {
-	cfg    Config
-	now    func() time.Time // wall clock, for records and audit events
-	clock  func() int64     // nanoseconds since New, for cache expiry
-	coarse *coarseClock     // clock's ticker, unless a test set the clock
-	log    *slog.Logger
-	cache  *cache
-	loads  singleflight.Group
+	cfg     Config
+	now     func() time.Time // wall clock, for records and audit events
+	clock   func() int64     // nanoseconds since New, for cache expiry
+	coarse  *coarseClock     // clock's ticker, unless a test set the clock
+	log     *slog.Logger
+	cache   *cache
+	loads   singleflight.Group
+	loaders *loaders
 
 	keksMu     sync.Mutex
 	keks       map[string]*kms.Keeper // opened KEKs by URI; the keyring closes them
@@ -207,6 +208,7 @@ func newKeyring(cfg Config, now func() time.Time) (*Keyring, error) {
 		keks:     make(map[string]*kms.Keeper),
 		usage:    make(map[usageKey]*atomic.Int64),
 		versions: newVersions(),
+		loaders:  newLoaders(),
 	}
 	if now == nil {
 		k.now = time.Now

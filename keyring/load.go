@@ -9,6 +9,7 @@ import (
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/keyset"
 	"github.com/tink-crypto/tink-go/v2/prf"
+	"golang.org/x/sync/singleflight"
 )
 
 // DataKeys returns the scope's unwrapped data keyset for class, loading and
@@ -94,16 +95,22 @@ func (k *Keyring) get(ctx context.Context, id KeysetID, create bool) (any, error
 	if create {
 		flight += "\x00create" // a reader's load must not answer a creator
 	}
-	ch := k.loads.DoChan(flight, func() (any, error) {
-		// A load that finished between the cache check above and this
-		// call has cached the keyset: use it rather than load again.
-		if e := k.cache.lookup(id); e != nil && k.clock() < e.expires {
-			return e.value, nil
-		}
-		// The load is shared: it must not die with the first caller's ctx.
-		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), k.cfg.LoadTimeout)
-		defer cancel()
-		return k.loadAndCache(lctx, id, create)
+	ch := make(chan singleflight.Result, 1)
+	k.loaders.run(ctx, func() {
+		v, err, shared := k.loads.Do(flight, func() (any, error) {
+			// A load that finished between the cache check above and
+			// this call has cached the keyset: use it rather than load
+			// again.
+			if e := k.cache.lookup(id); e != nil && k.clock() < e.expires {
+				return e.value, nil
+			}
+			// The load is shared: it must not die with the first
+			// caller's ctx.
+			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), k.cfg.LoadTimeout)
+			defer cancel()
+			return k.loadAndCache(lctx, id, create)
+		})
+		ch <- singleflight.Result{Val: v, Err: err, Shared: shared}
 	})
 	select {
 	case r := <-ch:
@@ -122,7 +129,7 @@ func (k *Keyring) refreshInBackground(id KeysetID, e *entry, now int64) {
 	if k.cache.recentFailure(id, now) != nil || !e.refreshing.CompareAndSwap(false, true) {
 		return
 	}
-	go func() {
+	k.loaders.run(context.Background(), func() {
 		defer e.refreshing.Store(false)
 		ctx, cancel := context.WithTimeout(context.Background(), k.cfg.LoadTimeout)
 		defer cancel()
@@ -136,7 +143,7 @@ func (k *Keyring) refreshInBackground(id KeysetID, e *entry, now int64) {
 				k.cache.remove(id)
 			}
 		}
-	}()
+	})
 }
 
 // loadAndCache loads id from the store and caches the result; a failure is
