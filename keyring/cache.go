@@ -88,6 +88,7 @@ type entry struct {
 	reported   atomic.Int64 // the reportTick in which a hit was last told to the policy
 	refreshing atomic.Bool  // a background reload is in flight
 	failing    atomic.Bool  // the last background reload failed
+	origin     *origin      // what value was unwrapped from; nil unless Config.KEKCheckInterval exceeds CacheTTL
 }
 
 // failure remembers a failed load so that callers within RetryBackoff get

@@ -76,6 +76,24 @@ type Config struct {
 	// a negative value disables stale serving.
 	StalePeriod time.Duration
 
+	// KEKCheckInterval is how long an unwrap through the KEK vouches for a
+	// stored keyset that has not changed. Each reload (every CacheTTL)
+	// reads the store, and the anchor where there is one. When the record
+	// is byte for byte the one unwrapped last, and that unwrap is younger
+	// than KEKCheckInterval, the reload keeps the cached keyset and makes
+	// no KMS call. A changed record (a new or promoted key, a shred, a
+	// rewrap) is always unwrapped, and the rollback and shred checks run on
+	// every reload either way.
+	//
+	// Default (and any value up to CacheTTL): CacheTTL, so every reload
+	// calls the KMS and a revoked KEK is noticed within CacheTTL. Reloads
+	// cost one KMS call per cached keyset per CacheTTL: 1,000 a second
+	// for 300,000 keysets at the default TTL. Raising KEKCheckInterval
+	// to an hour cuts that twelvefold, while key changes still reach the
+	// process within CacheTTL; a revoked KEK, or one the KMS cannot
+	// reach, is then noticed only within KEKCheckInterval.
+	KEKCheckInterval time.Duration
+
 	// MaxKeysets bounds how many unwrapped keysets are cached. A cached
 	// keyset takes about 2.3 KB of heap (BENCHMARKS.md), so the default,
 	// 300,000, holds the working set of 100,000 tenants with three
@@ -181,6 +199,9 @@ func newKeyring(cfg Config, now func() time.Time) (*Keyring, error) {
 		cfg.StalePeriod = DefaultStalePeriod
 	case cfg.StalePeriod < 0:
 		cfg.StalePeriod = 0
+	}
+	if cfg.KEKCheckInterval < cfg.CacheTTL {
+		cfg.KEKCheckInterval = cfg.CacheTTL
 	}
 	if cfg.MaxKeysets <= 0 {
 		cfg.MaxKeysets = DefaultMaxKeysets

@@ -153,8 +153,9 @@ func (k *Keyring) loadAndCache(ctx context.Context, id KeysetID, create bool) (a
 	epoch := k.cache.epoch.Load() // before the store is read: see cache.put
 	// A keyset this process has loaded before and no longer caches was
 	// dropped: by the eviction policy, or by a key change.
-	reload := k.cache.lookup(id) == nil && k.versions.latest(id) > 0
-	v, err := k.load(ctx, id, create)
+	prev := k.cache.lookup(id)
+	reload := prev == nil && k.versions.latest(id) > 0
+	v, org, err := k.load(ctx, id, create, prev)
 	now := k.clock()
 	if err != nil {
 		k.stats.loadErrors.Add(1)
@@ -165,6 +166,7 @@ func (k *Keyring) loadAndCache(ctx context.Context, id KeysetID, create bool) (a
 		value:      v,
 		expires:    now + int64(k.cfg.CacheTTL),
 		staleUntil: now + int64(k.cfg.CacheTTL+k.cfg.StalePeriod),
+		origin:     org,
 	}
 	k.cache.put(id, e, epoch)
 	if reload && k.cache.evictions.Load() > 0 {
@@ -207,8 +209,11 @@ func (k *Keyring) warnThrash(now int64) {
 }
 
 // load reads, authenticates and builds the keyset id, creating it if it
-// is missing and create is set.
-func (k *Keyring) load(ctx context.Context, id KeysetID, create bool) (any, error) {
+// is missing and create is set. prev is the cached entry it replaces, if
+// any: when the stored record is still the one prev was unwrapped from,
+// recently enough (Config.KEKCheckInterval), its value is kept. load also
+// returns what the value was unwrapped from, when that is kept track of.
+func (k *Keyring) load(ctx context.Context, id KeysetID, create bool, prev *entry) (any, *origin, error) {
 	rec, err := k.cfg.Store.Get(ctx, id)
 	if errors.Is(err, ErrKeysetNotFound) {
 		err = k.checkNotVanished(ctx, id, err)
@@ -225,25 +230,31 @@ func (k *Keyring) load(ctx context.Context, id KeysetID, create bool) (any, erro
 		}
 	}
 	if err != nil {
-		return nil, &Error{Op: "load", ID: id, Err: err}
+		return nil, nil, &Error{Op: "load", ID: id, Err: err}
+	}
+	if org := k.unchanged(prev, rec); org != nil {
+		if err := k.revalidate(ctx, id, org.version); err != nil {
+			return nil, nil, &Error{Op: "load", ID: id, Err: err}
+		}
+		return prev.value, org, nil
 	}
 	o, err := k.open(ctx, rec)
 	if err != nil {
-		return nil, &Error{Op: "unwrap", ID: id, Err: err}
+		return nil, nil, &Error{Op: "unwrap", ID: id, Err: err}
 	}
 	k.observe(ctx, id, o.state.Version)
 	if o.tombstone() {
 		k.versions.observeTombstone(id, o.state.Version)
-		return nil, &Error{Op: "load", ID: id, Err: fmt.Errorf("%w on %s", ErrScopeShredded, o.state.Shredded.Format(time.RFC3339))}
+		return nil, nil, &Error{Op: "load", ID: id, Err: fmt.Errorf("%w on %s", ErrScopeShredded, o.state.Shredded.Format(time.RFC3339))}
 	}
 	if err := k.checkLiveScope(ctx, id.Scope); err != nil {
-		return nil, &Error{Op: "load", ID: id, Err: err}
+		return nil, nil, &Error{Op: "load", ID: id, Err: err}
 	}
 	v, err := k.build(id, o.handle, o.state)
 	if err != nil {
-		return nil, &Error{Op: "load", ID: id, Err: err}
+		return nil, nil, &Error{Op: "load", ID: id, Err: err}
 	}
-	return v, nil
+	return v, k.originOf(rec, o.state.Version), nil
 }
 
 // checkNotVanished turns the store's "not found" into ErrRollback when this
