@@ -143,14 +143,13 @@ type Config struct {
 // is safe for concurrent use. Key administration is on a [Manager] made
 // from it.
 type Keyring struct {
-	cfg     Config
-	now     func() time.Time // wall clock, for records and audit events
-	clock   func() int64     // nanoseconds since New, for cache expiry
-	coarse  *coarseClock     // clock's ticker, unless a test set the clock
-	log     *slog.Logger
-	cache   *cache
-	loads   singleflight.Group
-	loaders *loaders
+	cfg    Config
+	now    func() time.Time // wall clock, for records and audit events
+	clock  func() int64     // nanoseconds since New, for cache expiry
+	coarse *coarseClock     // clock's ticker, unless a test set the clock
+	log    *slog.Logger
+	cache  *cache
+	loads  singleflight.Group
 
 	keksMu     sync.Mutex
 	keks       map[string]*kms.Keeper // opened KEKs by URI; the keyring closes them
@@ -229,7 +228,6 @@ func newKeyring(cfg Config, now func() time.Time) (*Keyring, error) {
 		keks:     make(map[string]*kms.Keeper),
 		usage:    make(map[usageKey]*atomic.Int64),
 		versions: newVersions(),
-		loaders:  newLoaders(),
 	}
 	if now == nil {
 		k.now = time.Now

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/keyset"
 	"github.com/tink-crypto/tink-go/v2/prf"
-	"golang.org/x/sync/singleflight"
 )
 
 // DataKeys returns the scope's unwrapped data keyset for class, loading and
@@ -91,26 +91,16 @@ func (k *Keyring) get(ctx context.Context, id KeysetID, create bool) (any, error
 	if err := k.cache.recentFailure(id, now); err != nil && !(create && errors.Is(err, ErrKeysetNotFound)) {
 		return nil, err // a creating caller does not heed a reader's "not found"
 	}
-	flight := id.String()
-	if create {
-		flight += "\x00create" // a reader's load must not answer a creator
-	}
-	ch := make(chan singleflight.Result, 1)
-	k.loaders.run(ctx, func() {
-		v, err, shared := k.loads.Do(flight, func() (any, error) {
-			// A load that finished between the cache check above and
-			// this call has cached the keyset: use it rather than load
-			// again.
-			if e := k.cache.lookup(id); e != nil && k.clock() < e.expires {
-				return e.value, nil
-			}
-			// The load is shared: it must not die with the first
-			// caller's ctx.
-			lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), k.cfg.LoadTimeout)
-			defer cancel()
-			return k.loadAndCache(lctx, id, create)
-		})
-		ch <- singleflight.Result{Val: v, Err: err, Shared: shared}
+	ch := k.loads.DoChan(k.flight(id, create), func() (any, error) {
+		// A load that finished between the cache check above and this
+		// call has cached the keyset: use it rather than load again.
+		if e := k.cache.lookup(id); e != nil && k.clock() < e.expires {
+			return e.value, nil
+		}
+		// The load is shared: it must not die with the first caller's ctx.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), k.cfg.LoadTimeout)
+		defer cancel()
+		return k.loadAndCache(lctx, id, create)
 	})
 	select {
 	case r := <-ch:
@@ -129,12 +119,12 @@ func (k *Keyring) refreshInBackground(id KeysetID, e *entry, now int64) {
 	if k.cache.recentFailure(id, now) != nil || !e.refreshing.CompareAndSwap(false, true) {
 		return
 	}
-	k.loaders.run(context.Background(), func() {
+	go func() {
 		defer e.refreshing.Store(false)
 		ctx, cancel := context.WithTimeout(context.Background(), k.cfg.LoadTimeout)
 		defer cancel()
 		// A reload never creates: a keyset that vanished was shredded.
-		_, err, _ := k.loads.Do(id.String(), func() (any, error) { return k.loadAndCache(ctx, id, false) })
+		_, err, _ := k.loads.Do(k.flight(id, false), func() (any, error) { return k.loadAndCache(ctx, id, false) })
 		if err != nil {
 			e.failing.Store(true)
 			if !errors.Is(err, ErrKEKUnavailable) {
@@ -143,7 +133,19 @@ func (k *Keyring) refreshInBackground(id KeysetID, e *entry, now int64) {
 				k.cache.remove(id)
 			}
 		}
-	})
+	}()
+}
+
+// flight names the load of id that concurrent callers share. It holds the
+// cache's invalidation count, so that a caller who comes after a key change
+// (which invalidates) never gets the result of a load that read the store
+// before it; and a reader's load never answers a creator.
+func (k *Keyring) flight(id KeysetID, create bool) string {
+	f := id.String() + "\x00" + strconv.FormatUint(k.cache.epoch.Load(), 10)
+	if create {
+		f += "\x00create"
+	}
+	return f
 }
 
 // loadAndCache loads id from the store and caches the result; a failure is
@@ -162,10 +164,16 @@ func (k *Keyring) loadAndCache(ctx context.Context, id KeysetID, create bool) (a
 		k.cache.fail(id, err, now+int64(k.cfg.RetryBackoff), now)
 		return nil, err
 	}
+	expires := now + int64(k.cfg.CacheTTL)
+	if org != nil {
+		// A kept keyset is vouched for by its unwrap for no longer than
+		// KEKCheckInterval: a revoked KEK is noticed within it.
+		expires = min(expires, org.unwrapped+int64(k.cfg.KEKCheckInterval))
+	}
 	e := &entry{
 		value:      v,
-		expires:    now + int64(k.cfg.CacheTTL),
-		staleUntil: now + int64(k.cfg.CacheTTL+k.cfg.StalePeriod),
+		expires:    expires,
+		staleUntil: expires + int64(k.cfg.StalePeriod),
 		origin:     org,
 	}
 	k.cache.put(id, e, epoch)
@@ -214,6 +222,18 @@ func (k *Keyring) warnThrash(now int64) {
 // recently enough (Config.KEKCheckInterval), its value is kept. load also
 // returns what the value was unwrapped from, when that is kept track of.
 func (k *Keyring) load(ctx context.Context, id KeysetID, create bool, prev *entry) (any, *origin, error) {
+	v, org, err := k.loadOnce(ctx, id, create, prev)
+	if errors.Is(err, ErrRollback) {
+		// A key change that landed between the store read and the
+		// version check looks like a rollback; a rollback is still
+		// there when the store is read again.
+		v, org, err = k.loadOnce(ctx, id, create, prev)
+	}
+	return v, org, err
+}
+
+// loadOnce is one attempt of load.
+func (k *Keyring) loadOnce(ctx context.Context, id KeysetID, create bool, prev *entry) (any, *origin, error) {
 	rec, err := k.cfg.Store.Get(ctx, id)
 	if errors.Is(err, ErrKeysetNotFound) {
 		err = k.checkNotVanished(ctx, id, err)
