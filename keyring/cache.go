@@ -38,6 +38,7 @@ import (
 type cache struct {
 	clock func() int64               // the keyring clock
 	front *xsync.Map[string, []slot] // scope -> its cached keysets; a list is never changed, only replaced
+	gens  *xsync.Map[string, uint64] // scope -> invalidations of its keysets (absent: none)
 	bound *otter.Cache[KeysetID, *entry]
 
 	mu sync.Mutex // orders changes to front's slot lists
@@ -99,7 +100,7 @@ type failure struct {
 }
 
 func newCache(max int, clock func() int64) (*cache, error) {
-	c := &cache{clock: clock, front: xsync.NewMap[string, []slot](), failures: make(map[KeysetID]failure), failSweep: minFailSweep}
+	c := &cache{clock: clock, front: xsync.NewMap[string, []slot](), gens: xsync.NewMap[string, uint64](), failures: make(map[KeysetID]failure), failSweep: minFailSweep}
 	bound, err := otter.New(&otter.Options[KeysetID, *entry]{
 		MaximumSize: max,
 		// Atomic: front drops an evicted keyset as otter does, with no
@@ -222,8 +223,9 @@ func (c *cache) put(id KeysetID, e *entry, epoch uint64) (cached bool) {
 
 // remove drops the cached keyset id and any remembered load failure, after
 // the keyset changed or failed for good. A load in flight does not cache
-// what it read.
+// what it read, and callers from now on do not share it (scopeGen).
 func (c *cache) remove(id KeysetID) {
+	c.gens.Compute(id.Scope, func(n uint64, _ bool) (uint64, xsync.ComputeOp) { return n + 1, xsync.UpdateOp })
 	c.clearFailure(id)
 	c.bound.Compute(id, func(*entry, bool) (*entry, otter.ComputeOp) {
 		c.mu.Lock()
@@ -237,8 +239,16 @@ func (c *cache) remove(id KeysetID) {
 	})
 }
 
+// scopeGen counts the invalidations of scope's keysets: a load started
+// under one count must not answer a caller who came under a later one.
+func (c *cache) scopeGen(scope string) uint64 {
+	n, _ := c.gens.Load(scope)
+	return n
+}
+
 // removeScope drops every cached keyset of scope.
 func (c *cache) removeScope(scope string) {
+	c.gens.Compute(scope, func(n uint64, _ bool) (uint64, xsync.ComputeOp) { return n + 1, xsync.UpdateOp })
 	// Under c.mu, a put either came first (and its slot is in ids) or
 	// sees the new epoch and caches nothing.
 	var ids []KeysetID

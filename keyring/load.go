@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -137,11 +138,12 @@ func (k *Keyring) refreshInBackground(id KeysetID, e *entry, now int64) {
 }
 
 // flight names the load of id that concurrent callers share. It holds the
-// cache's invalidation count, so that a caller who comes after a key change
-// (which invalidates) never gets the result of a load that read the store
-// before it; and a reader's load never answers a creator.
+// count of invalidations of id's scope, so that a caller who comes after a
+// key change (which invalidates) never gets the result of a load that read
+// the store before it, while changes to other tenants' keysets do not split
+// the callers of this one; and a reader's load never answers a creator.
 func (k *Keyring) flight(id KeysetID, create bool) string {
-	f := id.String() + "\x00" + strconv.FormatUint(k.cache.epoch.Load(), 10)
+	f := id.String() + "\x00" + strconv.FormatUint(k.cache.scopeGen(id.Scope), 10)
 	if create {
 		f += "\x00create"
 	}
@@ -164,16 +166,16 @@ func (k *Keyring) loadAndCache(ctx context.Context, id KeysetID, create bool) (a
 		k.cache.fail(id, err, now+int64(k.cfg.RetryBackoff), now)
 		return nil, err
 	}
-	expires := now + int64(k.cfg.CacheTTL)
+	expires := addClock(now, k.cfg.CacheTTL)
 	if org != nil {
 		// A kept keyset is vouched for by its unwrap for no longer than
 		// KEKCheckInterval: a revoked KEK is noticed within it.
-		expires = min(expires, org.unwrapped+int64(k.cfg.KEKCheckInterval))
+		expires = min(expires, addClock(org.unwrapped, k.cfg.KEKCheckInterval))
 	}
 	e := &entry{
 		value:      v,
 		expires:    expires,
-		staleUntil: expires + int64(k.cfg.StalePeriod),
+		staleUntil: addClock(expires, k.cfg.StalePeriod),
 		origin:     org,
 	}
 	k.cache.put(id, e, epoch)
@@ -222,18 +224,41 @@ func (k *Keyring) warnThrash(now int64) {
 // recently enough (Config.KEKCheckInterval), its value is kept. load also
 // returns what the value was unwrapped from, when that is kept track of.
 func (k *Keyring) load(ctx context.Context, id KeysetID, create bool, prev *entry) (any, *origin, error) {
-	v, org, err := k.loadOnce(ctx, id, create, prev)
-	if errors.Is(err, ErrRollback) {
+	for attempt := 1; ; attempt++ {
+		v, org, rec, err := k.loadOnce(ctx, id, create, prev)
 		// A key change that landed between the store read and the
-		// version check looks like a rollback; a rollback is still
-		// there when the store is read again.
-		v, org, err = k.loadOnce(ctx, id, create, prev)
+		// version check looks like a rollback. A rollback is the same
+		// record when the store is read again; a change is another one,
+		// and is loaded.
+		if !errors.Is(err, ErrRollback) || rec == nil || attempt == maxLoadAttempts || !k.storeMoved(ctx, rec) {
+			return v, org, err
+		}
 	}
-	return v, org, err
 }
 
-// loadOnce is one attempt of load.
-func (k *Keyring) loadOnce(ctx context.Context, id KeysetID, create bool, prev *entry) (any, *origin, error) {
+// maxLoadAttempts bounds the loads of one keyset that key changes landing
+// mid-load can make one call take (a rotation is two or three changes).
+const maxLoadAttempts = 4
+
+// storeMoved reports whether the store now holds another record under
+// rec.ID than rec.
+func (k *Keyring) storeMoved(ctx context.Context, rec *Record) bool {
+	now, err := k.cfg.Store.Get(ctx, rec.ID)
+	return err == nil && recordDigest(now) != recordDigest(rec)
+}
+
+// addClock returns t+d on the keyring clock, saturating rather than
+// wrapping for durations that mean "for ever".
+func addClock(t int64, d time.Duration) int64 {
+	if d > 0 && t > math.MaxInt64-int64(d) {
+		return math.MaxInt64
+	}
+	return t + int64(d)
+}
+
+// loadOnce is one attempt of load. It also returns the record it read,
+// when it read one.
+func (k *Keyring) loadOnce(ctx context.Context, id KeysetID, create bool, prev *entry) (any, *origin, *Record, error) {
 	rec, err := k.cfg.Store.Get(ctx, id)
 	if errors.Is(err, ErrKeysetNotFound) {
 		err = k.checkNotVanished(ctx, id, err)
@@ -250,31 +275,31 @@ func (k *Keyring) loadOnce(ctx context.Context, id KeysetID, create bool, prev *
 		}
 	}
 	if err != nil {
-		return nil, nil, &Error{Op: "load", ID: id, Err: err}
+		return nil, nil, rec, &Error{Op: "load", ID: id, Err: err}
 	}
 	if org := k.unchanged(prev, rec); org != nil {
 		if err := k.revalidate(ctx, id, org.version); err != nil {
-			return nil, nil, &Error{Op: "load", ID: id, Err: err}
+			return nil, nil, rec, &Error{Op: "load", ID: id, Err: err}
 		}
-		return prev.value, org, nil
+		return prev.value, org, rec, nil
 	}
 	o, err := k.open(ctx, rec)
 	if err != nil {
-		return nil, nil, &Error{Op: "unwrap", ID: id, Err: err}
+		return nil, nil, rec, &Error{Op: "unwrap", ID: id, Err: err}
 	}
 	k.observe(ctx, id, o.state.Version)
 	if o.tombstone() {
 		k.versions.observeTombstone(id, o.state.Version)
-		return nil, nil, &Error{Op: "load", ID: id, Err: fmt.Errorf("%w on %s", ErrScopeShredded, o.state.Shredded.Format(time.RFC3339))}
+		return nil, nil, rec, &Error{Op: "load", ID: id, Err: fmt.Errorf("%w on %s", ErrScopeShredded, o.state.Shredded.Format(time.RFC3339))}
 	}
 	if err := k.checkLiveScope(ctx, id.Scope); err != nil {
-		return nil, nil, &Error{Op: "load", ID: id, Err: err}
+		return nil, nil, rec, &Error{Op: "load", ID: id, Err: err}
 	}
 	v, err := k.build(id, o.handle, o.state)
 	if err != nil {
-		return nil, nil, &Error{Op: "load", ID: id, Err: err}
+		return nil, nil, rec, &Error{Op: "load", ID: id, Err: err}
 	}
-	return v, k.originOf(rec, o.state.Version), nil
+	return v, k.originOf(rec, o.state.Version), rec, nil
 }
 
 // checkNotVanished turns the store's "not found" into ErrRollback when this
