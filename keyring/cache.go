@@ -1,6 +1,7 @@
 package keyring
 
 import (
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,7 +39,7 @@ import (
 type cache struct {
 	clock func() int64               // the keyring clock
 	front *xsync.Map[string, []slot] // scope -> its cached keysets; a list is never changed, only replaced
-	gens  *xsync.Map[string, uint64] // scope -> invalidations of its keysets (absent: none)
+	gens  [genStripes]atomic.Uint64  // invalidations of keysets, by a hash of their scope
 	bound *otter.Cache[KeysetID, *entry]
 
 	mu sync.Mutex // orders changes to front's slot lists
@@ -100,7 +101,7 @@ type failure struct {
 }
 
 func newCache(max int, clock func() int64) (*cache, error) {
-	c := &cache{clock: clock, front: xsync.NewMap[string, []slot](), gens: xsync.NewMap[string, uint64](), failures: make(map[KeysetID]failure), failSweep: minFailSweep}
+	c := &cache{clock: clock, front: xsync.NewMap[string, []slot](), failures: make(map[KeysetID]failure), failSweep: minFailSweep}
 	bound, err := otter.New(&otter.Options[KeysetID, *entry]{
 		MaximumSize: max,
 		// Atomic: front drops an evicted keyset as otter does, with no
@@ -225,7 +226,7 @@ func (c *cache) put(id KeysetID, e *entry, epoch uint64) (cached bool) {
 // the keyset changed or failed for good. A load in flight does not cache
 // what it read, and callers from now on do not share it (scopeGen).
 func (c *cache) remove(id KeysetID) {
-	c.gens.Compute(id.Scope, func(n uint64, _ bool) (uint64, xsync.ComputeOp) { return n + 1, xsync.UpdateOp })
+	c.gen(id.Scope).Add(1)
 	c.clearFailure(id)
 	c.bound.Compute(id, func(*entry, bool) (*entry, otter.ComputeOp) {
 		c.mu.Lock()
@@ -239,16 +240,25 @@ func (c *cache) remove(id KeysetID) {
 	})
 }
 
-// scopeGen counts the invalidations of scope's keysets: a load started
-// under one count must not answer a caller who came under a later one.
-func (c *cache) scopeGen(scope string) uint64 {
-	n, _ := c.gens.Load(scope)
-	return n
+// genStripes is how many invalidation counts the cache keeps: scopes share
+// them by hash, so the memory is fixed however many tenants change keys.
+const genStripes = 1024
+
+var genSeed = maphash.MakeSeed()
+
+// gen returns the invalidation count of scope's stripe.
+func (c *cache) gen(scope string) *atomic.Uint64 {
+	return &c.gens[maphash.String(genSeed, scope)%genStripes]
 }
+
+// scopeGen counts the invalidations of scope's keysets (and of the other
+// scopes of its stripe): a load started under one count must not answer a
+// caller who came under a later one.
+func (c *cache) scopeGen(scope string) uint64 { return c.gen(scope).Load() }
 
 // removeScope drops every cached keyset of scope.
 func (c *cache) removeScope(scope string) {
-	c.gens.Compute(scope, func(n uint64, _ bool) (uint64, xsync.ComputeOp) { return n + 1, xsync.UpdateOp })
+	c.gen(scope).Add(1)
 	// Under c.mu, a put either came first (and its slot is in ids) or
 	// sees the new epoch and caches nothing.
 	var ids []KeysetID
