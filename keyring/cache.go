@@ -1,7 +1,6 @@
 package keyring
 
 import (
-	"hash/maphash"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -244,11 +243,15 @@ func (c *cache) remove(id KeysetID) {
 // them by hash, so the memory is fixed however many tenants change keys.
 const genStripes = 1024
 
-var genSeed = maphash.MakeSeed()
-
-// gen returns the invalidation count of scope's stripe.
+// gen returns the invalidation count of scope's stripe, chosen by the
+// scope's FNV-1a hash: the same stripe in every process and every run, so
+// which scopes share one does not change from run to run.
 func (c *cache) gen(scope string) *atomic.Uint64 {
-	return &c.gens[maphash.String(genSeed, scope)%genStripes]
+	h := uint64(14695981039346656037)
+	for i := range len(scope) {
+		h = (h ^ uint64(scope[i])) * 1099511628211
+	}
+	return &c.gens[h%genStripes]
 }
 
 // scopeGen counts the invalidations of scope's keysets (and of the other
