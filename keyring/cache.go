@@ -301,9 +301,18 @@ func (c *cache) evicted(id KeysetID, e *entry) {
 // sweep of expired failures.
 const minFailSweep = 1024
 
-func (c *cache) fail(id KeysetID, err error, until, now int64) {
+// fail remembers until until that a load of id failed with err, unless
+// id's scope was invalidated since gen, read before the load read the
+// store.
+func (c *cache) fail(id KeysetID, err error, until, now int64, gen uint64) {
 	c.failMu.Lock()
 	defer c.failMu.Unlock()
+	if c.scopeGen(id.Scope) != gen {
+		// The keyset changed since the load read the store (remove and
+		// removeScope count before they clear failures): what failed
+		// then says nothing of what callers from now on will find.
+		return
+	}
 	c.failures[id] = failure{err: err, until: until}
 	if len(c.failures) >= c.failSweep {
 		// Failures outlive RetryBackoff only until here: lookups of

@@ -1,6 +1,7 @@
 package keyring
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -154,7 +155,8 @@ func (k *Keyring) flight(id KeysetID, create bool) string {
 // remembered for RetryBackoff.
 func (k *Keyring) loadAndCache(ctx context.Context, id KeysetID, create bool) (any, error) {
 	k.stats.loads.Add(1)
-	epoch := k.cache.epoch.Load() // before the store is read: see cache.put
+	epoch := k.cache.epoch.Load()     // before the store is read: see cache.put
+	gen := k.cache.scopeGen(id.Scope) // likewise, for cache.fail
 	// A keyset this process has loaded before and no longer caches was
 	// dropped: by the eviction policy, or by a key change.
 	prev := k.cache.lookup(id)
@@ -163,7 +165,7 @@ func (k *Keyring) loadAndCache(ctx context.Context, id KeysetID, create bool) (a
 	now := k.clock()
 	if err != nil {
 		k.stats.loadErrors.Add(1)
-		k.cache.fail(id, err, now+int64(k.cfg.RetryBackoff), now)
+		k.cache.fail(id, err, now+int64(k.cfg.RetryBackoff), now, gen)
 		return nil, err
 	}
 	expires := addClock(now, k.cfg.CacheTTL)
@@ -226,11 +228,11 @@ func (k *Keyring) warnThrash(now int64) {
 func (k *Keyring) load(ctx context.Context, id KeysetID, create bool, prev *entry) (any, *origin, error) {
 	for attempt := 1; ; attempt++ {
 		v, org, rec, err := k.loadOnce(ctx, id, create, prev)
-		// A key change that landed between the store read and the
-		// version check looks like a rollback. A rollback is the same
-		// record when the store is read again; a change is another one,
-		// and is loaded.
-		if !errors.Is(err, ErrRollback) || rec == nil || attempt == maxLoadAttempts || !k.storeMoved(ctx, rec) {
+		// A key change (or the first creation) that landed between the
+		// store read and the version check looks like a rollback. A
+		// rollback is the same record when the store is read again; a
+		// change is another one, and is loaded.
+		if !errors.Is(err, ErrRollback) || attempt == maxLoadAttempts || !k.storeMoved(ctx, id, rec) {
 			return v, org, err
 		}
 	}
@@ -240,11 +242,17 @@ func (k *Keyring) load(ctx context.Context, id KeysetID, create bool, prev *entr
 // mid-load can make one call take (a rotation is two or three changes).
 const maxLoadAttempts = 4
 
-// storeMoved reports whether the store now holds another record under
-// rec.ID than rec.
-func (k *Keyring) storeMoved(ctx context.Context, rec *Record) bool {
-	now, err := k.cfg.Store.Get(ctx, rec.ID)
-	return err == nil && recordDigest(now) != recordDigest(rec)
+// storeMoved reports whether the store now holds a record of id in
+// another state than rec (nil: none was found). Only the state document is
+// compared: every key change writes a new state version, and it is
+// authenticated, so a store writer cannot make one refused row look new
+// by rewriting the keyset's cleartext key list.
+func (k *Keyring) storeMoved(ctx context.Context, id KeysetID, rec *Record) bool {
+	now, err := k.cfg.Store.Get(ctx, id)
+	if err != nil {
+		return false
+	}
+	return rec == nil || !bytes.Equal(now.Metadata, rec.Metadata)
 }
 
 // addClock returns t+d on the keyring clock, saturating rather than
