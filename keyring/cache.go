@@ -225,7 +225,7 @@ func (c *cache) put(id KeysetID, e *entry, epoch uint64) (cached bool) {
 // the keyset changed or failed for good. A load in flight does not cache
 // what it read, and callers from now on do not share it (scopeGen).
 func (c *cache) remove(id KeysetID) {
-	c.gen(id.Scope).Add(1)
+	c.changed(id.Scope)
 	c.clearFailure(id)
 	c.bound.Compute(id, func(*entry, bool) (*entry, otter.ComputeOp) {
 		c.mu.Lock()
@@ -254,6 +254,10 @@ func (c *cache) gen(scope string) *atomic.Uint64 {
 	return &c.gens[h%genStripes]
 }
 
+// changed counts a change of scope's keysets (an invalidation or a
+// creation), before what it clears.
+func (c *cache) changed(scope string) { c.gen(scope).Add(1) }
+
 // scopeGen counts the invalidations of scope's keysets (and of the other
 // scopes of its stripe): a load started under one count must not answer a
 // caller who came under a later one.
@@ -261,7 +265,7 @@ func (c *cache) scopeGen(scope string) uint64 { return c.gen(scope).Load() }
 
 // removeScope drops every cached keyset of scope.
 func (c *cache) removeScope(scope string) {
-	c.gen(scope).Add(1)
+	c.changed(scope)
 	// Under c.mu, a put either came first (and its slot is in ids) or
 	// sees the new epoch and caches nothing.
 	var ids []KeysetID

@@ -243,16 +243,26 @@ func (k *Keyring) load(ctx context.Context, id KeysetID, create bool, prev *entr
 const maxLoadAttempts = 4
 
 // storeMoved reports whether the store now holds a record of id in
-// another state than rec (nil: none was found). Only the state document is
-// compared: every key change writes a new state version, and it is
-// authenticated, so a store writer cannot make one refused row look new
-// by rewriting the keyset's cleartext key list.
+// another state than rec (nil: none was found) that claims a version at
+// least the highest seen, as a key change landing mid-load writes. Only
+// the state document is read: every key change writes a new one. The claim
+// is not yet authenticated; it only decides whether to look again, and the
+// next attempt unwraps and checks it. So a store writer cannot make a
+// refusal cost more than two unwraps: not by rewriting a refused row's
+// cleartext key list, nor by swapping old rows, which claim older versions.
 func (k *Keyring) storeMoved(ctx context.Context, id KeysetID, rec *Record) bool {
-	now, err := k.cfg.Store.Get(ctx, id)
+	// The highest version seen, before the store is read: a change that
+	// lands after this read is not one the record must match.
+	hw, err := k.highWater(ctx, id)
 	if err != nil {
 		return false
 	}
-	return rec == nil || !bytes.Equal(now.Metadata, rec.Metadata)
+	now, err := k.cfg.Store.Get(ctx, id)
+	if err != nil || rec != nil && bytes.Equal(now.Metadata, rec.Metadata) {
+		return false
+	}
+	st, err := parseState(now.Metadata)
+	return err == nil && st.Version >= hw
 }
 
 // addClock returns t+d on the keyring clock, saturating rather than
@@ -404,6 +414,9 @@ func (k *Keyring) create(ctx context.Context, id KeysetID) (*Record, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A creation is a change of the scope: a reader's load that found
+	// nothing before it must not remember "not found" after it.
+	k.cache.changed(id.Scope)
 	if serr := k.checkNotShredded(ctx, id.Scope); serr != nil {
 		// A shred ran meanwhile: shred what was just made too.
 		if _, err := k.shredOne(ctx, id, rec); err != nil {
