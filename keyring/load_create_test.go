@@ -46,26 +46,9 @@ func TestAlternatingOldRowsRollbackCostsOneUnwrap(t *testing.T) {
 	f := newFixture(t)
 	anchor := &keyring.MemoryAnchor{}
 	admin := f.keyring(t, func(c *keyring.Config) { c.Anchor = anchor })
-	m := keyring.NewManager(admin)
 	id := dataID("acme", "pii")
-	if _, err := admin.DataKeys(ctx, "acme", "pii"); err != nil {
-		t.Fatal(err)
-	}
-	v1, err := f.store.Get(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.AddKey(ctx, id); err != nil {
-		t.Fatal(err)
-	}
-	v2, err := f.store.Get(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.AddKey(ctx, id); err != nil { // version 3: the anchor holds it
-		t.Fatal(err)
-	}
-	store := &cycleStore{Store: f.store, id: id, recs: []*keyring.Record{v1, v2}}
+	old := pastRows(t, f, admin, 2) // versions 1 and 2; the anchor holds 3
+	store := &cycleStore{Store: f.store, id: id, recs: old}
 	app := f.keyring(t, func(c *keyring.Config) { c.Anchor = anchor; c.Store = store })
 	for round := range 2 {
 		calls := f.kek.calls.Load()

@@ -223,18 +223,7 @@ func TestRollbackRefusalCostsOneUnwrap(t *testing.T) {
 	f := newFixture(t)
 	anchor := &keyring.MemoryAnchor{}
 	withAnchor := func(c *keyring.Config) { c.Anchor = anchor }
-	admin := f.keyring(t, withAnchor)
-	id := dataID("acme", "pii")
-	if _, err := admin.DataKeys(ctx, "acme", "pii"); err != nil {
-		t.Fatal(err)
-	}
-	old, err := f.store.Get(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := keyring.NewManager(admin).AddKey(ctx, id); err != nil {
-		t.Fatal(err)
-	}
+	old := pastRows(t, f, f.keyring(t, withAnchor), 1)[0]
 	teststores.Overwrite(t, f.store, old)
 	app := f.keyring(t, withAnchor)
 	calls := f.kek.calls.Load()
@@ -244,4 +233,29 @@ func TestRollbackRefusalCostsOneUnwrap(t *testing.T) {
 	if got := f.kek.calls.Load() - calls; got > 1 {
 		t.Errorf("refusing a rolled-back row made %d KMS calls, want at most 1", got)
 	}
+}
+
+// pastRows creates acme's pii data keyset through admin, adds n keys to it,
+// and returns its rows in f's store at versions 1 to n: what a store writer
+// keeps to put back. The store, and admin's anchor if it has one, then hold
+// version n+1.
+func pastRows(t *testing.T, f *fixture, admin *keyring.Keyring, n int) []*keyring.Record {
+	t.Helper()
+	ctx := context.Background()
+	id := dataID("acme", "pii")
+	if _, err := admin.DataKeys(ctx, "acme", "pii"); err != nil {
+		t.Fatal(err)
+	}
+	var rows []*keyring.Record
+	for range n {
+		row, err := f.store.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, row)
+		if _, err := keyring.NewManager(admin).AddKey(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return rows
 }

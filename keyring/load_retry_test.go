@@ -193,18 +193,8 @@ func TestFlippingRollbackCostsOneUnwrap(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)
 	anchor := &keyring.MemoryAnchor{}
-	admin := f.keyring(t, func(c *keyring.Config) { c.Anchor = anchor })
 	id := dataID("acme", "pii")
-	if _, err := admin.DataKeys(ctx, "acme", "pii"); err != nil {
-		t.Fatal(err)
-	}
-	old, err := f.store.Get(ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := keyring.NewManager(admin).AddKey(ctx, id); err != nil {
-		t.Fatal(err)
-	}
+	old := pastRows(t, f, f.keyring(t, func(c *keyring.Config) { c.Anchor = anchor }), 1)[0]
 	teststores.Overwrite(t, f.store, old)
 	store := &flipStore{Store: f.store, id: id, rec: old}
 	app := f.keyring(t, func(c *keyring.Config) { c.Anchor = anchor; c.Store = store })
