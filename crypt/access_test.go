@@ -104,3 +104,31 @@ func TestEncryptWithoutAccess(t *testing.T) {
 	assert.Equal(t, before, c, "record after a failed Encrypt")
 	assertNoSecrets(t, err, plaintextSecrets()...)
 }
+
+// A process without a class's KEK is refused every lookup and search of
+// that class's indexes with ErrNoAccess, on a tenant that has index keys
+// and on one that never stored anything alike. Were the second answered
+// "no match", a support tool could tell which tenants hold personal data.
+func TestSearchWithoutAccessWhateverTheTenant(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	e.mustEncrypt(t, secretContact("c-0")) // acme has its keysets
+	type prefixed struct {
+		ID       string       `crypt:"id"`
+		TenantID string       `crypt:"scope"`
+		Name     string       `crypt:"encrypt,class=pii"`
+		NamePre  crypt.Tokens `crypt:"prefix=Name,len=3..8,bits=16"`
+	}
+	support := crypt.New(e.newKeyring(t, map[string]string{"support": e.keks["support"]}), nil)
+	for _, tenant := range []string{"acme", "never-stored"} {
+		probe := secretContact("c-1")
+		probe.TenantID = tenant
+		_, err := support.BlindIndexValues(ctx, probe, "EmailIdx")
+		assert.ErrorIs(t, err, crypt.ErrNoAccess, "BlindIndexValues on tenant %q without the pii KEK", tenant)
+		_, err = support.Search(ctx, &prefixed{TenantID: tenant}, "NamePre", crypt.HasPrefix("gra"))
+		assert.ErrorIs(t, err, crypt.ErrNoAccess, "Search on tenant %q without the pii KEK", tenant)
+		if err != nil {
+			assertNoSecrets(t, err, []byte("gra"))
+		}
+	}
+}

@@ -93,7 +93,11 @@
 // class, or whose KEK credentials are refused, gets [ErrNoAccess] for it;
 // package crypt then leaves that class's fields encrypted. A support tool
 // whose Vault token can use only the support KEK thus cannot read personal
-// data even with full read access to the database.
+// data even with full read access to the database. A class with neither a
+// KEK nor an accepted one ([Config.AcceptKEKs]) is refused before the store
+// is read, on every scope alike: its lookups and searches fail with
+// ErrNoAccess on a tenant that never stored the class as on one that did,
+// so the answer does not tell which tenants have its data.
 //
 // # Key rotation
 //

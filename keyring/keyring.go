@@ -280,6 +280,21 @@ func (k *Keyring) KEKURI(class string) (string, error) {
 	return "", fmt.Errorf("%w %q: no KEK configured for it", ErrNoAccess, class)
 }
 
+// checkClassAccess fails with ErrNoAccess when this keyring could unwrap no
+// keyset of class: it has no KEK for it and accepts none. It is checked
+// before the store is read, so a process without a class's KEK gets the
+// same answer for every scope, whether or not the scope has a keyset of
+// the class: a search or read of a class it cannot use is refused even on
+// a tenant that never stored one, and the answer does not tell which
+// tenants have.
+func (k *Keyring) checkClassAccess(class string) error {
+	if len(k.cfg.AcceptKEKs[class]) > 0 {
+		return nil
+	}
+	_, err := k.KEKURI(class)
+	return err
+}
+
 // allowedKEK reports whether a stored keyset of class may be unwrapped with
 // the KEK at uri: it is the class's KEK, or one accepted for that class.
 func (k *Keyring) allowedKEK(class, uri string) bool {

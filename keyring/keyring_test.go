@@ -265,6 +265,75 @@ func TestNoAccessWithoutKEK(t *testing.T) {
 	}
 }
 
+// storeReads counts the Gets of a store.
+type storeReads struct {
+	keyring.Store
+	gets atomic.Int32
+}
+
+func (s *storeReads) Get(ctx context.Context, id keyring.KeysetID) (*keyring.Record, error) {
+	s.gets.Add(1)
+	return s.Store.Get(ctx, id)
+}
+
+// TestNoAccessWithoutKEKWhateverTheScope: a process without a class's KEK
+// gets ErrNoAccess for that class on every scope, before the store is read.
+// Otherwise a support process searching personal fields would be refused on
+// a tenant that has pii keysets and answered "nothing found" on one that
+// never stored any: the answer would tell it which tenants hold personal
+// data. An accepted KEK alone still gives access (a KEK move in progress).
+func TestNoAccessWithoutKEKWhateverTheScope(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	if err := keyring.NewManager(f.keyring(t, nil)).CreateKeysets(ctx, "acme", "pii", "support"); err != nil {
+		t.Fatal(err)
+	}
+	store := &storeReads{Store: f.store}
+	support := f.keyring(t, func(c *keyring.Config) {
+		c.Store = store
+		c.DefaultKEK = ""
+		c.KEKs = map[string]string{"support": f.uri}
+	})
+	reads := map[string]func(scope string) error{
+		"ExistingDataKeys": func(scope string) error {
+			_, err := support.ExistingDataKeys(ctx, scope, "pii")
+			return err
+		},
+		"ExistingIndexKeys": func(scope string) error {
+			_, err := support.ExistingIndexKeys(ctx, scope, "pii")
+			return err
+		},
+		"IndexKeys": func(scope string) error {
+			_, err := support.IndexKeys(ctx, scope, "pii")
+			return err
+		},
+	}
+	for name, read := range reads {
+		for _, scope := range []string{"acme", "never-stored"} {
+			before := store.gets.Load()
+			err := read(scope)
+			if !errors.Is(err, keyring.ErrNoAccess) || errors.Is(err, keyring.ErrKeysetNotFound) {
+				t.Errorf("%s(%q, pii) without the pii KEK: err = %v, want ErrNoAccess (and not ErrKeysetNotFound)", name, scope, err)
+			}
+			if got := store.gets.Load() - before; got != 0 {
+				t.Errorf("%s(%q, pii) without the pii KEK read the store %d times, want 0", name, scope, got)
+			}
+		}
+	}
+	if _, err := support.ExistingDataKeys(ctx, "never-stored", "support"); !errors.Is(err, keyring.ErrKeysetNotFound) {
+		t.Errorf("ExistingDataKeys(never-stored, support) with the support KEK: err = %v, want ErrKeysetNotFound", err)
+	}
+
+	accepting := f.keyring(t, func(c *keyring.Config) {
+		c.DefaultKEK = ""
+		c.KEKs = map[string]string{"support": f.uri}
+		c.AcceptKEKs = map[string][]string{"pii": {f.uri}}
+	})
+	if _, err := accepting.ExistingDataKeys(ctx, "acme", "pii"); err != nil {
+		t.Errorf("ExistingDataKeys(acme, pii) with the pii KEK accepted: err = %v", err)
+	}
+}
+
 func TestKEKPermissionDeniedIsNoAccess(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t)

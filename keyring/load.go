@@ -90,6 +90,9 @@ func (k *Keyring) get(ctx context.Context, id KeysetID, create bool) (any, error
 	if err := id.Validate(); err != nil {
 		return nil, err
 	}
+	if err := k.checkClassAccess(id.Class); err != nil {
+		return nil, &Error{Op: "load", ID: id, Err: err}
+	}
 	if err := k.cache.recentFailure(id, now); err != nil && !(create && errors.Is(err, ErrKeysetNotFound)) {
 		return nil, err // a creating caller does not heed a reader's "not found"
 	}

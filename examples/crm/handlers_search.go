@@ -102,12 +102,11 @@ func onlyParams(q url.Values, allowed ...string) error {
 const searchClass = classPII
 
 // requireIndexKeys refuses a search by what up front, before its terms
-// are read, when this process holds no KEK for searchClass. It could
-// compute no index value; and the search would find that out only on a
-// tenant that has index keys, while one that never stored anything (and
-// has none) would answer an empty list: a role without the keys would
-// learn which tenants exist, and the answer would contradict the 403
-// every other search gets.
+// are read, when this process holds no KEK for searchClass: it could
+// compute no index value. The keyring would refuse it too (ErrNoAccess, on
+// every tenant alike, whether or not the tenant has index keys), but only
+// after the terms were parsed, so a malformed term would answer 400 where
+// every other search by this role answers 403.
 func (s *server) requireIndexKeys(what string) error {
 	if _, err := s.kr.KEKURI(searchClass); err != nil {
 		return s.noIndexKeys(what)
