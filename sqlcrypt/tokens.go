@@ -325,7 +325,11 @@ type Execer interface {
 // tables are named "<table>_<index>", so "rc" with an index email_domain
 // and "rc_email" with domain get one, and each table's writes would
 // delete the other's tokens. That is a [*TokenStorageError] naming both
-// tables; rename the Tokens field. The statements are not one transaction (MySQL commits each
+// tables; rename the Tokens field. So is an existing table of that name
+// whose columns are not exactly the key and token columns (an
+// application's one-to-one table "contacts_name_prefix"): ReplaceTokens
+// would delete its rows of every record it writes. The statements are
+// not one transaction (MySQL commits each
 // CREATE TABLE): after an error some side tables may exist, and running
 // it again creates the others. Other errors are TokenTableDDL's, and
 // those of the database, which name the side table being created.
@@ -370,6 +374,15 @@ func createTokenTables(d Dialect, table string, record any, indexes []string, sc
 			return &TokenStorageError{Type: cols.typ, Msg: sqldialect.SharedSideTable(tt, other)}
 		case !errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("sqlcrypt: reading the foreign key of the side table %s: %w", tt.Name, err)
+		}
+		q, args = d.ShapeQuery(tt, false)
+		var columns, own int
+		if err := scan(q, args, &columns, &own); err != nil {
+			return fmt.Errorf("sqlcrypt: reading the columns of the side table %s: %w", tt.Name, err)
+		}
+		if columns != 0 && (columns != 2 || own != 2) {
+			cols, _ := recordColumns(record)
+			return &TokenStorageError{Type: cols.typ, Msg: sqldialect.NotSideTable(tt)}
 		}
 		for _, s := range d.CreateTokenTable(tt) {
 			if err := exec(s); err != nil {

@@ -178,6 +178,52 @@ func (d Dialect) OtherParentQuery(t TokenTable, question bool) (query string, ar
 		[]any{baseName(t.Name), schema, baseName(t.Parent)}
 }
 
+// ShapeQuery returns a query whose one row counts the columns of an
+// existing table named t.Name: all of them, and those that are its key or
+// its token column. A side table has exactly those two (2, 2); a table
+// that does not exist has none (0, 0). Any other count is a table of
+// another kind that has the side table's name (an application's
+// one-to-one table "contacts_name_prefix", say): a side table's writes,
+// which delete a record's rows by key, would delete its rows.
+// question picks ? markers (database/sql on MySQL).
+func (d Dialect) ShapeQuery(t TokenTable, question bool) (query string, args []any) {
+	p := d.Markers(question)
+	count := func(name string) string {
+		q := "SELECT COUNT(*), COUNT(CASE WHEN " + name + " = " + p.Next() + " OR " + name + " = " + p.Next()
+		args = append(args, t.Key, TokenColumn)
+		return q + " THEN 1 END)"
+	}
+	switch d {
+	case Postgres:
+		q := count("a.attname")
+		args = append(args, d.QuoteTable(t.Name))
+		return q + " FROM pg_catalog.pg_attribute a WHERE a.attrelid = to_regclass(" + p.Next() + ") AND a.attnum > 0 AND NOT a.attisdropped", args
+	case MySQL:
+		q := count("COLUMN_NAME")
+		schema := "DATABASE()"
+		if s := schemaOf(t.Name); s != "" {
+			schema = p.Next()
+			args = append(args, s)
+		}
+		args = append(args, baseName(t.Name))
+		return q + " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = " + schema + " AND TABLE_NAME = " + p.Next(), args
+	}
+	schema := schemaOf(t.Name)
+	if schema == "" {
+		schema = "main"
+	}
+	// SQLite compares column names without regard to ASCII case.
+	q := "SELECT COUNT(*), COUNT(CASE WHEN name = " + p.Next() + " COLLATE NOCASE OR name = " + p.Next() + " COLLATE NOCASE THEN 1 END)"
+	return q + " FROM pragma_table_info(" + p.Next() + ", " + p.Next() + ")", []any{t.Key, TokenColumn, baseName(t.Name), schema}
+}
+
+// NotSideTable says why a side table cannot be created: a table of that
+// name exists and is not one ([Dialect.ShapeQuery]).
+func NotSideTable(t TokenTable) string {
+	return "a table named " + t.Name + " exists and is not a token side table (its columns are not exactly " + t.Key + " and " + TokenColumn +
+		"): " + t.Parent + "'s token index would write into it, and each write would delete its rows of the records written; rename the Tokens field, whose snake_case names the side table, or the table"
+}
+
 // SharedSideTable says why a side table cannot be created: an existing
 // table of that name holds the tokens of other, the table its foreign key
 // references ([Dialect.OtherParentQuery]).
