@@ -47,7 +47,8 @@
 // values they write to encrypted columns, bound to the identity and scope
 // of the model they are called on (db.Model(&record)), recompute the blind
 // indexes whose sources they write, and restrict the UPDATE to the row with
-// that identity and scope. A source of a blind index may be a plaintext
+// that identity and scope, whatever conditions of its own the statement
+// has (Where(a).Or(b) included). A source of a blind index may be a plaintext
 // column (blind=Region) or mix encrypted and plaintext columns
 // (blind=Email+Country): it is treated as an encrypted source in every
 // rule below. Map keys may be column names or Go field names.
@@ -113,7 +114,8 @@
 // columns and the conflict target does not hold its scope and every
 // identity field, then on PostgreSQL and SQLite the plugin adds to the DO
 // UPDATE a WHERE that keeps it to the row whose scope and identity are the
-// new row's (WHERE table.tenant_id = excluded.tenant_id AND ...): a
+// new row's (WHERE table.tenant_id = excluded.tenant_id AND ..., after
+// the upsert's own condition in parentheses): a
 // conflicting row of another tenant or record is left as it was, and the
 // write fails with [ErrUnsupportedWrite] (and is rolled back with its
 // transaction) when a record was not written, rather than report a write

@@ -293,9 +293,34 @@ func (p *Plugin) encryptAssignments(db *gorm.DB, m *model) error {
 	for k, f := range binding {
 		where = append(where, clause.Eq{Column: clause.Column{Table: clause.CurrentTable, Name: f.DBName}, Value: before[k].Interface()})
 	}
-	stmt.AddClause(clause.Where{Exprs: where})
+	andWhere(stmt, where)
 	p.useSet(stmt, m, set)
 	return nil
+}
+
+// andWhere adds conds to the statement's WHERE so that they hold whatever
+// the conditions already there say. GORM joins a WHERE's expressions with
+// AND and writes an Or between them as OR, without parentheses (nor
+// around SQL text whose OR is not between spaces), so conditions merely
+// appended to Where(a).Or(b) would read "a OR b AND conds", which SQL
+// takes as "a OR (b AND conds)": every row a matches would be written.
+func andWhere(stmt *gorm.Statement, conds []clause.Expression) {
+	c, ok := stmt.Clauses["WHERE"]
+	if w, isWhere := c.Expression.(clause.Where); ok && isWhere && len(w.Exprs) > 0 {
+		c.Expression = clause.Where{Exprs: append([]clause.Expression{grouped(w)}, conds...)}
+		stmt.Clauses["WHERE"] = c
+		return
+	}
+	stmt.AddClause(clause.Where{Exprs: conds})
+}
+
+// grouped is a WHERE's conditions written as one, in parentheses.
+type grouped clause.Where
+
+func (g grouped) Build(b clause.Builder) {
+	b.WriteByte('(')
+	clause.Where(g).Build(b)
+	b.WriteByte(')')
 }
 
 // useSet makes set the statement's SET clause, for cleanupUpdate to remove,
