@@ -176,7 +176,9 @@
 // record's plaintext, clause.Eq) would match nothing, as the column holds
 // ciphertexts, and would send the plaintext to the database: queries,
 // Count, Pluck, Rows, updates and deletes with one are refused with an
-// [*Error] matching [ErrEncryptedCondition], before any SQL is sent. NULL
+// [*Error] matching [ErrEncryptedCondition], before any SQL is sent, also
+// through db.Table(name) without the model when the table is a known
+// tagged model's (see Raw SQL below). NULL
 // and empty values, stored as they are, may be compared. Conditions
 // written as SQL text (db.Where("email = ?", e)) are not parsed, and not
 // seen.

@@ -35,15 +35,15 @@ func (p *Plugin) encryptUpdate(db *gorm.DB) {
 	if p.refuseHidden(db, "update") {
 		return
 	}
-	if stmt.Schema == nil {
-		p.checkTableWrite(db, "update")
-		return
-	}
 	if s := searchOf(stmt); s != nil {
 		db.AddError(searchRefused(s, "update", "an update through a blind-index search would also change the rows it finds that hold another value"))
 		return
 	}
 	if p.checkConditions(db, "update"); db.Error != nil {
+		return
+	}
+	if stmt.Schema == nil {
+		p.checkTableWrite(db, "update")
 		return
 	}
 	m := p.modelOf(stmt.Schema)
