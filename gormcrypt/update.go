@@ -291,11 +291,26 @@ func (p *Plugin) encryptAssignments(db *gorm.DB, m *model) error {
 	// Only the row whose identity and scope the ciphertexts bind.
 	where := make([]clause.Expression, 0, len(binding))
 	for k, f := range binding {
-		where = append(where, clause.Eq{Column: clause.Column{Table: clause.CurrentTable, Name: f.DBName}, Value: before[k].Interface()})
+		where = append(where, exactEq(db, f, before[k].Interface())...)
 	}
 	andWhere(stmt, where)
 	p.useSet(stmt, m, set)
 	return nil
+}
+
+// exactEq returns the conditions that a row's column f holds v byte for
+// byte. MySQL and MariaDB compare strings under the column's collation,
+// which usually ignores case and trailing spaces: "C-1" and "c-1 " find
+// the row "c-1", whose ciphertexts would then bind a spelling it does not
+// hold, and never decrypt again. There a binary comparison is added to the
+// plain one, which keeps the column's index in use.
+func exactEq(db *gorm.DB, f *schema.Field, v any) []clause.Expression {
+	col := clause.Column{Table: clause.CurrentTable, Name: f.DBName}
+	eq := []clause.Expression{clause.Eq{Column: col, Value: v}}
+	if db.Dialector.Name() != "mysql" || indirectType(f.FieldType).Kind() != reflect.String {
+		return eq
+	}
+	return append(eq, clause.Expr{SQL: "CAST(? AS BINARY) = CAST(? AS BINARY)", Vars: []any{col, v}})
 }
 
 // andWhere adds conds to the statement's WHERE so that they hold whatever

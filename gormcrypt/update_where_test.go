@@ -3,6 +3,7 @@ package gormcrypt_test
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 
 	"gorm.io/gorm"
@@ -78,5 +79,39 @@ func TestUpsertWithOrStaysInScope(t *testing.T) {
 			t.Errorf("another tenant's row was overwritten: tenant %q -> %q", before.Tenant, after.Tenant)
 		}
 		assertReadsBack(t, db, theirs)
+	})
+}
+
+// TestUpdateIdentityComparedExactly plays a client that names a record by
+// another spelling of its key or tenant (an upper-case ID, a trailing
+// space), which a MySQL or MariaDB collation compares equal to the stored
+// one. The ciphertexts an update writes bind the model's spelling, so the
+// row would never decrypt again: the update must match only the row whose
+// identity and scope are byte for byte the model's, and leave the record
+// readable.
+func TestUpdateIdentityComparedExactly(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
+		c := newContact("acme")
+		mustCreate(t, db, c)
+		before := stored(t, db, c.ID)
+		for name, model := range map[string]*Contact{
+			"ID in upper case":     {ID: strings.ToUpper(c.ID), TenantID: c.TenantID},
+			"ID with a space":      {ID: c.ID + " ", TenantID: c.TenantID},
+			"tenant in upper case": {ID: c.ID, TenantID: strings.ToUpper(c.TenantID)},
+		} {
+			t.Run(name, func(t *testing.T) {
+				res := db.Model(model).Updates(map[string]any{"email": "renamed@secret-mail.example"})
+				if res.Error != nil {
+					t.Fatalf("Updates: %v", res.Error)
+				}
+				if res.RowsAffected != 0 {
+					t.Errorf("an update through %q/%q wrote %d rows of %q/%q", model.TenantID, model.ID, res.RowsAffected, c.TenantID, c.ID)
+				}
+				if after := stored(t, db, c.ID); !reflect.DeepEqual(after, before) {
+					t.Errorf("the row was rewritten under another spelling of its identity")
+				}
+				assertReadsBack(t, db, c)
+			})
+		}
 	})
 }
