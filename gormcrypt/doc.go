@@ -323,7 +323,7 @@
 // is refused with an [*Error] matching
 // [ErrUnknownIdentity], with nothing written: db.Table(name) with a map or
 // Update(column, value), under any spelling of the table (quoted, in
-// another case, qualified, aliased), and a struct without crypt tags whose
+// another case, qualified, aliased, a clause.Table parameter), and a struct without crypt tags whose
 // table is that model's. The known tables are those of the models given to
 // New and of the tagged models the process has used since; writes to the
 // tables of other tagged models are not seen.

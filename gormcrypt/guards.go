@@ -96,11 +96,19 @@ func mapsOf(dest any) ([]map[string]any, bool) {
 
 // tableOf returns the lower-case name of the table a statement writes,
 // without schema or quotes, read from db.Table's expression when there is
-// one: an alias (db.Table("contacts AS c")) or a quoted name does not hide
-// the table. It is "" when the statement names no table, or a subquery.
+// one: an alias (db.Table("contacts AS c")), a quoted name or a table
+// given as a parameter (db.Table("?", clause.Table{Name: "contacts"})) does
+// not hide the table. It is "" when the statement names no table, or a
+// subquery.
 func tableOf(stmt *gorm.Statement) string {
-	if stmt.TableExpr != nil {
-		return firstTable(stmt.TableExpr.SQL)
+	if e := stmt.TableExpr; e != nil {
+		if len(e.Vars) == 0 {
+			return firstTable(e.SQL)
+		}
+		// The SQL GORM writes for it, names quoted in place.
+		b := &gorm.Statement{DB: stmt.DB, Clauses: map[string]clause.Clause{}}
+		e.Build(b)
+		return firstTable(b.SQL.String())
 	}
 	if stmt.Table != "" {
 		return firstTable(stmt.Table)
