@@ -503,7 +503,13 @@ func (p *Plugin) checkUpsert(db *gorm.DB, m *model) (guarded bool, err error) {
 			}
 		}
 		if len(where) > 0 {
-			oc.Where.Exprs = append(oc.Where.Exprs, where...)
+			if len(oc.Where.Exprs) > 0 {
+				// The caller's condition, in parentheses: appended after
+				// an OR, the restriction would bind to its last term only
+				// (andWhere).
+				where = append([]clause.Expression{grouped(oc.Where)}, where...)
+			}
+			oc.Where.Exprs = where
 			stmt.AddClause(oc)
 			guarded = true
 		}

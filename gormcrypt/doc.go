@@ -47,7 +47,11 @@
 // values they write to encrypted columns, bound to the identity and scope
 // of the model they are called on (db.Model(&record)), recompute the blind
 // indexes whose sources they write, and restrict the UPDATE to the row with
-// that identity and scope. A source of a blind index may be a plaintext
+// that identity and scope, whatever conditions of its own the statement
+// has (Where(a).Or(b) included), compared byte for byte: on MySQL and
+// MariaDB, whose collations usually ignore case and trailing spaces, a
+// model naming "C-1" or "ACME" updates no row "c-1" of "acme" (its
+// ciphertexts would bind a spelling the row does not hold). A source of a blind index may be a plaintext
 // column (blind=Region) or mix encrypted and plaintext columns
 // (blind=Email+Country): it is treated as an encrypted source in every
 // rule below. Map keys may be column names or Go field names.
@@ -113,7 +117,8 @@
 // columns and the conflict target does not hold its scope and every
 // identity field, then on PostgreSQL and SQLite the plugin adds to the DO
 // UPDATE a WHERE that keeps it to the row whose scope and identity are the
-// new row's (WHERE table.tenant_id = excluded.tenant_id AND ...): a
+// new row's (WHERE table.tenant_id = excluded.tenant_id AND ..., after
+// the upsert's own condition in parentheses): a
 // conflicting row of another tenant or record is left as it was, and the
 // write fails with [ErrUnsupportedWrite] (and is rolled back with its
 // transaction) when a record was not written, rather than report a write
@@ -174,7 +179,9 @@
 // record's plaintext, clause.Eq) would match nothing, as the column holds
 // ciphertexts, and would send the plaintext to the database: queries,
 // Count, Pluck, Rows, updates and deletes with one are refused with an
-// [*Error] matching [ErrEncryptedCondition], before any SQL is sent. NULL
+// [*Error] matching [ErrEncryptedCondition], before any SQL is sent, also
+// through db.Table(name) without the model when the table is a known
+// tagged model's (see Raw SQL below). NULL
 // and empty values, stored as they are, may be compared. Conditions
 // written as SQL text (db.Where("email = ?", e)) are not parsed, and not
 // seen.
@@ -316,7 +323,7 @@
 // is refused with an [*Error] matching
 // [ErrUnknownIdentity], with nothing written: db.Table(name) with a map or
 // Update(column, value), under any spelling of the table (quoted, in
-// another case, qualified, aliased), and a struct without crypt tags whose
+// another case, qualified, aliased, a clause.Table parameter), and a struct without crypt tags whose
 // table is that model's. The known tables are those of the models given to
 // New and of the tagged models the process has used since; writes to the
 // tables of other tagged models are not seen.

@@ -96,11 +96,19 @@ func mapsOf(dest any) ([]map[string]any, bool) {
 
 // tableOf returns the lower-case name of the table a statement writes,
 // without schema or quotes, read from db.Table's expression when there is
-// one: an alias (db.Table("contacts AS c")) or a quoted name does not hide
-// the table. It is "" when the statement names no table, or a subquery.
+// one: an alias (db.Table("contacts AS c")), a quoted name or a table
+// given as a parameter (db.Table("?", clause.Table{Name: "contacts"})) does
+// not hide the table. It is "" when the statement names no table, or a
+// subquery.
 func tableOf(stmt *gorm.Statement) string {
-	if stmt.TableExpr != nil {
-		return firstTable(stmt.TableExpr.SQL)
+	if e := stmt.TableExpr; e != nil {
+		if len(e.Vars) == 0 {
+			return firstTable(e.SQL)
+		}
+		// The SQL GORM writes for it, names quoted in place.
+		b := &gorm.Statement{DB: stmt.DB, Clauses: map[string]clause.Clause{}}
+		e.Build(b)
+		return firstTable(b.SQL.String())
 	}
 	if stmt.Table != "" {
 		return firstTable(stmt.Table)
@@ -183,11 +191,13 @@ func (p *Plugin) checkDelete(db *gorm.DB) {
 }
 
 // checkConditions refuses a WHERE condition that compares an encrypted
-// column of the statement's model with a non-empty value. Conditions given
-// as SQL text ("email = ?") are not parsed and not seen.
+// column of the statement's model, or of the known tagged model whose
+// table it names (db.Table("contacts") into maps, a count), with a
+// non-empty value. Conditions given as SQL text ("email = ?") are not
+// parsed and not seen.
 func (p *Plugin) checkConditions(db *gorm.DB, op string) {
 	stmt := db.Statement
-	if db.Error != nil || stmt.Schema == nil {
+	if db.Error != nil {
 		return
 	}
 	c, ok := stmt.Clauses["WHERE"]
@@ -198,18 +208,34 @@ func (p *Plugin) checkConditions(db *gorm.DB, op string) {
 	if !ok {
 		return
 	}
-	m := p.modelOf(stmt.Schema)
-	if !m.tagged || len(m.enc)+len(m.opaque) == 0 {
+	m := p.conditionModel(stmt)
+	if m == nil || len(m.enc)+len(m.opaque) == 0 {
 		return
 	}
 	if col := m.encryptedCondition(where.Exprs); col != "" {
 		e := &Error{Op: op, Model: m.name, Column: col, Err: ErrEncryptedCondition,
 			Reason: "the column holds ciphertexts: the condition would match nothing and send the value to the database; search with gormcrypt.Matching"}
-		if f := stmt.Schema.LookUpField(col); f != nil {
+		if f := m.schema.LookUpField(col); f != nil {
 			e.Field = f.Name
 		}
 		db.AddError(e)
 	}
+}
+
+// conditionModel returns the tagged model whose columns a statement's
+// conditions name: its own model, or, for a statement without one (or
+// with a struct without crypt tags), the known tagged model whose table it
+// names. It is nil when there is neither.
+func (p *Plugin) conditionModel(stmt *gorm.Statement) *model {
+	if stmt.Schema != nil {
+		if m := p.modelOf(stmt.Schema); m.tagged {
+			return m
+		}
+	}
+	if v, ok := p.tables.Load(tableOf(stmt)); ok {
+		return v.(*model)
+	}
+	return nil
 }
 
 // encryptedCondition returns the encrypted column that one of exprs

@@ -3,6 +3,8 @@ package gormcrypt_test
 import (
 	"testing"
 
+	"gorm.io/gorm/clause"
+
 	"github.com/fieldcrypt/fieldcrypt/gormcrypt"
 )
 
@@ -50,6 +52,10 @@ func TestRegisteredTables(t *testing.T) {
 				{"upper-case table", func() error { return db.Table("CONTACTS").Create(row()).Error }, "email"},
 				{"aliased table", func() error { return db.Table("contacts AS c").Create(row()).Error }, "email"},
 				{"aliased table without AS", func() error { return db.Table("contacts c").Create(row()).Error }, "email"},
+				{"table as a parameter", func() error { return db.Table("?", clause.Table{Name: "contacts"}).Create(row()).Error }, "email"},
+				{"Table.Update, table as a parameter", func() error {
+					return db.Table("? AS c", clause.Table{Name: "contacts"}).Where("id = ?", "c-1").Update("email", plain).Error
+				}, "email"},
 				{"struct without crypt tags", func() error {
 					return db.Create(&ContactLite{ID: "c-raw", TenantID: "acme", Email: plain}).Error
 				}, "email"},

@@ -35,15 +35,15 @@ func (p *Plugin) encryptUpdate(db *gorm.DB) {
 	if p.refuseHidden(db, "update") {
 		return
 	}
-	if stmt.Schema == nil {
-		p.checkTableWrite(db, "update")
-		return
-	}
 	if s := searchOf(stmt); s != nil {
 		db.AddError(searchRefused(s, "update", "an update through a blind-index search would also change the rows it finds that hold another value"))
 		return
 	}
 	if p.checkConditions(db, "update"); db.Error != nil {
+		return
+	}
+	if stmt.Schema == nil {
+		p.checkTableWrite(db, "update")
 		return
 	}
 	m := p.modelOf(stmt.Schema)
@@ -291,11 +291,51 @@ func (p *Plugin) encryptAssignments(db *gorm.DB, m *model) error {
 	// Only the row whose identity and scope the ciphertexts bind.
 	where := make([]clause.Expression, 0, len(binding))
 	for k, f := range binding {
-		where = append(where, clause.Eq{Column: clause.Column{Table: clause.CurrentTable, Name: f.DBName}, Value: before[k].Interface()})
+		where = append(where, exactEq(db, f, before[k].Interface())...)
 	}
-	stmt.AddClause(clause.Where{Exprs: where})
+	andWhere(stmt, where)
 	p.useSet(stmt, m, set)
 	return nil
+}
+
+// exactEq returns the conditions that a row's column f holds v byte for
+// byte. MySQL and MariaDB compare strings under the column's collation,
+// which usually ignores case and trailing spaces: "C-1" and "c-1 " find
+// the row "c-1", whose ciphertexts would then bind a spelling it does not
+// hold, and never decrypt again. There a binary comparison is added to the
+// plain one, which keeps the column's index in use.
+func exactEq(db *gorm.DB, f *schema.Field, v any) []clause.Expression {
+	col := clause.Column{Table: clause.CurrentTable, Name: f.DBName}
+	eq := []clause.Expression{clause.Eq{Column: col, Value: v}}
+	if db.Dialector.Name() != "mysql" || indirectType(f.FieldType).Kind() != reflect.String {
+		return eq
+	}
+	return append(eq, clause.Expr{SQL: "CAST(? AS BINARY) = CAST(? AS BINARY)", Vars: []any{col, v}})
+}
+
+// andWhere adds conds to the statement's WHERE so that they hold whatever
+// the conditions already there say. GORM joins a WHERE's expressions with
+// AND and writes an Or between them as OR, without parentheses (nor
+// around SQL text whose OR is not between spaces), so conditions merely
+// appended to Where(a).Or(b) would read "a OR b AND conds", which SQL
+// takes as "a OR (b AND conds)": every row a matches would be written.
+func andWhere(stmt *gorm.Statement, conds []clause.Expression) {
+	c, ok := stmt.Clauses["WHERE"]
+	if w, isWhere := c.Expression.(clause.Where); ok && isWhere && len(w.Exprs) > 0 {
+		c.Expression = clause.Where{Exprs: append([]clause.Expression{grouped(w)}, conds...)}
+		stmt.Clauses["WHERE"] = c
+		return
+	}
+	stmt.AddClause(clause.Where{Exprs: conds})
+}
+
+// grouped is a WHERE's conditions written as one, in parentheses.
+type grouped clause.Where
+
+func (g grouped) Build(b clause.Builder) {
+	b.WriteByte('(')
+	clause.Where(g).Build(b)
+	b.WriteByte(')')
 }
 
 // useSet makes set the statement's SET clause, for cleanupUpdate to remove,

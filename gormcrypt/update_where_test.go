@@ -1,0 +1,117 @@
+package gormcrypt_test
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt"
+	"github.com/fieldcrypt/fieldcrypt/gormcrypt"
+)
+
+// TestUpdateWithOrStaysOnItsRow plays a caller whose update of one record
+// carries conditions of its own joined by OR (Where(a).Or(b), or SQL text
+// with an OR that GORM does not parenthesize). GORM joins the WHERE's
+// expressions with AND and the OR between them as written, so a condition
+// appended after an OR binds to it alone: "a OR b AND tenant = t AND id =
+// i" is "a OR (b AND ...)". The update must still write only the model's
+// row, whose identity and scope its ciphertexts bind: another tenant's
+// row is left as it was and still decrypts.
+func TestUpdateWithOrStaysOnItsRow(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
+		for name, where := range map[string]func(tx *gorm.DB) *gorm.DB{
+			"Where.Or": func(tx *gorm.DB) *gorm.DB { return tx.Where("stage = ?", "lead").Or("stage = ?", "prospect") },
+			"SQL text": func(tx *gorm.DB) *gorm.DB { return tx.Where("stage = 'lead'\nOR stage = 'prospect'") },
+		} {
+			t.Run(name, func(t *testing.T) {
+				mine, theirs := newContact("acme"), newContact("globex")
+				mustCreate(t, db, mine)
+				mustCreate(t, db, theirs)
+				before := stored(t, db, theirs.ID)
+
+				res := where(db.Model(mine)).Updates(map[string]any{"email": "renamed@secret-mail.example"})
+				if res.Error != nil {
+					t.Fatalf("Updates: %v", res.Error)
+				}
+				if res.RowsAffected != 1 {
+					t.Errorf("the update of one record wrote %d rows", res.RowsAffected)
+				}
+				if after := stored(t, db, theirs.ID); !reflect.DeepEqual(after, before) {
+					t.Errorf("another tenant's row was overwritten: email %q -> %q", before.Email, after.Email)
+				}
+				assertReadsBack(t, db, theirs)
+				mine.Email = "renamed@secret-mail.example"
+				assertReadsBack(t, db, mine)
+			})
+		}
+	})
+}
+
+// TestUpsertWithOrStaysInScope plays a caller whose upsert has a
+// condition of its own on its update, with an OR (clause.Or, as GORM
+// spells Where(a).Or(b)): the plugin's restriction of the DO UPDATE to the
+// new row's scope must hold whatever that condition says, so a Create
+// whose ID another tenant's row holds never overwrites that row.
+func TestUpsertWithOrStaysInScope(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
+		theirs := newContact("globex")
+		mustCreate(t, db, theirs)
+		before := stored(t, db, theirs.ID)
+
+		mine := newContact("acme")
+		mine.ID = theirs.ID
+		err := db.Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: "id"}},
+			UpdateAll: true,
+			Where: clause.Where{Exprs: []clause.Expression{
+				clause.Expr{SQL: "contacts.stage = 'lead'"},
+				clause.Or(clause.Expr{SQL: "contacts.stage = 'prospect'"}),
+			}},
+		}).Create(mine).Error
+		if !errors.Is(err, gormcrypt.ErrUnsupportedWrite) {
+			t.Errorf("upsert over another tenant's ID: err = %v, want %v", err, gormcrypt.ErrUnsupportedWrite)
+		}
+		if after := stored(t, db, theirs.ID); !reflect.DeepEqual(after, before) {
+			t.Errorf("another tenant's row was overwritten: tenant %q -> %q", before.Tenant, after.Tenant)
+		}
+		assertReadsBack(t, db, theirs)
+	})
+}
+
+// TestUpdateIdentityComparedExactly plays a client that names a record by
+// another spelling of its key or tenant (an upper-case ID, a trailing
+// space), which a MySQL or MariaDB collation compares equal to the stored
+// one. The ciphertexts an update writes bind the model's spelling, so the
+// row would never decrypt again: the update must match only the row whose
+// identity and scope are byte for byte the model's, and leave the record
+// readable.
+func TestUpdateIdentityComparedExactly(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
+		c := newContact("acme")
+		mustCreate(t, db, c)
+		before := stored(t, db, c.ID)
+		for name, model := range map[string]*Contact{
+			"ID in upper case":     {ID: strings.ToUpper(c.ID), TenantID: c.TenantID},
+			"ID with a space":      {ID: c.ID + " ", TenantID: c.TenantID},
+			"tenant in upper case": {ID: c.ID, TenantID: strings.ToUpper(c.TenantID)},
+		} {
+			t.Run(name, func(t *testing.T) {
+				res := db.Model(model).Updates(map[string]any{"email": "renamed@secret-mail.example"})
+				if res.Error != nil {
+					t.Fatalf("Updates: %v", res.Error)
+				}
+				if res.RowsAffected != 0 {
+					t.Errorf("an update through %q/%q wrote %d rows of %q/%q", model.TenantID, model.ID, res.RowsAffected, c.TenantID, c.ID)
+				}
+				if after := stored(t, db, c.ID); !reflect.DeepEqual(after, before) {
+					t.Errorf("the row was rewritten under another spelling of its identity")
+				}
+				assertReadsBack(t, db, c)
+			})
+		}
+	})
+}
