@@ -28,7 +28,8 @@ var ErrMissingColumn = errors.New("does not exist in the database")
 // disagrees with the database stops them at once.
 //
 // It also checks that the primary key is one the job can page by (see
-// ErrKeyNotUnique).
+// ErrKeyNotUnique), of an integer type unless key_type is text (see
+// ErrKeyType).
 func CheckColumns(ctx context.Context, db *sql.DB, d Dialect, t Table) error {
 	if err := checkDialect(d); err != nil {
 		return err
@@ -41,6 +42,9 @@ func CheckColumns(ctx context.Context, db *sql.DB, d Dialect, t Table) error {
 		return err
 	}
 	if err := checkKeyUnique(ctx, db, d, t, l); err != nil {
+		return err
+	}
+	if err := checkKeyType(ctx, db, d, t, l); err != nil {
 		return err
 	}
 	return checkTokenTables(ctx, db, d, t, l)
