@@ -5,7 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/fieldcrypt/fieldcrypt/crypt"
 
 	"github.com/fieldcrypt/fieldcrypt/internal/sqldialect"
 )
@@ -28,7 +31,8 @@ var ErrMissingColumn = errors.New("does not exist in the database")
 // disagrees with the database stops them at once.
 //
 // It also checks that the primary key is one the job can page by (see
-// ErrKeyNotUnique).
+// ErrKeyNotUnique), of an integer type unless key_type is text (see
+// ErrKeyType).
 func CheckColumns(ctx context.Context, db *sql.DB, d Dialect, t Table) error {
 	if err := checkDialect(d); err != nil {
 		return err
@@ -37,13 +41,48 @@ func CheckColumns(ctx context.Context, db *sql.DB, d Dialect, t Table) error {
 		return err
 	}
 	l := newLayout(d, &t)
+	if err := checkColumnCase(d, t, l); err != nil {
+		return err
+	}
 	if err := checkColumnsExist(ctx, db, d, t, l); err != nil {
 		return err
 	}
 	if err := checkKeyUnique(ctx, db, d, t, l); err != nil {
 		return err
 	}
+	if err := checkKeyType(ctx, db, d, t, l); err != nil {
+		return err
+	}
 	return checkTokenTables(ctx, db, d, t, l)
+}
+
+// checkColumnCase refuses, on MySQL and SQLite, which compare column
+// names without case, two configured names that differ only in case: they
+// name one column, which the description would give two roles (an
+// encrypted column TENANT that is the scope column tenant would have its
+// "plaintext" encrypted over the scope). Table.Validate refuses the same
+// name given twice; this is its rule as these databases read names. The
+// primary key may be an identity column under another spelling.
+func checkColumnCase(d Dialect, t Table, l *layout) error {
+	if d == Postgres {
+		return nil // quoted names are compared as written
+	}
+	seen := map[string]string{}
+	for _, c := range l.cols {
+		folded := strings.ToLower(c)
+		prev, ok := seen[folded]
+		if !ok {
+			seen[folded] = c
+			continue
+		}
+		if prev == t.PrimaryKey && slices.ContainsFunc(t.IDs, func(id crypt.ColumnName) bool { return id.Column == c }) {
+			continue
+		}
+		return &ConfigError{Table: t.Name, Column: c, Pos: t.posOf(c), Msg: fmt.Sprintf(
+			"%s (under %s) and %s (under %s) are one column: %s compares column names without case; name each column once",
+			prev, columnRoles(t, prev), c, columnRoles(t, c), d)}
+	}
+	return nil
 }
 
 // checkTokenTables checks that the side table of each token index exists

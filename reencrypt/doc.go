@@ -21,7 +21,7 @@
 //	    primary_key: id             # one column; the job pages by it
 //	    key_type: integer           # integer (default) or text
 //	    record: contact             # the record type bound into associated data
-//	    scope: tenant_id            # the scope (tenant) column; omit for "default"
+//	    scope: tenant_id            # the scope (tenant) column, text or integer (the scope in decimal); omit for "default"
 //	    ids:                        # identity columns bound into associated data
 //	      - {column: id, name: ID}  # name: the Go field name or its name= option
 //	    encrypted:

@@ -266,9 +266,9 @@ func indexSchema(t *Table) (*crypt.Schema, error) {
 func (x *examiner) driftRow(ctx context.Context, raw []any, slim *crypt.Schema, encEv, idxEv []columnEvidence) error {
 	l := x.l
 	keys := x.enc.Keys()
-	scope := keyring.DefaultScope
-	if l.scope >= 0 {
-		scope, _ = textOf(raw[l.scope])
+	scope, err := l.scopeOf(raw)
+	if err != nil {
+		return err
 	}
 
 	// Classes: key IDs, read without decrypting.

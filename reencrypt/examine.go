@@ -137,9 +137,9 @@ func (x *examiner) examine(ctx context.Context, raw []any, t *tally) (result, er
 		r.verdict, r.set = vRewrite, x.keep(raw)
 		return r, nil
 	}
-	scope := keyring.DefaultScope
-	if x.l.scope >= 0 {
-		scope, _ = textOf(raw[x.l.scope])
+	scope, err := x.l.scopeOf(raw)
+	if err != nil {
+		return r, err
 	}
 
 	// 1. Key IDs, read without decrypting. Every column is counted, even

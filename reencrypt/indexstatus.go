@@ -212,9 +212,9 @@ func IndexStatus(ctx context.Context, db *sql.DB, d Dialect, enc *crypt.Encrypto
 			if after, err = keyValue(l.t.keyType(), raw[0]); err != nil {
 				return nil, &ConfigError{Table: t.Name, Column: t.PrimaryKey, Msg: err.Error()}
 			}
-			scope := "default"
-			if l.scope >= 0 {
-				scope, _ = textOf(raw[l.scope])
+			scope, err := l.scopeOf(raw)
+			if err != nil {
+				return nil, err
 			}
 			if o.Scope != "" && scope != o.Scope {
 				continue // a collation that compares loosely (MySQL: case, trailing spaces)

@@ -19,6 +19,44 @@ import (
 // column.
 var ErrKeyNotUnique = errors.New("is not a unique, non-null key")
 
+// ErrKeyType means the configured key_type is integer (the default) but
+// the primary-key column is not of an integer type. The database orders
+// such a column as text ("10" before "9") while the job would bound its
+// pages with integers, which MySQL compares as numbers and SQLite as text
+// of another spelling ("007" read back as 7): rows would be skipped and
+// the job, status and a destroy's safety check would report done. It
+// comes wrapped in a *ConfigError naming the column: set key_type: text.
+var ErrKeyType = errors.New("is not of an integer type")
+
+// checkKeyType refuses an integer key_type on a primary-key column whose
+// type, as the database reports it for a query of the column, is not an
+// integer (or exact numeric) type. A type the driver does not report (an
+// expression column of an SQLite view) is not checked.
+func checkKeyType(ctx context.Context, db *sql.DB, d Dialect, t Table, l *layout) error {
+	if t.keyType() != KeyInteger {
+		return nil
+	}
+	rows, err := db.QueryContext(ctx, "SELECT "+l.key()+" FROM "+l.table+" WHERE 1 = 0")
+	if err != nil {
+		return fmt.Errorf("reencrypt: checking the primary key of %s: %w", t.Name, err)
+	}
+	defer rows.Close()
+	types, err := rows.ColumnTypes()
+	if err != nil {
+		return fmt.Errorf("reencrypt: checking the type of the primary key of %s: %w", t.Name, err)
+	}
+	if len(types) != 1 {
+		return fmt.Errorf("reencrypt: checking the type of the primary key of %s: the query returned %d columns", t.Name, len(types))
+	}
+	typ := strings.ToUpper(types[0].DatabaseTypeName())
+	if typ == "" || strings.Contains(typ, "INT") || strings.Contains(typ, "NUMERIC") || strings.Contains(typ, "DECIMAL") {
+		return nil
+	}
+	return &ConfigError{Table: t.Name, Column: t.PrimaryKey, Pos: t.posOf(t.PrimaryKey), err: ErrKeyType,
+		Msg: fmt.Sprintf("primary_key %s %s (the database says %s) but key_type is %q (the default): the job would page it with integer bounds "+
+			"the database does not order it by, skip rows and report done; set key_type: %s", t.PrimaryKey, ErrKeyType, typ, KeyInteger, KeyText)}
+}
+
 // checkKeyUnique refuses a primary key the job cannot page by: it asks the
 // catalog for a unique index on exactly that column (PostgreSQL pg_index,
 // MySQL information_schema.STATISTICS, SQLite pragma_index_list and the

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+
+	"github.com/fieldcrypt/fieldcrypt/keyring"
 )
 
 // layout is where a table's columns sit in the rows the job reads, and the
@@ -111,6 +113,24 @@ func newLayout(d Dialect, t *Table) *layout {
 	}
 	l.lockRow = b.String() + forUpdate(d)
 	return l
+}
+
+// scopeOf returns the scope of row raw: the scope column's value in
+// crypt's canonical text form, as the job binds it into associated data
+// (an integer column's value in decimal, as identities are), or "default"
+// when the table has no scope column. A NULL scope is "". Every reader of
+// the scope (the job, status, the drift check, index status) goes through
+// it, so that a value is never counted under another scope than the one
+// its row is encrypted under.
+func (l *layout) scopeOf(raw []any) (string, error) {
+	if l.scope < 0 {
+		return keyring.DefaultScope, nil
+	}
+	s, err := idText(raw[l.scope])
+	if err != nil {
+		return "", &ConfigError{Table: l.t.Name, Column: l.t.Scope, Msg: "scope column " + err.Error()}
+	}
+	return s, nil
 }
 
 // key is the quoted primary-key column.

@@ -114,9 +114,10 @@ func Status(ctx context.Context, db *sql.DB, d Dialect, t Table) (*Report, error
 				return nil, fmt.Errorf("reencrypt: status of %s: %w", t.Name, err)
 			}
 			n++
-			scope := keyring.DefaultScope
-			if l.scope >= 0 {
-				scope, _ = textOf(raw[l.scope])
+			scope, err := l.scopeOf(raw)
+			if err != nil {
+				rows.Close()
+				return nil, err
 			}
 			for i, c := range l.enc {
 				st := &cols[i].status
