@@ -286,7 +286,8 @@ func (x *examiner) driftRow(ctx context.Context, raw []any, slim *crypt.Schema, 
 			encEv[i].unknownKey++
 		case errors.Is(err, keyring.ErrScopeShredded):
 			// A shredded scope's keysets say nothing about classes.
-		case errors.Is(err, keyring.ErrKeysetNotFound):
+		case errors.Is(err, keyring.ErrKeysetNotFound),
+			errors.Is(err, keyring.ErrNoAccess) && keysetAbsent(ctx, keys, keyring.KeysetID{Scope: scope, Class: c.class, Purpose: keyring.PurposeData}):
 			encEv[i].disagree++
 			encEv[i].noKeyset++
 		case kekFailure(err, keys):
@@ -467,4 +468,24 @@ func widthDrift(t *Table, c idxCol, want int, ev *columnEvidence) *DriftError {
 		return nil
 	}
 	return &DriftError{Table: t.Name, Column: c.column, Kind: DriftWidth, Msg: msg, Rows: wrong, Evidence: ev.values, Pos: t.posOf(c.column)}
+}
+
+// keysetAbsent reports whether the keyset store holds no keyset id, whose
+// class this process holds no KEK for. The keyring refuses such a class
+// with ErrNoAccess before it reads the store, so that a role without the
+// class cannot tell which tenants have it; the drift check, which runs with
+// the store's owners' access, asks the Manager, which reads the store
+// first. A class named by the configuration that no keyring has a KEK for
+// and no scope has a keyset of (a misspelt class) is thus drift, while a
+// class this process merely cannot read gives no evidence.
+func keysetAbsent(ctx context.Context, keys crypt.KeySource, id keyring.KeysetID) bool {
+	kr, ok := keys.(*keyring.Keyring)
+	if !ok {
+		return false
+	}
+	if _, err := kr.KEKURI(id.Class); err == nil {
+		return false // the class has a KEK, and it refused: the keyset exists
+	}
+	_, err := keyring.NewManager(kr).Keys(ctx, id)
+	return errors.Is(err, keyring.ErrKeysetNotFound)
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
+	"github.com/fieldcrypt/fieldcrypt/internal/testkeys"
+	"github.com/fieldcrypt/fieldcrypt/keyring"
 	"github.com/fieldcrypt/fieldcrypt/sqlcrypt"
 )
 
@@ -92,6 +94,10 @@ type (
 // probe's value.
 func TestLookupErrors(t *testing.T) {
 	e := newEnv(t)
+	// ignoredScope, nestedScope and namedIndex are of the default class:
+	// without its KEK every lookup of theirs is ErrNoAccess.
+	opener, keks := testkeys.KEKs(t, "default")
+	e.enc = crypt.New(testkeys.Keyring(t, keyring.NewMemoryStore(), opener, keks), nil)
 	const secret = "zebulon.q7731@secret-mail.example"
 	probe := &Contact{TenantID: "acme", Email: secret}
 	nested := &nestedScope{Email: secret}

@@ -333,3 +333,31 @@ func TestTablesFile(t *testing.T) {
 		t.Errorf("status with FIELDCRYPT_TABLES_FILE = %+v, want contacts with 3 rows", s)
 	}
 }
+
+// TestJobTablesDisagreeingWithDatabase: a tables: description that the
+// database contradicts is a configuration error (exit 64) that names the
+// setting, for every command that reads the tables: the default key_type
+// (integer) on a TEXT primary key, whose keys the database orders as text
+// (paging by number would skip rows), and two column names that differ
+// only in case, which SQLite takes for one column.
+func TestJobTablesDisagreeingWithDatabase(t *testing.T) {
+	cases := []struct {
+		name, tables, want string
+	}{
+		{"integer key_type on a TEXT key", strings.Replace(contactsTables, "    key_type: text\n", "", 1), "key_type"},
+		{"columns differing in case", strings.Replace(contactsTables, "{column: notes, name: Notes", "{column: EMAIL, name: Notes", 1), "EMAIL"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.mustRun(t, "keys", "init", "--scope", "acme")
+			newCRMWith(t, h, tc.tables)
+			for _, args := range [][]string{{"status"}, {"reencrypt"}} {
+				r := h.run(t, args...)
+				if r.code != cli.ExitUsage || !strings.Contains(r.stderr, tc.want) {
+					t.Errorf("fieldcrypt %v: %v\nwant exit %d mentioning %q", args, r, cli.ExitUsage, tc.want)
+				}
+			}
+		})
+	}
+}

@@ -44,11 +44,14 @@ func (a *app) tables() ([]reencrypt.Table, error) {
 }
 
 // tablesError makes an error that says the tables configuration
-// disagrees with the database (a configured table or column is missing, or
-// the stored values were written otherwise than it describes) a
-// configuration error, exit 64; other errors pass through.
+// disagrees with the database (a *reencrypt.ConfigError: a configured table
+// or column is missing, a key column is not of the configured key_type,
+// two configured names are one column to the database; or the stored
+// values were written otherwise than it describes) a configuration error,
+// exit 64; other errors pass through.
 func tablesError(err error) error {
-	if errors.Is(err, reencrypt.ErrMissingColumn) || errors.Is(err, reencrypt.ErrConfigDrift) {
+	var ce *reencrypt.ConfigError
+	if errors.As(err, &ce) || errors.Is(err, reencrypt.ErrMissingColumn) || errors.Is(err, reencrypt.ErrConfigDrift) {
 		return &usageError{err}
 	}
 	return err
