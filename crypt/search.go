@@ -59,7 +59,11 @@ func Contains(q string) Term { return Term{op: termContains, q: q} }
 // bounds are text of the index's type (as min= and max=), and "" leaves
 // that end open. A bound outside the index's domain is clamped to it; an
 // interval that holds no value of the domain (lo above hi, say) gives a
-// search that matches nothing (see [TokenSearch.Empty]).
+// search that matches nothing (see [TokenSearch.Empty]). Values and bounds
+// compare as the index stores them (docs/FORMAT.md): a timestamp in whole
+// seconds, its fraction dropped, so "2026-03-01T00:00:00.1Z" is within
+// Between("2026-03-01T00:00:00.5Z", ""); compare the decrypted values
+// yourself where fractions of a second matter.
 func Between(lo, hi string) Term { return Term{op: termBetween, lo: lo, hi: hi} }
 
 // Equals searches a set index for records with an element equal to v,

@@ -165,7 +165,7 @@
 // A Create or an update whose values hold, behind an interface (an any
 // field serialized as JSON, a map of columns), a struct with crypt tags is
 // refused with crypt.ErrHiddenTagged, for every model and table: nothing
-// would encrypt it. GORM's Scan (and Row, Rows,
+// would encrypt it. GORM's Scan (and Row, Rows, ScanRows,
 // Pluck into strings) runs no query callbacks and returns stored values:
 // use [Scan], which scans and decrypts, or Find. Find into maps, or into
 // a struct type without crypt tags, decrypts nothing either: it returns the

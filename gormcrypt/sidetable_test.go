@@ -55,3 +55,23 @@ func TestMigrateTokensSharedSideTable(t *testing.T) {
 		}
 	})
 }
+
+// TestMigrateTokensNotASideTable: MigrateTokens refuses a table of its
+// side table's name that is not a side table (here an application's
+// one-to-one notes table, keyed by the record's ID): the side table's
+// writes, which delete a record's rows by key, would delete its rows.
+func TestMigrateTokensNotASideTable(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
+		if err := db.AutoMigrate(&domainA{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Exec("CREATE TABLE rc_email_domain (id VARCHAR(64) PRIMARY KEY, note VARCHAR(64) NOT NULL)").Error; err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Exec("DROP TABLE rc_email_domain") })
+		err := gormcrypt.MigrateTokens(db, &domainA{})
+		if !errors.Is(err, gormcrypt.ErrUnsupportedModel) || !strings.Contains(err.Error(), "rc_email_domain exists and is not a token side table") {
+			t.Errorf("MigrateTokens(rc) over an application table rc_email_domain: err = %v, want ErrUnsupportedModel naming it", err)
+		}
+	})
+}

@@ -500,7 +500,10 @@ func Search(probe any, index string, term crypt.Term) func(*gorm.DB) *gorm.DB {
 // indexes is left alone; one whose token indexes cannot be stored is an
 // [*Error], as is a side table that exists and holds another table's
 // tokens (side tables are named "<table>_<index>", so "rc" with an index
-// email_domain and "rc_email" with domain would share one).
+// email_domain and "rc_email" with domain would share one), and a table of
+// the side table's name that is not a side table (an application's
+// one-to-one table contacts_name_prefix: the side table's writes would
+// delete its rows).
 func MigrateTokens(db *gorm.DB, models ...any) error {
 	p, err := pluginOf(db)
 	if err != nil {
@@ -551,20 +554,30 @@ func MigrateTokens(db *gorm.DB, models ...any) error {
 	return nil
 }
 
-// sharedSideTable fails when the side table tt exists and holds another
-// table's tokens (sqldialect.Dialect.OtherParentQuery): two tables whose
-// side tables get one name would delete each other's tokens.
+// sharedSideTable fails when a table named as the side table tt exists and
+// is not tt: it holds another table's tokens (sqldialect.Dialect.OtherParentQuery:
+// two tables whose side tables get one name would delete each other's
+// tokens), or it is not a side table at all (sqldialect.Dialect.ShapeQuery:
+// an application's one-to-one table "contacts_name_prefix", whose rows the
+// side table's writes, which delete a record's rows by key, would delete).
 func sharedSideTable(db *gorm.DB, d sqldialect.Dialect, tt sqldialect.TokenTable) error {
 	q, args := d.OtherParentQuery(tt, true)
 	var other string
 	switch err := scanOne(db.Session(&gorm.Session{NewDB: true}).Raw(q, args...), &other); {
 	case err == nil:
 		return errors.New(sqldialect.SharedSideTable(tt, other))
-	case errors.Is(err, sql.ErrNoRows):
-		return nil
-	default:
+	case !errors.Is(err, sql.ErrNoRows):
 		return fmt.Errorf("reading the foreign key of the side table %s: %w", tt.Name, err)
 	}
+	q, args = d.ShapeQuery(tt, true)
+	var columns, own int
+	if err := scanOne(db.Session(&gorm.Session{NewDB: true}).Raw(q, args...), &columns, &own); err != nil {
+		return fmt.Errorf("reading the columns of the side table %s: %w", tt.Name, err)
+	}
+	if columns != 0 && (columns != 2 || own != 2) {
+		return errors.New(sqldialect.NotSideTable(tt))
+	}
+	return nil
 }
 
 // keyType returns the type of the side table tt's key, read from its
