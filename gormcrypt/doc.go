@@ -48,10 +48,12 @@
 // of the model they are called on (db.Model(&record)), recompute the blind
 // indexes whose sources they write, and restrict the UPDATE to the row with
 // that identity and scope, whatever conditions of its own the statement
-// has (Where(a).Or(b) included), compared byte for byte: on MySQL and
-// MariaDB, whose collations usually ignore case and trailing spaces, a
-// model naming "C-1" or "ACME" updates no row "c-1" of "acme" (its
-// ciphertexts would bind a spelling the row does not hold). A source of a blind index may be a plaintext
+// has (Where(a).Or(b) included), compared byte for byte: where the
+// database compares two spellings equal (MySQL's and MariaDB's usual
+// collations, which ignore case and trailing spaces; a PostgreSQL uuid,
+// citext or nondeterministic collation; SQLite's COLLATE NOCASE), a model
+// naming "C-1" or "ACME" updates no row "c-1" of "acme" (its ciphertexts
+// would bind a spelling the row does not hold). A source of a blind index may be a plaintext
 // column (blind=Region) or mix encrypted and plaintext columns
 // (blind=Email+Country): it is treated as an encrypted source in every
 // rule below. Map keys may be column names or Go field names.

@@ -299,18 +299,29 @@ func (p *Plugin) encryptAssignments(db *gorm.DB, m *model) error {
 }
 
 // exactEq returns the conditions that a row's column f holds v byte for
-// byte. MySQL and MariaDB compare strings under the column's collation,
-// which usually ignores case and trailing spaces: "C-1" and "c-1 " find
-// the row "c-1", whose ciphertexts would then bind a spelling it does not
-// hold, and never decrypt again. There a binary comparison is added to the
-// plain one, which keeps the column's index in use.
+// byte. A database may compare two spellings equal: MySQL and MariaDB
+// under the column's collation, which usually ignores case and trailing
+// spaces; PostgreSQL for a uuid column (any case in, lower case out), a
+// citext or a nondeterministic collation; SQLite for COLLATE NOCASE. "C-1"
+// would then find the row "c-1", whose ciphertexts would bind a spelling
+// it does not hold, and never decrypt again. For a string field a
+// comparison of the bytes is added to the plain one, which keeps the
+// column's index in use.
 func exactEq(db *gorm.DB, f *schema.Field, v any) []clause.Expression {
 	col := clause.Column{Table: clause.CurrentTable, Name: f.DBName}
 	eq := []clause.Expression{clause.Eq{Column: col, Value: v}}
-	if db.Dialector.Name() != "mysql" || indirectType(f.FieldType).Kind() != reflect.String {
+	if indirectType(f.FieldType).Kind() != reflect.String {
 		return eq
 	}
-	return append(eq, clause.Expr{SQL: "CAST(? AS BINARY) = CAST(? AS BINARY)", Vars: []any{col, v}})
+	switch db.Dialector.Name() {
+	case "mysql":
+		return append(eq, clause.Expr{SQL: "CAST(? AS BINARY) = CAST(? AS BINARY)", Vars: []any{col, v}})
+	case "postgres":
+		return append(eq, clause.Expr{SQL: `CAST(? AS text) COLLATE "C" = CAST(? AS text)`, Vars: []any{col, v}})
+	case "sqlite":
+		return append(eq, clause.Expr{SQL: "CAST(? AS BLOB) = CAST(? AS BLOB)", Vars: []any{col, v}})
+	}
+	return eq
 }
 
 // andWhere adds conds to the statement's WHERE so that they hold whatever

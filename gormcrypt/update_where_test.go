@@ -115,3 +115,62 @@ func TestUpdateIdentityComparedExactly(t *testing.T) {
 		}
 	})
 }
+
+// ciNote is a record whose key and tenant columns compare two spellings
+// equal: a PostgreSQL uuid (any case in, lower case out), SQLite's
+// COLLATE NOCASE, MySQL's default collation.
+type ciNote struct {
+	_        struct{} `crypt:"record=ci_note"`
+	ID       string   `gorm:"primaryKey" crypt:"id"`
+	TenantID string   `crypt:"scope"`
+	Body     string   `crypt:"encrypt,class=pii"`
+}
+
+func (ciNote) TableName() string { return "ci_notes" }
+
+// TestUpdateIdentityComparedExactlyOnEveryDialect is
+// TestUpdateIdentityComparedExactly on the columns of PostgreSQL and SQLite
+// that compare two spellings equal. A client that sends a UUID in upper
+// case (as some platforms print them) names the row PostgreSQL stores in
+// lower case; the ciphertexts the update writes would bind the upper-case
+// spelling, and the row would never decrypt again.
+func TestUpdateIdentityComparedExactlyOnEveryDialect(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
+		ddl := map[string]string{
+			"postgres": "CREATE TABLE ci_notes (id uuid PRIMARY KEY, tenant_id text NOT NULL, body text NOT NULL)",
+			"sqlite":   "CREATE TABLE ci_notes (id TEXT COLLATE NOCASE PRIMARY KEY, tenant_id TEXT COLLATE NOCASE NOT NULL, body TEXT NOT NULL)",
+			"mysql":    "CREATE TABLE ci_notes (id VARCHAR(64) PRIMARY KEY, tenant_id VARCHAR(64) NOT NULL, body TEXT NOT NULL)",
+		}[db.Dialector.Name()]
+		if err := db.Exec(ddl).Error; err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Exec("DROP TABLE ci_notes") })
+		n := &ciNote{ID: "6f1c2a9e-3b7d-4e52-9a0f-5c8d1e2b4a67", TenantID: "acme", Body: "quartz body"}
+		if err := db.Create(n).Error; err != nil {
+			t.Fatal(err)
+		}
+		raw := func() (body string) {
+			if err := db.Raw("SELECT body FROM ci_notes").Row().Scan(&body); err != nil {
+				t.Fatal(err)
+			}
+			return body
+		}
+		before := raw()
+		for name, model := range map[string]*ciNote{
+			"ID in upper case":     {ID: strings.ToUpper(n.ID), TenantID: n.TenantID},
+			"tenant in upper case": {ID: n.ID, TenantID: strings.ToUpper(n.TenantID)},
+		} {
+			res := db.Model(model).Updates(map[string]any{"body": "rewritten body"})
+			if res.Error != nil {
+				t.Fatalf("%s: Updates: %v", name, res.Error)
+			}
+			if res.RowsAffected != 0 || raw() != before {
+				t.Errorf("%s: an update through %q/%q rewrote the row of %q/%q (%d rows)", name, model.TenantID, model.ID, n.TenantID, n.ID, res.RowsAffected)
+			}
+		}
+		var got ciNote
+		if err := db.First(&got, "id = ?", n.ID).Error; err != nil || got.Body != n.Body {
+			t.Errorf("the note after the refused updates: %+v, %v; want its body to read back", got, err)
+		}
+	})
+}
