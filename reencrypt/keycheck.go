@@ -52,9 +52,26 @@ func checkKeyType(ctx context.Context, db *sql.DB, d Dialect, t Table, l *layout
 	if typ == "" || strings.Contains(typ, "INT") || strings.Contains(typ, "NUMERIC") || strings.Contains(typ, "DECIMAL") {
 		return nil
 	}
+	if d == SQLite && sqliteNumericAffinity(typ) {
+		return nil
+	}
 	return &ConfigError{Table: t.Name, Column: t.PrimaryKey, Pos: t.posOf(t.PrimaryKey), err: ErrKeyType,
 		Msg: fmt.Sprintf("primary_key %s %s (the database says %s) but key_type is %q (the default): the job would page it with integer bounds "+
 			"the database does not order it by, skip rows and report done; set key_type: %s", t.PrimaryKey, ErrKeyType, typ, KeyInteger, KeyText)}
+}
+
+// sqliteNumericAffinity reports whether SQLite gives a column declared typ
+// (upper case) NUMERIC affinity (https://sqlite.org/datatype3.html, 3.1):
+// a name with none of the substrings that give TEXT, BLOB or REAL
+// affinity (NUMBER, SERIAL, BOOLEAN, ...). Such a column stores integers
+// as integers, which it orders as numbers, as integer bounds page them.
+func sqliteNumericAffinity(typ string) bool {
+	for _, s := range []string{"CHAR", "CLOB", "TEXT", "BLOB", "REAL", "FLOA", "DOUB"} {
+		if strings.Contains(typ, s) {
+			return false
+		}
+	}
+	return true
 }
 
 // checkKeyUnique refuses a primary key the job cannot page by: it asks the
