@@ -48,7 +48,7 @@ func TestDestroyIndexKeyChecksItsOwnColumns(t *testing.T) {
 	c.insert(t, kr, "globex", 7)
 	h.mustRun(t, "keys", "rotate", "--scope", "acme", "--class", "pii", "--purpose", "index")
 	old := oldKey(t, h, "acme", "pii", "index")
-	destroy := []string{"keys", "destroy", "--scope", "acme", "--class", "pii", "--purpose", "index", "--key-id", itoa(old.KeyID), "--yes"}
+	destroy := []string{"keys", "destroy", "--scope", "acme", "--class", "pii", "--purpose", "index", "--key-id", itoa(old.KeyID), "--yes", "--now"}
 
 	r := h.run(t, destroy...)
 	if r.code != cli.ExitFailed {
@@ -106,7 +106,7 @@ func TestDestroyIndexKeyRefusesUnreadableRows(t *testing.T) {
 	oldData := oldKey(t, h, "acme", "pii", "data")
 	h.mustRun(t, "keys", "disable", "--scope", "acme", "--class", "pii", "--key-id", itoa(oldData.KeyID))
 
-	destroy := []string{"keys", "destroy", "--scope", "acme", "--class", "pii", "--purpose", "index", "--key-id", itoa(oldIndex.KeyID), "--yes"}
+	destroy := []string{"keys", "destroy", "--scope", "acme", "--class", "pii", "--purpose", "index", "--key-id", itoa(oldIndex.KeyID), "--yes", "--now"}
 	r := h.run(t, destroy...)
 	if r.code != cli.ExitFailed {
 		t.Fatalf("keys destroy of the old index key with 6 unreadable acme rows: %v\nwant exit 1, refused", r)

@@ -184,7 +184,7 @@ func TestJobLifecycle(t *testing.T) {
 		purpose string
 		key     listed
 	}{{"data", oldData}, {"index", oldIndex}} {
-		r := h.run(t, "keys", "destroy", "--scope", "acme", "--class", "pii", "--purpose", old.purpose, "--key-id", itoa(old.key.KeyID), "--yes")
+		r := h.run(t, "keys", "destroy", "--scope", "acme", "--class", "pii", "--purpose", old.purpose, "--key-id", itoa(old.key.KeyID), "--yes", "--now")
 		if r.code != cli.ExitFailed || !strings.Contains(r.stderr, "destroy refused") {
 			t.Errorf("keys destroy of the old %s key while values use it: %v\nwant refused", old.purpose, r)
 		}
@@ -219,7 +219,7 @@ func TestJobLifecycle(t *testing.T) {
 	}{{"data", oldData}, {"index", oldIndex}} {
 		sel := []string{"--scope", "acme", "--class", "pii", "--purpose", old.purpose, "--key-id", itoa(old.key.KeyID)}
 		h.mustRun(t, append([]string{"keys", "disable"}, sel...)...)
-		h.mustRun(t, append([]string{"keys", "destroy", "--yes"}, sel...)...)
+		h.mustRun(t, append([]string{"keys", "destroy", "--yes", "--now"}, sel...)...)
 	}
 	if got := c.readAll(t, openKeyring(t, h.store, h.keks)); len(got) != len(want) {
 		t.Errorf("read %d contacts after the rotation, want %d", len(got), len(want))

@@ -83,7 +83,7 @@ func TestJSONOperatorMessagesIgnoreLevel(t *testing.T) {
 	}{
 		{"development KEK", false, "", []string{"keys", "list"}, []string{"DEVELOPMENT KEK"}},
 		{"shred's keysets", false, "no\n", []string{"keys", "shred", "--scope", "globex"}, []string{"globex/pii/data (KEK ", "About to destroy"}},
-		{"destroy's counts", false, "", []string{"keys", "destroy", "--scope", "acme", "--class", "pii", "--key-id", itoa(old.KeyID), "--yes"}, []string{"contacts.email: 3 values under key"}},
+		{"destroy's counts", false, "", []string{"keys", "destroy", "--scope", "acme", "--class", "pii", "--key-id", itoa(old.KeyID), "--yes", "--now"}, []string{"contacts.email: 3 values under key"}},
 		{"rotate's promote commands", true, "", []string{"keys", "rotate", "--scope", "globex", "--class", "pii", "--propagation", "1m"}, []string{"promote them with", "fieldcrypt keys promote"}},
 	}
 	for _, tc := range cases {

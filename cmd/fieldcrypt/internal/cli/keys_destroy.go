@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -11,8 +13,8 @@ import (
 
 func (a *app) keysDestroyCommand() *cobra.Command {
 	var (
-		kf         keyFlags
-		force, yes bool
+		kf              keyFlags
+		force, yes, now bool
 	)
 	cmd := &cobra.Command{
 		Use:   "destroy",
@@ -33,6 +35,12 @@ nothing shows which index key computed it. With no tables configured it
 cannot check, and refuses too. --force destroys
 anyway (to cut off a leaked key at once, accepting the loss of the values
 still under it).
+
+destroy also refuses while the keyset changed (a promotion, a disable)
+less than the propagation wait ago (cache_ttl + propagation_margin): an
+instance that has not reloaded it may still hold the key as its primary
+and write new values under it after the count. --now skips that wait, for
+when every instance has reloaded the keyset.
 
 destroy asks you to type the key ID to confirm; --yes skips the question.
 Disable the key first and leave it disabled for a while: that is reversible.`,
@@ -58,6 +66,11 @@ Disable the key first and leave it disabled for a while: that is reversible.`,
 				return fmt.Errorf("key %d of %s is already destroyed", ki.ID, id)
 			case ki.Primary:
 				return fmt.Errorf("key %d of %s is the primary: promote another key first (`fieldcrypt keys rotate`)", ki.ID, id)
+			}
+			if !force && !now {
+				if err := a.checkSettled(ctx, store, id, ki.ID); err != nil {
+					return err
+				}
 			}
 			uses, checked, err := a.keyUsage(ctx, kr, id, ki.ID)
 			switch {
@@ -118,8 +131,37 @@ Disable the key first and leave it disabled for a while: that is reversible.`,
 	}
 	kf.register(cmd.Flags())
 	cmd.Flags().BoolVar(&force, "force", false, "destroy even while stored values use the key, or when that cannot be checked")
+	cmd.Flags().BoolVar(&now, "now", false, "destroy even a key of a keyset changed less than the propagation wait ago (every instance has reloaded it)")
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "do not ask for confirmation")
 	return cmd
+}
+
+// checkSettled refuses to destroy a key of keyset id while the keyset's
+// last change (the promotion that made key keyID a non-primary, its
+// disabling) is younger than the propagation wait. Until every instance
+// has reloaded the keyset, one may still hold the key as its primary and
+// encrypt new values under it, after destroy's count of the values under
+// the key: values that the destroy would make unreadable. The time is the
+// record's Updated, which the keyring sets on each change; a store writer
+// can forge it, but only to hurry an operator who passed the other checks.
+func (a *app) checkSettled(ctx context.Context, store keyring.Store, id keyring.KeysetID, keyID uint32) error {
+	rec, err := store.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("reading keyset %s: %w", id, err)
+	}
+	if rec.Updated.IsZero() {
+		return nil
+	}
+	wait := a.cfg.propagation()
+	age := a.env.now().Sub(rec.Updated)
+	if age >= wait {
+		return nil
+	}
+	return fmt.Errorf("refusing to destroy key %d of %s: the keyset changed %v ago (a promotion or a disable), less than the propagation wait %v "+
+		"(cache_ttl %v + propagation_margin %v), so an instance that has not reloaded it may still encrypt new values under key %d, which nothing would then decrypt; "+
+		"destroy it from %s on (after `fieldcrypt status` shows no values under it), or pass --now if every instance has reloaded the keyset since (nothing was destroyed)",
+		keyID, id, age.Round(time.Millisecond), wait, a.cfg.CacheTTL, a.cfg.PropagationMargin, keyID,
+		rec.Updated.Add(wait).UTC().Format(time.RFC3339))
 }
 
 // countStale is the number of columns with index values not under the

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -472,7 +473,19 @@ func TestDestroy(t *testing.T) {
 	}
 	sel := []string{"--scope", "acme", "--class", "pii", "--key-id", itoa(old.KeyID)}
 
-	r := h.run(t, append([]string{"keys", "destroy"}, sel...)...)
+	// Just promoted: an instance that has not reloaded the keyset may
+	// still write under the old key after any count, so destroy waits the
+	// propagation wait (300ms in the test config) from the last change.
+	r := h.run(t, append([]string{"keys", "destroy", "--yes"}, sel...)...)
+	if r.code != cli.ExitFailed || !strings.Contains(r.stderr, "refusing to destroy") || !strings.Contains(r.stderr, "propagation wait 300ms") {
+		t.Fatalf("keys destroy right after the promotion: %v\nwant refused, naming the propagation wait", r)
+	}
+	if keysOf(h.list(t), "acme", "pii", "data")[0].Status == "destroyed" || slices.ContainsFunc(keysOf(h.list(t), "acme", "pii", "data"), func(k listed) bool { return k.Status == "destroyed" }) {
+		t.Fatalf("a refused destroy destroyed a key")
+	}
+	time.Sleep(350 * time.Millisecond)
+
+	r = h.run(t, append([]string{"keys", "destroy"}, sel...)...)
 	if r.code != cli.ExitFailed || !strings.Contains(r.stderr, "no tables are configured") {
 		t.Fatalf("keys destroy with no tables to check: %v\nwant refused", r)
 	}

@@ -104,7 +104,7 @@ func TestTokenIndexKeyRotation(t *testing.T) {
 		}
 	}
 	old := oldKey(t, h, "acme", "pii", "index")
-	destroy := []string{"keys", "destroy", "--scope", "acme", "--class", "pii", "--purpose", "index", "--key-id", itoa(old.KeyID), "--yes"}
+	destroy := []string{"keys", "destroy", "--scope", "acme", "--class", "pii", "--purpose", "index", "--key-id", itoa(old.KeyID), "--yes", "--now"}
 	if r := h.run(t, destroy...); r.code != cli.ExitFailed || !strings.Contains(r.stderr, "members_email_prefix.token") {
 		t.Errorf("keys destroy of the old index key with tokens under it: %v\nwant refused, naming the side table", r)
 	}
