@@ -480,7 +480,7 @@ func TestDestroy(t *testing.T) {
 	if r.code != cli.ExitFailed || !strings.Contains(r.stderr, "refusing to destroy") || !strings.Contains(r.stderr, "propagation wait 300ms") {
 		t.Fatalf("keys destroy right after the promotion: %v\nwant refused, naming the propagation wait", r)
 	}
-	if keysOf(h.list(t), "acme", "pii", "data")[0].Status == "destroyed" || slices.ContainsFunc(keysOf(h.list(t), "acme", "pii", "data"), func(k listed) bool { return k.Status == "destroyed" }) {
+	if slices.ContainsFunc(keysOf(h.list(t), "acme", "pii", "data"), func(k listed) bool { return k.Status == "destroyed" }) {
 		t.Fatalf("a refused destroy destroyed a key")
 	}
 	time.Sleep(350 * time.Millisecond)
