@@ -466,6 +466,11 @@ func (p *Plugin) checkUpsert(db *gorm.DB, m *model) (guarded bool, err error) {
 		if m.binds() && !m.holdsIdentity(target) {
 			return false, refuse(first, "ON DUPLICATE KEY UPDATE fires on any unique key of table "+stmt.Table+", and one of them does not hold the record's identity ("+strings.Join(ids, ", ")+"): the row updated could be another record, whose identity the new ciphertexts do not bind; leave the encrypted columns out of the update, or have every unique key hold the identity")
 		}
+		if secrets && mysqlRefusal == nil {
+			if err := p.checkExactKeys(db, m, binding, first); err != nil {
+				mysqlRefusal = err
+			}
+		}
 		for _, col := range binding {
 			if !target[col] && mysqlRefusal == nil {
 				mysqlRefusal = refuse(col, "ON DUPLICATE KEY UPDATE fires on any unique key of table "+stmt.Table+", and one of them does not hold this column: the row updated could be another tenant's or another record's (a Save of an ID another tenant holds, an association moved to another owner), and MySQL and MariaDB have no WHERE to restrict it; create new rows with Create and change existing ones with Updates, or have every unique key hold the scope and the identity")
@@ -500,6 +505,9 @@ func (p *Plugin) checkUpsert(db *gorm.DB, m *model) (guarded bool, err error) {
 		for _, col := range binding {
 			if !target[col] {
 				where = append(where, clause.Eq{Column: clause.Column{Table: clause.CurrentTable, Name: col}, Value: clause.Column{Table: "excluded", Name: col}})
+			}
+			if g, ok := exactUpsertGuard(db, col); ok {
+				where = append(where, g)
 			}
 		}
 		if len(where) > 0 {
@@ -579,6 +587,74 @@ func (p *Plugin) uniqueKeys(db *gorm.DB, table string) ([][]string, error) {
 	return keys, nil
 }
 
+// checkExactKeys refuses, on MySQL and MariaDB, an upsert that writes
+// encrypted columns when a string scope or identity column among binding
+// compares two spellings equal: ON DUPLICATE KEY UPDATE then fires on the
+// row "note-1" for a record named "NOTE-1" (or "note-1 "), and would write
+// into it ciphertexts bound to a spelling it does not hold, or move it to
+// the scope "ACME". There is no WHERE to restrict it, as exactUpsertGuard
+// does elsewhere. A column compares exactly when it is of a binary type or
+// has a binary collation that does not pad (MariaDB's *_nopad_bin,
+// MySQL's utf8mb4_0900_bin): the usual *_bin collations ignore trailing
+// spaces.
+func (p *Plugin) checkExactKeys(db *gorm.DB, m *model, binding []string, first string) error {
+	stmt := db.Statement
+	exact, err := p.exactColumns(db, stmt.Table)
+	if err != nil {
+		return &Error{Op: "upsert", Model: m.name, Column: first, Err: ErrUnsupportedWrite,
+			Reason: "the collations of table " + stmt.Table + " could not be read: " + err.Error()}
+	}
+	for _, col := range binding {
+		f := stmt.Schema.LookUpField(col)
+		if f == nil || indirectType(f.FieldType).Kind() != reflect.String || exact[strings.ToLower(col)] {
+			continue
+		}
+		return &Error{Op: "upsert", Model: m.name, Column: col, Err: ErrUnsupportedWrite,
+			Reason: "ON DUPLICATE KEY UPDATE compares this column under its collation, which takes other spellings (case, trailing spaces) for the same value: a record named by another spelling would update the stored row with ciphertexts bound to a spelling it does not hold; create new rows with Create and change existing ones with Updates or Save, or give the column a binary type or a binary collation that does not pad"}
+	}
+	return nil
+}
+
+// exactColumns returns, by lower-case name, which columns of table compare
+// byte for byte on MySQL and MariaDB (see checkExactKeys), read from the
+// catalogue once per table and process.
+func (p *Plugin) exactColumns(db *gorm.DB, table string) (map[string]bool, error) {
+	k := uniqueKey{db.Config, table}
+	if v, ok := p.exact.Load(k); ok {
+		return v.(map[string]bool), nil
+	}
+	schemaName, name, found := strings.Cut(table, ".")
+	q := "SELECT COLUMN_NAME, COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?"
+	args := []any{table}
+	if found {
+		q = "SELECT COLUMN_NAME, COLLATION_NAME FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?"
+		args = []any{schemaName, name}
+	}
+	rows, err := db.Session(&gorm.Session{NewDB: true}).Raw(q, args...).Rows()
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	exact := map[string]bool{}
+	for rows.Next() {
+		var col string
+		var collation *string
+		if err := rows.Scan(&col, &collation); err != nil {
+			return nil, err
+		}
+		c := ""
+		if collation != nil {
+			c = strings.ToLower(*collation)
+		}
+		exact[strings.ToLower(col)] = c == "" || c == "binary" || strings.HasSuffix(c, "_nopad_bin") || strings.HasSuffix(c, "_0900_bin")
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	p.exact.Store(k, exact)
+	return exact, nil
+}
+
 // checkCreateColumns refuses a Create whose Select or Omit writes a blind
 // index's source but not the index, or the index but not all of its
 // sources (a search for the values the row holds would miss it), or an
@@ -651,10 +727,52 @@ func (m *model) holdsIdentity(cols map[string]bool) bool {
 	return true
 }
 
+// byteGuard is a condition the plugin adds to an upsert's DO UPDATE: the
+// existing row's column holds the new row's value byte for byte.
+type byteGuard struct{ clause.Expr }
+
+// exactUpsertGuard returns the condition that the conflicting row's string
+// column col (a scope or identity column) holds the inserted value byte
+// for byte, as exactEq does for updates. The conflict itself compares as
+// the column does: "NOTE-1" conflicts with the row "note-1" under SQLite's
+// COLLATE NOCASE, a PostgreSQL uuid, citext or nondeterministic collation,
+// and the DO UPDATE would write ciphertexts bound to a spelling the row
+// does not hold (GORM's Save falls back to such an upsert when its UPDATE,
+// compared exactly, matches no row). Compared with the value itself when
+// one record is written, for excluded.col already holds what a uuid column
+// made of it; with excluded.col for several.
+func exactUpsertGuard(db *gorm.DB, col string) (clause.Expression, bool) {
+	stmt := db.Statement
+	f := stmt.Schema.LookUpField(col)
+	if f == nil || indirectType(f.FieldType).Kind() != reflect.String {
+		return nil, false
+	}
+	var v any = clause.Column{Table: "excluded", Name: col}
+	if rv := reflect.Indirect(stmt.ReflectValue); rv.Kind() == reflect.Struct {
+		fv, zero := f.ValueOf(stmt.Context, rv)
+		if zero {
+			return nil, false
+		}
+		v = fv
+	}
+	c := clause.Column{Table: clause.CurrentTable, Name: col}
+	switch db.Dialector.Name() {
+	case "postgres":
+		return byteGuard{clause.Expr{SQL: `CAST(? AS text) COLLATE "C" = CAST(? AS text)`, Vars: []any{c, v}}}, true
+	case "sqlite":
+		return byteGuard{clause.Expr{SQL: "CAST(? AS BLOB) = CAST(? AS BLOB)", Vars: []any{c, v}}}, true
+	}
+	return nil, false
+}
+
 // notGuard reports whether e is a condition of the caller's on an upsert's
 // update, not one the plugin adds to keep it to the new record's row
-// (table.col = excluded.col, whose refusal restoreCreate reports).
+// (table.col = excluded.col, or a byteGuard, whose refusal restoreCreate
+// reports).
 func notGuard(e clause.Expression) bool {
+	if _, ok := e.(byteGuard); ok {
+		return false
+	}
 	eq, ok := e.(clause.Eq)
 	if !ok {
 		return true

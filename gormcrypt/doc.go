@@ -120,7 +120,11 @@
 // identity field, then on PostgreSQL and SQLite the plugin adds to the DO
 // UPDATE a WHERE that keeps it to the row whose scope and identity are the
 // new row's (WHERE table.tenant_id = excluded.tenant_id AND ..., after
-// the upsert's own condition in parentheses): a
+// the upsert's own condition in parentheses), byte for byte (for a string
+// scope or identity column, a comparison of the bytes with the record's
+// value: a uuid, citext or NOCASE conflict target takes "NOTE-1" for the
+// row "note-1", and GORM's Save falls back to such an upsert when its
+// UPDATE, compared exactly, matches no row): a
 // conflicting row of another tenant or record is left as it was, and the
 // write fails with [ErrUnsupportedWrite] (and is rolled back with its
 // transaction) when a record was not written, rather than report a write
@@ -129,7 +133,11 @@
 // MySQL and MariaDB, whose ON DUPLICATE KEY UPDATE takes no WHERE, an
 // upsert that updates an encrypted, blind-index, scope or identity column
 // is refused unless every unique key of the table holds the scope and the
-// identity fields. There, Save of a new row and
+// identity fields, and those of them that are strings compare byte for
+// byte (a binary type, or a binary collation that does not pad, such as
+// MariaDB's utf8mb4_nopad_bin or MySQL's utf8mb4_0900_bin: the default
+// collations ignore case and trailing spaces, and the usual *_bin ones
+// trailing spaces). There, Save of a new row and
 // Save of a slice of a model whose primary key is its ID alone are
 // refused: create new rows with Create, change them with Save or Updates.
 // A nested Create or an association write whose foreign key is an

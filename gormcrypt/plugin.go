@@ -22,6 +22,7 @@ type Plugin struct {
 	tagged     sync.Map // reflect.Type -> bool: has crypt tags
 	tables     sync.Map // lower-case table name -> *model, for the registered tagged models and those seen since
 	uniques    sync.Map // uniqueKey -> [][]string: a table's unique keys, on MySQL and MariaDB
+	exact      sync.Map // uniqueKey -> map[string]bool: which of a table's columns compare byte for byte, on MySQL and MariaDB
 }
 
 // New returns the plugin that encrypts with enc.

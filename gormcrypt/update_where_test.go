@@ -174,3 +174,47 @@ func TestUpdateIdentityComparedExactlyOnEveryDialect(t *testing.T) {
 		}
 	})
 }
+
+// TestSaveUnderAnotherSpellingOfTheKey: GORM's Save of a record named by
+// another spelling of a stored key. Its UPDATE, compared byte for byte,
+// matches no row, and GORM falls back to an upsert on the primary key,
+// whose conflict compares as the column does: "NOTE-1" conflicts with
+// "note-1" (a PostgreSQL uuid, SQLite's COLLATE NOCASE, MySQL's usual
+// collations). The row must be left as it was, readable, and the Save must
+// not report a write that did not happen.
+func TestSaveUnderAnotherSpellingOfTheKey(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
+		key := "PRIMARY KEY (id)"
+		if db.Dialector.Name() == "mysql" {
+			key = "PRIMARY KEY (id, tenant_id)" // else Save of a new row is refused there
+		}
+		ddl := map[string]string{
+			"postgres": "CREATE TABLE ci_notes (id uuid, tenant_id text NOT NULL, body text NOT NULL, " + key + ")",
+			"sqlite":   "CREATE TABLE ci_notes (id TEXT COLLATE NOCASE, tenant_id TEXT COLLATE NOCASE NOT NULL, body TEXT NOT NULL, " + key + ")",
+			"mysql":    "CREATE TABLE ci_notes (id VARCHAR(64), tenant_id VARCHAR(64) NOT NULL, body TEXT NOT NULL, " + key + ")",
+		}[db.Dialector.Name()]
+		if err := db.Exec(ddl).Error; err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Exec("DROP TABLE ci_notes") })
+		n := &ciNote{ID: "6f1c2a9e-3b7d-4e52-9a0f-5c8d1e2b4a67", TenantID: "acme", Body: "quartz body"}
+		if err := db.Create(n).Error; err != nil {
+			t.Fatal(err)
+		}
+		for name, other := range map[string]*ciNote{
+			"ID in upper case":     {ID: strings.ToUpper(n.ID), TenantID: n.TenantID, Body: "rewritten"},
+			"tenant in upper case": {ID: n.ID, TenantID: strings.ToUpper(n.TenantID), Body: "rewritten"},
+		} {
+			err := db.Save(other).Error
+			var got ciNote
+			if rerr := db.First(&got, "id = ?", n.ID).Error; rerr != nil || got.Body != n.Body {
+				t.Errorf("%s: after Save (err %v) the note reads %q, %v; want %q", name, err, got.Body, rerr, n.Body)
+			}
+			var count int64
+			db.Table("ci_notes").Count(&count)
+			if err == nil && count < 2 {
+				t.Errorf("%s: Save reported success, but wrote no row of its own (%d rows)", name, count)
+			}
+		}
+	})
+}
