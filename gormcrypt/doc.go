@@ -191,7 +191,12 @@
 // Count, Pluck, Rows, updates and deletes with one are refused with an
 // [*Error] matching [ErrEncryptedCondition], before any SQL is sent, also
 // through db.Table(name) without the model when the table is a known
-// tagged model's (see Raw SQL below). NULL
+// tagged model's (see Raw SQL below). A column is known by its name
+// alone, whatever table or alias qualifies it: in a join, a condition on
+// another table's column that has an encrypted column's name
+// (map[string]any{"stages.name": "Lead"}) is refused too, rather than
+// risk letting through one on the model's own column under an alias;
+// write such a condition as SQL text (db.Where("stages.name = ?", "Lead")). NULL
 // and empty values, stored as they are, may be compared. Conditions
 // written as SQL text (db.Where("email = ?", e)) are not parsed, and not
 // seen.
