@@ -76,6 +76,10 @@ func (p *Plugin) encryptCreate(db *gorm.DB) {
 		db.AddError(err)
 		return
 	}
+	if err := p.checkUUIDForms(db, m); err != nil {
+		db.AddError(err)
+		return
+	}
 	ctx := stmt.Context
 	rv := stmt.ReflectValue
 	sw := &swapped{m: m, dest: stmt.Dest, rv: rv, guarded: guard, unwrittenOK: doNothing}

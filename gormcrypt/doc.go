@@ -237,7 +237,10 @@
 // Go name> (key, token), which [MigrateTokens] creates after AutoMigrate,
 // its key of the model's key column's type (a uuid key on PostgreSQL
 // gives a uuid side-table key; write a uuid as PostgreSQL reads it back,
-// lower case with hyphens, for it is bound into the row's ciphertexts):
+// lower case with hyphens, for it is bound into the row's ciphertexts: a
+// Create of a scope or identity in another form, into a uuid column, is
+// refused with ErrUnsupportedWrite naming the column, as the row would
+// never decrypt):
 //
 //	type Contact struct {
 //		_          struct{}     `crypt:"record=contact"`

@@ -23,6 +23,7 @@ type Plugin struct {
 	tables     sync.Map // lower-case table name -> *model, for the registered tagged models and those seen since
 	uniques    sync.Map // uniqueKey -> [][]string: a table's unique keys, on MySQL and MariaDB
 	exact      sync.Map // uniqueKey -> map[string]bool: which of a table's columns compare byte for byte, on MySQL and MariaDB
+	uuids      sync.Map // uniqueKey -> map[string]bool: a table's uuid columns, on PostgreSQL
 }
 
 // New returns the plugin that encrypts with enc.

@@ -218,3 +218,42 @@ func TestSaveUnderAnotherSpellingOfTheKey(t *testing.T) {
 		}
 	})
 }
+
+// TestCreateRefusesUUIDInAnotherForm: a PostgreSQL uuid column stores any
+// form it is given (upper case, braces, no hyphens) as lower case with
+// hyphens, while the ciphertexts bind the form written: such a Create is
+// refused, naming the column, and nothing is written. The canonical form,
+// and a text column in any case, are accepted.
+func TestCreateRefusesUUIDInAnotherForm(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
+		if db.Dialector.Name() != "postgres" {
+			return // no uuid type
+		}
+		if err := db.Exec("CREATE TABLE ci_notes (id uuid PRIMARY KEY, tenant_id text NOT NULL, body text NOT NULL)").Error; err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Exec("DROP TABLE ci_notes") })
+		const id = "6f1c2a9e-3b7d-4e52-9a0f-5c8d1e2b4a67"
+		for _, form := range []string{strings.ToUpper(id), "{" + id + "}", strings.ReplaceAll(id, "-", "")} {
+			err := db.Create(&ciNote{ID: form, TenantID: "acme", Body: "quartz body"}).Error
+			if !errors.Is(err, gormcrypt.ErrUnsupportedWrite) || !strings.Contains(err.Error(), "uuid") {
+				t.Errorf("Create with the ID %q: err = %v, want ErrUnsupportedWrite naming the uuid column", form, err)
+			}
+			if err := db.CreateInBatches([]*ciNote{{ID: form, TenantID: "acme", Body: "quartz body"}}, 10).Error; !errors.Is(err, gormcrypt.ErrUnsupportedWrite) {
+				t.Errorf("CreateInBatches with the ID %q: err = %v, want ErrUnsupportedWrite", form, err)
+			}
+		}
+		var n int64
+		db.Table("ci_notes").Count(&n)
+		if n != 0 {
+			t.Errorf("refused Creates wrote %d rows", n)
+		}
+		if err := db.Create(&ciNote{ID: id, TenantID: "ACME", Body: "quartz body"}).Error; err != nil {
+			t.Fatalf("Create with the canonical ID (and a text tenant in upper case): %v", err)
+		}
+		var got ciNote
+		if err := db.First(&got, "id = ?", id).Error; err != nil || got.Body != "quartz body" {
+			t.Errorf("the note reads %+v, %v", got, err)
+		}
+	})
+}
