@@ -215,6 +215,12 @@
 // Every ciphertext is bound to the canonical, length-prefixed encoding of
 // (scope, record type, identity fields, field path). A value copied into
 // another row, another field or another tenant fails with [ErrDecrypt].
+// The scope and identity are bound as the record holds them, byte for
+// byte: write them as the database reads them back. A PostgreSQL uuid
+// column stores any form it is given in lower case with hyphens, and a
+// CHAR(n) column pads or trims spaces, so a record written with
+// "6F1C2A9E-…" or "c-1 " would not decrypt once read back (package
+// gormcrypt refuses the uuid case).
 //
 // # Blind indexes
 //
