@@ -752,21 +752,54 @@ func exactUpsertGuard(db *gorm.DB, col string) (clause.Expression, bool) {
 		return nil, false
 	}
 	var v any = clause.Column{Table: "excluded", Name: col}
-	if rv := reflect.Indirect(stmt.ReflectValue); rv.Kind() == reflect.Struct {
+	// For several records, excluded.col holds what the column made of
+	// each record's value: a PostgreSQL uuid stores "NOTE-1"'s lower-case
+	// spelling, an SQLite column of numeric affinity stores "0123" as 123,
+	// and both then equal the conflicting row. The row must also hold,
+	// byte for byte, one of the records' values. A record that conflicts
+	// with a row spelled as another record of the statement: PostgreSQL
+	// refuses the statement (a row affected twice); SQLite updates the row
+	// once per record, and the last one's values stay, so a numeric-
+	// affinity key written in two spellings in one statement is not
+	// caught.
+	var in []any
+	switch rv := reflect.Indirect(stmt.ReflectValue); rv.Kind() {
+	case reflect.Struct:
 		fv, zero := f.ValueOf(stmt.Context, rv)
 		if zero {
 			return nil, false
 		}
 		v = fv
+	case reflect.Slice, reflect.Array:
+		seen := map[string]bool{}
+		for i := range rv.Len() {
+			ev := reflect.Indirect(rv.Index(i))
+			if ev.Kind() != reflect.Struct {
+				continue
+			}
+			fv, _ := f.ValueOf(stmt.Context, ev)
+			if s := reflect.Indirect(reflect.ValueOf(fv)); s.IsValid() && s.Kind() == reflect.String && !seen[s.String()] {
+				seen[s.String()] = true
+				in = append(in, s.String())
+			}
+		}
 	}
 	c := clause.Column{Table: clause.CurrentTable, Name: col}
+	var row, val string // the row's bytes, and a value's
 	switch db.Dialector.Name() {
 	case "postgres":
-		return byteGuard{clause.Expr{SQL: `CAST(? AS text) COLLATE "C" = CAST(? AS text)`, Vars: []any{c, v}}}, true
+		row, val = `CAST(? AS text) COLLATE "C"`, "CAST(? AS text)"
 	case "sqlite":
-		return byteGuard{clause.Expr{SQL: "CAST(? AS BLOB) = CAST(? AS BLOB)", Vars: []any{c, v}}}, true
+		row, val = "CAST(? AS BLOB)", "CAST(? AS BLOB)"
+	default:
+		return nil, false
 	}
-	return nil, false
+	sql, vars := row+" = "+val, []any{c, v}
+	if len(in) > 0 {
+		sql += " AND " + row + " IN (" + strings.TrimSuffix(strings.Repeat(val+", ", len(in)), ", ") + ")"
+		vars = append(append(vars, c), in...)
+	}
+	return byteGuard{clause.Expr{SQL: sql, Vars: vars}}, true
 }
 
 // notGuard reports whether e is a condition of the caller's on an upsert's
