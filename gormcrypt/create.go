@@ -470,7 +470,10 @@ func (p *Plugin) checkUpsert(db *gorm.DB, m *model) (guarded bool, err error) {
 		if m.binds() && !m.holdsIdentity(target) {
 			return false, refuse(first, "ON DUPLICATE KEY UPDATE fires on any unique key of table "+stmt.Table+", and one of them does not hold the record's identity ("+strings.Join(ids, ", ")+"): the row updated could be another record, whose identity the new ciphertexts do not bind; leave the encrypted columns out of the update, or have every unique key hold the identity")
 		}
-		if secrets && mysqlRefusal == nil {
+		// Also when only a scope or identity column is updated: the row
+		// "acme" that "ACME" conflicts with would move to the scope
+		// "ACME", its ciphertexts still bound to "acme".
+		if mysqlRefusal == nil {
 			if err := p.checkExactKeys(db, m, binding, first); err != nil {
 				mysqlRefusal = err
 			}
