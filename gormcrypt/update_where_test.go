@@ -128,6 +128,29 @@ type ciNote struct {
 
 func (ciNote) TableName() string { return "ci_notes" }
 
+// spellingNotes is the DDL of ci_notes, by dialect, with key the primary
+// key clause: its key and tenant columns take two spellings for one value
+// (a PostgreSQL uuid, SQLite's COLLATE NOCASE, MariaDB's default
+// collation), the tenant on PostgreSQL being text.
+func spellingNotes(key string) map[string]string {
+	return map[string]string{
+		"postgres": "CREATE TABLE ci_notes (id uuid, tenant_id text NOT NULL, body text NOT NULL, " + key + ")",
+		"sqlite":   "CREATE TABLE ci_notes (id TEXT COLLATE NOCASE, tenant_id TEXT COLLATE NOCASE NOT NULL, body TEXT NOT NULL, " + key + ")",
+		"mysql":    "CREATE TABLE ci_notes (id VARCHAR(64), tenant_id VARCHAR(64) NOT NULL, body TEXT NOT NULL, " + key + ")",
+	}
+}
+
+// upsertKey is the primary key clause of a table an upsert may write on
+// db: on MySQL and MariaDB, where ON DUPLICATE KEY UPDATE fires on any
+// unique key, it holds the tenant too (else Save of a new row is refused
+// there whatever the spelling).
+func upsertKey(db *gorm.DB) string {
+	if db.Dialector.Name() == "mysql" {
+		return "PRIMARY KEY (id, tenant_id)"
+	}
+	return "PRIMARY KEY (id)"
+}
+
 // TestUpdateIdentityComparedExactlyOnEveryDialect is
 // TestUpdateIdentityComparedExactly on the columns of PostgreSQL and SQLite
 // that compare two spellings equal. A client that sends a UUID in upper
@@ -136,15 +159,7 @@ func (ciNote) TableName() string { return "ci_notes" }
 // spelling, and the row would never decrypt again.
 func TestUpdateIdentityComparedExactlyOnEveryDialect(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
-		ddl := map[string]string{
-			"postgres": "CREATE TABLE ci_notes (id uuid PRIMARY KEY, tenant_id text NOT NULL, body text NOT NULL)",
-			"sqlite":   "CREATE TABLE ci_notes (id TEXT COLLATE NOCASE PRIMARY KEY, tenant_id TEXT COLLATE NOCASE NOT NULL, body TEXT NOT NULL)",
-			"mysql":    "CREATE TABLE ci_notes (id VARCHAR(64) PRIMARY KEY, tenant_id VARCHAR(64) NOT NULL, body TEXT NOT NULL)",
-		}[db.Dialector.Name()]
-		if err := db.Exec(ddl).Error; err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Exec("DROP TABLE ci_notes") })
+		spellingTable(t, db, spellingNotes("PRIMARY KEY (id)"))
 		n := &ciNote{ID: "6f1c2a9e-3b7d-4e52-9a0f-5c8d1e2b4a67", TenantID: "acme", Body: "quartz body"}
 		if err := db.Create(n).Error; err != nil {
 			t.Fatal(err)
@@ -184,19 +199,7 @@ func TestUpdateIdentityComparedExactlyOnEveryDialect(t *testing.T) {
 // not report a write that did not happen.
 func TestSaveUnderAnotherSpellingOfTheKey(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
-		key := "PRIMARY KEY (id)"
-		if db.Dialector.Name() == "mysql" {
-			key = "PRIMARY KEY (id, tenant_id)" // else Save of a new row is refused there
-		}
-		ddl := map[string]string{
-			"postgres": "CREATE TABLE ci_notes (id uuid, tenant_id text NOT NULL, body text NOT NULL, " + key + ")",
-			"sqlite":   "CREATE TABLE ci_notes (id TEXT COLLATE NOCASE, tenant_id TEXT COLLATE NOCASE NOT NULL, body TEXT NOT NULL, " + key + ")",
-			"mysql":    "CREATE TABLE ci_notes (id VARCHAR(64), tenant_id VARCHAR(64) NOT NULL, body TEXT NOT NULL, " + key + ")",
-		}[db.Dialector.Name()]
-		if err := db.Exec(ddl).Error; err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Exec("DROP TABLE ci_notes") })
+		spellingTable(t, db, spellingNotes(upsertKey(db)))
 		n := &ciNote{ID: "6f1c2a9e-3b7d-4e52-9a0f-5c8d1e2b4a67", TenantID: "acme", Body: "quartz body"}
 		if err := db.Create(n).Error; err != nil {
 			t.Fatal(err)
@@ -229,10 +232,7 @@ func TestCreateRefusesUUIDInAnotherForm(t *testing.T) {
 		if db.Dialector.Name() != "postgres" {
 			return // no uuid type
 		}
-		if err := db.Exec("CREATE TABLE ci_notes (id uuid PRIMARY KEY, tenant_id text NOT NULL, body text NOT NULL)").Error; err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Exec("DROP TABLE ci_notes") })
+		spellingTable(t, db, spellingNotes("PRIMARY KEY (id)"))
 		const id = "6f1c2a9e-3b7d-4e52-9a0f-5c8d1e2b4a67"
 		for _, form := range []string{strings.ToUpper(id), "{" + id + "}", strings.ReplaceAll(id, "-", "")} {
 			err := db.Create(&ciNote{ID: form, TenantID: "acme", Body: "quartz body"}).Error

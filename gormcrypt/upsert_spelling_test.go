@@ -22,15 +22,7 @@ func spellingTable(t *testing.T, db *gorm.DB, ddl map[string]string) {
 // spelling of the key.
 func TestSaveSliceUnderAnotherSpellingOfTheKey(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *gorm.DB, _ *crypt.Encryptor) {
-		key := "PRIMARY KEY (id)"
-		if db.Dialector.Name() == "mysql" {
-			key = "PRIMARY KEY (id, tenant_id)"
-		}
-		spellingTable(t, db, map[string]string{
-			"postgres": "CREATE TABLE ci_notes (id uuid, tenant_id text NOT NULL, body text NOT NULL, " + key + ")",
-			"sqlite":   "CREATE TABLE ci_notes (id TEXT COLLATE NOCASE, tenant_id TEXT COLLATE NOCASE NOT NULL, body TEXT NOT NULL, " + key + ")",
-			"mysql":    "CREATE TABLE ci_notes (id VARCHAR(64), tenant_id VARCHAR(64) NOT NULL, body TEXT NOT NULL, " + key + ")",
-		})
+		spellingTable(t, db, spellingNotes(upsertKey(db)))
 		n := &ciNote{ID: "6f1c2a9e-3b7d-4e52-9a0f-5c8d1e2b4a67", TenantID: "acme", Body: "quartz body"}
 		if err := db.Create(n).Error; err != nil {
 			t.Fatal(err)
