@@ -157,6 +157,11 @@ func (a *app) checkSettled(ctx context.Context, store keyring.Store, id keyring.
 	if age >= wait {
 		return nil
 	}
+	if age < 0 {
+		return fmt.Errorf("refusing to destroy key %d of %s: the keyset's last change is dated %v in the future (this machine's clock and the writer's disagree), so the propagation wait %v cannot be told to have passed; "+
+			"destroy it from %s on by this clock, or pass --now if every instance has reloaded the keyset since (nothing was destroyed)",
+			keyID, id, (-age).Round(time.Millisecond), wait, rec.Updated.Add(wait).UTC().Format(time.RFC3339))
+	}
 	return fmt.Errorf("refusing to destroy key %d of %s: the keyset changed %v ago (a promotion or a disable), less than the propagation wait %v "+
 		"(cache_ttl %v + propagation_margin %v), so an instance that has not reloaded it may still encrypt new values under key %d, which nothing would then decrypt; "+
 		"destroy it from %s on (after `fieldcrypt status` shows no values under it), or pass --now if every instance has reloaded the keyset since (nothing was destroyed)",

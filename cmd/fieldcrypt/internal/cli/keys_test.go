@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"io"
@@ -505,5 +506,45 @@ func TestDestroy(t *testing.T) {
 	r = h.run(t, append([]string{"keys", "destroy", "--force", "--yes"}, sel...)...)
 	if r.code != cli.ExitFailed || !strings.Contains(r.stderr, "already destroyed") {
 		t.Errorf("destroying a destroyed key: %v\nwant exit 1", r)
+	}
+}
+
+// TestDestroyWithChangeDatedInTheFuture: a keyset whose last change is
+// dated ahead of this machine's clock (clock skew between the writer and
+// the operator's machine) cannot be shown to have waited the propagation
+// wait: destroy refuses and says the clocks disagree, rather than report
+// a negative age.
+func TestDestroyWithChangeDatedInTheFuture(t *testing.T) {
+	h := newHarness(t)
+	h.mustRun(t, "keys", "init", "--scope", "acme")
+	h.mustRun(t, "keys", "rotate", "--scope", "acme", "--class", "pii")
+	var old listed
+	for _, k := range keysOf(h.list(t), "acme", "pii", "data") {
+		if !k.Primary {
+			old = k
+		}
+	}
+	db, err := sql.Open("sqlite", "file:"+h.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const where = " FROM fieldcrypt_keysets WHERE scope = 'acme' AND class = 'pii' AND purpose = 'data'"
+	var updated string
+	if err := db.QueryRow("SELECT updated_at" + where).Scan(&updated); err != nil {
+		t.Fatal(err)
+	}
+	at, err := time.Parse(time.RFC3339Nano, updated)
+	if err != nil {
+		t.Fatalf("the store's updated_at %q: %v", updated, err)
+	}
+	if _, err := db.Exec("UPDATE fieldcrypt_keysets SET updated_at = ? WHERE scope = 'acme' AND class = 'pii' AND purpose = 'data'",
+		at.Add(time.Hour).Format(time.RFC3339Nano)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(350 * time.Millisecond) // past the propagation wait of the change itself
+	r := h.run(t, "keys", "destroy", "--scope", "acme", "--class", "pii", "--key-id", itoa(old.KeyID), "--yes")
+	if r.code != cli.ExitFailed || !strings.Contains(r.stderr, "in the future") || strings.Contains(r.stderr, "changed -") {
+		t.Errorf("keys destroy with the last change dated an hour ahead: %v\nwant refused, saying the clocks disagree", r)
 	}
 }
