@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
-
 	"github.com/fieldcrypt/fieldcrypt/internal/sqldialect"
 )
 
