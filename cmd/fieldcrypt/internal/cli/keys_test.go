@@ -462,16 +462,24 @@ func TestRewrapToNewKEK(t *testing.T) {
 	}
 }
 
-func TestDestroy(t *testing.T) {
-	h := newHarness(t)
+// rotatedPII creates acme's keysets, rotates its pii data keyset (add,
+// wait, promote) and returns the key the rotation demoted.
+func rotatedPII(t *testing.T, h *harness) listed {
+	t.Helper()
 	h.mustRun(t, "keys", "init", "--scope", "acme")
 	h.mustRun(t, "keys", "rotate", "--scope", "acme", "--class", "pii")
-	var old listed
 	for _, k := range keysOf(h.list(t), "acme", "pii", "data") {
 		if !k.Primary {
-			old = k
+			return k
 		}
 	}
+	t.Fatal("after keys rotate, acme's pii data keyset has no key but the primary")
+	return listed{}
+}
+
+func TestDestroy(t *testing.T) {
+	h := newHarness(t)
+	old := rotatedPII(t, h)
 	sel := []string{"--scope", "acme", "--class", "pii", "--key-id", itoa(old.KeyID)}
 
 	// Just promoted: an instance that has not reloaded the keyset may
@@ -516,14 +524,7 @@ func TestDestroy(t *testing.T) {
 // a negative age.
 func TestDestroyWithChangeDatedInTheFuture(t *testing.T) {
 	h := newHarness(t)
-	h.mustRun(t, "keys", "init", "--scope", "acme")
-	h.mustRun(t, "keys", "rotate", "--scope", "acme", "--class", "pii")
-	var old listed
-	for _, k := range keysOf(h.list(t), "acme", "pii", "data") {
-		if !k.Primary {
-			old = k
-		}
-	}
+	old := rotatedPII(t, h)
 	db, err := sql.Open("sqlite", "file:"+h.store)
 	if err != nil {
 		t.Fatal(err)
