@@ -186,6 +186,42 @@ func (c *columns) lookup(name string) (int, bool) {
 	return i, ok
 }
 
+// reads returns the columns a filter over an index reads: those holding
+// its sources, named as the crypt tag names them (relative to holder,
+// the index path of the struct that holds the index: "Email",
+// "Emails[].Address"), and the scope column. A source without a column
+// of its own (a field of a named nested struct is part of its parent's)
+// counts through the column that holds it; one with no column at all is
+// left out.
+func (c *columns) reads(holder []int, sources []string) []int {
+	t := c.typ
+	for _, i := range holder {
+		t = t.Field(i).Type
+		if t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+	}
+	var out []int
+	for _, src := range sources {
+		name, _, _ := strings.Cut(src, ".")
+		name, _, _ = strings.Cut(name, "[")
+		f, ok := t.FieldByName(name)
+		if !ok {
+			continue
+		}
+		path := append(slices.Clone(holder), f.Index...)
+		for j, col := range c.list {
+			if len(col.index) <= len(path) && slices.Equal(col.index, path[:len(col.index)]) && !slices.Contains(out, j) {
+				out = append(out, j)
+			}
+		}
+	}
+	if c.scope >= 0 && !slices.Contains(out, c.scope) {
+		out = append(out, c.scope)
+	}
+	return out
+}
+
 // fieldsFor maps column names, in order, to fields: the columns of a
 // result when reading, a column list when writing. encrypted reports
 // whether one of them is encrypted. Every column needs a field, and none

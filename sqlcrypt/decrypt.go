@@ -3,14 +3,67 @@ package sqlcrypt
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/fieldcrypt/fieldcrypt/crypt"
 )
 
 // A Filter decides whether a collector ([CollectRows], [ScanAll]) keeps a
-// record, after it is decrypted. record is a pointer to it. An error stops
-// the collector, which returns it in a [*RowError].
-type Filter func(record any) (bool, error)
+// record, after it is decrypted. Keep's record is a pointer to it. An
+// error stops the collector, which returns it in a [*RowError].
+//
+// The filters of [Match] and [Search] compare fields the result must
+// hold: the index's source columns and the scope column. Given a result
+// that lacks one of them (a SELECT that leaves out the column searched),
+// a collector returns a [*ColumnError] naming it before any row is
+// read, where the filter would have compared the field's zero value and
+// dropped every row that holds the value sought.
+type Filter interface {
+	Keep(record any) (bool, error)
+}
+
+// FilterFunc adapts a function to a [Filter].
+type FilterFunc func(record any) (bool, error)
+
+// Keep returns f(record).
+func (f FilterFunc) Keep(record any) (bool, error) { return f(record) }
+
+// indexFilter is the Filter of Match and Search: keep, and the columns
+// of typ it reads.
+type indexFilter struct {
+	keep  func(record any) (bool, error)
+	cols  *columns // the columns of the probe's type; nil when unknown
+	reads []int    // indexes in cols.list of the columns keep reads
+	index string   // the index, for errors
+}
+
+func (f *indexFilter) Keep(record any) (bool, error) { return f.keep(record) }
+
+// checkFilters refuses a result, whose columns are names, that lacks a
+// column one of filters reads. A result column counts as the field's
+// when their names are equal once underscores are removed and case is
+// ignored, as pgx's RowToStructByName matches them (ScanAll's own match
+// is narrower, and refuses a result column no field reads).
+func checkFilters(filters []Filter, names []string) error {
+	fold := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, "_", "")) }
+	held := make(map[string]bool, len(names))
+	for _, n := range names {
+		held[fold(n)] = true
+	}
+	for _, f := range filters {
+		ix, ok := f.(*indexFilter)
+		if !ok || ix.cols == nil {
+			continue
+		}
+		for _, i := range ix.reads {
+			if col := ix.cols.list[i]; !held[fold(col.name)] {
+				return &ColumnError{Type: ix.cols.typ, Column: col.name, Msg: "the result lacks it, and the filter of index " +
+					ix.index + " compares " + col.field + ": every row would read as its zero value and be dropped; select it too"}
+			}
+		}
+	}
+	return nil
+}
 
 // batch decrypts and filters the records of one result as they are read,
 // with the semantics of crypt.DecryptAll: an AccessError does not stop it
@@ -46,7 +99,7 @@ func (b *batch) record(row int, v any) (keep bool, err error) {
 		}
 	}
 	for _, f := range b.filters {
-		ok, err := f(v)
+		ok, err := f.Keep(v)
 		if err != nil {
 			return false, &RowError{Row: row, Err: err}
 		}

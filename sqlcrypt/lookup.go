@@ -144,7 +144,7 @@ func Match(probe any, index string) Filter {
 	} else {
 		cols, err = columnsOf(pv.Type())
 	}
-	return func(record any) (bool, error) {
+	f := &indexFilter{index: index, keep: func(record any) (bool, error) {
 		if err != nil {
 			return false, err
 		}
@@ -153,7 +153,14 @@ func Match(probe any, index string) Filter {
 			return ok, err
 		}
 		return sameField(structValue(record), pv, cols.scopePath), nil
+	}}
+	if err == nil {
+		if n, ok := cols.indexes[index]; ok {
+			ix := cols.list[n].index
+			f.cols, f.reads = cols, cols.reads(ix[:len(ix)-1], cols.list[n].sources)
+		}
 	}
+	return f
 }
 
 // Matching returns, in order, the records that [Match] keeps: for records
@@ -163,13 +170,15 @@ func Match(probe any, index string) Filter {
 //
 // Records must have decrypted without error: one whose index sources are
 // still encrypted (read without access to their class) cannot be compared,
-// and never matches.
+// and never matches. Nor can a record read without its index's source
+// columns or its scope column, which Matching, seeing no result, cannot
+// detect: select them.
 func Matching[T any](records []T, probe any, index string) ([]T, error) {
 	match := Match(probe, index)
 	ptr := reflect.TypeFor[T]().Kind() == reflect.Pointer
 	out := []T{}
 	for i := range records {
-		ok, err := match(addr(&records[i], ptr))
+		ok, err := match.Keep(addr(&records[i], ptr))
 		if err != nil {
 			return nil, err
 		}

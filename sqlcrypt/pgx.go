@@ -36,6 +36,15 @@ func CollectRows[T any](ctx context.Context, enc *crypt.Encryptor, rows pgx.Rows
 	if err != nil {
 		return nil, err
 	}
+	if fds := rows.FieldDescriptions(); len(fds) > 0 {
+		names := make([]string, len(fds))
+		for i, fd := range fds {
+			names[i] = fd.Name
+		}
+		if err := checkFilters(filters, names); err != nil {
+			return nil, err
+		}
+	}
 	b := &batch{ctx: ctx, enc: enc, decrypt: true, filters: filters}
 	out := []T{}
 	for i := 0; rows.Next(); i++ {

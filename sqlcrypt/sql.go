@@ -40,6 +40,9 @@ func ScanAll[T any](ctx context.Context, enc *crypt.Encryptor, rows *sql.Rows, f
 	if err != nil {
 		return nil, err
 	}
+	if err := checkFilters(filters, names); err != nil {
+		return nil, err
+	}
 	b := &batch{ctx: ctx, enc: enc, decrypt: encrypted, filters: filters}
 	dest := make([]any, len(fields))
 	out := []T{}

@@ -350,7 +350,7 @@ func TestScanAllFilters(t *testing.T) {
 		}
 		return true, nil
 	}
-	got, err = sqlcrypt.ScanAll[Contact](t.Context(), e.enc, query(), failing)
+	got, err = sqlcrypt.ScanAll[Contact](t.Context(), e.enc, query(), sqlcrypt.FilterFunc(failing))
 	if !errors.Is(err, boom) || !errors.As(err, &rowErr) || rowErr.Row != 2 || got != nil || calls != 3 {
 		t.Errorf("ScanAll(failing filter) = %v, %v after %d calls; want no records and the filter's error for row 2 after 3", ids(got), err, calls)
 	}

@@ -26,6 +26,9 @@ type tokenField struct {
 	name   string // its name= option, or ""
 	index  []int  // the field's index path
 	suffix string // the side table's suffix: the snake_case of the path, '.' as '_'
+	// sources are its source fields as its tag names them ("Name",
+	// "Emails[].Address"), relative to the struct that holds it.
+	sources []string
 }
 
 // findTokens returns the token indexes of struct type t and of the
@@ -38,8 +41,9 @@ func findTokens(t reflect.Type, prefix []int, path string, seen map[reflect.Type
 		index := append(append([]int(nil), prefix...), i)
 		if f.Type == tokensType {
 			if tokenKinds[directive(f)] && f.IsExported() {
-				tf := tokenField{path: path + f.Name, index: index}
-				_, opts, _ := strings.Cut(f.Tag.Get("crypt"), ",")
+				first, opts, _ := strings.Cut(f.Tag.Get("crypt"), ",")
+				_, srcs, _ := strings.Cut(first, "=")
+				tf := tokenField{path: path + f.Name, index: index, sources: strings.Split(srcs, "+")}
 				for opt := range strings.SplitSeq(opts, ",") {
 					if name, ok := strings.CutPrefix(opt, "name="); ok {
 						tf.name = name
@@ -713,7 +717,7 @@ func Search(ctx context.Context, enc *crypt.Encryptor, d Dialect, table string, 
 	}
 	tt.Bits = ts.Bits
 	tc, targs, ok := d.TokenCondition(tt, p, queries, d == Postgres, "")
-	filter = func(record any) (bool, error) { return ts.Match(record) }
+	filter = &indexFilter{keep: ts.Match, index: index, cols: cols, reads: cols.reads(tf.index[:len(tf.index)-1], tf.sources)}
 	if !ok && d != Postgres {
 		return tc, nil, filter, nil
 	}

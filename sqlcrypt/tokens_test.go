@@ -194,7 +194,7 @@ func (db *testDB) search(t testing.TB, enc *crypt.Encryptor, tenant, index strin
 		if rows[i].TenantID != tenant {
 			t.Fatalf("search in %s found a row of %s: the condition does not keep to the tenant", tenant, rows[i].TenantID)
 		}
-		ok, err := match(&rows[i])
+		ok, err := match.Keep(&rows[i])
 		if err != nil {
 			t.Fatalf("filter: %v", err)
 		}
@@ -610,7 +610,7 @@ func TestTokenSearchAttacks(t *testing.T) {
 			}
 			var kept []int64
 			for i := range rows {
-				if ok, err := match(&rows[i]); err != nil || ok {
+				if ok, err := match.Keep(&rows[i]); err != nil || ok {
 					kept = append(kept, rows[i].ID)
 				}
 			}

@@ -476,15 +476,15 @@ func (e *e2e) librarySearch(conn *pgx.Conn, q e2eQuery, term crypt.Term) ([]int6
 		e.t.Fatalf("sqlcrypt.Search %s: %v", q.name, err)
 	}
 	candidates := 0
-	counted := func(record any) (bool, error) {
+	count := sqlcrypt.FilterFunc(func(any) (bool, error) {
 		candidates++
-		return match(record)
-	}
+		return true, nil
+	})
 	rows, err := conn.Query(e.ctx, `SELECT `+strings.Join(mainColumns, ", ")+` FROM contacts WHERE `+cond, args...)
 	if err != nil {
 		e.t.Fatalf("%s: %v", q.name, err)
 	}
-	found, err := sqlcrypt.CollectRows(e.ctx, e.enc, rows, pgx.RowToStructByName[benchContact], counted)
+	found, err := sqlcrypt.CollectRows(e.ctx, e.enc, rows, pgx.RowToStructByName[benchContact], count, match)
 	if err != nil {
 		e.t.Fatalf("%s: CollectRows: %v", q.name, err)
 	}
@@ -500,10 +500,10 @@ func (e *e2e) decryptAndFilter(conn *pgx.Conn, q e2eQuery, pred func(*benchConta
 		e.t.Fatalf("%s: %v", q.name, err)
 	}
 	decrypted := 0
-	filter := func(record any) (bool, error) {
+	filter := sqlcrypt.FilterFunc(func(record any) (bool, error) {
 		decrypted++
 		return pred(record.(*benchContact)), nil
-	}
+	})
 	found, err := sqlcrypt.CollectRows(e.ctx, e.enc, rows, pgx.RowToStructByNameLax[benchContact], filter)
 	if err != nil {
 		e.t.Fatalf("%s: decrypt all: %v", q.name, err)
@@ -521,10 +521,10 @@ func (e *e2e) decryptRecordsAndFilter(conn *pgx.Conn, q e2eQuery, pred func(*ben
 		e.t.Fatalf("%s: %v", q.name, err)
 	}
 	decrypted := 0
-	filter := func(record any) (bool, error) {
+	filter := sqlcrypt.FilterFunc(func(record any) (bool, error) {
 		decrypted++
 		return pred(record.(*benchContact)), nil
-	}
+	})
 	found, err := sqlcrypt.CollectRows(e.ctx, e.enc, rows, pgx.RowToStructByName[benchContact], filter)
 	if err != nil {
 		e.t.Fatalf("%s: decrypt whole records: %v", q.name, err)
