@@ -261,7 +261,10 @@ func (m *Manager) DestroyKey(ctx context.Context, id KeysetID, keyID uint32) err
 // higher) is authenticated under the class's KEK, one KMS call each. After
 // it, every read and write of the scope fails with ErrScopeShredded and no
 // keyset is created for it until Unshred. A scope with no keysets gets one
-// tombstone, under the first class this keyring has a KEK for.
+// tombstone, under the first class this keyring has a KEK for. A keyset
+// it cannot shred (of a class this keyring has no KEK for, or whose KEK
+// fails) does not stop it: every other keyset gets its tombstone, and the
+// failures are returned together.
 //
 // Backups of the keyset store taken before the shred still hold the
 // keysets; shredding is complete only once those expire. It returns how
@@ -294,16 +297,22 @@ func (m *Manager) Shred(ctx context.Context, scope string) (int, error) {
 			done[id] = true
 			continue
 		}
+		// A keyset that cannot be shredded (a row of a class this
+		// keyring has no KEK for, planted to sort first) must not keep
+		// the others from their tombstones: they are all tried, and
+		// the failures reported together.
 		live := 0
+		var failed []error
 		for _, rec := range recs {
 			if done[rec.ID] {
 				continue
 			}
+			done[rec.ID] = true
 			shredded, err := k.shredOne(ctx, rec.ID, rec)
 			if err != nil {
-				return n, err
+				failed = append(failed, err)
+				continue
 			}
-			done[rec.ID] = true
 			if shredded {
 				n++
 				live++
@@ -312,7 +321,10 @@ func (m *Manager) Shred(ctx context.Context, scope string) (int, error) {
 		hidden, err := k.shredHidden(ctx, scope, recs, done)
 		n += hidden
 		if err != nil {
-			return n, err
+			failed = append(failed, err)
+		}
+		if len(failed) > 0 {
+			return n, errors.Join(failed...)
 		}
 		if live == 0 {
 			return n, nil
