@@ -88,7 +88,11 @@ var ErrBadExport = errors.New("keyring: not a fieldcrypt keyset export")
 // keyset may be older than the stored one, than one this keyring has seen
 // or than its anchor records (ErrRollback), nor replace a tombstone
 // (ErrScopeShredded). With Verify it also unwraps every keyset, which
-// authenticates its state. It returns how many keysets it stored.
+// authenticates its state. Each write checks again what another process
+// may have changed since (a key change, a shred): an overwrite is
+// compare-and-swap on the record it checked, and a live keyset stored in a
+// scope shredded meanwhile is shredded itself (ErrScopeShredded). It
+// returns how many keysets it stored.
 func (m *Manager) Import(ctx context.Context, r io.Reader, opts ImportOptions) (int, error) {
 	k := m.k
 	var doc export
@@ -132,13 +136,7 @@ func (m *Manager) Import(ctx context.Context, r io.Reader, opts ImportOptions) (
 	n := 0
 	for _, rec := range recs {
 		st, _ := parseState(rec.Metadata) // checked above
-		err := k.cfg.Store.Create(ctx, rec)
-		if errors.Is(err, ErrKeysetExists) && opts.Overwrite {
-			var cur *Record
-			if cur, err = k.cfg.Store.Get(ctx, rec.ID); err == nil {
-				err = k.cfg.Store.Update(ctx, rec, cur.Version)
-			}
-		}
+		err := k.storeImported(ctx, rec, st, opts)
 		if err == nil && opts.Verify {
 			// Only an authenticated version may advance the anchor; an
 			// unverified one is checked and recorded when first loaded.
@@ -152,6 +150,51 @@ func (m *Manager) Import(ctx context.Context, r io.Reader, opts ImportOptions) (
 		n++
 	}
 	return n, nil
+}
+
+// storeImported writes one imported record, which checkImport passed. A
+// shred or a key change by another process may have landed since: an
+// overwrite is checked again against the record it replaces and written
+// with compare-and-swap on it, and a live keyset stored in a scope that
+// was shredded meanwhile is shredded itself, as create does.
+func (k *Keyring) storeImported(ctx context.Context, rec *Record, st *state, opts ImportOptions) error {
+	err := k.cfg.Store.Create(ctx, rec)
+	if errors.Is(err, ErrKeysetExists) && opts.Overwrite {
+		var cur *Record
+		if cur, err = k.cfg.Store.Get(ctx, rec.ID); err == nil {
+			if err = checkOverwrite(st, cur); err == nil {
+				err = k.cfg.Store.Update(ctx, rec, cur.Version)
+			}
+		}
+	}
+	if err != nil || st.Shredded != nil {
+		return err
+	}
+	if serr := k.checkNotShredded(ctx, rec.ID.Scope); serr != nil {
+		if _, err := k.shredOne(ctx, rec.ID, rec); err != nil {
+			return errors.Join(serr, err)
+		}
+		return serr
+	}
+	return nil
+}
+
+// checkOverwrite fails unless the imported state st may replace the
+// stored record cur: never with an older keyset, and never a tombstone
+// with a live keyset. The stored state is not authenticated here;
+// refusing is the safe side.
+func checkOverwrite(st *state, cur *Record) error {
+	cs, err := parseState(cur.Metadata)
+	if err != nil {
+		return nil // not authentic: the import replaces it
+	}
+	if cs.Shredded != nil && st.Shredded == nil {
+		return fmt.Errorf("%w: the store holds a tombstone of the keyset", ErrScopeShredded)
+	}
+	if st.Version < cs.Version {
+		return fmt.Errorf("%w: the export holds state version %d, the store %d", ErrRollback, st.Version, cs.Version)
+	}
+	return nil
 }
 
 // checkImport makes every check of one imported record that needs no
@@ -186,12 +229,5 @@ func (k *Keyring) checkImport(ctx context.Context, rec *Record, opts ImportOptio
 	case !opts.Overwrite:
 		return ErrKeysetExists
 	}
-	// Overwrite: never with an older keyset, and never over a tombstone.
-	// The stored state is not authenticated here; refusing is the safe side.
-	if cs, err := parseState(cur.Metadata); err == nil {
-		if st.Version < cs.Version {
-			return fmt.Errorf("%w: the export holds state version %d, the store %d", ErrRollback, st.Version, cs.Version)
-		}
-	}
-	return nil
+	return checkOverwrite(st, cur)
 }

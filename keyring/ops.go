@@ -261,7 +261,10 @@ func (m *Manager) DestroyKey(ctx context.Context, id KeysetID, keyID uint32) err
 // higher) is authenticated under the class's KEK, one KMS call each. After
 // it, every read and write of the scope fails with ErrScopeShredded and no
 // keyset is created for it until Unshred. A scope with no keysets gets one
-// tombstone, under the first class this keyring has a KEK for.
+// tombstone, under the first class this keyring has a KEK for. A keyset
+// it cannot shred (of a class this keyring has no KEK for, or whose KEK
+// fails) does not stop it: every other keyset gets its tombstone, and the
+// failures are returned together.
 //
 // Backups of the keyset store taken before the shred still hold the
 // keysets; shredding is complete only once those expire. It returns how
@@ -294,16 +297,22 @@ func (m *Manager) Shred(ctx context.Context, scope string) (int, error) {
 			done[id] = true
 			continue
 		}
+		// A keyset that cannot be shredded (a row of a class this
+		// keyring has no KEK for, planted to sort first) must not keep
+		// the others from their tombstones: they are all tried, and
+		// the failures reported together.
 		live := 0
+		var failed []error
 		for _, rec := range recs {
 			if done[rec.ID] {
 				continue
 			}
+			done[rec.ID] = true
 			shredded, err := k.shredOne(ctx, rec.ID, rec)
 			if err != nil {
-				return n, err
+				failed = append(failed, err)
+				continue
 			}
-			done[rec.ID] = true
 			if shredded {
 				n++
 				live++
@@ -312,7 +321,10 @@ func (m *Manager) Shred(ctx context.Context, scope string) (int, error) {
 		hidden, err := k.shredHidden(ctx, scope, recs, done)
 		n += hidden
 		if err != nil {
-			return n, err
+			failed = append(failed, err)
+		}
+		if len(failed) > 0 {
+			return n, errors.Join(failed...)
 		}
 		if live == 0 {
 			return n, nil
@@ -331,21 +343,13 @@ func (m *Manager) Shred(ctx context.Context, scope string) (int, error) {
 // keyring has a KEK for, and with an [AnchorLister] every one the anchor
 // recorded. It returns how many it found.
 func (k *Keyring) shredHidden(ctx context.Context, scope string, listed []*Record, done map[KeysetID]bool) (int, error) {
-	ids := k.configuredIDs(scope)
-	if l, ok := k.cfg.Anchor.(AnchorLister); ok {
-		seen, err := l.Seen(ctx, scope)
-		if err != nil {
-			return 0, fmt.Errorf("keyring: shred %q: %w", scope, anchorUnavailable(err))
-		}
-		for _, id := range seen {
-			if !slices.Contains(ids, id) {
-				ids = append(ids, id)
-			}
-		}
+	ids, err := k.scopeIDs(ctx, scope)
+	if err != nil {
+		return 0, fmt.Errorf("keyring: shred %q: %w", scope, err)
 	}
 	n := 0
 	for _, id := range ids {
-		if done[id] || slices.ContainsFunc(listed, func(r *Record) bool { return r.ID == id }) {
+		if done[id] || listedID(listed, id) {
 			continue
 		}
 		err := k.checkNotVanished(ctx, id, ErrKeysetNotFound)
@@ -370,6 +374,29 @@ func (k *Keyring) shredHidden(ctx context.Context, scope string, listed []*Recor
 		n++
 	}
 	return n, nil
+}
+
+// scopeIDs returns the keysets of scope to look for beyond the store's
+// listing: those of the classes this keyring holds a KEK for and, with an
+// [AnchorLister], every one the anchor recorded.
+func (k *Keyring) scopeIDs(ctx context.Context, scope string) ([]KeysetID, error) {
+	ids := k.configuredIDs(scope)
+	if l, ok := k.cfg.Anchor.(AnchorLister); ok {
+		seen, err := l.Seen(ctx, scope)
+		if err != nil {
+			return nil, anchorUnavailable(err)
+		}
+		for _, id := range seen {
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids, nil
+}
+
+func listedID(recs []*Record, id KeysetID) bool {
+	return slices.ContainsFunc(recs, func(r *Record) bool { return r.ID == id })
 }
 
 // configuredIDs returns the data and index keysets of scope for every
@@ -463,20 +490,38 @@ func (k *Keyring) shredOne(ctx context.Context, id KeysetID, rec *Record) (bool,
 
 // Unshred brings a shredded scope back: each tombstone is replaced by a
 // new keyset with fresh keys (its state version continues from the
-// tombstone's, so anchors stay monotonic). The scope's old data stays
-// unreadable for good (but for a keyset a store writer hid from the shred
-// that no anchor recorded: docs/SECURITY.md); only new writes use the new
-// keys. It is an explicit
-// administrative act (`fieldcrypt keys unshred --yes`), audited per keyset.
-// It returns how many keysets it created.
+// tombstone's, so anchors stay monotonic). While the anchor marks the
+// scope shredded, a keyset of it that is not a tombstone gets fresh keys
+// too: every load refused it, so nothing uses it, and it may be one the
+// shred missed (a pre-shred copy put back over a tombstone whose version
+// the anchor did not record). For the same reason Unshred refuses
+// (ErrRollback), and leaves the scope shredded, while a keyset of the
+// scope that this keyring or the anchor saw is missing from the store:
+// put back after the mark is cleared, it would serve its old keys. Shred
+// again, with a KEK for its class, to give it a tombstone.
+//
+// The scope's old data stays unreadable for good (but for a keyset a store
+// writer hid from the shred that no anchor recorded: docs/SECURITY.md);
+// only new writes use the new keys. It is an explicit administrative act
+// (`fieldcrypt keys unshred --yes`), audited per keyset. It returns how
+// many keysets it created.
 func (m *Manager) Unshred(ctx context.Context, scope string) (int, error) {
 	k := m.k
 	if err := validateName("scope", scope); err != nil {
 		return 0, err
 	}
+	marked, err := k.anchorSaysShredded(ctx, scope)
+	if err != nil {
+		return 0, fmt.Errorf("keyring: unshred %q: %w", scope, err)
+	}
 	recs, err := k.cfg.Store.List(ctx, scope)
 	if err != nil {
 		return 0, fmt.Errorf("keyring: unshred %q: %w", scope, err)
+	}
+	if marked {
+		if err := k.checkNoneMissing(ctx, scope, recs); err != nil {
+			return 0, err
+		}
 	}
 	defer k.cache.removeScope(scope)
 	n := 0
@@ -490,7 +535,7 @@ func (m *Manager) Unshred(ctx context.Context, scope string) (int, error) {
 		if err != nil {
 			return fail(err)
 		}
-		if !o.tombstone() {
+		if !o.tombstone() && !marked {
 			continue
 		}
 		handle, err := keyset.NewHandle(k.template(rec.ID.Purpose))
@@ -517,7 +562,11 @@ func (m *Manager) Unshred(ctx context.Context, scope string) (int, error) {
 			return fail(err)
 		}
 		k.observe(ctx, rec.ID, st.Version)
-		k.audit(ctx, "keyset unshredded", rec.ID, nil, "kek", uri, "key_id", primary.KeyID(), "version", st.Version)
+		attrs := []any{"kek", uri, "key_id", primary.KeyID(), "version", st.Version}
+		if !o.tombstone() {
+			attrs = append(attrs, "replaced", "live keyset of a scope the anchor marks shredded")
+		}
+		k.audit(ctx, "keyset unshredded", rec.ID, nil, attrs...)
 		n++
 	}
 	if err := k.markScope(ctx, scope, false); err != nil {
@@ -525,6 +574,33 @@ func (m *Manager) Unshred(ctx context.Context, scope string) (int, error) {
 	}
 	k.versions.forgetShred(scope)
 	return n, nil
+}
+
+// checkNoneMissing fails with ErrRollback when a keyset of scope that
+// this keyring or the anchor saw is missing from the store (listed in
+// recs): a store writer removed it, and would put it back once Unshred
+// cleared the scope's shred mark.
+func (k *Keyring) checkNoneMissing(ctx context.Context, scope string, recs []*Record) error {
+	ids, err := k.scopeIDs(ctx, scope)
+	if err != nil {
+		return fmt.Errorf("keyring: unshred %q: %w", scope, err)
+	}
+	for _, id := range ids {
+		if listedID(recs, id) {
+			continue
+		}
+		err := k.checkNotVanished(ctx, id, ErrKeysetNotFound)
+		if errors.Is(err, ErrKeysetNotFound) {
+			continue // never seen: the scope has no keyset of the class
+		}
+		if errors.Is(err, ErrRollback) {
+			err = fmt.Errorf("%w; the scope stays shredded: run Shred again (with a KEK for class %q) to give it a tombstone, then Unshred", err, id.Class)
+		}
+		err = &Error{Op: "unshred", ID: id, Err: err}
+		k.audit(ctx, "keyset unshredded", id, err)
+		return err
+	}
+	return nil
 }
 
 // someClass returns a class this keyring holds a KEK for.

@@ -171,3 +171,35 @@ func TestCreateKeysetsRefusesKeysetOfShreddedScope(t *testing.T) {
 		}
 	})
 }
+
+// TestShredNotStoppedByPlantedKeyset plays a store writer who wants a
+// tenant's data to stay readable after the operator shreds it (no anchor):
+// they plant a row for the tenant under a class that sorts first and that
+// the shredding tool has no KEK for. The shred cannot give that row a
+// tombstone and must say so, but it must still shred every keyset it can.
+func TestShredNotStoppedByPlantedKeyset(t *testing.T) {
+	forEachStore(t, func(t *testing.T, w *storeWorld) {
+		ctx := context.Background()
+		admin := w.keyring(t, nil)
+		if err := keyring.NewManager(admin).CreateKeysets(ctx, "acme", "pii"); err != nil {
+			t.Fatal(err)
+		}
+		ct := shreddedData(t, admin)
+		planted := *w.get(t, dataID("acme", "pii"))
+		planted.ID.Class = "aaa"
+		teststores.Overwrite(t, w.store, &planted)
+
+		_, err := keyring.NewManager(w.keyring(t, nil)).Shred(ctx, "acme")
+		if !errors.Is(err, keyring.ErrNoAccess) {
+			t.Errorf("Shred() with a planted keyset of a class without a KEK err = %v, want ErrNoAccess", err)
+		}
+		for _, p := range []keyring.Purpose{keyring.PurposeData, keyring.PurposeIndex} {
+			id := keyring.KeysetID{Scope: "acme", Class: "pii", Purpose: p}
+			if _, tomb := keyringState(t, w.get(t, id)); !tomb {
+				t.Errorf("after Shred() %v is still a live keyset, want a tombstone", id)
+			}
+		}
+		w.clock.Advance(2 * time.Minute)
+		stillShredded(t, w.keyring(t, nil), "pii", ct, "a fresh process after the shred")
+	})
+}
