@@ -82,7 +82,10 @@
 //	                                such as home and work phone searched together
 //	crypt:"set=Emails[].Address,bits=N"
 //	                                ... over the field Address of every element of the slice Emails
-//	                                (the forms mix: set=Home+Emails[].Address)
+//	                                (the forms mix: set=Home+Emails[].Address); Emails is a slice
+//	                                this record encrypts, or of untagged structs: not one that
+//	                                holds records of their own, nor one tagged "-" whose elements
+//	                                have crypt tags, whose fields' classes the record does not know
 //	crypt:"prefix=F,...,transform=T" (and suffix, substring, set) transforms as for blind=
 //	crypt:"prefix=F,...,class=C,name=N"
 //	                                class= and name= as for blind=; every token index states bits=,

@@ -216,3 +216,51 @@ func TestSchemaIndexClassMustBeSourceClass(t *testing.T) {
 		Tokens:  []crypt.TokenIndexSpec{{Name: "email_pre", Kind: "prefix", Sources: []string{"email"}, MinLen: 3, MaxLen: 8, Bits: 8, Class: "pii"}}})
 	assert.NoError(t, err)
 }
+
+// icHeldEmail is a record of its own, in its own row: its Address is
+// encrypted under pii, by its own plan.
+type icHeldEmail struct {
+	_        struct{} `crypt:"record=ic_held_email"`
+	ID       string   `crypt:"id"`
+	TenantID string   `crypt:"scope"`
+	Address  string   `crypt:"encrypt,class=pii"`
+}
+
+// icSetHeld indexes the addresses of the records it holds. Its own plan
+// does not encrypt them, so their class was not seen: the index took the
+// default class.
+type icSetHeld struct {
+	_        struct{} `crypt:"record=ic_set_held"`
+	ID       string   `crypt:"id"`
+	TenantID string   `crypt:"scope"`
+	Emails   []icHeldEmail
+	Reach    crypt.Tokens `crypt:"set=Emails[].Address,bits=10"`
+}
+
+// icSetSkipped indexes the elements of a slice the record leaves alone
+// (crypt:"-"), whose Address is tagged pii.
+type icSetSkipped struct {
+	ID     string       `crypt:"id"`
+	Emails []icEmail    `crypt:"-"`
+	Reach  crypt.Tokens `crypt:"set=Emails[].Address,bits=10"`
+}
+
+// TestTokenIndexOverHeldRecordsRefused: the attack. A set index over a
+// field of held records (set=Emails[].Address, where Emails holds records
+// of their own) was planned in the default class, since the holder's plan
+// does not encrypt those fields and so never saw their class: a
+// support-only process, without the pii KEK, could compute the tokens of
+// any guessed pii address and test every row's. Such an index is refused
+// at plan time, as is one over a slice the record leaves alone whose
+// elements are tagged.
+func TestTokenIndexOverHeldRecordsRefused(t *testing.T) {
+	e := newEnv(t)
+	assertPlanRefused(t, e, &icSetHeld{}, "icSetHeld", "Reach", "Emails holds records of their own")
+	assertPlanRefused(t, e, &icSetSkipped{}, "icSetSkipped", "Reach", "Emails is left alone")
+
+	ctx := context.Background()
+	support := crypt.New(e.newKeyring(t, map[string]string{"support": e.keks["support"], "default": e.keks["default"]}), nil)
+	_, err := support.Search(ctx, &icSetHeld{TenantID: "acme"}, "Reach", crypt.Equals("zed@corp.example"))
+	var pe *crypt.PlanError
+	assert.ErrorAs(t, err, &pe, "Search of held pii addresses by a process without the pii KEK")
+}

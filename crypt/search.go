@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"reflect"
 	"strings"
@@ -81,6 +82,18 @@ func (t Term) String() string {
 // GoString is String, so that %#v prints no query either.
 func (t Term) GoString() string { return "crypt." + t.String() }
 
+// Format writes String for every verb but %#v, which writes GoString: no
+// verb (%d and %x included) prints the query.
+func (t Term) Format(f fmt.State, verb rune) { writeFormat(f, verb, t.String(), t.GoString()) }
+
+// writeFormat writes s, or for %#v goString, to f.
+func writeFormat(f fmt.State, verb rune, s, goString string) {
+	if verb == 'v' && f.Flag('#') {
+		s = goString
+	}
+	_, _ = io.WriteString(f, s)
+}
+
 // SearchError reports a search that cannot be made as asked: a term of
 // the wrong kind for the index ([ErrWrongTerm]), a query shorter than the
 // index can look up (a *blind.TokenError wrapping
@@ -155,14 +168,20 @@ func (s *TokenSearch) Candidate(tokens Tokens) bool {
 	return false
 }
 
-// String describes the search without its query: the index, its kind and
-// the number of queries.
-func (s *TokenSearch) String() string {
+// String describes the search without its query or its tokens: the
+// index, its kind and the number of queries. It, GoString and Format have
+// value receivers, so that a TokenSearch prints alike as a pointer and as
+// a value (copied into a struct that is logged).
+func (s TokenSearch) String() string {
 	return fmt.Sprintf("TokenSearch{%s %s index, %s, %d queries}", s.Index, s.Kind, Term{op: s.term}, len(s.Queries))
 }
 
 // GoString is String, so that %#v prints no query either.
-func (s *TokenSearch) GoString() string { return s.String() }
+func (s TokenSearch) GoString() string { return s.String() }
+
+// Format writes String for every verb: no verb (%d and %x included)
+// prints the query or the tokens.
+func (s TokenSearch) Format(f fmt.State, verb rune) { writeFormat(f, verb, s.String(), s.GoString()) }
 
 // Search returns the search for t in the token index named index of the
 // record type of probe: a pointer to the record type with its scope field

@@ -486,8 +486,20 @@ func (b *planner) tokenIndex(g *group, t reflect.Type, f reflect.StructField, tg
 		if !ok {
 			return b.errAt(self, "token index source %s must be a string, []byte, *string or *[]byte, not %v", src, ef.Type)
 		}
+		k := slices.IndexFunc(g.slices, func(sl sliceField) bool { return slices.Equal(sl.index, si) })
+		if k < 0 && hasCryptTags(et, nil) {
+			// This record's plan does not encrypt the elements, so the
+			// class of the field read is unknown here: the index would
+			// take another class than its source's.
+			if _, held := holdsRecords(sf.Type); held {
+				return b.errAt(self, "token index source %s: %s holds records of their own (%v declares record=), encrypted in their own rows under their own plan, "+
+					"so this index could not take the class of %s, and their rows' own writes would leave it stale; index %s in %v itself", src, sliceName, et, elemName, elemName, et)
+			}
+			return b.errAt(self, "token index source %s: %s is left alone by this record (crypt:\"-\"), but %v has crypt tags, "+
+				"so this index could not take the class of %s; index a slice the record encrypts", src, sliceName, et, elemName)
+		}
 		class := ""
-		if k := slices.IndexFunc(g.slices, func(sl sliceField) bool { return slices.Equal(sl.index, si) }); k >= 0 {
+		if k >= 0 {
 			elem := g.slices[k].elem
 			if j := slices.IndexFunc(elem.fields, func(x encField) bool { return slices.Equal(x.index, ef.Index) }); j >= 0 {
 				class = elem.fields[j].class

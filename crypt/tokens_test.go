@@ -2,9 +2,11 @@ package crypt_test
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -367,7 +369,9 @@ func TestMatchScopeTypeAndTransforms(t *testing.T) {
 	assertNoSecrets(t, err, []byte(secretName))
 }
 
-// Neither a TokenSearch nor a Term prints its query.
+// Neither a TokenSearch nor a Term prints its query, nor a TokenSearch its
+// tokens, with any verb, as a pointer or as a value (a TokenSearch copied
+// into a struct that is logged).
 func TestSearchPrintsNoQuery(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
@@ -375,10 +379,22 @@ func TestSearchPrintsNoQuery(t *testing.T) {
 	term := crypt.HasPrefix(secretName)
 	s, err := e.enc.Search(ctx, &Member{TenantID: "acme"}, "NamePrefix", term)
 	require.NoError(t, err)
-	for _, text := range []string{fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s", s, s, s, s), fmt.Sprintf("%v %+v %#v %s", term, term, term, term)} {
-		assert.NotContains(t, strings.ToLower(text), strings.ToLower(secretName)[:8])
+	require.NotEmpty(t, s.Queries)
+	for _, v := range []any{s, *s, term} {
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x", "%d"} {
+			text := fmt.Sprintf(verb, v)
+			assert.NotContains(t, strings.ToLower(text), strings.ToLower(secretName)[:8], "Sprintf(%q, %T)", verb, v)
+			assert.NotContains(t, text, hex.EncodeToString([]byte(strings.ToLower(secretName)[:8])), "Sprintf(%q, %T)", verb, v)
+			for _, q := range s.Queries {
+				for _, tok := range q.Any {
+					assert.NotContains(t, text, strconv.FormatInt(tok, 10), "Sprintf(%q, %T) holds a token", verb, v)
+					assert.NotContains(t, text, strconv.FormatInt(tok, 16), "Sprintf(%q, %T) holds a token", verb, v)
+				}
+			}
+		}
 	}
 	assert.Contains(t, s.String(), "NamePrefix")
+	assert.Equal(t, s.String(), fmt.Sprint(*s))
 }
 
 // No error of Encrypt, Search or Match holds a plaintext or a query: each

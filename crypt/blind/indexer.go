@@ -5,7 +5,10 @@ import (
 	"encoding"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"hash"
+	"io"
+	"strconv"
 	"sync"
 
 	"golang.org/x/crypto/argon2"
@@ -176,6 +179,21 @@ func (ix *Indexer) HexLen() int { return 2 * ix.size }
 
 // Slow reports whether the indexer is of the slow (Argon2id) tier.
 func (ix *Indexer) Slow() bool { return ix.slow != nil }
+
+// String describes the indexer without its key, such as
+// "blind.Indexer{bits=16 fast}".
+func (ix Indexer) String() string {
+	tier := "fast"
+	if ix.slow != nil {
+		tier = "slow"
+	}
+	return "blind.Indexer{bits=" + strconv.Itoa(ix.bits) + " " + tier + "}"
+}
+
+// Format writes String for every verb (%v, %+v, %#v, %x, %d...), so that
+// printing an Indexer, or a pointer to one, never shows its subkey or the
+// HMAC states keyed by it.
+func (ix Indexer) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, ix.String()) }
 
 // AppendHex appends the index value of the (already transformed) values to
 // dst as lower-case hex of ceil(Bits/8) bytes and returns the extended

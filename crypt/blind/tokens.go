@@ -3,6 +3,7 @@ package blind
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math/bits"
 	"slices"
 	"strconv"
@@ -263,6 +264,15 @@ func (t *Tokenizer) Spec() TokenSpec { return t.spec }
 
 // Kind returns the kind of the index.
 func (t *Tokenizer) Kind() TokenKind { return t.spec.Kind }
+
+// String describes the tokenizer without its key: its spec, such as
+// "blind.Tokenizer{prefix bits=12 len=3..8}".
+func (t Tokenizer) String() string { return "blind.Tokenizer{" + t.spec.String() + "}" }
+
+// Format writes String for every verb (%v, %+v, %#v, %x, %d...), so that
+// printing a Tokenizer, or a pointer to one, never shows the HMAC states
+// keyed by its subkey.
+func (t Tokenizer) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, t.String()) }
 
 // Levels returns B, the number of levels of a range index's tree (the
 // number of tokens of each value), or 0 for other kinds.
