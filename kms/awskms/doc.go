@@ -110,7 +110,9 @@
 //	  HTTP 429                                      kms.CodeThrottled (transient)
 //	KMSInternalException, DependencyTimeoutException,
 //	  KeyUnavailableException, HTTP 5xx, connection
-//	  refused and other network failures            kms.CodeUnavailable (transient)
+//	  refused and other network failures, of AWS
+//	  KMS or of the credential source (instance
+//	  metadata service, STS)                        kms.CodeUnavailable (transient)
 //	ValidationException, InvalidKeyUsageException,
 //	  an empty or oversized plaintext               kms.CodeInvalidArgument
 //	the caller's context ended                      kms.CodeCanceled, kms.CodeDeadlineExceeded

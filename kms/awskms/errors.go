@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net"
 
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
@@ -80,9 +79,19 @@ func errorCode(op string, err error) kms.Code {
 	}
 	var credErr *credentialsError
 	if errors.As(err, &credErr) {
+		// The credential source (the instance metadata service, STS, a
+		// container or SSO endpoint) could not be reached, or failed or
+		// throttled: an outage, as for AWS KMS itself. Any other failure to
+		// obtain credentials is permission denied.
+		if code := errorCode(op, credErr.err); code.Transient() {
+			return code
+		}
 		return kms.CodePermissionDenied
 	}
-	var respErr *awshttp.ResponseError
+	// AWS's own answers are *awshttp.ResponseError, which errors.As also
+	// finds as the *smithyhttp.ResponseError it embeds; those of the
+	// instance metadata service are the latter alone.
+	var respErr *smithyhttp.ResponseError
 	if errors.As(err, &respErr) {
 		switch status := respErr.HTTPStatusCode(); {
 		case status == 401 || status == 403:

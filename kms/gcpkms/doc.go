@@ -83,7 +83,9 @@
 //	FailedPrecondition  CodeNotFound: the key version is disabled, destroyed or
 //	                    scheduled for destruction; it cannot be used, as if absent
 //	PermissionDenied    CodePermissionDenied
-//	Unauthenticated     CodePermissionDenied
+//	Unauthenticated     CodePermissionDenied; CodeUnavailable (transient) when
+//	                    no token could be had because the metadata server or
+//	                    token endpoint was out (CodeThrottled when it throttled)
 //	Unavailable         CodeUnavailable (transient)
 //	Aborted             CodeUnavailable (transient)
 //	ResourceExhausted   CodeThrottled (transient; quota exceeded)

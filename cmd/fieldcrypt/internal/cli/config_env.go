@@ -31,12 +31,17 @@ func applyEnv(c *config, environ []string) error {
 			c.addAccepted(class, uri, "env "+acceptEnv)
 		}
 	}
+	setBy := map[string]string{} // class -> the variable that set it
 	for _, name := range sortedKeys(vars) {
 		class, ok := strings.CutPrefix(name, kekEnvPrefix)
 		if !ok || class == "" {
 			continue
 		}
 		class = strings.ToLower(class)
+		if other, ok := setBy[class]; ok {
+			return usagef("%s and %s both set %s.%s: set one", other, name, kekKey, class)
+		}
+		setBy[class] = name
 		c.KEKs[class] = vars[name]
 		c.from[kekKey+"."+class] = "env " + name
 	}

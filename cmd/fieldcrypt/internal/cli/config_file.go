@@ -47,6 +47,9 @@ func applyFile(c *config, path string) error {
 // applyMapping applies the pairs of a mapping whose keys are prefixed by
 // prefix ("" at the top level, "vault." inside vault:).
 func applyMapping(c *config, path, prefix string, m *yaml.Node) error {
+	if err := checkUniqueKeys(path, prefix, m); err != nil {
+		return err
+	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		k, v := m.Content[i], m.Content[i+1]
 		key := prefix + k.Value
@@ -121,6 +124,9 @@ func applyKEKs(c *config, path string, v *yaml.Node) error {
 	if v.Kind != yaml.MappingNode {
 		return fileError(path, v.Line, kekKey, "want a mapping of field class to KEK URI, got %s", kindName(v))
 	}
+	if err := checkUniqueKeys(path, kekKey+".", v); err != nil {
+		return err
+	}
 	for i := 0; i+1 < len(v.Content); i += 2 {
 		class, uri := v.Content[i], v.Content[i+1]
 		key := kekKey + "." + class.Value
@@ -144,6 +150,9 @@ func applyAccepted(c *config, path string, v *yaml.Node) error {
 		return fileError(path, v.Line, acceptKey, "want a mapping of field class to KEK URIs, such as "+
 			"{pii: [hcvault://transit/keys/pii-old]}, got %s: an accepted KEK is accepted for the classes it is listed under only", kindName(v))
 	}
+	if err := checkUniqueKeys(path, acceptKey+".", v); err != nil {
+		return err
+	}
 	clear(c.AcceptKEKs)
 	for i := 0; i+1 < len(v.Content); i += 2 {
 		class, val := v.Content[i], v.Content[i+1]
@@ -164,6 +173,22 @@ func applyAccepted(c *config, path string, v *yaml.Node) error {
 			}
 			c.addAccepted(class.Value, u.Value, from)
 		}
+	}
+	return nil
+}
+
+// checkUniqueKeys refuses a mapping that holds a key twice, such as two
+// pii: lines under keks:. YAML forbids it, but the parser keeps both, and
+// taking either one silently could wrap keysets under a KEK the operator
+// did not mean (or another reader of the file takes the other).
+func checkUniqueKeys(path, prefix string, m *yaml.Node) error {
+	first := map[string]int{}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k := m.Content[i]
+		if line, ok := first[k.Value]; ok {
+			return fileError(path, k.Line, prefix+k.Value, "set twice, first at line %d: keep one", line)
+		}
+		first[k.Value] = k.Line
 	}
 	return nil
 }

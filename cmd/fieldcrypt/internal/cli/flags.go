@@ -56,11 +56,16 @@ func (g *globalFlags) apply(c *config) error {
 		}
 		c.from[s.key] = from
 	}
+	seen := map[string]bool{}
 	for _, kv := range g.keks {
 		class, uri, ok := strings.Cut(kv, "=")
 		if !ok || class == "" || uri == "" {
 			return usagef("--%s %q: want CLASS=URI, such as --kek pii=hcvault://transit/keys/pii", kekFlag, kv)
 		}
+		if seen[class] {
+			return usagef("--%s names class %s twice: give each class one KEK", kekFlag, class)
+		}
+		seen[class] = true
 		c.KEKs[class] = uri
 		c.from[kekKey+"."+class] = fmt.Sprintf("flag --%s", kekFlag)
 	}

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -31,7 +32,9 @@ Losing the KEKs loses the data: a backup of the keysets does not replace the
 KMS's own protection of the KEKs.
 
 The file is created with mode 0600; an existing file is not overwritten
-without --force. --out - writes to stdout.`,
+without --force. The export is written to a temporary file beside it and
+put in place only once complete, so a failed or interrupted export leaves
+an earlier backup of that name as it was. --out - writes to stdout.`,
 		Example: `  fieldcrypt keys export --out keysets-$(date +%F).json
   fieldcrypt keys export --scope acme --out acme-keysets.json
   fieldcrypt keys export --out - | gzip > keysets.json.gz`,
@@ -46,38 +49,28 @@ without --force. --out - writes to stdout.`,
 				return err
 			}
 			admin := keyring.NewManager(kr)
-			var w io.Writer = cmd.OutOrStdout()
-			var f *os.File
-			if out != "-" {
-				flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
-				if force {
-					flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-				}
-				f, err = os.OpenFile(out, flags, 0o600)
-				if errors.Is(err, fs.ErrExist) {
-					return fmt.Errorf("export file %s exists (pass --force to overwrite it)", out)
-				}
+			if out == "-" {
+				n, err := admin.Export(ctx, cmd.OutOrStdout(), scope)
 				if err != nil {
-					return fmt.Errorf("creating export file: %w", err)
+					return fmt.Errorf("exporting keysets: %w", err)
 				}
-				defer f.Close()
-				w = f
-			}
-			n, err := admin.Export(ctx, w, scope)
-			if err != nil {
-				return fmt.Errorf("exporting keysets: %w", err)
-			}
-			if f != nil {
-				if err := f.Sync(); err != nil {
-					return fmt.Errorf("writing export file: %w", err)
-				}
-				if err := f.Close(); err != nil {
-					return fmt.Errorf("writing export file: %w", err)
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "exported %d keysets to %s\n", n, out)
-			} else {
 				a.info(fmt.Sprintf("exported %d keysets", n), "keysets", n)
+				return nil
 			}
+			if !force {
+				if _, err := os.Lstat(out); err == nil {
+					return fmt.Errorf("export file %s %w", out, errExportExists)
+				}
+			}
+			var n int
+			err = writeExportFile(out, force, func(w io.Writer) (err error) {
+				n, err = admin.Export(ctx, w, scope)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "exported %d keysets to %s\n", n, out)
 			return nil
 		},
 	}
@@ -85,6 +78,63 @@ without --force. --out - writes to stdout.`,
 	cmd.Flags().StringVar(&scope, "scope", "", "export only this scope (default: every scope)")
 	cmd.Flags().BoolVar(&force, "force", false, "overwrite an existing file")
 	return cmd
+}
+
+// errExportExists is the cause of an export refused because its file
+// exists and --force was not given.
+var errExportExists = errors.New("exists (pass --force to overwrite it)")
+
+// writeExportFile writes an export to path through write, so that a
+// failed or interrupted export leaves path as it was: write fills a
+// temporary file (mode 0600) beside path, which is synced and then put
+// in place, over an existing file only with overwrite. On failure the
+// temporary file is removed; a previous backup at path is never
+// truncated first.
+func writeExportFile(path string, overwrite bool, write func(io.Writer) error) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("creating export file: %w", err)
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err := write(f); err != nil {
+		return fmt.Errorf("exporting keysets: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("writing export file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing export file: %w", err)
+	}
+	if overwrite {
+		err = os.Rename(tmp, path)
+	} else {
+		// A link fails where path appeared meanwhile, which a rename
+		// would replace.
+		if err = os.Link(tmp, path); err == nil {
+			os.Remove(tmp)
+		}
+	}
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("export file %s %w", path, errExportExists)
+	case err != nil:
+		return fmt.Errorf("writing export file: %w", err)
+	}
+	if d, err := os.Open(dir); err == nil { // make the new name durable
+		d.Sync()
+		d.Close()
+	}
+	return nil
 }
 
 func (a *app) keysImportCommand() *cobra.Command {
