@@ -91,8 +91,10 @@ var ErrBadExport = errors.New("keyring: not a fieldcrypt keyset export")
 // authenticates its state. Each write checks again what another process
 // may have changed since (a key change, a shred): an overwrite is
 // compare-and-swap on the record it checked, and a live keyset stored in a
-// scope shredded meanwhile is shredded itself (ErrScopeShredded). It
-// returns how many keysets it stored.
+// scope shredded meanwhile is shredded itself (ErrScopeShredded); when
+// that check fails (the anchor or the store is out), Import returns its
+// error and leaves the keyset stored, since it may hold the only copy of
+// its keys. It returns how many keysets it stored.
 func (m *Manager) Import(ctx context.Context, r io.Reader, opts ImportOptions) (int, error) {
 	k := m.k
 	var doc export
@@ -156,7 +158,8 @@ func (m *Manager) Import(ctx context.Context, r io.Reader, opts ImportOptions) (
 // shred or a key change by another process may have landed since: an
 // overwrite is checked again against the record it replaces and written
 // with compare-and-swap on it, and a live keyset stored in a scope that
-// was shredded meanwhile is shredded itself, as create does.
+// was shredded meanwhile is shredded itself, as create does. A check that
+// fails otherwise leaves the keyset stored, and returns its error.
 func (k *Keyring) storeImported(ctx context.Context, rec *Record, st *state, opts ImportOptions) error {
 	err := k.cfg.Store.Create(ctx, rec)
 	if errors.Is(err, ErrKeysetExists) && opts.Overwrite {
@@ -171,6 +174,13 @@ func (k *Keyring) storeImported(ctx context.Context, rec *Record, st *state, opt
 		return err
 	}
 	if serr := k.checkNotShredded(ctx, rec.ID.Scope); serr != nil {
+		if !errors.Is(serr, ErrScopeShredded) {
+			// The check could not be made (the anchor or the store is
+			// out). Unlike a keyset create just made, this one may hold
+			// the only copy of its keys: it stays, and every load checks
+			// the anchor's shred mark again. Import again to check again.
+			return serr
+		}
 		if _, err := k.shredOne(ctx, rec.ID, rec); err != nil {
 			return errors.Join(serr, err)
 		}
