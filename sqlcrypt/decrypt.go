@@ -14,10 +14,13 @@ import (
 //
 // The filters of [Match] and [Search] compare fields the result must
 // hold: the index's source columns and the scope column. Given a result
-// that lacks one of them (a SELECT that leaves out the column searched),
-// a collector returns a [*ColumnError] naming it before any row is
-// read, where the filter would have compared the field's zero value and
-// dropped every row that holds the value sought.
+// read by name that lacks one of them (a SELECT that leaves out the
+// column searched), a collector returns a [*ColumnError] naming it before
+// any row is read, where the filter would have compared the field's zero
+// value and dropped every row that holds the value sought. A result with
+// a column that names no field of the record (an alias, an expression,
+// read by position through pgx.RowToStructByPos or a function of the
+// caller's) is not checked.
 type Filter interface {
 	Keep(record any) (bool, error)
 }
@@ -44,6 +47,13 @@ func (f *indexFilter) Keep(record any) (bool, error) { return f.keep(record) }
 // when their names are equal once underscores are removed and case is
 // ignored, as pgx's RowToStructByName matches them (ScanAll's own match
 // is narrower, and refuses a result column no field reads).
+//
+// Only a result read by name is checked: one whose every column names a
+// field of the filter's record, as RowToStructByName and ScanAll demand.
+// CollectRows takes any pgx.RowToFunc, and one that reads by position
+// (pgx.RowToStructByPos, a function of the caller's) fills the fields
+// whatever the columns are called: an alias or an expression there says
+// nothing of a field left out.
 func checkFilters(filters []Filter, names []string) error {
 	fold := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, "_", "")) }
 	held := make(map[string]bool, len(names))
@@ -53,6 +63,17 @@ func checkFilters(filters []Filter, names []string) error {
 	for _, f := range filters {
 		ix, ok := f.(*indexFilter)
 		if !ok || ix.cols == nil {
+			continue
+		}
+		fields := make(map[string]bool, len(ix.cols.list))
+		for _, col := range ix.cols.list {
+			fields[fold(col.name)] = true
+		}
+		byName := true
+		for n := range held {
+			byName = byName && fields[n]
+		}
+		if !byName {
 			continue
 		}
 		for _, i := range ix.reads {

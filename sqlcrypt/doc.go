@@ -124,12 +124,14 @@
 // drop a row that holds the value sought, and a search never misses a row
 // silently. For the same reason a collector given the filter of [Match]
 // or [Search] refuses, with a [*ColumnError] before any row is read, a
-// result that lacks a column the filter compares (the index's sources,
-// the scope): a SELECT that leaves out the column searched would
-// otherwise drop every row. [Matching] filters records read some other
-// way, such as through sqlc's generated queries; it sees no result, and
-// cannot check its columns. A [FilterFunc] adapts a function of the
-// caller's to a [Filter].
+// result read by name that lacks a column the filter compares (the
+// index's sources, the scope): a SELECT that leaves out the column
+// searched would otherwise drop every row. A result with a column that
+// names no field of the record, read by position (pgx.RowToStructByPos,
+// a function of the caller's), is the caller's to get right. [Matching]
+// filters records read some other way, such as through sqlc's generated
+// queries; it sees no result, and cannot check its columns. A
+// [FilterFunc] adapts a function of the caller's to a [Filter].
 //
 // # Column names
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -139,4 +140,51 @@ func personIDs(ps []Person) []int64 {
 		out = append(out, p.ID)
 	}
 	return out
+}
+
+// TestFilterColumnsOfPositionalScan reads a search's result by position,
+// with pgx.RowToStructByPos or a function of the caller's, under column
+// names that are not the struct's: an alias, an expression. Such a result
+// holds every column the filter compares, whatever they are called, and
+// CollectRows takes any pgx.RowToFunc: the search finds the row.
+func TestFilterColumnsOfPositionalScan(t *testing.T) {
+	db := openDB(t, sqlcrypt.Postgres)
+	ctx := context.Background()
+	e := newEnv(t)
+	contacts := sampleContacts("acme", 1, 6)
+	db.insert(t, e.enc, contacts...)
+	probe := &Contact{TenantID: "acme", Email: contacts[2].Email}
+	cond, args, err := sqlcrypt.Lookup(ctx, e.enc, db.d, probe, "EmailIdx", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byHand := func(row pgx.CollectableRow) (Contact, error) {
+		var c Contact
+		err := row.Scan(&c.ID, &c.TenantID, &c.Email, &c.EmailIdx)
+		return c, err
+	}
+	for _, tc := range []struct {
+		name, query string
+		scan        pgx.RowToFunc[Contact]
+	}{
+		{"RowToStructByPos, an alias", "id, tenant_id, name, email AS contact_email, email_idx, phone, notes, company", pgx.RowToStructByPos[Contact]},
+		{"RowToStructByPos, an expression", "id, tenant_id AS tenant, name, coalesce(email, ''), email_idx, phone, notes, company", pgx.RowToStructByPos[Contact]},
+		{"a function of the caller's", "c.id, c.tenant_id AS t, c.email AS e, c.email_idx FROM contacts c WHERE true", byHand},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			q := "SELECT " + tc.query
+			if !strings.Contains(q, "FROM") {
+				q += " FROM contacts WHERE true"
+			}
+			q += " AND " + cond + " ORDER BY id"
+			rows, err := db.pool.Query(ctx, q, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := sqlcrypt.CollectRows(ctx, e.enc, rows, tc.scan, sqlcrypt.Match(probe, "EmailIdx"))
+			if err != nil || !slices.Equal(nilIDs(got), []int64{3}) {
+				t.Errorf("CollectRows(%s) found %v, %v; want [3]", q, nilIDs(got), err)
+			}
+		})
+	}
 }
