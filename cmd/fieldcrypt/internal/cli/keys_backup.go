@@ -80,6 +80,10 @@ an earlier backup of that name as it was. --out - writes to stdout.`,
 	return cmd
 }
 
+// link is os.Link; tests replace it to play a file system without hard
+// links.
+var link = os.Link
+
 // errExportExists is the cause of an export refused because its file
 // exists and --force was not given.
 var errExportExists = errors.New("exists (pass --force to overwrite it)")
@@ -120,8 +124,12 @@ func writeExportFile(path string, overwrite bool, write func(io.Writer) error) (
 	} else {
 		// A link fails where path appeared meanwhile, which a rename
 		// would replace.
-		if err = os.Link(tmp, path); err == nil {
+		if err = link(tmp, path); err == nil {
 			os.Remove(tmp)
+		} else if !errors.Is(err, fs.ErrExist) {
+			// A file system without hard links (FAT, exFAT, many
+			// network and object-store mounts).
+			err = renameExclusive(tmp, path)
 		}
 	}
 	switch {
@@ -133,6 +141,22 @@ func writeExportFile(path string, overwrite bool, write func(io.Writer) error) (
 	if d, err := os.Open(dir); err == nil { // make the new name durable
 		d.Sync()
 		d.Close()
+	}
+	return nil
+}
+
+// renameExclusive renames tmp to path, which must not exist, where hard
+// links cannot be made: path is created first, which fails where it
+// exists, and then replaced.
+func renameExclusive(tmp, path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(path)
+		return err
 	}
 	return nil
 }
