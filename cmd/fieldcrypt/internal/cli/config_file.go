@@ -41,12 +41,14 @@ func applyFile(c *config, path string) error {
 	if root.Kind != yaml.MappingNode {
 		return fileError(path, root.Line, "(top level)", "want a mapping of settings, got %s", kindName(root))
 	}
-	return applyMapping(c, path, "", root)
+	return applyMapping(c, path, "", root, map[string]int{})
 }
 
 // applyMapping applies the pairs of a mapping whose keys are prefixed by
-// prefix ("" at the top level, "vault." inside vault:).
-func applyMapping(c *config, path, prefix string, m *yaml.Node) error {
+// prefix ("" at the top level, "vault." inside vault:). set holds the line
+// of each setting the file gave so far: one given both dotted at the top
+// level (vault.address:) and inside its section is given twice.
+func applyMapping(c *config, path, prefix string, m *yaml.Node, set map[string]int) error {
 	if err := checkUniqueKeys(path, prefix, m); err != nil {
 		return err
 	}
@@ -72,6 +74,10 @@ func applyMapping(c *config, path, prefix string, m *yaml.Node) error {
 		default:
 			s, ok := lookupSetting(key)
 			if ok {
+				if line, twice := set[key]; twice {
+					return fileError(path, k.Line, key, "set twice, first at line %d: keep one", line)
+				}
+				set[key] = k.Line
 				if err := applyScalar(c, path, s, v, from); err != nil {
 					return err
 				}
@@ -81,7 +87,7 @@ func applyMapping(c *config, path, prefix string, m *yaml.Node) error {
 				if v.Kind != yaml.MappingNode {
 					return fileError(path, v.Line, key, "want a mapping, got %s", kindName(v))
 				}
-				if err := applyMapping(c, path, key+".", v); err != nil {
+				if err := applyMapping(c, path, key+".", v, set); err != nil {
 					return err
 				}
 				continue

@@ -37,6 +37,8 @@ func TestConfigSetTwiceRefused(t *testing.T) {
 			[]string{"store", "line 4", "line 1", "twice"}},
 		{"section twice", good + "vault:\n  address: https://a.example\nvault:\n  namespace: team\n", nil, nil,
 			[]string{"vault", "line 6", "line 4", "twice"}},
+		{"a section's setting also dotted", good + "vault.address: https://a.example\nvault:\n  address: https://b.example\n", nil, nil,
+			[]string{"vault.address", "line 6", "line 4", "twice"}},
 		{"keks twice", good + "keks:\n  support: " + h.keks["support"] + "\n", nil, nil,
 			[]string{"keks", "line 4", "line 2", "twice"}},
 		{"--kek twice for a class", good, nil, []string{"--kek", "pii=" + h.keks["pii"], "--kek", "pii=" + other},
