@@ -176,9 +176,10 @@ func (k *Keyring) storeImported(ctx context.Context, rec *Record, st *state, opt
 	if serr := k.checkNotShredded(ctx, rec.ID.Scope); serr != nil {
 		if !errors.Is(serr, ErrScopeShredded) {
 			// The check could not be made (the anchor or the store is
-			// out). Unlike a keyset create just made, this one may hold
-			// the only copy of its keys: it stays, and every load checks
-			// the anchor's shred mark again. Import again to check again.
+			// out). This keyset may hold the only copy of its keys: it
+			// stays, as create leaves a keyset it made, and every load
+			// checks the anchor's shred mark again. Import again to check
+			// again.
 			return serr
 		}
 		if _, err := k.shredOne(ctx, rec.ID, rec); err != nil {

@@ -385,7 +385,8 @@ func (k *Keyring) build(id KeysetID, handle *keyset.Handle, meta *state) (any, e
 // create makes a new keyset with one primary key, wraps it and stores it.
 // When another process created it first, that one is used. It refuses a
 // scope that was shredded, before and after storing: a keyset that raced
-// with a shred is turned into a tombstone itself.
+// with a shred is turned into a tombstone itself. A check after storing
+// that fails for an outage returns its error and leaves the keyset.
 func (k *Keyring) create(ctx context.Context, id KeysetID) (*Record, error) {
 	if err := k.checkNotShredded(ctx, id.Scope); err != nil {
 		return nil, err
@@ -421,6 +422,14 @@ func (k *Keyring) create(ctx context.Context, id KeysetID) (*Record, error) {
 	// nothing before it must not remember "not found" after it.
 	k.cache.changed(id.Scope)
 	if serr := k.checkNotShredded(ctx, id.Scope); serr != nil {
+		if !errors.Is(serr, ErrScopeShredded) {
+			// The check could not be made (the anchor or the store is
+			// out). The keyset stays: another instance may have loaded it
+			// since it was stored and written data under it, which a
+			// tombstone would destroy for an outage. Every load checks
+			// the anchor's shred mark again; a retry loads the keyset.
+			return nil, serr
+		}
 		// A shred ran meanwhile: shred what was just made too.
 		if _, err := k.shredOne(ctx, id, rec); err != nil {
 			return nil, errors.Join(serr, err)
