@@ -3,34 +3,11 @@ package keyring_test
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/fieldcrypt/fieldcrypt/keyring"
 )
-
-// listAfterCreateStore fails the first List that follows a Create, after
-// running during, which plays what other processes do in that moment.
-type listAfterCreateStore struct {
-	keyring.Store
-	during          func()
-	created, failed atomic.Bool
-}
-
-func (s *listAfterCreateStore) Create(ctx context.Context, rec *keyring.Record) error {
-	err := s.Store.Create(ctx, rec)
-	s.created.Store(err == nil)
-	return err
-}
-
-func (s *listAfterCreateStore) List(ctx context.Context, scope string) ([]*keyring.Record, error) {
-	if s.created.Load() && s.failed.CompareAndSwap(false, true) {
-		s.during()
-		return nil, errListOutage
-	}
-	return s.Store.List(ctx, scope)
-}
 
 // TestCreateOutageKeepsNewKeyset plays a new tenant's first writes, from
 // two instances of a service. Instance A creates the tenant's support
@@ -45,7 +22,7 @@ func TestCreateOutageKeepsNewKeyset(t *testing.T) {
 		ctx := context.Background()
 		var ticket []byte
 		var during error
-		store := &listAfterCreateStore{Store: w.store, during: func() {
+		store := &listOutageStore{Store: w.store, during: func() {
 			b := w.keyring(t, nil)
 			dk, err := b.ExistingDataKeys(ctx, "acme", "support")
 			if err != nil {

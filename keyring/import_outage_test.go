@@ -12,9 +12,11 @@ import (
 )
 
 // listOutageStore fails the first List that follows a Create: the store
-// drops a connection just after an import wrote a keyset.
+// drops a connection just after a keyset was written. during, when set,
+// runs first: what other processes do in that moment.
 type listOutageStore struct {
 	keyring.Store
+	during          func()
 	created, failed atomic.Bool
 }
 
@@ -28,6 +30,9 @@ func (s *listOutageStore) Create(ctx context.Context, rec *keyring.Record) error
 
 func (s *listOutageStore) List(ctx context.Context, scope string) ([]*keyring.Record, error) {
 	if s.created.Load() && s.failed.CompareAndSwap(false, true) {
+		if s.during != nil {
+			s.during()
+		}
 		return nil, errListOutage
 	}
 	return s.Store.List(ctx, scope)
@@ -45,31 +50,14 @@ func (s *listOutageStore) List(ctx context.Context, scope string) ([]*keyring.Re
 func TestImportOutageKeepsRestoredKeyset(t *testing.T) {
 	forEachStore(t, func(t *testing.T, w *storeWorld) {
 		ctx := context.Background()
-		admin := w.keyring(t, nil)
-		m := keyring.NewManager(admin)
-		if err := m.CreateKeysets(ctx, "acme", "pii", "support"); err != nil {
-			t.Fatal(err)
-		}
-		dk, err := admin.DataKeys(ctx, "acme", "support")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ct, err := dk.Encrypt([]byte("ticket"), []byte("ad"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		var backup bytes.Buffer
-		if _, err := m.Export(ctx, &backup, "acme"); err != nil {
-			t.Fatal(err)
-		}
-		doc := onlyClass(t, backup.Bytes(), "support")
+		doc, ct := supportBackup(t, w)
 		supportData := dataID("acme", "support")
 		w.deleteRecords(t, []*keyring.Record{w.get(t, supportData),
 			w.get(t, keyring.KeysetID{Scope: "acme", Class: "support", Purpose: keyring.PurposeIndex})})
 
 		store := &listOutageStore{Store: w.store}
 		importer := keyring.NewManager(w.keyring(t, func(c *keyring.Config) { c.Store = store }))
-		_, err = importer.Import(ctx, bytes.NewReader(doc), keyring.ImportOptions{Verify: true})
+		_, err := importer.Import(ctx, bytes.NewReader(doc), keyring.ImportOptions{Verify: true})
 		if !errors.Is(err, errListOutage) {
 			t.Errorf("Import() with the store failing after a write: err = %v, want the store's error", err)
 		}
@@ -82,7 +70,7 @@ func TestImportOutageKeepsRestoredKeyset(t *testing.T) {
 
 		w.clock.Advance(2 * time.Minute)
 		fresh := w.keyring(t, nil)
-		dk, err = fresh.ExistingDataKeys(ctx, "acme", "support")
+		dk, err := fresh.ExistingDataKeys(ctx, "acme", "support")
 		if err != nil {
 			t.Fatalf("ExistingDataKeys(acme, support) after the restore: %v", err)
 		}
@@ -90,4 +78,38 @@ func TestImportOutageKeepsRestoredKeyset(t *testing.T) {
 			t.Errorf("Decrypt(the tenant's data) after the restore = %q, %v; want the ticket", pt, err)
 		}
 	})
+}
+
+// supportTicket creates the pii and support keysets of tenant acme and
+// encrypts a ticket under its support data keys, with associated data
+// "ad". It returns the manager that created them and the ciphertext.
+func supportTicket(t *testing.T, w *storeWorld) (*keyring.Manager, []byte) {
+	t.Helper()
+	ctx := context.Background()
+	admin := w.keyring(t, nil)
+	m := keyring.NewManager(admin)
+	if err := m.CreateKeysets(ctx, "acme", "pii", "support"); err != nil {
+		t.Fatal(err)
+	}
+	dk, err := admin.DataKeys(ctx, "acme", "support")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct, err := dk.Encrypt([]byte("ticket"), []byte("ad"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, ct
+}
+
+// supportBackup is supportTicket's tenant, with the export of its support
+// keysets: their backup. It returns the export and the ciphertext.
+func supportBackup(t *testing.T, w *storeWorld) (doc, ticket []byte) {
+	t.Helper()
+	m, ticket := supportTicket(t, w)
+	var backup bytes.Buffer
+	if _, err := m.Export(context.Background(), &backup, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	return onlyClass(t, backup.Bytes(), "support"), ticket
 }

@@ -46,24 +46,7 @@ func TestImportRacingShredStaysShredded(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			forEachStore(t, func(t *testing.T, w *storeWorld) {
 				ctx := context.Background()
-				admin := w.keyring(t, nil)
-				m := keyring.NewManager(admin)
-				if err := m.CreateKeysets(ctx, "acme", "pii", "support"); err != nil {
-					t.Fatal(err)
-				}
-				dk, err := admin.DataKeys(ctx, "acme", "support")
-				if err != nil {
-					t.Fatal(err)
-				}
-				ct, err := dk.Encrypt([]byte("ticket"), []byte("ad"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				var backup bytes.Buffer
-				if _, err := m.Export(ctx, &backup, "acme"); err != nil {
-					t.Fatal(err)
-				}
-				doc := onlyClass(t, backup.Bytes(), "support")
+				doc, ct := supportBackup(t, w)
 				if tc.lost {
 					w.deleteRecords(t, []*keyring.Record{w.get(t, dataID("acme", "support")),
 						w.get(t, keyring.KeysetID{Scope: "acme", Class: "support", Purpose: keyring.PurposeIndex})})
@@ -76,7 +59,7 @@ func TestImportRacingShredStaysShredded(t *testing.T) {
 					}
 				}}
 				importer := keyring.NewManager(w.keyring(t, func(c *keyring.Config) { c.Store = store }))
-				_, err = importer.Import(ctx, bytes.NewReader(doc), tc.opts)
+				_, err := importer.Import(ctx, bytes.NewReader(doc), tc.opts)
 				if !errors.Is(err, keyring.ErrScopeShredded) {
 					t.Errorf("Import() racing a shred err = %v, want ErrScopeShredded", err)
 				}

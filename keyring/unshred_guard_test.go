@@ -110,18 +110,7 @@ func TestUnshredRefusesWhileSeenKeysetIsMissing(t *testing.T) {
 	forEachStore(t, func(t *testing.T, w *storeWorld) {
 		ctx := context.Background()
 		w.anchor = teststores.SQLiteAnchor(t)
-		admin := w.keyring(t, nil)
-		if err := keyring.NewManager(admin).CreateKeysets(ctx, "acme", "pii", "support"); err != nil {
-			t.Fatal(err)
-		}
-		dk, err := admin.DataKeys(ctx, "acme", "support")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ct, err := dk.Encrypt([]byte("ticket"), []byte("ad"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, ct := supportTicket(t, w)
 		hidden := []*keyring.Record{w.get(t, dataID("acme", "support")),
 			w.get(t, keyring.KeysetID{Scope: "acme", Class: "support", Purpose: keyring.PurposeIndex})}
 		w.deleteRecords(t, hidden)
@@ -131,7 +120,7 @@ func TestUnshredRefusesWhileSeenKeysetIsMissing(t *testing.T) {
 			t.Fatalf("Shred() by a process without the support KEK = %d, %v; want the two pii keysets", n, err)
 		}
 
-		_, err = keyring.NewManager(w.keyring(t, nil)).Unshred(ctx, "acme")
+		_, err := keyring.NewManager(w.keyring(t, nil)).Unshred(ctx, "acme")
 		if err == nil {
 			t.Errorf("Unshred() while the anchor's support keysets are missing err = nil, want an error")
 		} else if !errors.Is(err, keyring.ErrRollback) {

@@ -26,13 +26,7 @@ func TestFilterRefusesResultWithoutItsColumns(t *testing.T) {
 
 		// Equality: Match over the blind index EmailIdx, whose source is
 		// the encrypted email column.
-		contacts := sampleContacts("acme", 1, 6)
-		db.insert(t, e.enc, contacts...)
-		probe := &Contact{TenantID: "acme", Email: contacts[2].Email}
-		cond, args, err := sqlcrypt.Lookup(ctx, e.enc, db.d, probe, "EmailIdx", 1)
-		if err != nil {
-			t.Fatal(err)
-		}
+		probe, cond, args := lookupThird(t, db, e)
 		// Token index: Search over NamePrefix (source name) and the
 		// shared set index reach (sources home, work, emails).
 		db.createPersons(t)
@@ -111,6 +105,21 @@ func TestFilterRefusesResultWithoutItsColumns(t *testing.T) {
 	})
 }
 
+// lookupThird inserts six contacts of acme and returns the probe for the
+// third one's e-mail, with the condition of its lookup by EmailIdx (whose
+// two bits find others too: only its filter keeps the third alone).
+func lookupThird(t *testing.T, db *testDB, e *env) (probe *Contact, cond string, args []any) {
+	t.Helper()
+	contacts := sampleContacts("acme", 1, 6)
+	db.insert(t, e.enc, contacts...)
+	probe = &Contact{TenantID: "acme", Email: contacts[2].Email}
+	cond, args, err := sqlcrypt.Lookup(context.Background(), e.enc, db.d, probe, "EmailIdx", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return probe, cond, args
+}
+
 // filterCase is a search whose result may lack a column its filter reads.
 type filterCase struct {
 	name    string
@@ -151,13 +160,7 @@ func TestFilterColumnsOfPositionalScan(t *testing.T) {
 	db := openDB(t, sqlcrypt.Postgres)
 	ctx := context.Background()
 	e := newEnv(t)
-	contacts := sampleContacts("acme", 1, 6)
-	db.insert(t, e.enc, contacts...)
-	probe := &Contact{TenantID: "acme", Email: contacts[2].Email}
-	cond, args, err := sqlcrypt.Lookup(ctx, e.enc, db.d, probe, "EmailIdx", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	probe, cond, args := lookupThird(t, db, e)
 	byHand := func(row pgx.CollectableRow) (Contact, error) {
 		var c Contact
 		err := row.Scan(&c.ID, &c.TenantID, &c.Email, &c.EmailIdx)

@@ -57,13 +57,7 @@ func TestConfigEnvKEKs(t *testing.T) {
 func TestConfigErrors(t *testing.T) {
 	h := newHarness(t)
 	good := "store: sqlite:" + h.store + "\nkeks:\n  pii: " + h.keks["pii"] + "\n"
-	cases := []struct {
-		name    string
-		file    string
-		environ []string
-		flags   []string
-		want    []string
-	}{
+	cases := []usageCase{
 		{"unknown key", good + "kekz:\n  pii: x\n", nil, nil, []string{"line 4", "kekz", "unknown setting", "keks"}},
 		{"unknown nested key", good + "vault:\n  adress: https://v\n", nil, nil, []string{"vault.adress", "address"}},
 		{"bad duration in file", good + "cache_ttl: 5x\n", nil, nil, []string{"cache_ttl", "line 4", `"5x"`}},
@@ -85,27 +79,7 @@ func TestConfigErrors(t *testing.T) {
 		{"zero lease flag", good, nil, []string{"--lease", "0s"}, []string{"lease (flag --lease)", "at least 1s"}},
 		{"mysql without database", good, []string{"FIELDCRYPT_STORE_DSN=mysql://u:secret@h"}, nil, []string{"store (env FIELDCRYPT_STORE_DSN)", "no database name"}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			h.writeConfig(t, tc.file)
-			h.environ = tc.environ
-			if h.environ == nil {
-				h.environ = []string{}
-			}
-			r := h.run(t, append(tc.flags, "keys", "list")...)
-			if r.code != cli.ExitUsage {
-				t.Fatalf("keys list with %s: %v\nwant exit 64", tc.name, r)
-			}
-			for _, want := range tc.want {
-				if !strings.Contains(r.stderr, want) {
-					t.Errorf("error lacks %q:\n%s", want, r.stderr)
-				}
-			}
-			if strings.Contains(r.rawStderr, "secret") {
-				t.Errorf("error prints a password:\n%s", r.rawStderr)
-			}
-		})
-	}
+	h.assertUsageErrors(t, cases)
 }
 
 func TestMissingConfigFile(t *testing.T) {
@@ -197,13 +171,7 @@ func TestAcceptKEKErrors(t *testing.T) {
 	h := newHarness(t)
 	good := "store: sqlite:" + h.store + "\nkeks:\n  pii: " + h.keks["pii"] + "\n"
 	old := h.keks["support"]
-	cases := []struct {
-		name    string
-		file    string
-		environ []string
-		flags   []string
-		want    []string
-	}{
+	cases := []usageCase{
 		{"flag without class", good, nil, []string{"--accept-kek", old}, []string{"--accept-kek", "want CLASS=URI", "for the class it names only"}},
 		{"flag with an empty URI", good, nil, []string{"--accept-kek", "pii="}, []string{"want CLASS=URI"}},
 		{"flag with a bad class", good, nil, []string{"--accept-kek", "pi\ti=" + old}, []string{"(flag --accept-kek)", "bad class name"}},
@@ -214,21 +182,7 @@ func TestAcceptKEKErrors(t *testing.T) {
 		{"file with a bad URI", good + "accept_keks:\n  pii: transit/keys/old\n", nil, nil, []string{"accept_keks.pii", "line 5", "no scheme"}},
 		{"file with a mapping as URI", good + "accept_keks:\n  pii: {a: b}\n", nil, nil, []string{"accept_keks.pii", "KEK URI"}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			h.writeConfig(t, tc.file)
-			h.environ = append([]string{}, tc.environ...)
-			r := h.run(t, append(tc.flags, "keys", "list")...)
-			if r.code != cli.ExitUsage {
-				t.Fatalf("keys list with %s: %v\nwant exit 64", tc.name, r)
-			}
-			for _, want := range tc.want {
-				if !strings.Contains(r.stderr, want) {
-					t.Errorf("error lacks %q:\n%s", want, r.stderr)
-				}
-			}
-		})
-	}
+	h.assertUsageErrors(t, cases)
 }
 
 // TestTablesErrorsGiveTheFileLine: a mistake under tables: in the config
@@ -259,5 +213,39 @@ func TestTablesErrorsGiveTheFileLine(t *testing.T) {
 	}
 	if strings.Contains(r.stderr, "reencrypt.Table") {
 		t.Errorf("status error names a Go type: %q", r.stderr)
+	}
+}
+
+// usageCase is a configuration that `keys list` must refuse as a usage
+// error (exit 64) whose message holds every string of want, and never
+// the password "secret" a case's DSN may hold.
+type usageCase struct {
+	name    string
+	file    string   // the config file's text
+	environ []string // the environment
+	flags   []string
+	want    []string
+}
+
+// assertUsageErrors runs `keys list` under each case's configuration.
+func (h *harness) assertUsageErrors(t *testing.T, cases []usageCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h.writeConfig(t, tc.file)
+			h.environ = append([]string{}, tc.environ...)
+			r := h.run(t, append(tc.flags, "keys", "list")...)
+			if r.code != cli.ExitUsage {
+				t.Fatalf("keys list with %s: %v\nwant exit 64", tc.name, r)
+			}
+			for _, want := range tc.want {
+				if !strings.Contains(r.stderr, want) {
+					t.Errorf("error lacks %q:\n%s", want, r.stderr)
+				}
+			}
+			if strings.Contains(r.rawStderr, "secret") {
+				t.Errorf("error prints a password:\n%s", r.rawStderr)
+			}
+		})
 	}
 }

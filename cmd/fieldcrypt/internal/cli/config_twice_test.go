@@ -1,10 +1,7 @@
 package cli_test
 
 import (
-	"strings"
 	"testing"
-
-	"github.com/fieldcrypt/fieldcrypt/cmd/fieldcrypt/internal/cli"
 )
 
 // TestConfigSetTwiceRefused plays an operator whose configuration names
@@ -22,13 +19,7 @@ func TestConfigSetTwiceRefused(t *testing.T) {
 	other := h.newKEK(t, "other")
 	store := "store: sqlite:" + h.store + "\n"
 	good := store + "keks:\n  pii: " + h.keks["pii"] + "\n"
-	cases := []struct {
-		name    string
-		file    string
-		environ []string
-		flags   []string
-		want    []string
-	}{
+	cases := []usageCase{
 		{"class twice under keks", store + "keks:\n  pii: " + h.keks["pii"] + "\n  pii: " + other + "\n", nil, nil,
 			[]string{"keks.pii", "line 4", "line 3", "twice"}},
 		{"class twice under accept_keks", good + "accept_keks:\n  pii: " + other + "\n  pii: " + h.keks["support"] + "\n", nil, nil,
@@ -46,19 +37,5 @@ func TestConfigSetTwiceRefused(t *testing.T) {
 		{"two variables for a class", good, []string{"FIELDCRYPT_KEK_PII=" + h.keks["pii"], "FIELDCRYPT_KEK_pii=" + other}, nil,
 			[]string{"FIELDCRYPT_KEK_PII", "FIELDCRYPT_KEK_pii", "keks.pii"}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			h.writeConfig(t, tc.file)
-			h.environ = append([]string{}, tc.environ...)
-			r := h.run(t, append(tc.flags, "keys", "list")...)
-			if r.code != cli.ExitUsage {
-				t.Fatalf("keys list with %s: %v\nwant exit 64", tc.name, r)
-			}
-			for _, want := range tc.want {
-				if !strings.Contains(r.stderr, want) {
-					t.Errorf("error lacks %q:\n%s", want, r.stderr)
-				}
-			}
-		})
-	}
+	h.assertUsageErrors(t, cases)
 }
