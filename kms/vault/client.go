@@ -138,8 +138,10 @@ func orDefault(d, def time.Duration) time.Duration {
 }
 
 // CheckRetry is the retry policy of the client that [Dial] builds: retry when
-// Vault answered 429 (rate-limited) or 5xx other than 501 (sealed, standby,
-// overloaded); never when the context has ended, never on a transport error
+// Vault answered 429 (rate-limited), 412 (a performance standby not yet
+// caught up with the state a request asks for, as the api's own policy
+// retries it) or 5xx other than 501 (sealed, standby, overloaded); never
+// when the context has ended, never on a transport error
 // (a refused connection is returned at once as CodeUnavailable, for the
 // caller to retry). Set it as api.Config.CheckRetry to give a client of your
 // own the same policy.
@@ -151,5 +153,5 @@ func CheckRetry(ctx context.Context, resp *http.Response, err error) (bool, erro
 		return false, nil
 	}
 	s := resp.StatusCode
-	return s == http.StatusTooManyRequests || (s >= 500 && s != http.StatusNotImplemented), nil
+	return s == http.StatusTooManyRequests || s == http.StatusPreconditionFailed || (s >= 500 && s != http.StatusNotImplemented), nil
 }

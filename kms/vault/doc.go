@@ -85,13 +85,14 @@
 //	                       under the least-privilege policy this includes
 //	                       encrypt on a missing key), bad AppRole credentials
 //	CodeThrottled          rate-limited (HTTP 429); transient
-//	CodeUnavailable        sealed, standby, 5xx, connection refused; transient
+//	CodeUnavailable        sealed, standby, 5xx, 412 (a performance standby
+//	                       not caught up), connection refused; transient
 //	CodeCanceled, CodeDeadlineExceeded   the context ended
 //	CodeInvalidArgument    bad URI or option, other HTTP 400
 //	CodeUnknown            an answer of the wrong shape, a certificate that
 //	                       does not verify
 //
-// The client that [Dial] builds retries 429 and 5xx answers itself, with
+// The client that [Dial] builds retries 429, 412 and 5xx answers itself, with
 // backoff, a bounded number of times ([Options].MaxRetries), and stops
 // waiting when the context ends; [CheckRetry] gives a client of your own the
 // same policy. When Vault answered, the cause is a [*VaultError], and

@@ -131,7 +131,8 @@ func responseCode(re *api.ResponseError) kms.Code {
 		return kms.CodePermissionDenied
 	case s == 429:
 		return kms.CodeThrottled
-	case s >= 500 || strings.Contains(msg, "vault is sealed"):
+	case s >= 500 || s == 412 || strings.Contains(msg, "vault is sealed"):
+		// 412: a performance standby has not caught up yet.
 		return kms.CodeUnavailable
 	case s == 400 && has(invalidCiphertextMessages):
 		return kms.CodeInvalidCiphertext

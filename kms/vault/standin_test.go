@@ -180,6 +180,12 @@ func TestRetries(t *testing.T) {
 		{"403 not retried", 403, 2, 1, kms.CodePermissionDenied},
 		{"404 not retried", 404, 2, 1, kms.CodeNotFound},
 		{"501 not retried", 501, 2, 1, kms.CodeUnavailable},
+		// A performance standby (Vault Enterprise) answers 412 until it has
+		// caught up with the X-Vault-Index a request asks for: transient,
+		// and the api's own policy retries it. The OSS dev server never
+		// answers 412, hence the stand-in.
+		{"412 retried", 412, 2, 3, kms.CodeUnavailable},
+		{"412 no retry", 412, -1, 1, kms.CodeUnavailable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, addr := startStandIn(t, func(string) (int, string) { return tc.status, `{"errors":["stand-in says no"]}` })
